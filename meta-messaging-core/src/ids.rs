@@ -1,0 +1,211 @@
+//! Typed identifiers.
+//!
+//! Meta's ids are opaque strings of any length: Page-scoped and Instagram-scoped user ids are
+//! numbers too large for a 53-bit float, and Instagram message ids are long base64-like strings.
+//! Every id here is therefore a string newtype that is never parsed, trimmed or length-checked,
+//! and each kind of id has its own type so that a Page id cannot be passed where a user id is
+//! expected.
+//!
+//! All ids serialize as plain JSON strings and convert from `&str` and `String`:
+//!
+//! ```
+//! use meta_messaging_core::ids::{AccountId, PageId};
+//!
+//! let page = PageId::from("104417552380421");
+//! let account: AccountId = page.clone().into();
+//! assert_eq!(account.as_str(), page.as_str());
+//! assert_eq!(serde_json::to_string(&page).unwrap(), r#""104417552380421""#);
+//! ```
+
+use std::borrow::Borrow;
+use std::fmt;
+
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps an id exactly as Meta (or the caller) spelled it.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The id as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// Unwraps the id into its `String`.
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({:?})"), self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_owned())
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+macro_rules! widen_id {
+    ($from:ident => $to:ident) => {
+        impl From<$from> for $to {
+            fn from(id: $from) -> Self {
+                Self(id.0)
+            }
+        }
+    };
+}
+
+string_id! {
+    /// A Facebook Page id: the business side of a Messenger conversation.
+    PageId
+}
+
+string_id! {
+    /// An Instagram professional (Business or Creator) account id: the business side of an
+    /// Instagram conversation.
+    InstagramAccountId
+}
+
+string_id! {
+    /// The business account a webhook entry or conversation belongs to: a [`PageId`] on
+    /// Messenger, an [`InstagramAccountId`] on Instagram. It is the `entry[].id` of a delivery.
+    AccountId
+}
+
+string_id! {
+    /// A Page-scoped user id (PSID): a person as one Facebook Page sees them.
+    Psid
+}
+
+string_id! {
+    /// An Instagram-scoped user id (IGSID): a person as one Instagram account sees them.
+    Igsid
+}
+
+string_id! {
+    /// A platform-scoped user id: a [`Psid`] on Messenger or an [`Igsid`] on Instagram.
+    UserId
+}
+
+string_id! {
+    /// Either side of a conversation as Meta names it in a webhook's `sender` / `recipient`:
+    /// a user's scoped id, or the Page / Instagram account itself (in echoes).
+    ParticipantId
+}
+
+string_id! {
+    /// A message id (`mid`). Instagram's are long base64-like strings; never assume a length.
+    MessageId
+}
+
+string_id! {
+    /// A comment id on a Facebook or Instagram post, usable for a private reply.
+    CommentId
+}
+
+string_id! {
+    /// An Instagram media id (a post, reel or story).
+    MediaId
+}
+
+string_id! {
+    /// A Meta app id.
+    AppId
+}
+
+string_id! {
+    /// The id of an uploaded, reusable attachment (Send API `attachment_id`).
+    AttachmentId
+}
+
+string_id! {
+    /// A tenant of a multi-tenant host application: every stored account, conversation and
+    /// message belongs to exactly one.
+    TenantId
+}
+
+widen_id!(PageId => AccountId);
+widen_id!(InstagramAccountId => AccountId);
+widen_id!(Psid => UserId);
+widen_id!(Igsid => UserId);
+widen_id!(UserId => ParticipantId);
+widen_id!(AccountId => ParticipantId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_keep_any_length_and_serialize_as_strings() {
+        let long = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAyMjQ5NjA0NjA1OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTgxNzE0OTk3NDc1MTg4NzozMTQ5NTY0NTM1Mjc1NjA3NjQ4MjE4ODM2MDY3MjE2Mjk0NAZDZD";
+        let id = MessageId::from(long);
+        assert_eq!(id.as_str(), long);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{long}\""));
+        let back: MessageId = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, id);
+    }
+
+    #[test]
+    fn big_numeric_ids_are_not_rounded() {
+        let psid: Psid = serde_json::from_str("\"9007199254740993\"").unwrap();
+        assert_eq!(psid, "9007199254740993");
+    }
+
+    #[test]
+    fn widening_keeps_the_value() {
+        let user: UserId = Igsid::from("17841400000000001").into();
+        let participant: ParticipantId = user.into();
+        assert_eq!(participant.as_str(), "17841400000000001");
+        assert_eq!(format!("{participant:?}"), "ParticipantId(\"17841400000000001\")");
+    }
+}

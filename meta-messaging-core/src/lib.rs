@@ -1,0 +1,56 @@
+//! The framework-free core of **meta-messaging**: receive and send Facebook Messenger and
+//! Instagram Direct messages from your own Rust server.
+//!
+//! This crate holds everything that does not depend on a web framework. Mount it into a server
+//! with [`meta-messaging-axum`](https://docs.rs/meta-messaging-axum) or
+//! [`meta-messaging-actix`](https://docs.rs/meta-messaging-actix); the `meta-messaging` command
+//! line tool (crate `meta-messaging-cli`) inspects, signs and simulates deliveries.
+//!
+//! # Quickstart: verify and parse a webhook delivery
+//!
+//! ```
+//! use meta_messaging_core::secret::AppSecret;
+//! use meta_messaging_core::webhook::{self, EventDetails, SignatureVerifier};
+//!
+//! # fn main() -> Result<(), meta_messaging_core::Error> {
+//! let verifier = SignatureVerifier::new(AppSecret::new("your-app-secret"));
+//!
+//! // In your handler: the raw body bytes and the X-Hub-Signature-256 header.
+//! let body = br#"{"object":"instagram","entry":[{"id":"17841400000000000","time":1700000000000,
+//!   "messaging":[{"sender":{"id":"5000000000000001"},"recipient":{"id":"17841400000000000"},
+//!   "timestamp":1700000000000,"message":{"mid":"aWdfZAG1faXRlbT","text":"Hi!"}}]}]}"#;
+//! let signature = webhook::sign(&AppSecret::new("your-app-secret"), body);
+//!
+//! verifier.verify(Some(&signature), body)?;
+//! for event in webhook::parse(body)? {
+//!     match &event.details {
+//!         EventDetails::Message(message) => {
+//!             println!("{} on {} says {:?}", event.sender_id.as_ref().unwrap(), event.platform, message.text);
+//!         }
+//!         EventDetails::Unknown(unknown) => println!("kept an unknown event: {}", unknown.reason),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Modules
+//!
+//! - [`webhook`]: signature verification, the subscription handshake, typed [`Event`](webhook::Event)s.
+//! - [`ids`]: typed ids (`PageId`, `InstagramAccountId`, `Psid`, `Igsid`, `MessageId`, ...).
+//! - [`secret`]: the app secret and verify token, redacted in `Debug`.
+//! - [`platform`]: Messenger or Instagram.
+//!
+//! # Features
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod error;
+pub mod ids;
+pub mod platform;
+pub mod secret;
+pub mod webhook;
+
+pub use error::{Error, Result};
+pub use platform::Platform;

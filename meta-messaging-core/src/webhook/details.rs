@@ -1,0 +1,248 @@
+//! The details of every event kind but messages (see [`message`](super::message)).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::ids::{AppId, CommentId, MediaId, MessageId, ParticipantId};
+
+/// A reaction added to or removed from a message.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Reaction {
+    /// The message reacted to.
+    pub mid: MessageId,
+    /// Whether the reaction was added or removed.
+    pub action: ReactionAction,
+    /// Meta's name of the reaction (`love`, `smile`, `like`, `other`, ...).
+    pub reaction: Option<String>,
+    /// The emoji itself, when Meta sends it.
+    pub emoji: Option<String>,
+}
+
+/// Whether a reaction was added or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReactionAction {
+    /// `react`
+    React,
+    /// `unreact`
+    Unreact,
+    /// Any other action, as Meta spelled it.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl ReactionAction {
+    pub(crate) fn from_name(name: &str) -> Self {
+        match name {
+            "react" => Self::React,
+            "unreact" => Self::Unreact,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// A read receipt: Messenger names a time (everything the account sent up to it is read),
+/// Instagram names the message read.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Read {
+    /// Messenger: every message sent before this time (ms since the epoch) has been read.
+    pub watermark_ms: Option<i64>,
+    /// Instagram: the message that was read.
+    pub mid: Option<MessageId>,
+}
+
+/// A delivery receipt (Messenger).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// The messages delivered (may be empty: then use the watermark).
+    pub mids: Vec<MessageId>,
+    /// Every message sent before this time (ms since the epoch) has been delivered.
+    pub watermark_ms: Option<i64>,
+}
+
+/// A click on a postback button, a persistent-menu item or (Instagram) an icebreaker.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Postback {
+    /// The id of the postback as a message, when Meta gives one.
+    pub mid: Option<MessageId>,
+    /// The title of the button clicked.
+    pub title: Option<String>,
+    /// The developer-defined payload of the button.
+    pub payload: Option<String>,
+    /// The referral that started the conversation, for "Get Started" clicks from a link or ad.
+    pub referral: Option<Referral>,
+}
+
+/// How the user arrived: an m.me link, an ad, a chat plugin, a shop...
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Referral {
+    /// The `ref` parameter of the link or ad.
+    #[serde(rename = "ref")]
+    pub ref_: Option<String>,
+    /// `SHORTLINK`, `ADS`, `CUSTOMER_CHAT_PLUGIN`, ...
+    pub source: Option<String>,
+    /// `OPEN_THREAD`, ...
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The ad id, for ad referrals.
+    pub ad_id: Option<String>,
+    /// The page URL, for plugin referrals.
+    pub referer_uri: Option<String>,
+    /// Every other field Meta sent (`ads_context_data`, `product`, ...).
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// An opt-in: the user agreed to something (a plugin, recurring notifications, ...).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Optin {
+    /// The `ref` / `data-ref` of the plugin.
+    #[serde(rename = "ref")]
+    pub ref_: Option<String>,
+    /// A user reference for users identified only through a plugin (no PSID yet).
+    pub user_ref: Option<String>,
+    /// `notification_messages`, `one_time_notif_req`, ...
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The developer-defined payload.
+    pub payload: Option<String>,
+    /// The token to send recurring notifications with.
+    pub notification_messages_token: Option<String>,
+    /// Every other field Meta sent.
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// A message edit.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Edit {
+    /// The edited message.
+    pub mid: MessageId,
+    /// Its new text.
+    pub text: Option<String>,
+    /// How many times it has been edited.
+    pub num_edit: u32,
+}
+
+/// A message deleted (unsent) by its sender.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Delete {
+    /// The deleted message.
+    pub mid: MessageId,
+}
+
+/// A handover-protocol event: who controls the thread.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Handover {
+    /// Another app passed control to this one (or to `new_owner_app_id`).
+    PassThreadControl {
+        /// The app that now owns the thread.
+        new_owner_app_id: Option<AppId>,
+        /// The app that owned it.
+        previous_owner_app_id: Option<AppId>,
+        /// Free text from the passing app.
+        metadata: Option<String>,
+    },
+    /// Another app took control from this one.
+    TakeThreadControl {
+        /// The app that owned the thread.
+        previous_owner_app_id: Option<AppId>,
+        /// The app that now owns it.
+        new_owner_app_id: Option<AppId>,
+        /// Free text from the taking app.
+        metadata: Option<String>,
+    },
+    /// Another app asks this one to pass control.
+    RequestThreadControl {
+        /// The app that asks.
+        requested_owner_app_id: Option<AppId>,
+        /// Free text from the asking app.
+        metadata: Option<String>,
+    },
+    /// The app roles of the Page changed.
+    AppRoles {
+        /// App id to its roles (`primary_receiver`, `secondary_receiver`).
+        roles: BTreeMap<String, Vec<String>>,
+    },
+}
+
+/// A comment on a post, reel or live video (Instagram `comments` / `live_comments`).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Comment {
+    /// The comment id: reply to it privately with a `comment_id` recipient.
+    pub comment_id: CommentId,
+    /// The comment's text.
+    pub text: Option<String>,
+    /// Who wrote it.
+    pub from: Option<CommentAuthor>,
+    /// The media commented on.
+    pub media: Option<CommentMedia>,
+    /// The comment this one answers, for replies in a thread.
+    pub parent_id: Option<CommentId>,
+    /// True for comments on a live video (`live_comments`).
+    pub live: bool,
+}
+
+/// The author of a [`Comment`].
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CommentAuthor {
+    /// The author's id (an IGSID on Instagram).
+    pub id: ParticipantId,
+    /// The author's username.
+    pub username: Option<String>,
+}
+
+/// The media a [`Comment`] is on.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CommentMedia {
+    /// The media id.
+    pub id: MediaId,
+    /// `FEED`, `REELS`, `STORY`, `AD`, ...
+    pub media_product_type: Option<String>,
+}
+
+/// The account was @mentioned (Instagram `mentions`).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Mention {
+    /// The media whose caption (or whose comment) mentions the account.
+    pub media_id: Option<MediaId>,
+    /// The comment that mentions the account, when the mention is in a comment.
+    pub comment_id: Option<CommentId>,
+}
+
+/// An event this version does not understand, kept whole so nothing is lost.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Unknown {
+    /// The `changes[].field` name, for `changes` items.
+    pub field: Option<String>,
+    /// Why it was not understood, for the person debugging it.
+    pub reason: String,
+    /// The event's JSON exactly as received.
+    pub raw: serde_json::Value,
+}
+
+impl Unknown {
+    /// An unknown event with a reason and its raw JSON.
+    pub fn new(field: Option<String>, reason: impl Into<String>, raw: serde_json::Value) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+            raw,
+        }
+    }
+}

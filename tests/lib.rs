@@ -1,0 +1,1 @@
+//! Cross-crate and adapter conformance tests of meta-messaging; see `it/`.

@@ -1,1 +1,4 @@
-//! The one integration-test binary.
+//! The one integration-test binary of the workspace: one module per area.
+
+mod cli;
+mod properties;

@@ -6,11 +6,11 @@ use serde::de::{self, Deserializer, Visitor};
 
 /// Below this a timestamp is taken to be in seconds: as milliseconds it would fall before
 /// March 1973, and as seconds it would be past the year 5000, so no real value is ambiguous.
-const SECONDS_BELOW: i64 = 100_000_000_000;
+const SECONDS_BELOW: u64 = 100_000_000_000;
 
 /// Normalizes a Unix timestamp in seconds or milliseconds to milliseconds.
 pub(crate) fn to_millis(value: i64) -> i64 {
-    if value.abs() < SECONDS_BELOW {
+    if value.unsigned_abs() < SECONDS_BELOW {
         value.saturating_mul(1000)
     } else {
         value
@@ -106,5 +106,6 @@ mod tests {
         assert_eq!(read("null"), None);
         assert_eq!(read("{\"a\":1}"), None);
         assert_eq!(read("18446744073709551615"), None);
+        assert_eq!(read("-9223372036854775808"), Some(i64::MIN));
     }
 }

@@ -1,0 +1,54 @@
+//! The errors a command can end with.
+
+use std::path::PathBuf;
+
+use meta_messaging_core::webhook::WebhookError;
+
+/// Why a command failed. Printed with its sources, one per line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// An input file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file (`-` for standard input).
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing the output failed (a closed pipe, a full disk).
+    #[error("cannot write the output")]
+    Write(#[source] std::io::Error),
+    /// The input is not a delivery this tool can read.
+    #[error("the input is not a webhook delivery")]
+    Webhook(#[source] WebhookError),
+    /// A URL given on the command line is not valid.
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An HTTP request could not be made or answered.
+    #[error("request to {url} failed")]
+    Http {
+        /// The URL without its query (which may hold a token).
+        url: String,
+        /// The transport error, with its URL stripped.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl CliError {
+    pub(crate) fn http(url: &url::Url, source: reqwest::Error) -> Self {
+        let mut shown = url.clone();
+        shown.set_query(None);
+        Self::Http {
+            url: shown.to_string(),
+            source: source.without_url(),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Commands that need no network: `inspect`, `sign`, and the argument definitions.
+
+use clap::CommandFactory;
+use meta_messaging_cli::Cli;
+use meta_messaging_core::secret::AppSecret;
+use meta_messaging_core::webhook;
+use serde_json::Value;
+
+use super::support::run;
+
+const DELIVERY: &str = r#"{"object":"page","entry":[{"id":"104417552380421","time":1700000000000,"messaging":[
+ {"sender":{"id":"6758492015643287"},"recipient":{"id":"104417552380421"},"timestamp":1700000000001,"message":{"mid":"m_one","text":"caf\u00e9"}},
+ {"sender":{"id":"6758492015643287"},"recipient":{"id":"104417552380421"},"timestamp":1700000000002,"brand_new_event":{"x":1}}]}]}"#;
+
+#[tokio::test]
+async fn inspect_prints_one_json_object_per_event_from_stdin() {
+    let out = run(&["inspect"], DELIVERY.as_bytes()).await;
+    assert!(out.succeeded(), "stderr: {}", out.stderr);
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["kind"], "message");
+    assert_eq!(lines[0]["platform"], "messenger");
+    assert_eq!(lines[0]["account_id"], "104417552380421");
+    assert_eq!(lines[0]["message_id"], "m_one");
+    assert_eq!(lines[0]["text"], "café");
+    assert_eq!(lines[0]["timestamp_ms"], 1_700_000_000_001_i64);
+    // The event this version does not know is printed, not dropped.
+    assert_eq!(lines[1]["kind"], "unknown");
+    assert_eq!(lines[1]["unknown"]["raw"]["brand_new_event"]["x"], 1);
+}
+
+#[tokio::test]
+async fn inspect_reads_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("delivery.json");
+    std::fs::write(&path, DELIVERY).unwrap();
+    let out = run(&["inspect", path.to_str().unwrap()], b"").await;
+    assert!(out.succeeded(), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 2);
+}
+
+#[tokio::test]
+async fn inspect_says_where_malformed_input_broke() {
+    let out = run(&["inspect", "-"], b"{\"object\":\"page\",\n\"entry\":[}").await;
+    assert!(!out.succeeded());
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("error: the input is not a webhook delivery"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("line 2, column"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn inspect_reports_a_missing_file() {
+    let out = run(&["inspect", "/nonexistent/delivery.json"], b"").await;
+    assert!(!out.succeeded());
+    assert!(
+        out.stderr
+            .contains("cannot read /nonexistent/delivery.json"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn inspect_names_an_unsupported_object() {
+    let out = run(&["inspect"], br#"{"object":"whatsapp_business_account","entry":[]}"#).await;
+    assert!(!out.succeeded());
+    assert!(out.stderr.contains("whatsapp_business_account"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn sign_matches_the_library_and_signs_bytes_verbatim() {
+    let out = run(&["sign", "--secret", "s3cret"], DELIVERY.as_bytes()).await;
+    assert!(out.succeeded(), "stderr: {}", out.stderr);
+    let expected = webhook::sign(&AppSecret::new("s3cret"), DELIVERY.as_bytes());
+    assert_eq!(out.stdout.trim_end(), expected);
+    // A trailing newline is part of the body Meta would sign, so the signature changes.
+    let with_newline = format!("{DELIVERY}\n");
+    let out = run(&["sign", "--secret", "s3cret"], with_newline.as_bytes()).await;
+    assert_ne!(out.stdout.trim_end(), expected);
+}
+
+#[test]
+fn secrets_can_come_from_the_environment_and_stay_hidden_in_help() {
+    let cli = Cli::command();
+    let expectations = [
+        ("sign", "secret", "META_APP_SECRET"),
+        ("simulate", "secret", "META_APP_SECRET"),
+        ("verify-endpoint", "verify_token", "META_VERIFY_TOKEN"),
+    ];
+    for (sub, arg, env) in expectations {
+        let sub = cli.find_subcommand(sub).unwrap();
+        let arg = sub.get_arguments().find(|a| a.get_id() == arg).unwrap();
+        assert_eq!(arg.get_env().and_then(|e| e.to_str()), Some(env));
+        assert!(arg.is_hide_env_values_set(), "{sub} {env} value would be shown");
+    }
+}
+
+#[test]
+fn every_subcommand_has_useful_help() {
+    Cli::command().debug_assert();
+    for sub in Cli::command().get_subcommands_mut() {
+        let help = sub.render_long_help().to_string();
+        assert!(sub.get_about().is_some(), "{} has no description", sub.get_name());
+        for arg in sub.get_arguments() {
+            if arg.get_id() != "help" {
+                assert!(
+                    arg.get_help().is_some(),
+                    "{} --{} has no help",
+                    sub.get_name(),
+                    arg.get_id()
+                );
+            }
+        }
+        assert!(help.contains("Usage:"), "{help}");
+    }
+}

@@ -1,0 +1,5 @@
+//! The `meta-messaging` CLI, driven in-process through its library entry point.
+
+mod endpoints;
+mod local;
+mod support;

@@ -33,15 +33,27 @@ const DIGEST_LEN: usize = 32;
 /// assert!(verifier.verify(Some(&sign(&new, body)), body).is_ok());
 /// assert!(verifier.verify(None, body).is_err());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SignatureVerifier {
     secrets: Vec<AppSecret>,
+    // One MAC state per secret, already keyed: cloning it per request skips the two hash blocks
+    // of HMAC key setup, a quarter of the cost of verifying a typical delivery.
+    keyed: Vec<HmacSha256>,
+}
+
+impl std::fmt::Debug for SignatureVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignatureVerifier")
+            .field("secrets", &self.secrets)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SignatureVerifier {
     /// A verifier that accepts signatures made with `secret`.
     pub fn new(secret: AppSecret) -> Self {
         Self {
+            keyed: vec![new_mac(&secret)],
             secrets: vec![secret],
         }
     }
@@ -49,6 +61,7 @@ impl SignatureVerifier {
     /// Also accepts signatures made with `secret` (for rotation).
     #[must_use]
     pub fn with_secret(mut self, secret: AppSecret) -> Self {
+        self.keyed.push(new_mac(&secret));
         self.secrets.push(secret);
         self
     }
@@ -69,8 +82,8 @@ impl SignatureVerifier {
         let digest = parse_header(header).map_err(WebhookError::MalformedSignature)?;
         // Try every secret even after a match so the time taken does not tell which one matched.
         let mut matched = false;
-        for secret in &self.secrets {
-            let mut mac = new_mac(secret);
+        for keyed in &self.keyed {
+            let mut mac = keyed.clone();
             mac.update(body);
             matched |= mac.verify_slice(&digest).is_ok();
         }

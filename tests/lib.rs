@@ -1,1 +1,12 @@
-//! Cross-crate and adapter conformance tests of meta-messaging; see `it/`.
+//! Cross-crate and adapter conformance tests of meta-messaging: the test binary is `it/`.
+//!
+//! This library part only compiles the Markdown guides' code blocks as doctests, so the docs
+//! cannot drift from the code.
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/webhooks.md")]
+struct WebhooksGuideDoctests;

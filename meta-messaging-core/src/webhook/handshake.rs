@@ -89,7 +89,10 @@ mod tests {
             Err(WebhookError::MissingParameter("hub.challenge"))
         ));
         assert!(matches!(
-            verify_subscription("hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1", &t),
+            verify_subscription(
+                "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+                &t
+            ),
             Err(WebhookError::VerifyTokenMismatch)
         ));
         assert!(matches!(

@@ -138,6 +138,9 @@ pub enum AttachmentType {
     Fallback,
     /// `location`
     Location,
+    /// `sticker`: Messenger stickers (which older deliveries send as `image` with a
+    /// `sticker_id`).
+    Sticker,
     /// Instagram `share`: a shared post.
     Share,
     /// Instagram `story_mention`: the user mentioned the account in their story.
@@ -163,6 +166,7 @@ impl AttachmentType {
             Self::Template => "template",
             Self::Fallback => "fallback",
             Self::Location => "location",
+            Self::Sticker => "sticker",
             Self::Share => "share",
             Self::StoryMention => "story_mention",
             Self::IgReel => "ig_reel",
@@ -182,6 +186,7 @@ impl AttachmentType {
             "template" => Self::Template,
             "fallback" => Self::Fallback,
             "location" => Self::Location,
+            "sticker" => Self::Sticker,
             "share" => Self::Share,
             "story_mention" => Self::StoryMention,
             "ig_reel" => Self::IgReel,

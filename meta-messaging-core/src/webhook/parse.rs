@@ -61,10 +61,18 @@ impl EntryContext {
         .with_raw(raw.to_owned())
     }
 
-    fn unknown(&self, field: Option<String>, reason: String, raw: &RawValue) -> Event {
+    fn unknown_details(
+        &self,
+        field: Option<String>,
+        reason: String,
+        raw: &RawValue,
+    ) -> EventDetails {
         let value = serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null);
-        let details = EventDetails::Unknown(Box::new(Unknown::new(field, reason, value)));
-        self.event(None, details, raw)
+        EventDetails::Unknown(Box::new(Unknown::new(field, reason, value)))
+    }
+
+    fn unknown(&self, field: Option<String>, reason: String, raw: &RawValue) -> Event {
+        self.event(None, self.unknown_details(field, reason, raw), raw)
     }
 }
 
@@ -108,24 +116,41 @@ fn parse_entry(platform: Platform, raw: &RawValue, events: &mut Vec<Event>) {
 }
 
 /// Parses a messaging event from `item`; `raw` is what the event keeps as its raw JSON (the
-/// whole `changes[]` item when the event came inside one).
+/// whole `changes[]` item when the event came inside one). An event that cannot be understood
+/// still keeps its sender, recipient and time when those are readable.
 fn messaging_event(ctx: &EntryContext, item: &RawValue, raw: &RawValue, standby: bool) -> Event {
-    let wire: wire::Messaging = match serde_json::from_str(item.get()) {
-        Ok(wire) => wire,
-        Err(err) => {
-            return ctx
-                .unknown(None, format!("unreadable messaging event: {err}"), raw)
-                .with_standby(standby);
-        }
-    };
-    let timestamp = wire.timestamp.and_then(WireTime::millis);
-    let sender = wire.sender.as_ref().and_then(|p| p.id.clone());
-    let recipient = wire.recipient.as_ref().and_then(|p| p.id.clone());
-    let user_ref = wire.sender.as_ref().and_then(|p| p.user_ref.clone());
-    let details = match messaging_details(wire, user_ref) {
-        Ok(details) => details,
-        Err(reason) => return ctx.unknown(None, reason, raw).with_standby(standby),
-    };
+    let (details, sender, recipient, timestamp) =
+        match serde_json::from_str::<wire::Messaging>(item.get()) {
+            Ok(wire) => {
+                let timestamp = wire.timestamp.and_then(WireTime::millis);
+                let sender = wire.sender.as_ref().and_then(|p| p.id.clone());
+                let recipient = wire.recipient.as_ref().and_then(|p| p.id.clone());
+                let user_ref = wire.sender.as_ref().and_then(|p| p.user_ref.clone());
+                let details = messaging_details(wire, user_ref)
+                    .unwrap_or_else(|reason| ctx.unknown_details(None, reason, raw));
+                (details, sender, recipient, timestamp)
+            }
+            Err(err) => {
+                let header = serde_json::from_str::<wire::MessagingHeader>(item.get()).ok();
+                let id_of = |party: Option<&serde_json::Value>| {
+                    party
+                        .and_then(|p| p.get("id"))
+                        .and_then(json_text)
+                        .map(wire::WireId)
+                };
+                let details =
+                    ctx.unknown_details(None, format!("unreadable messaging event: {err}"), raw);
+                match header {
+                    Some(h) => (
+                        details,
+                        id_of(h.sender.as_ref()),
+                        id_of(h.recipient.as_ref()),
+                        h.timestamp.and_then(WireTime::millis),
+                    ),
+                    None => (details, None, None, None),
+                }
+            }
+        };
     let mut event = ctx.event(timestamp, details, raw).with_standby(standby);
     event.sender_id = sender.map(wire::WireId::into_id);
     event.recipient_id = recipient.map(wire::WireId::into_id);
@@ -148,7 +173,11 @@ fn messaging_details(
         return Ok(EventDetails::Edit(Edit {
             mid: require_mid(edit.mid, "message_edit")?,
             text: edit.text,
-            num_edit: edit.num_edit.unwrap_or(0),
+            num_edit: edit
+                .num_edit
+                .and_then(|n| n.0)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
         }));
     }
     if let Some(reaction) = wire.reaction {
@@ -259,6 +288,10 @@ fn message_details(wire: wire::Message) -> Result<EventDetails, String> {
 fn attachment(wire: wire::Attachment) -> Attachment {
     let payload = wire.payload.unwrap_or(serde_json::Value::Null);
     let text = |key: &str| payload.get(key).and_then(json_text);
+    let (url, title) = (
+        wire.url.or_else(|| text("url")),
+        wire.title.or_else(|| text("title")),
+    );
     let coordinates = payload.get("coordinates").and_then(|c| {
         Some(Coordinates {
             lat: c.get("lat")?.as_f64()?,
@@ -267,9 +300,9 @@ fn attachment(wire: wire::Attachment) -> Attachment {
     });
     let mut attachment = Attachment::new(
         AttachmentType::from_name(wire.kind.as_deref().unwrap_or("unknown")),
-        text("url"),
+        url,
     );
-    attachment.title = text("title");
+    attachment.title = title;
     attachment.sticker_id = text("sticker_id");
     attachment.coordinates = coordinates;
     attachment.payload = payload;
@@ -376,10 +409,9 @@ fn comment_event(
     live: bool,
     raw: &RawValue,
 ) -> Result<Event, String> {
-    let comment_id = c
-        .id
-        .map(wire::WireId::into_id)
-        .ok_or_else(|| "comment without an id".to_owned())?;
+    let comment_id =
+        c.id.map(wire::WireId::into_id)
+            .ok_or_else(|| "comment without an id".to_owned())?;
     let from = c.from.and_then(|f| {
         Some(CommentAuthor {
             id: f.id?.into_id(),

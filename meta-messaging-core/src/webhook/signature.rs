@@ -106,8 +106,7 @@ pub fn sign(secret: &AppSecret, body: &[u8]) -> String {
 
 fn new_mac(secret: &AppSecret) -> HmacSha256 {
     // HMAC hashes long keys and pads short ones, so every key length is valid.
-    HmacSha256::new_from_slice(secret.expose().as_bytes())
-        .expect("HMAC accepts keys of any length")
+    HmacSha256::new_from_slice(secret.expose().as_bytes()).expect("HMAC accepts keys of any length")
 }
 
 /// Parses `sha256=<64 hex digits>` (prefix case-insensitive, surrounding spaces ignored) into

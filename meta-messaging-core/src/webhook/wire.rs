@@ -129,6 +129,9 @@ pub(crate) struct Attachment {
     #[serde(rename = "type")]
     pub(crate) kind: Option<String>,
     pub(crate) payload: Option<serde_json::Value>,
+    // Fallback and template attachments carry these beside the payload, not in it.
+    pub(crate) title: Option<String>,
+    pub(crate) url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -157,7 +160,17 @@ pub(crate) struct Command {
 pub(crate) struct Edit {
     pub(crate) mid: Option<WireId>,
     pub(crate) text: Option<String>,
-    pub(crate) num_edit: Option<u32>,
+    // Meta's reference shows it quoted ("<INT>"); read either form.
+    pub(crate) num_edit: Option<WireTime>,
+}
+
+/// Just the participants and time of a messaging event, read when the full event is not
+/// readable so that the unknown event still says who and when.
+#[derive(Deserialize)]
+pub(crate) struct MessagingHeader {
+    pub(crate) sender: Option<serde_json::Value>,
+    pub(crate) recipient: Option<serde_json::Value>,
+    pub(crate) timestamp: Option<WireTime>,
 }
 
 #[derive(Deserialize)]

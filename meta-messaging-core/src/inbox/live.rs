@@ -1,0 +1,137 @@
+//! Live updates: a bounded broadcast of inbox changes per tenant.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::Stream;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::ids::TenantId;
+use crate::store::{Conversation, StoredMessage};
+
+/// A change in a tenant's inbox, as sent to live subscribers (and, in JSON, over Server-Sent
+/// Events: the `type` is the SSE event name).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum InboxEvent {
+    /// A message was stored for the first time (inbound, or sent through the inbox).
+    MessageStored {
+        /// The message as stored.
+        message: Box<StoredMessage>,
+    },
+    /// A stored message changed: an echo merged, a reaction, an edit, a deletion, a receipt.
+    MessageUpdated {
+        /// The message as it is now.
+        message: Box<StoredMessage>,
+    },
+    /// A conversation's preview, unread count or state changed.
+    ConversationUpdated {
+        /// The conversation as it is now.
+        conversation: Box<Conversation>,
+    },
+    /// This subscriber fell behind and `missed` events were dropped for it; the stream ends
+    /// after this notice. Reload the inbox and subscribe again.
+    Lagged {
+        /// How many events were dropped.
+        missed: u64,
+    },
+}
+
+impl InboxEvent {
+    /// The event's `type`: `message_stored`, `message_updated`, `conversation_updated`, `lagged`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::MessageStored { .. } => "message_stored",
+            Self::MessageUpdated { .. } => "message_updated",
+            Self::ConversationUpdated { .. } => "conversation_updated",
+            Self::Lagged { .. } => "lagged",
+        }
+    }
+}
+
+/// One bounded channel per tenant with subscribers. Publishing never waits: a subscriber that
+/// falls more than `capacity` events behind loses them and gets a [`InboxEvent::Lagged`] notice.
+#[derive(Debug)]
+pub(crate) struct LiveHub {
+    capacity: usize,
+    channels: Mutex<HashMap<TenantId, broadcast::Sender<Arc<InboxEvent>>>>,
+}
+
+impl LiveHub {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn has_subscribers(&self, tenant: &TenantId) -> bool {
+        self.lock()
+            .get(tenant)
+            .is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
+    pub(crate) fn publish(&self, tenant: &TenantId, event: InboxEvent) {
+        let mut channels = self.lock();
+        if let Some(tx) = channels.get(tenant) {
+            if tx.send(Arc::new(event)).is_err() {
+                // Every subscriber has gone: drop the channel so idle tenants cost nothing.
+                channels.remove(tenant);
+            }
+        }
+    }
+
+    pub(crate) fn subscribe(&self, tenant: &TenantId) -> Subscription {
+        let rx = self
+            .lock()
+            .entry(tenant.clone())
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .subscribe();
+        Subscription { rx, ended: false }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<TenantId, broadcast::Sender<Arc<InboxEvent>>>> {
+        // A panic while holding the lock cannot leave the map inconsistent (each operation is
+        // one insert or remove), so a poisoned lock is still usable.
+        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A tenant's live inbox events, from [`Inbox::subscribe`](super::Inbox::subscribe).
+#[derive(Debug)]
+pub struct Subscription {
+    rx: broadcast::Receiver<Arc<InboxEvent>>,
+    ended: bool,
+}
+
+impl Subscription {
+    /// The next event; `None` once the inbox is gone or after a [`InboxEvent::Lagged`] notice.
+    pub async fn next(&mut self) -> Option<Arc<InboxEvent>> {
+        if self.ended {
+            return None;
+        }
+        match self.rx.recv().await {
+            Ok(event) => Some(event),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                self.ended = true;
+                Some(Arc::new(InboxEvent::Lagged { missed }))
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                self.ended = true;
+                None
+            }
+        }
+    }
+
+    /// The subscription as a `Stream`, for SSE responses.
+    pub fn into_stream(self) -> impl Stream<Item = Arc<InboxEvent>> + Send + 'static {
+        futures_util::stream::unfold(self, |mut sub| async move {
+            let event = sub.next().await?;
+            Some((event, sub))
+        })
+    }
+}

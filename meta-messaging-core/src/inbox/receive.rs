@@ -1,0 +1,151 @@
+//! `Inbox::receive`: one webhook delivery, from raw bytes to stored, broadcast events.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::Inbox;
+use super::error::InboxError;
+use super::live::InboxEvent;
+use crate::store::{ApplyReport, ConversationId, TenantEvent};
+use crate::webhook::{self, EventKind};
+
+/// What a delivery changed, returned once every write is durable.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct Receipt {
+    /// Events in the delivery.
+    pub events: usize,
+    /// What applying the routed events changed.
+    pub applied: ApplyReport,
+    /// Events kept for accounts no tenant has connected.
+    pub unrouted: u64,
+}
+
+impl Inbox {
+    /// Handles one webhook delivery: checks its size and signature, parses it, routes each
+    /// event to its tenant(s), stores them in one write, then notifies live subscribers and
+    /// starts the [`EventHandler`](super::EventHandler)s.
+    ///
+    /// `signature` is the `X-Hub-Signature-256` header value (`None` when absent) and `body`
+    /// the raw request body. Returns only after the write is durable: answer Meta 200 then, and
+    /// anything else on error so Meta redelivers ([`InboxError::status`] gives the status).
+    ///
+    /// # Errors
+    /// [`InboxError::PayloadTooLarge`]; [`InboxError::Webhook`] for a bad signature or an
+    /// unreadable body; [`InboxError::Store`] when the store failed (nothing was written, and
+    /// Meta's redelivery is stored once).
+    pub async fn receive(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<Receipt, InboxError> {
+        let inner = &self.inner;
+        if body.len() > inner.max_body_bytes {
+            return Err(InboxError::PayloadTooLarge {
+                limit: inner.max_body_bytes,
+                size: body.len(),
+            });
+        }
+        inner.verifier.verify(signature, body)?;
+        let events = webhook::parse(body)?;
+        let count = events.len();
+        let routed = inner.router.route(inner.store.as_ref(), events).await?;
+        let applied = if routed.events.is_empty() {
+            ApplyReport::default()
+        } else {
+            inner.store.apply(&routed.events).await?
+        };
+        let unrouted = if routed.unrouted.is_empty() {
+            0
+        } else {
+            inner.store.record_unrouted(&routed.unrouted).await?
+        };
+        self.publish(&routed.events).await;
+        self.run_handlers(routed.events);
+        Ok(Receipt {
+            events: count,
+            applied,
+            unrouted,
+        })
+    }
+
+    /// Tells live subscribers what the delivery changed. The write is already durable, so a
+    /// failed look-up here is logged, not returned: the subscriber catches up on reload.
+    async fn publish(&self, events: &[TenantEvent]) {
+        let store = self.inner.store.as_ref();
+        let mut conversations: HashSet<(&crate::ids::TenantId, ConversationId)> = HashSet::new();
+        for routed in events {
+            let tenant = &routed.tenant_id;
+            if !self.inner.live.has_subscribers(tenant) {
+                continue;
+            }
+            let Some(mid) = routed.event.message_id() else {
+                continue;
+            };
+            let message = match store.find_message(tenant, routed.event.platform, mid).await {
+                Ok(Some(message)) => message,
+                Ok(None) => continue,
+                Err(err) => {
+                    tracing::warn!(error = %err, "live update skipped: message look-up failed");
+                    continue;
+                }
+            };
+            let conversation_id = message.conversation_id;
+            let event = match routed.event.kind() {
+                EventKind::Message | EventKind::Echo => InboxEvent::MessageStored {
+                    message: Box::new(message),
+                },
+                _ => InboxEvent::MessageUpdated {
+                    message: Box::new(message),
+                },
+            };
+            self.inner.live.publish(tenant, event);
+            conversations.insert((tenant, conversation_id));
+        }
+        for (tenant, id) in conversations {
+            self.publish_conversation(tenant, id).await;
+        }
+    }
+
+    pub(crate) async fn publish_conversation(
+        &self,
+        tenant: &crate::ids::TenantId,
+        id: ConversationId,
+    ) {
+        match self.inner.store.get_conversation(tenant, id).await {
+            Ok(Some(conversation)) => self.inner.live.publish(
+                tenant,
+                InboxEvent::ConversationUpdated {
+                    conversation: Box::new(conversation),
+                },
+            ),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "live update skipped: conversation look-up failed")
+            }
+        }
+    }
+
+    fn run_handlers(&self, events: Vec<TenantEvent>) {
+        if self.inner.handlers.is_empty() || events.is_empty() {
+            return;
+        }
+        let inbox = self.clone();
+        tokio::spawn(async move {
+            for event in &events {
+                for handler in &inbox.inner.handlers {
+                    if let Err(err) = handler.handle(&inbox, event).await {
+                        tracing::warn!(
+                            error = %err,
+                            kind = %event.event.kind(),
+                            tenant = %event.tenant_id,
+                            account_id = %event.event.account_id,
+                            "event handler failed"
+                        );
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,6 @@
+//! The core `Inbox` service: receive, route, store, broadcast, send.
+
+mod live;
+mod receive;
+mod send;
+mod setup;

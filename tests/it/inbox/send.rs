@@ -1,0 +1,243 @@
+//! `Inbox::send`: account look-up, the Graph call, the stored outbound message and its echo.
+
+use meta_messaging_core::inbox::{InboxError, SendRequest, Tenancy};
+use meta_messaging_core::platform::Platform;
+use meta_messaging_core::secret::AppSecret;
+use meta_messaging_core::store::{AccountToken, Direction, MessageQuery, MessageStore, NewAccount};
+use meta_messaging_core::webhook::DeliveryBuilder;
+use serde_json::json;
+use wiremock::matchers::body_json;
+
+use super::setup::{connect_accounts, harness, tenant};
+use crate::support::graph_mock::{
+    APP_SECRET, IG_ACCOUNT_ID, IGSID, PAGE_ID, PAGE_TOKEN, PSID, fixture, graph_call, json,
+    meta_error,
+};
+
+#[tokio::test]
+async fn a_reply_is_sent_stored_and_merged_with_its_echo() {
+    let h = harness(Tenancy::Single(tenant())).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    let answer = fixture("send_response");
+    let mid = answer["message_id"].as_str().unwrap().to_owned();
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_json(json!({
+            "recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": {"text": "Your order shipped"}
+        })))
+        .respond_with(json(200, answer))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+
+    let request = SendRequest::text(Platform::Messenger, PAGE_ID, PSID, "Your order shipped");
+    let stored = h.inbox.send(&tenant(), &request).await.unwrap();
+    assert_eq!(stored.direction, Direction::Outbound);
+    assert_eq!(stored.message_id, mid.as_str());
+    assert_eq!(stored.text.as_deref(), Some("Your order shipped"));
+    assert_eq!(stored.recipient_id, PSID);
+
+    // Meta then sends the echo of the same message: merged, not duplicated.
+    let echo = json!({
+        "sender": {"id": PAGE_ID}, "recipient": {"id": PSID}, "timestamp": 1_700_000_000_000_i64,
+        "message": {"mid": mid, "is_echo": true, "app_id": 1_234_567_890_u64, "text": "Your order shipped"}
+    });
+    let (body, signature) = DeliveryBuilder::new(Platform::Messenger, PAGE_ID)
+        .messaging_event(echo)
+        .signed(&AppSecret::new(APP_SECRET));
+    h.inbox.receive(Some(&signature), &body).await.unwrap();
+    let page = h
+        .inbox
+        .messages(&tenant(), &MessageQuery::new())
+        .await
+        .unwrap();
+    assert_eq!(page.data.len(), 1, "the echo merged with the stored reply");
+    assert_eq!(
+        page.data[0].app_id.as_ref().map(|a| a.as_str()),
+        Some("1234567890")
+    );
+}
+
+#[tokio::test]
+async fn instagram_goes_through_the_linked_page_with_quick_replies_and_tag() {
+    let h = harness(Tenancy::Single(tenant())).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_json(json!({
+            "recipient": {"id": IGSID},
+            "messaging_type": "MESSAGE_TAG",
+            "tag": "HUMAN_AGENT",
+            "reply_to": {"mid": "aWdfZAG1faXRlbT"},
+            "message": {"text": "Which size?", "quick_replies": [
+                {"content_type": "text", "title": "S", "payload": "SIZE_S"}
+            ]}
+        })))
+        .respond_with(json(200, fixture("send_response_instagram")))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    let request = SendRequest::text(Platform::Instagram, IG_ACCOUNT_ID, IGSID, "Which size?")
+        .with_quick_reply("S", "SIZE_S")
+        .with_reply_to("aWdfZAG1faXRlbT")
+        .with_tag("HUMAN_AGENT");
+    let stored = h.inbox.send(&tenant(), &request).await.unwrap();
+    assert_eq!(stored.platform, Platform::Instagram);
+    assert_eq!(stored.account_id, IG_ACCOUNT_ID);
+    assert!(stored.reply_to.is_some());
+}
+
+#[tokio::test]
+async fn an_attachment_by_url_is_sent_and_stored() {
+    let h = harness(Tenancy::Single(tenant())).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_json(json!({
+            "recipient": {"id": PSID}, "messaging_type": "RESPONSE",
+            "message": {"attachment": {"type": "image", "payload": {"url": "https://cdn.example.com/receipt.png"}}}
+        })))
+        .respond_with(json(200, fixture("send_response")))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    let request = SendRequest::attachment(
+        Platform::Messenger,
+        PAGE_ID,
+        PSID,
+        "image",
+        "https://cdn.example.com/receipt.png",
+    );
+    let stored = h.inbox.send(&tenant(), &request).await.unwrap();
+    assert_eq!(stored.attachments.len(), 1);
+    assert_eq!(
+        stored.attachments[0].url.as_deref(),
+        Some("https://cdn.example.com/receipt.png")
+    );
+}
+
+#[tokio::test]
+async fn meta_s_refusal_comes_back_typed_with_its_fix_and_nothing_is_stored() {
+    let h = harness(Tenancy::Single(tenant())).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .respond_with(meta_error(
+            400,
+            10,
+            Some(2_018_278),
+            "(#10) This message is sent outside of allowed window.",
+        ))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    let request = SendRequest::text(Platform::Messenger, PAGE_ID, PSID, "Late reply");
+    let err = h.inbox.send(&tenant(), &request).await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.kind()),
+        (422, "outside_messaging_window")
+    );
+    let body = serde_json::to_value(err.body()).unwrap();
+    assert_eq!(body["error"]["code"], 10);
+    assert_eq!(body["error"]["subcode"], 2_018_278);
+    assert_eq!(body["error"]["fbtrace_id"], "AzFbTrace01");
+    assert!(
+        body["error"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("HUMAN_AGENT"),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(PAGE_TOKEN));
+    assert!(
+        h.inbox
+            .messages(&tenant(), &MessageQuery::new())
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn invalid_requests_and_unusable_accounts_are_refused_before_any_call() {
+    let h = harness(Tenancy::Single(tenant())).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    // No Graph mock is mounted: any call would hit the catch-all and fail the test.
+    let mut both = SendRequest::text(Platform::Messenger, PAGE_ID, PSID, "hi");
+    both.attachment = SendRequest::attachment(
+        Platform::Messenger,
+        PAGE_ID,
+        PSID,
+        "image",
+        "https://x/y.png",
+    )
+    .attachment;
+    let err = h.inbox.send(&tenant(), &both).await.unwrap_err();
+    assert_eq!((err.status(), err.kind()), (400, "invalid_request"));
+
+    let bad_type = SendRequest::attachment(
+        Platform::Messenger,
+        PAGE_ID,
+        PSID,
+        "sticker",
+        "https://x/y.png",
+    );
+    assert_eq!(
+        h.inbox
+            .send(&tenant(), &bad_type)
+            .await
+            .unwrap_err()
+            .status(),
+        400
+    );
+
+    let unknown = SendRequest::text(Platform::Messenger, "111222333444555", PSID, "hi");
+    let err = h.inbox.send(&tenant(), &unknown).await.unwrap_err();
+    assert_eq!((err.status(), err.kind()), (404, "account_not_found"));
+    assert!(matches!(err, InboxError::AccountNotFound { .. }));
+
+    // Connected (seen in a delivery) but without a token.
+    h.store
+        .upsert_account(
+            &tenant(),
+            &NewAccount::new(Platform::Messenger, "555444333222111"),
+        )
+        .await
+        .unwrap();
+    let no_token = SendRequest::text(Platform::Messenger, "555444333222111", PSID, "hi");
+    let err = h.inbox.send(&tenant(), &no_token).await.unwrap_err();
+    assert_eq!((err.status(), err.kind()), (422, "account_cannot_send"));
+
+    // An Instagram account with a Page token but no linked Page cannot be reached.
+    h.store
+        .upsert_account(
+            &tenant(),
+            &NewAccount::new(Platform::Instagram, "17841499999999999").with_token(
+                AccountToken::Page(meta_messaging_core::secret::PageAccessToken::new(
+                    PAGE_TOKEN,
+                )),
+                None,
+            ),
+        )
+        .await
+        .unwrap();
+    let unlinked = SendRequest::text(Platform::Instagram, "17841499999999999", IGSID, "hi");
+    let err = h.inbox.send(&tenant(), &unlinked).await.unwrap_err();
+    assert!(err.to_string().contains("no linked Page"), "{err}");
+}
+
+#[test]
+fn the_json_form_of_post_messages_is_checked() {
+    let ok: SendRequest = serde_json::from_value(json!({
+        "platform": "instagram", "account_id": IG_ACCOUNT_ID, "recipient_id": IGSID,
+        "text": "Hi", "quick_replies": [{"title": "Yes", "payload": "YES"}], "tag": "HUMAN_AGENT"
+    }))
+    .unwrap();
+    assert_eq!(ok.platform, Platform::Instagram);
+    assert_eq!(ok.quick_replies.len(), 1);
+    let typo = serde_json::from_value::<SendRequest>(json!({
+        "platform": "instagram", "account_id": IG_ACCOUNT_ID, "recipient_id": IGSID, "txt": "Hi"
+    }));
+    assert!(
+        typo.unwrap_err()
+            .to_string()
+            .contains("unknown field `txt`")
+    );
+}

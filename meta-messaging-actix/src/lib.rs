@@ -1,16 +1,37 @@
 //! actix-web integration for [meta-messaging](https://docs.rs/meta-messaging-core): Facebook
 //! Messenger and Instagram Direct in your actix-web server.
 //!
-//! **Status:** this crate is a placeholder in this release. The next release adds:
+//! [`configure`] mounts the inbox routes (webhook, conversations, messages, accounts, status,
+//! live events) for `App::configure`, typically inside a `web::scope` of your choice; every
+//! behaviour, status code and JSON body comes from [`meta_messaging_core::http`], so this crate
+//! and `meta-messaging-axum` answer identically (see `ADAPTERS.md`).
 //!
-//! - `configure(inbox)` for `App::configure`: the webhook, send, list, accounts, status and
-//!   live-event routes;
-//! - a `FromRequest` extractor for a verified webhook delivery, and a `ResponseError` with the
-//!   same status table as the axum adapter.
+//! ```
+//! use std::sync::Arc;
+//! use actix_web::{App, web};
+//! use meta_messaging_core::ids::TenantId;
+//! use meta_messaging_core::inbox::{Inbox, Tenancy};
+//! use meta_messaging_core::secret::{AppSecret, VerifyToken};
+//! use meta_messaging_core::store::InMemoryStore;
 //!
-//! Until then, use [`meta_messaging_core::webhook`] directly in an actix-web handler: take the
-//! body as `web::Bytes`, pass it with the `X-Hub-Signature-256` header to
-//! [`SignatureVerifier::verify`](meta_messaging_core::webhook::SignatureVerifier::verify), then
-//! [`parse`](meta_messaging_core::webhook::parse) it.
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let inbox = Inbox::builder()
+//!     .app_secret(AppSecret::new("app-secret"))
+//!     .verify_token(VerifyToken::new("verify-token"))
+//!     .store(Arc::new(InMemoryStore::new()))
+//!     .tenancy(Tenancy::Single(TenantId::new("default")))
+//!     .build()?;
+//! let app = App::new().service(web::scope("/api/meta").configure(meta_messaging_actix::configure(inbox)));
+//! # Ok(()) }
+//! ```
+//!
+//! In multi-tenant mode, pass your own mapping from a request to a tenant with
+//! [`configure_with_tenants`]; hosts that want their own webhook handler use the
+//! [`VerifiedDelivery`] extractor.
 
+mod extract;
+mod routes;
+
+pub use extract::{ApiError, VerifiedDelivery};
 pub use meta_messaging_core as core;
+pub use routes::{TenantResolver, configure, configure_with_tenants};

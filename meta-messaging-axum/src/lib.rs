@@ -1,16 +1,37 @@
 //! axum integration for [meta-messaging](https://docs.rs/meta-messaging-core): Facebook Messenger
 //! and Instagram Direct in your axum server.
 //!
-//! **Status:** this crate is a placeholder in this release. The next release adds:
+//! [`router`] mounts the inbox routes (webhook, conversations, messages, accounts, status, live
+//! events) on a `Router<S>` you `nest` under a prefix of your choice; every behaviour, status
+//! code and JSON body comes from [`meta_messaging_core::http`], so this crate and
+//! `meta-messaging-actix` answer identically (see `ADAPTERS.md`).
 //!
-//! - `router(inbox) -> Router<S>`: the webhook, send, list, accounts, status and live-event
-//!   routes, mountable with `Router::nest` / `Router::merge`;
-//! - an extractor for a verified webhook delivery, for hosts that write their own handler.
+//! ```
+//! use std::sync::Arc;
+//! use axum::Router;
+//! use meta_messaging_core::ids::TenantId;
+//! use meta_messaging_core::inbox::{Inbox, Tenancy};
+//! use meta_messaging_core::secret::{AppSecret, VerifyToken};
+//! use meta_messaging_core::store::InMemoryStore;
 //!
-//! Until then, use [`meta_messaging_core::webhook`] directly in an axum handler: read the body as
-//! `Bytes`, pass it with the `X-Hub-Signature-256` header to
-//! [`SignatureVerifier::verify`](meta_messaging_core::webhook::SignatureVerifier::verify), then
-//! [`parse`](meta_messaging_core::webhook::parse) it. The `webhook-receiver` example in the
-//! repository does exactly that.
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let inbox = Inbox::builder()
+//!     .app_secret(AppSecret::new("app-secret"))
+//!     .verify_token(VerifyToken::new("verify-token"))
+//!     .store(Arc::new(InMemoryStore::new()))
+//!     .tenancy(Tenancy::Single(TenantId::new("default")))
+//!     .build()?;
+//! let app: Router = Router::new().nest("/api/meta", meta_messaging_axum::router(inbox));
+//! # Ok(()) }
+//! ```
+//!
+//! In multi-tenant mode, pass your own mapping from a request to a tenant with
+//! [`router_with_tenants`]; hosts that want their own webhook handler use the
+//! [`VerifiedDelivery`] extractor.
 
+mod extract;
+mod routes;
+
+pub use extract::{ApiError, VerifiedDelivery};
 pub use meta_messaging_core as core;
+pub use routes::{TenantResolver, router, router_with_tenants};

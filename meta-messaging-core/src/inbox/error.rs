@@ -19,12 +19,10 @@ pub enum InboxError {
     #[error(transparent)]
     Webhook(#[from] WebhookError),
     /// A webhook body is larger than the configured limit.
-    #[error("webhook body of {size} bytes is over the {limit}-byte limit")]
+    #[error("webhook body is over the {limit}-byte limit")]
     PayloadTooLarge {
         /// The limit ([`InboxBuilder::max_body_bytes`](super::InboxBuilder::max_body_bytes)).
         limit: usize,
-        /// The body's size.
-        size: usize,
     },
     /// The store failed; nothing was half-written.
     #[error(transparent)]

@@ -8,7 +8,7 @@ use super::Inbox;
 use super::error::InboxError;
 use super::live::InboxEvent;
 use crate::store::{ApplyReport, ConversationId, TenantEvent};
-use crate::webhook::{self, EventKind};
+use crate::webhook::{self, Event, EventKind};
 
 /// What a delivery changed, returned once every write is durable.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -41,14 +41,7 @@ impl Inbox {
         body: &[u8],
     ) -> Result<Receipt, InboxError> {
         let inner = &self.inner;
-        if body.len() > inner.max_body_bytes {
-            return Err(InboxError::PayloadTooLarge {
-                limit: inner.max_body_bytes,
-                size: body.len(),
-            });
-        }
-        inner.verifier.verify(signature, body)?;
-        let events = webhook::parse(body)?;
+        let events = self.verify_delivery(signature, body)?;
         let count = events.len();
         let routed = inner.router.route(inner.store.as_ref(), events).await?;
         let applied = if routed.events.is_empty() {
@@ -68,6 +61,26 @@ impl Inbox {
             applied,
             unrouted,
         })
+    }
+
+    /// Checks a delivery's size and signature and parses it, without storing anything: for
+    /// hosts that handle deliveries in their own handler (the adapters' extractors use it).
+    ///
+    /// # Errors
+    /// [`InboxError::PayloadTooLarge`], or [`InboxError::Webhook`] for a bad signature or an
+    /// unreadable body.
+    pub fn verify_delivery(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<Vec<Event>, InboxError> {
+        if body.len() > self.inner.max_body_bytes {
+            return Err(InboxError::PayloadTooLarge {
+                limit: self.inner.max_body_bytes,
+            });
+        }
+        self.inner.verifier.verify(signature, body)?;
+        Ok(webhook::parse(body)?)
     }
 
     /// Tells live subscribers what the delivery changed. The write is already durable, so a

@@ -3,4 +3,4 @@
 mod live;
 mod receive;
 mod send;
-mod setup;
+pub(crate) mod setup;

@@ -1,0 +1,76 @@
+//! [`VerifiedDelivery`]: a webhook delivery whose signature was checked, for hosts that write
+//! their own handler; and [`ApiError`], the response of any inbox error.
+
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+use meta_messaging_core::http::ApiResponse;
+use meta_messaging_core::inbox::{Inbox, InboxError};
+use meta_messaging_core::webhook::{Event, SIGNATURE_HEADER};
+
+use crate::routes::into_response;
+
+/// An [`InboxError`] as an axum response: the status and JSON body of `ADAPTERS.md`.
+#[derive(Debug)]
+pub struct ApiError(pub InboxError);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        into_response(ApiResponse::error(&self.0))
+    }
+}
+
+impl From<InboxError> for ApiError {
+    fn from(err: InboxError) -> Self {
+        Self(err)
+    }
+}
+
+/// Extracts a webhook delivery whose size and `X-Hub-Signature-256` were checked and whose body
+/// was parsed, using the [`Inbox`] in your state (`Inbox: FromRef<S>`). Nothing is stored:
+/// pass it to [`Inbox::receive`] yourself, or handle the events your way.
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use meta_messaging_axum::VerifiedDelivery;
+/// use meta_messaging_core::inbox::Inbox;
+///
+/// async fn webhook(delivery: VerifiedDelivery) -> &'static str {
+///     for event in &delivery.events {
+///         println!("{} {}", event.platform, event.kind());
+///     }
+///     "EVENT_RECEIVED"
+/// }
+///
+/// fn routes(inbox: Inbox) -> Router {
+///     Router::new().route("/webhook", post(webhook)).with_state(inbox)
+/// }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct VerifiedDelivery {
+    /// The delivery's events.
+    pub events: Vec<Event>,
+}
+
+impl<S> FromRequest<S> for VerifiedDelivery
+where
+    Inbox: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let inbox = Inbox::from_ref(state);
+        let limit = inbox.max_body_bytes();
+        let signature = request
+            .headers()
+            .get(SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = axum::body::to_bytes(request.into_body(), limit.saturating_add(1))
+            .await
+            .map_err(|_| InboxError::PayloadTooLarge { limit })?;
+        let events = inbox.verify_delivery(signature.as_deref(), &body)?;
+        Ok(Self { events })
+    }
+}

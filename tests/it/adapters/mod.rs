@@ -1,0 +1,6 @@
+//! The adapter contract (`ADAPTERS.md`): one table of HTTP scenarios, run against the axum and
+//! the actix-web adapter, each served in-process on a loopback port.
+
+mod servers;
+mod table;
+mod tenants;

@@ -1,0 +1,88 @@
+//! Starts an inbox behind either adapter, mounted under `/api/meta`, on 127.0.0.1.
+
+use std::net::TcpListener;
+
+use meta_messaging_core::inbox::Inbox;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Adapter {
+    Axum,
+    Actix,
+}
+
+pub(crate) const PREFIX: &str = "/api/meta";
+
+/// Serves `inbox` and returns the base URL of its routes (`http://127.0.0.1:PORT/api/meta`).
+pub(crate) async fn serve(adapter: Adapter, inbox: Inbox) -> String {
+    serve_with(adapter, inbox, None).await
+}
+
+/// Like [`serve`], with a tenant resolver that reads the `X-Tenant` header and refuses requests
+/// without it with the host's own 403.
+pub(crate) async fn serve_with_header_tenants(adapter: Adapter, inbox: Inbox) -> String {
+    serve_with(adapter, inbox, Some(())).await
+}
+
+async fn serve_with(adapter: Adapter, inbox: Inbox, header_tenants: Option<()>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    match adapter {
+        Adapter::Axum => {
+            let routes = match header_tenants {
+                None => meta_messaging_axum::router(inbox),
+                Some(()) => meta_messaging_axum::router_with_tenants(
+                    inbox,
+                    std::sync::Arc::new(|parts: &axum::http::request::Parts| {
+                        tenant_header(parts.headers.get("x-tenant").and_then(|v| v.to_str().ok()))
+                            .ok_or_else(|| {
+                                axum::response::IntoResponse::into_response((
+                                    axum::http::StatusCode::FORBIDDEN,
+                                    "host says no",
+                                ))
+                            })
+                    }),
+                ),
+            };
+            let app = axum::Router::new().nest(PREFIX, routes);
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+        }
+        Adapter::Actix => {
+            // actix-web runs on its own single-threaded runtime: give it a thread for the test.
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    actix_web::HttpServer::new(move || {
+                        let configure = match header_tenants {
+                            None => Box::new(meta_messaging_actix::configure(inbox.clone()))
+                                as Box<dyn FnOnce(&mut actix_web::web::ServiceConfig)>,
+                            Some(()) => Box::new(meta_messaging_actix::configure_with_tenants(
+                                inbox.clone(),
+                                std::sync::Arc::new(|req: &actix_web::HttpRequest| {
+                                    tenant_header(
+                                        req.headers().get("x-tenant").and_then(|v| v.to_str().ok()),
+                                    )
+                                    .ok_or_else(|| {
+                                        actix_web::HttpResponse::Forbidden().body("host says no")
+                                    })
+                                }),
+                            )),
+                        };
+                        actix_web::App::new()
+                            .service(actix_web::web::scope(PREFIX).configure(configure))
+                    })
+                    .workers(1)
+                    .listen(listener)
+                    .unwrap()
+                    .run()
+                    .await
+                })
+            });
+        }
+    }
+    format!("http://{addr}{PREFIX}")
+}
+
+fn tenant_header(value: Option<&str>) -> Option<meta_messaging_core::ids::TenantId> {
+    value.filter(|v| !v.is_empty()).map(Into::into)
+}

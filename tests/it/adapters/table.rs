@@ -1,0 +1,379 @@
+//! The scenario table: every route and every error case, checked on status, content type and
+//! body, identically for both adapters.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use meta_messaging_core::inbox::Tenancy;
+use meta_messaging_core::platform::Platform;
+use meta_messaging_core::secret::AppSecret;
+use meta_messaging_core::webhook::{self, SIGNATURE_HEADER};
+use serde_json::{Value, json};
+use wiremock::matchers::body_partial_json;
+
+use super::servers::{Adapter, serve};
+use crate::inbox::setup::{VERIFY_TOKEN, connect_accounts, delivery, harness_with, tenant};
+use crate::support::graph_mock::{
+    APP_SECRET, IG_ACCOUNT_ID, IGSID, PAGE_ID, PAGE_TOKEN, PSID, fixture, graph_call, json,
+    meta_error,
+};
+
+/// What a scenario sends.
+enum Send {
+    Get(String),
+    Post {
+        path: String,
+        signature: Signature,
+        body: Vec<u8>,
+    },
+    Put(String),
+}
+
+enum Signature {
+    None,
+    Valid,
+    Forged,
+}
+
+/// What a scenario expects.
+struct Expect {
+    status: u16,
+    content_type: &'static str,
+    /// Checked on the JSON body (for JSON responses) or the text (for text ones).
+    check: fn(&Body),
+}
+
+enum Body {
+    Json(Value),
+    Text(String),
+}
+
+impl Body {
+    fn json(&self) -> &Value {
+        match self {
+            Body::Json(v) => v,
+            Body::Text(t) => panic!("expected JSON, got text {t:?}"),
+        }
+    }
+}
+
+fn error_kind(kind: &'static str) -> impl Fn(&Body) {
+    move |body: &Body| {
+        let e = &body.json()["error"];
+        assert_eq!(e["kind"], kind, "{e}");
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
+        assert!(e["fix"].as_str().is_some_and(|f| !f.is_empty()), "{e}");
+        for field in ["code", "subcode", "fbtrace_id"] {
+            assert!(e.get(field).is_some(), "{field} missing in {e}");
+        }
+    }
+}
+
+macro_rules! error {
+    ($status:expr, $kind:literal) => {
+        Expect {
+            status: $status,
+            content_type: "application/json",
+            check: |b| error_kind($kind)(b),
+        }
+    };
+}
+
+const LIMIT: usize = 8 * 1024;
+
+/// Runs the table against one adapter.
+async fn run_table(adapter: Adapter) {
+    let h = harness_with(Tenancy::Single(tenant()), |b| b.max_body_bytes(LIMIT)).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    // Two sends reach Meta: one accepted, one refused as outside the window.
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_partial_json(
+            json!({"recipient": {"id": IGSID}, "message": {"text": "On its way!"}}),
+        ))
+        .respond_with(json(200, fixture("send_response_instagram")))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_partial_json(json!({"message": {"text": "Too late"}})))
+        .respond_with(meta_error(
+            400,
+            10,
+            Some(2_018_278),
+            "(#10) This message is sent outside of allowed window.",
+        ))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    let base = serve(adapter, h.inbox.clone()).await;
+    let client = reqwest::Client::new();
+
+    let (message, _) = delivery(
+        Platform::Instagram,
+        IG_ACCOUNT_ID,
+        IGSID,
+        "Where is my order?",
+    );
+    let scenarios: Vec<(&str, Send, Expect)> = vec![
+        (
+            "handshake echoes the challenge",
+            Send::Get(format!("/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=8675309")),
+            Expect { status: 200, content_type: "text/plain; charset=utf-8", check: |b| assert!(matches!(b, Body::Text(t) if t == "8675309")) },
+        ),
+        ("handshake with a wrong token", Send::Get("/webhook?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1".into()), error!(403, "handshake_refused")),
+        ("delivery without signature", post("/webhook", Signature::None, message.clone()), error!(401, "missing_signature")),
+        ("delivery with a forged signature", post("/webhook", Signature::Forged, message.clone()), error!(401, "invalid_signature")),
+        ("signed but malformed delivery", post("/webhook", Signature::Valid, b"{\"object\":\"page\",".to_vec()), error!(400, "malformed_delivery")),
+        ("delivery over the body limit", post("/webhook", Signature::Valid, vec![b' '; LIMIT + 1]), error!(413, "payload_too_large")),
+        (
+            "delivery stored",
+            post("/webhook", Signature::Valid, message.clone()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                assert_eq!(b.json()["events"], 1);
+                assert_eq!(b.json()["applied"]["inserted"], 1);
+            } },
+        ),
+        (
+            "redelivery stored once",
+            post("/webhook", Signature::Valid, message.clone()),
+            Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 0) },
+        ),
+        (
+            "messages listed",
+            Send::Get("/messages".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                let data = b.json()["data"].as_array().unwrap();
+                assert_eq!(data.len(), 1);
+                let m = &data[0];
+                for field in ["id", "platform", "account_id", "conversation_id", "direction", "sender_id", "recipient_id", "message_id", "text", "attachments", "timestamp_ms", "reactions", "deleted"] {
+                    assert!(m.get(field).is_some(), "message lacks {field}: {m}");
+                }
+                assert_eq!(m["text"], "Where is my order?");
+                assert_eq!(m["platform"], "instagram");
+                assert_eq!(m["direction"], "inbound");
+                assert!(b.json()["next_cursor"].is_null());
+            } },
+        ),
+        (
+            "messages filtered by platform",
+            Send::Get("/messages?platform=messenger".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["data"], json!([])) },
+        ),
+        ("messages with a bad filter", Send::Get("/messages?direction=sideways".into()), error!(400, "invalid_request")),
+        ("messages with a forged cursor", Send::Get("/messages?cursor=bm90LWEtY3Vyc29y".into()), error!(400, "invalid_cursor")),
+        (
+            "conversations listed with unread counts",
+            Send::Get("/conversations?platform=instagram&unread=true".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                let c = &b.json()["data"][0];
+                assert_eq!(c["unread_count"], 1, "{c}");
+                assert_eq!(c["last_message_preview"], "Where is my order?");
+            } },
+        ),
+        ("unknown conversation", post("/conversations/987654321/read", Signature::None, Vec::new()), error!(404, "not_found")),
+        ("conversation id that is not one", post("/conversations/abc/read", Signature::None, Vec::new()), error!(400, "invalid_request")),
+        (
+            "reply sent",
+            post("/messages", Signature::None, json!({"platform": "instagram", "account_id": IG_ACCOUNT_ID, "recipient_id": IGSID, "text": "On its way!"}).to_string().into_bytes()),
+            Expect { status: 201, content_type: "application/json", check: |b| {
+                assert_eq!(b.json()["direction"], "outbound");
+                assert_eq!(b.json()["text"], "On its way!");
+                assert!(b.json()["message_id"].as_str().unwrap().starts_with("aWdf"));
+            } },
+        ),
+        (
+            "reply refused by Meta, with its fix",
+            post("/messages", Signature::None, json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID, "text": "Too late"}).to_string().into_bytes()),
+            Expect { status: 422, content_type: "application/json", check: |b| {
+                error_kind("outside_messaging_window")(b);
+                let e = &b.json()["error"];
+                assert_eq!((e["code"].as_i64(), e["subcode"].as_i64()), (Some(10), Some(2_018_278)));
+                assert_eq!(e["fbtrace_id"], "AzFbTrace01");
+                assert!(!e.to_string().contains(PAGE_TOKEN));
+            } },
+        ),
+        ("reply with an invalid body", post("/messages", Signature::None, b"{\"platform\":\"instagram\"}".to_vec()), error!(400, "invalid_request")),
+        ("reply from an account not connected", post("/messages", Signature::None, json!({"platform": "messenger", "account_id": "1", "recipient_id": PSID, "text": "x"}).to_string().into_bytes()), error!(404, "account_not_found")),
+        (
+            "accounts listed without tokens",
+            Send::Get("/accounts".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                assert_eq!(b.json()["data"].as_array().unwrap().len(), 2);
+                assert!(!b.json().to_string().contains(PAGE_TOKEN));
+            } },
+        ),
+        (
+            "status per account",
+            Send::Get("/status".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                let accounts = b.json()["accounts"].as_array().unwrap();
+                assert_eq!(accounts.len(), 2);
+                assert!(accounts.iter().all(|a| a["connected"] == true));
+                assert!(accounts.iter().any(|a| a["last_event_at_ms"].is_i64()));
+            } },
+        ),
+        ("a method the route does not take", Send::Put("/messages".into()), error!(405, "method_not_allowed")),
+    ];
+
+    for (name, send, expect) in scenarios {
+        let (status, content_type, body) = call(&client, &base, send).await;
+        assert_eq!(
+            status,
+            expect.status,
+            "{adapter:?}: {name}: status (body {body:?})",
+            body = describe(&body)
+        );
+        assert_eq!(
+            content_type, expect.content_type,
+            "{adapter:?}: {name}: content type"
+        );
+        (expect.check)(&body);
+    }
+
+    conversation_state_changes(&client, &base).await;
+}
+
+/// Read, archive and unarchive on the conversation the table created.
+async fn conversation_state_changes(client: &reqwest::Client, base: &str) {
+    let list: Value = client
+        .get(format!("{base}/conversations"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list["data"][0]["id"].as_str().unwrap().to_owned();
+    for (action, field, value) in [
+        ("read", "unread_count", json!(0)),
+        ("archive", "archived", json!(true)),
+        ("unarchive", "archived", json!(false)),
+    ] {
+        let response = client
+            .post(format!("{base}/conversations/{id}/{action}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{action}");
+        let conversation: Value = response.json().await.unwrap();
+        assert_eq!(conversation[field], value, "{action}: {conversation}");
+    }
+}
+
+fn post(path: &str, signature: Signature, body: Vec<u8>) -> Send {
+    Send::Post {
+        path: path.to_owned(),
+        signature,
+        body,
+    }
+}
+
+async fn call(client: &reqwest::Client, base: &str, send: Send) -> (u16, String, Body) {
+    let request = match send {
+        Send::Get(path) => client.get(format!("{base}{path}")),
+        Send::Put(path) => client.put(format!("{base}{path}")),
+        Send::Post {
+            path,
+            signature,
+            body,
+        } => {
+            let mut request = client
+                .post(format!("{base}{path}"))
+                .header("content-type", "application/json");
+            match signature {
+                Signature::None => {}
+                Signature::Valid => {
+                    request = request.header(
+                        SIGNATURE_HEADER,
+                        webhook::sign(&AppSecret::new(APP_SECRET), &body),
+                    )
+                }
+                Signature::Forged => {
+                    request = request.header(
+                        SIGNATURE_HEADER,
+                        webhook::sign(&AppSecret::new("forged"), &body),
+                    )
+                }
+            }
+            request.body(body)
+        }
+    };
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().await.unwrap();
+    let body = if content_type == "application/json" {
+        Body::Json(serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
+    } else {
+        Body::Text(text)
+    };
+    (status, content_type, body)
+}
+
+fn describe(body: &Body) -> String {
+    match body {
+        Body::Json(v) => v.to_string(),
+        Body::Text(t) => t.clone(),
+    }
+}
+
+#[tokio::test]
+async fn axum_passes_the_table() {
+    run_table(Adapter::Axum).await;
+}
+
+#[tokio::test]
+async fn actix_passes_the_table() {
+    run_table(Adapter::Actix).await;
+}
+
+/// `GET /events` streams SSE frames as deliveries arrive.
+async fn live_events(adapter: Adapter) {
+    let h = harness_with(Tenancy::Single(tenant()), |b| b).await;
+    let base = serve(adapter, h.inbox.clone()).await;
+    let response = reqwest::get(format!("{base}/events")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let mut stream = response.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(&first[..], b"retry: 2000\n\n");
+
+    let (body, signature) = delivery(Platform::Messenger, PAGE_ID, PSID, "live!");
+    h.inbox.receive(Some(&signature), &body).await.unwrap();
+    let mut received = String::new();
+    while !received.contains("event: conversation_updated") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        received.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let frame = received
+        .split("\n\n")
+        .find(|f| f.starts_with("event: message_stored"))
+        .unwrap();
+    let data: Value = serde_json::from_str(frame.split_once("data: ").unwrap().1).unwrap();
+    assert_eq!(data["type"], "message_stored");
+    assert_eq!(data["message"]["text"], "live!");
+}
+
+#[tokio::test]
+async fn axum_streams_live_events() {
+    live_events(Adapter::Axum).await;
+}
+
+#[tokio::test]
+async fn actix_streams_live_events() {
+    live_events(Adapter::Actix).await;
+}

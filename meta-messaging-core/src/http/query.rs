@@ -54,7 +54,7 @@ impl Params {
     }
 
     fn limit(&self) -> Result<Option<u32>, InboxError> {
-        self.parsed("limit", "a page size from 1 to 200")
+        self.parsed("limit", "a page size (1 or more)")
     }
 
     fn reject_unknown(&self, known: &[&str]) -> Result<(), InboxError> {

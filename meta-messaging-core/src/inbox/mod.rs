@@ -43,6 +43,7 @@
 //! ```
 
 mod builder;
+mod config;
 mod error;
 mod handler;
 mod live;
@@ -55,6 +56,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use builder::{BuildError, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES, InboxBuilder};
+pub use config::{ConfigError, DEFAULT_BIND, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig};
 pub use error::{ErrorBody, ErrorDetail, InboxError};
 pub use handler::{EventHandler, HandlerError};
 pub use live::{InboxEvent, Subscription};

@@ -1,0 +1,50 @@
+//! An actix-web host app that mounts the meta-messaging inbox routes under `/api/meta`,
+//! single-tenant, configured from the environment.
+//!
+//! ```text
+//! META_APP_SECRET=... META_VERIFY_TOKEN=... cargo run -p actix-basic
+//! ```
+//!
+//! The variables are those of `axum-basic` (`META_APP_SECRET`, `META_VERIFY_TOKEN`,
+//! `META_STORE`, `META_GRAPH_URL`, `BIND`); see `InboxConfig` in meta-messaging-core.
+//! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`.
+
+use std::process::ExitCode;
+
+use actix_web::{App, HttpServer, web};
+use meta_messaging_core::inbox::InboxConfig;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let result = async {
+        let config = InboxConfig::from_env()?;
+        let inbox = config.build().await?;
+        let server = HttpServer::new(move || {
+            App::new().service(
+                web::scope("/api/meta").configure(meta_messaging_actix::configure(inbox.clone())),
+            )
+        })
+        .bind(&config.bind)?;
+        println!(
+            "actix-basic listening on http://{}/api/meta (webhook: /api/meta/webhook)",
+            config.bind
+        );
+        server.run().await?;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    };
+    match result.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            let mut source = err.source();
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

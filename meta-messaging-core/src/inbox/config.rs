@@ -1,0 +1,173 @@
+//! [`InboxConfig`]: an inbox configured from environment variables, for apps and examples.
+
+use std::sync::Arc;
+
+use super::builder::BuildError;
+use super::{Inbox, InboxBuilder, Tenancy};
+use crate::graph::{GraphClient, GraphError};
+use crate::ids::TenantId;
+use crate::secret::{AppSecret, VerifyToken};
+use crate::store::{InMemoryStore, MessageStore, StoreError};
+
+/// The store URL used when `META_STORE` is not set.
+pub const DEFAULT_STORE: &str = "sqlite://inbox.db";
+
+/// The address used when `BIND` is not set.
+pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+
+/// The tenant of a single-tenant app configured from the environment.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// Settings read from the environment:
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `META_APP_SECRET` | the app secret; several, comma-separated, while rotating | required |
+/// | `META_VERIFY_TOKEN` | the webhook verify token | required |
+/// | `META_STORE` | `memory`, `sqlite://PATH` or `postgres://...` | `sqlite://inbox.db` |
+/// | `META_GRAPH_URL` | the Graph API base URL (a local emulator, say) | Meta's |
+/// | `BIND` | the address to listen on | `127.0.0.1:3000` |
+///
+/// The inbox it builds is single-tenant (tenant `default`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InboxConfig {
+    /// The app secrets.
+    pub app_secrets: Vec<AppSecret>,
+    /// The verify token.
+    pub verify_token: VerifyToken,
+    /// The store URL.
+    pub store: String,
+    /// The Graph API base URL, when not Meta's.
+    pub graph_url: Option<String>,
+    /// The address to listen on.
+    pub bind: String,
+}
+
+/// Why an [`InboxConfig`] could not be read or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("{0} is not set: export it (see the example's header comment for every variable)")]
+    Missing(&'static str),
+    /// A variable has a value this crate cannot use.
+    #[error("{variable} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        variable: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The store could not be opened.
+    #[error("cannot open the store named by META_STORE")]
+    Store(#[source] StoreError),
+    /// The Graph client could not be built.
+    #[error("cannot build the Graph client")]
+    Graph(#[source] GraphError),
+    /// The inbox could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+impl InboxConfig {
+    /// Reads the settings from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`] when `META_APP_SECRET` or `META_VERIFY_TOKEN` is not set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, a file, a test's map).
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let app_secrets: Vec<AppSecret> = get("META_APP_SECRET")
+            .ok_or(ConfigError::Missing("META_APP_SECRET"))?
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(AppSecret::new)
+            .collect();
+        Ok(Self {
+            app_secrets,
+            verify_token: VerifyToken::new(
+                get("META_VERIFY_TOKEN").ok_or(ConfigError::Missing("META_VERIFY_TOKEN"))?,
+            ),
+            store: get("META_STORE").unwrap_or_else(|| DEFAULT_STORE.to_owned()),
+            graph_url: get("META_GRAPH_URL"),
+            bind: get("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned()),
+        })
+    }
+
+    /// An inbox builder with the secrets, the opened store, the Graph client and single-tenant
+    /// routing set; add handlers or limits, then `build()`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an unknown `META_STORE` scheme, [`ConfigError::Store`] when
+    /// the store cannot be opened, [`ConfigError::Graph`] when `META_GRAPH_URL` is unusable.
+    pub async fn builder(&self) -> Result<InboxBuilder, ConfigError> {
+        let mut graph = GraphClient::builder();
+        if let Some(url) = &self.graph_url {
+            graph = graph.graph_url(url.clone()).instagram_url(url.clone());
+        }
+        let mut builder = Inbox::builder()
+            .verify_token(self.verify_token.clone())
+            .store(open_store(&self.store).await?)
+            .graph(graph.build().map_err(ConfigError::Graph)?)
+            .tenancy(Tenancy::Single(TenantId::new(DEFAULT_TENANT)));
+        for secret in &self.app_secrets {
+            builder = builder.app_secret(secret.clone());
+        }
+        Ok(builder)
+    }
+
+    /// The inbox, as [`builder`](Self::builder) configures it.
+    ///
+    /// # Errors
+    /// As [`builder`](Self::builder).
+    pub async fn build(&self) -> Result<Inbox, ConfigError> {
+        Ok(self.builder().await?.build()?)
+    }
+}
+
+/// Opens the store a `META_STORE` URL names.
+async fn open_store(url: &str) -> Result<Arc<dyn MessageStore>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        variable: "META_STORE",
+        reason,
+    };
+    if url == "memory" {
+        return Ok(Arc::new(InMemoryStore::new()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        #[cfg(feature = "sqlite")]
+        return Ok(Arc::new(
+            crate::store::SqliteStore::open(path)
+                .await
+                .map_err(ConfigError::Store)?,
+        ));
+        #[cfg(not(feature = "sqlite"))]
+        return Err(invalid(format!(
+            "{path:?} needs SQLite, but meta-messaging-core was built without its `sqlite` feature"
+        )));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Arc::new(
+            crate::store::PostgresStore::connect(url)
+                .await
+                .map_err(ConfigError::Store)?,
+        ));
+        #[cfg(not(feature = "postgres"))]
+        return Err(invalid(
+            "PostgreSQL needs meta-messaging-core's `postgres` feature".to_owned(),
+        ));
+    }
+    Err(invalid(format!(
+        "{url:?} is not `memory`, `sqlite://PATH` or `postgres://...`"
+    )))
+}

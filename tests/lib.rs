@@ -10,3 +10,7 @@ struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/webhooks.md")]
 struct WebhooksGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/graph-client.md")]
+struct GraphClientGuideDoctests;

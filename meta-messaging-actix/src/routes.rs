@@ -14,7 +14,26 @@ use meta_messaging_core::webhook::SIGNATURE_HEADER;
 
 /// Maps a request to the tenant it acts for, or refuses it with the host's own response (a
 /// 401 of your auth layer, say). It runs for every route but the webhook.
-pub type TenantResolver = Arc<dyn Fn(&HttpRequest) -> Result<TenantId, HttpResponse> + Send + Sync>;
+pub type TenantResolver =
+    Arc<dyn Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync>;
+
+/// The host's refusal of a request, sent as is.
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use meta_messaging_actix::TenantRejection;
+///
+/// let refusal = TenantRejection::new(HttpResponse::Unauthorized().body("sign in first"));
+/// ```
+#[derive(Debug)]
+pub struct TenantRejection(Box<HttpResponse>);
+
+impl TenantRejection {
+    /// Refuses with `response`.
+    pub fn new(response: HttpResponse) -> Self {
+        Self(Box::new(response))
+    }
+}
 
 #[derive(Clone)]
 struct AdapterState {
@@ -63,13 +82,15 @@ async fn serve(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let tenant = if route.needs_tenant() {
-        match resolve_tenant(&state, &request) {
-            Ok(tenant) => tenant,
-            Err(refusal) => return refusal,
-        }
-    } else {
-        None
+    // The host's refusal is its own response, sent as is.
+    let tenant = match (route.needs_tenant(), &state.tenants, state.inbox.tenancy()) {
+        (false, _, _) => None,
+        (true, Some(resolve), _) => match resolve(&request) {
+            Ok(tenant) => Some(tenant),
+            Err(TenantRejection(refusal)) => return *refusal,
+        },
+        (true, None, Tenancy::Single(tenant)) => Some(tenant.clone()),
+        (true, None, _) => None,
     };
     let limit = state.inbox.max_body_bytes();
     let Some(body) = read_limited(payload, limit).await else {
@@ -102,17 +123,6 @@ pub(crate) async fn read_limited<E>(
         body.extend_from_slice(&chunk);
     }
     Some(body.freeze())
-}
-
-fn resolve_tenant(
-    state: &AdapterState,
-    request: &HttpRequest,
-) -> Result<Option<TenantId>, HttpResponse> {
-    match (&state.tenants, state.inbox.tenancy()) {
-        (Some(resolve), _) => resolve(request).map(Some),
-        (None, Tenancy::Single(tenant)) => Ok(Some(tenant.clone())),
-        (None, _) => Ok(None),
-    }
 }
 
 pub(crate) fn into_response(response: ApiResponse) -> HttpResponse {

@@ -34,4 +34,4 @@ mod routes;
 
 pub use extract::{ApiError, VerifiedDelivery};
 pub use meta_messaging_core as core;
-pub use routes::{TenantResolver, router, router_with_tenants};
+pub use routes::{TenantRejection, TenantResolver, router, router_with_tenants};

@@ -18,7 +18,25 @@ use meta_messaging_core::webhook::SIGNATURE_HEADER;
 
 /// Maps a request to the tenant it acts for, or refuses it with the host's own response (a
 /// 401 of your auth layer, say). It runs for every route but the webhook.
-pub type TenantResolver = Arc<dyn Fn(&Parts) -> Result<TenantId, Response> + Send + Sync>;
+pub type TenantResolver = Arc<dyn Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync>;
+
+/// The host's refusal of a request, sent as is.
+///
+/// ```
+/// use axum::http::StatusCode;
+/// use meta_messaging_axum::TenantRejection;
+///
+/// let refusal = TenantRejection::new((StatusCode::UNAUTHORIZED, "sign in first"));
+/// ```
+#[derive(Debug)]
+pub struct TenantRejection(Box<Response>);
+
+impl TenantRejection {
+    /// Refuses with `response`.
+    pub fn new(response: impl IntoResponse) -> Self {
+        Self(Box::new(response.into_response()))
+    }
+}
 
 #[derive(Clone)]
 struct AdapterState {
@@ -72,13 +90,15 @@ async fn serve(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let tenant = if route.needs_tenant() {
-        match resolve_tenant(&state, &parts) {
-            Ok(tenant) => tenant,
-            Err(refusal) => return refusal,
-        }
-    } else {
-        None
+    // The host's refusal is its own response, sent as is.
+    let tenant = match (route.needs_tenant(), &state.tenants, state.inbox.tenancy()) {
+        (false, _, _) => None,
+        (true, Some(resolve), _) => match resolve(&parts) {
+            Ok(tenant) => Some(tenant),
+            Err(TenantRejection(refusal)) => return *refusal,
+        },
+        (true, None, Tenancy::Single(tenant)) => Some(tenant.clone()),
+        (true, None, _) => None,
     };
     let limit = state.inbox.max_body_bytes();
     // Reading one byte past the limit tells an oversized body from one exactly at the limit.
@@ -100,14 +120,6 @@ async fn serve(
         body: &body,
     };
     into_response(http::handle(&state.inbox, route, tenant.as_ref(), request).await)
-}
-
-fn resolve_tenant(state: &AdapterState, parts: &Parts) -> Result<Option<TenantId>, Response> {
-    match (&state.tenants, state.inbox.tenancy()) {
-        (Some(resolve), _) => resolve(parts).map(Some),
-        (None, Tenancy::Single(tenant)) => Ok(Some(tenant.clone())),
-        (None, _) => Ok(None),
-    }
 }
 
 pub(crate) fn into_response(response: ApiResponse) -> Response {

@@ -35,6 +35,16 @@ pub enum Command {
     ///
     /// Exits 1 when the endpoint would fail Meta's check.
     VerifyEndpoint(VerifyEndpointArgs),
+    /// Check a Page token end to end (validity and expiry, permissions, linked Instagram
+    /// account, webhook subscription) and print a checklist with a fix for each failure.
+    ///
+    /// Exits 1 when something is broken.
+    Doctor(DoctorArgs),
+    /// Send a text or an attachment through the Graph API and print the message id.
+    ///
+    /// On a Graph error, prints its kind, Meta's message and fbtrace_id, the cause and the fix,
+    /// and exits 1.
+    Send(SendArgs),
 }
 
 /// Arguments of `inspect`.
@@ -69,7 +79,11 @@ pub struct SimulateArgs {
     #[arg(long, default_value = "instagram")]
     pub platform: Platform,
     /// The text of the built message.
-    #[arg(long, conflicts_with = "file", default_value = "Hello from meta-messaging simulate")]
+    #[arg(
+        long,
+        conflicts_with = "file",
+        default_value = "Hello from meta-messaging simulate"
+    )]
     pub text: String,
     /// Send this file's bytes as the body instead of building one.
     #[arg(long)]
@@ -91,4 +105,54 @@ pub struct VerifyEndpointArgs {
     /// The verify token configured on the endpoint (and in the Meta dashboard).
     #[arg(long, env = "META_VERIFY_TOKEN", hide_env_values = true)]
     pub verify_token: String,
+}
+
+/// Arguments of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The Page access token to check.
+    #[arg(long, env = "META_PAGE_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The Page to check (default: the token's own Page).
+    #[arg(long)]
+    pub page_id: Option<String>,
+    /// Print the report as JSON instead of a checklist.
+    #[arg(long)]
+    pub json: bool,
+    /// The Graph API base URL (for a local mock server).
+    #[arg(long, default_value = "https://graph.facebook.com")]
+    pub graph_url: String,
+}
+
+/// Arguments of `send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The Page access token.
+    #[arg(long, env = "META_PAGE_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The Page that sends (Instagram messages go through the Page linked to the account).
+    #[arg(long)]
+    pub page_id: String,
+    /// The recipient's PSID (Messenger) or IGSID (Instagram).
+    #[arg(long)]
+    pub to: String,
+    /// The platform of the recipient.
+    #[arg(long, default_value = "messenger")]
+    pub platform: Platform,
+    /// The text to send.
+    #[arg(
+        long,
+        required_unless_present = "attachment",
+        conflicts_with = "attachment"
+    )]
+    pub text: Option<String>,
+    /// The public URL of an attachment to send instead of a text.
+    #[arg(long)]
+    pub attachment: Option<String>,
+    /// The attachment's type: image, video, audio or file.
+    #[arg(long, default_value = "image", requires = "attachment")]
+    pub attachment_type: String,
+    /// The Graph API base URL (for a local mock server).
+    #[arg(long, default_value = "https://graph.facebook.com")]
+    pub graph_url: String,
 }

@@ -9,6 +9,15 @@ pub enum Error {
     /// Webhook verification or parsing failed.
     #[error(transparent)]
     Webhook(#[from] WebhookError),
+    /// A Graph API call failed; the error names the cause and the fix.
+    #[error(transparent)]
+    Graph(#[from] crate::graph::GraphError),
+    /// A message store operation failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// An inbox operation failed.
+    #[error(transparent)]
+    Inbox(#[from] crate::inbox::InboxError),
 }
 
 /// `Result` with this crate's [`Error`] as the default error type.

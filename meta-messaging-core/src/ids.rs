@@ -206,6 +206,9 @@ mod tests {
         let user: UserId = Igsid::from("17841400000000001").into();
         let participant: ParticipantId = user.into();
         assert_eq!(participant.as_str(), "17841400000000001");
-        assert_eq!(format!("{participant:?}"), "ParticipantId(\"17841400000000001\")");
+        assert_eq!(
+            format!("{participant:?}"),
+            "ParticipantId(\"17841400000000001\")"
+        );
     }
 }

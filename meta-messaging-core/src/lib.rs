@@ -41,15 +41,23 @@
 //! - [`ids`]: typed ids (`PageId`, `InstagramAccountId`, `Psid`, `Igsid`, `MessageId`, ...).
 //! - [`secret`]: the app secret and verify token, redacted in `Debug`.
 //! - [`platform`]: Messenger or Instagram.
+//! - [`graph`]: the Graph API client: send and read messages, OAuth and accounts, errors with fixes.
+//! - [`store`]: the `MessageStore` trait and its in-memory, SQLite and PostgreSQL backends.
+//! - [`inbox`]: the service that ties them together: receive, send, query, live updates.
+//! - [`http`]: the framework-free HTTP contract the axum and actix-web adapters share.
 //!
 //! # Features
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod error;
+pub mod graph;
+pub mod http;
 pub mod ids;
+pub mod inbox;
 pub mod platform;
 pub mod secret;
+pub mod store;
 pub mod webhook;
 
 pub use error::{Error, Result};

@@ -1,4 +1,14 @@
 //! The one integration-test binary of the workspace: one module per area.
 
+// Everything here is test code, helpers included: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod adapters;
 mod cli;
+mod graph;
+mod inbox;
 mod properties;
+mod support;
+mod webhook;
+
+mod store;

@@ -63,7 +63,9 @@ fn expected_events(entries: &[Value]) -> usize {
     entries
         .iter()
         .map(|entry| {
-            let Some(obj) = entry.as_object() else { return 1 };
+            let Some(obj) = entry.as_object() else {
+                return 1;
+            };
             let lists = ["messaging", "standby", "changes"];
             let mut count = 0;
             let mut any_list = false;
@@ -93,7 +95,9 @@ fn arb_scalar() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         ".{0,12}".prop_map(Value::from),
         Just(Value::from("1527459824")),
     ]
@@ -112,13 +116,42 @@ fn arb_json() -> impl Strategy<Value = Value> {
 /// Keys Meta uses, so random objects often look like real events and reach deep code paths.
 fn arb_key() -> impl Strategy<Value = String> {
     prop_oneof![
-        Just("sender"), Just("recipient"), Just("id"), Just("timestamp"), Just("message"),
-        Just("mid"), Just("text"), Just("attachments"), Just("type"), Just("payload"), Just("url"),
-        Just("is_echo"), Just("is_deleted"), Just("reply_to"), Just("story"), Just("reaction"),
-        Just("action"), Just("read"), Just("watermark"), Just("delivery"), Just("mids"),
-        Just("postback"), Just("referral"), Just("optin"), Just("message_edit"), Just("field"),
-        Just("value"), Just("from"), Just("media"), Just("app_roles"), Just("pass_thread_control"),
-        Just("quick_reply"), Just("coordinates"), Just("lat"), Just("long"), Just("other"),
+        Just("sender"),
+        Just("recipient"),
+        Just("id"),
+        Just("timestamp"),
+        Just("message"),
+        Just("mid"),
+        Just("text"),
+        Just("attachments"),
+        Just("type"),
+        Just("payload"),
+        Just("url"),
+        Just("is_echo"),
+        Just("is_deleted"),
+        Just("reply_to"),
+        Just("story"),
+        Just("reaction"),
+        Just("action"),
+        Just("read"),
+        Just("watermark"),
+        Just("delivery"),
+        Just("mids"),
+        Just("postback"),
+        Just("referral"),
+        Just("optin"),
+        Just("message_edit"),
+        Just("field"),
+        Just("value"),
+        Just("from"),
+        Just("media"),
+        Just("app_roles"),
+        Just("pass_thread_control"),
+        Just("quick_reply"),
+        Just("coordinates"),
+        Just("lat"),
+        Just("long"),
+        Just("other"),
     ]
     .prop_map(str::to_owned)
 }

@@ -39,14 +39,21 @@ struct Receiver {
     verify_token: VerifyToken,
 }
 
-async fn handshake(State(receiver): State<Arc<Receiver>>, RawQuery(query): RawQuery) -> (StatusCode, String) {
+async fn handshake(
+    State(receiver): State<Arc<Receiver>>,
+    RawQuery(query): RawQuery,
+) -> (StatusCode, String) {
     match webhook::verify_subscription(query.as_deref().unwrap_or(""), &receiver.verify_token) {
         Ok(challenge) => (StatusCode::OK, challenge),
         Err(err) => (StatusCode::FORBIDDEN, err.to_string()),
     }
 }
 
-async fn deliver(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+async fn deliver(
+    State(receiver): State<Arc<Receiver>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let result = receiver
         .verifier
@@ -142,21 +149,62 @@ async fn main() -> ExitCode {
 /// Drives the receiver with the `meta-messaging` CLI, exactly as a user would from a shell.
 async fn run_demo(url: &str) -> ExitCode {
     let steps: [(&str, Vec<&str>, bool); 4] = [
-        ("handshake", vec!["verify-endpoint", "--url", url, "--verify-token", DEMO_TOKEN], true),
+        (
+            "handshake",
+            vec![
+                "verify-endpoint",
+                "--url",
+                url,
+                "--verify-token",
+                DEMO_TOKEN,
+            ],
+            true,
+        ),
         (
             "a Messenger message",
-            vec!["simulate", "--url", url, "--secret", DEMO_SECRET, "--platform", "messenger",
-                 "--account-id", "104417552380421", "--sender-id", "6758492015643287", "--text", "Hi from Messenger"],
+            vec![
+                "simulate",
+                "--url",
+                url,
+                "--secret",
+                DEMO_SECRET,
+                "--platform",
+                "messenger",
+                "--account-id",
+                "104417552380421",
+                "--sender-id",
+                "6758492015643287",
+                "--text",
+                "Hi from Messenger",
+            ],
             true,
         ),
         (
             "an Instagram message",
-            vec!["simulate", "--url", url, "--secret", DEMO_SECRET, "--platform", "instagram", "--text", "Hi from Instagram"],
+            vec![
+                "simulate",
+                "--url",
+                url,
+                "--secret",
+                DEMO_SECRET,
+                "--platform",
+                "instagram",
+                "--text",
+                "Hi from Instagram",
+            ],
             true,
         ),
         (
             "a delivery signed with the wrong secret (must be refused with 401)",
-            vec!["simulate", "--url", url, "--secret", "not-the-app-secret", "--text", "forged"],
+            vec![
+                "simulate",
+                "--url",
+                url,
+                "--secret",
+                "not-the-app-secret",
+                "--text",
+                "forged",
+            ],
             false,
         ),
     ];
@@ -177,8 +225,12 @@ async fn run_demo(url: &str) -> ExitCode {
         }
     }
     if all_as_expected {
-        println!("\ndemo complete: the receiver verified, parsed and printed both platforms' deliveries and refused the forged one.");
-        println!("run it yourself: META_APP_SECRET=dev-secret META_VERIFY_TOKEN=dev-token cargo run -p webhook-receiver");
+        println!(
+            "\ndemo complete: the receiver verified, parsed and printed both platforms' deliveries and refused the forged one."
+        );
+        println!(
+            "run it yourself: META_APP_SECRET=dev-secret META_VERIFY_TOKEN=dev-token cargo run -p webhook-receiver"
+        );
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

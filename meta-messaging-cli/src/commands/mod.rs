@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+mod doctor;
 mod inspect;
+mod send;
 mod sign;
 mod simulate;
 mod verify_endpoint;
@@ -19,6 +21,8 @@ pub(crate) async fn run(command: Command, io: &mut Io) -> Result<ExitCode, CliEr
         Command::Sign(args) => sign::run(&args, io),
         Command::Simulate(args) => simulate::run(&args, io).await,
         Command::VerifyEndpoint(args) => verify_endpoint::run(&args, io).await,
+        Command::Doctor(args) => doctor::run(&args, io).await,
+        Command::Send(args) => send::run(&args, io).await,
     }
 }
 

@@ -19,7 +19,9 @@ struct Answer {
 pub(super) async fn run(args: &VerifyEndpointArgs, io: &mut Io) -> Result<ExitCode, CliError> {
     let url = parse_url(&args.url)?;
     let client = http_client()?;
-    let challenge = rand::rng().random_range(1_000_000_000u64..10_000_000_000).to_string();
+    let challenge = rand::rng()
+        .random_range(1_000_000_000u64..10_000_000_000)
+        .to_string();
 
     let right = handshake(&client, &url, &args.verify_token, &challenge).await?;
     let echoed = right.status.is_success() && right.body == challenge;

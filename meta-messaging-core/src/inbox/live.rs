@@ -75,11 +75,12 @@ impl LiveHub {
 
     pub(crate) fn publish(&self, tenant: &TenantId, event: InboxEvent) {
         let mut channels = self.lock();
-        if let Some(tx) = channels.get(tenant) {
-            if tx.send(Arc::new(event)).is_err() {
-                // Every subscriber has gone: drop the channel so idle tenants cost nothing.
-                channels.remove(tenant);
-            }
+        // Every subscriber has gone when sending fails: drop the channel so idle tenants cost
+        // nothing.
+        if let Some(tx) = channels.get(tenant)
+            && tx.send(Arc::new(event)).is_err()
+        {
+            channels.remove(tenant);
         }
     }
 

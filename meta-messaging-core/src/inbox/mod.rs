@@ -2,7 +2,7 @@
 //! between, and live updates. Framework-free: the axum and actix-web adapters only move bytes
 //! between HTTP and these methods.
 //!
-//! An [`Inbox`] ties together a [`SignatureVerifier`](crate::webhook::SignatureVerifier), a
+//! An [`Inbox`] ties together a [`SignatureVerifier`], a
 //! [`MessageStore`], a [`GraphClient`] and a [`Tenancy`]:
 //!
 //! - [`receive`](Inbox::receive) verifies, parses, routes and stores a delivery, then notifies

@@ -1,6 +1,7 @@
 //! The adapter contract (`ADAPTERS.md`): one table of HTTP scenarios, run against the axum and
 //! the actix-web adapter, each served in-process on a loopback port.
 
+mod crash;
 mod servers;
 mod table;
 mod tenants;

@@ -36,7 +36,7 @@ async fn serve_with(adapter: Adapter, inbox: Inbox, header_tenants: Option<()>) 
                     std::sync::Arc::new(|parts: &axum::http::request::Parts| {
                         tenant_header(parts.headers.get("x-tenant").and_then(|v| v.to_str().ok()))
                             .ok_or_else(|| {
-                                axum::response::IntoResponse::into_response((
+                                meta_messaging_axum::TenantRejection::new((
                                     axum::http::StatusCode::FORBIDDEN,
                                     "host says no",
                                 ))
@@ -63,7 +63,10 @@ async fn serve_with(adapter: Adapter, inbox: Inbox, header_tenants: Option<()>) 
                                         req.headers().get("x-tenant").and_then(|v| v.to_str().ok()),
                                     )
                                     .ok_or_else(|| {
-                                        actix_web::HttpResponse::Forbidden().body("host says no")
+                                        meta_messaging_actix::TenantRejection::new(
+                                            actix_web::HttpResponse::Forbidden()
+                                                .body("host says no"),
+                                        )
                                     })
                                 }),
                             )),

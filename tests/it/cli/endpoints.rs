@@ -41,11 +41,8 @@ impl Match for SignedDelivery {
 async fn refuse_everything_else(server: &MockServer) {
     Mock::given(wiremock::matchers::any())
         .respond_with(|req: &Request| {
-            ResponseTemplate::new(599).set_body_string(format!(
-                "unexpected request: {} {}",
-                req.method,
-                req.url
-            ))
+            ResponseTemplate::new(599)
+                .set_body_string(format!("unexpected request: {} {}", req.method, req.url))
         })
         .with_priority(u8::MAX)
         .expect(0)
@@ -69,11 +66,26 @@ async fn simulate_posts_a_signed_realistic_delivery() {
     refuse_everything_else(&server).await;
     let url = format!("{}/webhook", server.uri());
     let out = run(
-        &["simulate", "--url", &url, "--secret", "app-secret", "--platform", "messenger", "--text", "Bonjour"],
+        &[
+            "simulate",
+            "--url",
+            &url,
+            "--secret",
+            "app-secret",
+            "--platform",
+            "messenger",
+            "--text",
+            "Bonjour",
+        ],
         b"",
     )
     .await;
-    assert!(out.succeeded(), "stdout: {} stderr: {}", out.stdout, out.stderr);
+    assert!(
+        out.succeeded(),
+        "stdout: {} stderr: {}",
+        out.stdout,
+        out.stderr
+    );
     assert_eq!(out.stdout, "HTTP 200 OK\nEVENT_RECEIVED\n");
     let received = server.received_requests().await.unwrap();
     let events = webhook::parse(&received[0].body).unwrap();
@@ -101,11 +113,24 @@ async fn simulate_sends_a_file_byte_for_byte() {
     std::fs::write(&file, body).unwrap();
     let url = format!("{}/hook", server.uri());
     let out = run(
-        &["simulate", "--url", &url, "--secret", "s", "--file", file.to_str().unwrap()],
+        &[
+            "simulate",
+            "--url",
+            &url,
+            "--secret",
+            "s",
+            "--file",
+            file.to_str().unwrap(),
+        ],
         b"",
     )
     .await;
-    assert!(out.succeeded(), "stdout: {} stderr: {}", out.stdout, out.stderr);
+    assert!(
+        out.succeeded(),
+        "stdout: {} stderr: {}",
+        out.stdout,
+        out.stderr
+    );
 }
 
 #[tokio::test]
@@ -121,20 +146,57 @@ async fn simulate_fails_when_the_endpoint_does_not_answer_2xx() {
     let out = run(&["simulate", "--url", &url, "--secret", "x"], b"").await;
     assert!(!out.succeeded());
     assert_eq!(out.stdout, "HTTP 401 Unauthorized\nbad signature\n");
-    assert!(out.stderr.contains("Meta treats anything but 2xx"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Meta treats anything but 2xx"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test]
 async fn simulate_rejects_a_bad_url_and_reports_an_unreachable_one() {
-    let out = run(&["simulate", "--url", "ftp://example/webhook", "--secret", "x"], b"").await;
+    let out = run(
+        &[
+            "simulate",
+            "--url",
+            "ftp://example/webhook",
+            "--secret",
+            "x",
+        ],
+        b"",
+    )
+    .await;
     assert!(!out.succeeded());
-    assert!(out.stderr.contains("is not http or https"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is not http or https"),
+        "{}",
+        out.stderr
+    );
 
     // Port 9 on loopback: nothing listens there.
-    let out = run(&["simulate", "--url", "http://127.0.0.1:9/webhook?token=abc", "--secret", "x"], b"").await;
+    let out = run(
+        &[
+            "simulate",
+            "--url",
+            "http://127.0.0.1:9/webhook?token=abc",
+            "--secret",
+            "x",
+        ],
+        b"",
+    )
+    .await;
     assert!(!out.succeeded());
-    assert!(out.stderr.contains("request to http://127.0.0.1:9/webhook failed"), "{}", out.stderr);
-    assert!(!out.stderr.contains("token=abc"), "query leaked: {}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("request to http://127.0.0.1:9/webhook failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("token=abc"),
+        "query leaked: {}",
+        out.stderr
+    );
 }
 
 /// Answers the handshake like an endpoint configured with `token` (or like a broken one).
@@ -153,7 +215,8 @@ impl Respond for Handshake {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.into_owned())
         };
-        let token_ok = self.accept_any_token || param("hub.verify_token").as_deref() == Some(self.token);
+        let token_ok =
+            self.accept_any_token || param("hub.verify_token").as_deref() == Some(self.token);
         if param("hub.mode").as_deref() != Some("subscribe") || !token_ok {
             return ResponseTemplate::new(403);
         }
@@ -175,34 +238,81 @@ async fn verify_against(handshake: Handshake) -> super::support::Outcome {
         .mount(&server)
         .await;
     let url = format!("{}/webhook", server.uri());
-    run(&["verify-endpoint", "--url", &url, "--verify-token", "tok en"], b"").await
+    run(
+        &["verify-endpoint", "--url", &url, "--verify-token", "tok en"],
+        b"",
+    )
+    .await
 }
 
 #[tokio::test]
 async fn verify_endpoint_passes_a_correct_endpoint() {
-    let out = verify_against(Handshake { token: "tok en", accept_any_token: false, echo: true }).await;
+    let out = verify_against(Handshake {
+        token: "tok en",
+        accept_any_token: false,
+        echo: true,
+    })
+    .await;
     assert!(out.succeeded(), "{}", out.stdout);
-    assert!(out.stdout.contains("ok: the endpoint echoed the challenge"), "{}", out.stdout);
-    assert!(out.stdout.contains("ok: a wrong verify token is refused (HTTP 403"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("ok: the endpoint echoed the challenge"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("ok: a wrong verify token is refused (HTTP 403"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[tokio::test]
 async fn verify_endpoint_fails_an_endpoint_that_accepts_any_token() {
-    let out = verify_against(Handshake { token: "tok en", accept_any_token: true, echo: true }).await;
+    let out = verify_against(Handshake {
+        token: "tok en",
+        accept_any_token: true,
+        echo: true,
+    })
+    .await;
     assert!(!out.succeeded());
-    assert!(out.stdout.contains("FAIL: the endpoint also echoed the challenge for a wrong verify token"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("FAIL: the endpoint also echoed the challenge for a wrong verify token"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[tokio::test]
 async fn verify_endpoint_fails_an_endpoint_that_does_not_echo() {
-    let out = verify_against(Handshake { token: "tok en", accept_any_token: false, echo: false }).await;
+    let out = verify_against(Handshake {
+        token: "tok en",
+        accept_any_token: false,
+        echo: false,
+    })
+    .await;
     assert!(!out.succeeded());
-    assert!(out.stdout.contains("instead of the challenge"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("instead of the challenge"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[tokio::test]
 async fn verify_endpoint_fails_on_a_token_mismatch() {
-    let out = verify_against(Handshake { token: "another", accept_any_token: false, echo: true }).await;
+    let out = verify_against(Handshake {
+        token: "another",
+        accept_any_token: false,
+        echo: true,
+    })
+    .await;
     assert!(!out.succeeded());
-    assert!(out.stdout.contains("FAIL: the endpoint answered HTTP 403 Forbidden to the right verify token"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("FAIL: the endpoint answered HTTP 403 Forbidden to the right verify token"),
+        "{}",
+        out.stdout
+    );
 }

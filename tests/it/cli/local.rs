@@ -49,7 +49,8 @@ async fn inspect_says_where_malformed_input_broke() {
     assert!(!out.succeeded());
     assert!(out.stdout.is_empty());
     assert!(
-        out.stderr.contains("error: the input is not a webhook delivery"),
+        out.stderr
+            .contains("error: the input is not a webhook delivery"),
         "{}",
         out.stderr
     );
@@ -70,9 +71,17 @@ async fn inspect_reports_a_missing_file() {
 
 #[tokio::test]
 async fn inspect_names_an_unsupported_object() {
-    let out = run(&["inspect"], br#"{"object":"whatsapp_business_account","entry":[]}"#).await;
+    let out = run(
+        &["inspect"],
+        br#"{"object":"whatsapp_business_account","entry":[]}"#,
+    )
+    .await;
     assert!(!out.succeeded());
-    assert!(out.stderr.contains("whatsapp_business_account"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("whatsapp_business_account"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test]
@@ -99,7 +108,10 @@ fn secrets_can_come_from_the_environment_and_stay_hidden_in_help() {
         let sub = cli.find_subcommand(sub).unwrap();
         let arg = sub.get_arguments().find(|a| a.get_id() == arg).unwrap();
         assert_eq!(arg.get_env().and_then(|e| e.to_str()), Some(env));
-        assert!(arg.is_hide_env_values_set(), "{sub} {env} value would be shown");
+        assert!(
+            arg.is_hide_env_values_set(),
+            "{sub} {env} value would be shown"
+        );
     }
 }
 
@@ -108,7 +120,11 @@ fn every_subcommand_has_useful_help() {
     Cli::command().debug_assert();
     for sub in Cli::command().get_subcommands_mut() {
         let help = sub.render_long_help().to_string();
-        assert!(sub.get_about().is_some(), "{} has no description", sub.get_name());
+        assert!(
+            sub.get_about().is_some(),
+            "{} has no description",
+            sub.get_name()
+        );
         for arg in sub.get_arguments() {
             if arg.get_id() != "help" {
                 assert!(

@@ -284,10 +284,7 @@ fn sticker_as_image_and_as_sticker() {
     };
     assert_eq!(message.attachments[0].kind, AttachmentType::Image);
     // Meta sends a sticker both ways during its format transition: as an image with a sticker_id, and with the newer `sticker` type.
-    assert_eq!(
-        message.attachments[1].kind,
-        AttachmentType::Sticker
-    );
+    assert_eq!(message.attachments[1].kind, AttachmentType::Sticker);
     assert_eq!(
         message.attachments[0].sticker_id.as_deref(),
         Some("369239263222822")

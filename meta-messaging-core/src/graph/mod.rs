@@ -1,0 +1,95 @@
+//! The Graph API client: send and read Messenger and Instagram messages, connect accounts, and
+//! get errors that say what went wrong and how to fix it.
+//!
+//! - [`GraphClient`] (built with [`GraphClient::builder`]) holds the HTTP client, the API
+//!   version, the [`RetryPolicy`] and an optional per-account [`Throttle`].
+//! - [`AccountClient`] binds it to one account and its token:
+//!   [`messenger`](GraphClient::messenger), [`instagram_via_page`](GraphClient::instagram_via_page)
+//!   or [`instagram_login`](GraphClient::instagram_login). It sends ([`SendBuilder`]), reads
+//!   ([`ListRequest`], [`Page`]) and manages webhook subscriptions.
+//! - [`OAuth`] runs the login flow; [`UserClient`] lists a user's Pages and their tokens;
+//!   [`GraphClient::connection_report`] checks an account end to end.
+//! - Every failure is a [`GraphError`] with an [`ErrorKind`]; Meta's errors keep every field
+//!   ([`ApiError`]) and carry a [`Troubleshooting`] entry from the [`catalog`].
+//!
+//! ```no_run
+//! use meta_messaging_core::graph::{ErrorKind, GraphClient, MessageTag, QuickReply};
+//! use meta_messaging_core::ids::{Igsid, PageId};
+//! use meta_messaging_core::secret::PageAccessToken;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = GraphClient::new()?;
+//! let instagram = client.instagram_via_page(PageId::from("104417552380421"), PageAccessToken::new("EAAG..."));
+//! let to = Igsid::from("5000000000000001");
+//! match instagram
+//!     .text(to.clone(), "Which size?")
+//!     .quick_reply(QuickReply::text("S", "SIZE_S"))
+//!     .quick_reply(QuickReply::text("M", "SIZE_M"))
+//!     .send()
+//!     .await
+//! {
+//!     Ok(sent) => println!("sent {}", sent.message_id),
+//!     Err(e) if e.kind() == ErrorKind::OutsideMessagingWindow => {
+//!         instagram.text(to, "A human will follow up").tag(MessageTag::HumanAgent).send().await?;
+//!     }
+//!     Err(e) => eprintln!("{e}"), // ends with "Fix: ..."
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! See `docs/graph-client.md` for a guide and `docs/troubleshooting.md` for the catalog.
+
+mod account;
+mod accounts;
+mod action;
+pub mod catalog;
+mod client;
+mod error;
+mod kind;
+mod oauth;
+mod outgoing;
+mod paging;
+mod read;
+mod report;
+mod request;
+mod retry;
+mod send;
+mod throttle;
+mod token;
+mod usage;
+
+pub use account::{AccountClient, Route};
+pub use accounts::{
+    GranularScope, InstagramBusinessAccount, MESSENGER_WEBHOOK_FIELDS, ManagedPage, PageInfo,
+    PermissionGrant, SubscribedApp, TokenInfo, UserClient,
+};
+pub use action::{ActionBuilder, UploadBuilder};
+pub use catalog::Troubleshooting;
+pub use client::{
+    DEFAULT_DIALOG_URL, DEFAULT_GRAPH_URL, DEFAULT_INSTAGRAM_URL, DEFAULT_VERSION, GraphClient,
+    GraphClientBuilder,
+};
+pub use error::{ApiError, GraphError, InvalidRequest, Result};
+pub use kind::ErrorKind;
+pub use oauth::{MESSAGING_SCOPES, OAuth, OAuthState, UserToken};
+pub use outgoing::{
+    ActionResponse, AttachmentKind, INSTAGRAM_TEXT_MAX_BYTES, MESSENGER_TEXT_MAX_CHARS, MessageTag,
+    MessagingType, QUICK_REPLIES_MAX, QUICK_REPLY_PAYLOAD_MAX_CHARS, QUICK_REPLY_TITLE_MAX_CHARS,
+    QuickReply, Recipient, SendResponse, SenderAction,
+};
+pub use paging::{Cursors, ListRequest, Page, Paging};
+pub use read::{
+    Conversation, ConversationId, Edge, GraphMessage, MessageAttachment, Participant, UserProfile,
+};
+pub use report::{
+    Check, CheckStatus, ConnectionReport, INSTAGRAM_PERMISSIONS, MESSENGER_PERMISSIONS,
+    REQUIRED_WEBHOOK_FIELDS,
+};
+pub use retry::RetryPolicy;
+pub use send::SendBuilder;
+pub use throttle::Throttle;
+pub use token::{Credential, Host};
+pub use usage::{
+    APP_USAGE_HEADER, BUSINESS_USE_CASE_USAGE_HEADER, BusinessUseCaseUsage, PAGE_USAGE_HEADER,
+    RateLimitUsage, Usage,
+};

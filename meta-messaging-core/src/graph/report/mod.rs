@@ -1,0 +1,296 @@
+//! [`ConnectionReport`]: one account checked end to end, each failure with its fix.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::ids::PageId;
+use crate::secret::PageAccessToken;
+
+mod checks;
+
+use self::checks::{permission_check, subscription_check, token_check};
+use super::accounts::{InstagramBusinessAccount, TokenInfo};
+use super::client::GraphClient;
+use super::error::GraphError;
+use super::kind::ErrorKind;
+use super::request::Call;
+use super::token::Credential;
+
+/// Permissions Messenger messaging needs.
+pub const MESSENGER_PERMISSIONS: &[&str] = &["pages_messaging", "pages_manage_metadata"];
+/// Permissions Instagram messaging through a Page needs.
+pub const INSTAGRAM_PERMISSIONS: &[&str] = &["instagram_basic", "instagram_manage_messages"];
+/// Webhook fields without which conversations are incomplete.
+pub const REQUIRED_WEBHOOK_FIELDS: &[&str] = &["messages", "messaging_postbacks", "message_echoes"];
+
+const IG_DOCS: &str = "https://developers.facebook.com/docs/messenger-platform/instagram";
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CheckStatus {
+    /// All good.
+    Pass,
+    /// Works now, but needs attention.
+    Warn,
+    /// Broken: messaging does not work until fixed.
+    Fail,
+    /// Not run, because an earlier check failed.
+    Skipped,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Check {
+    /// A stable id (`token`, `messenger_permissions`, ...).
+    pub id: &'static str,
+    /// What was checked.
+    pub title: &'static str,
+    /// The outcome.
+    pub status: CheckStatus,
+    /// What was found.
+    pub detail: String,
+    /// What to do, when it is not a pass.
+    pub fix: Option<String>,
+    /// Where Meta documents it.
+    pub docs: Option<&'static str>,
+    /// The kind of the Graph error behind a failure.
+    pub error_kind: Option<ErrorKind>,
+    /// Meta's trace id of that error.
+    pub fbtrace_id: Option<String>,
+}
+
+impl Check {
+    fn pass(id: &'static str, title: &'static str, detail: String) -> Self {
+        Self {
+            id,
+            title,
+            status: CheckStatus::Pass,
+            detail,
+            fix: None,
+            docs: None,
+            error_kind: None,
+            fbtrace_id: None,
+        }
+    }
+
+    fn problem(
+        id: &'static str,
+        title: &'static str,
+        status: CheckStatus,
+        detail: String,
+        fix: &str,
+        docs: &'static str,
+    ) -> Self {
+        Self {
+            status,
+            fix: Some(fix.to_owned()),
+            docs: Some(docs),
+            ..Self::pass(id, title, detail)
+        }
+    }
+
+    fn error(id: &'static str, title: &'static str, error: &GraphError) -> Self {
+        Self {
+            status: CheckStatus::Fail,
+            fix: Some(error.fix().to_owned()),
+            docs: error.troubleshooting().map(|t| t.docs),
+            error_kind: Some(error.kind()),
+            fbtrace_id: error.fbtrace_id().map(str::to_owned),
+            ..Self::pass(id, title, error.to_string())
+        }
+    }
+
+    fn skipped(id: &'static str, title: &'static str) -> Self {
+        Self {
+            status: CheckStatus::Skipped,
+            ..Self::pass(id, title, "not checked: an earlier check failed".into())
+        }
+    }
+}
+
+/// The health of one Page (and its Instagram account) for messaging.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ConnectionReport {
+    /// The Page checked.
+    pub page_id: Option<PageId>,
+    /// Its name.
+    pub page_name: Option<String>,
+    /// The linked Instagram account.
+    pub instagram_account: Option<InstagramBusinessAccount>,
+    /// What `debug_token` said.
+    pub token: Option<TokenInfo>,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+}
+
+impl ConnectionReport {
+    /// No check failed (warnings allowed).
+    pub fn is_healthy(&self) -> bool {
+        !self.checks.iter().any(|c| c.status == CheckStatus::Fail)
+    }
+
+    /// The failed checks.
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status == CheckStatus::Fail)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Me {
+    id: PageId,
+}
+
+impl GraphClient {
+    /// Checks a Page token end to end: the token is valid and not expiring within 7 days, it has
+    /// the permissions messaging needs, the Page has an Instagram account linked, and the app is
+    /// subscribed to the Page's webhooks with the fields meta-messaging needs.
+    ///
+    /// Never fails: every problem, Graph errors included, is a failed [`Check`] with its fix.
+    /// Without `page_id`, the Page is the token's own (`debug_token`'s `profile_id`, or `/me`).
+    pub async fn connection_report(
+        &self,
+        token: PageAccessToken,
+        page_id: Option<PageId>,
+    ) -> ConnectionReport {
+        self.connection_report_with_margin(token, page_id, Duration::from_secs(7 * 24 * 3600))
+            .await
+    }
+
+    /// [`connection_report`](Self::connection_report) with your own "expiring soon" margin.
+    pub async fn connection_report_with_margin(
+        &self,
+        token: PageAccessToken,
+        page_id: Option<PageId>,
+        margin: Duration,
+    ) -> ConnectionReport {
+        let credential = Credential::Page(token.clone());
+        let mut report = ConnectionReport {
+            page_id,
+            page_name: None,
+            instagram_account: None,
+            token: None,
+            checks: Vec::new(),
+        };
+        let info = match self.debug_token(&credential, &credential).await {
+            Ok(info) => info,
+            Err(error) => {
+                report
+                    .checks
+                    .push(Check::error("token", "Access token is valid", &error));
+                skip_rest(&mut report, 0);
+                return report;
+            }
+        };
+        report.checks.push(token_check(&info, margin));
+        if !info.is_valid {
+            skip_rest(&mut report, 0);
+            report.token = Some(info);
+            return report;
+        }
+        report.checks.push(permission_check(
+            "messenger_permissions",
+            "Messenger permissions granted",
+            &info,
+            MESSENGER_PERMISSIONS,
+        ));
+        report.checks.push(permission_check(
+            "instagram_permissions",
+            "Instagram permissions granted",
+            &info,
+            INSTAGRAM_PERMISSIONS,
+        ));
+
+        let page_id = match report
+            .page_id
+            .clone()
+            .or_else(|| info.profile_id.clone().map(PageId::from))
+        {
+            Some(id) => id,
+            None => match self
+                .execute::<Me>(Call::get("me").auth(&credential).query("fields", "id"))
+                .await
+            {
+                Ok(me) => me.id,
+                Err(error) => {
+                    report.checks.push(Check::error(
+                        "page",
+                        "Page is reachable with this token",
+                        &error,
+                    ));
+                    skip_rest(&mut report, 2);
+                    report.token = Some(info);
+                    return report;
+                }
+            },
+        };
+        let page = self.messenger(page_id.clone(), token);
+        report.page_id = Some(page_id);
+        match page.page_info().await {
+            Ok(found) => {
+                report.checks.push(Check::pass(
+                    "page",
+                    "Page is reachable with this token",
+                    format!(
+                        "{} ({})",
+                        found.name.as_deref().unwrap_or("unnamed Page"),
+                        found.id
+                    ),
+                ));
+                report.page_name = found.name;
+                report.checks.push(match &found.instagram_business_account {
+                    Some(ig) => Check::pass("instagram_linked", "Instagram account linked to the Page", format!(
+                        "@{} ({})", ig.username.as_deref().unwrap_or("?"), ig.id
+                    )),
+                    None => Check::problem("instagram_linked", "Instagram account linked to the Page", CheckStatus::Fail,
+                        "the Page has no instagram_business_account".into(),
+                        "switch the Instagram account to a professional (Business or Creator) account and link it to this Page in Meta Business Suite (Settings > Linked accounts); turn on 'Allow access to messages' in the Instagram app",
+                        IG_DOCS),
+                });
+                report.instagram_account = found.instagram_business_account;
+            }
+            Err(error) => {
+                report.checks.push(Check::error(
+                    "page",
+                    "Page is reachable with this token",
+                    &error,
+                ));
+                report.checks.push(Check::skipped(
+                    "instagram_linked",
+                    "Instagram account linked to the Page",
+                ));
+            }
+        }
+        report.checks.push(match page.subscribed_apps().await {
+            Ok(apps) => subscription_check(&apps, info.app_id.as_ref()),
+            Err(error) => Check::error(
+                "webhook_subscription",
+                "App subscribed to the Page's webhooks",
+                &error,
+            ),
+        });
+        report.token = Some(info);
+        report
+    }
+}
+
+/// Marks the checks after the first `done` ones as skipped.
+fn skip_rest(report: &mut ConnectionReport, done: usize) {
+    let rest: [(&'static str, &'static str); 5] = [
+        ("messenger_permissions", "Messenger permissions granted"),
+        ("instagram_permissions", "Instagram permissions granted"),
+        ("page", "Page is reachable with this token"),
+        ("instagram_linked", "Instagram account linked to the Page"),
+        (
+            "webhook_subscription",
+            "App subscribed to the Page's webhooks",
+        ),
+    ];
+    for (id, title) in rest.into_iter().skip(done) {
+        report.checks.push(Check::skipped(id, title));
+    }
+}

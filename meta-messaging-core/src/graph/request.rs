@@ -1,0 +1,282 @@
+//! One Graph API call: building it, sending it with retries, reading the answer.
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use serde::de::DeserializeOwned;
+
+use super::client::GraphClient;
+use super::error::{ApiError, BODY_PREFIX_LEN, GraphError, Result};
+use super::retry::Idempotency;
+use super::token::{Credential, Host};
+use super::usage::RateLimitUsage;
+
+/// A part of a multipart body, kept as bytes so each retry can rebuild the form.
+#[derive(Debug, Clone)]
+pub(crate) enum Part {
+    Text(&'static str, String),
+    File {
+        name: &'static str,
+        bytes: Bytes,
+        filename: String,
+        mime: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    None,
+    Json(Bytes),
+    Multipart(Vec<Part>),
+}
+
+/// A call, described once and sent as many times as the retry policy allows.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    method: Method,
+    host: Host,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Body,
+    idempotency: Idempotency,
+    credential: Option<&'a Credential>,
+    masked: Vec<String>,
+    throttle_key: Option<&'a str>,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn new(method: Method, path: impl Into<String>) -> Self {
+        let idempotency = if method == Method::GET {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NotIdempotent
+        };
+        Self {
+            method,
+            host: Host::Facebook,
+            path: path.into(),
+            query: Vec::new(),
+            body: Body::None,
+            idempotency,
+            credential: None,
+            masked: Vec::new(),
+            throttle_key: None,
+        }
+    }
+
+    pub(crate) fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    pub(crate) fn post(path: impl Into<String>) -> Self {
+        Self::new(Method::POST, path)
+    }
+
+    /// Sends the token as `Authorization: Bearer` and routes to the token's host.
+    pub(crate) fn auth(mut self, credential: &'a Credential) -> Self {
+        self.host = credential.host();
+        self.credential = Some(credential);
+        self
+    }
+
+    pub(crate) fn host(mut self, host: Host) -> Self {
+        self.host = host;
+        self
+    }
+
+    pub(crate) fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    /// A query parameter that is a secret: masked in any error body that echoes it.
+    pub(crate) fn secret_query(mut self, key: &'static str, value: &str) -> Self {
+        self.masked.push(value.to_owned());
+        self.query.push((key, value.to_owned()));
+        self
+    }
+
+    pub(crate) fn json(mut self, body: &impl serde::Serialize) -> Result<Self> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            GraphError::InvalidRequest(super::error::InvalidRequest::Other(e.to_string()))
+        })?;
+        self.body = Body::Json(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    pub(crate) fn multipart(mut self, parts: Vec<Part>) -> Self {
+        self.body = Body::Multipart(parts);
+        self
+    }
+
+    /// Marks a write as safe to repeat.
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.idempotency = Idempotency::Idempotent;
+        self
+    }
+
+    pub(crate) fn throttle(mut self, account: &'a str) -> Self {
+        self.throttle_key = Some(account);
+        self
+    }
+}
+
+impl GraphClient {
+    /// Sends `call`, retrying transient failures as the policy allows, and decodes the answer.
+    pub(crate) async fn execute<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            if let (Some(throttle), Some(key)) = (&self.inner.throttle, call.throttle_key) {
+                throttle.acquire(key).await;
+            }
+            let error = match self.attempt(&call).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            if !self
+                .inner
+                .retry
+                .should_retry(&error, attempt, call.idempotency)
+            {
+                return Err(error);
+            }
+            let delay = self.inner.retry.backoff(attempt);
+            tracing::debug!(
+                method = %call.method, path = %call.path, attempt, ?delay, kind = %error.kind(),
+                "retrying Graph API call"
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T> {
+        let inner = &self.inner;
+        let mut request = inner
+            .http
+            .request(call.method.clone(), self.url(call.host, &call.path))
+            .timeout(inner.timeout)
+            .header(USER_AGENT, &inner.user_agent);
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
+        }
+        if let Some(credential) = call.credential {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", credential.expose()))
+                .map_err(|_| {
+                    GraphError::InvalidRequest(super::error::InvalidRequest::Other(
+                        "the access token contains characters not allowed in an HTTP header".into(),
+                    ))
+                })?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        request = match &call.body {
+            Body::None => request,
+            Body::Json(bytes) => request
+                .header(CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+            Body::Multipart(parts) => request.multipart(form(parts)?),
+        };
+
+        let response = request.send().await.map_err(|e| {
+            // A failed connect never sent the request; anything later may have reached Meta.
+            let delivered = !(e.is_connect() || e.is_builder());
+            GraphError::transport(e, delivered)
+        })?;
+        let status = response.status().as_u16();
+        let usage = RateLimitUsage::from_headers(response.headers());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| GraphError::transport(e, true))?;
+        tracing::debug!(method = %call.method, path = %call.path, status, "Graph API call");
+
+        if (200..300).contains(&status) {
+            if !usage.is_empty() {
+                *inner.last_usage.lock().unwrap_or_else(|e| e.into_inner()) = usage;
+            }
+            return serde_json::from_slice(&body).map_err(|source| GraphError::Decode {
+                status,
+                body_prefix: prefix(&self.mask(call, &body)),
+                source,
+            });
+        }
+        let body = self.mask(call, &body);
+        if let Some(mut api) = ApiError::from_body(status, body.as_bytes()) {
+            api.usage = usage.clone();
+            if !usage.is_empty() {
+                *inner.last_usage.lock().unwrap_or_else(|e| e.into_inner()) = usage;
+            }
+            return Err(api.into());
+        }
+        Err(GraphError::Http {
+            status,
+            body_prefix: prefix(&body),
+        })
+    }
+
+    /// The body as text with the call's token and secret parameters replaced by `[REDACTED]`.
+    fn mask(&self, call: &Call<'_>, body: &[u8]) -> String {
+        let mut text = String::from_utf8_lossy(body).into_owned();
+        let secrets = call
+            .credential
+            .map(Credential::expose)
+            .into_iter()
+            .chain(call.masked.iter().map(String::as_str));
+        for secret in secrets.filter(|s| s.len() >= 4) {
+            if text.contains(secret) {
+                text = text.replace(secret, "[REDACTED]");
+            }
+        }
+        text
+    }
+}
+
+fn prefix(text: &str) -> String {
+    let mut end = text.len().min(BODY_PREFIX_LEN);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+fn form(parts: &[Part]) -> Result<reqwest::multipart::Form> {
+    let mut form = reqwest::multipart::Form::new();
+    for part in parts {
+        form = match part {
+            Part::Text(name, value) => form.text(*name, value.clone()),
+            Part::File {
+                name,
+                bytes,
+                filename,
+                mime,
+            } => {
+                let length = bytes.len() as u64;
+                let file = reqwest::multipart::Part::stream_with_length(bytes.clone(), length)
+                    .file_name(filename.clone())
+                    .mime_str(mime)
+                    .map_err(|_| {
+                        GraphError::InvalidRequest(super::error::InvalidRequest::Other(format!(
+                            "{mime:?} is not a valid MIME type"
+                        )))
+                    })?;
+                form.part(*name, file)
+            }
+        };
+    }
+    Ok(form)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_cuts_on_a_char_boundary() {
+        let text = "é".repeat(400);
+        let cut = prefix(&text);
+        assert!(cut.len() <= BODY_PREFIX_LEN);
+        assert!(cut.chars().all(|c| c == 'é'));
+    }
+}

@@ -1,0 +1,286 @@
+//! Connected accounts: [`Account`], [`NewAccount`], their tokens and the [`TokenSealer`] seam.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::ids::{AccountId, PageId, TenantId};
+use crate::platform::Platform;
+use crate::secret::{InstagramAccessToken, PageAccessToken};
+
+/// The access token an account sends with. Redacted in `Debug`, never serialized.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum AccountToken {
+    /// A Page access token (Messenger, and Instagram through the linked Page).
+    Page(PageAccessToken),
+    /// An Instagram user token (Instagram API with Instagram Login).
+    Instagram(InstagramAccessToken),
+}
+
+impl AccountToken {
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            AccountToken::Page(_) => "page",
+            AccountToken::Instagram(_) => "instagram",
+        }
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        match self {
+            AccountToken::Page(t) => t.expose(),
+            AccountToken::Instagram(t) => t.expose(),
+        }
+    }
+
+    pub(crate) fn from_kind(kind: &str, value: String) -> Self {
+        if kind == "instagram" {
+            AccountToken::Instagram(InstagramAccessToken::new(value))
+        } else {
+            AccountToken::Page(PageAccessToken::new(value))
+        }
+    }
+}
+
+impl fmt::Debug for AccountToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountToken::Page(t) => f.debug_tuple("Page").field(t).finish(),
+            AccountToken::Instagram(t) => f.debug_tuple("Instagram").field(t).finish(),
+        }
+    }
+}
+
+/// The health of a connected account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AccountStatus {
+    /// Connected and working.
+    Active,
+    /// The token expired or was invalidated: reconnect through OAuth.
+    TokenExpired,
+    /// A permission the app needs is missing.
+    PermissionMissing,
+    /// Disconnected by an operator: events for it are no longer routed to this tenant.
+    Disconnected,
+    /// Any other status, as stored.
+    Other(String),
+}
+
+impl AccountStatus {
+    /// The name stored in the database and used in JSON.
+    pub fn as_str(&self) -> &str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::TokenExpired => "token_expired",
+            AccountStatus::PermissionMissing => "permission_missing",
+            AccountStatus::Disconnected => "disconnected",
+            AccountStatus::Other(other) => other,
+        }
+    }
+}
+
+impl FromStr for AccountStatus {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "active" => AccountStatus::Active,
+            "token_expired" => AccountStatus::TokenExpired,
+            "permission_missing" => AccountStatus::PermissionMissing,
+            "disconnected" => AccountStatus::Disconnected,
+            other => AccountStatus::Other(other.to_owned()),
+        })
+    }
+}
+
+impl Serialize for AccountStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A connected Facebook Page or Instagram professional account of one tenant.
+///
+/// Serializes without its token.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Account {
+    /// The tenant that connected it.
+    pub tenant_id: TenantId,
+    /// Messenger (a Page) or Instagram (a professional account).
+    pub platform: Platform,
+    /// The Page id or Instagram account id: webhook entries name it.
+    pub account_id: AccountId,
+    /// The Page name or Instagram display name.
+    pub name: Option<String>,
+    /// The Instagram username.
+    pub username: Option<String>,
+    /// Instagram: the Page the account is linked to (messages are sent through it).
+    pub linked_page_id: Option<PageId>,
+    /// The token to send with.
+    #[serde(skip)]
+    pub token: Option<AccountToken>,
+    /// When the token expires, in ms since the epoch (`None`: never, or unknown).
+    pub token_expires_at_ms: Option<i64>,
+    /// Health of the connection.
+    pub status: AccountStatus,
+    /// The newest event time the store applied for this account and tenant.
+    pub last_event_at_ms: Option<i64>,
+    /// When the account was first connected.
+    pub created_at_ms: i64,
+    /// When it was last changed by [`MessageStore::upsert_account`](super::MessageStore::upsert_account)
+    /// or a status change.
+    pub updated_at_ms: i64,
+}
+
+/// An account to connect or update with
+/// [`MessageStore::upsert_account`](super::MessageStore::upsert_account).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewAccount {
+    /// Messenger or Instagram.
+    pub platform: Platform,
+    /// The Page id or Instagram account id.
+    pub account_id: AccountId,
+    /// The Page name or Instagram display name.
+    pub name: Option<String>,
+    /// The Instagram username.
+    pub username: Option<String>,
+    /// Instagram: the linked Page.
+    pub linked_page_id: Option<PageId>,
+    /// The token.
+    pub token: Option<AccountToken>,
+    /// When the token expires.
+    pub token_expires_at_ms: Option<i64>,
+    /// The status to store.
+    pub status: AccountStatus,
+}
+
+impl NewAccount {
+    /// An active account with no name and no token; set the rest with the `with_*` methods.
+    pub fn new(platform: Platform, account_id: impl Into<AccountId>) -> Self {
+        Self {
+            platform,
+            account_id: account_id.into(),
+            name: None,
+            username: None,
+            linked_page_id: None,
+            token: None,
+            token_expires_at_ms: None,
+            status: AccountStatus::Active,
+        }
+    }
+
+    /// Sets the display name.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the Instagram username.
+    #[must_use]
+    pub fn with_username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// Sets the Page an Instagram account is linked to.
+    #[must_use]
+    pub fn with_linked_page(mut self, page: impl Into<PageId>) -> Self {
+        self.linked_page_id = Some(page.into());
+        self
+    }
+
+    /// Sets the token and its expiry.
+    #[must_use]
+    pub fn with_token(mut self, token: AccountToken, expires_at_ms: Option<i64>) -> Self {
+        self.token = Some(token);
+        self.token_expires_at_ms = expires_at_ms;
+        self
+    }
+
+    /// Sets the status.
+    #[must_use]
+    pub fn with_status(mut self, status: AccountStatus) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+/// Turns account tokens into what the database keeps, and back: the seam for encryption at
+/// rest.
+///
+/// The SQL backends call [`seal`](Self::seal) before writing a token and [`open`](Self::open)
+/// after reading one, and store [`scheme`](Self::scheme) next to each sealed value so that a
+/// later sealer can still open (or re-seal) tokens written by an earlier one. The default,
+/// [`PlaintextTokens`], keeps them as they are: protect the database file or server accordingly.
+pub trait TokenSealer: Send + Sync + fmt::Debug {
+    /// A short name stored with every sealed token (`"plain"` for [`PlaintextTokens`]).
+    fn scheme(&self) -> &str;
+
+    /// Seals a token for storage.
+    ///
+    /// # Errors
+    /// When the token cannot be sealed (a key is unavailable, ...).
+    fn seal(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
+
+    /// Opens a token sealed under `scheme`.
+    ///
+    /// # Errors
+    /// When the scheme is unknown or the value cannot be opened.
+    fn open(
+        &self,
+        scheme: &str,
+        sealed: &str,
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// The default [`TokenSealer`]: tokens are stored as they are (scheme `"plain"`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlaintextTokens;
+
+/// A token was stored under a scheme the configured [`TokenSealer`] does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("token sealed under unknown scheme {0:?}")]
+pub struct UnknownTokenScheme(pub String);
+
+impl TokenSealer for PlaintextTokens {
+    fn scheme(&self) -> &str {
+        "plain"
+    }
+
+    fn seal(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(token.to_owned())
+    }
+
+    fn open(
+        &self,
+        scheme: &str,
+        sealed: &str,
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        if scheme == "plain" {
+            Ok(sealed.to_owned())
+        } else {
+            Err(Box::new(UnknownTokenScheme(scheme.to_owned())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_show_in_debug_or_json() {
+        let account = NewAccount::new(Platform::Messenger, "104417552380421").with_token(
+            AccountToken::Page(PageAccessToken::new("EAAB-secret-token")),
+            None,
+        );
+        let debug = format!("{account:?}");
+        assert!(!debug.contains("EAAB-secret-token"), "{debug}");
+        assert!(debug.contains("REDACTED"));
+    }
+}

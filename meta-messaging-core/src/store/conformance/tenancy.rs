@@ -1,0 +1,340 @@
+//! Conformance cases: tenant isolation, concurrency, atomicity, accounts and routing.
+
+use std::sync::Arc;
+
+use super::Harness;
+use super::cases::{count, message};
+use super::fixtures::{Scene, fresh, tick};
+use crate::ids::{AccountId, TenantId};
+use crate::platform::Platform;
+use crate::secret::PageAccessToken;
+use crate::store::account::{AccountStatus, AccountToken, NewAccount};
+use crate::store::api::MessageStore;
+use crate::store::error::StoreError;
+use crate::store::model::StoredMessage;
+use crate::store::query::{ConversationQuery, MessageQuery};
+
+/// No list, lookup, count or update of one tenant sees another's rows.
+pub async fn tenant_isolation(h: &Harness) {
+    let store = &*h.store;
+    let a = Scene::new(Platform::Messenger);
+    // Tenant B connected the same Page: the same events, routed to B, are B's own rows.
+    let b = Scene {
+        tenant: TenantId::new(fresh("tenant-")),
+        ..a.clone()
+    };
+    let items = vec![a.text("u7", "iso-1", "for A", tick())];
+    a.apply(store, items.clone()).await.expect("A");
+    assert_eq!(count(store, &b.tenant).await, 0);
+    let ma = message(store, &a, "iso-1").await;
+    assert!(
+        store
+            .get_message(&b.tenant, ma.id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        store
+            .find_message(&b.tenant, a.platform, &ma.message_id)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        store
+            .list_messages(&b.tenant, &MessageQuery::new())
+            .await
+            .expect("list")
+            .data
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_conversation(&b.tenant, ma.conversation_id)
+            .await
+            .expect("get conv")
+            .is_none()
+    );
+    for result in [
+        store
+            .mark_conversation_read(&b.tenant, ma.conversation_id)
+            .await,
+        store
+            .set_conversation_archived(&b.tenant, ma.conversation_id, true)
+            .await,
+    ] {
+        assert!(
+            matches!(result, Err(StoreError::NotFound { .. })),
+            "{result:?}"
+        );
+    }
+    let report = b.apply(store, items).await.expect("B");
+    assert_eq!(
+        report.inserted, 1,
+        "the same message id is a new row for another tenant"
+    );
+    b.apply(
+        store,
+        vec![b.reaction("u7", "iso-1", "react", "👍", tick())],
+    )
+    .await
+    .expect("B reacts");
+    assert!(message(store, &a, "iso-1").await.reactions.is_empty());
+    let ca = store
+        .get_conversation(&a.tenant, ma.conversation_id)
+        .await
+        .expect("get");
+    assert_eq!(ca.map(|c| c.unread_count), Some(1));
+    store
+        .upsert_account(&a.tenant, &NewAccount::new(a.platform, a.account.as_str()))
+        .await
+        .expect("account");
+    assert!(
+        store
+            .list_accounts(&b.tenant)
+            .await
+            .expect("accounts")
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_account(&b.tenant, a.platform, &AccountId::new(a.account.as_str()))
+            .await
+            .expect("get account")
+            .is_none()
+    );
+}
+
+/// Many tasks applying at once lose nothing and store nothing twice.
+pub async fn concurrent_writers(h: &Harness) {
+    let s = Scene::new(Platform::Instagram);
+    let tasks: Vec<_> = (0..16)
+        .map(|task| {
+            let store = Arc::clone(&h.store);
+            let s = s.clone();
+            tokio::spawn(async move {
+                for i in 0..20 {
+                    let user = format!("cw-user-{}", i % 5);
+                    let mid = format!("cw-{task}-{i}");
+                    // Every delivery also repeats one message another task sends.
+                    let shared = format!("cw-shared-{i}");
+                    let items = vec![
+                        s.text(&user, &mid, "hi", tick()),
+                        s.text(&user, &shared, "dup", 1_800_000_000_000 + i),
+                    ];
+                    s.apply(&*store, items).await.expect("concurrent apply");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task panicked");
+    }
+    assert_eq!(count(&*h.store, &s.tenant).await, 16 * 20 + 20);
+    let convs = h
+        .store
+        .list_conversations(&s.tenant, &ConversationQuery::new())
+        .await
+        .expect("list");
+    assert_eq!(convs.data.len(), 5);
+    let unread: u32 = convs.data.iter().map(|c| c.unread_count).sum();
+    assert_eq!(
+        unread,
+        16 * 20 + 20,
+        "unread counts must match the messages stored"
+    );
+}
+
+type Snapshot = (
+    Vec<StoredMessage>,
+    Vec<crate::store::conversation::Conversation>,
+    Vec<crate::store::api::RawEvent>,
+);
+
+async fn snapshot(store: &dyn MessageStore, tenant: &TenantId) -> Snapshot {
+    let messages = store
+        .list_messages(tenant, &MessageQuery::new().limit(100))
+        .await
+        .expect("list");
+    let convs = store
+        .list_conversations(tenant, &ConversationQuery::new())
+        .await
+        .expect("convs");
+    let raw = store.list_raw_events(tenant, None, 100).await.expect("raw");
+    (messages.data, convs.data, raw)
+}
+
+/// A write that fails at any statement leaves the store exactly as it was.
+pub async fn failed_writes_leave_nothing(h: &Harness) {
+    let store = &*h.store;
+    let s = Scene::new(Platform::Messenger);
+    store
+        .upsert_account(&s.tenant, &NewAccount::new(s.platform, s.account.as_str()))
+        .await
+        .expect("account");
+    s.apply(store, vec![s.echo("u8", "fw-out", "sent", tick())])
+        .await
+        .expect("setup");
+    let items = vec![
+        s.text("u8", "fw-1", "one", tick()),
+        s.text("u9", "fw-2", "two", tick()),
+        s.reaction("u8", "fw-out", "react", "👍", tick()),
+        s.read_watermark("u8", tick(), tick()),
+        s.postback("u8", "PAYLOAD", tick()),
+    ];
+    let before = snapshot(store, &s.tenant).await;
+    let mut failures = 0;
+    for after_writes in 0..64 {
+        h.fail_point.fail_after(after_writes);
+        let result = s.apply(store, items.clone()).await;
+        let armed = h.fail_point.is_armed();
+        h.fail_point.disarm();
+        if armed {
+            // Fewer write statements than the armed position: the write went through.
+            assert!(result.is_ok(), "{result:?}");
+            break;
+        }
+        assert!(
+            matches!(result, Err(StoreError::InjectedFailure)),
+            "{result:?}"
+        );
+        failures += 1;
+        assert_eq!(
+            snapshot(store, &s.tenant).await,
+            before,
+            "a write failing after {after_writes} statements left changes behind"
+        );
+    }
+    assert!(
+        failures >= 3,
+        "the delivery should take several write statements"
+    );
+    let after = snapshot(store, &s.tenant).await;
+    assert_eq!(after.0.len(), 3, "the retried delivery is applied in full");
+    let account = store
+        .get_account(&s.tenant, s.platform, &AccountId::new(s.account.as_str()))
+        .await
+        .expect("account")
+        .expect("exists");
+    assert!(account.last_event_at_ms.is_some());
+}
+
+/// Accounts: upsert, token kept but redacted, status, tenant routing, unrouted events.
+pub async fn accounts_and_routing(h: &Harness) {
+    let store = &*h.store;
+    let a = Scene::new(Platform::Instagram);
+    let b = Scene {
+        tenant: TenantId::new(fresh("tenant-")),
+        ..a.clone()
+    };
+    let account = AccountId::new(a.account.as_str());
+    let new = NewAccount::new(a.platform, a.account.as_str())
+        .with_name("Shop")
+        .with_username("shop.official")
+        .with_linked_page("104417552380421")
+        .with_token(
+            AccountToken::Page(PageAccessToken::new("EAAB-secret")),
+            Some(1_900_000_000_000),
+        );
+    let saved = store.upsert_account(&a.tenant, &new).await.expect("upsert");
+    assert!(
+        !format!("{saved:?}").contains("EAAB-secret"),
+        "token in Debug"
+    );
+    assert!(
+        !serde_json::to_string(&saved)
+            .expect("json")
+            .contains("EAAB-secret")
+    );
+    match &saved.token {
+        Some(AccountToken::Page(t)) => assert_eq!(t.expose(), "EAAB-secret"),
+        other => panic!("token not kept: {other:?}"),
+    }
+    assert_eq!(
+        saved.linked_page_id.as_ref().map(|p| p.as_str()),
+        Some("104417552380421")
+    );
+    store
+        .upsert_account(&b.tenant, &NewAccount::new(b.platform, b.account.as_str()))
+        .await
+        .expect("b");
+    let mut both = vec![a.tenant.clone(), b.tenant.clone()];
+    both.sort();
+    assert_eq!(
+        store
+            .tenants_for_account(a.platform, &account)
+            .await
+            .expect("route"),
+        both
+    );
+    let other_platform = store
+        .tenants_for_account(Platform::Messenger, &account)
+        .await
+        .expect("route");
+    assert!(other_platform.is_empty());
+    let changed = store
+        .set_account_status(
+            &b.tenant,
+            b.platform,
+            &account,
+            &AccountStatus::Disconnected,
+        )
+        .await
+        .expect("status");
+    assert_eq!(changed.status, AccountStatus::Disconnected);
+    assert_eq!(
+        store
+            .tenants_for_account(a.platform, &account)
+            .await
+            .expect("route"),
+        vec![a.tenant.clone()]
+    );
+    let renamed = store
+        .upsert_account(&a.tenant, &new.clone().with_name("Shop 2"))
+        .await
+        .expect("update");
+    assert_eq!(renamed.created_at_ms, saved.created_at_ms);
+    assert_eq!(store.list_accounts(&a.tenant).await.expect("list").len(), 1);
+    let t = tick();
+    a.apply(store, vec![a.text("u10", "acc-1", "hi", t)])
+        .await
+        .expect("apply");
+    let touched = store
+        .get_account(&a.tenant, a.platform, &account)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(touched.last_event_at_ms, Some(t));
+
+    let stray = Scene::new(Platform::Messenger);
+    let events = stray.events(vec![stray.text("u11", "stray-1", "anyone?", tick())]);
+    assert_eq!(store.record_unrouted(&events).await.expect("unrouted"), 1);
+    assert_eq!(
+        store
+            .record_unrouted(&events)
+            .await
+            .expect("unrouted again"),
+        0
+    );
+    let stray_account = AccountId::new(stray.account.as_str());
+    assert_eq!(
+        store
+            .unrouted_count(stray.platform, &stray_account)
+            .await
+            .expect("count"),
+        1
+    );
+    let missing = store
+        .set_account_status(
+            &a.tenant,
+            a.platform,
+            &AccountId::new("nope"),
+            &AccountStatus::Active,
+        )
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+}

@@ -1,0 +1,83 @@
+//! [`Conversation`]: one thread between a business account and a user.
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::ConversationId;
+use super::model::Direction;
+use crate::ids::{AccountId, MessageId, TenantId, UserId};
+use crate::platform::Platform;
+
+/// What the store knows about the user of a conversation (filled by
+/// [`MessageStore::set_participant_profile`](super::MessageStore::set_participant_profile),
+/// e.g. from a Graph API profile lookup).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ParticipantProfile {
+    /// Display name (Messenger first + last name, Instagram name).
+    pub name: Option<String>,
+    /// Instagram username.
+    pub username: Option<String>,
+    /// Profile picture URL (Meta's CDN; expires).
+    pub profile_pic_url: Option<String>,
+}
+
+impl ParticipantProfile {
+    /// A profile with a display name.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: Some(name.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the username.
+    #[must_use]
+    pub fn with_username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// Sets the profile picture URL.
+    #[must_use]
+    pub fn with_profile_pic_url(mut self, url: impl Into<String>) -> Self {
+        self.profile_pic_url = Some(url.into());
+        self
+    }
+}
+
+/// One conversation: a tenant's business account and one user, on one platform.
+///
+/// Serializes with `id`, `tenant_id`, `platform`, `account_id`, `participant_id`,
+/// `participant` (profile), `last_message_at_ms`, `last_message_id`, `last_message_preview`,
+/// `last_message_direction`, `unread_count`, `archived`, `created_at_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Conversation {
+    /// The store's id of the conversation.
+    pub id: ConversationId,
+    /// The tenant that owns it.
+    pub tenant_id: TenantId,
+    /// Messenger or Instagram.
+    pub platform: Platform,
+    /// The business account (Page or Instagram account).
+    pub account_id: AccountId,
+    /// The user (PSID or IGSID).
+    pub participant_id: UserId,
+    /// The user's profile, as far as known.
+    pub participant: ParticipantProfile,
+    /// The time of the newest message, in ms since the epoch: the sort key of lists.
+    pub last_message_at_ms: i64,
+    /// Meta's id of the newest message.
+    pub last_message_id: Option<MessageId>,
+    /// The start of the newest message's text, or `[image]`-style for attachments; `None`
+    /// once that message was deleted.
+    pub last_message_preview: Option<String>,
+    /// Who sent the newest message.
+    pub last_message_direction: Option<Direction>,
+    /// Inbound messages not yet marked read.
+    pub unread_count: u32,
+    /// Archived conversations leave the default list; a new inbound message unarchives.
+    pub archived: bool,
+    /// When the store first saw the conversation.
+    pub created_at_ms: i64,
+}

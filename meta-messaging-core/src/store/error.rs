@@ -1,0 +1,77 @@
+//! [`StoreError`]: everything a message store can fail with.
+
+/// An error of a [`MessageStore`](super::MessageStore) backend.
+///
+/// Writes that fail leave nothing behind: the whole delivery (or the whole call) was rolled back.
+/// Messages never contain access tokens: tokens are bound as query parameters, which database
+/// errors do not repeat.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database refused or failed an operation.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[error("database error while {operation}")]
+    Database {
+        /// What the store was doing, e.g. `"applying events"`.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The schema could not be brought up to date.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[error("running the store's migrations failed")]
+    Migration(#[source] sqlx::migrate::MigrateError),
+    /// A cursor was not produced by this store for this kind of query and order.
+    #[error("invalid pagination cursor: {reason}")]
+    InvalidCursor {
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A query or write named something invalid (an empty tenant id, a page size of 0, ...).
+    #[error("invalid store request: {reason}")]
+    InvalidInput {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The row asked for does not exist for this tenant.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// `"conversation"`, `"account"`, ...
+        what: &'static str,
+        /// The id that was asked for.
+        id: String,
+    },
+    /// A JSON column could not be read back (the database was edited by hand?).
+    #[error("stored {column} is not valid JSON")]
+    Corrupt {
+        /// The column.
+        column: &'static str,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored token could not be sealed or opened by the configured
+    /// [`TokenSealer`](super::TokenSealer).
+    #[error("sealing or opening an account token failed")]
+    Token(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store's background writer has stopped (the runtime is shutting down).
+    #[error("the store's writer task has stopped")]
+    WriterStopped,
+    /// A failure injected through a [`FailPoint`](super::FailPoint) (tests only).
+    #[error("injected write failure (test fail point)")]
+    InjectedFailure,
+}
+
+impl StoreError {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |source| StoreError::Database { operation, source }
+    }
+
+    pub(crate) fn invalid(reason: impl Into<String>) -> StoreError {
+        StoreError::InvalidInput {
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! How the in-memory store executes a [`Plan`]: the reference semantics of every event kind.
+
+use super::state::{MessageEntry, Tx};
+use crate::store::api::ApplyReport;
+use crate::store::conversation::{Conversation, ParticipantProfile};
+use crate::store::error::StoreError;
+use crate::store::keys::{ConversationId, StoredMessageId};
+use crate::store::model::{Direction, StoredMessage};
+use crate::store::plan::{MessageRow, Op, Plan, ReceiptScope, apply_reaction, now_ms};
+
+/// What happened to one planned message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Upsert {
+    Inserted(i64),
+    Merged(i64),
+    Unchanged(i64),
+}
+
+impl Tx<'_> {
+    pub fn apply(&mut self, plan: &Plan) -> Result<ApplyReport, StoreError> {
+        let mut report = ApplyReport::default();
+        for row in &plan.messages {
+            match self.upsert_message(row)? {
+                Upsert::Inserted(_) => report.inserted += 1,
+                Upsert::Merged(_) => report.updated += 1,
+                Upsert::Unchanged(_) => report.duplicates += 1,
+            }
+        }
+        for op in &plan.ops {
+            self.apply_op(op, &mut report)?;
+        }
+        for raw in &plan.raw {
+            if self.insert_raw(raw)? {
+                report.raw_kept += 1;
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        for (tenant, platform, account, at) in &plan.touches {
+            let key = (tenant.clone(), *platform, account.clone());
+            if let Some(account) = self.state().accounts.get(&key)
+                && account.last_event_at_ms.is_none_or(|last| last < *at)
+            {
+                let mut account = account.clone();
+                account.last_event_at_ms = Some(*at);
+                self.put_account(account)?;
+            }
+        }
+        Ok(report)
+    }
+
+    pub fn upsert_message(&mut self, row: &MessageRow) -> Result<Upsert, StoreError> {
+        let target = crate::store::plan::Target {
+            tenant_id: row.tenant_id.clone(),
+            platform: row.platform,
+            message_id: row.message_id.clone(),
+        };
+        if let Some(id) = self.state().message_id_of(&target) {
+            let Some(old) = self.state().messages.get(&id) else {
+                return Ok(Upsert::Unchanged(id));
+            };
+            if row.direction != Direction::Outbound || old.message.direction != Direction::Outbound
+            {
+                return Ok(Upsert::Unchanged(id));
+            }
+            let mut entry = old.clone();
+            let m = &mut entry.message;
+            fill(&mut entry.raw, &row.raw_event);
+            fill(&mut m.app_id, &row.app_id.as_deref().map(Into::into));
+            fill(&mut m.metadata, &row.metadata);
+            fill(&mut m.reply_to, &row.reply_to);
+            if !m.deleted {
+                fill(&mut m.text, &row.text);
+                if m.attachments.is_empty() {
+                    m.attachments.clone_from(&row.attachments);
+                }
+            }
+            if entry.raw == old.raw && entry.message == old.message {
+                return Ok(Upsert::Unchanged(id));
+            }
+            self.put_message(id, entry)?;
+            return Ok(Upsert::Merged(id));
+        }
+        let conversation = self.ensure_conversation(row)?;
+        let id = self.next_row_id();
+        let message = StoredMessage {
+            id: StoredMessageId::new(id),
+            tenant_id: row.tenant_id.clone(),
+            platform: row.platform,
+            account_id: row.account_id.clone(),
+            conversation_id: conversation.id,
+            direction: row.direction,
+            sender_id: row.sender_id.clone(),
+            recipient_id: row.recipient_id.clone(),
+            message_id: row.message_id.clone(),
+            text: row.text.clone(),
+            attachments: row.attachments.clone(),
+            reply_to: row.reply_to.clone(),
+            quick_reply: row.quick_reply.clone(),
+            app_id: row.app_id.as_deref().map(Into::into),
+            metadata: row.metadata.clone(),
+            timestamp_ms: row.timestamp_ms,
+            created_at_ms: now_ms(),
+            delivered_at_ms: None,
+            read_at_ms: None,
+            reactions: Vec::new(),
+            edit_count: 0,
+            edited_at_ms: None,
+            deleted: false,
+            unsupported: row.unsupported,
+            raw_event: None,
+        };
+        let entry = MessageEntry {
+            message,
+            reactions: Vec::new(),
+            raw: row.raw_event.clone(),
+        };
+        self.put_message(id, entry)?;
+        let mut c = conversation;
+        if row.timestamp_ms >= c.last_message_at_ms {
+            c.last_message_at_ms = row.timestamp_ms;
+            c.last_message_id = Some(row.message_id.clone());
+            c.last_message_preview.clone_from(&row.preview);
+            c.last_message_direction = Some(row.direction);
+        }
+        if row.direction == Direction::Inbound {
+            c.unread_count = c.unread_count.saturating_add(1);
+            c.archived = false;
+        }
+        self.put_conversation(c)?;
+        Ok(Upsert::Inserted(id))
+    }
+
+    fn ensure_conversation(&mut self, row: &MessageRow) -> Result<Conversation, StoreError> {
+        let key = (
+            row.tenant_id.clone(),
+            row.platform,
+            row.account_id.clone(),
+            row.participant_id.clone(),
+        );
+        if let Some(c) = self
+            .state()
+            .conversation_of(&key)
+            .and_then(|id| self.state().conversations.get(&id))
+        {
+            return Ok(c.clone());
+        }
+        let c = Conversation {
+            id: ConversationId::new(self.next_row_id()),
+            tenant_id: row.tenant_id.clone(),
+            platform: row.platform,
+            account_id: row.account_id.clone(),
+            participant_id: row.participant_id.clone(),
+            participant: ParticipantProfile::default(),
+            last_message_at_ms: row.timestamp_ms,
+            last_message_id: None,
+            last_message_preview: None,
+            last_message_direction: None,
+            unread_count: 0,
+            archived: false,
+            created_at_ms: now_ms(),
+        };
+        self.put_conversation(c.clone())?;
+        Ok(c)
+    }
+
+    fn apply_op(&mut self, op: &Op, report: &mut ApplyReport) -> Result<(), StoreError> {
+        let (target, orphan) = match op {
+            Op::React { target, orphan, .. }
+            | Op::Edit { target, orphan, .. }
+            | Op::Delete { target, orphan } => (target, orphan),
+            Op::Receipt {
+                scope,
+                read,
+                timestamp_ms,
+            } => {
+                let changed = self.receipt(scope, *read, *timestamp_ms)?;
+                if changed == 0 {
+                    report.duplicates += 1;
+                }
+                report.updated += changed;
+                return Ok(());
+            }
+        };
+        let Some(id) = self.state().message_id_of(target) else {
+            if self.insert_raw(orphan)? {
+                report.raw_kept += 1;
+            } else {
+                report.duplicates += 1;
+            }
+            return Ok(());
+        };
+        let Some(old) = self.state().messages.get(&id) else {
+            return Ok(());
+        };
+        let mut entry = old.clone();
+        let mut preview = None;
+        let changed = match op {
+            Op::React {
+                actor,
+                remove,
+                reaction,
+                emoji,
+                timestamp_ms,
+                ..
+            } => apply_reaction(
+                &mut entry.reactions,
+                actor,
+                *remove,
+                reaction.as_deref(),
+                emoji.as_deref(),
+                *timestamp_ms,
+            ),
+            Op::Edit {
+                text,
+                num_edit,
+                timestamp_ms,
+                ..
+            } => {
+                let m = &mut entry.message;
+                let newer = !m.deleted && *num_edit > m.edit_count;
+                if newer {
+                    m.text.clone_from(text);
+                    m.edit_count = *num_edit;
+                    m.edited_at_ms = Some(*timestamp_ms);
+                    preview = Some(crate::store::plan::preview(text.as_deref(), &m.attachments));
+                }
+                newer
+            }
+            Op::Delete { .. } => {
+                let m = &mut entry.message;
+                let first = !m.deleted;
+                if first {
+                    m.deleted = true;
+                    m.text = None;
+                    m.attachments.clear();
+                    entry.raw = None;
+                    preview = Some(None);
+                }
+                first
+            }
+            Op::Receipt { .. } => false,
+        };
+        if !changed {
+            report.duplicates += 1;
+            return Ok(());
+        }
+        report.updated += 1;
+        let m = entry.message.clone();
+        self.put_message(id, entry)?;
+        if let Some(preview) = preview {
+            self.after_change(&m, preview, matches!(op, Op::Delete { .. }))?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the conversation in step with an edited or deleted message.
+    fn after_change(
+        &mut self,
+        m: &StoredMessage,
+        preview: Option<String>,
+        deleted: bool,
+    ) -> Result<(), StoreError> {
+        let Some(old) = self.state().conversations.get(&m.conversation_id.get()) else {
+            return Ok(());
+        };
+        let mut c = old.clone();
+        if c.last_message_id.as_ref() == Some(&m.message_id) {
+            c.last_message_preview = preview;
+        }
+        if deleted && m.direction == Direction::Inbound && m.read_at_ms.is_none() {
+            c.unread_count = c.unread_count.saturating_sub(1);
+        }
+        if c != *old {
+            self.put_conversation(c)?;
+        }
+        Ok(())
+    }
+
+    fn receipt(&mut self, scope: &ReceiptScope, read: bool, at: i64) -> Result<u64, StoreError> {
+        // (conversation, newest time covered, exact message) per scope item.
+        let mut ranges: Vec<(i64, i64, Option<i64>)> = Vec::new();
+        match scope {
+            ReceiptScope::UpTo {
+                tenant_id,
+                platform,
+                account_id,
+                participant_id,
+                watermark_ms,
+            } => {
+                let key = (
+                    tenant_id.clone(),
+                    *platform,
+                    account_id.clone(),
+                    participant_id.clone(),
+                );
+                if let Some(c) = self.state().conversation_of(&key) {
+                    ranges.push((c, *watermark_ms, None));
+                }
+            }
+            ReceiptScope::Messages(targets) => {
+                for target in targets {
+                    let Some(id) = self.state().message_id_of(target) else {
+                        continue;
+                    };
+                    if let Some(e) = self.state().messages.get(&id) {
+                        let m = &e.message;
+                        let upto = read.then_some(m.timestamp_ms);
+                        ranges.push((m.conversation_id.get(), upto.unwrap_or(i64::MIN), Some(id)));
+                    }
+                }
+            }
+        }
+        let mut changed = Vec::new();
+        for (id, entry) in &self.state().messages {
+            let m = &entry.message;
+            let covered = ranges.iter().any(|(c, upto, exact)| {
+                m.conversation_id.get() == *c && (m.timestamp_ms <= *upto || *exact == Some(*id))
+            });
+            if !covered || m.direction != Direction::Outbound {
+                continue;
+            }
+            let mut entry = entry.clone();
+            let m = &mut entry.message;
+            let before = (m.read_at_ms, m.delivered_at_ms);
+            m.delivered_at_ms = m.delivered_at_ms.or(Some(at));
+            if read {
+                m.read_at_ms = m.read_at_ms.or(Some(at));
+            }
+            if (m.read_at_ms, m.delivered_at_ms) != before {
+                changed.push((*id, entry));
+            }
+        }
+        let count = changed.len() as u64;
+        for (id, entry) in changed {
+            self.put_message(id, entry)?;
+        }
+        Ok(count)
+    }
+}
+
+fn fill<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
+    if slot.is_none() {
+        slot.clone_from(value);
+    }
+}

@@ -1,0 +1,429 @@
+//! [`InMemoryStore`]: the reference semantics of [`MessageStore`], always available.
+
+mod accounts;
+mod apply;
+mod state;
+
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use self::apply::Upsert;
+use self::state::State;
+use super::account::{Account, AccountStatus, NewAccount};
+use super::api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
+use super::conversation::{Conversation, ParticipantProfile};
+use super::cursor::{Cursor, ListKind};
+use super::error::StoreError;
+use super::failpoint::FailPoint;
+use super::keys::{ConversationId, StoredMessageId};
+use super::model::{Direction, StoredMessage};
+use super::plan::{Plan, Target, now_ms, raw_row};
+use super::query::{ConversationQuery, MessageQuery, Order, Page, into_page, page_size};
+use crate::ids::{AccountId, MessageId, TenantId};
+use crate::platform::Platform;
+use crate::webhook::Event;
+
+/// A [`MessageStore`] in process memory: nothing survives a restart.
+///
+/// It defines what every backend must do (the conformance suite compares the others with the
+/// same expectations); use it in tests and demos. Lists scan every row, so keep it small.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    state: Mutex<State>,
+    fail: FailPoint,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The store's [`FailPoint`], to make one of its next writes fail.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn fail_point(&self) -> &FailPoint {
+        &self.fail
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock happens before a write commits or after it is
+        // undone, so the state is consistent either way.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut state::Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut state = self.lock();
+        let mut tx = state.begin(&self.fail);
+        match f(&mut tx) {
+            Ok(value) => Ok(value),
+            Err(err) => {
+                tx.rollback();
+                Err(err)
+            }
+        }
+    }
+
+    fn conversation_mut(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        change: impl FnOnce(&mut Conversation, &mut state::Tx<'_>) -> Result<(), StoreError>,
+    ) -> Result<Conversation, StoreError> {
+        self.write(|tx| {
+            let mut c = tx
+                .state()
+                .conversations
+                .get(&id.get())
+                .filter(|c| c.tenant_id == *tenant)
+                .cloned()
+                .ok_or_else(|| not_found("conversation", id))?;
+            change(&mut c, tx)?;
+            tx.put_conversation(c.clone())?;
+            Ok(c)
+        })
+    }
+}
+
+pub(super) fn not_found(what: &'static str, id: impl ToString) -> StoreError {
+    StoreError::NotFound {
+        what,
+        id: id.to_string(),
+    }
+}
+
+pub(super) fn tenant_check(tenant: &TenantId) -> Result<(), StoreError> {
+    if tenant.as_str().is_empty() {
+        return Err(StoreError::invalid("an empty tenant id"));
+    }
+    Ok(())
+}
+
+fn message_matches(m: &StoredMessage, q: &MessageQuery) -> bool {
+    q.platform.is_none_or(|p| m.platform == p)
+        && q.account_id.as_ref().is_none_or(|a| m.account_id == *a)
+        && q.conversation_id.is_none_or(|c| m.conversation_id == c)
+        && q.direction.is_none_or(|d| m.direction == d)
+        && q.since_ms.is_none_or(|t| m.timestamp_ms >= t)
+        && q.until_ms.is_none_or(|t| m.timestamp_ms < t)
+}
+
+/// Whether a row with sort key `(key, id)` comes after the cursor position in this order.
+fn after_cursor(order: Order, (key, id): (i64, i64), cursor: Option<(i64, i64)>) -> bool {
+    match (cursor, order) {
+        (None, _) => true,
+        (Some(c), Order::NewestFirst) => (key, id) < c,
+        (Some(c), Order::OldestFirst) => (key, id) > c,
+    }
+}
+
+fn sort_keyed<T>(rows: &mut [T], order: Order, key: impl Fn(&T) -> (i64, i64)) {
+    rows.sort_by_key(|r| key(r));
+    if order == Order::NewestFirst {
+        rows.reverse();
+    }
+}
+
+#[async_trait]
+impl MessageStore for InMemoryStore {
+    async fn apply(&self, events: &[TenantEvent]) -> Result<ApplyReport, StoreError> {
+        for e in events {
+            tenant_check(&e.tenant_id)?;
+        }
+        let plan = Plan::from_events(events);
+        self.write(|tx| tx.apply(&plan))
+    }
+
+    async fn record_outbound(
+        &self,
+        tenant: &TenantId,
+        message: &OutboundMessage,
+    ) -> Result<StoredMessage, StoreError> {
+        tenant_check(tenant)?;
+        let plan = Plan::from_outbound(tenant, message);
+        let id = self.write(|tx| {
+            let mut id = None;
+            for row in &plan.messages {
+                id = Some(match tx.upsert_message(row)? {
+                    Upsert::Inserted(id) | Upsert::Merged(id) | Upsert::Unchanged(id) => id,
+                });
+            }
+            Ok(id)
+        })?;
+        let id = id.ok_or_else(|| StoreError::invalid("nothing to record"))?;
+        self.get_message(tenant, StoredMessageId::new(id))
+            .await?
+            .ok_or_else(|| not_found("message", message.message_id.as_str()))
+    }
+
+    async fn record_unrouted(&self, events: &[Event]) -> Result<u64, StoreError> {
+        let rows: Vec<_> = events
+            .iter()
+            .map(|e| {
+                raw_row(
+                    TenantId::new(""),
+                    e,
+                    Some("no tenant for this account".into()),
+                )
+            })
+            .collect();
+        self.write(|tx| Ok(rows.iter().filter(|row| tx.insert_unrouted(row)).count() as u64))
+    }
+
+    async fn unrouted_count(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<u64, StoreError> {
+        let state = self.lock();
+        let n = state
+            .unrouted
+            .values()
+            .filter(|(p, a)| *p == platform && a == account_id)
+            .count();
+        Ok(n as u64)
+    }
+
+    async fn get_message(
+        &self,
+        tenant: &TenantId,
+        id: StoredMessageId,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let state = self.lock();
+        state
+            .messages
+            .get(&id.get())
+            .filter(|e| e.message.tenant_id == *tenant)
+            .map(|e| e.view(true))
+            .transpose()
+    }
+
+    async fn find_message(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        message_id: &MessageId,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let target = Target {
+            tenant_id: tenant.clone(),
+            platform,
+            message_id: message_id.clone(),
+        };
+        let id = self.lock().message_id_of(&target);
+        match id {
+            Some(id) => self.get_message(tenant, StoredMessageId::new(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_messages(
+        &self,
+        tenant: &TenantId,
+        query: &MessageQuery,
+    ) -> Result<Page<StoredMessage>, StoreError> {
+        let size = page_size(query.limit)?;
+        let cursor = query
+            .cursor
+            .as_ref()
+            .map(|c| c.check(ListKind::Messages, query.order))
+            .transpose()?;
+        let state = self.lock();
+        let key = |m: &StoredMessage| (m.timestamp_ms, m.id.get());
+        let mut rows: Vec<&StoredMessage> = state
+            .messages
+            .values()
+            .map(|e| &e.message)
+            .filter(|m| m.tenant_id == *tenant && message_matches(m, query))
+            .filter(|m| after_cursor(query.order, key(m), cursor))
+            .collect();
+        sort_keyed(&mut rows, query.order, |m| key(m));
+        rows.truncate(size + 1);
+        let rows = rows
+            .into_iter()
+            .map(|m| state.messages[&m.id.get()].view(query.include_raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(into_page(rows, size, |m| {
+            Cursor::new(ListKind::Messages, query.order, m.timestamp_ms, m.id.get())
+        }))
+    }
+
+    async fn count_messages(
+        &self,
+        tenant: &TenantId,
+        query: &MessageQuery,
+    ) -> Result<u64, StoreError> {
+        let state = self.lock();
+        let n = state
+            .messages
+            .values()
+            .filter(|e| e.message.tenant_id == *tenant && message_matches(&e.message, query))
+            .count();
+        Ok(n as u64)
+    }
+
+    async fn get_conversation(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .conversations
+            .get(&id.get())
+            .filter(|c| c.tenant_id == *tenant)
+            .cloned())
+    }
+
+    async fn list_conversations(
+        &self,
+        tenant: &TenantId,
+        q: &ConversationQuery,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let size = page_size(q.limit)?;
+        let cursor = q
+            .cursor
+            .as_ref()
+            .map(|c| c.check(ListKind::Conversations, q.order))
+            .transpose()?;
+        let state = self.lock();
+        let key = |c: &Conversation| (c.last_message_at_ms, c.id.get());
+        let mut rows: Vec<Conversation> = state
+            .conversations
+            .values()
+            .filter(|c| {
+                c.tenant_id == *tenant
+                    && q.platform.is_none_or(|p| c.platform == p)
+                    && q.account_id.as_ref().is_none_or(|a| c.account_id == *a)
+                    && q.archived.is_none_or(|a| c.archived == a)
+                    && (!q.unread_only || c.unread_count > 0)
+                    && after_cursor(q.order, key(c), cursor)
+            })
+            .cloned()
+            .collect();
+        sort_keyed(&mut rows, q.order, key);
+        rows.truncate(size + 1);
+        Ok(into_page(rows, size, |c| {
+            Cursor::new(
+                ListKind::Conversations,
+                q.order,
+                c.last_message_at_ms,
+                c.id.get(),
+            )
+        }))
+    }
+
+    async fn mark_conversation_read(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        let now = now_ms();
+        self.conversation_mut(tenant, id, |c, tx| {
+            c.unread_count = 0;
+            let unread: Vec<_> = tx
+                .state()
+                .messages
+                .iter()
+                .filter(|(_, e)| {
+                    let m = &e.message;
+                    m.conversation_id == id
+                        && m.direction == Direction::Inbound
+                        && m.read_at_ms.is_none()
+                })
+                .map(|(id, e)| (*id, e.clone()))
+                .collect();
+            for (mid, mut entry) in unread {
+                entry.message.read_at_ms = Some(now);
+                tx.put_message(mid, entry)?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn set_conversation_archived(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        archived: bool,
+    ) -> Result<Conversation, StoreError> {
+        self.conversation_mut(tenant, id, |c, _| {
+            c.archived = archived;
+            Ok(())
+        })
+    }
+
+    async fn set_participant_profile(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        profile: &ParticipantProfile,
+    ) -> Result<Conversation, StoreError> {
+        self.conversation_mut(tenant, id, |c, _| {
+            c.participant = profile.clone();
+            Ok(())
+        })
+    }
+
+    async fn upsert_account(
+        &self,
+        tenant: &TenantId,
+        new: &NewAccount,
+    ) -> Result<Account, StoreError> {
+        self.upsert_account_now(tenant, new)
+    }
+
+    async fn get_account(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Option<Account>, StoreError> {
+        let key = (tenant.clone(), platform, account_id.clone());
+        Ok(self.lock().accounts.get(&key).cloned())
+    }
+
+    async fn list_accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError> {
+        Ok(self.accounts_of(tenant))
+    }
+
+    async fn set_account_status(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+        status: &AccountStatus,
+    ) -> Result<Account, StoreError> {
+        self.set_status_now(tenant, platform, account_id, status)
+    }
+
+    async fn tenants_for_account(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        Ok(self.tenants_of(platform, account_id))
+    }
+
+    async fn list_raw_events(
+        &self,
+        tenant: &TenantId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        let size = page_size(limit)?;
+        let state = self.lock();
+        Ok(state
+            .raw
+            .values()
+            .rev()
+            .filter(|r| r.tenant_id == *tenant && before.is_none_or(|b| r.id < b))
+            .take(size)
+            .cloned()
+            .collect())
+    }
+}

@@ -1,0 +1,230 @@
+//! The in-memory store's tables and how a [`Plan`] changes them, with an undo log so that a
+//! failed write leaves nothing behind.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::ids::{AccountId, MessageId, TenantId, UserId};
+use crate::platform::Platform;
+use crate::store::account::Account;
+use crate::store::api::RawEvent;
+use crate::store::conversation::Conversation;
+use crate::store::error::StoreError;
+use crate::store::failpoint::FailPoint;
+use crate::store::model::StoredMessage;
+use crate::store::plan::{RawRow, ReactionState, Target, visible_reactions};
+
+#[derive(Debug, Clone)]
+pub(super) struct MessageEntry {
+    pub message: StoredMessage,
+    pub reactions: Vec<ReactionState>,
+    pub raw: Option<String>,
+}
+
+impl MessageEntry {
+    pub fn view(&self, include_raw: bool) -> Result<StoredMessage, StoreError> {
+        let mut message = self.message.clone();
+        message.reactions = visible_reactions(&self.reactions);
+        if include_raw {
+            message.raw_event = self
+                .raw
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|source| StoreError::Corrupt {
+                    column: "raw_event",
+                    source,
+                })?;
+        }
+        Ok(message)
+    }
+}
+
+type ConversationKey = (TenantId, Platform, AccountId, UserId);
+pub(super) type AccountKey = (TenantId, Platform, AccountId);
+
+#[derive(Debug, Default)]
+pub(super) struct State {
+    next_id: i64,
+    pub messages: BTreeMap<i64, MessageEntry>,
+    message_keys: HashMap<(TenantId, Platform, MessageId), i64>,
+    pub conversations: BTreeMap<i64, Conversation>,
+    conversation_keys: HashMap<ConversationKey, i64>,
+    pub raw: BTreeMap<i64, RawEvent>,
+    raw_keys: HashSet<(TenantId, String)>,
+    pub unrouted: HashMap<String, (Platform, AccountId)>,
+    pub accounts: BTreeMap<AccountKey, Account>,
+}
+
+enum Undo {
+    Message(i64, Option<Box<MessageEntry>>),
+    Conversation(i64, Option<Box<Conversation>>),
+    Raw(i64, TenantId, String),
+    Account(AccountKey, Option<Box<Account>>),
+}
+
+/// A write in progress: every change is recorded so [`Tx::rollback`] can undo it.
+pub(super) struct Tx<'a> {
+    state: &'a mut State,
+    undo: Vec<Undo>,
+    fail: &'a FailPoint,
+}
+
+impl State {
+    pub fn message_id_of(&self, target: &Target) -> Option<i64> {
+        let key = (
+            target.tenant_id.clone(),
+            target.platform,
+            target.message_id.clone(),
+        );
+        self.message_keys.get(&key).copied()
+    }
+
+    pub fn conversation_of(&self, key: &ConversationKey) -> Option<i64> {
+        self.conversation_keys.get(key).copied()
+    }
+
+    pub fn begin<'a>(&'a mut self, fail: &'a FailPoint) -> Tx<'a> {
+        Tx {
+            state: self,
+            undo: Vec::new(),
+            fail,
+        }
+    }
+}
+
+impl Tx<'_> {
+    pub fn state(&self) -> &State {
+        self.state
+    }
+
+    pub fn rollback(mut self) {
+        while let Some(undo) = self.undo.pop() {
+            let s = &mut *self.state;
+            match undo {
+                Undo::Message(id, Some(old)) => {
+                    s.messages.insert(id, *old);
+                }
+                Undo::Message(id, None) => {
+                    if let Some(gone) = s.messages.remove(&id) {
+                        let m = gone.message;
+                        s.message_keys
+                            .remove(&(m.tenant_id, m.platform, m.message_id));
+                    }
+                }
+                Undo::Conversation(id, Some(old)) => {
+                    s.conversations.insert(id, *old);
+                }
+                Undo::Conversation(id, None) => {
+                    if let Some(c) = s.conversations.remove(&id) {
+                        let key = (c.tenant_id, c.platform, c.account_id, c.participant_id);
+                        s.conversation_keys.remove(&key);
+                    }
+                }
+                Undo::Raw(id, tenant, hash) => {
+                    s.raw.remove(&id);
+                    s.raw_keys.remove(&(tenant, hash));
+                }
+                Undo::Account(key, old) => match old {
+                    Some(old) => {
+                        s.accounts.insert(key, *old);
+                    }
+                    None => {
+                        s.accounts.remove(&key);
+                    }
+                },
+            }
+        }
+    }
+
+    pub fn next_row_id(&mut self) -> i64 {
+        self.next_id()
+    }
+
+    fn next_id(&mut self) -> i64 {
+        self.state.next_id += 1;
+        self.state.next_id
+    }
+
+    pub fn put_message(&mut self, id: i64, entry: MessageEntry) -> Result<(), StoreError> {
+        self.fail.hit()?;
+        let m = &entry.message;
+        let key = (m.tenant_id.clone(), m.platform, m.message_id.clone());
+        self.state.message_keys.insert(key, id);
+        let old = self.state.messages.insert(id, entry);
+        self.undo.push(Undo::Message(id, old.map(Box::new)));
+        Ok(())
+    }
+
+    pub fn put_conversation(&mut self, c: Conversation) -> Result<(), StoreError> {
+        self.fail.hit()?;
+        let id = c.id.get();
+        let key = (
+            c.tenant_id.clone(),
+            c.platform,
+            c.account_id.clone(),
+            c.participant_id.clone(),
+        );
+        self.state.conversation_keys.insert(key, id);
+        let old = self.state.conversations.insert(id, c);
+        self.undo.push(Undo::Conversation(id, old.map(Box::new)));
+        Ok(())
+    }
+
+    pub fn put_account(&mut self, account: Account) -> Result<(), StoreError> {
+        self.fail.hit()?;
+        let key = (
+            account.tenant_id.clone(),
+            account.platform,
+            account.account_id.clone(),
+        );
+        let old = self.state.accounts.insert(key.clone(), account);
+        self.undo.push(Undo::Account(key, old.map(Box::new)));
+        Ok(())
+    }
+
+    pub fn insert_unrouted(&mut self, row: &RawRow) -> bool {
+        if self.state.unrouted.contains_key(&row.event_hash) {
+            return false;
+        }
+        self.state.unrouted.insert(
+            row.event_hash.clone(),
+            (row.platform, row.account_id.clone()),
+        );
+        true
+    }
+
+    /// Keeps a raw event unless the tenant already has it; returns whether it was new.
+    pub fn insert_raw(&mut self, row: &RawRow) -> Result<bool, StoreError> {
+        if self
+            .state
+            .raw_keys
+            .contains(&(row.tenant_id.clone(), row.event_hash.clone()))
+        {
+            return Ok(false);
+        }
+        self.fail.hit()?;
+        let id = self.next_id();
+        let raw =
+            serde_json::from_str(&row.raw).unwrap_or(serde_json::Value::String(row.raw.clone()));
+        self.state
+            .raw_keys
+            .insert((row.tenant_id.clone(), row.event_hash.clone()));
+        self.state.raw.insert(
+            id,
+            RawEvent {
+                id,
+                tenant_id: row.tenant_id.clone(),
+                platform: row.platform,
+                account_id: row.account_id.clone(),
+                kind: row.kind.clone(),
+                reason: row.reason.clone(),
+                timestamp_ms: row.timestamp_ms,
+                received_at_ms: row.received_at_ms,
+                raw,
+            },
+        );
+        self.undo
+            .push(Undo::Raw(id, row.tenant_id.clone(), row.event_hash.clone()));
+        Ok(true)
+    }
+}

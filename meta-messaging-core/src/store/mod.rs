@@ -1,0 +1,84 @@
+//! The message store: the unified inbox of Messenger and Instagram messages, for many tenants.
+//!
+//! [`MessageStore`] is one async trait, used as `Arc<dyn MessageStore>`, with three backends:
+//!
+//! | backend | feature | for |
+//! |---|---|---|
+//! | [`InMemoryStore`] | always | tests, demos; the reference semantics |
+//! | `SqliteStore` | `sqlite` | one instance, one file (WAL, migrations, group commit) |
+//! | `PostgresStore` | `postgres` | several instances sharing one database |
+//!
+//! Every account, conversation and message belongs to a [`TenantId`](crate::ids::TenantId), and
+//! every call names the tenant it reads or writes. Webhook events are applied with
+//! [`MessageStore::apply`], one transaction per call, idempotently; see `docs/store.md` for the
+//! guide, the semantics of each event kind and how to choose a backend.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use meta_messaging_core::ids::TenantId;
+//! use meta_messaging_core::store::{InMemoryStore, MessageQuery, MessageStore, TenantEvent};
+//! use meta_messaging_core::webhook;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store: Arc<dyn MessageStore> = Arc::new(InMemoryStore::new());
+//! let body = br#"{"object":"page","entry":[{"id":"104417552380421","time":1700000000000,
+//!   "messaging":[{"sender":{"id":"6758492015643287"},"recipient":{"id":"104417552380421"},
+//!   "timestamp":1700000000000,"message":{"mid":"m_abc","text":"Hello"}}]}]}"#;
+//! let tenant = TenantId::new("acme");
+//! let events: Vec<TenantEvent> = webhook::parse(body)?
+//!     .into_iter()
+//!     .map(|event| TenantEvent::new(tenant.clone(), event))
+//!     .collect();
+//!
+//! let report = store.apply(&events).await?;
+//! assert_eq!(report.inserted, 1);
+//! assert_eq!(store.apply(&events).await?.inserted, 0); // redelivery: stored once
+//!
+//! let page = store.list_messages(&tenant, &MessageQuery::new()).await?;
+//! assert_eq!(page.data[0].text.as_deref(), Some("Hello"));
+//! # Ok(())
+//! # }
+//! ```
+
+mod account;
+mod api;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod batch;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod conformance;
+mod conversation;
+mod cursor;
+mod error;
+mod failpoint;
+mod keys;
+mod memory;
+mod model;
+mod plan;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod query;
+mod reaction;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use account::{
+    Account, AccountStatus, AccountToken, NewAccount, PlaintextTokens, TokenSealer,
+    UnknownTokenScheme,
+};
+pub use api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
+pub use conversation::{Conversation, ParticipantProfile};
+pub use cursor::Cursor;
+pub use error::StoreError;
+pub use failpoint::FailPoint;
+pub use keys::{ConversationId, StoredMessageId};
+pub use memory::InMemoryStore;
+pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, StoredReplyTo};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
+pub use query::{ConversationQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageQuery, Order, Page};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore};

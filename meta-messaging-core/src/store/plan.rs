@@ -1,0 +1,385 @@
+//! From events to backend-neutral writes: every backend executes the same [`Plan`], so the
+//! meaning of each event kind is decided once, here.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+use super::api::{OutboundMessage, TenantEvent};
+use super::model::{Direction, StoredAttachment, StoredReplyTo};
+pub(crate) use super::reaction::{ReactionState, apply_reaction, visible_reactions};
+use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
+use crate::platform::Platform;
+use crate::webhook::{Event, EventDetails, Message, ReactionAction};
+
+/// Longest conversation preview, in characters.
+const PREVIEW_CHARS: usize = 100;
+
+/// A message to insert (or, for outbound ones, to merge with an existing outbound row).
+#[derive(Debug, Clone)]
+pub(crate) struct MessageRow {
+    pub tenant_id: TenantId,
+    pub platform: Platform,
+    pub account_id: AccountId,
+    pub participant_id: UserId,
+    pub direction: Direction,
+    pub sender_id: ParticipantId,
+    pub recipient_id: ParticipantId,
+    pub message_id: MessageId,
+    pub text: Option<String>,
+    pub attachments: Vec<StoredAttachment>,
+    pub reply_to: Option<StoredReplyTo>,
+    pub quick_reply: Option<String>,
+    pub app_id: Option<String>,
+    pub metadata: Option<String>,
+    pub timestamp_ms: i64,
+    pub unsupported: bool,
+    pub raw_event: Option<String>,
+    pub preview: Option<String>,
+}
+
+/// A change to messages that already exist. `orphan` is kept raw when the message is missing.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    React {
+        target: Target,
+        actor: ParticipantId,
+        remove: bool,
+        reaction: Option<String>,
+        emoji: Option<String>,
+        timestamp_ms: i64,
+        orphan: RawRow,
+    },
+    Edit {
+        target: Target,
+        text: Option<String>,
+        num_edit: u32,
+        timestamp_ms: i64,
+        orphan: RawRow,
+    },
+    Delete {
+        target: Target,
+        orphan: RawRow,
+    },
+    /// Outbound messages up to a time (or up to a named message) were read or delivered.
+    Receipt {
+        scope: ReceiptScope,
+        read: bool,
+        timestamp_ms: i64,
+    },
+}
+
+/// A message named by Meta's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Target {
+    pub tenant_id: TenantId,
+    pub platform: Platform,
+    pub message_id: MessageId,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ReceiptScope {
+    /// Every outbound message of the conversation with this user up to the watermark.
+    UpTo {
+        tenant_id: TenantId,
+        platform: Platform,
+        account_id: AccountId,
+        participant_id: UserId,
+        watermark_ms: i64,
+    },
+    /// These messages, and (for reads) every outbound message of their conversation before them.
+    Messages(Vec<Target>),
+}
+
+/// An event kept whole.
+#[derive(Debug, Clone)]
+pub(crate) struct RawRow {
+    pub tenant_id: TenantId,
+    pub platform: Platform,
+    pub account_id: AccountId,
+    pub kind: String,
+    pub reason: Option<String>,
+    pub timestamp_ms: i64,
+    pub received_at_ms: i64,
+    pub event_hash: String,
+    pub raw: String,
+}
+
+/// Everything one call writes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Plan {
+    pub messages: Vec<MessageRow>,
+    pub ops: Vec<Op>,
+    pub raw: Vec<RawRow>,
+    /// (tenant, platform, account, newest event time): the accounts' last-event times.
+    pub touches: Vec<(TenantId, Platform, AccountId, i64)>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// PostgreSQL cannot store NUL in text; every backend replaces it so they all agree.
+pub(crate) fn clean(text: &str) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn clean_opt(text: Option<&str>) -> Option<String> {
+    text.map(clean)
+}
+
+/// The conversation-list preview of a message.
+pub(crate) fn preview(text: Option<&str>, attachments: &[StoredAttachment]) -> Option<String> {
+    match text {
+        Some(text) if !text.is_empty() => Some(text.chars().take(PREVIEW_CHARS).collect()),
+        _ => attachments.first().map(|a| format!("[{}]", a.kind)),
+    }
+}
+
+/// The raw JSON of an event: Meta's bytes when parsed, its own JSON form when built in code.
+fn raw_json(event: &Event) -> String {
+    match event.raw() {
+        Some(raw) => clean(raw.get()),
+        None => serde_json::to_string(event).unwrap_or_else(|_| "null".to_owned()),
+    }
+}
+
+pub(crate) fn raw_row(tenant_id: TenantId, event: &Event, reason: Option<String>) -> RawRow {
+    let raw = raw_json(event);
+    let kind = event.kind().as_str().to_owned();
+    let mut hash = Sha256::new();
+    for part in [
+        event.platform.as_str(),
+        event.account_id.as_str(),
+        &kind,
+        &raw,
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    RawRow {
+        tenant_id,
+        platform: event.platform,
+        account_id: event.account_id.clone(),
+        kind,
+        reason,
+        timestamp_ms: event.timestamp_ms,
+        received_at_ms: now_ms(),
+        event_hash: hex::encode(hash.finalize()),
+        raw,
+    }
+}
+
+fn message_row(
+    tenant: &TenantId,
+    event: &Event,
+    message: &Message,
+    echo: bool,
+) -> Option<MessageRow> {
+    let (direction, participant) = if echo {
+        (Direction::Outbound, event.recipient_id.as_ref()?)
+    } else {
+        (Direction::Inbound, event.sender_id.as_ref()?)
+    };
+    let account: ParticipantId = event.account_id.clone().into();
+    let participant_id = UserId::new(participant.as_str());
+    let (sender_id, recipient_id) = match direction {
+        Direction::Inbound => (participant.clone(), account),
+        Direction::Outbound => (account, participant.clone()),
+    };
+    let attachments: Vec<StoredAttachment> = message
+        .attachments
+        .iter()
+        .map(StoredAttachment::from)
+        .collect();
+    let text = clean_opt(message.text.as_deref());
+    Some(MessageRow {
+        tenant_id: tenant.clone(),
+        platform: event.platform,
+        account_id: event.account_id.clone(),
+        participant_id,
+        direction,
+        sender_id,
+        recipient_id,
+        message_id: message.mid.clone(),
+        preview: preview(text.as_deref(), &attachments),
+        text,
+        attachments,
+        reply_to: message
+            .reply_to
+            .as_ref()
+            .and_then(StoredReplyTo::from_webhook),
+        quick_reply: clean_opt(message.quick_reply.as_deref()),
+        app_id: message.app_id.as_ref().map(|id| id.as_str().to_owned()),
+        metadata: clean_opt(message.metadata.as_deref()),
+        timestamp_ms: event.timestamp_ms,
+        unsupported: message.is_unsupported,
+        raw_event: Some(raw_json(event)),
+    })
+}
+
+fn target(tenant: &TenantId, event: &Event, mid: &MessageId) -> Target {
+    Target {
+        tenant_id: tenant.clone(),
+        platform: event.platform,
+        message_id: mid.clone(),
+    }
+}
+
+const ORPHAN: &str = "refers to a message the store does not have";
+
+impl Plan {
+    /// Plans a batch of routed events, in order.
+    pub(crate) fn from_events(events: &[TenantEvent]) -> Plan {
+        let mut plan = Plan::default();
+        for TenantEvent { tenant_id, event } in events {
+            plan.touch(tenant_id, event);
+            plan.add_event(tenant_id, event);
+        }
+        plan
+    }
+
+    /// Plans one outbound message.
+    pub(crate) fn from_outbound(tenant: &TenantId, message: &OutboundMessage) -> Plan {
+        let text = clean_opt(message.text.as_deref());
+        let row = MessageRow {
+            tenant_id: tenant.clone(),
+            platform: message.platform,
+            account_id: message.account_id.clone(),
+            participant_id: message.recipient_id.clone(),
+            direction: Direction::Outbound,
+            sender_id: message.account_id.clone().into(),
+            recipient_id: message.recipient_id.clone().into(),
+            message_id: message.message_id.clone(),
+            preview: preview(text.as_deref(), &message.attachments),
+            text,
+            attachments: message.attachments.clone(),
+            reply_to: message.reply_to.clone(),
+            quick_reply: None,
+            app_id: None,
+            metadata: clean_opt(message.metadata.as_deref()),
+            timestamp_ms: message.timestamp_ms,
+            unsupported: false,
+            raw_event: None,
+        };
+        Plan {
+            messages: vec![row],
+            ..Plan::default()
+        }
+    }
+
+    fn touch(&mut self, tenant: &TenantId, event: &Event) {
+        let found = self
+            .touches
+            .iter_mut()
+            .find(|(t, p, a, _)| t == tenant && *p == event.platform && *a == event.account_id);
+        match found {
+            Some(touch) => touch.3 = touch.3.max(event.timestamp_ms),
+            None => self.touches.push((
+                tenant.clone(),
+                event.platform,
+                event.account_id.clone(),
+                event.timestamp_ms,
+            )),
+        }
+    }
+
+    fn keep_raw(&mut self, tenant: &TenantId, event: &Event, reason: Option<&str>) {
+        self.raw
+            .push(raw_row(tenant.clone(), event, reason.map(str::to_owned)));
+    }
+
+    fn add_event(&mut self, tenant: &TenantId, event: &Event) {
+        let ts = event.timestamp_ms;
+        match &event.details {
+            EventDetails::Message(m) | EventDetails::Echo(m) => {
+                let echo = matches!(event.details, EventDetails::Echo(_));
+                match message_row(tenant, event, m, echo) {
+                    Some(row) => self.messages.push(row),
+                    None => self.keep_raw(tenant, event, Some("message without a user id")),
+                }
+            }
+            EventDetails::Reaction(r) => {
+                let remove = match r.action {
+                    ReactionAction::React => false,
+                    ReactionAction::Unreact => true,
+                    _ => return self.keep_raw(tenant, event, Some("unknown reaction action")),
+                };
+                let Some(actor) = event.sender_id.clone() else {
+                    return self.keep_raw(tenant, event, Some("reaction without a sender"));
+                };
+                self.ops.push(Op::React {
+                    target: target(tenant, event, &r.mid),
+                    actor,
+                    remove,
+                    reaction: clean_opt(r.reaction.as_deref()),
+                    emoji: clean_opt(r.emoji.as_deref()),
+                    timestamp_ms: ts,
+                    orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
+                });
+            }
+            EventDetails::Edit(e) => self.ops.push(Op::Edit {
+                target: target(tenant, event, &e.mid),
+                text: clean_opt(e.text.as_deref()),
+                num_edit: e.num_edit.max(1),
+                timestamp_ms: ts,
+                orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
+            }),
+            EventDetails::Delete(d) => self.ops.push(Op::Delete {
+                target: target(tenant, event, &d.mid),
+                orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
+            }),
+            EventDetails::Read(r) => match (&r.mid, r.watermark_ms) {
+                (Some(mid), _) => self.receipt(
+                    ReceiptScope::Messages(vec![target(tenant, event, mid)]),
+                    true,
+                    ts,
+                ),
+                (None, Some(watermark_ms)) => self.watermark(tenant, event, watermark_ms, true),
+                (None, None) => self.keep_raw(tenant, event, Some("read receipt names nothing")),
+            },
+            EventDetails::Delivery(d) => {
+                if !d.mids.is_empty() {
+                    let targets = d
+                        .mids
+                        .iter()
+                        .map(|mid| target(tenant, event, mid))
+                        .collect();
+                    self.receipt(ReceiptScope::Messages(targets), false, ts);
+                }
+                if let Some(watermark_ms) = d.watermark_ms {
+                    self.watermark(tenant, event, watermark_ms, false);
+                }
+            }
+            _ => self.keep_raw(tenant, event, None),
+        }
+    }
+
+    fn receipt(&mut self, scope: ReceiptScope, read: bool, timestamp_ms: i64) {
+        self.ops.push(Op::Receipt {
+            scope,
+            read,
+            timestamp_ms,
+        });
+    }
+
+    fn watermark(&mut self, tenant: &TenantId, event: &Event, watermark_ms: i64, read: bool) {
+        let Some(user) = event.user_id() else {
+            return self.keep_raw(tenant, event, Some("receipt without a user id"));
+        };
+        let scope = ReceiptScope::UpTo {
+            tenant_id: tenant.clone(),
+            platform: event.platform,
+            account_id: event.account_id.clone(),
+            participant_id: user,
+            watermark_ms,
+        };
+        self.receipt(scope, read, event.timestamp_ms);
+    }
+}

@@ -1,0 +1,172 @@
+//! [`PostgresStore`]: several application instances sharing one PostgreSQL database.
+
+use std::sync::Arc;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor};
+
+use super::account::{PlaintextTokens, TokenSealer};
+use super::batch::BatchConfig;
+use super::error::StoreError;
+use super::sql::Dialect;
+
+type Db = sqlx::Postgres;
+
+const DIALECT: Dialect = Dialect {
+    store_name: "PostgresStore",
+    begin_write: "BEGIN",
+    // Reactions are read, merged and written back; the row lock keeps two instances from
+    // losing each other's change.
+    for_update: " FOR UPDATE",
+};
+
+macro_rules! store_docs {
+    () => {
+        "A [`MessageStore`](crate::store::MessageStore) in PostgreSQL (feature `postgres`).\n\n\
+         Several instances of an application can share one database: deduplication is a unique \
+         key, so a delivery retried to another instance is stored once. The schema is migrated \
+         on connect (optionally into its own schema, see [`PostgresOptions::schema`](crate::store::PostgresOptions::schema)). \
+         Concurrent `apply` and `record_outbound` calls are group-committed: many webhooks share \
+         one transaction and one WAL flush.\n\n\
+         Connect inside the Tokio runtime that will use it (the writer tasks run there).\n\n\
+         ```no_run\n\
+         # async fn demo() -> Result<(), meta_messaging_core::store::StoreError> {\n\
+         use meta_messaging_core::store::PostgresStore;\n\
+         let store = PostgresStore::connect(\"postgres://app@db.internal/inbox\").await?;\n\
+         # Ok(()) }\n\
+         ```"
+    };
+}
+
+// The engine is compiled once per database on purpose: the same statements, typed for each.
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/engine/mod.rs"]
+mod engine;
+
+pub use self::engine::Store as PostgresStore;
+
+/// How to connect a [`PostgresStore`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PostgresOptions {
+    /// A `postgres://` URL.
+    pub url: String,
+    /// A schema to create (if missing) and keep every table in; `None`: the connection's
+    /// default `search_path`. Letters, digits and `_` only.
+    pub schema: Option<String>,
+    /// Connections in the pool (default 8).
+    pub max_connections: u32,
+    /// Most `apply` / `record_outbound` calls committed in one transaction (default 256).
+    pub max_batch: usize,
+    /// Group-commit transactions in flight at once (default 2).
+    pub writers: usize,
+    /// Seals account tokens before they are written (default [`PlaintextTokens`]).
+    pub token_sealer: Arc<dyn TokenSealer>,
+}
+
+impl PostgresOptions {
+    /// Defaults for a database URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: None,
+            max_connections: 8,
+            max_batch: 256,
+            writers: 2,
+            token_sealer: Arc::new(PlaintextTokens),
+        }
+    }
+
+    /// Keeps the tables in this schema.
+    #[must_use]
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Sets the pool size.
+    #[must_use]
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Sets the largest group-commit batch.
+    #[must_use]
+    pub fn max_batch(mut self, n: usize) -> Self {
+        self.max_batch = n.max(1);
+        self
+    }
+
+    /// Sets how many group-commit transactions may run at once.
+    #[must_use]
+    pub fn writers(mut self, n: usize) -> Self {
+        self.writers = n.max(1);
+        self
+    }
+
+    /// Sets the token sealer.
+    #[must_use]
+    pub fn token_sealer(mut self, sealer: Arc<dyn TokenSealer>) -> Self {
+        self.token_sealer = sealer;
+        self
+    }
+}
+
+impl PostgresStore {
+    /// Connects with default [`PostgresOptions`] and brings the schema up to date.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] when the server cannot be reached or refuses the login;
+    /// [`StoreError::Migration`] when the schema cannot be migrated.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(PostgresOptions::new(url)).await
+    }
+
+    /// Connects with explicit options.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect); [`StoreError::InvalidInput`] for a bad URL or schema name.
+    pub async fn connect_with(options: PostgresOptions) -> Result<Self, StoreError> {
+        let mut connect: PgConnectOptions = options
+            .url
+            .parse()
+            .map_err(|_| StoreError::invalid("not a postgres:// URL"))?;
+        if let Some(schema) = &options.schema {
+            if schema.is_empty()
+                || !schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(StoreError::invalid(
+                    "schema names are letters, digits and _",
+                ));
+            }
+            let mut conn = sqlx::PgConnection::connect_with(&connect)
+                .await
+                .map_err(StoreError::db("connecting to PostgreSQL"))?;
+            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"").as_str())
+                .await
+                .map_err(StoreError::db("creating the schema"))?;
+            connect = connect.options([("search_path", schema.as_str())]);
+        }
+        // Group commit builds multi-row statements of every batch size up to the largest;
+        // keeping them all prepared saves re-parsing them per batch.
+        let connect = connect.statement_cache_capacity(1024);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .connect_with(connect)
+            .await
+            .map_err(StoreError::db("connecting to PostgreSQL"))?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(StoreError::Migration)?;
+        let engine = engine::Engine::new(pool, options.token_sealer);
+        let batch = BatchConfig {
+            max_batch: options.max_batch,
+            writers: options.writers,
+        };
+        Ok(Self::start(engine, batch))
+    }
+}

@@ -1,0 +1,209 @@
+//! Accounts, tenant routing, unrouted events and the raw-events table.
+
+use super::{Db, Engine, commit};
+use crate::ids::{AccountId, TenantId};
+use crate::platform::Platform;
+use crate::store::account::{Account, AccountStatus, NewAccount};
+use crate::store::api::RawEvent;
+use crate::store::error::StoreError;
+use crate::store::plan::{RawRow, now_ms};
+use crate::store::query::page_size;
+use crate::store::sql::{
+    ACCOUNT_COLUMNS, AccountRecord, RAW_EVENT_COLUMNS, RawEventRecord, seal_token,
+};
+
+fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    StoreError::db(operation)
+}
+
+impl Engine {
+    pub(super) async fn upsert_account(
+        &self,
+        tenant: &TenantId,
+        a: &NewAccount,
+    ) -> Result<Account, StoreError> {
+        let (kind, scheme, sealed) = seal_token(&self.sealer, a.token.as_ref())?;
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        sqlx::query::<Db>(
+            "INSERT INTO accounts (tenant_id, platform, account_id, name, username, linked_page_id, \
+             token_kind, token_scheme, token_sealed, token_expires_at_ms, status, created_at_ms, \
+             updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+             ON CONFLICT (tenant_id, platform, account_id) DO UPDATE SET name = excluded.name, \
+             username = excluded.username, linked_page_id = excluded.linked_page_id, \
+             token_kind = excluded.token_kind, token_scheme = excluded.token_scheme, \
+             token_sealed = excluded.token_sealed, token_expires_at_ms = excluded.token_expires_at_ms, \
+             status = excluded.status, updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(tenant.as_str())
+        .bind(a.platform.as_str())
+        .bind(a.account_id.as_str())
+        .bind(a.name.as_deref())
+        .bind(a.username.as_deref())
+        .bind(a.linked_page_id.as_ref().map(|p| p.as_str()))
+        .bind(kind)
+        .bind(scheme)
+        .bind(sealed)
+        .bind(a.token_expires_at_ms)
+        .bind(a.status.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("saving an account"))?;
+        commit(tx).await?;
+        self.get_account(tenant, a.platform, &a.account_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "account",
+                id: a.account_id.to_string(),
+            })
+    }
+
+    pub(super) async fn get_account(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Option<Account>, StoreError> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND platform = $2 AND account_id = $3"
+        );
+        let record = sqlx::query_as::<Db, AccountRecord>(&sql)
+            .bind(tenant.as_str())
+            .bind(platform.as_str())
+            .bind(account_id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading an account"))?;
+        record.map(|r| r.into_model(&self.sealer)).transpose()
+    }
+
+    pub(super) async fn list_accounts(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<Account>, StoreError> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 ORDER BY platform, account_id"
+        );
+        sqlx::query_as::<Db, AccountRecord>(&sql)
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("listing accounts"))?
+            .into_iter()
+            .map(|r| r.into_model(&self.sealer))
+            .collect()
+    }
+
+    pub(super) async fn set_account_status(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+        status: &AccountStatus,
+    ) -> Result<Account, StoreError> {
+        let done = sqlx::query::<Db>(
+            "UPDATE accounts SET status = $4, updated_at_ms = $5 \
+             WHERE tenant_id = $1 AND platform = $2 AND account_id = $3",
+        )
+        .bind(tenant.as_str())
+        .bind(platform.as_str())
+        .bind(account_id.as_str())
+        .bind(status.as_str())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(db("updating an account"))?;
+        let missing = || StoreError::NotFound {
+            what: "account",
+            id: account_id.to_string(),
+        };
+        if done.rows_affected() == 0 {
+            return Err(missing());
+        }
+        self.get_account(tenant, platform, account_id)
+            .await?
+            .ok_or_else(missing)
+    }
+
+    pub(super) async fn tenants_for_account(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        let tenants: Vec<String> = sqlx::query_scalar::<Db, String>(
+            "SELECT tenant_id FROM accounts WHERE platform = $1 AND account_id = $2 \
+             AND status <> 'disconnected' ORDER BY tenant_id",
+        )
+        .bind(platform.as_str())
+        .bind(account_id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("resolving tenants"))?;
+        Ok(tenants.into_iter().map(TenantId::new).collect())
+    }
+
+    pub(super) async fn record_unrouted(&self, rows: &[RawRow]) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut new = 0;
+        for r in rows {
+            new += sqlx::query::<Db>(
+                "INSERT INTO unrouted_events (platform, account_id, kind, timestamp_ms, \
+                 received_at_ms, event_hash, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (event_hash) DO NOTHING",
+            )
+            .bind(r.platform.as_str())
+            .bind(r.account_id.as_str())
+            .bind(r.kind.as_str())
+            .bind(r.timestamp_ms)
+            .bind(r.received_at_ms)
+            .bind(r.event_hash.as_str())
+            .bind(r.raw.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db("keeping unrouted events"))?
+            .rows_affected();
+        }
+        commit(tx).await?;
+        Ok(new)
+    }
+
+    pub(super) async fn unrouted_count(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar::<Db, i64>(
+            "SELECT COUNT(*) FROM unrouted_events WHERE platform = $1 AND account_id = $2",
+        )
+        .bind(platform.as_str())
+        .bind(account_id.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("counting unrouted events"))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    pub(super) async fn list_raw_events(
+        &self,
+        tenant: &TenantId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        let size = page_size(limit)?;
+        let sql = format!(
+            "SELECT {RAW_EVENT_COLUMNS} FROM raw_events WHERE tenant_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        );
+        sqlx::query_as::<Db, RawEventRecord>(&sql)
+            .bind(tenant.as_str())
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(i64::try_from(size).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("listing raw events"))?
+            .into_iter()
+            .map(RawEventRecord::into_model)
+            .collect()
+    }
+}

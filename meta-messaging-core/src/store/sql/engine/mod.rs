@@ -1,0 +1,72 @@
+//! The SQL engine, compiled once per database: the backend module that includes this file
+//! (`#[path]`) defines `Db` (the sqlx database) and `DIALECT`. Both databases accept the same
+//! statements here, so they run the same code.
+
+mod accounts;
+mod ops;
+mod read;
+mod store;
+mod write;
+
+pub use self::store::Store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::{DIALECT, Db};
+use crate::ids::{AccountId, TenantId, UserId};
+use crate::platform::Platform;
+use crate::store::account::TokenSealer;
+use crate::store::error::StoreError;
+use crate::store::failpoint::FailPoint;
+
+/// A pool and everything the statements need.
+#[derive(Debug, Clone)]
+pub(crate) struct Engine {
+    pub pool: sqlx::Pool<Db>,
+    pub fail: FailPoint,
+    pub sealer: Arc<dyn TokenSealer>,
+    /// Conversation ids by (tenant, platform, account, user). Conversations are never deleted
+    /// and their ids never change, so an id once committed stays right; only committed ids are
+    /// added. It spares the two conversation statements of most deliveries.
+    pub conversation_ids: Arc<Mutex<HashMap<ConvKey, i64>>>,
+}
+
+/// Most conversation ids kept in [`Engine::conversation_ids`] before it starts over.
+const CONVERSATION_CACHE: usize = 200_000;
+
+type ConvKey = (TenantId, Platform, AccountId, UserId);
+
+type Tx = sqlx::Transaction<'static, Db>;
+
+impl Engine {
+    /// An engine on a pool, with a disarmed fail point.
+    pub(crate) fn new(pool: sqlx::Pool<Db>, sealer: Arc<dyn TokenSealer>) -> Self {
+        Self {
+            pool,
+            fail: FailPoint::default(),
+            sealer,
+            conversation_ids: Arc::default(),
+        }
+    }
+
+    fn cached_conversations(&self) -> std::sync::MutexGuard<'_, HashMap<ConvKey, i64>> {
+        // The map holds only committed ids; a panic elsewhere cannot leave it wrong.
+        self.conversation_ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        self.pool
+            .begin_with(DIALECT.begin_write)
+            .await
+            .map_err(StoreError::db("beginning a transaction"))
+    }
+}
+
+async fn commit(tx: Tx) -> Result<(), StoreError> {
+    tx.commit()
+        .await
+        .map_err(StoreError::db("committing a transaction"))
+}

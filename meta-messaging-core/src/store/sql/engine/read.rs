@@ -1,0 +1,314 @@
+//! Queries, and the writes that are not webhook events (marks, accounts, unrouted events).
+
+use sqlx::QueryBuilder;
+
+use super::{Db, Engine, commit};
+use crate::ids::{MessageId, TenantId};
+use crate::platform::Platform;
+use crate::store::conversation::{Conversation, ParticipantProfile};
+use crate::store::cursor::{Cursor, ListKind};
+use crate::store::error::StoreError;
+use crate::store::keys::{ConversationId, StoredMessageId};
+use crate::store::model::StoredMessage;
+use crate::store::plan::now_ms;
+use crate::store::query::{ConversationQuery, MessageQuery, Order, Page, into_page, page_size};
+use crate::store::sql::{CONVERSATION_COLUMNS, ConversationRecord, MESSAGE_COLUMNS, MessageRecord};
+
+fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    StoreError::db(operation)
+}
+
+/// Appends the keyset condition and the order of a list.
+fn push_keyset(
+    q: &mut QueryBuilder<'_, Db>,
+    key: &str,
+    order: Order,
+    cursor: Option<(i64, i64)>,
+    limit: usize,
+) {
+    let (cmp, dir) = match order {
+        Order::NewestFirst => ("<", "DESC"),
+        Order::OldestFirst => (">", "ASC"),
+    };
+    if let Some((k, id)) = cursor {
+        q.push(format_args!(" AND ({key}, id) {cmp} ("))
+            .push_bind(k)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(format_args!(" ORDER BY {key} {dir}, id {dir} LIMIT "));
+    q.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+}
+
+fn push_message_filters<'a>(
+    q: &mut QueryBuilder<'a, Db>,
+    tenant: &'a TenantId,
+    f: &'a MessageQuery,
+) {
+    q.push(" WHERE tenant_id = ").push_bind(tenant.as_str());
+    if let Some(p) = f.platform {
+        q.push(" AND platform = ").push_bind(p.as_str());
+    }
+    if let Some(a) = &f.account_id {
+        q.push(" AND account_id = ").push_bind(a.as_str());
+    }
+    if let Some(c) = f.conversation_id {
+        q.push(" AND conversation_id = ").push_bind(c.get());
+    }
+    if let Some(d) = f.direction {
+        q.push(" AND direction = ").push_bind(d.as_str());
+    }
+    if let Some(t) = f.since_ms {
+        q.push(" AND timestamp_ms >= ").push_bind(t);
+    }
+    if let Some(t) = f.until_ms {
+        q.push(" AND timestamp_ms < ").push_bind(t);
+    }
+}
+
+impl Engine {
+    pub(super) async fn get_message(
+        &self,
+        tenant: &TenantId,
+        id: StoredMessageId,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS}, raw_event FROM messages WHERE tenant_id = $1 AND id = $2"
+        );
+        let record = sqlx::query_as::<Db, MessageRecord>(&sql)
+            .bind(tenant.as_str())
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a message"))?;
+        record.map(MessageRecord::into_model).transpose()
+    }
+
+    pub(super) async fn find_message(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        message_id: &MessageId,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS}, raw_event FROM messages \
+             WHERE tenant_id = $1 AND platform = $2 AND message_id = $3"
+        );
+        let record = sqlx::query_as::<Db, MessageRecord>(&sql)
+            .bind(tenant.as_str())
+            .bind(platform.as_str())
+            .bind(message_id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a message"))?;
+        record.map(MessageRecord::into_model).transpose()
+    }
+
+    pub(super) async fn list_messages(
+        &self,
+        tenant: &TenantId,
+        f: &MessageQuery,
+    ) -> Result<Page<StoredMessage>, StoreError> {
+        let size = page_size(f.limit)?;
+        let cursor = f
+            .cursor
+            .as_ref()
+            .map(|c| c.check(ListKind::Messages, f.order))
+            .transpose()?;
+        let raw = if f.include_raw { ", raw_event" } else { "" };
+        let mut q = QueryBuilder::<Db>::new(format!("SELECT {MESSAGE_COLUMNS}{raw} FROM messages"));
+        push_message_filters(&mut q, tenant, f);
+        push_keyset(&mut q, "timestamp_ms", f.order, cursor, size + 1);
+        let records = q
+            .build_query_as::<MessageRecord>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("listing messages"))?;
+        let rows = records
+            .into_iter()
+            .map(MessageRecord::into_model)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(into_page(rows, size, |m| {
+            Cursor::new(ListKind::Messages, f.order, m.timestamp_ms, m.id.get())
+        }))
+    }
+
+    pub(super) async fn count_messages(
+        &self,
+        tenant: &TenantId,
+        f: &MessageQuery,
+    ) -> Result<u64, StoreError> {
+        let mut q = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM messages");
+        push_message_filters(&mut q, tenant, f);
+        let n: i64 = q
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("counting messages"))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    pub(super) async fn get_conversation(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND id = $2"
+        );
+        let record = sqlx::query_as::<Db, ConversationRecord>(&sql)
+            .bind(tenant.as_str())
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a conversation"))?;
+        Ok(record.map(ConversationRecord::into_model))
+    }
+
+    pub(super) async fn list_conversations(
+        &self,
+        tenant: &TenantId,
+        f: &ConversationQuery,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let size = page_size(f.limit)?;
+        let cursor = f
+            .cursor
+            .as_ref()
+            .map(|c| c.check(ListKind::Conversations, f.order))
+            .transpose()?;
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = "
+        ));
+        q.push_bind(tenant.as_str());
+        if let Some(p) = f.platform {
+            q.push(" AND platform = ").push_bind(p.as_str());
+        }
+        if let Some(a) = &f.account_id {
+            q.push(" AND account_id = ").push_bind(a.as_str());
+        }
+        if let Some(archived) = f.archived {
+            q.push(" AND archived = ").push_bind(archived);
+        }
+        if f.unread_only {
+            q.push(" AND unread_count > 0");
+        }
+        push_keyset(&mut q, "last_message_at_ms", f.order, cursor, size + 1);
+        let rows = q
+            .build_query_as::<ConversationRecord>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("listing conversations"))?
+            .into_iter()
+            .map(ConversationRecord::into_model)
+            .collect();
+        Ok(into_page(rows, size, |c| {
+            Cursor::new(
+                ListKind::Conversations,
+                f.order,
+                c.last_message_at_ms,
+                c.id.get(),
+            )
+        }))
+    }
+
+    /// Runs one conversation update for a tenant and returns the conversation after it.
+    async fn update_conversation<F>(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        set: &str,
+        bind: F,
+    ) -> Result<Conversation, StoreError>
+    where
+        F: for<'q> FnOnce(
+            sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+        )
+            -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+    {
+        const OP: &str = "updating a conversation";
+        let mut tx = self.begin().await?;
+        let sql = format!("UPDATE conversations SET {set} WHERE tenant_id = $1 AND id = $2");
+        let query = sqlx::query::<Db>(&sql).bind(tenant.as_str()).bind(id.get());
+        let done = bind(query).execute(&mut *tx).await.map_err(db(OP))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "conversation",
+                id: id.to_string(),
+            });
+        }
+        commit(tx).await?;
+        self.get_conversation(tenant, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "conversation",
+                id: id.to_string(),
+            })
+    }
+
+    pub(super) async fn mark_conversation_read(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        const OP: &str = "marking a conversation read";
+        let mut tx = self.begin().await?;
+        let done = sqlx::query::<Db>(
+            "UPDATE conversations SET unread_count = 0 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(db(OP))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "conversation",
+                id: id.to_string(),
+            });
+        }
+        sqlx::query::<Db>(
+            "UPDATE messages SET read_at_ms = $3 WHERE tenant_id = $1 AND conversation_id = $2 \
+             AND direction = 'inbound' AND read_at_ms IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(id.get())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(db(OP))?;
+        commit(tx).await?;
+        self.get_conversation(tenant, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "conversation",
+                id: id.to_string(),
+            })
+    }
+
+    pub(super) async fn set_conversation_archived(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        archived: bool,
+    ) -> Result<Conversation, StoreError> {
+        self.update_conversation(tenant, id, "archived = $3", |q| q.bind(archived))
+            .await
+    }
+
+    pub(super) async fn set_participant_profile(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        p: &ParticipantProfile,
+    ) -> Result<Conversation, StoreError> {
+        let set =
+            "participant_name = $3, participant_username = $4, participant_profile_pic_url = $5";
+        self.update_conversation(tenant, id, set, |q| {
+            q.bind(p.name.clone())
+                .bind(p.username.clone())
+                .bind(p.profile_pic_url.clone())
+        })
+        .await
+    }
+}

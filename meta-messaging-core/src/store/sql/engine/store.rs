@@ -1,0 +1,245 @@
+//! The public store type of this database and its [`MessageStore`] implementation.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{DIALECT, Engine};
+use crate::ids::{AccountId, MessageId, TenantId};
+use crate::platform::Platform;
+use crate::store::account::{Account, AccountStatus, NewAccount};
+use crate::store::api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
+use crate::store::batch::{BatchConfig, GroupCommit, PlanOutcome, PlanWriter};
+use crate::store::conversation::{Conversation, ParticipantProfile};
+use crate::store::error::StoreError;
+use crate::store::keys::{ConversationId, StoredMessageId};
+use crate::store::model::StoredMessage;
+use crate::store::plan::{Plan, raw_row};
+use crate::store::query::{ConversationQuery, MessageQuery, Page};
+use crate::webhook::Event;
+
+#[doc = store_docs!()]
+#[derive(Clone)]
+pub struct Store {
+    pub(super) engine: Arc<Engine>,
+    commit: GroupCommit,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(DIALECT.store_name).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl PlanWriter for Engine {
+    async fn write(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
+        self.write_plans(plans).await
+    }
+}
+
+impl Store {
+    pub(crate) fn start(engine: Engine, batch: BatchConfig) -> Self {
+        let engine = Arc::new(engine);
+        let commit = GroupCommit::start(Arc::clone(&engine), batch);
+        Self { engine, commit }
+    }
+
+    /// The store's [`FailPoint`](crate::store::FailPoint), to make one of its next writes fail.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn fail_point(&self) -> &crate::store::FailPoint {
+        &self.engine.fail
+    }
+}
+
+fn check_tenant(tenant: &TenantId) -> Result<(), StoreError> {
+    if tenant.as_str().is_empty() {
+        return Err(StoreError::invalid("an empty tenant id"));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl MessageStore for Store {
+    async fn apply(&self, events: &[TenantEvent]) -> Result<ApplyReport, StoreError> {
+        for e in events {
+            check_tenant(&e.tenant_id)?;
+        }
+        if events.is_empty() {
+            return Ok(ApplyReport::default());
+        }
+        let outcome = self.commit.submit(Plan::from_events(events)).await?;
+        Ok(outcome.report)
+    }
+
+    async fn record_outbound(
+        &self,
+        tenant: &TenantId,
+        message: &OutboundMessage,
+    ) -> Result<StoredMessage, StoreError> {
+        check_tenant(tenant)?;
+        let outcome = self
+            .commit
+            .submit(Plan::from_outbound(tenant, message))
+            .await?;
+        let id = outcome
+            .message_ids
+            .first()
+            .copied()
+            .ok_or(StoreError::WriterStopped)?;
+        self.engine
+            .get_message(tenant, StoredMessageId::new(id))
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "message",
+                id: message.message_id.to_string(),
+            })
+    }
+
+    async fn record_unrouted(&self, events: &[Event]) -> Result<u64, StoreError> {
+        let rows: Vec<_> = events
+            .iter()
+            .map(|e| raw_row(TenantId::new(""), e, None))
+            .collect();
+        self.engine.record_unrouted(&rows).await
+    }
+
+    async fn unrouted_count(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<u64, StoreError> {
+        self.engine.unrouted_count(platform, account_id).await
+    }
+
+    async fn get_message(
+        &self,
+        tenant: &TenantId,
+        id: StoredMessageId,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.engine.get_message(tenant, id).await
+    }
+
+    async fn find_message(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        message_id: &MessageId,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.engine.find_message(tenant, platform, message_id).await
+    }
+
+    async fn list_messages(
+        &self,
+        tenant: &TenantId,
+        query: &MessageQuery,
+    ) -> Result<Page<StoredMessage>, StoreError> {
+        self.engine.list_messages(tenant, query).await
+    }
+
+    async fn count_messages(
+        &self,
+        tenant: &TenantId,
+        query: &MessageQuery,
+    ) -> Result<u64, StoreError> {
+        self.engine.count_messages(tenant, query).await
+    }
+
+    async fn get_conversation(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.engine.get_conversation(tenant, id).await
+    }
+
+    async fn list_conversations(
+        &self,
+        tenant: &TenantId,
+        query: &ConversationQuery,
+    ) -> Result<Page<Conversation>, StoreError> {
+        self.engine.list_conversations(tenant, query).await
+    }
+
+    async fn mark_conversation_read(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        self.engine.mark_conversation_read(tenant, id).await
+    }
+
+    async fn set_conversation_archived(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        archived: bool,
+    ) -> Result<Conversation, StoreError> {
+        self.engine
+            .set_conversation_archived(tenant, id, archived)
+            .await
+    }
+
+    async fn set_participant_profile(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        profile: &ParticipantProfile,
+    ) -> Result<Conversation, StoreError> {
+        self.engine
+            .set_participant_profile(tenant, id, profile)
+            .await
+    }
+
+    async fn upsert_account(
+        &self,
+        tenant: &TenantId,
+        account: &NewAccount,
+    ) -> Result<Account, StoreError> {
+        check_tenant(tenant)?;
+        self.engine.upsert_account(tenant, account).await
+    }
+
+    async fn get_account(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Option<Account>, StoreError> {
+        self.engine.get_account(tenant, platform, account_id).await
+    }
+
+    async fn list_accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError> {
+        self.engine.list_accounts(tenant).await
+    }
+
+    async fn set_account_status(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+        status: &AccountStatus,
+    ) -> Result<Account, StoreError> {
+        self.engine
+            .set_account_status(tenant, platform, account_id, status)
+            .await
+    }
+
+    async fn tenants_for_account(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        self.engine.tenants_for_account(platform, account_id).await
+    }
+
+    async fn list_raw_events(
+        &self,
+        tenant: &TenantId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        self.engine.list_raw_events(tenant, before, limit).await
+    }
+}

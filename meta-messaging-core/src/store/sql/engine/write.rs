@@ -1,0 +1,436 @@
+//! Writes: executing [`Plan`]s (many per transaction, for group commit) and the small updates.
+
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Row};
+
+use super::{Db, Engine, Tx, commit};
+use crate::ids::{AccountId, MessageId, TenantId, UserId};
+use crate::platform::Platform;
+use crate::store::api::ApplyReport;
+use crate::store::batch::PlanOutcome;
+use crate::store::error::StoreError;
+use crate::store::model::Direction;
+use crate::store::plan::{MessageRow, Plan, RawRow, now_ms};
+use crate::store::sql::{CHUNK_ROWS, platform};
+
+use super::{CONVERSATION_CACHE, ConvKey};
+type MsgKey = (TenantId, Platform, MessageId);
+
+const OP: &str = "applying events";
+
+pub(super) fn db(e: sqlx::Error) -> StoreError {
+    StoreError::db(OP)(e)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// An inserted message, for the conversation update that follows.
+struct Inserted<'a> {
+    conversation: i64,
+    row: &'a MessageRow,
+}
+
+impl Engine {
+    /// Executes several plans in one transaction, each with its own report.
+    pub(crate) async fn write_plans(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
+        let mut tx = self.begin().await?;
+        let rows: Vec<&MessageRow> = plans.iter().flat_map(|p| &p.messages).collect();
+        let conversations = self.ensure_conversations(&mut tx, &rows).await?;
+        let mut outcomes: Vec<PlanOutcome> = plans.iter().map(|_| PlanOutcome::default()).collect();
+
+        // Inbound messages go in with multi-row inserts; a redelivered id is skipped.
+        let mut claimed: HashMap<MsgKey, i64> =
+            self.insert_inbound(&mut tx, &rows, &conversations).await?;
+        let mut inserted = Vec::new();
+        for (plan, outcome) in plans.iter().zip(&mut outcomes) {
+            for row in &plan.messages {
+                let key = (row.tenant_id.clone(), row.platform, row.message_id.clone());
+                let conversation = conversations
+                    .get(&conv_key(row))
+                    .copied()
+                    .unwrap_or_default();
+                let id = if row.direction == Direction::Inbound {
+                    match claimed.remove(&key) {
+                        Some(id) => {
+                            outcome.report.inserted += 1;
+                            inserted.push(Inserted { conversation, row });
+                            id
+                        }
+                        None => {
+                            outcome.report.duplicates += 1;
+                            self.message_pk(&mut tx, &key).await?
+                        }
+                    }
+                } else {
+                    self.upsert_outbound(
+                        &mut tx,
+                        row,
+                        conversation,
+                        &mut outcome.report,
+                        &mut inserted,
+                    )
+                    .await?
+                };
+                outcome.message_ids.push(id);
+            }
+        }
+        self.bump_conversations(&mut tx, &inserted).await?;
+        for (plan, outcome) in plans.iter().zip(&mut outcomes) {
+            for op in &plan.ops {
+                self.apply_op(&mut tx, op, &mut outcome.report).await?;
+            }
+            for raw in &plan.raw {
+                self.keep_raw(&mut tx, raw, &mut outcome.report).await?;
+            }
+        }
+        self.touch_accounts(&mut tx, plans).await?;
+        commit(tx).await?;
+        let mut cache = self.cached_conversations();
+        if cache.len() + conversations.len() > CONVERSATION_CACHE {
+            cache.clear();
+        }
+        cache.extend(conversations);
+        drop(cache);
+        Ok(outcomes)
+    }
+
+    async fn ensure_conversations(
+        &self,
+        tx: &mut Tx,
+        rows: &[&MessageRow],
+    ) -> Result<HashMap<ConvKey, i64>, StoreError> {
+        let mut wanted: Vec<(ConvKey, i64)> = Vec::new();
+        let mut found = HashMap::with_capacity(rows.len());
+        {
+            let cache = self.cached_conversations();
+            for row in rows {
+                let key = conv_key(row);
+                if let Some(id) = cache.get(&key) {
+                    found.insert(key, *id);
+                } else if !wanted.iter().any(|(k, _)| *k == key) {
+                    wanted.push((key, row.timestamp_ms));
+                }
+            }
+        }
+        // One lock order for every writer, so concurrent instances cannot deadlock.
+        wanted.sort_by(|a, b| a.0.cmp(&b.0));
+        let now = now_ms();
+        for chunk in wanted.chunks(CHUNK_ROWS) {
+            self.fail.hit()?;
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO conversations (tenant_id, platform, account_id, participant_id, \
+                 last_message_at_ms, created_at_ms) ",
+            );
+            q.push_values(chunk, |mut b, ((t, p, a, u), ts)| {
+                b.push_bind(t.as_str())
+                    .push_bind(p.as_str())
+                    .push_bind(a.as_str())
+                    .push_bind(u.as_str())
+                    .push_bind(*ts)
+                    .push_bind(now);
+            });
+            q.push(" ON CONFLICT (tenant_id, platform, account_id, participant_id) DO NOTHING");
+            q.build().execute(&mut **tx).await.map_err(db)?;
+
+            let mut q = QueryBuilder::<Db>::new(
+                "SELECT id, tenant_id, platform, account_id, participant_id FROM conversations \
+                 WHERE (tenant_id, platform, account_id, participant_id) IN (",
+            );
+            let mut sep = q.separated(", ");
+            for ((t, p, a, u), _) in chunk {
+                sep.push("(")
+                    .push_bind_unseparated(t.as_str())
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(p.as_str())
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(a.as_str())
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(u.as_str())
+                    .push_unseparated(")");
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut **tx).await.map_err(db)? {
+                let key = (
+                    TenantId::new(r.try_get::<String, _>(1).map_err(db)?),
+                    platform(&r.try_get::<String, _>(2).map_err(db)?),
+                    AccountId::new(r.try_get::<String, _>(3).map_err(db)?),
+                    UserId::new(r.try_get::<String, _>(4).map_err(db)?),
+                );
+                found.insert(key, r.try_get::<i64, _>(0).map_err(db)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn insert_inbound(
+        &self,
+        tx: &mut Tx,
+        rows: &[&MessageRow],
+        conversations: &HashMap<ConvKey, i64>,
+    ) -> Result<HashMap<MsgKey, i64>, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut inbound: Vec<&MessageRow> = rows
+            .iter()
+            .copied()
+            .filter(|r| r.direction == Direction::Inbound)
+            .filter(|r| seen.insert((r.tenant_id.clone(), r.platform, r.message_id.clone())))
+            .collect();
+        inbound.sort_by(|a, b| {
+            (&a.tenant_id, a.platform, &a.message_id).cmp(&(
+                &b.tenant_id,
+                b.platform,
+                &b.message_id,
+            ))
+        });
+        let mut claimed = HashMap::new();
+        let now = now_ms();
+        for chunk in inbound.chunks(CHUNK_ROWS) {
+            self.fail.hit()?;
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO messages (tenant_id, platform, account_id, conversation_id, direction, \
+                 sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
+                 app_id, metadata, timestamp_ms, created_at_ms, unsupported, raw_event) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                let conversation = conversations.get(&conv_key(r)).copied().unwrap_or_default();
+                push_message(&mut b, r, conversation, now);
+            });
+            q.push(
+                " ON CONFLICT (tenant_id, platform, message_id) DO NOTHING \
+                 RETURNING id, tenant_id, platform, message_id",
+            );
+            for r in q.build().fetch_all(&mut **tx).await.map_err(db)? {
+                let key = (
+                    TenantId::new(r.try_get::<String, _>(1).map_err(db)?),
+                    platform(&r.try_get::<String, _>(2).map_err(db)?),
+                    MessageId::new(r.try_get::<String, _>(3).map_err(db)?),
+                );
+                claimed.insert(key, r.try_get::<i64, _>(0).map_err(db)?);
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn message_pk(&self, tx: &mut Tx, (t, p, m): &MsgKey) -> Result<i64, StoreError> {
+        sqlx::query_scalar::<Db, i64>(
+            "SELECT id FROM messages WHERE tenant_id = $1 AND platform = $2 AND message_id = $3",
+        )
+        .bind(t.as_str())
+        .bind(p.as_str())
+        .bind(m.as_str())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)
+    }
+
+    /// An echo or a sent message: inserted once, later copies fill what the first lacked.
+    async fn upsert_outbound<'r>(
+        &self,
+        tx: &mut Tx,
+        row: &'r MessageRow,
+        conversation: i64,
+        report: &mut ApplyReport,
+        inserted: &mut Vec<Inserted<'r>>,
+    ) -> Result<i64, StoreError> {
+        self.fail.hit()?;
+        let mut q = QueryBuilder::<Db>::new(
+            "INSERT INTO messages (tenant_id, platform, account_id, conversation_id, direction, \
+             sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
+             app_id, metadata, timestamp_ms, created_at_ms, unsupported, raw_event) ",
+        );
+        q.push_values([row], |mut b, r| {
+            push_message(&mut b, r, conversation, now_ms())
+        });
+        q.push(" ON CONFLICT (tenant_id, platform, message_id) DO NOTHING RETURNING id");
+        if let Some(id) = q
+            .build_query_scalar::<i64>()
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db)?
+        {
+            report.inserted += 1;
+            inserted.push(Inserted { conversation, row });
+            return Ok(id);
+        }
+        self.fail.hit()?;
+        let attachments = to_json(&row.attachments);
+        let reply_to = row.reply_to.as_ref().map(to_json);
+        let merged = sqlx::query::<Db>(
+            "UPDATE messages SET raw_event = COALESCE(raw_event, $4), app_id = COALESCE(app_id, $5), \
+             metadata = COALESCE(metadata, $6), reply_to = COALESCE(reply_to, $7), \
+             text = CASE WHEN deleted THEN text ELSE COALESCE(text, $8) END, \
+             attachments = CASE WHEN deleted OR attachments <> '[]' THEN attachments ELSE $9 END \
+             WHERE tenant_id = $1 AND platform = $2 AND message_id = $3 AND direction = 'outbound' \
+             AND ((raw_event IS NULL AND $4 IS NOT NULL) OR (app_id IS NULL AND $5 IS NOT NULL) \
+             OR (metadata IS NULL AND $6 IS NOT NULL) OR (reply_to IS NULL AND $7 IS NOT NULL) \
+             OR (NOT deleted AND text IS NULL AND $8 IS NOT NULL) \
+             OR (NOT deleted AND attachments = '[]' AND $9 <> '[]'))",
+        )
+        .bind(row.tenant_id.as_str())
+        .bind(row.platform.as_str())
+        .bind(row.message_id.as_str())
+        .bind(row.raw_event.as_deref())
+        .bind(row.app_id.as_deref())
+        .bind(row.metadata.as_deref())
+        .bind(reply_to.as_deref())
+        .bind(row.text.as_deref())
+        .bind(attachments.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if merged > 0 {
+            report.updated += 1;
+        } else {
+            report.duplicates += 1;
+        }
+        let key = (row.tenant_id.clone(), row.platform, row.message_id.clone());
+        self.message_pk(tx, &key).await
+    }
+
+    /// Moves each conversation that got messages: newest message, unread count, unarchive.
+    async fn bump_conversations(
+        &self,
+        tx: &mut Tx,
+        inserted: &[Inserted<'_>],
+    ) -> Result<(), StoreError> {
+        // (conversation, newest row, inbound count)
+        let mut bumps: Vec<(i64, &MessageRow, i64)> = Vec::new();
+        for Inserted { conversation, row } in inserted {
+            let inbound = i64::from(row.direction == Direction::Inbound);
+            match bumps.iter_mut().find(|(c, _, _)| c == conversation) {
+                Some(bump) => {
+                    if row.timestamp_ms >= bump.1.timestamp_ms {
+                        bump.1 = row;
+                    }
+                    bump.2 += inbound;
+                }
+                None => bumps.push((*conversation, row, inbound)),
+            }
+        }
+        bumps.sort_by_key(|b| b.0);
+        for chunk in bumps.chunks(CHUNK_ROWS) {
+            self.fail.hit()?;
+            let mut q = QueryBuilder::<Db>::new(
+                "UPDATE conversations SET \
+                 unread_count = unread_count + v.column2, \
+                 archived = CASE WHEN v.column2 > 0 THEN FALSE ELSE archived END, \
+                 last_message_id = CASE WHEN v.column3 >= last_message_at_ms \
+                    THEN v.column4 ELSE last_message_id END, \
+                 last_message_preview = CASE WHEN v.column3 >= last_message_at_ms \
+                    THEN v.column5 ELSE last_message_preview END, \
+                 last_message_direction = CASE WHEN v.column3 >= last_message_at_ms \
+                    THEN v.column6 ELSE last_message_direction END, \
+                 last_message_at_ms = CASE WHEN v.column3 >= last_message_at_ms \
+                    THEN v.column3 ELSE last_message_at_ms END \
+                 FROM (",
+            );
+            q.push_values(chunk, |mut b, (c, row, n)| {
+                b.push_bind(*c)
+                    .push_bind(*n)
+                    .push_bind(row.timestamp_ms)
+                    .push_bind(row.message_id.as_str())
+                    .push_bind(row.preview.as_deref())
+                    .push_bind(row.direction.as_str());
+            });
+            q.push(") AS v WHERE conversations.id = v.column1");
+            q.build().execute(&mut **tx).await.map_err(db)?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn keep_raw(
+        &self,
+        tx: &mut Tx,
+        raw: &RawRow,
+        report: &mut ApplyReport,
+    ) -> Result<(), StoreError> {
+        self.fail.hit()?;
+        let done = sqlx::query::<Db>(
+            "INSERT INTO raw_events (tenant_id, platform, account_id, kind, reason, timestamp_ms, \
+             received_at_ms, event_hash, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (tenant_id, event_hash) DO NOTHING",
+        )
+        .bind(raw.tenant_id.as_str())
+        .bind(raw.platform.as_str())
+        .bind(raw.account_id.as_str())
+        .bind(raw.kind.as_str())
+        .bind(raw.reason.as_deref())
+        .bind(raw.timestamp_ms)
+        .bind(raw.received_at_ms)
+        .bind(raw.event_hash.as_str())
+        .bind(raw.raw.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() > 0 {
+            report.raw_kept += 1;
+        } else {
+            report.duplicates += 1;
+        }
+        Ok(())
+    }
+
+    async fn touch_accounts(&self, tx: &mut Tx, plans: &[Plan]) -> Result<(), StoreError> {
+        let mut newest: HashMap<(&TenantId, Platform, &AccountId), i64> = HashMap::new();
+        for (t, p, a, at) in plans.iter().flat_map(|p| &p.touches) {
+            let slot = newest.entry((t, *p, a)).or_insert(*at);
+            *slot = (*slot).max(*at);
+        }
+        let mut newest: Vec<_> = newest.into_iter().collect();
+        newest.sort();
+        for ((t, p, a), at) in newest {
+            self.fail.hit()?;
+            sqlx::query::<Db>(
+                "UPDATE accounts SET last_event_at_ms = $4 WHERE tenant_id = $1 AND platform = $2 \
+                 AND account_id = $3 AND (last_event_at_ms IS NULL OR last_event_at_ms < $4)",
+            )
+            .bind(t.as_str())
+            .bind(p.as_str())
+            .bind(a.as_str())
+            .bind(at)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+}
+
+fn conv_key(row: &MessageRow) -> ConvKey {
+    (
+        row.tenant_id.clone(),
+        row.platform,
+        row.account_id.clone(),
+        row.participant_id.clone(),
+    )
+}
+
+fn push_message(
+    b: &mut sqlx::query_builder::Separated<'_, '_, Db, &'static str>,
+    r: &MessageRow,
+    conversation: i64,
+    now: i64,
+) {
+    b.push_bind(r.tenant_id.as_str().to_owned())
+        .push_bind(r.platform.as_str())
+        .push_bind(r.account_id.as_str().to_owned())
+        .push_bind(conversation)
+        .push_bind(r.direction.as_str())
+        .push_bind(r.sender_id.as_str().to_owned())
+        .push_bind(r.recipient_id.as_str().to_owned())
+        .push_bind(r.message_id.as_str().to_owned())
+        .push_bind(r.text.clone())
+        .push_bind(to_json(&r.attachments))
+        .push_bind(r.reply_to.as_ref().map(to_json))
+        .push_bind(r.quick_reply.clone())
+        .push_bind(r.app_id.clone())
+        .push_bind(r.metadata.clone())
+        .push_bind(r.timestamp_ms)
+        .push_bind(now)
+        .push_bind(r.unsupported)
+        .push_bind(r.raw_event.clone());
+}

@@ -1,0 +1,149 @@
+//! [`SqliteStore`]: the embedded default, one file on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::account::{PlaintextTokens, TokenSealer};
+use super::batch::BatchConfig;
+use super::error::StoreError;
+use super::sql::Dialect;
+
+type Db = sqlx::Sqlite;
+
+const DIALECT: Dialect = Dialect {
+    store_name: "SqliteStore",
+    // Take the write lock up front: a deferred transaction that reads first can fail with
+    // SQLITE_BUSY when it upgrades, which the busy timeout does not retry.
+    begin_write: "BEGIN IMMEDIATE",
+    // Write transactions are serialized by the database lock; there are no row locks.
+    for_update: "",
+};
+
+macro_rules! store_docs {
+    () => {
+        "A [`MessageStore`](crate::store::MessageStore) in one SQLite file (feature `sqlite`).\n\n\
+         The file is opened in WAL mode with `synchronous = FULL` (a write is durable when the \
+         call returns), a busy timeout and foreign keys on; the schema is migrated on open. \
+         Concurrent `apply` and `record_outbound` calls are group-committed by one writer task: \
+         many webhooks share one transaction and one disk flush. Other processes may open the \
+         same file; they wait for the write lock up to the busy timeout.\n\n\
+         Open it inside the Tokio runtime that will use it (the writer task runs there).\n\n\
+         ```no_run\n\
+         # async fn demo() -> Result<(), meta_messaging_core::store::StoreError> {\n\
+         use meta_messaging_core::store::SqliteStore;\n\
+         let store = SqliteStore::open(\"inbox.db\").await?;\n\
+         # Ok(()) }\n\
+         ```"
+    };
+}
+
+// The engine is compiled once per database on purpose: the same statements, typed for each.
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/engine/mod.rs"]
+mod engine;
+
+pub use self::engine::Store as SqliteStore;
+
+/// How to open a [`SqliteStore`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// The database file (created when missing).
+    pub path: PathBuf,
+    /// How long a connection waits for another writer's lock before failing (default 10 s).
+    pub busy_timeout: Duration,
+    /// Connections in the pool, for reads and the small writes (default 4).
+    pub max_connections: u32,
+    /// Most `apply` / `record_outbound` calls committed in one transaction (default 256).
+    pub max_batch: usize,
+    /// Seals account tokens before they are written (default [`PlaintextTokens`]).
+    pub token_sealer: Arc<dyn TokenSealer>,
+}
+
+impl SqliteOptions {
+    /// Defaults for a database file at `path`.
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        Self {
+            path: path.as_ref().to_path_buf(),
+            busy_timeout: Duration::from_secs(10),
+            max_connections: 4,
+            max_batch: 256,
+            token_sealer: Arc::new(PlaintextTokens),
+        }
+    }
+
+    /// Sets the busy timeout.
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets the pool size.
+    #[must_use]
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Sets the largest group-commit batch.
+    #[must_use]
+    pub fn max_batch(mut self, n: usize) -> Self {
+        self.max_batch = n.max(1);
+        self
+    }
+
+    /// Sets the token sealer.
+    #[must_use]
+    pub fn token_sealer(mut self, sealer: Arc<dyn TokenSealer>) -> Self {
+        self.token_sealer = sealer;
+        self
+    }
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file at `path` with default [`SqliteOptions`] and brings
+    /// its schema up to date.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] when the file cannot be opened; [`StoreError::Migration`] when
+    /// the schema cannot be migrated (e.g. the file was written by a newer version).
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(SqliteOptions::new(path)).await
+    }
+
+    /// Opens a database with explicit options.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub async fn open_with(options: SqliteOptions) -> Result<Self, StoreError> {
+        let connect = SqliteConnectOptions::new()
+            .filename(&options.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(true)
+            // Group commit builds multi-row statements of every batch size up to the largest;
+            // keeping them all prepared saves re-parsing them per batch.
+            .statement_cache_capacity(1024);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .connect_with(connect)
+            .await
+            .map_err(StoreError::db("opening the SQLite database"))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(StoreError::Migration)?;
+        let engine = engine::Engine::new(pool, options.token_sealer);
+        let batch = BatchConfig {
+            max_batch: options.max_batch,
+            writers: 1,
+        };
+        Ok(Self::start(engine, batch))
+    }
+}

@@ -1,0 +1,221 @@
+//! `meta-messaging doctor` and `meta-messaging send` against the mock Graph API, in-process.
+
+use std::io::{Cursor, Write};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::Parser;
+use meta_messaging_cli::{Cli, Io};
+use serde_json::json;
+use wiremock::matchers::{body_json, query_param};
+
+use crate::support::graph_mock::*;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+async fn run(args: &[&str]) -> (ExitCode, String, String) {
+    let cli =
+        Cli::try_parse_from(std::iter::once("meta-messaging").chain(args.iter().copied())).unwrap();
+    let (stdout, stderr) = (Captured::default(), Captured::default());
+    let mut io = Io {
+        stdin: Box::new(Cursor::new(Vec::new())),
+        stdout: Box::new(stdout.clone()),
+        stderr: Box::new(stderr.clone()),
+    };
+    let code = meta_messaging_cli::run(cli, &mut io).await;
+    (code, stdout.text(), stderr.text())
+}
+
+async fn mount_healthy_page(mock: &GraphMock, scopes: serde_json::Value) {
+    let mut token = fixture("debug_token_page");
+    token["data"]["scopes"] = scopes;
+    graph_call("GET", "debug_token", PAGE_TOKEN)
+        .and(query_param("input_token", PAGE_TOKEN))
+        .respond_with(json(200, token))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    graph_call("GET", PAGE_ID, PAGE_TOKEN)
+        .respond_with(json(200, fixture("page_with_instagram")))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    graph_call("GET", &format!("{PAGE_ID}/subscribed_apps"), PAGE_TOKEN)
+        .respond_with(json(200, fixture("subscribed_apps")))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+}
+
+#[tokio::test]
+async fn doctor_passes_a_healthy_page() {
+    let mock = GraphMock::start().await;
+    mount_healthy_page(&mock, fixture("debug_token_page")["data"]["scopes"].clone()).await;
+    let (code, out, err) =
+        run(&["doctor", "--token", PAGE_TOKEN, "--graph-url", &mock.uri()]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{out}{err}");
+    assert!(
+        out.contains("Connection report for Acme Shoes (104417552380421)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[ok]   Instagram account linked to the Page: @acmeshoes"),
+        "{out}"
+    );
+    assert!(out.contains("All checks passed."), "{out}");
+    assert!(!out.contains(PAGE_TOKEN));
+}
+
+#[tokio::test]
+async fn doctor_prints_a_fix_for_each_failure_and_exits_non_zero() {
+    let mock = GraphMock::start().await;
+    mount_healthy_page(
+        &mock,
+        json!([
+            "pages_messaging",
+            "pages_manage_metadata",
+            "instagram_basic"
+        ]),
+    )
+    .await;
+    let (code, out, _) = run(&[
+        "doctor",
+        "--token",
+        PAGE_TOKEN,
+        "--page-id",
+        PAGE_ID,
+        "--graph-url",
+        &mock.uri(),
+    ])
+    .await;
+    assert_eq!(code, ExitCode::FAILURE);
+    assert!(
+        out.contains("[FAIL] Instagram permissions granted: missing: instagram_manage_messages"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fix: run the OAuth flow again with instagram_manage_messages"),
+        "{out}"
+    );
+    assert!(out.contains("1 check(s) failed."), "{out}");
+}
+
+#[tokio::test]
+async fn doctor_json_is_machine_readable() {
+    let mock = GraphMock::start().await;
+    graph_call("GET", "debug_token", PAGE_TOKEN)
+        .respond_with(meta_error(
+            400,
+            190,
+            Some(460),
+            "Error validating access token: The session has been invalidated",
+        ))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    let (code, out, _) = run(&[
+        "doctor",
+        "--token",
+        PAGE_TOKEN,
+        "--json",
+        "--graph-url",
+        &mock.uri(),
+    ])
+    .await;
+    assert_eq!(code, ExitCode::FAILURE);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["checks"][0]["status"], "fail");
+    assert_eq!(report["checks"][0]["error_kind"], "password_changed");
+    assert_eq!(report["checks"][0]["fbtrace_id"], "AzFbTrace01");
+    assert_eq!(report["checks"][5]["status"], "skipped");
+}
+
+#[tokio::test]
+async fn send_prints_the_message_id() {
+    let mock = GraphMock::start().await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_json(json!({"recipient": {"id": IGSID}, "messaging_type": "RESPONSE", "message": {"attachment": {
+            "type": "image", "payload": {"url": "https://cdn.example.com/a.jpg"}}}})))
+        .respond_with(json(200, fixture("send_response_instagram")))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    let args = [
+        "send",
+        "--token",
+        PAGE_TOKEN,
+        "--page-id",
+        PAGE_ID,
+        "--to",
+        IGSID,
+        "--platform",
+        "instagram",
+        "--attachment",
+        "https://cdn.example.com/a.jpg",
+        "--graph-url",
+        &mock.uri(),
+    ];
+    let (code, out, err) = run(&args).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["recipient_id"], IGSID);
+    assert!(
+        answer["message_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("aWdfZAG1")
+    );
+}
+
+#[tokio::test]
+async fn send_explains_a_graph_error() {
+    let mock = GraphMock::start().await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_json(json!({"recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": {"text": "Hi"}})))
+        .respond_with(meta_error(400, 10, Some(2018278), "(#10) This message is sent outside of allowed window."))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    let args = [
+        "send",
+        "--token",
+        PAGE_TOKEN,
+        "--page-id",
+        PAGE_ID,
+        "--to",
+        PSID,
+        "--text",
+        "Hi",
+        "--graph-url",
+        &mock.uri(),
+    ];
+    let (code, out, err) = run(&args).await;
+    assert_eq!(code, ExitCode::FAILURE);
+    assert!(out.is_empty());
+    assert!(
+        err.starts_with("error: outside_messaging_window\n"),
+        "{err}"
+    );
+    assert!(err.contains("meta: (#10) This message is sent outside of allowed window. (code 10, subcode 2018278, HTTP 400)"), "{err}");
+    assert!(err.contains("fbtrace_id: AzFbTrace01"), "{err}");
+    assert!(err.contains("cause: More than 24 hours passed"), "{err}");
+    assert!(err.contains("fix: Reply within 24 hours"), "{err}");
+    assert!(!err.contains(PAGE_TOKEN));
+}

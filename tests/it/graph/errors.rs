@@ -1,0 +1,261 @@
+//! Meta's errors: classified, with the catalog's fix, secrets never shown.
+
+use meta_messaging_core::graph::{ErrorKind, GraphError, RetryPolicy, catalog};
+use meta_messaging_core::ids::{PageId, Psid};
+use meta_messaging_core::secret::PageAccessToken;
+use serde_json::Value;
+use wiremock::ResponseTemplate;
+
+use crate::support::graph_mock::*;
+
+#[tokio::test]
+async fn every_catalog_entry_is_classified_from_meta_s_error_shape() {
+    let fixtures = fixture("errors");
+    let fixtures = fixtures.as_array().unwrap();
+    let key = |error: &Value| {
+        (
+            error["code"].as_i64().unwrap(),
+            error["error_subcode"].as_i64(),
+        )
+    };
+    for entry in catalog::CATALOG {
+        assert!(
+            fixtures
+                .iter()
+                .any(|f| key(&f["body"]["error"]) == (entry.code, entry.subcode)),
+            "no fixture in errors.json for catalog entry {} / {:?}",
+            entry.code,
+            entry.subcode
+        );
+    }
+
+    let mock = GraphMock::start().await;
+    let client = mock.builder().retry(RetryPolicy::none()).build().unwrap();
+    let page = client.messenger(PageId::from(PAGE_ID), PageAccessToken::new(PAGE_TOKEN));
+    for (i, case) in fixtures.iter().enumerate() {
+        let psid = format!("9{i:015}");
+        graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+            .and(wiremock::matchers::body_partial_json(
+                serde_json::json!({"recipient": {"id": psid}}),
+            ))
+            .respond_with(
+                ResponseTemplate::new(case["status"].as_u64().unwrap() as u16)
+                    .set_body_json(&case["body"]),
+            )
+            .expect(1)
+            .mount(&mock.server)
+            .await;
+        let wire = &case["body"]["error"];
+        let (code, subcode) = key(wire);
+        let entry = catalog::lookup(code, subcode).unwrap();
+        assert_eq!(
+            (entry.code, entry.subcode),
+            (code, subcode),
+            "fixture {i} has an entry of its own"
+        );
+
+        let err = page
+            .text(Psid::from(psid.as_str()), "hello")
+            .send()
+            .await
+            .unwrap_err();
+        let api = err
+            .api()
+            .unwrap_or_else(|| panic!("fixture {i}: not an API error: {err}"));
+        assert_eq!(api.code, code);
+        assert_eq!(api.error_subcode, subcode);
+        assert_eq!(api.status, case["status"].as_u64().unwrap() as u16);
+        assert_eq!(api.message, wire["message"].as_str().unwrap());
+        assert_eq!(api.error_type.as_deref(), wire["type"].as_str());
+        assert_eq!(api.fbtrace_id.as_deref(), wire["fbtrace_id"].as_str());
+        assert_eq!(api.is_transient, wire["is_transient"].as_bool());
+        assert_eq!(
+            api.error_user_msg.as_deref(),
+            wire["error_user_msg"].as_str()
+        );
+        assert_eq!(err.kind(), entry.kind, "{code}/{subcode:?}");
+        assert_eq!(err.fix(), entry.fix);
+        let shown = err.to_string();
+        assert!(shown.contains(&format!("Fix: {}", entry.fix)), "{shown}");
+        assert!(
+            shown.contains(wire["fbtrace_id"].as_str().unwrap()),
+            "{shown}"
+        );
+        assert!(shown.starts_with(entry.kind.as_str()), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn the_three_errors_of_the_seed_system_say_what_to_do() {
+    let cases = [
+        (
+            3,
+            None,
+            ErrorKind::AppCapabilityMissing,
+            ["instagram_manage_messages", "App Review"],
+        ),
+        (
+            190,
+            None,
+            ErrorKind::TokenInvalid,
+            ["Reconnect", "through the Facebook Page"],
+        ),
+        (
+            100,
+            Some(2018001),
+            ErrorKind::UserNotFound,
+            ["Message only", "wrote to the Page first"],
+        ),
+    ];
+    let mock = GraphMock::start().await;
+    let client = mock.builder().retry(RetryPolicy::none()).build().unwrap();
+    let page = client.messenger(PageId::from(PAGE_ID), PageAccessToken::new(PAGE_TOKEN));
+    for (i, (code, subcode, kind, words)) in cases.into_iter().enumerate() {
+        let psid = format!("8{i:015}");
+        graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+            .and(wiremock::matchers::body_partial_json(
+                serde_json::json!({"recipient": {"id": psid}}),
+            ))
+            .respond_with(meta_error(400, code, subcode, "as Meta says it"))
+            .expect(1)
+            .mount(&mock.server)
+            .await;
+        let err = page
+            .text(Psid::from(psid.as_str()), "hi")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), kind);
+        for word in words {
+            assert!(
+                err.to_string().contains(word),
+                "{word:?} missing from: {err}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_proxy_s_html_error_keeps_its_status_and_a_body_prefix() {
+    let mock = GraphMock::start().await;
+    let html = format!(
+        "<html><body><h1>502 Bad Gateway</h1>{}</body></html>",
+        "x".repeat(2000)
+    );
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .respond_with(ResponseTemplate::new(502).set_body_string(html))
+        .expect(1) // a send is not repeated after an ambiguous 502
+        .mount(&mock.server)
+        .await;
+    let page = mock
+        .client()
+        .messenger(PageId::from(PAGE_ID), PageAccessToken::new(PAGE_TOKEN));
+    let err = page.text(Psid::from(PSID), "hi").send().await.unwrap_err();
+    match &err {
+        GraphError::Http {
+            status,
+            body_prefix,
+        } => {
+            assert_eq!(*status, 502);
+            assert!(body_prefix.starts_with("<html><body><h1>502 Bad Gateway"));
+            assert!(body_prefix.len() <= 512);
+        }
+        other => panic!("expected Http, got {other:?}"),
+    }
+    assert_eq!(err.kind(), ErrorKind::TemporarilyUnavailable);
+    assert_eq!(err.status(), Some(502));
+}
+
+#[tokio::test]
+async fn tokens_never_appear_in_errors_even_when_meta_echoes_them() {
+    let mock = GraphMock::start().await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .respond_with(meta_error(
+            400,
+            190,
+            None,
+            &format!("Malformed access token {PAGE_TOKEN}"),
+        ))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    let page = mock
+        .client()
+        .messenger(PageId::from(PAGE_ID), PageAccessToken::new(PAGE_TOKEN));
+    let err = page.text(Psid::from(PSID), "hi").send().await.unwrap_err();
+    let shown = format!("{err} {err:?} {page:?}");
+    assert!(!shown.contains(PAGE_TOKEN), "{shown}");
+    assert!(
+        shown.contains("Malformed access token [REDACTED]"),
+        "{shown}"
+    );
+
+    // A transport error (nothing listening) carries no URL and no token either.
+    let dead = meta_messaging_core::graph::GraphClient::builder()
+        .graph_url("http://127.0.0.1:9")
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = dead
+        .messenger(PageId::from(PAGE_ID), PageAccessToken::new(PAGE_TOKEN))
+        .text(Psid::from(PSID), "hi")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Network, "{err}");
+    let shown = format!("{err} {err:?} {:?}", std::error::Error::source(&err));
+    // The connect error names the socket address, never the URL (path and query) of the call.
+    assert!(
+        !shown.contains(PAGE_TOKEN) && !shown.contains("/v23.0/"),
+        "{shown}"
+    );
+    assert!(matches!(
+        err,
+        GraphError::Transport {
+            may_have_been_delivered: false,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn graph_errors_convert_into_the_crate_error() {
+    let mock = GraphMock::start().await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .respond_with(meta_error(
+            400,
+            551,
+            Some(1545041),
+            "(#551) This person isn't available right now.",
+        ))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    let page = mock
+        .client()
+        .messenger(PageId::from(PAGE_ID), PageAccessToken::new(PAGE_TOKEN));
+    let err: meta_messaging_core::Error = page
+        .text(Psid::from(PSID), "hi")
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert!(err.to_string().contains("Do not retry"), "{err}");
+    assert!(
+        matches!(err, meta_messaging_core::Error::Graph(ref g) if g.kind() == ErrorKind::UserUnavailable)
+    );
+}
+
+#[test]
+fn troubleshooting_doc_is_generated_from_the_catalog() {
+    let file = format!("{}/../docs/troubleshooting.md", env!("CARGO_MANIFEST_DIR"));
+    let expected = catalog::render_markdown();
+    if std::env::var_os("UPDATE_TROUBLESHOOTING").is_some() {
+        std::fs::write(&file, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "docs/troubleshooting.md is out of date: run UPDATE_TROUBLESHOOTING=1 cargo test -p meta-messaging-tests --test it troubleshooting"
+    );
+}

@@ -1,0 +1,11 @@
+//! The Graph API client against a strict wiremock stand-in for Meta.
+
+#![allow(clippy::unwrap_used)]
+
+mod accounts;
+mod cli;
+mod errors;
+mod read;
+mod report;
+mod retry;
+mod send;

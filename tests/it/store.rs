@@ -1,0 +1,241 @@
+//! The store conformance suite against every backend: in memory, SQLite files, PostgreSQL.
+//!
+//! PostgreSQL tests run when `META_MESSAGING_TEST_POSTGRES_URL` is set (for example
+//! `postgres://postgres@127.0.0.1:5432/test`); each test gets its own schema, dropped at the
+//! end. Without the variable they print "skipped" and pass, unless
+//! `META_MESSAGING_REQUIRE_POSTGRES=1` (as in CI), which makes them fail.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use meta_messaging_core::ids::TenantId;
+use meta_messaging_core::platform::Platform;
+use meta_messaging_core::store::conformance::{self, Harness};
+use meta_messaging_core::store::{
+    InMemoryStore, MessageQuery, MessageStore, PostgresOptions, PostgresStore, SqliteStore,
+    TenantEvent,
+};
+use meta_messaging_core::webhook::{self, DeliveryBuilder};
+use sqlx::Connection;
+
+const PG_URL: &str = "META_MESSAGING_TEST_POSTGRES_URL";
+const PG_REQUIRED: &str = "META_MESSAGING_REQUIRE_POSTGRES";
+
+pub(crate) fn postgres_url() -> Option<String> {
+    match std::env::var(PG_URL) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var(PG_REQUIRED).as_deref() != Ok("1"),
+                "{PG_REQUIRED}=1 but {PG_URL} is not set: PostgreSQL tests cannot be skipped"
+            );
+            eprintln!(
+                "skipped: set {PG_URL} (e.g. postgres://postgres@127.0.0.1:5432/test) to run the PostgreSQL store tests"
+            );
+            None
+        }
+    }
+}
+
+/// Runs `case` against a PostgresStore in a fresh schema, then drops the schema even when the
+/// case fails.
+async fn with_postgres<F, Fut>(case: F)
+where
+    F: FnOnce(Harness) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = postgres_url() else { return };
+    let schema = format!("mm_test_{}", rand_suffix());
+    let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {PG_URL} is unreachable or refused: {e:?}"));
+    let fail_point = store.fail_point().clone();
+    let outcome = tokio::spawn(case(Harness::new(Arc::new(store), fail_point))).await;
+    let mut conn = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("connect for cleanup");
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&mut conn)
+        .await
+        .expect("drop the test schema");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}_{nanos}", std::process::id())
+}
+
+async fn with_sqlite<F, Fut>(case: F)
+where
+    F: FnOnce(Harness) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("store.db"))
+        .await
+        .expect("open SQLite");
+    let fail_point = store.fail_point().clone();
+    case(Harness::new(Arc::new(store), fail_point)).await;
+}
+
+async fn with_memory<F, Fut>(case: F)
+where
+    F: FnOnce(Harness) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let store = InMemoryStore::new();
+    let fail_point = store.fail_point().clone();
+    case(Harness::new(Arc::new(store), fail_point)).await;
+}
+
+macro_rules! conformance_tests {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::with_memory(|h| async move {
+                        meta_messaging_core::store::conformance::$case(&h).await
+                    })
+                    .await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::with_sqlite(|h| async move {
+                        meta_messaging_core::store::conformance::$case(&h).await
+                    })
+                    .await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::with_postgres(|h| async move {
+                        meta_messaging_core::store::conformance::$case(&h).await
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
+conformance_tests!(
+    idempotent_messages,
+    echoes_merge_with_outbound,
+    reactions,
+    receipts,
+    edits,
+    deletes,
+    unknown_and_orphan_events_are_kept,
+    message_filters_and_sort,
+    conversation_filters_and_sort,
+    pagination_under_concurrent_inserts,
+    invalid_cursors_are_refused,
+    tenant_isolation,
+    concurrent_writers,
+    failed_writes_leave_nothing,
+    accounts_and_routing,
+);
+
+/// The whole suite through `run_all`, once, as a user of `test-util` would call it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_all_passes_on_memory() {
+    with_memory(|h| async move { conformance::run_all(&h).await }).await;
+}
+
+fn routed(tenant: &TenantId, body: &[u8]) -> Vec<TenantEvent> {
+    webhook::parse(body)
+        .expect("parse")
+        .into_iter()
+        .map(|e| TenantEvent::new(tenant.clone(), e))
+        .collect()
+}
+
+/// Data survives closing and reopening the file; reopening does not re-run migrations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_data_survives_reopen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("inbox.db");
+    let tenant = TenantId::new("acme");
+    let body = DeliveryBuilder::new(Platform::Messenger, "104417552380421")
+        .text("6758492015643287", "persist me")
+        .build();
+    {
+        let store = SqliteStore::open(&path).await.expect("open");
+        assert_eq!(
+            store
+                .apply(&routed(&tenant, &body))
+                .await
+                .expect("apply")
+                .inserted,
+            1
+        );
+    }
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    let page = store
+        .list_messages(&tenant, &MessageQuery::new())
+        .await
+        .expect("list");
+    assert_eq!(page.data.len(), 1);
+    assert_eq!(page.data[0].text.as_deref(), Some("persist me"));
+    assert_eq!(
+        store
+            .apply(&routed(&tenant, &body))
+            .await
+            .expect("again")
+            .inserted,
+        0
+    );
+    assert!(
+        dir.path().join("inbox.db-wal").exists(),
+        "the database is in WAL mode"
+    );
+}
+
+/// Two stores (as two processes would) writing one file at once: the busy timeout and
+/// immediate transactions let both finish without losing a message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_stores_share_one_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("shared.db");
+    let first = Arc::new(SqliteStore::open(&path).await.expect("open 1"));
+    let second = Arc::new(SqliteStore::open(&path).await.expect("open 2"));
+    let tenant = TenantId::new("shared");
+    let mut tasks = Vec::new();
+    for (n, store) in [first.clone(), second.clone()].into_iter().enumerate() {
+        for task in 0..4 {
+            let store: Arc<dyn MessageStore> = store.clone();
+            let tenant = tenant.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..25 {
+                    let body = DeliveryBuilder::new(Platform::Instagram, "17841400000000000")
+                        .text(format!("user-{n}-{task}-{}", i % 3).as_str(), "hi")
+                        .build();
+                    store.apply(&routed(&tenant, &body)).await.expect("apply");
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let total = first
+        .count_messages(&tenant, &MessageQuery::new())
+        .await
+        .expect("count");
+    assert_eq!(total, 2 * 4 * 25);
+}

@@ -1,0 +1,104 @@
+//! A strict stand-in for the Graph API: wiremock servers, Meta's fixtures, a catch-all that
+//! names any unexpected request.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use meta_messaging_core::graph::{GraphClient, RetryPolicy};
+use serde_json::Value;
+use wiremock::matchers::{header, method, path, query_param_is_missing};
+use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+pub const VERSION: &str = "v23.0";
+pub const PAGE_ID: &str = "104417552380421";
+pub const IG_ACCOUNT_ID: &str = "17841400000000000";
+pub const PSID: &str = "6758492015643287";
+pub const IGSID: &str = "5000000000000001";
+pub const PAGE_TOKEN: &str = "EAAGtest-page-token-0123456789";
+pub const IG_TOKEN: &str = "IGQWtest-instagram-login-token";
+pub const USER_TOKEN: &str = "EAAGtest-user-token-abcdef";
+pub const APP_ID: &str = "1234567890";
+pub const APP_SECRET: &str = "test-app-secret-5f4dcc3b";
+
+/// A Meta response fixture from `tests/fixtures/graph/`.
+pub fn fixture(name: &str) -> Value {
+    let file = format!("{}/fixtures/graph/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// A mock Graph server whose catch-all fails any test that sends an unexpected request.
+pub struct GraphMock {
+    pub server: MockServer,
+}
+
+impl GraphMock {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        // Lowest priority, so it answers only what no expected mock matched. `expect(0)` fails
+        // the test on drop; the answer names the request so the client's error shows it too.
+        Mock::given(wiremock::matchers::any())
+            .respond_with(|request: &Request| {
+                ResponseTemplate::new(418).set_body_string(format!(
+                    "unexpected request: {} {} body={}",
+                    request.method,
+                    request.url,
+                    String::from_utf8_lossy(&request.body)
+                ))
+            })
+            .with_priority(u8::MAX)
+            .expect(0)
+            .named("catch-all: unexpected request")
+            .mount(&server)
+            .await;
+        Self { server }
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// A client against this server for both hosts, retrying fast.
+    pub fn client(&self) -> GraphClient {
+        self.builder().build().unwrap()
+    }
+
+    pub fn builder(&self) -> meta_messaging_core::graph::GraphClientBuilder {
+        GraphClient::builder()
+            .graph_url(self.uri())
+            .instagram_url(self.uri())
+            .dialog_url("https://www.facebook.com")
+            .retry(fast_retries())
+    }
+}
+
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(2))
+        .max_backoff(Duration::from_millis(10))
+}
+
+/// `METHOD /v23.0/{rest}` with `Authorization: Bearer {token}` and no token in the query.
+pub fn graph_call(verb: &str, rest: &str, token: &str) -> MockBuilder {
+    Mock::given(method(verb))
+        .and(path(format!("/{VERSION}/{rest}")))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .and(query_param_is_missing("access_token"))
+}
+
+/// Meta's JSON answer.
+pub fn json(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+/// Meta's error answer with the given code and subcode.
+pub fn meta_error(status: u16, code: i64, subcode: Option<i64>, message: &str) -> ResponseTemplate {
+    let mut error = serde_json::json!({
+        "message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AzFbTrace01"
+    });
+    if let Some(sub) = subcode {
+        error["error_subcode"] = sub.into();
+    }
+    json(status, serde_json::json!({ "error": error }))
+}

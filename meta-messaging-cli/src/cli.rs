@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use meta_messaging_core::Platform;
 
-/// Inspect, sign and simulate Messenger and Instagram webhook deliveries.
+/// Inspect, sign and simulate Messenger and Instagram webhook deliveries; diagnose a connected
+/// account and send messages through the Graph API.
 #[derive(Debug, Parser)]
 #[command(name = "meta-messaging", version, about, long_about = None)]
 pub struct Cli {

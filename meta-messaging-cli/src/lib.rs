@@ -1,16 +1,20 @@
 //! The `meta-messaging` command line tool: inspect, sign and simulate Messenger and Instagram
-//! webhook deliveries, and check a webhook endpoint's subscription handshake.
+//! webhook deliveries, check a webhook endpoint's subscription handshake, diagnose a connected
+//! account and send messages.
 //!
 //! ```text
 //! meta-messaging inspect delivery.json            # one JSON event per line
 //! meta-messaging sign --secret S delivery.json    # sha256=... for X-Hub-Signature-256
 //! meta-messaging simulate --url http://127.0.0.1:3000/webhook --secret S --text "Hi"
 //! meta-messaging verify-endpoint --url http://127.0.0.1:3000/webhook --verify-token T
+//! meta-messaging doctor --token PAGE_TOKEN        # checklist: token, permissions, Instagram link, webhooks
+//! meta-messaging send --token PAGE_TOKEN --page-id P --to PSID --text "Hello"
 //! ```
 //!
 //! Run `meta-messaging <command> --help` for every option. Secrets can come from the
-//! environment (`META_APP_SECRET`, `META_VERIFY_TOKEN`) instead of flags, which keeps them out of
-//! shell history.
+//! environment (`META_APP_SECRET`, `META_VERIFY_TOKEN`, and the tokens of `doctor` and `send`)
+//! instead of flags, which keeps them out of shell history. `doctor` and `send` take
+//! `--graph-url` to talk to a local server instead of Meta.
 //!
 //! The library part exists so the tool can be driven in-process (the workspace tests do):
 //! parse a [`Cli`] and hand it to [`run`] with an [`Io`].

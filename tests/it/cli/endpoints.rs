@@ -6,7 +6,7 @@ use meta_messaging_core::webhook::{self, EventKind, SIGNATURE_HEADER, SignatureV
 use wiremock::matchers::{method, path};
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::support::run;
+use crate::support::cli::run;
 
 /// Matches deliveries a real endpoint would accept: a valid signature over the exact body, and a
 /// body that parses into one event of the expected platform.
@@ -229,7 +229,7 @@ impl Respond for Handshake {
     }
 }
 
-async fn verify_against(handshake: Handshake) -> super::support::Outcome {
+async fn verify_against(handshake: Handshake) -> crate::support::cli::Outcome {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/webhook"))

@@ -6,7 +6,7 @@ use meta_messaging_core::secret::AppSecret;
 use meta_messaging_core::webhook;
 use serde_json::Value;
 
-use super::support::run;
+use crate::support::cli::run;
 
 const DELIVERY: &str = r#"{"object":"page","entry":[{"id":"104417552380421","time":1700000000000,"messaging":[
  {"sender":{"id":"6758492015643287"},"recipient":{"id":"104417552380421"},"timestamp":1700000000001,"message":{"mid":"m_one","text":"caf\u00e9"}},
@@ -103,6 +103,8 @@ fn secrets_can_come_from_the_environment_and_stay_hidden_in_help() {
         ("sign", "secret", "META_APP_SECRET"),
         ("simulate", "secret", "META_APP_SECRET"),
         ("verify-endpoint", "verify_token", "META_VERIFY_TOKEN"),
+        ("doctor", "token", "META_PAGE_TOKEN"),
+        ("send", "token", "META_PAGE_TOKEN"),
     ];
     for (sub, arg, env) in expectations {
         let sub = cli.find_subcommand(sub).unwrap();

@@ -2,4 +2,3 @@
 
 mod endpoints;
 mod local;
-mod support;

@@ -1,46 +1,16 @@
 //! `meta-messaging doctor` and `meta-messaging send` against the mock Graph API, in-process.
 
-use std::io::{Cursor, Write};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
-use clap::Parser;
-use meta_messaging_cli::{Cli, Io};
 use serde_json::json;
 use wiremock::matchers::{body_json, query_param};
 
 use crate::support::graph_mock::*;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
+/// Runs the command with no standard input: (exit code, stdout, stderr).
 async fn run(args: &[&str]) -> (ExitCode, String, String) {
-    let cli =
-        Cli::try_parse_from(std::iter::once("meta-messaging").chain(args.iter().copied())).unwrap();
-    let (stdout, stderr) = (Captured::default(), Captured::default());
-    let mut io = Io {
-        stdin: Box::new(Cursor::new(Vec::new())),
-        stdout: Box::new(stdout.clone()),
-        stderr: Box::new(stderr.clone()),
-    };
-    let code = meta_messaging_cli::run(cli, &mut io).await;
-    (code, stdout.text(), stderr.text())
+    let out = crate::support::cli::run(args, b"").await;
+    (out.code, out.stdout, out.stderr)
 }
 
 async fn mount_healthy_page(mock: &GraphMock, scopes: serde_json::Value) {

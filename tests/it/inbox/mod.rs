@@ -1,6 +1,7 @@
 //! The core `Inbox` service: receive, route, store, broadcast, send.
 
 mod live;
+mod order;
 mod receive;
 mod send;
 pub(crate) mod setup;

@@ -1,4 +1,4 @@
-//! Runs CLI commands in-process with captured streams.
+//! Runs `meta-messaging` commands in-process with captured streams.
 
 use std::io::{Cursor, Write};
 use std::process::ExitCode;

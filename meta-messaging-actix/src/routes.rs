@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::http::header::{CONTENT_TYPE, COOKIE};
 use actix_web::web::{self, Bytes, BytesMut, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -104,6 +104,7 @@ async fn serve(
             .headers()
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok()),
+        cookie: request.headers().get(COOKIE).and_then(|v| v.to_str().ok()),
         body: &body,
     };
     into_response(http::handle(&state.inbox, route, tenant.as_ref(), api_request).await)
@@ -129,14 +130,15 @@ pub(crate) fn into_response(response: ApiResponse) -> HttpResponse {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = HttpResponse::build(status);
     builder.insert_header((CONTENT_TYPE, response.content_type));
+    for header in response.headers {
+        builder.append_header(header);
+    }
     match response.body {
         ResponseBody::Bytes(bytes) => builder.body(bytes),
         ResponseBody::Events(subscription) => {
             let stream = http::sse::stream(subscription)
                 .map(|frame| Ok::<_, actix_web::Error>(Bytes::from(frame)));
-            builder
-                .insert_header((CACHE_CONTROL, "no-cache"))
-                .streaming(stream)
+            builder.streaming(stream)
         }
         _ => HttpResponse::InternalServerError().finish(),
     }

@@ -117,6 +117,10 @@ async fn serve(
             .headers
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok()),
+        cookie: parts
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok()),
         body: &body,
     };
     into_response(http::handle(&state.inbox, route, tenant.as_ref(), request).await)
@@ -128,16 +132,21 @@ pub(crate) fn into_response(response: ApiResponse) -> Response {
         ResponseBody::Bytes(bytes) => (status, Bytes::from(bytes)).into_response(),
         ResponseBody::Events(subscription) => {
             let stream = http::sse::stream(subscription).map(Ok::<_, Infallible>);
-            let mut out = (status, Body::from_stream(stream)).into_response();
-            out.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            out
+            (status, Body::from_stream(stream)).into_response()
         }
         _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    out.headers_mut().insert(
+    let headers = out.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(response.content_type),
     );
+    for (name, value) in response.headers {
+        // Core only sets values it built from URLs and its own tokens, which are valid header
+        // text; a value that is not is left out rather than sent mangled.
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(name, value);
+        }
+    }
     out
 }

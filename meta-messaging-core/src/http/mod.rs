@@ -3,6 +3,7 @@
 //! request to [`handle`] and write back the [`ApiResponse`]; so both answer identically, and
 //! `ADAPTERS.md` documents this one implementation.
 
+mod oauth;
 mod query;
 pub mod sse;
 
@@ -34,6 +35,10 @@ pub enum Route {
     Status,
     /// `GET /events`: Server-Sent Events.
     Events,
+    /// `GET /oauth/start`: redirects to Meta's Login dialog to connect accounts.
+    OAuthStart,
+    /// `GET /oauth/callback`: Meta redirects back here; the accounts are stored.
+    OAuthCallback,
 }
 
 /// A route and its path pattern (`{id}` marks the conversation id, in the syntax both axum
@@ -84,12 +89,21 @@ pub const ROUTES: &[RouteSpec] = &[
         route: Route::Events,
         path: "/events",
     },
+    RouteSpec {
+        route: Route::OAuthStart,
+        path: "/oauth/start",
+    },
+    RouteSpec {
+        route: Route::OAuthCallback,
+        path: "/oauth/callback",
+    },
 ];
 
 impl Route {
-    /// Whether the route acts for a tenant (everything but the webhook, which Meta calls).
+    /// Whether the route acts for a tenant the host names: everything but the webhook (Meta
+    /// calls it) and the OAuth callback (the tenant travels in its signed state).
     pub fn needs_tenant(self) -> bool {
-        self != Route::Webhook
+        !matches!(self, Route::Webhook | Route::OAuthCallback)
     }
 }
 
@@ -127,6 +141,8 @@ pub struct ApiRequest<'a> {
     pub query: &'a str,
     /// The `X-Hub-Signature-256` header value.
     pub signature: Option<&'a str>,
+    /// The raw `Cookie` header (the OAuth callback reads its state cookie from it).
+    pub cookie: Option<&'a str>,
     /// The body, read up to [`Inbox::max_body_bytes`] + 1 bytes (so an oversized body is seen
     /// as oversized without being read whole).
     pub body: &'a [u8],
@@ -149,6 +165,8 @@ pub struct ApiResponse {
     pub status: u16,
     /// The `Content-Type`.
     pub content_type: &'static str,
+    /// Other headers to set (`Location`, `Set-Cookie`).
+    pub headers: Vec<(&'static str, String)>,
     /// The body.
     pub body: ResponseBody,
 }
@@ -156,11 +174,12 @@ pub struct ApiResponse {
 const JSON: &str = "application/json";
 
 impl ApiResponse {
-    fn json(status: u16, value: &impl Serialize) -> Self {
+    pub(crate) fn json(status: u16, value: &impl Serialize) -> Self {
         match serde_json::to_vec(value) {
             Ok(bytes) => Self {
                 status,
                 content_type: JSON,
+                headers: Vec::new(),
                 body: ResponseBody::Bytes(bytes),
             },
             Err(err) => Self::error(&InboxError::InvalidRequest(format!(
@@ -175,6 +194,7 @@ impl ApiResponse {
         Self {
             status: err.status(),
             content_type: JSON,
+            headers: Vec::new(),
             body: ResponseBody::Bytes(body),
         }
     }
@@ -209,8 +229,13 @@ pub async fn handle(
     tenant: Option<&TenantId>,
     request: ApiRequest<'_>,
 ) -> ApiResponse {
-    if route == Route::Webhook {
-        return webhook(inbox, request).await;
+    match route {
+        Route::Webhook => return webhook(inbox, request).await,
+        Route::OAuthCallback if request.method == Method::Get => {
+            return oauth::callback(inbox, request).await;
+        }
+        Route::OAuthCallback => return ApiResponse::method_not_allowed(),
+        _ => {}
     }
     let Some(tenant) = tenant else {
         return ApiResponse::tenant_required();
@@ -260,8 +285,10 @@ async fn tenant_route(
         (Route::Events, Method::Get) => ApiResponse {
             status: 200,
             content_type: "text/event-stream",
+            headers: vec![("cache-control", "no-cache".to_owned())],
             body: ResponseBody::Events(inbox.subscribe(tenant)),
         },
+        (Route::OAuthStart, Method::Get) => oauth::start(inbox, tenant)?,
         _ => return Ok(None),
     };
     Ok(Some(response))
@@ -273,6 +300,7 @@ async fn webhook(inbox: &Inbox, request: ApiRequest<'_>) -> ApiResponse {
             Ok(challenge) => ApiResponse {
                 status: 200,
                 content_type: "text/plain; charset=utf-8",
+                headers: Vec::new(),
                 body: ResponseBody::Bytes(challenge.into_bytes()),
             },
             Err(e) => ApiResponse::error(&e),

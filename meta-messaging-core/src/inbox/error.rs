@@ -52,6 +52,18 @@ pub enum InboxError {
         /// What is missing.
         reason: &'static str,
     },
+    /// The connect flow is not configured ([`InboxBuilder::oauth`](super::InboxBuilder::oauth)).
+    #[error("connecting accounts is not configured on this inbox")]
+    OAuthNotConfigured,
+    /// The connect flow's callback could not be trusted.
+    #[error("cannot finish connecting: {0}")]
+    OAuthState(&'static str),
+    /// The person declined the permissions in Meta's dialog.
+    #[error("the connection was declined in Meta's dialog ({reason})")]
+    OAuthDenied {
+        /// Meta's `error_reason` (`user_denied`, ...).
+        reason: String,
+    },
 }
 
 /// The JSON body of an error response: `{"error": {...}}`.
@@ -102,6 +114,8 @@ impl InboxError {
             Self::PayloadTooLarge { .. } => 413,
             Self::AccountNotFound { .. } => 404,
             Self::AccountCannotSend { .. } => 422,
+            Self::OAuthNotConfigured => 404,
+            Self::OAuthState(_) | Self::OAuthDenied { .. } => 400,
             Self::Store(StoreError::NotFound { .. }) => 404,
             Self::Store(StoreError::InvalidCursor { .. } | StoreError::InvalidInput { .. }) => 400,
             Self::Store(_) => 500,
@@ -136,6 +150,9 @@ impl InboxError {
             Self::Graph(e) => e.kind().as_str(),
             Self::AccountNotFound { .. } => "account_not_found",
             Self::AccountCannotSend { .. } => "account_cannot_send",
+            Self::OAuthNotConfigured => "oauth_not_configured",
+            Self::OAuthState(_) => "oauth_state_invalid",
+            Self::OAuthDenied { .. } => "oauth_denied",
         }
     }
 
@@ -170,6 +187,13 @@ impl InboxError {
             }
             Self::AccountCannotSend { .. } => {
                 "Reconnect the account through the OAuth flow so the inbox stores its Page token.".to_owned()
+            }
+            Self::OAuthNotConfigured => {
+                "Give the inbox the app id and callback URL with InboxBuilder::oauth(OAuthSettings::new(..)).".to_owned()
+            }
+            Self::OAuthState(_) => "Start again from /oauth/start in the same browser and finish within 10 minutes.".to_owned(),
+            Self::OAuthDenied { .. } => {
+                "Start again and accept every permission asked for: messaging needs all of them.".to_owned()
             }
         }
     }

@@ -2,6 +2,7 @@
 //! the actix-web adapter, each served in-process on a loopback port.
 
 mod crash;
+mod oauth;
 mod servers;
 mod table;
 mod tenants;

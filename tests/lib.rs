@@ -14,3 +14,7 @@ struct WebhooksGuideDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/graph-client.md")]
 struct GraphClientGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/store.md")]
+struct StoreGuideDoctests;

@@ -281,7 +281,14 @@ async fn tenant_route(
             let accounts = inbox.accounts(tenant).await?;
             ApiResponse::json(200, &serde_json::json!({ "data": accounts }))
         }
-        (Route::Status, Method::Get) => ApiResponse::json(200, &inbox.status(tenant).await?),
+        (Route::Status, Method::Get) => {
+            let report = if query::status_check(request.query)? {
+                inbox.status_checked(tenant).await?
+            } else {
+                inbox.status(tenant).await?
+            };
+            ApiResponse::json(200, &report)
+        }
         (Route::Events, Method::Get) => ApiResponse {
             status: 200,
             content_type: "text/event-stream",

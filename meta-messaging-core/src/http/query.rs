@@ -98,6 +98,15 @@ pub(crate) fn conversation_query(query: &str) -> Result<ConversationQuery, Inbox
     Ok(q.after(params.cursor()?))
 }
 
+/// `GET /status?check`: whether to run the live checks against Meta.
+pub(crate) fn status_check(query: &str) -> Result<bool, InboxError> {
+    let params = Params::parse(query);
+    params.reject_unknown(&["check"])?;
+    Ok(params
+        .parsed::<bool>("check", "true or false")?
+        .unwrap_or(false))
+}
+
 /// `GET /messages?platform&account_id&conversation_id&direction&since&until&cursor&limit`.
 pub(crate) fn message_query(query: &str) -> Result<MessageQuery, InboxError> {
     let params = Params::parse(query);

@@ -1,9 +1,15 @@
 //! The status report of a tenant's connected accounts.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
-use crate::ids::{AccountId, PageId};
+use super::Inbox;
+use super::error::InboxError;
+use crate::graph::Check;
+use crate::ids::{AccountId, PageId, TenantId};
 use crate::platform::Platform;
+use crate::store::AccountToken;
 
 /// The health of every account of a tenant, as `GET /status` returns it.
 #[derive(Debug, Clone, Serialize)]
@@ -35,4 +41,50 @@ pub struct AccountStatusReport {
     pub last_event_at_ms: Option<i64>,
     /// Events received for this account while no tenant had connected it.
     pub unrouted_events: u64,
+    /// The live checks against Meta (token, permissions, Instagram link, webhook
+    /// subscription), when asked for with [`Inbox::status_checked`]; `null` otherwise, and for
+    /// accounts without a Page token to check with.
+    pub checks: Option<Vec<Check>>,
+}
+
+impl Inbox {
+    /// [`status`](Inbox::status), plus live checks against Meta for every account with a Page
+    /// token: that the token is valid and not about to expire, that it has the permissions
+    /// messaging needs, that the Instagram account is linked to the Page, and that the app is
+    /// subscribed to the Page's webhooks with the fields the inbox needs. One Graph report per
+    /// Page, shared by the Page and its Instagram account. A failing check carries its fix; the
+    /// call itself fails only when the store does.
+    ///
+    /// # Errors
+    /// [`InboxError::Store`].
+    pub async fn status_checked(&self, tenant: &TenantId) -> Result<StatusReport, InboxError> {
+        let mut report = self.status(tenant).await?;
+        let accounts = self.store().list_accounts(tenant).await?;
+        let mut by_page: HashMap<PageId, Vec<Check>> = HashMap::new();
+        for entry in &mut report.accounts {
+            let account = accounts
+                .iter()
+                .find(|a| a.platform == entry.platform && a.account_id == entry.account_id);
+            let Some(AccountToken::Page(token)) = account.and_then(|a| a.token.as_ref()) else {
+                continue;
+            };
+            let page = match entry.platform {
+                Platform::Messenger => PageId::new(entry.account_id.as_str()),
+                _ => match &entry.linked_page_id {
+                    Some(page) => page.clone(),
+                    None => continue,
+                },
+            };
+            if !by_page.contains_key(&page) {
+                let checks = self
+                    .graph()
+                    .connection_report(token.clone(), Some(page.clone()))
+                    .await
+                    .checks;
+                by_page.insert(page.clone(), checks);
+            }
+            entry.checks = by_page.get(&page).cloned();
+        }
+        Ok(report)
+    }
 }

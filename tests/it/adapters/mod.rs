@@ -4,5 +4,6 @@
 mod crash;
 mod oauth;
 mod servers;
+mod status;
 mod table;
 mod tenants;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use serde_json::json;
-use wiremock::matchers::{body_json, query_param};
+use wiremock::matchers::body_json;
 
 use crate::support::graph_mock::*;
 
@@ -11,27 +11,6 @@ use crate::support::graph_mock::*;
 async fn run(args: &[&str]) -> (ExitCode, String, String) {
     let out = crate::support::cli::run(args, b"").await;
     (out.code, out.stdout, out.stderr)
-}
-
-async fn mount_healthy_page(mock: &GraphMock, scopes: serde_json::Value) {
-    let mut token = fixture("debug_token_page");
-    token["data"]["scopes"] = scopes;
-    graph_call("GET", "debug_token", PAGE_TOKEN)
-        .and(query_param("input_token", PAGE_TOKEN))
-        .respond_with(json(200, token))
-        .expect(1)
-        .mount(&mock.server)
-        .await;
-    graph_call("GET", PAGE_ID, PAGE_TOKEN)
-        .respond_with(json(200, fixture("page_with_instagram")))
-        .expect(1)
-        .mount(&mock.server)
-        .await;
-    graph_call("GET", &format!("{PAGE_ID}/subscribed_apps"), PAGE_TOKEN)
-        .respond_with(json(200, fixture("subscribed_apps")))
-        .expect(1)
-        .mount(&mock.server)
-        .await;
 }
 
 #[tokio::test]

@@ -102,3 +102,26 @@ pub fn meta_error(status: u16, code: i64, subcode: Option<i64>, message: &str) -
     }
     json(status, serde_json::json!({ "error": error }))
 }
+
+/// The three calls of a connection report on a healthy Page whose token has `scopes`:
+/// `debug_token`, the Page with its Instagram account, and the app's webhook subscription.
+pub async fn mount_healthy_page(mock: &GraphMock, scopes: Value) {
+    let mut token = fixture("debug_token_page");
+    token["data"]["scopes"] = scopes;
+    graph_call("GET", "debug_token", PAGE_TOKEN)
+        .and(wiremock::matchers::query_param("input_token", PAGE_TOKEN))
+        .respond_with(json(200, token))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    graph_call("GET", PAGE_ID, PAGE_TOKEN)
+        .respond_with(json(200, fixture("page_with_instagram")))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    graph_call("GET", &format!("{PAGE_ID}/subscribed_apps"), PAGE_TOKEN)
+        .respond_with(json(200, fixture("subscribed_apps")))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+}

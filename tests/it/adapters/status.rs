@@ -1,0 +1,75 @@
+//! `GET /status?check=true`: live checks against Meta per account, one report per Page.
+
+use meta_messaging_core::inbox::Tenancy;
+use serde_json::{Value, json};
+
+use super::servers::{Adapter, serve};
+use crate::inbox::setup::{connect_accounts, harness, tenant};
+use crate::support::graph_mock::{PAGE_TOKEN, fixture, mount_healthy_page};
+
+#[tokio::test]
+async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
+    let h = harness(Tenancy::Single(tenant())).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    // The token lacks instagram_manage_messages: the Instagram permission check must fail with
+    // its fix, while the Page, its link and its webhook subscription pass.
+    let scopes: Vec<Value> = fixture("debug_token_page")["data"]["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| *s != "instagram_manage_messages")
+        .cloned()
+        .collect();
+    mount_healthy_page(&h.graph, json!(scopes)).await;
+    let base = serve(Adapter::Axum, h.inbox.clone()).await;
+
+    let plain: Value = reqwest::get(format!("{base}/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        plain["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["checks"].is_null())
+    );
+
+    let response = reqwest::get(format!("{base}/status?check=true"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert!(!report.to_string().contains(PAGE_TOKEN));
+    let accounts = report["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2);
+    for account in accounts {
+        let checks = account["checks"].as_array().unwrap();
+        let status_of = |id: &str| {
+            checks
+                .iter()
+                .find(|c| c["id"] == id)
+                .map(|c| c["status"].clone())
+        };
+        assert_eq!(status_of("token"), Some(json!("pass")), "{account}");
+        let instagram = checks
+            .iter()
+            .find(|c| c["id"] == "instagram_permissions")
+            .unwrap();
+        assert_eq!(instagram["status"], "fail", "{instagram}");
+        assert!(
+            instagram["fix"]
+                .as_str()
+                .unwrap()
+                .contains("instagram_manage_messages"),
+            "{instagram}"
+        );
+    }
+
+    let bad = reqwest::get(format!("{base}/status?check=maybe"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}

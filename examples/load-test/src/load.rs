@@ -1,0 +1,200 @@
+//! The load generator and the comparison table.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use meta_messaging_core::secret::AppSecret;
+use meta_messaging_core::webhook::{SIGNATURE_HEADER, sign};
+
+use crate::serve::{SECRET, Target};
+
+/// What one target did during the measured period.
+struct Outcome {
+    target: Target,
+    requests: u64,
+    errors: u64,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    rss_start_kib: u64,
+    rss_end_kib: u64,
+}
+
+pub(crate) async fn compare(
+    targets: &[Target],
+    connections: usize,
+    warmup: u64,
+    duration: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut outcomes = Vec::new();
+    for &target in targets {
+        let mut server = Server::start(target)?;
+        let outcome = load(&server, target, connections, warmup, duration).await;
+        server.stop();
+        outcomes.push(outcome?);
+    }
+    let baseline = outcomes
+        .iter()
+        .find(|o| o.target == Target::Minimal)
+        .map(|o| o.requests as f64 / o.seconds);
+    println!(
+        "\n{:<8} {:>10} {:>8} {:>8} {:>8} {:>7} {:>12} {:>12}",
+        "target", "req/s", "vs min", "p50 ms", "p99 ms", "errors", "rss start", "rss end"
+    );
+    for o in &outcomes {
+        let rate = o.requests as f64 / o.seconds;
+        let ratio = baseline.map_or("-".to_owned(), |b| format!("{:.0}%", 100.0 * rate / b));
+        println!(
+            "{:<8} {:>10.0} {:>8} {:>8.2} {:>8.2} {:>7} {:>9} KiB {:>9} KiB",
+            o.target.name(),
+            rate,
+            ratio,
+            o.p50_ms,
+            o.p99_ms,
+            o.errors,
+            o.rss_start_kib,
+            o.rss_end_kib
+        );
+    }
+    Ok(())
+}
+
+/// A target serving in a child process.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(target: Target) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["serve", target.name()])
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let addr = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("LISTENING ").map(str::to_owned))
+            .ok_or("the server did not start")?;
+        Ok(Self {
+            child,
+            url: format!("http://{addr}/api/meta/webhook"),
+        })
+    }
+
+    fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    fn stop(&mut self) {
+        // The server holds nothing that needs a clean shutdown; a failed kill means it is gone.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One realistic one-message delivery with a unique message id, signed.
+fn delivery(n: u64) -> (Vec<u8>, String) {
+    let body = format!(
+        r#"{{"object":"instagram","entry":[{{"id":"17841400000000000","time":1700000000000,"messaging":[{{"sender":{{"id":"5000000000{:06}"}},"recipient":{{"id":"17841400000000000"}},"timestamp":{},"message":{{"mid":"aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAyMjQ5NjA0NjA1OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTgxNzE0OTk3NDc1MTg4NzozMTQ5NTY0NTM1Mjc1NjA3{n:020}","text":"Hi! Is the blue jacket still available in size M?"}}}}]}}]}}"#,
+        n % 1000,
+        1_700_000_000_000_u64 + n
+    );
+    let signature = sign(&AppSecret::new(SECRET), body.as_bytes());
+    (body.into_bytes(), signature)
+}
+
+async fn load(
+    server: &Server,
+    target: Target,
+    connections: usize,
+    warmup: u64,
+    duration: u64,
+) -> Result<Outcome, Box<dyn std::error::Error>> {
+    eprintln!(
+        "loading {} with {connections} connections: {warmup} s warm-up, {duration} s measured",
+        target.name()
+    );
+    let counter = Arc::new(AtomicU64::new(0));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        // One client per worker, one idle connection each: `connections` keep-alive connections.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()?;
+        let (url, counter, measuring, stop, errors) = (
+            server.url.clone(),
+            counter.clone(),
+            measuring.clone(),
+            stop.clone(),
+            errors.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut latencies_us: Vec<u32> = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let (body, signature) = delivery(counter.fetch_add(1, Ordering::Relaxed));
+                let started = Instant::now();
+                let ok = client
+                    .post(&url)
+                    .header(SIGNATURE_HEADER, signature)
+                    .body(body)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                if measuring.load(Ordering::Relaxed) {
+                    if ok {
+                        latencies_us
+                            .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+                    } else {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            latencies_us
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(warmup)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let rss_start_kib = server.rss_kib();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(duration)).await;
+    let rss_end_kib = server.rss_kib();
+    measuring.store(false, Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await?);
+    }
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |us| f64::from(*us) / 1000.0)
+    };
+    Ok(Outcome {
+        target,
+        requests: latencies.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        seconds,
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+        rss_start_kib,
+        rss_end_kib,
+    })
+}

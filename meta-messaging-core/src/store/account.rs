@@ -19,6 +19,8 @@ pub enum AccountToken {
     Instagram(InstagramAccessToken),
 }
 
+// How the SQL backends store a token; the in-memory store keeps the value itself.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl AccountToken {
     pub(crate) fn kind(&self) -> &'static str {
         match self {

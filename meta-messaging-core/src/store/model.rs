@@ -26,6 +26,7 @@ impl Direction {
         }
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn from_db(text: &str) -> Self {
         if text == "outbound" {
             Direction::Outbound

@@ -18,3 +18,7 @@ struct GraphClientGuideDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/store.md")]
 struct StoreGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/scaling.md")]
+struct ScalingGuideDoctests;

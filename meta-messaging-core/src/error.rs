@@ -18,6 +18,13 @@ pub enum Error {
     /// An inbox operation failed.
     #[error(transparent)]
     Inbox(#[from] crate::inbox::InboxError),
+    /// Reading the inbox's configuration, or opening what it names, failed.
+    #[error(transparent)]
+    Config(#[from] crate::inbox::ConfigError),
+    /// The live-event fan-out between instances failed to start.
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Fanout(#[from] crate::inbox::FanoutError),
 }
 
 /// `Result` with this crate's [`Error`] as the default error type.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::error::InboxError;
 use super::handler::EventHandler;
 use super::live::LiveHub;
+use super::oauth::OAuthSettings;
 use super::tenancy::{Router, Tenancy};
 use super::{Inbox, InboxInner};
 use crate::graph::GraphClient;
@@ -46,6 +47,9 @@ pub struct InboxBuilder {
     handlers: Vec<Arc<dyn EventHandler>>,
     max_body_bytes: Option<usize>,
     live_capacity: Option<usize>,
+    #[cfg(feature = "postgres")]
+    fanout: Option<super::LiveFanout>,
+    oauth: Option<OAuthSettings>,
 }
 
 impl std::fmt::Debug for InboxBuilder {
@@ -133,6 +137,25 @@ impl InboxBuilder {
         self
     }
 
+    /// Shares live events with every other instance on the same PostgreSQL database (see
+    /// [`LiveFanout`](super::LiveFanout)): what one instance receives, sends, marks read or
+    /// archives reaches the subscribers of all. The store must be that database's
+    /// `PostgresStore`: other instances' events are looked up in it.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    #[must_use]
+    pub fn live_fanout(mut self, fanout: super::LiveFanout) -> Self {
+        self.fanout = Some(fanout);
+        self
+    }
+
+    /// Enables the connect flow (`GET /oauth/start`, `GET /oauth/callback`).
+    #[must_use]
+    pub fn oauth(mut self, settings: OAuthSettings) -> Self {
+        self.oauth = Some(settings);
+        self
+    }
+
     /// Builds the inbox.
     ///
     /// # Errors
@@ -154,6 +177,17 @@ impl InboxBuilder {
             Some(graph) => graph,
             None => GraphClient::new().map_err(|e| BuildError::Graph(e.into()))?,
         };
+        let live = LiveHub::new(self.live_capacity.unwrap_or(DEFAULT_LIVE_CAPACITY));
+        #[cfg(feature = "postgres")]
+        let live = match self.fanout {
+            // Cyclic: the fan-out's listener holds the hub weakly, so dropping the inbox stops it.
+            Some(fanout) => Arc::new_cyclic(|hub| {
+                live.forwarding(Box::new(fanout.attach(Arc::clone(&store), hub.clone())))
+            }),
+            None => Arc::new(live),
+        };
+        #[cfg(not(feature = "postgres"))]
+        let live = Arc::new(live);
         Ok(Inbox {
             inner: Arc::new(InboxInner {
                 verifier,
@@ -161,9 +195,10 @@ impl InboxBuilder {
                 store,
                 graph,
                 router: Router::new(tenancy),
-                live: LiveHub::new(self.live_capacity.unwrap_or(DEFAULT_LIVE_CAPACITY)),
+                live,
                 handlers: self.handlers,
                 max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+                oauth: self.oauth,
             }),
         })
     }

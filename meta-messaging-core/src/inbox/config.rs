@@ -28,7 +28,9 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `META_GRAPH_URL` | the Graph API base URL (a local emulator, say) | Meta's |
 /// | `BIND` | the address to listen on | `127.0.0.1:3000` |
 ///
-/// The inbox it builds is single-tenant (tenant `default`).
+/// The inbox it builds is single-tenant (tenant `default`). With a `postgres://` store it also
+/// shares live events with every other instance on the same database (LISTEN/NOTIFY, see
+/// `docs/scaling.md`), so several instances can run behind a load balancer.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct InboxConfig {
@@ -68,6 +70,10 @@ pub enum ConfigError {
     /// The inbox could not be built.
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// The live-event fan-out between instances could not start.
+    #[cfg(feature = "postgres")]
+    #[error("cannot start the live-event fan-out on the PostgreSQL store")]
+    Fanout(#[source] super::FanoutError),
 }
 
 impl InboxConfig {
@@ -122,6 +128,13 @@ impl InboxConfig {
         for secret in &self.app_secrets {
             builder = builder.app_secret(secret.clone());
         }
+        #[cfg(feature = "postgres")]
+        if is_postgres(&self.store) {
+            let fanout = super::LiveFanout::connect(super::FanoutOptions::new(self.store.clone()))
+                .await
+                .map_err(ConfigError::Fanout)?;
+            builder = builder.live_fanout(fanout);
+        }
         Ok(builder)
     }
 
@@ -155,7 +168,7 @@ async fn open_store(url: &str) -> Result<Arc<dyn MessageStore>, ConfigError> {
             "{path:?} needs SQLite, but meta-messaging-core was built without its `sqlite` feature"
         )));
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres(url) {
         #[cfg(feature = "postgres")]
         return Ok(Arc::new(
             crate::store::PostgresStore::connect(url)
@@ -170,4 +183,8 @@ async fn open_store(url: &str) -> Result<Arc<dyn MessageStore>, ConfigError> {
     Err(invalid(format!(
         "{url:?} is not `memory`, `sqlite://PATH` or `postgres://...`"
     )))
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }

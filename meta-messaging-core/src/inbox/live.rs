@@ -51,12 +51,19 @@ impl InboxEvent {
     }
 }
 
+/// Where published events go besides this process's subscribers: other instances, through the
+/// PostgreSQL fan-out. Must not wait: `publish` runs inside `receive`.
+pub(crate) trait Forward: Send + Sync + std::fmt::Debug {
+    fn forward(&self, tenant: &TenantId, event: &InboxEvent);
+}
+
 /// One bounded channel per tenant with subscribers. Publishing never waits: a subscriber that
 /// falls more than `capacity` events behind loses them and gets a [`InboxEvent::Lagged`] notice.
 #[derive(Debug)]
 pub(crate) struct LiveHub {
     capacity: usize,
     channels: Mutex<HashMap<TenantId, broadcast::Sender<Arc<InboxEvent>>>>,
+    forward: Option<Box<dyn Forward>>,
 }
 
 impl LiveHub {
@@ -64,16 +71,37 @@ impl LiveHub {
         Self {
             capacity: capacity.max(1),
             channels: Mutex::new(HashMap::new()),
+            forward: None,
         }
     }
 
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn forwarding(mut self, to: Box<dyn Forward>) -> Self {
+        self.forward = Some(to);
+        self
+    }
+
+    /// Whether anyone may want the tenant's events: with a fan-out, another instance's
+    /// subscribers may, so changes are always looked up.
     pub(crate) fn has_subscribers(&self, tenant: &TenantId) -> bool {
+        self.forward.is_some() || self.has_local_subscribers(tenant)
+    }
+
+    pub(crate) fn has_local_subscribers(&self, tenant: &TenantId) -> bool {
         self.lock()
             .get(tenant)
             .is_some_and(|tx| tx.receiver_count() > 0)
     }
 
+    /// Publishes to this process's subscribers and forwards to the other instances.
     pub(crate) fn publish(&self, tenant: &TenantId, event: InboxEvent) {
+        if let Some(forward) = &self.forward {
+            forward.forward(tenant, &event);
+        }
+        self.publish_local(tenant, event);
+    }
+
+    pub(crate) fn publish_local(&self, tenant: &TenantId, event: InboxEvent) {
         let mut channels = self.lock();
         // Every subscriber has gone when sending fails: drop the channel so idle tenants cost
         // nothing.

@@ -45,8 +45,11 @@
 mod builder;
 mod config;
 mod error;
+#[cfg(feature = "postgres")]
+mod fanout;
 mod handler;
 mod live;
+mod oauth;
 mod receive;
 mod send;
 mod status;
@@ -58,8 +61,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use builder::{BuildError, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES, InboxBuilder};
 pub use config::{ConfigError, DEFAULT_BIND, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig};
 pub use error::{ErrorBody, ErrorDetail, InboxError};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use fanout::{
+    DEFAULT_FANOUT_CHANNEL, DEFAULT_FANOUT_QUEUE, FanoutError, FanoutOptions, LiveFanout,
+};
 pub use handler::{EventHandler, HandlerError};
 pub use live::{InboxEvent, Subscription};
+pub use oauth::{ConnectStart, Connected, OAuthSettings, STATE_COOKIE};
 pub use receive::Receipt;
 pub use send::{SendAttachment, SendQuickReply, SendRequest};
 pub use status::{AccountStatusReport, StatusReport};
@@ -91,9 +100,10 @@ struct InboxInner {
     store: Arc<dyn MessageStore>,
     graph: GraphClient,
     router: Router,
-    live: LiveHub,
+    live: Arc<LiveHub>,
     handlers: Vec<Arc<dyn EventHandler>>,
     max_body_bytes: usize,
+    oauth: Option<OAuthSettings>,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -345,6 +355,7 @@ impl Inbox {
                 token_expires_at_ms: account.token_expires_at_ms,
                 last_event_at_ms: account.last_event_at_ms,
                 unrouted_events,
+                checks: None,
             });
         }
         Ok(StatusReport { accounts })

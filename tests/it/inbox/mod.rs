@@ -1,5 +1,6 @@
 //! The core `Inbox` service: receive, route, store, broadcast, send.
 
+mod fanout;
 mod live;
 mod order;
 mod receive;

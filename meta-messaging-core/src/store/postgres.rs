@@ -45,8 +45,8 @@ mod engine;
 
 pub use self::engine::Store as PostgresStore;
 
-/// How to connect a [`PostgresStore`].
-#[derive(Debug, Clone)]
+/// How to connect a [`PostgresStore`]. Its `Debug` output hides the URL's password.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct PostgresOptions {
     /// A `postgres://` URL.
@@ -62,6 +62,31 @@ pub struct PostgresOptions {
     pub writers: usize,
     /// Seals account tokens before they are written (default [`PlaintextTokens`]).
     pub token_sealer: Arc<dyn TokenSealer>,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("url", &redacted_url(&self.url))
+            .field("schema", &self.schema)
+            .field("max_connections", &self.max_connections)
+            .field("max_batch", &self.max_batch)
+            .field("writers", &self.writers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The URL with its password replaced, for logs and `Debug`.
+fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Setting a password only fails for URLs that cannot have one, which this has.
+            let _ = parsed.set_password(Some("[REDACTED]"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "[unparseable URL]".to_owned(),
+    }
 }
 
 impl PostgresOptions {
@@ -168,5 +193,21 @@ impl PostgresStore {
             writers: options.writers,
         };
         Ok(Self::start(engine, batch))
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::PostgresOptions;
+
+    #[test]
+    fn debug_hides_the_password() {
+        let options = PostgresOptions::new("postgres://app:hunter2@db.internal:5432/inbox");
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:%5BREDACTED%5D@db.internal:5432/inbox"),
+            "{shown}"
+        );
     }
 }

@@ -16,26 +16,8 @@ use meta_messaging_core::store::{
     TenantEvent,
 };
 use meta_messaging_core::webhook::{self, DeliveryBuilder};
-use sqlx::Connection;
 
-const PG_URL: &str = "META_MESSAGING_TEST_POSTGRES_URL";
-const PG_REQUIRED: &str = "META_MESSAGING_REQUIRE_POSTGRES";
-
-pub(crate) fn postgres_url() -> Option<String> {
-    match std::env::var(PG_URL) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var(PG_REQUIRED).as_deref() != Ok("1"),
-                "{PG_REQUIRED}=1 but {PG_URL} is not set: PostgreSQL tests cannot be skipped"
-            );
-            eprintln!(
-                "skipped: set {PG_URL} (e.g. postgres://postgres@127.0.0.1:5432/test) to run the PostgreSQL store tests"
-            );
-            None
-        }
-    }
-}
+use crate::support::postgres as pg;
 
 /// Runs `case` against a PostgresStore in a fresh schema, then drops the schema even when the
 /// case fails.
@@ -44,32 +26,18 @@ where
     F: FnOnce(Harness) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(url) = postgres_url() else { return };
-    let schema = format!("mm_test_{}", rand_suffix());
+    let Some(url) = pg::url() else { return };
+    let schema = pg::fresh_schema("mm_test");
     let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {PG_URL} is unreachable or refused: {e:?}"));
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is unreachable or refused: {e:?}"));
     let fail_point = store.fail_point().clone();
-    let outcome = tokio::spawn(case(Harness::new(Arc::new(store), fail_point))).await;
-    let mut conn = sqlx::PgConnection::connect(&url)
-        .await
-        .expect("connect for cleanup");
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&mut conn)
-        .await
-        .expect("drop the test schema");
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
-}
-
-fn rand_suffix() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{}_{nanos}", std::process::id())
+    pg::in_schema(
+        &url,
+        &schema,
+        case(Harness::new(Arc::new(store), fail_point)),
+    )
+    .await;
 }
 
 async fn with_sqlite<F, Fut>(case: F)

@@ -21,6 +21,8 @@ use meta_messaging_core::store::{
 use meta_messaging_core::webhook::{DeliveryBuilder, SIGNATURE_HEADER};
 use tokio::sync::Mutex;
 
+use crate::support::postgres;
+
 const STORE_ENV: &str = "META_MESSAGING_CRASH_CHILD_STORE";
 const SCHEMA_ENV: &str = "META_MESSAGING_CRASH_CHILD_SCHEMA";
 const SECRET: &str = "crash-test-secret";
@@ -222,14 +224,11 @@ async fn sqlite_host_killed_under_load_loses_no_acknowledged_delivery() {
 
 #[tokio::test]
 async fn postgres_host_killed_under_load_loses_no_acknowledged_delivery() {
-    let Some(url) = crate::store::postgres_url() else {
-        return;
+    let Some(url) = postgres::url() else { return };
+    let schema = postgres::fresh_schema("mm_crash");
+    let case = {
+        let (url, schema) = (url.clone(), schema.clone());
+        async move { crash_under_load(&url, Some(&schema)).await }
     };
-    let schema = format!("mm_crash_{}", std::process::id());
-    crash_under_load(&url, Some(&schema)).await;
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&pool)
-        .await
-        .unwrap();
+    postgres::in_schema(&url, &schema, case).await;
 }

@@ -18,8 +18,8 @@ use meta_messaging_core::store::{NewAccount, PostgresOptions, PostgresStore};
 use sqlx::Connection;
 
 use super::setup::{VERIFY_TOKEN, delivery, tenant};
-use crate::store::postgres_url;
 use crate::support::graph_mock::{APP_SECRET, IG_ACCOUNT_ID, IGSID, PAGE_ID, PSID};
+use crate::support::postgres;
 
 /// The tenant of the Instagram account; the Messenger Page belongs to [`tenant`].
 fn boutique() -> TenantId {
@@ -51,12 +51,8 @@ where
     F: FnOnce(Inbox, Inbox, String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(url) = postgres_url() else { return };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let schema = format!("mm_fanout_{}_{nanos}", std::process::id());
+    let Some(url) = postgres::url() else { return };
+    let schema = postgres::fresh_schema("mm_fanout");
     let options = PostgresOptions::new(&url).schema(&schema);
     let channel = FanoutOptions::for_store(&options).channel_name().to_owned();
     let a = instance(&options).await;
@@ -71,17 +67,7 @@ where
             .await
             .unwrap();
     }
-    let outcome = tokio::spawn(case(a, b, channel)).await;
-    let mut conn = sqlx::PgConnection::connect(&url)
-        .await
-        .expect("connect for cleanup");
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&mut conn)
-        .await
-        .expect("drop the test schema");
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
+    postgres::in_schema(&url, &schema, case(a, b, channel)).await;
 }
 
 async fn next(sub: &mut Subscription) -> Arc<InboxEvent> {
@@ -195,7 +181,7 @@ async fn an_invalid_channel_is_refused_before_connecting() {
 
 #[tokio::test]
 async fn the_listener_reconnects_after_its_connection_is_killed() {
-    let Some(url) = postgres_url() else { return };
+    let Some(url) = postgres::url() else { return };
     with_two_instances(|a, b, channel| async move {
         let mut on_b = b.subscribe(&tenant());
         let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();

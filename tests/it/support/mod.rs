@@ -2,3 +2,4 @@
 
 pub mod cli;
 pub mod graph_mock;
+pub mod postgres;

@@ -3,6 +3,7 @@
 
 mod crash;
 mod oauth;
+mod outage;
 mod servers;
 mod status;
 mod table;

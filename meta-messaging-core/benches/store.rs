@@ -14,6 +14,7 @@
 #![allow(clippy::print_stdout, missing_docs)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use meta_messaging_core::ids::TenantId;
@@ -34,8 +35,9 @@ fn env(name: &str, default: usize) -> usize {
 
 const BASE_MS: i64 = 1_700_000_000_000;
 
-/// One message event: tenant t, conversation c (of the tenant), sequence n.
-fn event(tenant: usize, conv: usize, n: usize, echo: bool) -> TenantEvent {
+/// One message event: tenant t, conversation c (of the tenant), sequence n, sent at `BASE_MS`
+/// plus `second` seconds.
+fn event(tenant: usize, conv: usize, n: usize, second: usize, echo: bool) -> TenantEvent {
     let platform = if conv.is_multiple_of(2) {
         Platform::Messenger
     } else {
@@ -45,7 +47,7 @@ fn event(tenant: usize, conv: usize, n: usize, echo: bool) -> TenantEvent {
     let user = format!("user-{tenant}-{conv}");
     let mid =
         format!("mid-{tenant}-{conv}-{n}-aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAyMjQ5NjA0");
-    let ts = BASE_MS + i64::try_from(n).unwrap_or(0) * 1_000;
+    let ts = BASE_MS + i64::try_from(second).unwrap_or(0) * 1_000;
     let message = Box::new(Message::text(
         mid,
         format!("message number {n} in conversation {conv}"),
@@ -63,10 +65,14 @@ fn event(tenant: usize, conv: usize, n: usize, echo: bool) -> TenantEvent {
 
 async fn ingest(store: Arc<dyn MessageStore>, writers: usize, total: usize, run: usize) -> f64 {
     let per_writer = total / writers;
+    // Deliveries in flight together were sent at about the same time, as live traffic is: the
+    // clock is one counter shared by the writers, not one per writer.
+    let clock = Arc::new(AtomicUsize::new(run * 10_000_000));
     let start = Instant::now();
     let tasks: Vec<_> = (0..writers)
         .map(|w| {
             let store = Arc::clone(&store);
+            let clock = Arc::clone(&clock);
             tokio::spawn(async move {
                 for i in 0..per_writer {
                     // One webhook delivery with one message, as Meta sends most of them.
@@ -74,6 +80,7 @@ async fn ingest(store: Arc<dyn MessageStore>, writers: usize, total: usize, run:
                         run,
                         w * 1_000 + i % 50,
                         run * 10_000_000 + w * per_writer + i,
+                        clock.fetch_add(1, Ordering::Relaxed),
                         false,
                     );
                     store.apply(std::slice::from_ref(&e)).await.expect("apply");
@@ -95,12 +102,8 @@ async fn seed(store: &dyn MessageStore, messages: usize, conversations: usize, t
     for n in 0..per_conv {
         for c in 0..conversations {
             let (tenant, conv) = (c % tenants, c / tenants);
-            batch.push(event(
-                100 + tenant,
-                conv,
-                n * convs_per_tenant + conv,
-                (n + conv) % 10 == 9,
-            ));
+            let (seq, echo) = (n * convs_per_tenant + conv, (n + conv) % 10 == 9);
+            batch.push(event(100 + tenant, conv, seq, seq, echo));
             if batch.len() == 5_000 {
                 store.apply(&batch).await.expect("seed");
                 batch.clear();
@@ -254,10 +257,13 @@ fn main() {
             match std::env::var("META_MESSAGING_TEST_POSTGRES_URL") {
                 Ok(url) => {
                     let schema = format!("mm_bench_{}", std::process::id());
-                    let store =
-                        PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
-                            .await
-                            .expect("postgres");
+                    let mut options = PostgresOptions::new(&url).schema(&schema);
+                    if let Ok(n) = std::env::var("STORE_BENCH_PG_WRITERS") {
+                        options = options.writers(n.parse().expect("STORE_BENCH_PG_WRITERS"));
+                    }
+                    let store = PostgresStore::connect_with(options)
+                        .await
+                        .expect("postgres");
                     bench("postgres (synchronous_commit=on)", Arc::new(store), true).await;
                     let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
                     sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))

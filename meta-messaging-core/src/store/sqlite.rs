@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::mpsc;
 
 use super::account::{PlaintextTokens, TokenSealer};
 use super::batch::BatchConfig;
@@ -21,6 +22,29 @@ const DIALECT: Dialect = Dialect {
     // Write transactions are serialized by the database lock; there are no row locks.
     for_update: "",
 };
+
+/// WAL pages a commit may find before it checkpoints in its own write path (the background
+/// checkpointer normally keeps the WAL far shorter).
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
+
+/// A WAL that grew past this is cut back to it once checkpointed.
+const WAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The writer connection's page cache, in KiB (negative: SQLite's unit for a size in KiB).
+const WRITER_CACHE_KIB: i64 = -65_536;
+
+/// Copies committed WAL pages into the database file after each group commit, on a pool
+/// connection, so the writer does not pay for checkpoints between two commits. PASSIVE never
+/// waits for readers or the writer; once it has caught up, the next commit starts the WAL
+/// over from its beginning. Ends when the store (the sender) is dropped.
+async fn checkpoint(pool: sqlx::SqlitePool, mut commits: mpsc::Receiver<()>) {
+    while commits.recv().await.is_some() {
+        // A failed checkpoint loses nothing (the pages stay in the WAL); the next one retries.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await;
+    }
+}
 
 macro_rules! store_docs {
     () => {
@@ -127,19 +151,37 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(options.busy_timeout)
             .foreign_keys(true)
+            // Multi-row statements keep a statement journal; on disk it costs a write per page.
+            .pragma("temp_store", "memory")
+            // The background checkpointer keeps the WAL short; a commit checkpoints by itself
+            // only if it falls this far (pages) behind.
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string())
             // Group commit builds multi-row statements of every batch size up to the largest;
             // keeping them all prepared saves re-parsing them per batch.
             .statement_cache_capacity(1024);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(2))
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(StoreError::db("opening the SQLite database"))?;
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
             .map_err(StoreError::Migration)?;
-        let engine = engine::Engine::new(pool, options.token_sealer);
+        // One connection for every group commit: its page cache (made large enough for the
+        // indexes' hot pages) stays valid from batch to batch, as no other connection writes
+        // in between.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect.pragma("cache_size", WRITER_CACHE_KIB.to_string()))
+            .await
+            .map_err(StoreError::db("opening the SQLite database"))?;
+        let (committed, commits) = mpsc::channel(1);
+        tokio::spawn(checkpoint(pool.clone(), commits));
+        let engine = engine::Engine::new(pool, options.token_sealer)
+            .with_writer(writer)
+            .notify_commits(committed);
         let batch = BatchConfig {
             max_batch: options.max_batch,
             writers: 1,

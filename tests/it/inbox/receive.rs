@@ -152,10 +152,11 @@ async fn refusals_map_to_the_documented_statuses_and_bodies() {
 #[tokio::test]
 async fn a_failed_store_write_is_a_500_and_the_redelivery_is_stored_once() {
     let h = harness(Tenancy::Single(tenant())).await;
-    let (body, signature) = delivery(Platform::Instagram, IG_ACCOUNT_ID, IGSID, "Still there?");
-    // Let the account be recorded first, so the armed failure hits the delivery's write.
+    // Let the account be recorded first, so the armed failure hits the delivery's write. It is
+    // built first too, so its timestamp is not later than the tested delivery's.
     let (warmup, warmup_sig) = delivery(Platform::Instagram, IG_ACCOUNT_ID, IGSID, "first");
     h.inbox.receive(Some(&warmup_sig), &warmup).await.unwrap();
+    let (body, signature) = delivery(Platform::Instagram, IG_ACCOUNT_ID, IGSID, "Still there?");
 
     h.store.fail_point().fail_after(0);
     let err = h.inbox.receive(Some(&signature), &body).await.unwrap_err();

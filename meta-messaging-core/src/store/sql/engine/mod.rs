@@ -24,12 +24,18 @@ use crate::store::failpoint::FailPoint;
 #[derive(Debug, Clone)]
 pub(crate) struct Engine {
     pub pool: sqlx::Pool<Db>,
+    /// Where group-commit transactions run: the same pool on PostgreSQL; on SQLite a
+    /// connection of its own, so its page cache stays warm between batches.
+    pub writer: sqlx::Pool<Db>,
     pub fail: FailPoint,
     pub sealer: Arc<dyn TokenSealer>,
     /// Conversation ids by (tenant, platform, account, user). Conversations are never deleted
     /// and their ids never change, so an id once committed stays right; only committed ids are
     /// added. It spares the two conversation statements of most deliveries.
     pub conversation_ids: Arc<Mutex<HashMap<ConvKey, i64>>>,
+    /// Told after each group commit (SQLite: wakes the background checkpointer). Full means
+    /// a wake-up is already pending, which covers this commit too.
+    pub committed: Option<tokio::sync::mpsc::Sender<()>>,
 }
 
 /// Most conversation ids kept in [`Engine::conversation_ids`] before it starts over.
@@ -43,11 +49,33 @@ impl Engine {
     /// An engine on a pool, with a disarmed fail point.
     pub(crate) fn new(pool: sqlx::Pool<Db>, sealer: Arc<dyn TokenSealer>) -> Self {
         Self {
+            writer: pool.clone(),
             pool,
             fail: FailPoint::default(),
             sealer,
             conversation_ids: Arc::default(),
+            committed: None,
         }
+    }
+
+    /// Runs group-commit transactions on `writer` instead of the shared pool.
+    #[allow(
+        dead_code,
+        reason = "only the SQLite backend has a writer connection of its own"
+    )]
+    pub(crate) fn with_writer(mut self, writer: sqlx::Pool<Db>) -> Self {
+        self.writer = writer;
+        self
+    }
+
+    /// Sends a wake-up on `committed` after every group commit.
+    #[allow(
+        dead_code,
+        reason = "only the SQLite backend checkpoints in the background"
+    )]
+    pub(crate) fn notify_commits(mut self, committed: tokio::sync::mpsc::Sender<()>) -> Self {
+        self.committed = Some(committed);
+        self
     }
 
     fn cached_conversations(&self) -> std::sync::MutexGuard<'_, HashMap<ConvKey, i64>> {
@@ -59,6 +87,13 @@ impl Engine {
 
     async fn begin(&self) -> Result<Tx, StoreError> {
         self.pool
+            .begin_with(DIALECT.begin_write)
+            .await
+            .map_err(StoreError::db("beginning a transaction"))
+    }
+
+    async fn begin_batch(&self) -> Result<Tx, StoreError> {
+        self.writer
             .begin_with(DIALECT.begin_write)
             .await
             .map_err(StoreError::db("beginning a transaction"))

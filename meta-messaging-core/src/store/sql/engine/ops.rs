@@ -1,13 +1,17 @@
 //! Changes to messages that exist: reactions, edits, deletes, read and delivery receipts.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use super::write::db;
 use super::{DIALECT, Db, Engine, Tx};
+use crate::ids::{AccountId, TenantId};
+use crate::platform::Platform;
 use crate::store::api::ApplyReport;
 use crate::store::error::StoreError;
 use crate::store::plan::{
-    Op, RawRow, ReactionState, ReceiptScope, Target, apply_reaction, preview,
+    Op, Plan, RawRow, ReactionState, ReceiptScope, Target, apply_reaction, preview,
 };
 
 const KEY: &str = "tenant_id = $1 AND platform = $2 AND message_id = $3";
@@ -286,5 +290,66 @@ impl Engine {
             }
         }
         Ok(changed)
+    }
+
+    pub(super) async fn keep_raw(
+        &self,
+        tx: &mut Tx,
+        raw: &RawRow,
+        report: &mut ApplyReport,
+    ) -> Result<(), StoreError> {
+        self.fail.hit()?;
+        let done = sqlx::query::<Db>(
+            "INSERT INTO raw_events (tenant_id, platform, account_id, kind, reason, timestamp_ms, \
+             received_at_ms, event_hash, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (tenant_id, event_hash) DO NOTHING",
+        )
+        .bind(raw.tenant_id.as_str())
+        .bind(raw.platform.as_str())
+        .bind(raw.account_id.as_str())
+        .bind(raw.kind.as_str())
+        .bind(raw.reason.as_deref())
+        .bind(raw.timestamp_ms)
+        .bind(raw.received_at_ms)
+        .bind(raw.event_hash.as_str())
+        .bind(raw.raw.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() > 0 {
+            report.raw_kept += 1;
+        } else {
+            report.duplicates += 1;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn touch_accounts(
+        &self,
+        tx: &mut Tx,
+        plans: &[Plan],
+    ) -> Result<(), StoreError> {
+        let mut newest: HashMap<(&TenantId, Platform, &AccountId), i64> = HashMap::new();
+        for (t, p, a, at) in plans.iter().flat_map(|p| &p.touches) {
+            let slot = newest.entry((t, *p, a)).or_insert(*at);
+            *slot = (*slot).max(*at);
+        }
+        let mut newest: Vec<_> = newest.into_iter().collect();
+        newest.sort();
+        for ((t, p, a), at) in newest {
+            self.fail.hit()?;
+            sqlx::query::<Db>(
+                "UPDATE accounts SET last_event_at_ms = $4 WHERE tenant_id = $1 AND platform = $2 \
+                 AND account_id = $3 AND (last_event_at_ms IS NULL OR last_event_at_ms < $4)",
+            )
+            .bind(t.as_str())
+            .bind(p.as_str())
+            .bind(a.as_str())
+            .bind(at)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
     }
 }

@@ -187,9 +187,13 @@ impl Engine {
         if let Some(a) = &f.account_id {
             q.push(" AND account_id = ").push_bind(a.as_str());
         }
-        if let Some(archived) = f.archived {
-            q.push(" AND archived = ").push_bind(archived);
-        }
+        // Literal, not bound: the planner can use the partial index `WHERE archived` only
+        // when the query says so in the same words.
+        match f.archived {
+            Some(true) => q.push(" AND archived"),
+            Some(false) => q.push(" AND NOT archived"),
+            None => &mut q,
+        };
         if f.unread_only {
             q.push(" AND unread_count > 0");
         }

@@ -11,7 +11,7 @@ use crate::store::api::ApplyReport;
 use crate::store::batch::PlanOutcome;
 use crate::store::error::StoreError;
 use crate::store::model::Direction;
-use crate::store::plan::{MessageRow, Plan, RawRow, now_ms};
+use crate::store::plan::{MessageRow, Plan, now_ms};
 use crate::store::sql::{CHUNK_ROWS, platform};
 
 use super::{CONVERSATION_CACHE, ConvKey};
@@ -36,7 +36,7 @@ struct Inserted<'a> {
 impl Engine {
     /// Executes several plans in one transaction, each with its own report.
     pub(crate) async fn write_plans(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_batch().await?;
         let rows: Vec<&MessageRow> = plans.iter().flat_map(|p| &p.messages).collect();
         let conversations = self.ensure_conversations(&mut tx, &rows).await?;
         let mut outcomes: Vec<PlanOutcome> = plans.iter().map(|_| PlanOutcome::default()).collect();
@@ -88,6 +88,9 @@ impl Engine {
         }
         self.touch_accounts(&mut tx, plans).await?;
         commit(tx).await?;
+        if let Some(committed) = &self.committed {
+            let _ = committed.try_send(());
+        }
         let mut cache = self.cached_conversations();
         if cache.len() + conversations.len() > CONVERSATION_CACHE {
             cache.clear();
@@ -199,7 +202,7 @@ impl Engine {
                 push_message(&mut b, r, conversation, now);
             });
             q.push(
-                " ON CONFLICT (tenant_id, platform, message_id) DO NOTHING \
+                " ON CONFLICT (tenant_id, message_id, platform) DO NOTHING \
                  RETURNING id, tenant_id, platform, message_id",
             );
             for r in q.build().fetch_all(&mut **tx).await.map_err(db)? {
@@ -244,7 +247,7 @@ impl Engine {
         q.push_values([row], |mut b, r| {
             push_message(&mut b, r, conversation, now_ms())
         });
-        q.push(" ON CONFLICT (tenant_id, platform, message_id) DO NOTHING RETURNING id");
+        q.push(" ON CONFLICT (tenant_id, message_id, platform) DO NOTHING RETURNING id");
         if let Some(id) = q
             .build_query_scalar::<i64>()
             .fetch_optional(&mut **tx)
@@ -338,63 +341,6 @@ impl Engine {
             });
             q.push(") AS v WHERE conversations.id = v.column1");
             q.build().execute(&mut **tx).await.map_err(db)?;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn keep_raw(
-        &self,
-        tx: &mut Tx,
-        raw: &RawRow,
-        report: &mut ApplyReport,
-    ) -> Result<(), StoreError> {
-        self.fail.hit()?;
-        let done = sqlx::query::<Db>(
-            "INSERT INTO raw_events (tenant_id, platform, account_id, kind, reason, timestamp_ms, \
-             received_at_ms, event_hash, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (tenant_id, event_hash) DO NOTHING",
-        )
-        .bind(raw.tenant_id.as_str())
-        .bind(raw.platform.as_str())
-        .bind(raw.account_id.as_str())
-        .bind(raw.kind.as_str())
-        .bind(raw.reason.as_deref())
-        .bind(raw.timestamp_ms)
-        .bind(raw.received_at_ms)
-        .bind(raw.event_hash.as_str())
-        .bind(raw.raw.as_str())
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() > 0 {
-            report.raw_kept += 1;
-        } else {
-            report.duplicates += 1;
-        }
-        Ok(())
-    }
-
-    async fn touch_accounts(&self, tx: &mut Tx, plans: &[Plan]) -> Result<(), StoreError> {
-        let mut newest: HashMap<(&TenantId, Platform, &AccountId), i64> = HashMap::new();
-        for (t, p, a, at) in plans.iter().flat_map(|p| &p.touches) {
-            let slot = newest.entry((t, *p, a)).or_insert(*at);
-            *slot = (*slot).max(*at);
-        }
-        let mut newest: Vec<_> = newest.into_iter().collect();
-        newest.sort();
-        for ((t, p, a), at) in newest {
-            self.fail.hit()?;
-            sqlx::query::<Db>(
-                "UPDATE accounts SET last_event_at_ms = $4 WHERE tenant_id = $1 AND platform = $2 \
-                 AND account_id = $3 AND (last_event_at_ms IS NULL OR last_event_at_ms < $4)",
-            )
-            .bind(t.as_str())
-            .bind(p.as_str())
-            .bind(a.as_str())
-            .bind(at)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
         }
         Ok(())
     }

@@ -46,6 +46,12 @@ pub enum Command {
     /// On a Graph error, prints its kind, Meta's message and fbtrace_id, the cause and the fix,
     /// and exits 1.
     Send(SendArgs),
+    /// Run a local emulator of Meta's Graph API and webhooks (see docs/emulator.md).
+    ///
+    /// Serves the Send API, debug_token, /me/accounts, Page info and subscribed_apps with Meta's
+    /// rules and error shapes, delivers signed webhooks to --callback, and takes scripted events
+    /// on its control API under /_emulator/. Runs until interrupted.
+    Emulate(EmulateArgs),
 }
 
 /// Arguments of `inspect`.
@@ -156,4 +162,22 @@ pub struct SendArgs {
     /// The Graph API base URL (for a local mock server).
     #[arg(long, default_value = "https://graph.facebook.com")]
     pub graph_url: String,
+}
+
+/// Arguments of `emulate`.
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// The port to listen on (on 127.0.0.1); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// A world file (JSON: app, pages, users, callback_url); default: the demo world.
+    #[arg(long)]
+    pub world: Option<PathBuf>,
+    /// Where to POST webhook deliveries, e.g. http://127.0.0.1:3000/webhook (overrides the
+    /// world file's callback_url).
+    #[arg(long)]
+    pub callback: Option<String>,
+    /// Sign deliveries with this app secret instead of the world's.
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
+    pub app_secret: Option<String>,
 }

@@ -5,6 +5,7 @@
 
 mod adapters;
 mod cli;
+mod emulator;
 mod graph;
 mod inbox;
 mod properties;

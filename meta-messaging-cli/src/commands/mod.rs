@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod doctor;
+mod emulate;
 mod inspect;
 mod send;
 mod sign;
@@ -23,6 +24,7 @@ pub(crate) async fn run(command: Command, io: &mut Io) -> Result<ExitCode, CliEr
         Command::VerifyEndpoint(args) => verify_endpoint::run(&args, io).await,
         Command::Doctor(args) => doctor::run(&args, io).await,
         Command::Send(args) => send::run(&args, io).await,
+        Command::Emulate(args) => emulate::run(&args, io).await,
     }
 }
 

@@ -1,0 +1,157 @@
+//! The control API under `/_emulator/`: script the world while it runs.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::activity::{self, Inbound, Reaction};
+use crate::server::Shared;
+use crate::world::User;
+
+/// Why a control request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// No user with this PSID/IGSID is in the world.
+    #[error("no user {0:?} in the world")]
+    UnknownUser(String),
+    /// No Page with this id is in the world.
+    #[error("no Page {0:?} in the world")]
+    UnknownPage(String),
+    /// The token was never issued by the emulator.
+    #[error("the emulator never issued this token")]
+    UnknownToken,
+    /// The inbound message has neither a text nor an attachment.
+    #[error("a message needs a text or an attachment")]
+    EmptyMessage,
+    /// The message is not in this user's conversation (or, for an edit, not written by them).
+    #[error("no message {0:?} in this user's conversation")]
+    UnknownMessage(String),
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            Self::EmptyMessage | Self::UnknownMessage(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::NOT_FOUND,
+        };
+        (status, Json(json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Permissions {
+    permissions: Vec<String>,
+}
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/_emulator/users", post(add_user))
+        .route("/_emulator/users/{id}/messages", post(user_writes))
+        .route("/_emulator/users/{id}/reactions", post(user_reacts))
+        .route("/_emulator/users/{id}/reads", post(user_reads))
+        .route("/_emulator/users/{id}/edits", post(user_edits))
+        .route("/_emulator/tokens/{token}/expire", post(expire))
+        .route("/_emulator/pages/{id}/permissions", post(permissions))
+        .route("/_emulator/messages", get(sent))
+        .route("/_emulator/webhooks", get(deliveries))
+        .route("/_emulator/attachments/{id}", get(attachment))
+}
+
+async fn add_user(
+    State(shared): State<Shared>,
+    Json(user): Json<User>,
+) -> Result<Response, ControlError> {
+    shared.lock().add_user(user)?;
+    Ok((StatusCode::CREATED, Json(json!({"success": true}))).into_response())
+}
+
+async fn user_writes(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    Json(inbound): Json<Inbound>,
+) -> Result<Json<Value>, ControlError> {
+    let mid = activity::write(&shared, &id, inbound).await?;
+    Ok(Json(json!({"mid": mid.as_str()})))
+}
+
+async fn user_reacts(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    Json(reaction): Json<Reaction>,
+) -> Result<Json<Value>, ControlError> {
+    activity::react(&shared, &id, reaction).await?;
+    Ok(Json(json!({"success": true})))
+}
+
+async fn user_reads(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ControlError> {
+    activity::read(&shared, &id).await?;
+    Ok(Json(json!({"success": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edit {
+    mid: String,
+    text: String,
+}
+
+async fn user_edits(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    Json(edit): Json<Edit>,
+) -> Result<Json<Value>, ControlError> {
+    activity::edit(&shared, &id, &edit.mid, &edit.text).await?;
+    Ok(Json(json!({"success": true})))
+}
+
+async fn expire(
+    State(shared): State<Shared>,
+    Path(token): Path<String>,
+) -> Result<Json<Value>, ControlError> {
+    shared.lock().expire(&token)?;
+    Ok(Json(json!({"success": true})))
+}
+
+async fn permissions(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<Permissions>,
+) -> Result<Json<Value>, ControlError> {
+    shared.lock().set_permissions(&id, body.permissions)?;
+    Ok(Json(json!({"success": true})))
+}
+
+async fn sent(State(shared): State<Shared>) -> Json<Value> {
+    Json(json!({"data": shared.lock().sent}))
+}
+
+async fn deliveries(State(shared): State<Shared>) -> Json<Value> {
+    Json(json!({"data": shared.lock().deliveries}))
+}
+
+/// The bytes of an attachment uploaded with `filedata`, at the URL its echo carries.
+async fn attachment(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
+    let file = shared
+        .lock()
+        .attachments
+        .get(&id)
+        .and_then(|a| a.file.clone());
+    match file {
+        Some((mime, bytes)) => ([(CONTENT_TYPE, mime)], bytes).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("no uploaded file {id:?}")})),
+        )
+            .into_response(),
+    }
+}

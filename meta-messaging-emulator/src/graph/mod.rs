@@ -1,0 +1,145 @@
+//! The emulated Graph API: the endpoints `meta-messaging-core`'s `GraphClient` calls.
+
+mod accounts;
+mod oauth;
+mod read;
+mod send;
+mod upload;
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::Router;
+use axum::body::to_bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+
+use crate::error::GraphFailure;
+use crate::server::Shared;
+use crate::state::Principal;
+
+/// The largest request body accepted; Meta's own attachment limit is 25 MB.
+pub(crate) const BODY_LIMIT: usize = 25 * 1024 * 1024;
+
+pub(crate) use oauth::IssuedCode;
+
+type Params = Query<HashMap<String, String>>;
+type Answer = Result<Json<Value>, GraphFailure>;
+
+/// `/{version}/{node}` and `/{version}/{node}/{edge}`; the handlers dispatch on the node and
+/// edge names the way the Graph API does, so any version segment is accepted.
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/{version}/{node}", get(get_node))
+        .route("/{version}/{node}/{edge}", get(get_edge).post(post_edge))
+}
+
+async fn get_node(
+    State(shared): State<Shared>,
+    Path((_version, node)): Path<(String, String)>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    let principal = authenticate(&shared, &headers, &query)?;
+    match node.as_str() {
+        "debug_token" => accounts::debug_token(&shared, &query),
+        "me" => accounts::me(&principal),
+        _ => {
+            let found = read::message(&shared.lock(), &principal, &node);
+            match found {
+                Some(message) => Ok(message),
+                None => accounts::node(&shared, &principal, &node),
+            }
+        }
+    }
+    .map(Json)
+}
+
+async fn get_edge(
+    State(shared): State<Shared>,
+    Path((_version, node, edge)): Path<(String, String, String)>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Response {
+    // The Login dialog and the token exchange are the two calls made without a token.
+    match (node.as_str(), edge.as_str()) {
+        ("dialog", "oauth") => oauth::dialog(&shared, &query),
+        ("oauth", "access_token") => oauth::access_token(&shared, &query)
+            .map(Json)
+            .into_response(),
+        _ => authenticated_edge(&shared, &node, &edge, &query, &headers).into_response(),
+    }
+}
+
+fn authenticated_edge(
+    shared: &Shared,
+    node: &str,
+    edge: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Answer {
+    let principal = authenticate(shared, headers, query)?;
+    match edge {
+        "accounts" if node == "me" => accounts::me_accounts(shared, &principal),
+        "permissions" if node == "me" => accounts::permissions(&principal),
+        "subscribed_apps" => accounts::subscribed_apps(shared, &principal, node),
+        "conversations" => read::conversations(shared, &principal, node, query),
+        "messages" => read::conversation_messages(shared, &principal, node, query),
+        _ => Err(GraphFailure::object_not_found(node, "get")),
+    }
+    .map(Json)
+}
+
+async fn post_edge(
+    State(shared): State<Shared>,
+    Path((_version, node, edge)): Path<(String, String, String)>,
+    Query(query): Params,
+    headers: HeaderMap,
+    request: Request,
+) -> Answer {
+    let principal = authenticate(&shared, &headers, &query)?;
+    match edge.as_str() {
+        "messages" => {
+            let body = to_bytes(request.into_body(), BODY_LIMIT)
+                .await
+                .map_err(|_| {
+                    GraphFailure::invalid_parameter("(#100) The request body is too large")
+                })?;
+            send::send(&shared, &principal, &node, &body).await
+        }
+        "message_attachments" => {
+            upload::upload(&shared, &principal, &node, &headers, request).await
+        }
+        "subscribed_apps" => accounts::subscribe(&shared, &principal, &node, &query),
+        _ => Err(GraphFailure::object_not_found(&node, "post")),
+    }
+    .map(Json)
+}
+
+/// The principal behind the request's token: `Authorization: Bearer` first, then the
+/// `access_token` query parameter (Meta accepts both).
+fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Principal, GraphFailure> {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = bearer
+        .or_else(|| query.get("access_token").map(String::as_str))
+        .ok_or_else(GraphFailure::token_missing)?;
+    let state = shared.lock();
+    let principal = state
+        .principal(token)
+        .ok_or_else(GraphFailure::token_invalid)?;
+    if state.is_expired(token) {
+        return Err(GraphFailure::token_expired());
+    }
+    Ok(principal)
+}

@@ -1,0 +1,144 @@
+//! OAuth: the Login dialog (which consents at once and redirects back with a code) and the
+//! token endpoint (`/oauth/access_token`: code exchange and long-lived tokens).
+
+use std::collections::HashMap;
+
+use axum::response::{IntoResponse, Redirect, Response};
+use rand::Rng;
+use serde_json::{Value, json};
+
+use crate::error::GraphFailure;
+use crate::server::Shared;
+
+/// The user token issued when the world names none.
+const ISSUED_USER_TOKEN: &str = "EAAG-emulator-user-token";
+/// Lifetimes Meta gives: short-lived tokens about 2 hours, long-lived about 60 days.
+const SHORT_LIVED_SECS: u64 = 7200;
+const LONG_LIVED_SECS: u64 = 5_183_944;
+
+/// A code handed out by the dialog, redeemable once with the same redirect URI.
+#[derive(Debug, Clone)]
+pub(crate) struct IssuedCode {
+    redirect_uri: String,
+}
+
+/// `GET /{version}/dialog/oauth`: the person "logs in and consents" at once; the browser is sent
+/// to `redirect_uri` with `code` and the `state` it came with.
+pub(super) fn dialog(shared: &Shared, query: &HashMap<String, String>) -> Response {
+    let mut state = shared.lock();
+    if query.get("client_id") != Some(&state.world.app.id) {
+        return GraphFailure::invalid_parameter(
+            "Invalid App ID: the client_id is not this app's id",
+        )
+        .into_response();
+    }
+    let Some(redirect_uri) = query.get("redirect_uri").filter(|u| u.starts_with("http")) else {
+        return GraphFailure::invalid_parameter("(#100) Invalid redirect_uri").into_response();
+    };
+    let code = format!("AQD{}", random_token(60));
+    state.codes.insert(
+        code.clone(),
+        IssuedCode {
+            redirect_uri: redirect_uri.clone(),
+        },
+    );
+    let mut target = redirect_uri.clone();
+    target.push(if target.contains('?') { '&' } else { '?' });
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = query.get("state") {
+        pairs.push(("state", s.as_str()));
+    }
+    target.push_str(&encode(&pairs));
+    Redirect::to(&target).into_response()
+}
+
+/// `GET /{version}/oauth/access_token`: a code for a user token, or (`grant_type=
+/// fb_exchange_token`) a user token for a long-lived one.
+pub(super) fn access_token(
+    shared: &Shared,
+    query: &HashMap<String, String>,
+) -> Result<Value, GraphFailure> {
+    let mut state = shared.lock();
+    let app = &state.world.app;
+    if query.get("client_id") != Some(&app.id) {
+        return Err(GraphFailure::invalid_parameter(
+            "Error validating application. Invalid application ID.",
+        ));
+    }
+    if query.get("client_secret") != Some(&app.secret) {
+        return Err(GraphFailure::invalid_client_secret());
+    }
+    if query.get("grant_type").map(String::as_str) == Some("fb_exchange_token") {
+        let presented = query.get("fb_exchange_token").map(String::as_str);
+        if presented.is_none() || presented != state.world.user_token.as_deref() {
+            return Err(GraphFailure::token_invalid());
+        }
+        return Ok(json!({
+            "access_token": presented,
+            "token_type": "bearer",
+            "expires_in": LONG_LIVED_SECS,
+        }));
+    }
+    let code = query
+        .get("code")
+        .ok_or_else(|| GraphFailure::invalid_parameter("Missing authorization code"))?;
+    let issued = state
+        .codes
+        .remove(code)
+        .ok_or_else(GraphFailure::code_used_or_invalid)?;
+    if query.get("redirect_uri") != Some(&issued.redirect_uri) {
+        return Err(GraphFailure::redirect_uri_mismatch());
+    }
+    let token = state
+        .world
+        .user_token
+        .get_or_insert_with(|| ISSUED_USER_TOKEN.to_owned())
+        .clone();
+    Ok(json!({
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": SHORT_LIVED_SECS,
+    }))
+}
+
+fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` pairs (percent-encoding what a URL query cannot hold).
+fn encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_is_percent_encoded() {
+        assert_eq!(
+            encode(&[("code", "AQD1"), ("state", "a b&c=d")]),
+            "code=AQD1&state=a%20b%26c%3Dd"
+        );
+    }
+}

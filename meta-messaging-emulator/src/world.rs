@@ -1,0 +1,319 @@
+//! The emulated world: the app, its Pages and Instagram accounts, and the people who write to them.
+
+use meta_messaging_core::Platform;
+use serde::Deserialize;
+
+/// Everything the emulator knows at start: the app, its Pages (with tokens, permissions and
+/// linked Instagram accounts), the users who can write to them, and where webhooks go.
+///
+/// It deserializes from the `--world FILE` JSON (see `docs/emulator.md`); [`World::demo`] is a
+/// ready-made world with one Page, its Instagram account and one user on each platform.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct World {
+    /// The Meta app the Pages are connected to.
+    pub app: App,
+    /// The Pages, each with its token.
+    #[serde(default)]
+    pub pages: Vec<Page>,
+    /// People who can write to the Pages and Instagram accounts.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Where webhook deliveries are POSTed; `None` keeps them in the delivery log only.
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    /// A Facebook user token whose `GET /me/accounts` lists every Page.
+    #[serde(default)]
+    pub user_token: Option<String>,
+    /// At most this many sends per Page per second; more are answered with Meta's throttling error.
+    #[serde(default)]
+    pub send_rate_limit: Option<u32>,
+}
+
+impl std::fmt::Debug for World {
+    // Hand-written so tokens and the app secret never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("app", &self.app)
+            .field("pages", &self.pages)
+            .field("users", &self.users)
+            .field("callback_url", &self.callback_url)
+            .field(
+                "user_token",
+                &self.user_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("send_rate_limit", &self.send_rate_limit)
+            .finish()
+    }
+}
+
+/// The Meta app.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct App {
+    /// The app id (`app_id` in echoes and `debug_token`).
+    pub id: String,
+    /// The app secret webhooks are signed with.
+    pub secret: String,
+    /// The app's name.
+    #[serde(default = "default_app_name")]
+    pub name: String,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("id", &self.id)
+            .field("secret", &"[redacted]")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+fn default_app_name() -> String {
+    "Emulated App".to_owned()
+}
+
+/// A Facebook Page connected to the app.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Page {
+    /// The Page id.
+    pub id: String,
+    /// The Page's name.
+    pub name: String,
+    /// The Page access token the app holds.
+    pub token: String,
+    /// The permissions granted to the token (`pages_messaging`, `instagram_manage_messages`, ...).
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// The Instagram professional account linked to the Page.
+    #[serde(default)]
+    pub instagram: Option<InstagramAccount>,
+}
+
+impl std::fmt::Debug for Page {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("token", &"[redacted]")
+            .field("permissions", &self.permissions)
+            .field("instagram", &self.instagram)
+            .finish()
+    }
+}
+
+/// An Instagram professional account linked to a Page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct InstagramAccount {
+    /// The Instagram account id (the entry id of Instagram webhooks).
+    pub id: String,
+    /// The account's username.
+    pub username: String,
+    /// The account's display name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A person who writes to a Page (Messenger, by PSID) or its Instagram account (by IGSID).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct User {
+    /// The PSID or IGSID, scoped to `page`.
+    pub id: String,
+    /// Where the user writes: `messenger` or `instagram`.
+    pub platform: Platform,
+    /// The Page the user writes to (on Instagram: to the Page's linked account).
+    pub page: String,
+    /// The user's display name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl World {
+    /// An empty world for the app `app_id` whose webhooks are signed with `app_secret`.
+    pub fn new(app_id: impl Into<String>, app_secret: impl Into<String>) -> Self {
+        Self {
+            app: App {
+                id: app_id.into(),
+                secret: app_secret.into(),
+                name: default_app_name(),
+            },
+            pages: Vec::new(),
+            users: Vec::new(),
+            callback_url: None,
+            user_token: None,
+            send_rate_limit: None,
+        }
+    }
+
+    /// A world with one Page (`104417552380421`, token `EAAG-emulator-page-token`, every messaging
+    /// permission), its Instagram account `17841400000000000`, one Messenger user
+    /// (`6758492015643287`) and one Instagram user (`5000000000000001`); user token
+    /// `EAAG-emulator-user-token`. The ids are the ones Meta's documentation examples use.
+    pub fn demo() -> Self {
+        let mut world = Self::new("1234567890", "emulator-app-secret")
+            .page(
+                Page::new("104417552380421", "Acme Shoes", "EAAG-emulator-page-token")
+                    .permissions([
+                        "pages_show_list",
+                        "pages_messaging",
+                        "pages_manage_metadata",
+                        "pages_read_engagement",
+                        "instagram_basic",
+                        "instagram_manage_messages",
+                    ])
+                    .instagram(InstagramAccount::new("17841400000000000", "acmeshoes")),
+            )
+            .user(User::new(
+                "6758492015643287",
+                Platform::Messenger,
+                "104417552380421",
+            ))
+            .user(User::new(
+                "5000000000000001",
+                Platform::Instagram,
+                "104417552380421",
+            ));
+        world.user_token = Some("EAAG-emulator-user-token".to_owned());
+        world
+    }
+
+    /// Adds a Page.
+    #[must_use]
+    pub fn page(mut self, page: Page) -> Self {
+        self.pages.push(page);
+        self
+    }
+
+    /// Adds a user.
+    #[must_use]
+    pub fn user(mut self, user: User) -> Self {
+        self.users.push(user);
+        self
+    }
+
+    /// Sets where webhooks are delivered.
+    #[must_use]
+    pub fn callback_url(mut self, url: impl Into<String>) -> Self {
+        self.callback_url = Some(url.into());
+        self
+    }
+
+    /// Sets the Facebook user token that lists every Page on `GET /me/accounts`.
+    #[must_use]
+    pub fn user_token(mut self, token: impl Into<String>) -> Self {
+        self.user_token = Some(token.into());
+        self
+    }
+
+    /// Limits sends to `per_second` per Page; beyond it the Send API answers Meta's code 613.
+    #[must_use]
+    pub fn send_rate_limit(mut self, per_second: u32) -> Self {
+        self.send_rate_limit = Some(per_second);
+        self
+    }
+
+    /// Reads a world from its JSON form (the `--world FILE` format).
+    ///
+    /// # Errors
+    /// [`serde_json::Error`] when the JSON does not describe a world.
+    pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(json)
+    }
+}
+
+impl Page {
+    /// A Page with no permissions and no Instagram account.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            token: token.into(),
+            permissions: Vec::new(),
+            instagram: None,
+        }
+    }
+
+    /// Grants `permissions` to the Page token.
+    #[must_use]
+    pub fn permissions<I, S>(mut self, permissions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.permissions = permissions.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Links an Instagram professional account.
+    #[must_use]
+    pub fn instagram(mut self, account: InstagramAccount) -> Self {
+        self.instagram = Some(account);
+        self
+    }
+}
+
+impl InstagramAccount {
+    /// An account with this id and username.
+    pub fn new(id: impl Into<String>, username: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            username: username.into(),
+            name: None,
+        }
+    }
+}
+
+impl User {
+    /// A user of `platform` writing to the Page `page`.
+    pub fn new(id: impl Into<String>, platform: Platform, page: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            platform,
+            page: page.into(),
+            name: None,
+        }
+    }
+
+    /// Sets the display name.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let shown = format!("{:?}", World::demo());
+        assert!(!shown.contains("emulator-app-secret"));
+        assert!(!shown.contains("EAAG-emulator"));
+    }
+
+    #[test]
+    fn reads_the_json_form() {
+        let world = World::from_json(
+            br#"{"app": {"id": "1", "secret": "s"},
+                 "pages": [{"id": "2", "name": "P", "token": "t", "instagram": {"id": "3", "username": "p"}}],
+                 "users": [{"id": "4", "platform": "instagram", "page": "2"}]}"#,
+        )
+        .expect("a valid world");
+        assert_eq!(world.users[0].platform, Platform::Instagram);
+        assert_eq!(
+            world.pages[0].instagram.as_ref().map(|a| a.id.as_str()),
+            Some("3")
+        );
+    }
+}

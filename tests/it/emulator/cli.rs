@@ -1,0 +1,120 @@
+//! `meta-messaging emulate` in-process: a world file, a callback, then `send` against it.
+
+use std::time::Duration;
+
+use clap::Parser;
+use meta_messaging_cli::{Cli, Io};
+use meta_messaging_core::webhook::EventKind;
+use serde_json::json;
+
+use super::*;
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_until_up(base: &str) {
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/_emulator/messages"))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the emulator did not start at {base}");
+}
+
+#[tokio::test]
+async fn emulate_serves_a_world_file_and_delivers_to_the_callback() {
+    let mut receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world.json");
+    std::fs::write(
+        &world,
+        json!({
+            "app": {"id": APP_ID, "secret": "overridden-below"},
+            "pages": [{"id": PAGE_ID, "name": "Acme Shoes", "token": PAGE_TOKEN, "permissions": ["pages_messaging"]}],
+            "users": [{"id": PSID, "platform": "messenger", "page": PAGE_ID}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let port = free_port().to_string();
+    let cli = Cli::try_parse_from([
+        "meta-messaging",
+        "emulate",
+        "--port",
+        &port,
+        "--world",
+        world.to_str().unwrap(),
+        "--callback",
+        &receiver.url,
+        "--app-secret",
+        APP_SECRET,
+    ])
+    .unwrap();
+    let server = tokio::spawn(async move {
+        let mut io = Io {
+            stdin: Box::new(std::io::empty()),
+            stdout: Box::new(std::io::sink()),
+            stderr: Box::new(std::io::sink()),
+        };
+        meta_messaging_cli::run(cli, &mut io).await
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_up(&base).await;
+
+    let wrote = reqwest::Client::new()
+        .post(format!("{base}/_emulator/users/{PSID}/messages"))
+        .json(&json!({"text": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrote.status(), 200);
+    assert_eq!(receiver.next().await[0].kind(), EventKind::Message);
+
+    let out = crate::support::cli::run(
+        &[
+            "send",
+            "--token",
+            PAGE_TOKEN,
+            "--page-id",
+            PAGE_ID,
+            "--to",
+            PSID,
+            "--text",
+            "hi there",
+            "--graph-url",
+            &base,
+        ],
+        b"",
+    )
+    .await;
+    assert!(out.succeeded(), "{}{}", out.stdout, out.stderr);
+    let echo = receiver.next().await;
+    assert_eq!(echo[0].kind(), EventKind::Echo);
+    assert!(
+        out.stdout.contains(echo[0].message_id().unwrap().as_str()),
+        "{}",
+        out.stdout
+    );
+
+    server.abort();
+}
+
+#[tokio::test]
+async fn emulate_refuses_a_broken_world_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world.json");
+    std::fs::write(&world, r#"{"pages": []}"#).unwrap();
+    let out = crate::support::cli::run(&["emulate", "--world", world.to_str().unwrap()], b"").await;
+    assert!(!out.succeeded());
+    assert!(out.stderr.contains("is not a world file"), "{}", out.stderr);
+}

@@ -52,6 +52,13 @@ pub enum Command {
     /// rules and error shapes, delivers signed webhooks to --callback, and takes scripted events
     /// on its control API under /_emulator/. Runs until interrupted.
     Emulate(EmulateArgs),
+    /// Make something happen in a running emulator: a user writes, reacts, reads, edits or
+    /// unsends; add a user, change a Page's permissions, expire a token, move the webhook
+    /// callback.
+    ///
+    /// Prints the emulator's JSON answer. Exits 1 when the emulator refuses (an unknown user,
+    /// say) or cannot be reached.
+    Trigger(TriggerArgs),
 }
 
 /// Arguments of `inspect`.
@@ -167,8 +174,9 @@ pub struct SendArgs {
 /// Arguments of `emulate`.
 #[derive(Debug, Args)]
 pub struct EmulateArgs {
-    /// The port to listen on (on 127.0.0.1); 0 picks a free one.
-    #[arg(long, default_value_t = 0)]
+    /// The port to listen on (on 127.0.0.1); 0 picks a free one. The default is the one
+    /// `trigger` talks to.
+    #[arg(long, default_value_t = 8787)]
     pub port: u16,
     /// A world file (JSON: app, pages, users, callback_url); default: the demo world.
     #[arg(long)]
@@ -180,4 +188,141 @@ pub struct EmulateArgs {
     /// Sign deliveries with this app secret instead of the world's.
     #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
     pub app_secret: Option<String>,
+}
+
+/// Arguments of `trigger`.
+#[derive(Debug, Args)]
+pub struct TriggerArgs {
+    /// The running emulator's base URL (what `emulate` printed).
+    #[arg(
+        long,
+        env = "META_EMULATOR_URL",
+        default_value = "http://127.0.0.1:8787",
+        global = true
+    )]
+    pub emulator: String,
+    /// What happens.
+    #[command(subcommand)]
+    pub action: TriggerAction,
+}
+
+/// What `trigger` makes happen.
+#[derive(Debug, Subcommand)]
+#[non_exhaustive]
+pub enum TriggerAction {
+    /// A user writes to their Page or Instagram account (opens the messaging window).
+    Message {
+        /// The user's PSID or IGSID.
+        #[arg(long)]
+        user: String,
+        /// The text.
+        #[arg(long, required_unless_present = "attachment")]
+        text: Option<String>,
+        /// An attachment as TYPE=URL, e.g. image=https://example.com/cat.jpg.
+        #[arg(long, value_parser = parse_attachment)]
+        attachment: Option<(String, String)>,
+        /// The mid of an earlier message this one replies to.
+        #[arg(long)]
+        reply_to: Option<String>,
+        /// The payload of a tapped quick reply (the text is its title).
+        #[arg(long)]
+        quick_reply: Option<String>,
+        /// Date the message this many hours in the past (e.g. 30: outside the 24-hour window).
+        #[arg(long)]
+        hours_ago: Option<u32>,
+    },
+    /// A user reacts to a message of their conversation (or takes the reaction off).
+    React {
+        /// The user's PSID or IGSID.
+        #[arg(long)]
+        user: String,
+        /// The message reacted to.
+        #[arg(long)]
+        mid: String,
+        /// Meta's reaction name.
+        #[arg(long, default_value = "love")]
+        reaction: String,
+        /// The emoji.
+        #[arg(long, default_value = "\u{2764}")]
+        emoji: String,
+        /// Take the reaction off instead.
+        #[arg(long)]
+        unreact: bool,
+    },
+    /// A user reads the conversation.
+    Read {
+        /// The user's PSID or IGSID.
+        #[arg(long)]
+        user: String,
+    },
+    /// A user edits a message they wrote.
+    Edit {
+        /// The user's PSID or IGSID.
+        #[arg(long)]
+        user: String,
+        /// The message edited.
+        #[arg(long)]
+        mid: String,
+        /// The new text.
+        #[arg(long)]
+        text: String,
+    },
+    /// An Instagram user unsends a message they wrote.
+    Unsend {
+        /// The user's IGSID.
+        #[arg(long)]
+        user: String,
+        /// The message unsent.
+        #[arg(long)]
+        mid: String,
+    },
+    /// Add (or replace) a user who writes to a Page or its Instagram account.
+    AddUser {
+        /// The PSID or IGSID.
+        #[arg(long)]
+        id: String,
+        /// Where the user writes.
+        #[arg(long)]
+        platform: Platform,
+        /// The Page id (Instagram users write to its linked account).
+        #[arg(long)]
+        page: String,
+        /// The display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Replace the permissions granted to a Page's token.
+    Permissions {
+        /// The Page id.
+        #[arg(long)]
+        page: String,
+        /// The permissions, e.g. pages_messaging instagram_basic (none: revoke all).
+        permissions: Vec<String>,
+    },
+    /// Expire a token: the Graph API answers 190 / 463 to it from now on.
+    ExpireToken {
+        /// The token.
+        #[arg(env = "META_PAGE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Point webhook deliveries at another URL.
+    Callback {
+        /// The new callback URL, e.g. http://127.0.0.1:3000/api/meta/webhook.
+        #[arg(required_unless_present = "none")]
+        url: Option<String>,
+        /// Deliver nowhere (keep deliveries in the emulator's log only).
+        #[arg(long, conflicts_with = "url")]
+        none: bool,
+    },
+}
+
+fn parse_attachment(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((kind, url)) if !kind.is_empty() && !url.is_empty() => {
+            Ok((kind.to_owned(), url.to_owned()))
+        }
+        _ => Err(format!(
+            "{value:?} is not TYPE=URL, e.g. image=https://example.com/a.jpg"
+        )),
+    }
 }

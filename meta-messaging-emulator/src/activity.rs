@@ -27,6 +27,13 @@ pub struct Inbound {
     /// conversation outside the messaging window.
     #[serde(default)]
     pub timestamp: Option<i64>,
+    /// The mid of an earlier message of the conversation this one replies to (`reply_to`).
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The payload of the quick reply the user tapped (`quick_reply.payload`); the text is the
+    /// quick reply's title.
+    #[serde(default)]
+    pub quick_reply: Option<String>,
 }
 
 /// An attachment a simulated user sends.
@@ -59,6 +66,20 @@ impl Inbound {
             }),
             ..Self::default()
         }
+    }
+
+    /// Makes the message a reply to the earlier message `mid`.
+    #[must_use]
+    pub fn reply_to(mut self, mid: impl Into<String>) -> Self {
+        self.reply_to = Some(mid.into());
+        self
+    }
+
+    /// Makes the message the tap of a quick reply with this payload.
+    #[must_use]
+    pub fn quick_reply(mut self, payload: impl Into<String>) -> Self {
+        self.quick_reply = Some(payload.into());
+        self
     }
 
     /// Dates the message at `timestamp_ms` (Unix milliseconds) instead of now.
@@ -167,6 +188,15 @@ pub(crate) async fn write(
             message["attachments"] =
                 json!([{"type": attachment.kind, "payload": {"url": attachment.url}}]);
         }
+        if let Some(mid) = &inbound.reply_to {
+            if !state.in_conversation(&user, mid) {
+                return Err(ControlError::UnknownMessage(mid.clone()));
+            }
+            message["reply_to"] = json!({"mid": mid});
+        }
+        if let Some(payload) = &inbound.quick_reply {
+            message["quick_reply"] = json!({"payload": payload});
+        }
         let timestamp = inbound.timestamp.unwrap_or_else(now_ms);
         state.conversation.push(ConversationMessage {
             mid: mid.as_str().to_owned(),
@@ -258,6 +288,31 @@ pub(crate) async fn edit(
         *edits += 1;
         let payload = json!({"mid": mid, "text": text, "num_edit": *edits});
         let event = event(&user, &account, now_ms(), "message_edit", payload);
+        (user.platform, account, event)
+    };
+    shared.outbox.send(platform, &account, event).await;
+    Ok(())
+}
+
+/// Makes Instagram user `id` unsend a message they wrote: Meta then delivers the message again
+/// with `is_deleted: true`. Messenger sends no webhook for an unsent message, so this refuses
+/// Messenger users.
+pub(crate) async fn unsend(shared: &Shared, id: &str, mid: &str) -> Result<(), ControlError> {
+    let (platform, account, event) = {
+        let mut state = shared.lock();
+        let (user, account) = target(&state, id)?;
+        if user.platform != Platform::Instagram {
+            return Err(ControlError::NotOnMessenger("unsend"));
+        }
+        let before = state.conversation.len();
+        state
+            .conversation
+            .retain(|m| !(m.from_user && m.mid == mid && m.user == user.id));
+        if state.conversation.len() == before {
+            return Err(ControlError::UnknownMessage(mid.to_owned()));
+        }
+        let payload = json!({"mid": mid, "is_deleted": true});
+        let event = event(&user, &account, now_ms(), "message", payload);
         (user.platform, account, event)
     };
     shared.outbox.send(platform, &account, event).await;

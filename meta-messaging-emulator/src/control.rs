@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -32,12 +32,21 @@ pub enum ControlError {
     /// The message is not in this user's conversation (or, for an edit, not written by them).
     #[error("no message {0:?} in this user's conversation")]
     UnknownMessage(String),
+    /// Messenger has no webhook for this action (Meta sends it for Instagram only).
+    #[error("Messenger sends no webhook when a user does this ({0}); use an Instagram user")]
+    NotOnMessenger(&'static str),
+    /// The callback URL is not an absolute http(s) URL.
+    #[error("the callback URL must be an absolute http:// or https:// URL, not {0:?}")]
+    InvalidCallback(String),
 }
 
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let status = match self {
-            Self::EmptyMessage | Self::UnknownMessage(_) => StatusCode::BAD_REQUEST,
+            Self::EmptyMessage
+            | Self::UnknownMessage(_)
+            | Self::NotOnMessenger(_)
+            | Self::InvalidCallback(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::NOT_FOUND,
         };
         (status, Json(json!({"error": self.to_string()}))).into_response()
@@ -57,6 +66,8 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/_emulator/users/{id}/reactions", post(user_reacts))
         .route("/_emulator/users/{id}/reads", post(user_reads))
         .route("/_emulator/users/{id}/edits", post(user_edits))
+        .route("/_emulator/users/{id}/unsends", post(user_unsends))
+        .route("/_emulator/callback", put(set_callback))
         .route("/_emulator/tokens/{token}/expire", post(expire))
         .route("/_emulator/pages/{id}/permissions", post(permissions))
         .route("/_emulator/messages", get(sent))
@@ -111,6 +122,35 @@ async fn user_edits(
     Json(edit): Json<Edit>,
 ) -> Result<Json<Value>, ControlError> {
     activity::edit(&shared, &id, &edit.mid, &edit.text).await?;
+    Ok(Json(json!({"success": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unsend {
+    mid: String,
+}
+
+async fn user_unsends(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    Json(unsend): Json<Unsend>,
+) -> Result<Json<Value>, ControlError> {
+    activity::unsend(&shared, &id, &unsend.mid).await?;
+    Ok(Json(json!({"success": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Callback {
+    url: Option<String>,
+}
+
+async fn set_callback(
+    State(shared): State<Shared>,
+    Json(callback): Json<Callback>,
+) -> Result<Json<Value>, ControlError> {
+    shared.lock().set_callback(callback.url)?;
     Ok(Json(json!({"success": true})))
 }
 

@@ -12,7 +12,7 @@ use crate::control::{self, ControlError};
 use crate::error::EmulatorError;
 use crate::state::{DeliveryRecord, SentMessage, State};
 use crate::webhook::Outbox;
-use crate::world::World;
+use crate::world::{User, World};
 
 /// What every handler shares: the live state and the webhook queue.
 #[derive(Clone)]
@@ -162,6 +162,31 @@ impl RunningEmulator {
         text: &str,
     ) -> Result<(), ControlError> {
         activity::edit(&self.shared, user_id, mid, text).await
+    }
+
+    /// Makes Instagram user `user_id` unsend their message `mid`; the `is_deleted` webhook is
+    /// queued.
+    ///
+    /// # Errors
+    /// [`ControlError`] when the user is unknown or on Messenger, or did not write `mid`.
+    pub async fn user_unsends(&self, user_id: &str, mid: &str) -> Result<(), ControlError> {
+        activity::unsend(&self.shared, user_id, mid).await
+    }
+
+    /// Adds (or replaces) a user of the world.
+    ///
+    /// # Errors
+    /// [`ControlError::UnknownPage`] when the user's Page is not in the world.
+    pub fn add_user(&self, user: User) -> Result<(), ControlError> {
+        self.shared.lock().add_user(user)
+    }
+
+    /// Points webhook deliveries at `url` from now on (`None` keeps them in the log only).
+    ///
+    /// # Errors
+    /// [`ControlError::InvalidCallback`] when `url` is not an absolute http(s) URL.
+    pub fn set_callback_url(&self, url: Option<String>) -> Result<(), ControlError> {
+        self.shared.lock().set_callback(url)
     }
 
     /// Expires `token`: from now on the Graph API answers 190 / 463 to it.

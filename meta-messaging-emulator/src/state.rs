@@ -54,6 +54,8 @@ pub struct DeliveryRecord {
     pub status: Option<u16>,
     /// Why the delivery failed, when it did.
     pub error: Option<String>,
+    /// 1 for the first try, 2 and up for Meta-style redeliveries after a failure.
+    pub attempt: u32,
 }
 
 /// An attachment uploaded through `message_attachments`, reusable by its id.
@@ -147,6 +149,18 @@ impl State {
             .find(|p| p.id == page_id)
             .ok_or_else(|| ControlError::UnknownPage(page_id.to_owned()))?;
         page.permissions = permissions;
+        Ok(())
+    }
+
+    /// Points deliveries at `url` (`None`: keep them in the log only).
+    pub(crate) fn set_callback(&mut self, url: Option<String>) -> Result<(), ControlError> {
+        if let Some(url) = &url {
+            let absolute = url.starts_with("http://") || url.starts_with("https://");
+            if !absolute {
+                return Err(ControlError::InvalidCallback(url.clone()));
+            }
+        }
+        self.world.callback_url = url;
         Ok(())
     }
 

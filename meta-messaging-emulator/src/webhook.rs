@@ -1,6 +1,8 @@
-//! Webhook deliveries: Meta's envelope, signed with the app secret, POSTed in order.
+//! Webhook deliveries: Meta's envelope, signed with the app secret, POSTed in order, and
+//! retried later when the callback does not answer 200.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use meta_messaging_core::Platform;
 use meta_messaging_core::secret::AppSecret;
@@ -22,14 +24,15 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     /// Starts the worker that POSTs queued deliveries one at a time, so they arrive in the
-    /// order the events happened.
+    /// order the events happened. A failed delivery is retried by a task of its own, as Meta
+    /// does: later deliveries do not wait for it, so a retry can arrive out of order.
     pub(crate) fn start(state: Arc<Mutex<State>>, http: reqwest::Client) -> Self {
         let (queue, mut pending) = mpsc::channel::<Vec<u8>>(QUEUE);
         tokio::spawn(async move {
             while let Some(body) = pending.recv().await {
-                let record = deliver(&state, &http, body).await;
-                if let Ok(mut state) = state.lock() {
-                    state.deliveries.push(record);
+                let body: Arc<[u8]> = body.into();
+                if !attempt(&state, &http, &body, 1).await {
+                    tokio::spawn(retry(Arc::clone(&state), http.clone(), body));
                 }
             }
         });
@@ -46,40 +49,92 @@ impl Outbox {
     }
 }
 
-async fn deliver(state: &Mutex<State>, http: &reqwest::Client, body: Vec<u8>) -> DeliveryRecord {
-    let target = state.lock().ok().and_then(|s| {
-        let url = s.world.callback_url.clone()?;
-        Some((url, AppSecret::new(s.world.app.secret.as_str())))
-    });
-    let parsed = serde_json::from_slice(&body).unwrap_or(Value::Null);
+/// Redelivers `body` after growing delays (the world's `webhook_retry_delay_ms`, doubled each
+/// time) until the callback accepts it or the world's `webhook_retries` are used up.
+async fn retry(state: Arc<Mutex<State>>, http: reqwest::Client, body: Arc<[u8]>) {
+    let (retries, mut delay) = {
+        let state = lock(&state);
+        (
+            state.world.webhook_retries,
+            Duration::from_millis(state.world.webhook_retry_delay_ms),
+        )
+    };
+    for number in 2..=retries.saturating_add(1) {
+        tokio::time::sleep(delay).await;
+        if attempt(&state, &http, &body, number).await {
+            return;
+        }
+        delay = delay.saturating_mul(2);
+    }
+}
+
+/// One delivery attempt, recorded in the log; `true` when the callback answered 2xx, or when
+/// there is no callback to deliver to.
+async fn attempt(state: &Mutex<State>, http: &reqwest::Client, body: &[u8], number: u32) -> bool {
+    let record = deliver(state, http, body, number).await;
+    let delivered = record.status.is_none_or(|s| (200..300).contains(&s)) && record.error.is_none();
+    lock(state).deliveries.push(record);
+    delivered
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    // See `Shared::lock`: a poisoned lock still guards state worth serving.
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn deliver(
+    state: &Mutex<State>,
+    http: &reqwest::Client,
+    body: &[u8],
+    attempt: u32,
+) -> DeliveryRecord {
+    let target = {
+        let s = lock(state);
+        s.world
+            .callback_url
+            .clone()
+            .map(|url| (url, AppSecret::new(s.world.app.secret.as_str())))
+    };
+    let parsed = serde_json::from_slice(body).unwrap_or(Value::Null);
     let Some((url, secret)) = target else {
         return DeliveryRecord {
             body: parsed,
             status: None,
             error: None,
+            attempt,
         };
     };
-    let signature = sign(&secret, &body);
+    let signature = sign(&secret, body);
     let answer = http
         .post(&url)
         .header(SIGNATURE_HEADER, signature)
         .header("content-type", "application/json")
-        .body(body)
+        .body(body.to_vec())
         .send()
         .await;
     match answer {
-        Ok(response) => DeliveryRecord {
-            body: parsed,
-            status: Some(response.status().as_u16()),
-            error: None,
-        },
+        Ok(response) => {
+            let status = response.status().as_u16();
+            if !response.status().is_success() {
+                tracing::warn!(status, attempt, "the webhook callback refused a delivery");
+            }
+            DeliveryRecord {
+                body: parsed,
+                status: Some(status),
+                error: None,
+                attempt,
+            }
+        }
         Err(err) => {
             let err = err.without_url();
-            tracing::warn!(error = %err, "webhook delivery failed");
+            tracing::warn!(error = %err, attempt, "webhook delivery failed");
             DeliveryRecord {
                 body: parsed,
                 status: None,
                 error: Some(err.to_string()),
+                attempt,
             }
         }
     }

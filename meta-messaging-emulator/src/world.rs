@@ -29,6 +29,20 @@ pub struct World {
     /// At most this many sends per Page per second; more are answered with Meta's throttling error.
     #[serde(default)]
     pub send_rate_limit: Option<u32>,
+    /// How often a delivery the callback did not answer with 2xx is tried again (default 3).
+    #[serde(default = "default_webhook_retries")]
+    pub webhook_retries: u32,
+    /// The wait before the first redelivery, doubled for each later one (default 500 ms).
+    #[serde(default = "default_webhook_retry_delay_ms")]
+    pub webhook_retry_delay_ms: u64,
+}
+
+fn default_webhook_retries() -> u32 {
+    3
+}
+
+fn default_webhook_retry_delay_ms() -> u64 {
+    500
 }
 
 impl std::fmt::Debug for World {
@@ -44,6 +58,8 @@ impl std::fmt::Debug for World {
                 &self.user_token.as_ref().map(|_| "[redacted]"),
             )
             .field("send_rate_limit", &self.send_rate_limit)
+            .field("webhook_retries", &self.webhook_retries)
+            .field("webhook_retry_delay_ms", &self.webhook_retry_delay_ms)
             .finish()
     }
 }
@@ -151,6 +167,8 @@ impl World {
             callback_url: None,
             user_token: None,
             send_rate_limit: None,
+            webhook_retries: default_webhook_retries(),
+            webhook_retry_delay_ms: default_webhook_retry_delay_ms(),
         }
     }
 
@@ -218,6 +236,15 @@ impl World {
     #[must_use]
     pub fn send_rate_limit(mut self, per_second: u32) -> Self {
         self.send_rate_limit = Some(per_second);
+        self
+    }
+
+    /// Retries a refused delivery `retries` times, first after `first_delay`, then after twice
+    /// the previous wait; `0` delivers once.
+    #[must_use]
+    pub fn webhook_retries(mut self, retries: u32, first_delay: std::time::Duration) -> Self {
+        self.webhook_retries = retries;
+        self.webhook_retry_delay_ms = u64::try_from(first_delay.as_millis()).unwrap_or(u64::MAX);
         self
     }
 

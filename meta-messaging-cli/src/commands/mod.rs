@@ -6,6 +6,7 @@ mod inspect;
 mod send;
 mod sign;
 mod simulate;
+mod trigger;
 mod verify_endpoint;
 
 use std::io::Read;
@@ -25,6 +26,7 @@ pub(crate) async fn run(command: Command, io: &mut Io) -> Result<ExitCode, CliEr
         Command::Doctor(args) => doctor::run(&args, io).await,
         Command::Send(args) => send::run(&args, io).await,
         Command::Emulate(args) => emulate::run(&args, io).await,
+        Command::Trigger(args) => trigger::run(&args, io).await,
     }
 }
 

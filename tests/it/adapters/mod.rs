@@ -4,7 +4,7 @@
 mod crash;
 mod oauth;
 mod outage;
-mod servers;
+pub(crate) mod servers;
 mod status;
 mod table;
 mod tenants;

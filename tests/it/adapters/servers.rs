@@ -14,19 +14,36 @@ pub(crate) const PREFIX: &str = "/api/meta";
 
 /// Serves `inbox` and returns the base URL of its routes (`http://127.0.0.1:PORT/api/meta`).
 pub(crate) async fn serve(adapter: Adapter, inbox: Inbox) -> String {
-    serve_with(adapter, inbox, None).await
+    serve_with(adapter, inbox, None, bind()).await
+}
+
+/// A free loopback port, bound, and the base URL the routes will have there: for inboxes whose
+/// settings (an OAuth redirect URI, an emulator's callback) need their own URL before they
+/// are served with [`serve_bound`].
+pub(crate) fn bind() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}{PREFIX}", listener.local_addr().unwrap());
+    (listener, base)
+}
+
+/// Serves `inbox` on a listener from [`bind`].
+pub(crate) async fn serve_bound(adapter: Adapter, inbox: Inbox, bound: (TcpListener, String)) {
+    serve_with(adapter, inbox, None, bound).await;
 }
 
 /// Like [`serve`], with a tenant resolver that reads the `X-Tenant` header and refuses requests
 /// without it with the host's own 403.
 pub(crate) async fn serve_with_header_tenants(adapter: Adapter, inbox: Inbox) -> String {
-    serve_with(adapter, inbox, Some(())).await
+    serve_with(adapter, inbox, Some(()), bind()).await
 }
 
-async fn serve_with(adapter: Adapter, inbox: Inbox, header_tenants: Option<()>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+async fn serve_with(
+    adapter: Adapter,
+    inbox: Inbox,
+    header_tenants: Option<()>,
+    (listener, base): (TcpListener, String),
+) -> String {
     listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
     match adapter {
         Adapter::Axum => {
             let routes = match header_tenants {
@@ -83,7 +100,7 @@ async fn serve_with(adapter: Adapter, inbox: Inbox, header_tenants: Option<()>) 
             });
         }
     }
-    format!("http://{addr}{PREFIX}")
+    base
 }
 
 fn tenant_header(value: Option<&str>) -> Option<meta_messaging_core::ids::TenantId> {

@@ -118,3 +118,74 @@ async fn emulate_refuses_a_broken_world_file() {
     assert!(!out.succeeded());
     assert!(out.stderr.contains("is not a world file"), "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn trigger_drives_a_running_emulator() {
+    let mut receiver = Receiver::start().await;
+    let (emulator, _client) = start(Some(&receiver)).await;
+    let url = emulator.url();
+    let trigger = |args: &[&str]| {
+        let mut full = vec!["trigger".to_owned(), "--emulator".to_owned(), url.clone()];
+        full.extend(args.iter().map(|a| (*a).to_owned()));
+        async move {
+            let full: Vec<&str> = full.iter().map(String::as_str).collect();
+            crate::support::cli::run(&full, b"").await
+        }
+    };
+
+    let wrote = trigger(&["message", "--user", PSID, "--text", "from the CLI"]).await;
+    assert!(wrote.succeeded(), "{}", wrote.stderr);
+    let events = receiver.next().await;
+    let mid = events[0].message_id().unwrap().as_str().to_owned();
+    assert!(wrote.stdout.contains(&mid), "{}", wrote.stdout);
+
+    let reacted = trigger(&["react", "--user", PSID, "--mid", &mid]).await;
+    assert!(reacted.succeeded(), "{}", reacted.stderr);
+    assert_eq!(receiver.next().await[0].kind(), EventKind::Reaction);
+
+    let late = trigger(&[
+        "message",
+        "--user",
+        PSID,
+        "--attachment",
+        "image=https://example.com/a.jpg",
+        "--hours-ago",
+        "30",
+    ])
+    .await;
+    assert!(late.succeeded(), "{}", late.stderr);
+    let events = receiver.next().await;
+    assert!(events[0].timestamp_ms < now_ms() - 29 * 3_600_000);
+
+    let expired = trigger(&["expire-token", PAGE_TOKEN]).await;
+    assert!(expired.succeeded(), "{}", expired.stderr);
+    let added = trigger(&[
+        "add-user",
+        "--id",
+        "42",
+        "--platform",
+        "instagram",
+        "--page",
+        PAGE_ID,
+        "--name",
+        "Grace Hopper",
+    ])
+    .await;
+    assert!(added.succeeded(), "{}", added.stderr);
+    let revoked = trigger(&["permissions", "--page", PAGE_ID, "pages_messaging"]).await;
+    assert!(revoked.succeeded(), "{}", revoked.stderr);
+    let moved = trigger(&["callback", "--none"]).await;
+    assert!(moved.succeeded(), "{}", moved.stderr);
+
+    // Refusals name the problem and exit 1.
+    let unknown = trigger(&["message", "--user", "404", "--text", "x"]).await;
+    assert!(!unknown.succeeded());
+    assert!(
+        unknown.stderr.contains("refused (404)") && unknown.stderr.contains("no user \"404\""),
+        "{}",
+        unknown.stderr
+    );
+    let unsend = trigger(&["unsend", "--user", PSID, "--mid", "m_1"]).await;
+    assert!(!unsend.succeeded());
+    assert!(unsend.stderr.contains("Messenger"), "{}", unsend.stderr);
+}

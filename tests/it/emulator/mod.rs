@@ -4,6 +4,7 @@ mod accounts;
 mod activity;
 mod cli;
 mod control;
+mod inbox;
 mod oauth;
 mod read;
 mod send;
@@ -72,6 +73,17 @@ impl Receiver {
             .expect("a valid X-Hub-Signature-256");
         webhook::parse(&body).expect("a delivery in Meta's shape")
     }
+}
+
+/// The time now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
 }
 
 /// The demo world delivering to `receiver`, and a client against it.

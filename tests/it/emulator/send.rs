@@ -1,8 +1,6 @@
 //! The Send API end to end: the real client sends, the emulator applies Meta's rules, and the
 //! echo webhook reaches the app with the same message id.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use meta_messaging_core::Platform;
 use meta_messaging_core::graph::{ErrorKind, GraphClient, MessageTag, RetryPolicy};
 use meta_messaging_core::ids::{Igsid, PageId, Psid};
@@ -13,16 +11,6 @@ use meta_messaging_emulator::{Emulator, Inbound, World};
 use super::*;
 
 const HOUR_MS: i64 = 3600 * 1000;
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
 
 #[tokio::test]
 async fn messenger_reply_is_sent_and_echoed_with_the_same_mid() {

@@ -1,0 +1,150 @@
+//! `meta-messaging trigger`: drive a running emulator through its control API.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::cli::{TriggerAction, TriggerArgs};
+use crate::error::CliError;
+use crate::io::Io;
+
+pub(super) async fn run(args: &TriggerArgs, io: &mut Io) -> Result<ExitCode, CliError> {
+    let base = super::parse_url(&args.emulator)?;
+    let (method, path, body) = request(&args.action);
+    let url = base.join(&path).map_err(|err| CliError::InvalidUrl {
+        url: args.emulator.clone(),
+        reason: err.to_string(),
+    })?;
+    let response = super::http_client()?
+        .request(method, url.clone())
+        .json(&body)
+        .send()
+        .await
+        .map_err(|source| CliError::http(&url, source))?;
+    let status = response.status();
+    let answer = response
+        .text()
+        .await
+        .map_err(|source| CliError::http(&url, source))?;
+    if status.is_success() {
+        writeln!(io.stdout, "{answer}").map_err(CliError::Write)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The control API explains refusals as {"error": "..."}; anything else is shown as is.
+    let reason = serde_json::from_str::<Value>(&answer)
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or(answer);
+    writeln!(
+        io.stderr,
+        "error: the emulator refused ({}): {reason}",
+        status.as_u16()
+    )
+    .map_err(CliError::Write)?;
+    Ok(ExitCode::FAILURE)
+}
+
+/// The control API call for `action`: method, path under the emulator's URL, JSON body.
+fn request(action: &TriggerAction) -> (Method, String, Value) {
+    match action {
+        TriggerAction::Message {
+            user,
+            text,
+            attachment,
+            reply_to,
+            quick_reply,
+            hours_ago,
+        } => {
+            let mut body = json!({});
+            if let Some(text) = text {
+                body["text"] = json!(text);
+            }
+            if let Some((kind, url)) = attachment {
+                body["attachment"] = json!({"type": kind, "url": url});
+            }
+            if let Some(mid) = reply_to {
+                body["reply_to"] = json!(mid);
+            }
+            if let Some(payload) = quick_reply {
+                body["quick_reply"] = json!(payload);
+            }
+            if let Some(hours) = hours_ago {
+                body["timestamp"] = json!(now_ms() - i64::from(*hours) * 3_600_000);
+            }
+            (Method::POST, user_path(user, "messages"), body)
+        }
+        TriggerAction::React {
+            user,
+            mid,
+            reaction,
+            emoji,
+            unreact,
+        } => (
+            Method::POST,
+            user_path(user, "reactions"),
+            json!({"mid": mid, "reaction": reaction, "emoji": emoji, "react": !unreact}),
+        ),
+        TriggerAction::Read { user } => (Method::POST, user_path(user, "reads"), json!({})),
+        TriggerAction::Edit { user, mid, text } => (
+            Method::POST,
+            user_path(user, "edits"),
+            json!({"mid": mid, "text": text}),
+        ),
+        TriggerAction::Unsend { user, mid } => (
+            Method::POST,
+            user_path(user, "unsends"),
+            json!({"mid": mid}),
+        ),
+        TriggerAction::AddUser {
+            id,
+            platform,
+            page,
+            name,
+        } => (
+            Method::POST,
+            "_emulator/users".to_owned(),
+            json!({"id": id, "platform": platform, "page": page, "name": name}),
+        ),
+        TriggerAction::Permissions { page, permissions } => (
+            Method::POST,
+            format!("_emulator/pages/{}/permissions", segment(page)),
+            json!({"permissions": permissions}),
+        ),
+        TriggerAction::ExpireToken { token } => (
+            Method::POST,
+            format!("_emulator/tokens/{}/expire", segment(token)),
+            json!({}),
+        ),
+        TriggerAction::Callback { url, .. } => (
+            Method::PUT,
+            "_emulator/callback".to_owned(),
+            json!({"url": url}),
+        ),
+    }
+}
+
+fn user_path(user: &str, action: &str) -> String {
+    format!("_emulator/users/{}/{action}", segment(user))
+}
+
+/// `value` as one URL path segment: ids are digits, but tokens may hold `|` or `/`.
+fn segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,454 @@
+//! End to end: an adapter serving an inbox over a real SQLite store, talking to the emulator as
+//! its Graph API and receiving the emulator's webhooks. Accounts are connected through the
+//! OAuth routes, customers write through the emulator, replies go out through `POST /messages`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use meta_messaging_core::graph::GraphClient;
+use meta_messaging_core::inbox::{Inbox, OAuthSettings, Tenancy};
+use meta_messaging_core::secret::{AppSecret, VerifyToken};
+use meta_messaging_core::store::SqliteStore;
+use meta_messaging_emulator::{Inbound, Reaction, World};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::adapters::servers::{Adapter, bind, serve_bound};
+
+/// An inbox served by `adapter`, connected to the emulator's demo Page and Instagram account.
+struct Deployment {
+    emulator: RunningEmulator,
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Deployment {
+    async fn start(adapter: Adapter, world: World) -> Self {
+        let (emulator, _) = start_world(world).await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("inbox.db"))
+            .await
+            .unwrap();
+        let bound = bind();
+        let base = bound.1.clone();
+        let graph = GraphClient::builder()
+            .graph_url(emulator.url())
+            .dialog_url(emulator.url())
+            .retry(fast_retries())
+            .build()
+            .unwrap();
+        let inbox = Inbox::builder()
+            .app_secret(AppSecret::new(APP_SECRET))
+            .verify_token(VerifyToken::new("e2e-verify-token"))
+            .store(Arc::new(store))
+            .graph(graph)
+            .tenancy(Tenancy::Single("default".into()))
+            .oauth(OAuthSettings::new(APP_ID, format!("{base}/oauth/callback")))
+            .build()
+            .unwrap();
+        serve_bound(adapter, inbox, bound).await;
+        emulator
+            .set_callback_url(Some(format!("{base}/webhook")))
+            .unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let deployment = Self {
+            emulator,
+            base,
+            http,
+            _dir: dir,
+        };
+        deployment.connect().await;
+        deployment
+    }
+
+    /// The operator clicks "Connect": our start route, Meta's dialog, our callback.
+    async fn connect(&self) {
+        let start = self
+            .http
+            .get(format!("{}/oauth/start", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), 302);
+        let cookie = start.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let dialog = self
+            .http
+            .get(start.headers()["location"].to_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            dialog.status(),
+            303,
+            "the emulator's dialog consents at once"
+        );
+        let callback = self
+            .http
+            .get(dialog.headers()["location"].to_str().unwrap())
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(callback.status(), 200);
+        let connected: Value = callback.json().await.unwrap();
+        let ids: Vec<&str> = connected["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["account_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [PAGE_ID, IG_ACCOUNT_ID]);
+    }
+
+    async fn get(&self, path_and_query: &str) -> Value {
+        let answer = self
+            .http
+            .get(format!("{}{path_and_query}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "GET {path_and_query}");
+        answer.json().await.unwrap()
+    }
+
+    async fn send(&self, body: Value) -> (u16, Value) {
+        let answer = self
+            .http
+            .post(format!("{}/messages", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (answer.status().as_u16(), answer.json().await.unwrap())
+    }
+
+    /// The messages of `platform`, oldest first, once `ready` holds for them (webhooks arrive
+    /// asynchronously); fails after 5 s with what was there.
+    async fn messages_when(&self, platform: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let mut last = Vec::new();
+        for _ in 0..250 {
+            let page = self.get(&format!("/messages?platform={platform}")).await;
+            last = page["data"].as_array().unwrap().clone();
+            last.reverse();
+            if ready(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the inbox never reached the expected state: {last:#?}");
+    }
+
+    /// Waits until the emulator delivered `count` webhooks and the inbox answered each 200.
+    async fn delivered(&self, count: usize) {
+        for _ in 0..250 {
+            let deliveries = self.emulator.deliveries();
+            if deliveries.len() >= count {
+                assert!(
+                    deliveries.iter().all(|d| d.status == Some(200)),
+                    "{deliveries:#?}"
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!(
+            "fewer than {count} deliveries: {:#?}",
+            self.emulator.deliveries()
+        );
+    }
+}
+
+async fn a_messenger_conversation(adapter: Adapter) {
+    let app = Deployment::start(adapter, World::demo()).await;
+
+    let asked = app
+        .emulator
+        .user_writes(PSID, Inbound::text("Do you have size 42?"))
+        .await
+        .unwrap();
+    let stored = app.messages_when("messenger", |m| m.len() == 1).await;
+    assert_eq!(stored[0]["message_id"], asked.as_str());
+    assert_eq!(stored[0]["direction"], "inbound");
+    assert_eq!(stored[0]["account_id"], PAGE_ID);
+    assert_eq!(stored[0]["sender_id"], PSID);
+
+    let (status, reply) = app
+        .send(json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID, "text": "We do!"}))
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    let sent = app.emulator.sent_messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(reply["message_id"], sent[0].message_id.as_str());
+    assert_eq!(sent[0].message["text"], "We do!");
+    assert_eq!(sent[0].messaging_type.as_deref(), Some("RESPONSE"));
+
+    // The echo arrives with the same mid and is merged into the stored reply.
+    app.delivered(2).await;
+    let thread = app.messages_when("messenger", |m| m.len() == 2).await;
+    assert_eq!(thread[1]["id"], reply["id"]);
+    assert_eq!(thread[1]["direction"], "outbound");
+
+    // What the customer does next reaches the stored thread.
+    app.emulator
+        .user_reacts(PSID, Reaction::love(sent[0].message_id.as_str()))
+        .await
+        .unwrap();
+    app.emulator.user_reads(PSID).await.unwrap();
+    app.emulator
+        .user_edits(PSID, asked.as_str(), "Do you have size 43?")
+        .await
+        .unwrap();
+    let thread = app
+        .messages_when("messenger", |m| {
+            m.len() == 2 && m[0]["edit_count"] == 1 && !m[1]["read_at_ms"].is_null()
+        })
+        .await;
+    assert_eq!(thread[0]["text"], "Do you have size 43?");
+    assert_eq!(thread[1]["reactions"][0]["reaction"], "love");
+
+    let conversations = app.get("/conversations?platform=messenger").await;
+    assert_eq!(conversations["data"].as_array().unwrap().len(), 1);
+    assert_eq!(conversations["data"][0]["participant_id"], PSID);
+}
+
+#[tokio::test]
+async fn a_messenger_conversation_through_axum() {
+    a_messenger_conversation(Adapter::Axum).await;
+}
+
+#[tokio::test]
+async fn a_messenger_conversation_through_actix() {
+    a_messenger_conversation(Adapter::Actix).await;
+}
+
+#[tokio::test]
+async fn an_instagram_conversation_with_a_reply_and_an_unsend() {
+    let app = Deployment::start(Adapter::Axum, World::demo()).await;
+    let asked = app
+        .emulator
+        .user_writes(IGSID, Inbound::text("Is the red one back?"))
+        .await
+        .unwrap();
+    app.messages_when("instagram", |m| m.len() == 1).await;
+
+    let (status, reply) = app
+        .send(json!({
+            "platform": "instagram", "account_id": IG_ACCOUNT_ID, "recipient_id": IGSID,
+            "text": "Tomorrow!", "reply_to": asked.as_str(),
+            "quick_replies": [{"title": "Notify me", "payload": "NOTIFY"}]
+        }))
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    let sent = &app.emulator.sent_messages()[0];
+    assert_eq!(
+        sent.page_id, PAGE_ID,
+        "Instagram goes through the linked Page"
+    );
+    assert_eq!(sent.message["quick_replies"][0]["payload"], "NOTIFY");
+
+    let tapped = app
+        .emulator
+        .user_writes(IGSID, Inbound::text("Notify me").quick_reply("NOTIFY"))
+        .await
+        .unwrap();
+    app.delivered(3).await;
+    let thread = app.messages_when("instagram", |m| m.len() == 3).await;
+    assert_eq!(thread[1]["message_id"], reply["message_id"]);
+    assert_eq!(thread[2]["quick_reply"], "NOTIFY");
+
+    app.emulator
+        .user_unsends(IGSID, tapped.as_str())
+        .await
+        .unwrap();
+    let thread = app
+        .messages_when("instagram", |m| m.len() == 3 && m[2]["deleted"] == true)
+        .await;
+    assert_eq!(thread[2]["message_id"], tapped.as_str());
+}
+
+/// The troubleshooting cases the emulator enforces, as the inbox's HTTP API reports them: the
+/// status, our kind, Meta's code and subcode, and a fix that says what to do.
+#[tokio::test]
+async fn meta_s_refusals_reach_the_http_api_with_their_fix() {
+    let app = Deployment::start(Adapter::Axum, World::demo()).await;
+    let to_messenger =
+        json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID, "text": "hi"});
+    let to_instagram = json!({"platform": "instagram", "account_id": IG_ACCOUNT_ID, "recipient_id": IGSID, "text": "hi"});
+
+    // Nobody wrote yet: Meta refuses to start a conversation.
+    let subcode = expect(
+        app.send(to_messenger.clone()).await,
+        422,
+        "user_not_found",
+        100,
+        "wrote to the Page first",
+    );
+    assert_eq!(subcode, 2_018_001);
+
+    // The customer wrote 30 hours ago: outside the 24-hour window, but a human agent may answer.
+    let long_ago = now_ms() - 30 * 3_600_000;
+    app.emulator
+        .user_writes(PSID, Inbound::text("Hello?").at(long_ago))
+        .await
+        .unwrap();
+    app.delivered(1).await;
+    let subcode = expect(
+        app.send(to_messenger.clone()).await,
+        422,
+        "outside_messaging_window",
+        10,
+        "HUMAN_AGENT",
+    );
+    assert_eq!(subcode, 2_018_278);
+    let mut tagged = to_messenger.clone();
+    tagged["tag"] = json!("HUMAN_AGENT");
+    assert_eq!(app.send(tagged).await.0, 201);
+
+    // The Instagram account without instagram_manage_messages: the capability error.
+    app.emulator
+        .user_writes(IGSID, Inbound::text("hi"))
+        .await
+        .unwrap();
+    app.delivered(3).await;
+    app.emulator
+        .set_permissions(PAGE_ID, ["pages_messaging"])
+        .unwrap();
+    expect(
+        app.send(to_instagram.clone()).await,
+        422,
+        "app_capability_missing",
+        3,
+        "instagram_manage_messages",
+    );
+
+    // The Page token without pages_messaging.
+    app.emulator
+        .set_permissions(PAGE_ID, ["instagram_manage_messages"])
+        .unwrap();
+    app.emulator
+        .user_writes(PSID, Inbound::text("still there?"))
+        .await
+        .unwrap();
+    app.delivered(4).await;
+    expect(
+        app.send(to_messenger.clone()).await,
+        422,
+        "permission_missing",
+        230,
+        "pages_messaging",
+    );
+
+    // An expired Page token: reconnect.
+    app.emulator
+        .set_permissions(PAGE_ID, ["pages_messaging", "instagram_manage_messages"])
+        .unwrap();
+    app.emulator.expire_token(PAGE_TOKEN).unwrap();
+    let subcode = expect(
+        app.send(to_messenger).await,
+        422,
+        "token_expired",
+        190,
+        "Reconnect",
+    );
+    assert_eq!(subcode, 463);
+}
+
+#[tokio::test]
+async fn meta_s_per_page_rate_limit_answers_429() {
+    let app = Deployment::start(Adapter::Actix, World::demo().send_rate_limit(2)).await;
+    app.emulator
+        .user_writes(IGSID, Inbound::text("hi"))
+        .await
+        .unwrap();
+    app.delivered(1).await;
+    let to_instagram = json!({"platform": "instagram", "account_id": IG_ACCOUNT_ID, "recipient_id": IGSID, "text": "hi"});
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        outcomes.push(app.send(to_instagram.clone()).await);
+    }
+    assert_eq!(outcomes[0].0, 201);
+    assert_eq!(outcomes[1].0, 201);
+    expect(
+        outcomes.pop().unwrap(),
+        429,
+        "rate_limited",
+        613,
+        "Back off",
+    );
+}
+
+/// Checks an error answer: the status, our kind, Meta's code, a fix mentioning `fix`, Meta's
+/// trace id; returns Meta's subcode.
+fn expect((status, body): (u16, Value), want: u16, kind: &str, code: u64, fix: &str) -> Value {
+    assert_eq!(status, want, "{body}");
+    let error = &body["error"];
+    assert_eq!(error["kind"], kind, "{body}");
+    assert_eq!(error["code"], code, "{body}");
+    assert!(
+        error["fix"].as_str().unwrap().contains(fix),
+        "the fix of {kind} should mention {fix:?}: {body}"
+    );
+    assert!(
+        error["fbtrace_id"]
+            .as_str()
+            .is_some_and(|t| t.starts_with('A'))
+    );
+    error["subcode"].clone()
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_redelivered_and_stored_once() {
+    let world = World::demo().webhook_retries(3, Duration::from_millis(100));
+    let app = Deployment::start(Adapter::Actix, world).await;
+    // The host is down: nothing listens where the first attempt goes.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down_url = format!("http://{}/api/meta/webhook", down.local_addr().unwrap());
+    drop(down);
+    app.emulator.set_callback_url(Some(down_url)).unwrap();
+    let mid = app
+        .emulator
+        .user_writes(PSID, Inbound::text("once"))
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if !app.emulator.deliveries().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    app.emulator
+        .set_callback_url(Some(format!("{}/webhook", app.base)))
+        .unwrap();
+
+    let thread = app.messages_when("messenger", |m| !m.is_empty()).await;
+    assert_eq!(thread[0]["message_id"], mid.as_str());
+    let attempts: Vec<_> = app
+        .emulator
+        .deliveries()
+        .iter()
+        .map(|d| (d.attempt, d.status, d.error.is_some()))
+        .collect();
+    assert_eq!(attempts, [(1, None, true), (2, Some(200), false)]);
+
+    // Meta may deliver the same body again: it is stored once.
+    let body = serde_json::to_vec(&app.emulator.deliveries()[0].body).unwrap();
+    let signature = webhook::sign(&AppSecret::new(APP_SECRET), &body);
+    let again = app
+        .http
+        .post(format!("{}/webhook", app.base))
+        .header(SIGNATURE_HEADER, signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(
+        app.get("/messages").await["data"].as_array().unwrap().len(),
+        1
+    );
+}

@@ -22,3 +22,19 @@ struct StoreGuideDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/scaling.md")]
 struct ScalingGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/getting-started.md")]
+struct GettingStartedGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/meta-setup.md")]
+struct MetaSetupGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/multi-tenancy.md")]
+struct MultiTenancyGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/security.md")]
+struct SecurityGuideDoctests;

@@ -46,6 +46,23 @@
 //! - [`inbox`]: the service that ties them together: receive, send, query, live updates.
 //! - [`http`]: the framework-free HTTP contract the axum and actix-web adapters share.
 //!
+//! # Guides
+//!
+//! Long-form guides live in the repository's `docs/` directory ([index](https://github.com/meta-messaging/meta-messaging/blob/main/docs/README.md)):
+//!
+//! - [Getting started](https://github.com/meta-messaging/meta-messaging/blob/main/docs/getting-started.md): from `cargo add` to a webhook, an inbox and replies in an existing axum or actix-web app.
+//! - [Setting up the Meta side](https://github.com/meta-messaging/meta-messaging/blob/main/docs/meta-setup.md): the developer dashboard: app, webhooks, permissions, App Review, tokens.
+//! - [Multi-tenancy](https://github.com/meta-messaging/meta-messaging/blob/main/docs/multi-tenancy.md): tenants, tenant resolvers, shared and unconnected accounts, isolation.
+//! - [Security](https://github.com/meta-messaging/meta-messaging/blob/main/docs/security.md): signatures, secret rotation, secrets and tokens, the OAuth state, a production checklist.
+//! - [Webhooks](https://github.com/meta-messaging/meta-messaging/blob/main/docs/webhooks.md): verifying and parsing deliveries.
+//! - [The Graph API client](https://github.com/meta-messaging/meta-messaging/blob/main/docs/graph-client.md): sending, reading, OAuth, errors.
+//! - [The message store](https://github.com/meta-messaging/meta-messaging/blob/main/docs/store.md): backends, event semantics, queries.
+//! - [Several instances on one PostgreSQL](https://github.com/meta-messaging/meta-messaging/blob/main/docs/scaling.md): live events across instances.
+//! - [The local Meta emulator](https://github.com/meta-messaging/meta-messaging/blob/main/docs/emulator.md): conversations offline, in tests and during development.
+//! - [The command line tool](https://github.com/meta-messaging/meta-messaging/blob/main/docs/cli.md): inspect, sign, simulate, verify-endpoint, doctor, send.
+//! - [Troubleshooting Graph API errors](https://github.com/meta-messaging/meta-messaging/blob/main/docs/troubleshooting.md): every error code with its cause and fix.
+//! - [Performance](https://github.com/meta-messaging/meta-messaging/blob/main/docs/performance.md): benchmarks and how to reproduce them.
+//!
 //! # Features
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -13,3 +13,4 @@ mod support;
 mod webhook;
 
 mod store;
+mod unified_inbox;

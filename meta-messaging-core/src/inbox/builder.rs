@@ -50,6 +50,7 @@ pub struct InboxBuilder {
     #[cfg(feature = "postgres")]
     fanout: Option<super::LiveFanout>,
     oauth: Option<OAuthSettings>,
+    fetch_profiles: bool,
 }
 
 impl std::fmt::Debug for InboxBuilder {
@@ -156,6 +157,17 @@ impl InboxBuilder {
         self
     }
 
+    /// Looks up each new participant's profile (name, Instagram username, picture) through the
+    /// Graph API after their first message, stores it on the conversation and publishes the
+    /// updated conversation to live subscribers. Off by default: it costs one Graph call per
+    /// new participant and needs the Page token's profile access (Meta answers an error
+    /// otherwise, which is logged at `debug` and leaves the conversation with ids only).
+    #[must_use]
+    pub fn fetch_profiles(mut self, on: bool) -> Self {
+        self.fetch_profiles = on;
+        self
+    }
+
     /// Builds the inbox.
     ///
     /// # Errors
@@ -198,6 +210,7 @@ impl InboxBuilder {
                 live,
                 handlers: self.handlers,
                 max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+                profiles: self.fetch_profiles.then(Default::default),
                 oauth: self.oauth,
             }),
         })

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::builder::BuildError;
-use super::{Inbox, InboxBuilder, Tenancy};
+use super::{Inbox, InboxBuilder, OAuthSettings, Tenancy};
 use crate::graph::{GraphClient, GraphError};
 use crate::ids::TenantId;
 use crate::secret::{AppSecret, VerifyToken};
@@ -14,6 +14,10 @@ pub const DEFAULT_STORE: &str = "sqlite://inbox.db";
 
 /// The address used when `BIND` is not set.
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+
+/// Where the examples mount the OAuth callback; the default `META_OAUTH_REDIRECT_URI` is this
+/// path on `BIND`.
+pub const DEFAULT_OAUTH_CALLBACK_PATH: &str = "/api/meta/oauth/callback";
 
 /// The tenant of a single-tenant app configured from the environment.
 pub const DEFAULT_TENANT: &str = "default";
@@ -27,6 +31,9 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `META_STORE` | `memory`, `sqlite://PATH` or `postgres://...` | `sqlite://inbox.db` |
 /// | `META_GRAPH_URL` | the Graph API base URL (a local emulator, say) | Meta's |
 /// | `BIND` | the address to listen on | `127.0.0.1:3000` |
+/// | `META_APP_ID` | the Meta app id: turns on the OAuth connect flow (`/oauth/start`) | off |
+/// | `META_OAUTH_REDIRECT_URI` | the callback URL registered in the app's Facebook Login settings | `http://{BIND}/api/meta/oauth/callback` |
+/// | `META_DIALOG_URL` | the Login dialog's base URL (the emulator's URL, to connect offline) | Meta's |
 ///
 /// The inbox it builds is single-tenant (tenant `default`). With a `postgres://` store it also
 /// shares live events with every other instance on the same database (LISTEN/NOTIFY, see
@@ -44,6 +51,10 @@ pub struct InboxConfig {
     pub graph_url: Option<String>,
     /// The address to listen on.
     pub bind: String,
+    /// The connect flow's settings, when `META_APP_ID` is set.
+    pub oauth: Option<OAuthSettings>,
+    /// The Login dialog's base URL, when not Meta's.
+    pub dialog_url: Option<String>,
 }
 
 /// Why an [`InboxConfig`] could not be read or used.
@@ -98,6 +109,12 @@ impl InboxConfig {
             .filter(|s| !s.is_empty())
             .map(AppSecret::new)
             .collect();
+        let bind = get("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let oauth = get("META_APP_ID").map(|app_id| {
+            let redirect_uri = get("META_OAUTH_REDIRECT_URI")
+                .unwrap_or_else(|| format!("http://{bind}{DEFAULT_OAUTH_CALLBACK_PATH}"));
+            OAuthSettings::new(app_id.trim(), redirect_uri)
+        });
         Ok(Self {
             app_secrets,
             verify_token: VerifyToken::new(
@@ -105,7 +122,9 @@ impl InboxConfig {
             ),
             store: get("META_STORE").unwrap_or_else(|| DEFAULT_STORE.to_owned()),
             graph_url: get("META_GRAPH_URL"),
-            bind: get("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned()),
+            bind,
+            oauth,
+            dialog_url: get("META_DIALOG_URL"),
         })
     }
 
@@ -120,6 +139,9 @@ impl InboxConfig {
         if let Some(url) = &self.graph_url {
             graph = graph.graph_url(url.clone()).instagram_url(url.clone());
         }
+        if let Some(url) = &self.dialog_url {
+            graph = graph.dialog_url(url.clone());
+        }
         let mut builder = Inbox::builder()
             .verify_token(self.verify_token.clone())
             .store(open_store(&self.store).await?)
@@ -127,6 +149,9 @@ impl InboxConfig {
             .tenancy(Tenancy::Single(TenantId::new(DEFAULT_TENANT)));
         for secret in &self.app_secrets {
             builder = builder.app_secret(secret.clone());
+        }
+        if let Some(oauth) = &self.oauth {
+            builder = builder.oauth(oauth.clone());
         }
         #[cfg(feature = "postgres")]
         if is_postgres(&self.store) {
@@ -187,4 +212,90 @@ async fn open_store(url: &str) -> Result<Arc<dyn MessageStore>, ConfigError> {
 
 fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<InboxConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        InboxConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const REQUIRED: [(&str, &str); 2] = [("META_APP_SECRET", "s1"), ("META_VERIFY_TOKEN", "v")];
+
+    #[test]
+    fn secrets_are_required_and_everything_else_has_a_default() {
+        assert!(matches!(
+            config(&[("META_VERIFY_TOKEN", "v")]),
+            Err(ConfigError::Missing("META_APP_SECRET"))
+        ));
+        assert!(matches!(
+            config(&[("META_APP_SECRET", "s"), ("META_VERIFY_TOKEN", " ")]),
+            Err(ConfigError::Missing("META_VERIFY_TOKEN"))
+        ));
+        let defaults = config(&REQUIRED).expect("the required variables are set");
+        assert_eq!(defaults.store, DEFAULT_STORE);
+        assert_eq!(defaults.bind, DEFAULT_BIND);
+        assert!(defaults.graph_url.is_none() && defaults.dialog_url.is_none());
+        assert!(defaults.oauth.is_none(), "no META_APP_ID, no connect flow");
+    }
+
+    #[test]
+    fn several_secrets_while_rotating() {
+        let rotating =
+            config(&[("META_APP_SECRET", "new, old,"), ("META_VERIFY_TOKEN", "v")]).expect("valid");
+        assert_eq!(rotating.app_secrets.len(), 2);
+    }
+
+    #[test]
+    fn an_app_id_turns_on_the_connect_flow() {
+        let mut vars = REQUIRED.to_vec();
+        vars.extend([("META_APP_ID", "1234567890"), ("BIND", "0.0.0.0:8080")]);
+        let oauth = config(&vars).expect("valid").oauth.expect("OAuth is on");
+        assert_eq!(oauth.app_id.as_str(), "1234567890");
+        assert_eq!(
+            oauth.redirect_uri,
+            "http://0.0.0.0:8080/api/meta/oauth/callback"
+        );
+
+        vars.extend([
+            ("META_OAUTH_REDIRECT_URI", "https://inbox.example.com/cb"),
+            ("META_DIALOG_URL", "http://127.0.0.1:8787"),
+        ]);
+        let explicit = config(&vars).expect("valid");
+        assert_eq!(
+            explicit.oauth.expect("OAuth is on").redirect_uri,
+            "https://inbox.example.com/cb"
+        );
+        assert_eq!(
+            explicit.dialog_url.as_deref(),
+            Some("http://127.0.0.1:8787")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_store_scheme_is_refused_with_the_accepted_ones() {
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("META_STORE", "redis://localhost"));
+        let err = config(&vars)
+            .expect("read")
+            .build()
+            .await
+            .expect_err("redis is not a store");
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                variable: "META_STORE",
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("sqlite://PATH"), "{err}");
+    }
 }

@@ -204,10 +204,19 @@ impl InboxError {
             Self::Graph(e) => e.api(),
             _ => None,
         };
+        // A Graph error's code, subcode, trace id and fix have fields of their own; repeating
+        // them in `message` (as `Display` does for logs) would make a UI show them twice.
+        let message = match (self, api) {
+            (Self::Graph(e), Some(api)) => match e.troubleshooting() {
+                Some(entry) => format!("{}: {}", entry.title, api.message),
+                None => api.message.clone(),
+            },
+            _ => self.to_string(),
+        };
         ErrorBody {
             error: ErrorDetail {
                 kind: self.kind(),
-                message: self.to_string(),
+                message,
                 fix: self.fix(),
                 code: api.map(|a| a.code),
                 subcode: api.and_then(|a| a.error_subcode),

@@ -50,6 +50,7 @@ mod fanout;
 mod handler;
 mod live;
 mod oauth;
+mod profiles;
 mod receive;
 mod send;
 mod status;
@@ -59,7 +60,10 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use builder::{BuildError, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES, InboxBuilder};
-pub use config::{ConfigError, DEFAULT_BIND, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig};
+pub use config::{
+    ConfigError, DEFAULT_BIND, DEFAULT_OAUTH_CALLBACK_PATH, DEFAULT_STORE, DEFAULT_TENANT,
+    InboxConfig,
+};
 pub use error::{ErrorBody, ErrorDetail, InboxError};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -104,6 +108,8 @@ struct InboxInner {
     handlers: Vec<Arc<dyn EventHandler>>,
     max_body_bytes: usize,
     oauth: Option<OAuthSettings>,
+    /// Set when participant profiles are looked up ([`InboxBuilder::fetch_profiles`]).
+    profiles: Option<profiles::ProfileLookups>,
 }
 
 impl std::fmt::Debug for Inbox {

@@ -55,6 +55,7 @@ impl Inbox {
             inner.store.record_unrouted(&routed.unrouted).await?
         };
         self.publish(&routed.events).await;
+        self.fill_profiles(&routed.events);
         self.run_handlers(routed.events);
         Ok(Receipt {
             events: count,

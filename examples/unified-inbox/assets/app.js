@@ -1,0 +1,998 @@
+// Unified inbox: the browser side of examples/unified-inbox.
+//
+// One page over the inbox routes the app mounts at /api/meta (see ADAPTERS.md): the
+// conversation list, the open thread with its send box, and the connected accounts. Live
+// changes arrive on one EventSource (/api/meta/events); nothing polls.
+//
+// Data from the API is rendered with DOM nodes and textContent, never innerHTML, and only
+// http(s) URLs become links or media sources.
+
+const API = '/api/meta';
+const PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 500; // the API clamps larger pages to this
+const PREVIEW_CHARS = 100; // as the store cuts conversation previews
+const LIST_REFRESH_DELAY_MS = 300;
+const MAX_RETRY_DELAY_MS = 30000;
+
+const PLATFORM_LABELS = { messenger: 'Facebook', instagram: 'Instagram' };
+
+// Meta names reactions (`love`, `like`, ...) and sends the emoji only sometimes.
+const REACTION_EMOJI = {
+  love: '❤️', like: '👍', smile: '😆', haha: '😆', wow: '😮', sad: '😢', angry: '😠', yay: '🎉', other: '🙂',
+};
+
+// Labels of attachment cards; a type not listed here is shown as "Attachment".
+const ATTACHMENT_LABELS = {
+  image: 'Image', sticker: 'Sticker', video: 'Video', audio: 'Audio', file: 'File',
+  share: 'Shared post', reel: 'Reel', ig_reel: 'Reel', ig_post: 'Post',
+  template: 'Template', fallback: 'Link', location: 'Location', story_mention: 'Story',
+};
+
+const state = {
+  platform: 'all',
+  archived: false,
+  conversations: [],        // the list as filtered, newest activity first
+  conversationsCursor: null,
+  listSeq: 0,               // answers of superseded list requests are dropped
+  open: null,               // the open conversation; kept even when the filter hides it
+  messages: [],             // its loaded messages, oldest first
+  olderCursor: null,
+  threadLoaded: false,      // whether the open thread's first page has arrived
+  replyTo: null,            // the message the next send replies to
+  accounts: [],
+  checked: false,           // whether the accounts come from a live check
+  sending: false,
+};
+
+const $ = (selector) => document.querySelector(selector);
+const byTestId = (id) => $(`[data-testid=${id}]`);
+const dom = {
+  // header and banners
+  live: byTestId('live-status'), liveLabel: $('.live-label'), filter: byTestId('platform-filter'),
+  archivedToggle: byTestId('archived-toggle'), accountsToggle: $('.accounts-toggle'),
+  demoBanner: byTestId('demo-banner'), notice: byTestId('notice-banner'), errorBanner: byTestId('error-banner'),
+  errorMessage: byTestId('error-banner-message'), errorFix: byTestId('error-banner-fix'),
+  // conversation list
+  listHeading: $('#conversations-heading'), listState: byTestId('conversations-state'),
+  list: byTestId('conversation-list'), loadMore: byTestId('load-more-conversations'),
+  // thread
+  threadEmpty: byTestId('thread-empty'), threadHeader: $('.thread-header'), threadAvatar: $('.thread-avatar'),
+  threadName: byTestId('thread-name'), threadSubtitle: $('.thread-subtitle'), back: $('.back-button'),
+  markRead: byTestId('mark-read'), archive: byTestId('archive'), thread: byTestId('thread'),
+  threadState: $('.thread-state'), loadOlder: byTestId('load-older'), messages: $('.messages'),
+  // send box
+  form: byTestId('send-form'), replyBar: $('.reply-bar'), replyBarText: $('.reply-bar-text'),
+  sendButton: byTestId('send-button'), sendError: byTestId('send-error'),
+  sendErrorMessage: byTestId('send-error-message'), sendErrorFix: byTestId('send-error-fix'),
+  sendErrorMeta: byTestId('send-error-meta'),
+  // accounts
+  accountsState: byTestId('accounts-state'), accountList: $('.account-list'),
+  checkButton: byTestId('check-connections'),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+/** Creates an element. Props set attributes (`class`, `text` and `on<event>` are special);
+ *  null/false props and children are skipped; string children become text nodes. */
+function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value == null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  node.append(...children.filter((child) => child != null && child !== false));
+  return node;
+}
+
+/** The URL if it is http(s), else null: API data must never yield `javascript:` links. */
+function safeUrl(value) {
+  if (typeof value !== 'string' || value === '') return null;
+  try {
+    const url = new URL(value, location.href);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Store ids are integers serialized as strings: compare them as numbers without losing digits. */
+function compareIds(a, b) {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function compareMessages(a, b) {
+  return a.timestamp_ms - b.timestamp_ms || compareIds(a.id, b.id);
+}
+
+// Local time, always on a 24-hour clock (HH:MM) whatever the locale's habit.
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const dateFormat = new Intl.DateTimeFormat(undefined, {
+  day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+});
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' });
+
+/** Today: HH:MM; otherwise date and time (with the year when it is not this year). */
+function formatTime(ms) {
+  const date = new Date(ms);
+  const now = new Date();
+  if (date.toDateString() === now.toDateString()) return clockFormat.format(date);
+  if (date.getFullYear() === now.getFullYear()) return dateFormat.format(date);
+  return fullFormat.format(date);
+}
+
+function timeNode(ms, className) {
+  if (!ms) return null;
+  return h('time', {
+    class: className, datetime: new Date(ms).toISOString(),
+    title: fullFormat.format(new Date(ms)), text: formatTime(ms),
+  });
+}
+
+function platformBadge(platform) {
+  return h('span', { class: `badge badge-${platform}`, text: PLATFORM_LABELS[platform] ?? platform });
+}
+
+function participantName(conversation) {
+  const profile = conversation.participant ?? {};
+  if (profile.name) return profile.name;
+  if (profile.username) return `@${profile.username}`;
+  return conversation.participant_id;
+}
+
+function avatar(name, platform, className = '') {
+  const initials = name.replace(/^@/, '').split(/\s+/).filter(Boolean)
+    .slice(0, 2).map((word) => [...word][0].toUpperCase()).join('');
+  return h('span', { class: `avatar avatar-${platform} ${className}`, 'aria-hidden': 'true', text: initials || '?' });
+}
+
+/** A short text for a message in quotes and the reply bar. */
+function snippetOf(message) {
+  if (message.deleted) return 'This message was unsent';
+  if (message.text) return message.text.length > 80 ? `${message.text.slice(0, 80)}…` : message.text;
+  if (message.attachments.length) return `[${message.attachments[0].type}]`;
+  return 'Message';
+}
+
+// ---------------------------------------------------------------------------------------------
+// API calls and errors
+
+/** An error answer: `detail` has the API's `{kind, message, fix, code, subcode, fbtrace_id}`. */
+class ApiError extends Error {
+  constructor(detail) {
+    super(detail.message);
+    this.detail = detail;
+  }
+}
+
+async function request(url, { method = 'GET', body } = {}) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers: body ? { 'Content-Type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    throw new ApiError({
+      kind: 'network', message: 'The server could not be reached.',
+      fix: 'Check that the app is running and that you are online, then try again.',
+    });
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    // Routes of the inbox always answer an error body; anything else (a proxy, a missing
+    // route) gets a generic one so callers can rely on the shape.
+    throw new ApiError(data?.error ?? {
+      kind: `http_${response.status}`, fix: '',
+      message: `The server answered ${response.status} ${response.statusText}`.trim(),
+    });
+  }
+  return data;
+}
+
+const meta = (path, options) => request(API + path, options);
+
+function errorDetail(err) {
+  return err instanceof ApiError ? err.detail : { message: String(err?.message ?? err), fix: '' };
+}
+
+function showError(err, context) {
+  const detail = errorDetail(err);
+  dom.errorMessage.textContent = `${context}: ${detail.message}`;
+  dom.errorFix.textContent = detail.fix ?? '';
+  dom.errorFix.hidden = !detail.fix;
+  dom.errorBanner.hidden = false;
+}
+
+/** Sets (or with null hides) a placeholder line: loading, empty and failed states. */
+function setPlaceholder(node, text) {
+  node.textContent = text ?? '';
+  node.hidden = !text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversation list
+
+function matchesFilter(conversation) {
+  return (state.platform === 'all' || conversation.platform === state.platform)
+    && conversation.archived === state.archived;
+}
+
+function sortConversations() {
+  state.conversations.sort((a, b) =>
+    b.last_message_at_ms - a.last_message_at_ms || compareIds(b.id, a.id));
+}
+
+/** Loads the list: the first page (as many rows as are shown, so a refresh keeps what "Load
+ *  more" added), or with `more` the next page. */
+async function loadConversations({ more = false } = {}) {
+  const seq = ++state.listSeq;
+  const params = new URLSearchParams({ platform: state.platform, archived: String(state.archived) });
+  if (more) {
+    params.set('cursor', state.conversationsCursor);
+    params.set('limit', PAGE_SIZE);
+  } else {
+    params.set('limit', Math.min(MAX_PAGE_SIZE, Math.max(PAGE_SIZE, state.conversations.length)));
+    if (!state.conversations.length) setPlaceholder(dom.listState, 'Loading conversations…');
+  }
+  dom.loadMore.disabled = true;
+  try {
+    const page = await meta(`/conversations?${params}`);
+    if (seq !== state.listSeq) return;
+    const rows = more ? [...state.conversations, ...page.data] : page.data;
+    // A conversation that moved to the front while paging shows up twice: keep the newest.
+    state.conversations = [...new Map(rows.map((c) => [c.id, c])).values()];
+    state.conversationsCursor = page.next_cursor;
+    sortConversations();
+    renderConversations();
+  } catch (err) {
+    if (seq !== state.listSeq) return;
+    setPlaceholder(dom.listState, state.conversations.length ? null : 'Conversations could not be loaded.');
+    showError(err, 'Loading conversations');
+  } finally {
+    dom.loadMore.disabled = false;
+  }
+}
+
+let listRefreshTimer = null;
+/** Live events can come in bursts; one list reload answers them all. */
+function scheduleListRefresh() {
+  clearTimeout(listRefreshTimer);
+  listRefreshTimer = setTimeout(() => loadConversations(), LIST_REFRESH_DELAY_MS);
+}
+
+function emptyListText() {
+  if (state.archived) return 'No archived conversations.';
+  if (state.platform !== 'all') return `No ${PLATFORM_LABELS[state.platform]} conversations yet.`;
+  return 'No conversations yet. Messages sent to your Pages and Instagram accounts appear here.';
+}
+
+function renderConversations() {
+  // Rebuilding the list must not throw a keyboard user's focus back to the top of the page.
+  const focusedId = document.activeElement?.closest?.('[data-testid=conversation]')?.dataset.conversationId;
+  dom.list.replaceChildren(...state.conversations.map((c) => h('li', {}, conversationItem(c))));
+  dom.loadMore.hidden = !state.conversationsCursor;
+  setPlaceholder(dom.listState, state.conversations.length ? null : emptyListText());
+  if (focusedId) conversationButton(focusedId)?.focus();
+}
+
+function conversationButton(id) {
+  return dom.list.querySelector(`[data-conversation-id="${CSS.escape(id)}"]`);
+}
+
+function conversationItem(c) {
+  const name = participantName(c);
+  const unread = c.unread_count > 0;
+  return h('button', {
+    type: 'button', class: `conversation${unread ? ' has-unread' : ''}`, 'data-testid': 'conversation',
+    'data-conversation-id': c.id, 'data-platform': c.platform, 'data-participant-id': c.participant_id,
+    'aria-current': state.open?.id === c.id ? 'true' : null, onclick: () => openConversation(c),
+  },
+  avatar(name, c.platform),
+  h('span', { class: 'conversation-body' },
+    h('span', { class: 'conversation-top' },
+      h('span', { class: 'conversation-name', 'data-testid': 'conversation-name', text: name }),
+      timeNode(c.last_message_at_ms, 'conversation-time')),
+    h('span', { class: 'conversation-bottom' },
+      platformBadge(c.platform),
+      h('span', { class: 'conversation-preview', 'data-testid': 'conversation-preview', text: previewText(c) }),
+      unread ? h('span', { class: 'unread', 'data-testid': 'unread-count', text: String(c.unread_count) }) : null,
+      unread ? h('span', { class: 'visually-hidden', text: ' unread' }) : null)));
+}
+
+function previewText(c) {
+  // The store clears the preview when the newest message was unsent or cannot be shown.
+  if (c.last_message_preview == null) return c.last_message_id ? 'No preview' : 'No messages yet';
+  return c.last_message_direction === 'outbound' ? `You: ${c.last_message_preview}` : c.last_message_preview;
+}
+
+/** The preview the store would compute for a message. */
+function messagePreview(m) {
+  if (m.deleted) return null;
+  if (m.text) return [...m.text].slice(0, PREVIEW_CHARS).join('');
+  return m.attachments.length ? `[${m.attachments[0].type}]` : null;
+}
+
+/** Moves a live message into its list entry at once; the conversation_updated that follows
+ *  every message event brings the authoritative counts. */
+function applyMessageToList(m, isNew) {
+  const c = state.conversations.find((x) => x.id === m.conversation_id);
+  if (!c) {
+    if (state.platform === 'all' || state.platform === m.platform) scheduleListRefresh();
+    return;
+  }
+  const isLatest = m.message_id === c.last_message_id;
+  if (!isLatest && m.timestamp_ms < c.last_message_at_ms) return; // an older message changed
+  if (isNew && !isLatest && m.direction === 'inbound' && !m.read) c.unread_count += 1;
+  Object.assign(c, {
+    last_message_at_ms: Math.max(c.last_message_at_ms, m.timestamp_ms),
+    last_message_id: m.message_id,
+    last_message_preview: messagePreview(m),
+    last_message_direction: m.direction,
+  });
+  sortConversations();
+  renderConversations();
+}
+
+function onConversationUpdated(conversation) {
+  if (state.open?.id === conversation.id) {
+    state.open = conversation;
+    renderThreadHeader();
+  }
+  const others = state.conversations.filter((c) => c.id !== conversation.id);
+  state.conversations = matchesFilter(conversation) ? [...others, conversation] : others;
+  sortConversations();
+  renderConversations();
+}
+
+function setPlatform(platform) {
+  if (platform === state.platform) return;
+  state.platform = platform;
+  for (const button of dom.filter.querySelectorAll('button')) {
+    button.setAttribute('aria-pressed', String(button.dataset.platform === platform));
+  }
+  resetList();
+}
+
+function setArchived(archived) {
+  state.archived = archived;
+  dom.listHeading.textContent = archived ? 'Archived' : 'Inbox';
+  resetList();
+}
+
+function resetList() {
+  state.conversations = [];
+  state.conversationsCursor = null;
+  dom.list.replaceChildren();
+  dom.loadMore.hidden = true;
+  loadConversations();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thread
+
+function openConversation(conversation) {
+  state.open = conversation;
+  state.messages = [];
+  state.olderCursor = null;
+  state.threadLoaded = false;
+  setReplyTo(null);
+  clearSendError();
+  document.body.classList.add('thread-open');
+  dom.thread.dataset.conversationId = conversation.id;
+  dom.messages.replaceChildren();
+  dom.loadOlder.hidden = true;
+  setPlaceholder(dom.threadState, 'Loading messages…');
+  renderThreadHeader();
+  renderConversations();
+  dom.form.elements.text.focus();
+  loadThread();
+  if (conversation.unread_count > 0) markRead();
+}
+
+function closeThreadOnNarrowScreens() {
+  document.body.classList.remove('thread-open');
+  if (state.open) conversationButton(state.open.id)?.focus();
+}
+
+function renderThreadHeader() {
+  const c = state.open;
+  dom.threadEmpty.hidden = Boolean(c);
+  dom.threadHeader.hidden = !c;
+  dom.thread.hidden = !c;
+  dom.form.hidden = !c;
+  if (!c) return;
+  const name = participantName(c);
+  dom.thread.dataset.platform = c.platform;
+  const freshAvatar = avatar(name, c.platform, 'thread-avatar');
+  dom.threadAvatar.replaceWith(freshAvatar);
+  dom.threadAvatar = freshAvatar;
+  dom.threadName.textContent = name;
+  const account = state.accounts.find((a) => a.platform === c.platform && a.account_id === c.account_id);
+  const details = [
+    c.participant?.username && c.participant.name ? `@${c.participant.username}` : null,
+    `ID ${c.participant_id}`,
+    `via ${account ? accountName(account) : c.account_id}`,
+    c.archived ? 'archived' : null,
+  ].filter(Boolean).join(' · ');
+  dom.threadSubtitle.replaceChildren(platformBadge(c.platform), ` ${details}`);
+  dom.archive.textContent = c.archived ? 'Unarchive' : 'Archive';
+}
+
+async function fetchMessages(conversationId, cursor) {
+  const params = new URLSearchParams({ conversation_id: conversationId, limit: PAGE_SIZE });
+  if (cursor) params.set('cursor', cursor);
+  return meta(`/messages?${params}`);
+}
+
+/** Loads the newest page into the open thread, merged with what is shown (live messages may
+ *  have come first). After a reconnect a page that no longer overlaps (more was missed than a
+ *  page) replaces the thread, so no gap hides inside it. */
+async function loadThread() {
+  const id = state.open.id;
+  try {
+    const page = await fetchMessages(id, null);
+    if (state.open?.id !== id) return;
+    const known = new Set(state.messages.map((m) => m.id));
+    if (!state.threadLoaded) {
+      state.olderCursor = page.next_cursor;
+    } else if (!page.data.some((m) => known.has(m.id))) {
+      state.messages = [];
+      state.olderCursor = page.next_cursor;
+    }
+    state.threadLoaded = true;
+    mergeMessages(page.data);
+    renderThread({ keepOffset: false });
+  } catch (err) {
+    if (state.open?.id !== id) return;
+    setPlaceholder(dom.threadState, state.messages.length ? null : 'Messages could not be loaded.');
+    showError(err, 'Loading messages');
+  }
+}
+
+async function loadOlder() {
+  const id = state.open.id;
+  dom.loadOlder.disabled = true;
+  try {
+    const page = await fetchMessages(id, state.olderCursor);
+    if (state.open?.id !== id) return;
+    mergeMessages(page.data);
+    state.olderCursor = page.next_cursor;
+    renderThread({ keepOffset: true });
+  } catch (err) {
+    showError(err, 'Loading older messages');
+  } finally {
+    dom.loadOlder.disabled = false;
+  }
+}
+
+/** Adds or replaces messages by stored id, oldest first. */
+function mergeMessages(messages) {
+  const byId = new Map(state.messages.map((m) => [m.id, m]));
+  for (const m of messages) byId.set(m.id, m);
+  state.messages = [...byId.values()].sort(compareMessages);
+}
+
+/** Redraws the whole thread; `keepOffset` keeps the view still while older messages land
+ *  above it, otherwise it scrolls to the newest. */
+function renderThread({ keepOffset }) {
+  const box = dom.thread;
+  const fromBottom = box.scrollHeight - box.scrollTop;
+  // Busy: screen readers wait for the finished list instead of reading every insertion.
+  box.setAttribute('aria-busy', 'true');
+  dom.messages.replaceChildren(...state.messages.map(messageItem));
+  box.setAttribute('aria-busy', 'false');
+  dom.loadOlder.hidden = !state.olderCursor;
+  setPlaceholder(dom.threadState, state.messages.length ? null : 'No messages in this conversation yet.');
+  box.scrollTop = keepOffset ? box.scrollHeight - fromBottom : box.scrollHeight;
+}
+
+/** Puts a live or just-sent message into the open thread, in time order or in place of the
+ *  copy with the same stored id. */
+function upsertThreadMessage(m) {
+  if (state.open?.id !== m.conversation_id) return;
+  const known = state.messages.some((x) => x.id === m.id);
+  // Older than what is loaded: "Load older" shows it; inserting it now would hide a gap.
+  if (!known && state.olderCursor && state.messages.length && compareMessages(m, state.messages[0]) < 0) return;
+  const box = dom.thread;
+  const stickToBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  mergeMessages([m]);
+  placeMessageNode(m);
+  // Replies quote the message they answer: redraw those quoting this one.
+  for (const other of state.messages) {
+    if (other.reply_to?.type === 'message' && other.reply_to.mid === m.message_id) placeMessageNode(other);
+  }
+  setPlaceholder(dom.threadState, null);
+  if (!known && (stickToBottom || m.direction === 'outbound')) box.scrollTop = box.scrollHeight;
+}
+
+function placeMessageNode(m) {
+  const node = messageItem(m);
+  const find = (id) => dom.messages.querySelector(`:scope > [data-id="${CSS.escape(id)}"]`);
+  const existing = find(m.id);
+  if (existing) {
+    existing.replaceWith(node);
+    return;
+  }
+  const next = state.messages[state.messages.findIndex((x) => x.id === m.id) + 1];
+  dom.messages.insertBefore(node, next ? find(next.id) : null);
+}
+
+function messageItem(m) {
+  return h('li', {
+    class: `message ${m.direction}${m.deleted ? ' deleted' : ''}`, 'data-testid': 'message',
+    'data-id': m.id, 'data-message-id': m.message_id, 'data-direction': m.direction,
+  },
+  h('div', { class: 'bubble' }, ...messageBody(m)),
+  reactionChips(m),
+  messageMeta(m));
+}
+
+function messageBody(m) {
+  if (m.deleted) return [h('p', { class: 'message-note', 'data-testid': 'message-deleted', text: 'This message was unsent' })];
+  return [
+    replyQuote(m),
+    m.unsupported ? h('p', { class: 'message-note', 'data-testid': 'message-unsupported', text: 'Unsupported message' }) : null,
+    m.text ? h('p', { class: 'message-text', 'data-testid': 'message-text', text: m.text }) : null,
+    ...m.attachments.map(attachmentNode),
+    m.quick_reply && m.direction === 'inbound'
+      ? h('span', { class: 'quick-reply-tag', 'data-testid': 'quick-reply', title: 'Quick reply payload', text: m.quick_reply })
+      : null,
+  ].filter(Boolean);
+}
+
+function replyQuote(m) {
+  const reply = m.reply_to;
+  if (reply?.type === 'story') return card('Story', 'Replied to your story', safeUrl(reply.url), 'Open story');
+  if (reply?.type !== 'message') return null;
+  const original = state.messages.find((x) => x.message_id === reply.mid);
+  return h('blockquote', { class: 'reply-quote', 'data-testid': 'reply-quote' },
+    original ? snippetOf(original) : 'Replying to an earlier message');
+}
+
+// Media shown inline, by attachment type.
+const INLINE_MEDIA = {
+  image: (url, alt) => h('img', { src: url, alt, loading: 'lazy' }),
+  sticker: (url, alt) => h('img', { src: url, alt, loading: 'lazy' }),
+  video: (url) => h('video', { src: url, controls: true, preload: 'metadata' }),
+  audio: (url) => h('audio', { src: url, controls: true, preload: 'none' }),
+};
+
+function attachmentNode(a) {
+  const url = safeUrl(a.url);
+  const label = ATTACHMENT_LABELS[a.type] ?? 'Attachment';
+  if (url && INLINE_MEDIA[a.type]) return media(INLINE_MEDIA[a.type](url, a.title || label), a.type, url);
+  if (url && a.type === 'file') {
+    return h('a', { class: 'file-link', 'data-testid': 'attachment', href: url, download: true, target: '_blank', rel: 'noopener noreferrer' },
+      h('span', { 'aria-hidden': 'true', text: '📎 ' }), fileName(url, a.title));
+  }
+  if (a.type === 'story_mention') return card(label, 'Mentioned you in their story', url, 'Open story');
+  if (a.type === 'location') return locationCard(a, url);
+  // Known types get their label; an unknown type is named as Meta spells it.
+  return card(label, a.title || (ATTACHMENT_LABELS[a.type] ? null : a.type), url, 'Open link');
+}
+
+/** Media from Meta's CDN expires: when it no longer loads, offer the link instead. */
+function media(element, type, url) {
+  const wrapper = h('div', { class: `media media-${type}`, 'data-testid': 'attachment' }, element);
+  element.addEventListener('error', () => {
+    wrapper.replaceWith(card(ATTACHMENT_LABELS[type], 'Could not be loaded (Meta’s media links expire)', url, 'Open original'));
+  }, { once: true });
+  return wrapper;
+}
+
+/** A labelled card with an optional caption and link, for everything that is not inline media. */
+function card(label, caption, url, linkText) {
+  return h('div', { class: 'card', 'data-testid': 'attachment' },
+    h('span', { class: 'card-label', text: label }),
+    caption ? h('span', { class: 'card-caption', text: caption }) : null,
+    url
+      ? h('a', { class: 'card-link', href: url, target: '_blank', rel: 'noopener noreferrer', text: linkText })
+      : h('span', { class: 'card-missing', text: 'No link available' }));
+}
+
+function fileName(url, title) {
+  const last = new URL(url).pathname.split('/').pop();
+  try {
+    return title || decodeURIComponent(last) || 'Download file';
+  } catch {
+    return last; // not valid percent-encoding: show it as it is
+  }
+}
+
+/** Meta sends a shared location's coordinates in the payload, usually without a URL. */
+function locationCard(a, url) {
+  const { lat, long } = a.payload?.coordinates ?? {};
+  const known = typeof lat === 'number' && typeof long === 'number';
+  return card('Location', a.title || (known ? `${lat.toFixed(5)}, ${long.toFixed(5)}` : null),
+    url ?? (known ? `https://www.openstreetmap.org/?mlat=${lat}&mlon=${long}#map=16/${lat}/${long}` : null),
+    'Open map');
+}
+
+function reactionChips(m) {
+  if (!m.reactions.length) return null;
+  const counts = new Map();
+  for (const r of m.reactions) {
+    const emoji = r.emoji || REACTION_EMOJI[r.reaction] || r.reaction || '👍';
+    counts.set(emoji, (counts.get(emoji) ?? 0) + 1);
+  }
+  return h('ul', { class: 'reactions', 'aria-label': 'Reactions' },
+    ...[...counts].map(([emoji, n]) =>
+      h('li', { class: 'reaction', 'data-testid': 'reaction', text: n > 1 ? `${emoji} ${n}` : emoji })));
+}
+
+function messageMeta(m) {
+  const edited = m.edit_count > 0 && !m.deleted;
+  return h('div', { class: 'message-meta' },
+    timeNode(m.timestamp_ms, 'message-time'),
+    edited ? h('span', {
+      class: 'edited', 'data-testid': 'edited', 'data-edit-count': m.edit_count,
+      title: m.edited_at_ms ? `Last edited ${fullFormat.format(new Date(m.edited_at_ms))}` : null,
+      text: m.edit_count > 1 ? `edited ${m.edit_count} times` : 'edited',
+    }) : null,
+    m.direction === 'outbound' ? receipt(m) : null,
+    m.deleted ? null : h('button', {
+      type: 'button', class: 'link-button reply-button', text: 'Reply',
+      'aria-label': `Reply to: ${snippetOf(m)}`, onclick: () => setReplyTo(m),
+    }));
+}
+
+/** Outbound receipts: ✓ once delivered, a highlighted ✓✓ once read. */
+function receipt(m) {
+  const [stateName, at, mark] = m.read_at_ms != null ? ['read', m.read_at_ms, '✓✓']
+    : m.delivered_at_ms != null ? ['delivered', m.delivered_at_ms, '✓'] : [];
+  if (!stateName) return null;
+  const label = stateName === 'read' ? 'Read' : 'Delivered';
+  return h('span', {
+    class: `receipt receipt-${stateName}`, 'data-testid': 'receipt', 'data-state': stateName, role: 'img',
+    'aria-label': label, title: `${label} ${fullFormat.format(new Date(at))}`, text: mark,
+  });
+}
+
+async function markRead() {
+  const id = state.open?.id;
+  if (!id) return;
+  try {
+    onConversationUpdated(await meta(`/conversations/${encodeURIComponent(id)}/read`, { method: 'POST' }));
+  } catch (err) {
+    showError(err, 'Marking the conversation read');
+  }
+}
+
+async function toggleArchive() {
+  const c = state.open;
+  if (!c) return;
+  dom.archive.disabled = true;
+  try {
+    const action = c.archived ? 'unarchive' : 'archive';
+    onConversationUpdated(await meta(`/conversations/${encodeURIComponent(c.id)}/${action}`, { method: 'POST' }));
+  } catch (err) {
+    showError(err, c.archived ? 'Unarchiving' : 'Archiving');
+  } finally {
+    dom.archive.disabled = false;
+  }
+}
+
+/** Any message from the API or the live stream: into the thread and the list. */
+function onMessage(m, isNew) {
+  upsertThreadMessage(m);
+  applyMessageToList(m, isNew);
+  noteAccountEvent(m);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+
+function setReplyTo(message) {
+  state.replyTo = message;
+  dom.replyBar.hidden = !message;
+  dom.replyBarText.textContent = message ? `Replying to “${snippetOf(message)}”` : '';
+  if (message) dom.form.elements.text.focus();
+}
+
+function quickReplies(value) {
+  return value.split(',').map((title) => title.trim()).filter(Boolean)
+    .map((title) => ({ title, payload: title.toUpperCase().replace(/\s+/g, '_') }));
+}
+
+/** The send requests for a validated form. The API takes text or an attachment, not both: the
+ *  attachment goes first, so the quick replies (shown under the last message) follow the text. */
+function sendRequests(fields) {
+  const c = state.open;
+  const base = { platform: c.platform, account_id: c.account_id, recipient_id: c.participant_id };
+  if (fields.human_agent.checked) base.tag = 'HUMAN_AGENT';
+  const requests = [];
+  const url = fields.attachment_url.value.trim();
+  if (url) requests.push({ ...base, attachment: { type: fields.attachment_type.value, url } });
+  const text = fields.text.value.trim();
+  if (text) requests.push({ ...base, text });
+  if (state.replyTo) requests[0].reply_to = state.replyTo.message_id;
+  const replies = quickReplies(fields.quick_replies.value);
+  if (replies.length) requests[requests.length - 1].quick_replies = replies;
+  return requests;
+}
+
+function validationError(fields) {
+  const url = fields.attachment_url.value.trim();
+  if (!url && !fields.text.value.trim()) return { message: 'Write a message or give an attachment URL.' };
+  if (url && !(/^https?:\/\//i.test(url) && safeUrl(url))) {
+    const fix = 'Meta downloads the file from this URL, so it must be public.';
+    return { message: 'The attachment URL must start with http:// or https://.', fix };
+  }
+  return null;
+}
+
+async function onSubmit(event) {
+  event.preventDefault();
+  if (state.sending || !state.open) return;
+  const fields = dom.form.elements;
+  clearSendError();
+  const invalid = validationError(fields);
+  if (invalid) {
+    showSendError(invalid);
+    return;
+  }
+  setSending(true);
+  try {
+    for (const body of sendRequests(fields)) {
+      const stored = await meta('/messages', { method: 'POST', body });
+      // Shown at once; the live event for the same stored id later replaces it in place.
+      onMessage(stored, true);
+      // Clear what went out, so a failure of the second request leaves only it to retry;
+      // a field edited while the request was in flight is left alone.
+      const field = body.attachment ? fields.attachment_url : fields.text;
+      if (field.value.trim() === (body.attachment?.url ?? body.text)) field.value = '';
+      setReplyTo(null);
+    }
+    fields.quick_replies.value = '';
+  } catch (err) {
+    showSendError(errorDetail(err));
+  } finally {
+    setSending(false);
+    fields.text.focus();
+  }
+}
+
+function setSending(sending) {
+  state.sending = sending;
+  dom.sendButton.disabled = sending;
+  dom.sendButton.textContent = sending ? 'Sending…' : 'Send';
+  dom.form.setAttribute('aria-busy', String(sending));
+}
+
+function showSendError(detail) {
+  dom.sendErrorMessage.textContent = detail.message;
+  dom.sendErrorFix.textContent = detail.fix ?? '';
+  dom.sendErrorFix.hidden = !detail.fix;
+  const ids = [['code', detail.code], ['subcode', detail.subcode], ['fbtrace_id', detail.fbtrace_id]]
+    .filter(([, value]) => value != null).map(([name, value]) => `${name} ${value}`);
+  dom.sendErrorMeta.textContent = ids.join(' · ');
+  dom.sendErrorMeta.hidden = !ids.length;
+  dom.sendError.hidden = false;
+}
+
+const clearSendError = () => { dom.sendError.hidden = true; };
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+function accountName(a) {
+  return a.name || (a.username ? `@${a.username}` : a.account_id);
+}
+
+/** Loads the accounts from /status (with `check`, asking Meta too). When that fails, /accounts
+ *  still lists them, without the unrouted counts; a failed check keeps what is shown. */
+async function loadAccounts({ check = false } = {}) {
+  try {
+    state.accounts = (await meta(check ? '/status?check=true' : '/status')).accounts;
+    state.checked = check;
+  } catch (err) {
+    const fallback = check ? null : await meta('/accounts').catch(() => null);
+    if (!fallback) {
+      if (!check) setPlaceholder(dom.accountsState, 'Accounts could not be loaded.');
+      showError(err, check ? 'Checking connections' : 'Loading accounts');
+      return;
+    }
+    state.accounts = fallback.data;
+    state.checked = false;
+  }
+  renderAccounts();
+  if (state.open) renderThreadHeader(); // it names the account ("via ...")
+}
+
+async function checkConnections() {
+  Object.assign(dom.checkButton, { disabled: true, textContent: 'Checking…' });
+  await loadAccounts({ check: true }); // never throws: failures go to the banner
+  Object.assign(dom.checkButton, { disabled: false, textContent: 'Check connections' });
+}
+
+/** Inbound events move an account's "last event" without a reload. */
+function noteAccountEvent(m) {
+  if (m.direction !== 'inbound') return;
+  const account = state.accounts.find((a) => a.platform === m.platform && a.account_id === m.account_id);
+  if (!account || (account.last_event_at_ms ?? 0) >= m.timestamp_ms) return;
+  account.last_event_at_ms = m.timestamp_ms;
+  renderAccounts();
+}
+
+function renderAccounts() {
+  const empty = !state.accounts.length;
+  setPlaceholder(dom.accountsState, empty
+    ? 'No accounts connected yet. Connect a Facebook Page (and the Instagram account linked to it) to receive messages.'
+    : null);
+  dom.checkButton.hidden = empty;
+  dom.accountList.replaceChildren(...state.accounts.map(accountItem));
+}
+
+function accountItem(a) {
+  const noToken = a.connected === false;
+  return h('li', { class: 'account', 'data-testid': 'account', 'data-platform': a.platform, 'data-account-id': a.account_id },
+    h('div', { class: 'account-head' },
+      platformBadge(a.platform),
+      h('span', { class: 'account-name', text: accountName(a) }),
+      h('span', { class: `status status-${a.status}`, 'data-testid': 'account-status', text: a.status.replace(/_/g, ' ') })),
+    h('dl', { class: 'facts' },
+      fact('ID', a.account_id),
+      a.linked_page_id ? fact('Linked Page', a.linked_page_id) : null,
+      fact('Token', noToken ? 'none: reconnect to send'
+        : a.token_expires_at_ms ? `expires ${fullFormat.format(new Date(a.token_expires_at_ms))}` : 'no expiry known'),
+      fact('Last event', a.last_event_at_ms ? formatTime(a.last_event_at_ms) : 'none yet'),
+      a.unrouted_events != null ? fact('Unrouted events', String(a.unrouted_events)) : null),
+    a.unrouted_events > 0
+      ? h('p', { class: 'account-note', text: `${a.unrouted_events} event(s) arrived while no one had connected this account; they were kept but not added to the inbox.` })
+      : null,
+    checkList(a));
+}
+
+function fact(term, value) {
+  return h('div', {}, h('dt', { text: term }), h('dd', { text: value }));
+}
+
+function checkList(a) {
+  if (!state.checked) return null;
+  if (!a.checks) return h('p', { class: 'account-note', text: 'Not checked: there is no Page token to check with.' });
+  return h('ul', { class: 'checks', 'aria-label': `Checks of ${accountName(a)}` },
+    ...a.checks.map((check) => {
+      const docs = safeUrl(check.docs);
+      return h('li', { class: `check check-${check.status}`, 'data-testid': 'check', 'data-status': check.status },
+        h('span', { class: 'check-head' },
+          h('span', { class: `status status-${check.status}`, text: check.status }),
+          h('span', { class: 'check-title', text: check.title })),
+        check.detail ? h('p', { class: 'check-detail', text: check.detail }) : null,
+        check.fix ? h('p', { class: 'check-fix', 'data-testid': 'check-fix', text: check.fix }) : null,
+        docs ? h('a', { href: docs, target: '_blank', rel: 'noopener noreferrer', text: 'Meta’s documentation' }) : null);
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live events
+
+const live = { source: null, openedBefore: false, retryDelay: 1000, retryTimer: null };
+
+function setLiveState(value) {
+  dom.live.dataset.state = value;
+  dom.liveLabel.textContent = { open: 'Live', connecting: 'Connecting…', closed: 'Offline, retrying' }[value];
+}
+
+function connectLive() {
+  clearTimeout(live.retryTimer);
+  live.source?.close();
+  setLiveState('connecting');
+  const source = new EventSource(`${API}/events`);
+  live.source = source;
+  source.addEventListener('open', () => {
+    live.retryDelay = 1000;
+    setLiveState('open');
+    // The stream does not replay what happened while it was down: catch up by reloading.
+    if (live.openedBefore) resync();
+    live.openedBefore = true;
+  });
+  source.addEventListener('error', () => {
+    if (source !== live.source) return;
+    if (source.readyState === EventSource.CLOSED) {
+      // The browser gave up (an error status): retry ourselves, backing off.
+      setLiveState('closed');
+      live.retryTimer = setTimeout(connectLive, live.retryDelay);
+      live.retryDelay = Math.min(live.retryDelay * 2, MAX_RETRY_DELAY_MS);
+    } else {
+      setLiveState('connecting'); // the browser reconnects by itself (the server asks for 2 s)
+    }
+  });
+  onEvent(source, 'message_stored', (data) => onMessage(data.message, true));
+  onEvent(source, 'message_updated', (data) => onMessage(data.message, false));
+  onEvent(source, 'conversation_updated', (data) => onConversationUpdated(data.conversation));
+  // Events were dropped for this subscriber and the stream ends: reconnect; `open` reloads.
+  onEvent(source, 'lagged', () => connectLive());
+}
+
+function onEvent(source, type, handler) {
+  source.addEventListener(type, (event) => {
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return; // a frame we cannot read is skipped; the next reload corrects the view
+    }
+    handler(data);
+  });
+}
+
+// Accounts are not reloaded: that would drop the results of a connection check, and their
+// last event times follow the live messages (noteAccountEvent).
+function resync() {
+  loadConversations();
+  if (state.open) loadThread();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+async function loadAppInfo() {
+  try {
+    const info = await request('/api/app');
+    dom.demoBanner.hidden = !info.demo;
+  } catch {
+    // Optional: without /api/app the inbox works the same, just without the demo notice.
+  }
+}
+
+/** Meta's login dialog returns through the callback to `?connected=N`: say so once. */
+function noteOAuthReturn() {
+  const params = new URLSearchParams(location.search);
+  const connected = params.get('connected');
+  if (connected == null) return;
+  dom.notice.querySelector('.banner-message').textContent =
+    `Connected ${connected} account${connected === '1' ? '' : 's'}.`;
+  dom.notice.hidden = false;
+  params.delete('connected');
+  const query = params.toString();
+  history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
+}
+
+/** Narrow screens show the accounts as a drawer; wide ones ignore the class. */
+function setAccountsDrawer(open) {
+  document.body.classList.toggle('accounts-open', open);
+  dom.accountsToggle.setAttribute('aria-expanded', String(open));
+  (open ? $('.accounts-close') : dom.accountsToggle).focus();
+}
+
+function bindEvents() {
+  for (const button of dom.filter.querySelectorAll('button')) {
+    button.addEventListener('click', () => setPlatform(button.dataset.platform));
+  }
+  dom.archivedToggle.addEventListener('change', () => setArchived(dom.archivedToggle.checked));
+  dom.accountsToggle.addEventListener('click', () => setAccountsDrawer(!document.body.classList.contains('accounts-open')));
+  $('.accounts-close').addEventListener('click', () => setAccountsDrawer(false));
+  for (const banner of [dom.errorBanner, dom.notice]) {
+    banner.querySelector('.banner-close').addEventListener('click', () => { banner.hidden = true; });
+  }
+  dom.loadMore.addEventListener('click', () => loadConversations({ more: true }));
+  dom.loadOlder.addEventListener('click', loadOlder);
+  dom.back.addEventListener('click', closeThreadOnNarrowScreens);
+  dom.markRead.addEventListener('click', markRead);
+  dom.archive.addEventListener('click', toggleArchive);
+  dom.checkButton.addEventListener('click', checkConnections);
+  dom.form.addEventListener('submit', onSubmit);
+  dom.form.querySelector('.reply-cancel').addEventListener('click', () => setReplyTo(null));
+  dom.form.elements.text.addEventListener('keydown', (event) => {
+    // Enter sends, Shift+Enter is a newline; an IME composition's Enter is not a send.
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      dom.form.requestSubmit();
+    } else if (event.key === 'Escape' && state.replyTo) {
+      setReplyTo(null);
+    }
+  });
+}
+
+bindEvents();
+noteOAuthReturn();
+renderThreadHeader();
+loadAppInfo();
+loadConversations();
+loadAccounts();
+connectLive();

@@ -1,0 +1,78 @@
+//! Who is in the demo: the shop's Page and Instagram account, and its customers.
+
+use meta_messaging_core::Platform;
+use meta_messaging_emulator::{InstagramAccount, Page, User, World};
+
+/// The demo Page.
+pub const PAGE: &str = "104417552380421";
+/// The demo Page's Instagram professional account.
+pub const INSTAGRAM_ACCOUNT: &str = "17841400000000000";
+
+/// A customer of the demo shop.
+pub(crate) struct Customer {
+    pub(crate) id: &'static str,
+    pub(crate) platform: Platform,
+    pub(crate) name: &'static str,
+}
+
+/// Messenger customers by PSID, Instagram customers by IGSID.
+pub(crate) const CUSTOMERS: &[Customer] = &[
+    Customer {
+        id: "6758492015643287",
+        platform: Platform::Messenger,
+        name: "Ada Lovelace",
+    },
+    Customer {
+        id: "5000000000000001",
+        platform: Platform::Instagram,
+        name: "Grace Hopper",
+    },
+    Customer {
+        id: "6758492015643288",
+        platform: Platform::Messenger,
+        name: "Alan Turing",
+    },
+    Customer {
+        id: "5000000000000002",
+        platform: Platform::Instagram,
+        name: "Katherine Johnson",
+    },
+    // Wrote more than a day ago: a reply needs the HUMAN_AGENT tag (see the send box).
+    Customer {
+        id: "6758492015643289",
+        platform: Platform::Messenger,
+        name: "Linus Pauling",
+    },
+];
+
+/// The customer whose last message is older than Meta's 24-hour window.
+pub(crate) const LATE_CUSTOMER: &str = "6758492015643289";
+
+/// The ids of the demo's customers on `platform`.
+pub fn customer_ids(platform: Platform) -> Vec<&'static str> {
+    CUSTOMERS
+        .iter()
+        .filter(|c| c.platform == platform)
+        .map(|c| c.id)
+        .collect()
+}
+
+/// The emulated world of the demo: the emulator's demo app and Page, with the cast.
+pub(crate) fn world() -> World {
+    let page = Page::new(PAGE, "Acme Shoes", "EAAG-emulator-page-token")
+        .permissions([
+            "pages_show_list",
+            "pages_messaging",
+            "pages_manage_metadata",
+            "pages_read_engagement",
+            "instagram_basic",
+            "instagram_manage_messages",
+        ])
+        .instagram(InstagramAccount::new(INSTAGRAM_ACCOUNT, "acmeshoes"));
+    CUSTOMERS.iter().fold(
+        World::new("1234567890", "emulator-app-secret")
+            .page(page)
+            .user_token("EAAG-emulator-user-token"),
+        |world, c| world.user(User::new(c.id, c.platform, PAGE).name(c.name)),
+    )
+}

@@ -35,6 +35,9 @@ pub enum ControlError {
     /// Messenger has no webhook for this action (Meta sends it for Instagram only).
     #[error("Messenger sends no webhook when a user does this ({0}); use an Instagram user")]
     NotOnMessenger(&'static str),
+    /// The Login dialog refused the authorize URL (a wrong `client_id` or `redirect_uri`).
+    #[error("the Login dialog refused: {0}")]
+    LoginRefused(String),
     /// The callback URL is not an absolute http(s) URL.
     #[error("the callback URL must be an absolute http:// or https:// URL, not {0:?}")]
     InvalidCallback(String),
@@ -46,6 +49,7 @@ impl IntoResponse for ControlError {
             Self::EmptyMessage
             | Self::UnknownMessage(_)
             | Self::NotOnMessenger(_)
+            | Self::LoginRefused(_)
             | Self::InvalidCallback(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::NOT_FOUND,
         };

@@ -183,6 +183,11 @@ impl GraphFailure {
         failure
     }
 
+    /// Meta's `message`.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The `{"error": {...}}` body.
     pub(crate) fn body(&self) -> Value {
         let mut error = json!({

@@ -189,6 +189,21 @@ impl RunningEmulator {
         self.shared.lock().set_callback(url)
     }
 
+    /// What the Login dialog at `authorize_url` does when the person accepts, without a
+    /// browser: the URL of your callback with a fresh `code` and the `state`. Finish the flow
+    /// by handing its query to your callback (e.g. `Inbox::finish_connect`).
+    ///
+    /// # Errors
+    /// [`ControlError::LoginRefused`] for a wrong `client_id` or `redirect_uri`.
+    pub fn consent(&self, authorize_url: &str) -> Result<String, ControlError> {
+        let query = authorize_url.split_once('?').map_or("", |(_, q)| q);
+        let params = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        crate::graph::consent(&self.shared, &params)
+            .map_err(|failure| ControlError::LoginRefused(failure.message().to_owned()))
+    }
+
     /// Expires `token`: from now on the Graph API answers 190 / 463 to it.
     ///
     /// # Errors

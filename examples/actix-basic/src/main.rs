@@ -6,7 +6,8 @@
 //! ```
 //!
 //! The variables are those of `axum-basic` (`META_APP_SECRET`, `META_VERIFY_TOKEN`,
-//! `META_STORE`, `META_GRAPH_URL`, `BIND`); see `InboxConfig` in meta-messaging-core.
+//! `META_STORE`, `META_GRAPH_URL`, `BIND`, and `META_APP_ID`, `META_OAUTH_REDIRECT_URI`,
+//! `META_DIALOG_URL` for the connect flow); see `InboxConfig` in meta-messaging-core.
 //! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`.
 
 use std::process::ExitCode;

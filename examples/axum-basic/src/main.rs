@@ -12,6 +12,9 @@
 //! | `META_STORE` | `memory`, `sqlite://PATH` or `postgres://...` | `sqlite://inbox.db` |
 //! | `META_GRAPH_URL` | the Graph API base URL | Meta's |
 //! | `BIND` | the listening address | `127.0.0.1:3000` |
+//! | `META_APP_ID` | the Meta app id: turns on `/api/meta/oauth/start` to connect Pages | off |
+//! | `META_OAUTH_REDIRECT_URI` | the connect flow's callback, as registered with Meta | `http://{BIND}/api/meta/oauth/callback` |
+//! | `META_DIALOG_URL` | the Login dialog's base URL (an emulator's, offline) | Meta's |
 //!
 //! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`.
 

@@ -25,7 +25,7 @@ use crate::state::Principal;
 /// The largest request body accepted; Meta's own attachment limit is 25 MB.
 pub(crate) const BODY_LIMIT: usize = 25 * 1024 * 1024;
 
-pub(crate) use oauth::IssuedCode;
+pub(crate) use oauth::{IssuedCode, consent};
 
 type Params = Query<HashMap<String, String>>;
 type Answer = Result<Json<Value>, GraphFailure>;

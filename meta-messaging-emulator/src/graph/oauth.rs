@@ -25,15 +25,28 @@ pub(crate) struct IssuedCode {
 /// `GET /{version}/dialog/oauth`: the person "logs in and consents" at once; the browser is sent
 /// to `redirect_uri` with `code` and the `state` it came with.
 pub(super) fn dialog(shared: &Shared, query: &HashMap<String, String>) -> Response {
+    match consent(shared, query) {
+        Ok(target) => Redirect::to(&target).into_response(),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// What the Login dialog does when the person accepts: a fresh code for `redirect_uri`, and the
+/// URL to send them back to.
+pub(crate) fn consent(
+    shared: &Shared,
+    query: &HashMap<String, String>,
+) -> Result<String, GraphFailure> {
     let mut state = shared.lock();
     if query.get("client_id") != Some(&state.world.app.id) {
-        return GraphFailure::invalid_parameter(
+        return Err(GraphFailure::invalid_parameter(
             "Invalid App ID: the client_id is not this app's id",
-        )
-        .into_response();
+        ));
     }
     let Some(redirect_uri) = query.get("redirect_uri").filter(|u| u.starts_with("http")) else {
-        return GraphFailure::invalid_parameter("(#100) Invalid redirect_uri").into_response();
+        return Err(GraphFailure::invalid_parameter(
+            "(#100) Invalid redirect_uri",
+        ));
     };
     let code = format!("AQD{}", random_token(60));
     state.codes.insert(
@@ -49,7 +62,7 @@ pub(super) fn dialog(shared: &Shared, query: &HashMap<String, String>) -> Respon
         pairs.push(("state", s.as_str()));
     }
     target.push_str(&encode(&pairs));
-    Redirect::to(&target).into_response()
+    Ok(target)
 }
 
 /// `GET /{version}/oauth/access_token`: a code for a user token, or (`grant_type=

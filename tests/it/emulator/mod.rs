@@ -2,6 +2,7 @@
 
 mod accounts;
 mod activity;
+mod bot;
 mod cli;
 mod control;
 mod inbox;

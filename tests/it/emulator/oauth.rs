@@ -91,3 +91,37 @@ async fn the_exchange_checks_the_secret_and_the_redirect_uri() {
         .unwrap_err();
     assert_eq!(err.api().unwrap().error_subcode, Some(36_008));
 }
+
+#[tokio::test]
+async fn consent_without_a_browser_gives_a_redeemable_code() {
+    let emulator = Emulator::start(World::demo()).await.unwrap();
+    let client = GraphClient::builder()
+        .graph_url(emulator.url())
+        .dialog_url(emulator.url())
+        .build()
+        .unwrap();
+    let oauth = client.oauth(AppId::from(APP_ID), AppSecret::new(APP_SECRET));
+    let state = OAuthState::generate();
+    let authorize = oauth
+        .authorize_url(REDIRECT, MESSAGING_SCOPES, &state)
+        .unwrap();
+    let callback = url::Url::parse(&emulator.consent(&authorize).unwrap()).unwrap();
+    assert_eq!(
+        param(&callback, "tenant"),
+        "7",
+        "the redirect URI's own query is kept"
+    );
+    assert_eq!(param(&callback, "state"), state.as_str());
+    let token = oauth
+        .exchange_code(&param(&callback, "code"), REDIRECT)
+        .await
+        .unwrap();
+    assert_eq!(token.access_token.expose(), USER_TOKEN);
+
+    // The dialog checks the app id, like Meta's.
+    let foreign = authorize.replace(&format!("client_id={APP_ID}"), "client_id=999");
+    assert!(matches!(
+        emulator.consent(&foreign),
+        Err(meta_messaging_emulator::ControlError::LoginRefused(_))
+    ));
+}

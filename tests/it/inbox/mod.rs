@@ -3,6 +3,7 @@
 mod fanout;
 mod live;
 mod order;
+mod profiles;
 mod receive;
 mod send;
 pub(crate) mod setup;

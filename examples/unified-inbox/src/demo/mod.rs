@@ -12,7 +12,7 @@ use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{
     ConfigError, DEFAULT_TENANT, Inbox, InboxBuilder, InboxConfig, InboxError,
 };
-use meta_messaging_emulator::{Emulator, EmulatorError, RunningEmulator};
+use meta_messaging_emulator::{ControlError, Emulator, EmulatorError, RunningEmulator};
 
 pub use cast::{INSTAGRAM_ACCOUNT, PAGE, customer_ids};
 pub(crate) use customers::{opening_scene, start as start_customers};
@@ -38,9 +38,9 @@ pub enum DemoError {
     /// Connecting the demo accounts failed.
     #[error("connecting the demo Page and Instagram account failed")]
     Connect(#[source] Box<InboxError>),
-    /// The emulator's Login dialog did not answer as expected.
-    #[error("the emulator's Login dialog did not redirect back: {0}")]
-    Dialog(String),
+    /// The emulator's Login dialog refused the connect flow's authorize URL.
+    #[error("the emulator's Login dialog refused to connect the demo accounts")]
+    Dialog(#[from] ControlError),
 }
 
 /// A running demo: the emulator and the demo database's temporary directory (removed when the
@@ -117,20 +117,7 @@ impl Demo {
         let start = inbox
             .start_connect(&TenantId::new(DEFAULT_TENANT))
             .map_err(connect)?;
-        let transport = |err: reqwest::Error| DemoError::Dialog(err.without_url().to_string());
-        let dialog = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(transport)?
-            .get(&start.authorize_url)
-            .send()
-            .await
-            .map_err(transport)?;
-        let callback = dialog
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| DemoError::Dialog(format!("HTTP {}", dialog.status())))?;
+        let callback = self.emulator.consent(&start.authorize_url)?;
         let query = callback.split_once('?').map_or("", |(_, q)| q);
         inbox
             .finish_connect(query, Some(&start.state))

@@ -6,6 +6,7 @@
 //! `META_MESSAGING_REQUIRE_BROWSER=1` (as in CI) they fail instead.
 
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,8 +25,12 @@ pub(crate) struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Killing chromedriver takes its Chromium along; the session cannot be closed here
-        // because closing is async.
+        // Chromium outlives a killed chromedriver, and a WebDriver session cannot be closed
+        // here (closing is async): kill the process group chromedriver leads, which holds the
+        // browser's processes too, so a failed test leaves nothing running.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -68,6 +73,7 @@ impl Browser {
             .port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -211,9 +211,10 @@ impl World {
         self
     }
 
-    /// Adds a user.
+    /// Adds a user, or replaces the user with the same id.
     #[must_use]
     pub fn user(mut self, user: User) -> Self {
+        self.users.retain(|u| u.id != user.id);
         self.users.push(user);
         self
     }

@@ -199,11 +199,8 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
 
     // Facebook only, then All again.
     browser
-        .find("[data-testid=platform-filter] button[data-platform=messenger]")
-        .await
-        .click()
-        .await
-        .unwrap();
+        .click("[data-testid=platform-filter] button[data-platform=messenger]")
+        .await;
     browser
         .wait_until(
             "only Facebook conversations are listed",
@@ -218,11 +215,8 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         "true"
     );
     browser
-        .find("[data-testid=platform-filter] button[data-platform=all]")
-        .await
-        .click()
-        .await
-        .unwrap();
+        .click("[data-testid=platform-filter] button[data-platform=all]")
+        .await;
     browser
         .wait_until(
             "both platforms are listed again",
@@ -233,13 +227,10 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
 
     // Reply to Ada: the reply shows in the thread and went out through the emulator.
     browser
-        .find(&format!(
+        .click(&format!(
             "[data-testid=conversation][data-participant-id=\"{ADA}\"]"
         ))
-        .await
-        .click()
-        .await
-        .unwrap();
+        .await;
     browser
         .wait_until(
             "Ada's thread is open",
@@ -252,12 +243,7 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         .find("[data-testid=send-form] textarea[name=text]")
         .await;
     composer.send_keys(reply).await.unwrap();
-    browser
-        .find("[data-testid=send-button]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click("[data-testid=send-button]").await;
     browser
         .wait_until(
             "the reply is in the thread",
@@ -283,13 +269,10 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
 
     // A customer who wrote 30 hours ago: Meta refuses, and the page says why and what to do.
     browser
-        .find(&format!(
+        .click(&format!(
             "[data-testid=conversation][data-participant-id=\"{LATE}\"]"
         ))
-        .await
-        .click()
-        .await
-        .unwrap();
+        .await;
     browser
         .wait_until(
             "Linus's thread is open",
@@ -301,12 +284,7 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         .find("[data-testid=send-form] textarea[name=text]")
         .await;
     composer.send_keys("Sorry for the wait!").await.unwrap();
-    browser
-        .find("[data-testid=send-button]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click("[data-testid=send-button]").await;
     browser
         .wait_until(
             "the send error and its fix are shown",
@@ -329,17 +307,9 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
 
     // With the human-agent tag, the same reply goes through.
     browser
-        .find("[data-testid=send-form] input[name=human_agent]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser
-        .find("[data-testid=send-button]")
-        .await
-        .click()
-        .await
-        .unwrap();
+        .click("[data-testid=send-form] input[name=human_agent]")
+        .await;
+    browser.click("[data-testid=send-button]").await;
     browser
         .wait_until(
             "the tagged reply is sent and the error cleared",

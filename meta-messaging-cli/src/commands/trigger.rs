@@ -12,12 +12,16 @@ use crate::error::CliError;
 use crate::io::Io;
 
 pub(super) async fn run(args: &TriggerArgs, io: &mut Io) -> Result<ExitCode, CliError> {
-    let base = super::parse_url(&args.emulator)?;
+    let mut url = super::parse_url(&args.emulator)?;
     let (method, path, body) = request(&args.action);
-    let url = base.join(&path).map_err(|err| CliError::InvalidUrl {
-        url: args.emulator.clone(),
-        reason: err.to_string(),
-    })?;
+    url.path_segments_mut()
+        .map_err(|()| CliError::InvalidUrl {
+            url: args.emulator.clone(),
+            reason: "it cannot have a path".to_owned(),
+        })?
+        .pop_if_empty()
+        // Each segment is percent-encoded: ids are digits, but tokens may hold `|` or `/`.
+        .extend(&path);
     let response = super::http_client()?
         .request(method, url.clone())
         .json(&body)
@@ -47,8 +51,9 @@ pub(super) async fn run(args: &TriggerArgs, io: &mut Io) -> Result<ExitCode, Cli
     Ok(ExitCode::FAILURE)
 }
 
-/// The control API call for `action`: method, path under the emulator's URL, JSON body.
-fn request(action: &TriggerAction) -> (Method, String, Value) {
+/// The control API call for `action`: method, path segments under the emulator's URL, JSON
+/// body.
+fn request(action: &TriggerAction) -> (Method, Vec<&str>, Value) {
     match action {
         TriggerAction::Message {
             user,
@@ -105,42 +110,29 @@ fn request(action: &TriggerAction) -> (Method, String, Value) {
             name,
         } => (
             Method::POST,
-            "_emulator/users".to_owned(),
+            vec!["_emulator", "users"],
             json!({"id": id, "platform": platform, "page": page, "name": name}),
         ),
         TriggerAction::Permissions { page, permissions } => (
             Method::POST,
-            format!("_emulator/pages/{}/permissions", segment(page)),
+            vec!["_emulator", "pages", page, "permissions"],
             json!({"permissions": permissions}),
         ),
         TriggerAction::ExpireToken { token } => (
             Method::POST,
-            format!("_emulator/tokens/{}/expire", segment(token)),
+            vec!["_emulator", "tokens", token, "expire"],
             json!({}),
         ),
         TriggerAction::Callback { url, .. } => (
             Method::PUT,
-            "_emulator/callback".to_owned(),
+            vec!["_emulator", "callback"],
             json!({"url": url}),
         ),
     }
 }
 
-fn user_path(user: &str, action: &str) -> String {
-    format!("_emulator/users/{}/{action}", segment(user))
-}
-
-/// `value` as one URL path segment: ids are digits, but tokens may hold `|` or `/`.
-fn segment(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+fn user_path<'a>(user: &'a str, action: &'a str) -> Vec<&'a str> {
+    vec!["_emulator", "users", user, action]
 }
 
 fn now_ms() -> i64 {

@@ -55,14 +55,13 @@ pub(crate) fn consent(
             redirect_uri: redirect_uri.clone(),
         },
     );
-    let mut target = redirect_uri.clone();
-    target.push(if target.contains('?') { '&' } else { '?' });
-    let mut pairs = vec![("code", code.as_str())];
+    let mut pairs = form_urlencoded::Serializer::new(String::new());
+    pairs.append_pair("code", &code);
     if let Some(s) = query.get("state") {
-        pairs.push(("state", s.as_str()));
+        pairs.append_pair("state", s);
     }
-    target.push_str(&encode(&pairs));
-    Ok(target)
+    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
+    Ok(format!("{redirect_uri}{separator}{}", pairs.finish()))
 }
 
 /// `GET /{version}/oauth/access_token`: a code for a user token, or (`grant_type=
@@ -120,38 +119,4 @@ fn random_token(len: usize) -> String {
     (0..len)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect()
-}
-
-/// `application/x-www-form-urlencoded` pairs (percent-encoding what a URL query cannot hold).
-fn encode(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", percent(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn percent(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_is_percent_encoded() {
-        assert_eq!(
-            encode(&[("code", "AQD1"), ("state", "a b&c=d")]),
-            "code=AQD1&state=a%20b%26c%3Dd"
-        );
-    }
 }

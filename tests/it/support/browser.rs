@@ -5,8 +5,8 @@
 //! print "skipped" and pass, so developers without a browser can run the rest; with
 //! `META_MESSAGING_REQUIRE_BROWSER=1` (as in CI) they fail instead.
 
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -147,6 +147,15 @@ impl Browser {
             .find(Locator::Css(css))
             .await
             .unwrap_or_else(|err| panic!("no element {css}: {err}"))
+    }
+
+    /// Clicks the element `css` selects.
+    pub(crate) async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|err| panic!("cannot click {css}: {err}"));
     }
 
     /// Evaluates a JavaScript expression.

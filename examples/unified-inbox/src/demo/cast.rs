@@ -1,7 +1,7 @@
 //! Who is in the demo: the shop's Page and Instagram account, and its customers.
 
 use meta_messaging_core::Platform;
-use meta_messaging_emulator::{InstagramAccount, Page, User, World};
+use meta_messaging_emulator::{User, World};
 
 /// The demo Page.
 pub const PAGE: &str = "104417552380421";
@@ -57,22 +57,10 @@ pub fn customer_ids(platform: Platform) -> Vec<&'static str> {
         .collect()
 }
 
-/// The emulated world of the demo: the emulator's demo app and Page, with the cast.
+/// The emulated world of the demo: the emulator's demo world (its app, the Page with every
+/// messaging permission and its Instagram account), with the cast as its users.
 pub(crate) fn world() -> World {
-    let page = Page::new(PAGE, "Acme Shoes", "EAAG-emulator-page-token")
-        .permissions([
-            "pages_show_list",
-            "pages_messaging",
-            "pages_manage_metadata",
-            "pages_read_engagement",
-            "instagram_basic",
-            "instagram_manage_messages",
-        ])
-        .instagram(InstagramAccount::new(INSTAGRAM_ACCOUNT, "acmeshoes"));
-    CUSTOMERS.iter().fold(
-        World::new("1234567890", "emulator-app-secret")
-            .page(page)
-            .user_token("EAAG-emulator-user-token"),
-        |world, c| world.user(User::new(c.id, c.platform, PAGE).name(c.name)),
-    )
+    CUSTOMERS.iter().fold(World::demo(), |world, c| {
+        world.user(User::new(c.id, c.platform, PAGE).name(c.name))
+    })
 }

@@ -23,17 +23,16 @@ fn screenshot_path() -> PathBuf {
 /// The app in demo mode on a free port, with a fresh SQLite file and no timed customers: the
 /// test makes them act.
 async fn demo() -> Running {
+    demo_every(None).await
+}
+
+async fn demo_every(customers_every: Option<Duration>) -> Running {
     let vars = [("BIND", "127.0.0.1:0")];
-    unified_inbox::start_with(
-        Mode::Demo {
-            customers_every: None,
-        },
-        |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        },
-    )
+    unified_inbox::start_with(Mode::Demo { customers_every }, |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
     .await
     .expect("the demo starts")
 }
@@ -101,6 +100,45 @@ async fn demo_mode_connects_the_accounts_and_plays_the_opening_scene() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn the_customers_script_reaches_the_inbox() {
+    let app = demo_every(Some(Duration::from_millis(40))).await;
+    let url = format!("{}api/meta/messages?limit=200", app.url);
+    let mut last = Vec::new();
+    for _ in 0..250 {
+        last = get_json(url.clone()).await["data"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let edited = last.iter().any(|m| m["edit_count"] == 1);
+        let unsent = last.iter().any(|m| m["deleted"] == true);
+        let kinds: Vec<&str> = last
+            .iter()
+            .flat_map(|m| m["attachments"].as_array().unwrap())
+            .map(|a| a["type"].as_str().unwrap())
+            .collect();
+        let attached = ["image", "audio", "file", "story_mention"]
+            .iter()
+            .all(|k| kinds.contains(k));
+        if edited && unsent && attached {
+            // The attachments point at media the app serves itself, so the demo works offline.
+            let picture = last
+                .iter()
+                .flat_map(|m| m["attachments"].as_array().unwrap())
+                .find(|a| a["type"] == "image")
+                .unwrap()["url"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(picture.starts_with(&app.url), "{picture}");
+            assert_eq!(reqwest::get(&picture).await.unwrap().status(), 200);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the script did not play out: {last:#?}");
 }
 
 #[tokio::test]

@@ -570,7 +570,14 @@ function attachmentNode(a) {
     return h('a', { class: 'file-link', 'data-testid': 'attachment', href: url, download: true, target: '_blank', rel: 'noopener noreferrer' },
       h('span', { 'aria-hidden': 'true', text: '📎 ' }), fileName(url, a.title));
   }
-  if (a.type === 'story_mention') return card(label, 'Mentioned you in their story', url, 'Open story');
+  if (a.type === 'story_mention') {
+    // The story's media (a picture or a video) is shown as a picture; when it is not one, or
+    // has expired, media() falls back to a link card.
+    if (!url) return card(label, 'Mentioned you in their story', null, '');
+    return h('div', { class: 'story-mention' },
+      h('span', { class: 'card-caption', text: 'Mentioned you in their story' }),
+      media(INLINE_MEDIA.image(url, 'Story'), a.type, url));
+  }
   if (a.type === 'location') return locationCard(a, url);
   // Known types get their label; an unknown type is named as Meta spells it.
   return card(label, a.title || (ATTACHMENT_LABELS[a.type] ? null : a.type), url, 'Open link');

@@ -130,8 +130,7 @@ pub async fn start_with(
             let running = serve(listener, inbox, Some(demo)).await?;
             if let Some(demo) = &running.demo {
                 demo.connect_accounts(&running.inbox).await?;
-                demo::opening_scene(demo, &base).await;
-                demo::start_customers(demo, &base, customers_every);
+                demo::start_customers(demo, &base, customers_every).await;
             }
             Ok(running)
         }

@@ -85,9 +85,10 @@ struct Scene {
     last: Vec<(&'static str, String)>,
 }
 
-/// Plays the opening scene: the late customer's message from yesterday, then the first
-/// messages of the others.
-pub(crate) async fn opening_scene(demo: &Demo, base: &str) {
+/// Plays the opening scene (the late customer's message from yesterday, then the first
+/// messages of the others) and returns; then, when `every` is set, the customers do one thing
+/// that often, in the background.
+pub(crate) async fn start(demo: &Demo, base: &str, every: Option<Duration>) {
     let mut scene = Scene::new(demo, base);
     let yesterday = now_ms() - 30 * 3_600_000;
     let late =
@@ -98,14 +99,9 @@ pub(crate) async fn opening_scene(demo: &Demo, base: &str) {
     for beat in OPENING {
         scene.play(beat).await;
     }
-}
-
-/// Starts the customers' loop, one beat `every` so often; `None` starts nothing.
-pub(crate) fn start(demo: &Demo, base: &str, every: Option<Duration>) {
     let Some(every) = every else {
         return;
     };
-    let mut scene = Scene::new(demo, base);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.tick().await;

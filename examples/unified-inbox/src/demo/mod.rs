@@ -15,7 +15,7 @@ use meta_messaging_core::inbox::{
 use meta_messaging_emulator::{ControlError, Emulator, EmulatorError, RunningEmulator};
 
 pub use cast::{INSTAGRAM_ACCOUNT, PAGE, customer_ids};
-pub(crate) use customers::{opening_scene, start as start_customers};
+pub(crate) use customers::start as start_customers;
 pub(crate) use media::routes as media_routes;
 
 /// The verify token of the demo's webhook route (the emulator does not run the handshake, but

@@ -17,7 +17,8 @@ use meta_messaging_core::inbox::{Inbox, InboxError, Tenancy};
 use meta_messaging_core::webhook::SIGNATURE_HEADER;
 
 /// Maps a request to the tenant it acts for, or refuses it with the host's own response (a
-/// 401 of your auth layer, say). It runs for every route but the webhook.
+/// 401 of your auth layer, say). It runs for every route but the webhook and the OAuth callback
+/// (Meta calls the first; the second carries its tenant in the signed state).
 pub type TenantResolver = Arc<dyn Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync>;
 
 /// The host's refusal of a request, sent as is.

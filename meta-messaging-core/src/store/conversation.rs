@@ -76,7 +76,8 @@ pub struct Conversation {
     pub last_message_direction: Option<Direction>,
     /// Inbound messages not yet marked read.
     pub unread_count: u32,
-    /// Archived conversations leave the default list; a new inbound message unarchives.
+    /// Archived: left out of a list filtered with `archived = false` (what an inbox view asks
+    /// for; an unfiltered list includes them); a new inbound message unarchives.
     pub archived: bool,
     /// When the store first saw the conversation.
     pub created_at_ms: i64,

@@ -27,19 +27,27 @@ fn param(url: &url::Url, key: &str) -> String {
         .unwrap_or_else(|| panic!("no {key} in {url}"))
 }
 
-#[tokio::test]
-async fn login_exchange_and_list_the_pages() {
+/// The demo world, a client whose Graph API and Login dialog are the emulator, a fresh state
+/// and the Login dialog URL for it.
+async fn login_started() -> (RunningEmulator, GraphClient, OAuthState, String) {
     let emulator = Emulator::start(World::demo()).await.unwrap();
     let client = GraphClient::builder()
         .graph_url(emulator.url())
         .dialog_url(emulator.url())
         .build()
         .unwrap();
-    let oauth = client.oauth(AppId::from(APP_ID), AppSecret::new(APP_SECRET));
     let state = OAuthState::generate();
-    let url = oauth
+    let url = client
+        .oauth(AppId::from(APP_ID), AppSecret::new(APP_SECRET))
         .authorize_url(REDIRECT, MESSAGING_SCOPES, &state)
         .unwrap();
+    (emulator, client, state, url)
+}
+
+#[tokio::test]
+async fn login_exchange_and_list_the_pages() {
+    let (_emulator, client, state, url) = login_started().await;
+    let oauth = client.oauth(AppId::from(APP_ID), AppSecret::new(APP_SECRET));
 
     let callback = consent(&url).await;
     assert_eq!(callback.path(), "/oauth/callback");
@@ -94,17 +102,8 @@ async fn the_exchange_checks_the_secret_and_the_redirect_uri() {
 
 #[tokio::test]
 async fn consent_without_a_browser_gives_a_redeemable_code() {
-    let emulator = Emulator::start(World::demo()).await.unwrap();
-    let client = GraphClient::builder()
-        .graph_url(emulator.url())
-        .dialog_url(emulator.url())
-        .build()
-        .unwrap();
+    let (emulator, client, state, authorize) = login_started().await;
     let oauth = client.oauth(AppId::from(APP_ID), AppSecret::new(APP_SECRET));
-    let state = OAuthState::generate();
-    let authorize = oauth
-        .authorize_url(REDIRECT, MESSAGING_SCOPES, &state)
-        .unwrap();
     let callback = url::Url::parse(&emulator.consent(&authorize).unwrap()).unwrap();
     assert_eq!(
         param(&callback, "tenant"),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
-use meta_messaging_core::inbox::{ConfigError, Inbox, InboxConfig, OAuthSettings};
+use meta_messaging_core::inbox::{ConfigError, Inbox, InboxConfig};
 use meta_messaging_emulator::RunningEmulator;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -111,11 +111,7 @@ pub async fn start_with(
         Mode::Live => {
             let config = InboxConfig::from_lookup(&lookup)?;
             let listener = bind(&config.bind, false).await?;
-            let mut builder = config.builder().await?.fetch_profiles(true);
-            if let Some(oauth) = &config.oauth {
-                builder = builder.oauth(connect_settings(oauth.clone()));
-            }
-            serve(listener, builder.build()?, None).await
+            serve(listener, inbox(&config).await?, None).await
         }
         Mode::Demo { customers_every } => {
             let bind_var = lookup("BIND").filter(|b| !b.trim().is_empty());
@@ -125,9 +121,8 @@ pub async fn start_with(
             let addr = local_addr(&listener, &bind_to)?;
             let base = format!("http://{addr}");
             let store = lookup("META_STORE").filter(|s| !s.trim().is_empty());
-            let (demo, builder) = Demo::prepare(&base, API_PREFIX, store).await?;
-            let inbox = builder.fetch_profiles(true).build()?;
-            let running = serve(listener, inbox, Some(demo)).await?;
+            let (demo, config) = Demo::prepare(&base, API_PREFIX, store).await?;
+            let running = serve(listener, inbox(&config).await?, Some(demo)).await?;
             if let Some(demo) = &running.demo {
                 demo.connect_accounts(&running.inbox).await?;
                 demo::start_customers(demo, &base, customers_every).await;
@@ -137,9 +132,14 @@ pub async fn start_with(
     }
 }
 
-/// The connect flow returns to the page, which shows how many accounts were connected.
-fn connect_settings(oauth: OAuthSettings) -> OAuthSettings {
-    oauth.success_redirect("/")
+/// The inbox `config` describes, looking up participants' names for the page, with the connect
+/// flow (when configured) returning to the page, which shows how many accounts were connected.
+async fn inbox(config: &InboxConfig) -> Result<Inbox, AppError> {
+    let mut builder = config.builder().await?.fetch_profiles(true);
+    if let Some(oauth) = &config.oauth {
+        builder = builder.oauth(oauth.clone().success_redirect("/"));
+    }
+    Ok(builder.build()?)
 }
 
 async fn bind(bind: &str, fall_back_to_free_port: bool) -> Result<TcpListener, AppError> {

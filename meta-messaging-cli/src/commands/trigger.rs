@@ -12,7 +12,8 @@ use crate::error::CliError;
 use crate::io::Io;
 
 pub(super) async fn run(args: &TriggerArgs, io: &mut Io) -> Result<ExitCode, CliError> {
-    let mut url = super::parse_url(&args.emulator)?;
+    let emulator = super::parse_url(&args.emulator)?;
+    let mut url = emulator.clone();
     let (method, path, body) = request(&args.action);
     url.path_segments_mut()
         .map_err(|()| CliError::InvalidUrl {
@@ -27,12 +28,13 @@ pub(super) async fn run(args: &TriggerArgs, io: &mut Io) -> Result<ExitCode, Cli
         .json(&body)
         .send()
         .await
-        .map_err(|source| CliError::http(&url, source))?;
+        // Errors name the emulator, not the path, which may hold a token (`expire-token`).
+        .map_err(|source| CliError::http(&emulator, source))?;
     let status = response.status();
     let answer = response
         .text()
         .await
-        .map_err(|source| CliError::http(&url, source))?;
+        .map_err(|source| CliError::http(&emulator, source))?;
     if status.is_success() {
         writeln!(io.stdout, "{answer}").map_err(CliError::Write)?;
         return Ok(ExitCode::SUCCESS);

@@ -38,7 +38,7 @@ pub const DEFAULT_TENANT: &str = "default";
 /// The inbox it builds is single-tenant (tenant `default`). With a `postgres://` store it also
 /// shares live events with every other instance on the same database (LISTEN/NOTIFY, see
 /// `docs/scaling.md`), so several instances can run behind a load balancer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct InboxConfig {
     /// The app secrets.
@@ -55,6 +55,21 @@ pub struct InboxConfig {
     pub oauth: Option<OAuthSettings>,
     /// The Login dialog's base URL, when not Meta's.
     pub dialog_url: Option<String>,
+}
+
+impl std::fmt::Debug for InboxConfig {
+    // Hand-written so a `postgres://user:password@...` store URL never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxConfig")
+            .field("app_secrets", &self.app_secrets)
+            .field("verify_token", &self.verify_token)
+            .field("store", &crate::store::redacted_url(&self.store))
+            .field("graph_url", &self.graph_url)
+            .field("bind", &self.bind)
+            .field("oauth", &self.oauth)
+            .field("dialog_url", &self.dialog_url)
+            .finish()
+    }
 }
 
 /// Why an [`InboxConfig`] could not be read or used.
@@ -245,6 +260,20 @@ mod tests {
         assert_eq!(defaults.bind, DEFAULT_BIND);
         assert!(defaults.graph_url.is_none() && defaults.dialog_url.is_none());
         assert!(defaults.oauth.is_none(), "no META_APP_ID, no connect flow");
+    }
+
+    #[test]
+    fn debug_hides_the_secrets_and_the_database_password() {
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("META_STORE", "postgres://app:pg-pass-42@db/inbox"));
+        let shown = format!("{:?}", config(&vars).expect("valid"));
+        for secret in ["s1", "pg-pass-42"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("postgres://app:REDACTED@db/inbox"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -60,6 +60,7 @@ mod plan;
 mod postgres;
 mod query;
 mod reaction;
+mod redact;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
@@ -80,5 +81,6 @@ pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, Sto
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use query::{ConversationQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageQuery, Order, Page};
+pub use redact::redacted_url;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};

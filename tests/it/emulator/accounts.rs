@@ -124,4 +124,11 @@ async fn doctor_reports_an_expired_token() {
     )
     .await;
     assert!(!out.succeeded(), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("[FAIL] Access token is valid")
+            && out.stdout.contains("kind: token_expired")
+            && out.stdout.contains("fix: Reconnect through OAuth"),
+        "{}",
+        out.stdout
+    );
 }

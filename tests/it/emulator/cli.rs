@@ -189,3 +189,27 @@ async fn trigger_drives_a_running_emulator() {
     assert!(!unsend.succeeded());
     assert!(unsend.stderr.contains("Messenger"), "{}", unsend.stderr);
 }
+
+#[tokio::test]
+async fn trigger_names_an_unreachable_emulator_without_the_token() {
+    let port = free_port().to_string();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = crate::support::cli::run(
+        &[
+            "trigger",
+            "--emulator",
+            &url,
+            "expire-token",
+            "EAAG-secret-token-123",
+        ],
+        b"",
+    )
+    .await;
+    assert!(!out.succeeded());
+    assert!(out.stderr.contains(&url), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("EAAG-secret-token-123"),
+        "{}",
+        out.stderr
+    );
+}

@@ -9,9 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{
-    ConfigError, DEFAULT_TENANT, Inbox, InboxBuilder, InboxConfig, InboxError,
-};
+use meta_messaging_core::inbox::{ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, InboxError};
 use meta_messaging_emulator::{ControlError, Emulator, EmulatorError, RunningEmulator};
 
 pub use cast::{INSTAGRAM_ACCOUNT, PAGE, customer_ids};
@@ -45,22 +43,31 @@ pub enum DemoError {
 
 /// A running demo: the emulator and the demo database's temporary directory (removed when the
 /// demo is dropped, unless `META_STORE` named a store).
-#[derive(Debug)]
 pub struct Demo {
     emulator: Arc<RunningEmulator>,
     store: String,
     _dir: Option<tempfile::TempDir>,
 }
 
+impl std::fmt::Debug for Demo {
+    // Hand-written: `META_STORE` may be a `postgres://` URL with a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("emulator", &self.emulator)
+            .field("store", &self.store())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Demo {
-    /// Starts the emulator delivering to `{base}{prefix}/webhook` and returns an inbox builder
-    /// configured for it: the emulator's app secret, Graph API and Login dialog, the store
-    /// (`store`, or a fresh SQLite file), and the connect flow returning to the page.
+    /// Starts the emulator delivering to `{base}{prefix}/webhook` and returns the inbox's
+    /// configuration for it: the emulator's app secret, Graph API, Login dialog and app id, and
+    /// the store (`store`, or a fresh SQLite file).
     pub(crate) async fn prepare(
         base: &str,
         prefix: &str,
         store: Option<String>,
-    ) -> Result<(Self, InboxBuilder), DemoError> {
+    ) -> Result<(Self, InboxConfig), DemoError> {
         let world = cast::world().callback_url(format!("{base}{prefix}/webhook"));
         let (app_id, app_secret) = (world.app.id.clone(), world.app.secret.clone());
         let emulator = Emulator::start(world).await?;
@@ -88,16 +95,12 @@ impl Demo {
             ),
         ]);
         let config = InboxConfig::from_lookup(|name| vars.get(name).cloned())?;
-        let mut builder = config.builder().await?;
-        if let Some(oauth) = config.oauth {
-            builder = builder.oauth(oauth.success_redirect("/"));
-        }
         let demo = Self {
             emulator: Arc::new(emulator),
             store,
             _dir: dir,
         };
-        Ok((demo, builder))
+        Ok((demo, config))
     }
 
     /// The emulator, to script more of the world.
@@ -105,9 +108,9 @@ impl Demo {
         &self.emulator
     }
 
-    /// The store URL the demo writes to.
-    pub fn store(&self) -> &str {
-        &self.store
+    /// The store URL the demo writes to, with any password hidden (for printing).
+    pub fn store(&self) -> String {
+        meta_messaging_core::store::redacted_url(&self.store)
     }
 
     /// Connects the demo Page and its Instagram account the way an operator would: the connect

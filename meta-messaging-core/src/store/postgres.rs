@@ -54,11 +54,13 @@ pub struct PostgresOptions {
     /// A schema to create (if missing) and keep every table in; `None`: the connection's
     /// default `search_path`. Letters, digits and `_` only.
     pub schema: Option<String>,
-    /// Connections in the pool (default 8).
+    /// Connections in the pool for reads and the small writes (default 8); the group-commit
+    /// writers have connections of their own besides these.
     pub max_connections: u32,
     /// Most `apply` / `record_outbound` calls committed in one transaction (default 256).
     pub max_batch: usize,
-    /// Group-commit transactions in flight at once (default 2).
+    /// Group-commit transactions in flight at once, each on a connection of its own
+    /// (default 2).
     pub writers: usize,
     /// Seals account tokens before they are written (default [`PlaintextTokens`]).
     pub token_sealer: Arc<dyn TokenSealer>,
@@ -167,14 +169,24 @@ impl PostgresStore {
         let connect = connect.statement_cache_capacity(1024);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(StoreError::db("connecting to PostgreSQL"))?;
         sqlx::migrate!("migrations/postgres")
             .run(&pool)
             .await
             .map_err(StoreError::Migration)?;
-        let engine = engine::Engine::new(pool, options.token_sealer);
+        // Group commits get connections of their own, taken without the pool's test query:
+        // that is a round trip per batch, and a connection that died while idle fails one
+        // batch (its webhooks answer 500 and are redelivered) and is then replaced, since the
+        // pool tests every connection when it is released.
+        let writer = PgPoolOptions::new()
+            .max_connections(u32::try_from(options.writers.max(1)).unwrap_or(u32::MAX))
+            .test_before_acquire(false)
+            .connect_with(connect.clone())
+            .await
+            .map_err(StoreError::db("connecting to PostgreSQL"))?;
+        let engine = engine::Engine::new(pool, writer, options.token_sealer);
         let batch = BatchConfig {
             max_batch: options.max_batch,
             writers: options.writers,

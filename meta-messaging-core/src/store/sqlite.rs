@@ -179,9 +179,8 @@ impl SqliteStore {
             .map_err(StoreError::db("opening the SQLite database"))?;
         let (committed, commits) = mpsc::channel(1);
         tokio::spawn(checkpoint(pool.clone(), commits));
-        let engine = engine::Engine::new(pool, options.token_sealer)
-            .with_writer(writer)
-            .notify_commits(committed);
+        let engine =
+            engine::Engine::new(pool, writer, options.token_sealer).notify_commits(committed);
         let batch = BatchConfig {
             max_batch: options.max_batch,
             writers: 1,

@@ -3,6 +3,8 @@
 //! once per database (see `sqlite.rs` / `postgres.rs`), because both dialects accept the same
 //! SQL for everything the store does.
 
+pub(crate) mod bulk;
+
 use std::sync::Arc;
 
 use super::account::{Account, AccountToken, TokenSealer};

@@ -14,8 +14,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{DIALECT, Db};
-use crate::ids::{AccountId, TenantId, UserId};
-use crate::platform::Platform;
 use crate::store::account::TokenSealer;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
@@ -24,8 +22,9 @@ use crate::store::failpoint::FailPoint;
 #[derive(Debug, Clone)]
 pub(crate) struct Engine {
     pub pool: sqlx::Pool<Db>,
-    /// Where group-commit transactions run: the same pool on PostgreSQL; on SQLite a
-    /// connection of its own, so its page cache stays warm between batches.
+    /// Where group-commit transactions run, apart from the reads: on SQLite one connection,
+    /// so its page cache stays warm between batches; on PostgreSQL one connection per writer,
+    /// taken without a test query.
     pub writer: sqlx::Pool<Db>,
     pub fail: FailPoint,
     pub sealer: Arc<dyn TokenSealer>,
@@ -41,31 +40,26 @@ pub(crate) struct Engine {
 /// Most conversation ids kept in [`Engine::conversation_ids`] before it starts over.
 const CONVERSATION_CACHE: usize = 200_000;
 
-type ConvKey = (TenantId, Platform, AccountId, UserId);
+use crate::store::sql::bulk::ConvKey;
 
 type Tx = sqlx::Transaction<'static, Db>;
 
 impl Engine {
-    /// An engine on a pool, with a disarmed fail point.
-    pub(crate) fn new(pool: sqlx::Pool<Db>, sealer: Arc<dyn TokenSealer>) -> Self {
+    /// An engine that reads (and makes the small writes) on `pool` and group-commits on
+    /// `writer`, with a disarmed fail point.
+    pub(crate) fn new(
+        pool: sqlx::Pool<Db>,
+        writer: sqlx::Pool<Db>,
+        sealer: Arc<dyn TokenSealer>,
+    ) -> Self {
         Self {
-            writer: pool.clone(),
+            writer,
             pool,
             fail: FailPoint::default(),
             sealer,
             conversation_ids: Arc::default(),
             committed: None,
         }
-    }
-
-    /// Runs group-commit transactions on `writer` instead of the shared pool.
-    #[allow(
-        dead_code,
-        reason = "only the SQLite backend has a writer connection of its own"
-    )]
-    pub(crate) fn with_writer(mut self, writer: sqlx::Pool<Db>) -> Self {
-        self.writer = writer;
-        self
     }
 
     /// Sends a wake-up on `committed` after every group commit.

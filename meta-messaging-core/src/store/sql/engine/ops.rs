@@ -13,6 +13,8 @@ use crate::store::error::StoreError;
 use crate::store::plan::{
     Op, Plan, RawRow, ReactionState, ReceiptScope, Target, apply_reaction, preview,
 };
+use crate::store::sql::CHUNK_ROWS;
+use crate::store::sql::bulk::{BulkWrites, Touch};
 
 const KEY: &str = "tenant_id = $1 AND platform = $2 AND message_id = $3";
 
@@ -334,21 +336,15 @@ impl Engine {
             let slot = newest.entry((t, *p, a)).or_insert(*at);
             *slot = (*slot).max(*at);
         }
-        let mut newest: Vec<_> = newest.into_iter().collect();
+        let mut newest: Vec<Touch<'_>> = newest
+            .into_iter()
+            .map(|((t, p, a), at)| (t, p, a, at))
+            .collect();
+        // One lock order for every writer, so concurrent instances cannot deadlock.
         newest.sort();
-        for ((t, p, a), at) in newest {
+        for chunk in newest.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
-            sqlx::query::<Db>(
-                "UPDATE accounts SET last_event_at_ms = $4 WHERE tenant_id = $1 AND platform = $2 \
-                 AND account_id = $3 AND (last_event_at_ms IS NULL OR last_event_at_ms < $4)",
-            )
-            .bind(t.as_str())
-            .bind(p.as_str())
-            .bind(a.as_str())
-            .bind(at)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
+            Db::touch_accounts(tx, chunk).await.map_err(db)?;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Row};
+use sqlx::Row;
 
 use super::{Db, Engine, Tx, commit};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
@@ -12,6 +12,7 @@ use crate::store::batch::PlanOutcome;
 use crate::store::error::StoreError;
 use crate::store::model::Direction;
 use crate::store::plan::{MessageRow, Plan, now_ms};
+use crate::store::sql::bulk::{BulkWrites, NewMessage};
 use crate::store::sql::{CHUNK_ROWS, platform};
 
 use super::{CONVERSATION_CACHE, ConvKey};
@@ -123,39 +124,8 @@ impl Engine {
         let now = now_ms();
         for chunk in wanted.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
-            let mut q = QueryBuilder::<Db>::new(
-                "INSERT INTO conversations (tenant_id, platform, account_id, participant_id, \
-                 last_message_at_ms, created_at_ms) ",
-            );
-            q.push_values(chunk, |mut b, ((t, p, a, u), ts)| {
-                b.push_bind(t.as_str())
-                    .push_bind(p.as_str())
-                    .push_bind(a.as_str())
-                    .push_bind(u.as_str())
-                    .push_bind(*ts)
-                    .push_bind(now);
-            });
-            q.push(" ON CONFLICT (tenant_id, platform, account_id, participant_id) DO NOTHING");
-            q.build().execute(&mut **tx).await.map_err(db)?;
-
-            let mut q = QueryBuilder::<Db>::new(
-                "SELECT id, tenant_id, platform, account_id, participant_id FROM conversations \
-                 WHERE (tenant_id, platform, account_id, participant_id) IN (",
-            );
-            let mut sep = q.separated(", ");
-            for ((t, p, a, u), _) in chunk {
-                sep.push("(")
-                    .push_bind_unseparated(t.as_str())
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(p.as_str())
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(a.as_str())
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(u.as_str())
-                    .push_unseparated(")");
-            }
-            q.push(")");
-            for r in q.build().fetch_all(&mut **tx).await.map_err(db)? {
+            Db::insert_conversations(tx, chunk, now).await.map_err(db)?;
+            for r in Db::find_conversations(tx, chunk).await.map_err(db)? {
                 let key = (
                     TenantId::new(r.try_get::<String, _>(1).map_err(db)?),
                     platform(&r.try_get::<String, _>(2).map_err(db)?),
@@ -192,20 +162,16 @@ impl Engine {
         let now = now_ms();
         for chunk in inbound.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
-            let mut q = QueryBuilder::<Db>::new(
-                "INSERT INTO messages (tenant_id, platform, account_id, conversation_id, direction, \
-                 sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
-                 app_id, metadata, timestamp_ms, created_at_ms, unsupported, raw_event) ",
-            );
-            q.push_values(chunk, |mut b, r| {
-                let conversation = conversations.get(&conv_key(r)).copied().unwrap_or_default();
-                push_message(&mut b, r, conversation, now);
-            });
-            q.push(
-                " ON CONFLICT (tenant_id, message_id, platform) DO NOTHING \
-                 RETURNING id, tenant_id, platform, message_id",
-            );
-            for r in q.build().fetch_all(&mut **tx).await.map_err(db)? {
+            let rows: Vec<NewMessage<'_>> = chunk
+                .iter()
+                .map(|r| {
+                    (
+                        *r,
+                        conversations.get(&conv_key(r)).copied().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            for r in Db::insert_messages(tx, &rows, now).await.map_err(db)? {
                 let key = (
                     TenantId::new(r.try_get::<String, _>(1).map_err(db)?),
                     platform(&r.try_get::<String, _>(2).map_err(db)?),
@@ -239,19 +205,13 @@ impl Engine {
         inserted: &mut Vec<Inserted<'r>>,
     ) -> Result<i64, StoreError> {
         self.fail.hit()?;
-        let mut q = QueryBuilder::<Db>::new(
-            "INSERT INTO messages (tenant_id, platform, account_id, conversation_id, direction, \
-             sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
-             app_id, metadata, timestamp_ms, created_at_ms, unsupported, raw_event) ",
-        );
-        q.push_values([row], |mut b, r| {
-            push_message(&mut b, r, conversation, now_ms())
-        });
-        q.push(" ON CONFLICT (tenant_id, message_id, platform) DO NOTHING RETURNING id");
-        if let Some(id) = q
-            .build_query_scalar::<i64>()
-            .fetch_optional(&mut **tx)
+        let inserted_row = Db::insert_messages(tx, &[(row, conversation)], now_ms())
             .await
+            .map_err(db)?;
+        if let Some(id) = inserted_row
+            .first()
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()
             .map_err(db)?
         {
             report.inserted += 1;
@@ -317,30 +277,7 @@ impl Engine {
         bumps.sort_by_key(|b| b.0);
         for chunk in bumps.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
-            let mut q = QueryBuilder::<Db>::new(
-                "UPDATE conversations SET \
-                 unread_count = unread_count + v.column2, \
-                 archived = CASE WHEN v.column2 > 0 THEN FALSE ELSE archived END, \
-                 last_message_id = CASE WHEN v.column3 >= last_message_at_ms \
-                    THEN v.column4 ELSE last_message_id END, \
-                 last_message_preview = CASE WHEN v.column3 >= last_message_at_ms \
-                    THEN v.column5 ELSE last_message_preview END, \
-                 last_message_direction = CASE WHEN v.column3 >= last_message_at_ms \
-                    THEN v.column6 ELSE last_message_direction END, \
-                 last_message_at_ms = CASE WHEN v.column3 >= last_message_at_ms \
-                    THEN v.column3 ELSE last_message_at_ms END \
-                 FROM (",
-            );
-            q.push_values(chunk, |mut b, (c, row, n)| {
-                b.push_bind(*c)
-                    .push_bind(*n)
-                    .push_bind(row.timestamp_ms)
-                    .push_bind(row.message_id.as_str())
-                    .push_bind(row.preview.as_deref())
-                    .push_bind(row.direction.as_str());
-            });
-            q.push(") AS v WHERE conversations.id = v.column1");
-            q.build().execute(&mut **tx).await.map_err(db)?;
+            Db::bump_conversations(tx, chunk).await.map_err(db)?;
         }
         Ok(())
     }
@@ -353,30 +290,4 @@ fn conv_key(row: &MessageRow) -> ConvKey {
         row.account_id.clone(),
         row.participant_id.clone(),
     )
-}
-
-fn push_message(
-    b: &mut sqlx::query_builder::Separated<'_, '_, Db, &'static str>,
-    r: &MessageRow,
-    conversation: i64,
-    now: i64,
-) {
-    b.push_bind(r.tenant_id.as_str().to_owned())
-        .push_bind(r.platform.as_str())
-        .push_bind(r.account_id.as_str().to_owned())
-        .push_bind(conversation)
-        .push_bind(r.direction.as_str())
-        .push_bind(r.sender_id.as_str().to_owned())
-        .push_bind(r.recipient_id.as_str().to_owned())
-        .push_bind(r.message_id.as_str().to_owned())
-        .push_bind(r.text.clone())
-        .push_bind(to_json(&r.attachments))
-        .push_bind(r.reply_to.as_ref().map(to_json))
-        .push_bind(r.quick_reply.clone())
-        .push_bind(r.app_id.clone())
-        .push_bind(r.metadata.clone())
-        .push_bind(r.timestamp_ms)
-        .push_bind(now)
-        .push_bind(r.unsupported)
-        .push_bind(r.raw_event.clone());
 }

@@ -164,8 +164,9 @@ impl PostgresStore {
                 .map_err(StoreError::db("creating the schema"))?;
             connect = connect.options([("search_path", schema.as_str())]);
         }
-        // Group commit builds multi-row statements of every batch size up to the largest;
-        // keeping them all prepared saves re-parsing them per batch.
+        // List queries have a text per combination of filters and cursor; keeping them all
+        // prepared saves a parse round trip each time one comes back. (Group commits need
+        // few: their statements take arrays, one text for every batch size.)
         let connect = connect.statement_cache_capacity(1024);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))

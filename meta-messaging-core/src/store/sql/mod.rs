@@ -1,7 +1,8 @@
 //! What the SQLite and PostgreSQL backends share: the rows they read, how rows become model
 //! types, and the column lists. The statements themselves live in [`engine`](self), compiled
 //! once per database (see `sqlite.rs` / `postgres.rs`), because both dialects accept the same
-//! SQL for everything the store does.
+//! SQL for everything the store does except the multi-row writes of a group commit, which
+//! [`bulk`] spells for each.
 
 pub(crate) mod bulk;
 

@@ -1,6 +1,7 @@
 //! The SQL engine, compiled once per database: the backend module that includes this file
 //! (`#[path]`) defines `Db` (the sqlx database) and `DIALECT`. Both databases accept the same
-//! statements here, so they run the same code.
+//! statements here, so they run the same code; the multi-row writes go through
+//! [`BulkWrites`](crate::store::sql::bulk::BulkWrites), which each database implements.
 
 mod accounts;
 mod ops;

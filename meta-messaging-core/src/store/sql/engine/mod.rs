@@ -18,6 +18,7 @@ use super::{DIALECT, Db};
 use crate::store::account::TokenSealer;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
+use crate::store::sql::bulk::ConvKey;
 
 /// A pool and everything the statements need.
 #[derive(Debug, Clone)]
@@ -40,8 +41,6 @@ pub(crate) struct Engine {
 
 /// Most conversation ids kept in [`Engine::conversation_ids`] before it starts over.
 const CONVERSATION_CACHE: usize = 200_000;
-
-use crate::store::sql::bulk::ConvKey;
 
 type Tx = sqlx::Transaction<'static, Db>;
 

@@ -306,6 +306,16 @@ pub async fn accounts_and_routing(h: &Harness) {
         .expect("get")
         .expect("exists");
     assert_eq!(touched.last_event_at_ms, Some(t));
+    // A delivery Meta retried late carries an older time: the last event stays the newest.
+    a.apply(store, vec![a.text("u10", "acc-0", "earlier", t - 500)])
+        .await
+        .expect("apply late");
+    let late = store
+        .get_account(&a.tenant, a.platform, &account)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(late.last_event_at_ms, Some(t), "a late event moved it back");
 
     let stray = Scene::new(Platform::Messenger);
     let events = stray.events(vec![stray.text("u11", "stray-1", "anyone?", tick())]);

@@ -62,6 +62,26 @@ pub(crate) trait BulkWrites: sqlx::Database {
     ) -> Result<(), sqlx::Error>;
 }
 
+/// The columns a new message row is written with, in the order both dialects bind them.
+macro_rules! message_columns {
+    () => {
+        "tenant_id, platform, account_id, conversation_id, direction, sender_id, recipient_id, \
+         message_id, text, attachments, reply_to, quick_reply, app_id, metadata, timestamp_ms, \
+         created_at_ms, unsupported, raw_event"
+    };
+}
+use message_columns;
+
+/// What both dialects do with a message id that the tenant already has on the platform, and
+/// the columns they return for each row inserted.
+macro_rules! on_duplicate_message {
+    () => {
+        " ON CONFLICT (tenant_id, message_id, platform) DO NOTHING \
+         RETURNING id, tenant_id, platform, message_id"
+    };
+}
+use on_duplicate_message;
+
 /// The `SET` list that moves a conversation by a row `v` of (id, inbound, at, message_id,
 /// preview, direction): the same in both dialects, which differ only in how `v` is spelled.
 macro_rules! bump_set {

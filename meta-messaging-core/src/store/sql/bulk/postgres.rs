@@ -5,7 +5,10 @@
 
 use sqlx::{Postgres, Transaction};
 
-use super::{BulkWrites, Bump, ConvKey, NewMessage, Touch, bump_set, to_json};
+use super::{
+    BulkWrites, Bump, ConvKey, NewMessage, Touch, bump_set, message_columns, on_duplicate_message,
+    to_json,
+};
 
 fn column<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
     items.iter().map(f).collect()
@@ -58,11 +61,12 @@ impl BulkWrites for Postgres {
         rows: &[NewMessage<'_>],
         now: i64,
     ) -> Result<Vec<Self::Row>, sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO messages (tenant_id, platform, account_id, conversation_id, direction, \
-             sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
-             app_id, metadata, timestamp_ms, created_at_ms, unsupported, raw_event) \
-             SELECT tenant_id, platform, account_id, conversation_id, direction, sender_id, \
+        // Every column is an array but created_at_ms ($16), one time for the batch; the
+        // arrays are bound in `message_columns!` order.
+        const INSERT: &str = concat!(
+            "INSERT INTO messages (",
+            message_columns!(),
+            ") SELECT tenant_id, platform, account_id, conversation_id, direction, sender_id, \
              recipient_id, message_id, text, attachments, reply_to, quick_reply, app_id, \
              metadata, timestamp_ms, $16, unsupported, raw_event \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], \
@@ -70,30 +74,30 @@ impl BulkWrites for Postgres {
              $12::text[], $13::text[], $14::text[], $15::int8[], $17::bool[], $18::text[]) \
              WITH ORDINALITY AS v(tenant_id, platform, account_id, conversation_id, direction, \
              sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
-             app_id, metadata, timestamp_ms, unsupported, raw_event, n) ORDER BY n \
-             ON CONFLICT (tenant_id, message_id, platform) DO NOTHING \
-             RETURNING id, tenant_id, platform, message_id",
-        )
-        .bind(column(rows, |(r, _)| r.tenant_id.as_str().to_owned()))
-        .bind(column(rows, |(r, _)| r.platform.as_str()))
-        .bind(column(rows, |(r, _)| r.account_id.as_str().to_owned()))
-        .bind(column(rows, |(_, conversation)| *conversation))
-        .bind(column(rows, |(r, _)| r.direction.as_str()))
-        .bind(column(rows, |(r, _)| r.sender_id.as_str().to_owned()))
-        .bind(column(rows, |(r, _)| r.recipient_id.as_str().to_owned()))
-        .bind(column(rows, |(r, _)| r.message_id.as_str().to_owned()))
-        .bind(column(rows, |(r, _)| r.text.clone()))
-        .bind(column(rows, |(r, _)| to_json(&r.attachments)))
-        .bind(column(rows, |(r, _)| r.reply_to.as_ref().map(to_json)))
-        .bind(column(rows, |(r, _)| r.quick_reply.clone()))
-        .bind(column(rows, |(r, _)| r.app_id.clone()))
-        .bind(column(rows, |(r, _)| r.metadata.clone()))
-        .bind(column(rows, |(r, _)| r.timestamp_ms))
-        .bind(now)
-        .bind(column(rows, |(r, _)| r.unsupported))
-        .bind(column(rows, |(r, _)| r.raw_event.clone()))
-        .fetch_all(&mut **tx)
-        .await
+             app_id, metadata, timestamp_ms, unsupported, raw_event, n) ORDER BY n",
+            on_duplicate_message!(),
+        );
+        sqlx::query(INSERT)
+            .bind(column(rows, |(r, _)| r.tenant_id.as_str().to_owned()))
+            .bind(column(rows, |(r, _)| r.platform.as_str()))
+            .bind(column(rows, |(r, _)| r.account_id.as_str().to_owned()))
+            .bind(column(rows, |(_, conversation)| *conversation))
+            .bind(column(rows, |(r, _)| r.direction.as_str()))
+            .bind(column(rows, |(r, _)| r.sender_id.as_str().to_owned()))
+            .bind(column(rows, |(r, _)| r.recipient_id.as_str().to_owned()))
+            .bind(column(rows, |(r, _)| r.message_id.as_str().to_owned()))
+            .bind(column(rows, |(r, _)| r.text.clone()))
+            .bind(column(rows, |(r, _)| to_json(&r.attachments)))
+            .bind(column(rows, |(r, _)| r.reply_to.as_ref().map(to_json)))
+            .bind(column(rows, |(r, _)| r.quick_reply.clone()))
+            .bind(column(rows, |(r, _)| r.app_id.clone()))
+            .bind(column(rows, |(r, _)| r.metadata.clone()))
+            .bind(column(rows, |(r, _)| r.timestamp_ms))
+            .bind(now)
+            .bind(column(rows, |(r, _)| r.unsupported))
+            .bind(column(rows, |(r, _)| r.raw_event.clone()))
+            .fetch_all(&mut **tx)
+            .await
     }
 
     async fn bump_conversations(

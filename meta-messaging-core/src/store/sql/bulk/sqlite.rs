@@ -2,7 +2,10 @@
 
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
-use super::{BulkWrites, Bump, ConvKey, NewMessage, Touch, bump_set, to_json};
+use super::{
+    BulkWrites, Bump, ConvKey, NewMessage, Touch, bump_set, message_columns, on_duplicate_message,
+    to_json,
+};
 
 impl BulkWrites for Sqlite {
     async fn insert_conversations(
@@ -55,11 +58,11 @@ impl BulkWrites for Sqlite {
         rows: &[NewMessage<'_>],
         now: i64,
     ) -> Result<Vec<Self::Row>, sqlx::Error> {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (tenant_id, platform, account_id, conversation_id, direction, \
-             sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
-             app_id, metadata, timestamp_ms, created_at_ms, unsupported, raw_event) ",
-        );
+        let mut q = QueryBuilder::<Sqlite>::new(concat!(
+            "INSERT INTO messages (",
+            message_columns!(),
+            ") "
+        ));
         q.push_values(rows, |mut b, (r, conversation)| {
             b.push_bind(r.tenant_id.as_str().to_owned())
                 .push_bind(r.platform.as_str())
@@ -80,10 +83,7 @@ impl BulkWrites for Sqlite {
                 .push_bind(r.unsupported)
                 .push_bind(r.raw_event.clone());
         });
-        q.push(
-            " ON CONFLICT (tenant_id, message_id, platform) DO NOTHING \
-             RETURNING id, tenant_id, platform, message_id",
-        );
+        q.push(on_duplicate_message!());
         q.build().fetch_all(&mut **tx).await
     }
 

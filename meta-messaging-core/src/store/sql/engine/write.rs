@@ -12,7 +12,7 @@ use crate::store::batch::PlanOutcome;
 use crate::store::error::StoreError;
 use crate::store::model::Direction;
 use crate::store::plan::{MessageRow, Plan, now_ms};
-use crate::store::sql::bulk::{BulkWrites, NewMessage};
+use crate::store::sql::bulk::{BulkWrites, Bump, NewMessage};
 use crate::store::sql::{CHUNK_ROWS, platform};
 
 use super::{CONVERSATION_CACHE, ConvKey};
@@ -260,8 +260,7 @@ impl Engine {
         tx: &mut Tx,
         inserted: &[Inserted<'_>],
     ) -> Result<(), StoreError> {
-        // (conversation, newest row, inbound count)
-        let mut bumps: Vec<(i64, &MessageRow, i64)> = Vec::new();
+        let mut bumps: Vec<Bump<'_>> = Vec::new();
         for Inserted { conversation, row } in inserted {
             let inbound = i64::from(row.direction == Direction::Inbound);
             match bumps.iter_mut().find(|(c, _, _)| c == conversation) {

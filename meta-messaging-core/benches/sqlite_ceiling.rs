@@ -14,6 +14,9 @@
 //! store's migration and the pragmas are the store's writer's. Messages go round-robin to 3,200
 //! conversations of one tenant, as in `store`. It runs `CEILING_MESSAGES` (default 100,000)
 //! messages for each `synchronous` setting in `CEILING_SYNC` (default `FULL,NORMAL,OFF`).
+//!
+//! The statements are copies of those in `src/store/sql/bulk/` (crate-private, so a bench
+//! cannot call them) and of `SqliteStore::open_with`'s pragmas: change them together.
 
 #![allow(clippy::print_stdout, missing_docs)]
 

@@ -112,7 +112,7 @@ fn open(path: &std::path::Path, synchronous: &str) -> Connection {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
          PRAGMA foreign_keys = ON; PRAGMA temp_store = memory; \
          PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864; \
-         PRAGMA cache_size = -65536; PRAGMA busy_timeout = 5000;"
+         PRAGMA cache_size = -65536; PRAGMA busy_timeout = 10000;"
     ))
     .expect("pragmas");
     conn

@@ -7,8 +7,8 @@
 //! cargo bench -p meta-messaging-core --features sqlite --bench sqlite_ceiling
 //! ```
 //!
-//! Each transaction inserts `CEILING_BATCH` (default 48, the store's mean batch at 64 writers)
-//! one-message deliveries with the store's multi-row statements: the messages (`ON CONFLICT DO
+//! Each transaction inserts `CEILING_BATCH` (default 48, the store's mean batch at 64 writers;
+//! at most 64) one-message deliveries with the store's multi-row statements: the messages (`ON CONFLICT DO
 //! NOTHING RETURNING`), their conversations' move, the accounts' last-event time; then commits.
 //! As in the store, a second connection checkpoints after each commit. The schema is the
 //! store's migration and the pragmas are the store's writer's. Messages go round-robin to 3,200
@@ -63,46 +63,84 @@ fn conversation(n: usize) -> (Platform, String, String) {
     )
 }
 
-/// The row `store` would write for message n: the same ids, text and raw event JSON.
-fn message_values(n: usize, conversation_id: i64) -> Vec<Value> {
-    let (platform, account, user) = conversation(n);
-    // Named by conversation first, as in `store`: ids that sort by arrival would make the
-    // unique index an append-only one, which Meta's ids do not allow.
-    let mid = format!(
-        "mid-1-{}-{n}-aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAyMjQ5NjA0",
-        conversation_number(n)
-    );
-    let text = format!("message number {n}");
-    let ts = BASE_MS + i64::try_from(n).unwrap_or(0) * 1_000;
-    let event = Event::new(
-        platform,
-        account.as_str(),
-        ts,
-        EventDetails::Message(Box::new(Message::text(mid.as_str(), text.as_str()))),
-    )
-    .with_sender(user.as_str())
-    .with_recipient(account.as_str());
-    let raw = serde_json::to_string(&event).expect("event JSON");
-    vec![
-        TENANT.to_owned().into(),
-        platform.as_str().to_owned().into(),
-        account.into(),
-        conversation_id.into(),
-        "inbound".to_owned().into(),
-        user.into(),
-        format!("acct-1-{}", platform.as_str()).into(),
-        mid.into(),
-        text.into(),
-        "[]".to_owned().into(),
-        Value::Null,
-        Value::Null,
-        Value::Null,
-        Value::Null,
-        ts.into(),
-        ts.into(),
-        false.into(),
-        raw.into(),
-    ]
+/// What `store` would write for message n: the same ids, text and raw event JSON.
+struct Row {
+    platform: Platform,
+    account: String,
+    user: String,
+    mid: String,
+    text: String,
+    ts: i64,
+    raw: String,
+}
+
+impl Row {
+    fn new(n: usize) -> Self {
+        let (platform, account, user) = conversation(n);
+        // Named by conversation first, as in `store`: ids that sort by arrival would make the
+        // unique index an append-only one, which Meta's ids do not allow.
+        let mid = format!(
+            "mid-1-{}-{n}-aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAyMjQ5NjA0",
+            conversation_number(n)
+        );
+        let text = format!("message number {n}");
+        let ts = BASE_MS + i64::try_from(n).unwrap_or(0) * 1_000;
+        let event = Event::new(
+            platform,
+            account.as_str(),
+            ts,
+            EventDetails::Message(Box::new(Message::text(mid.as_str(), text.as_str()))),
+        )
+        .with_sender(user.as_str())
+        .with_recipient(account.as_str());
+        let raw = serde_json::to_string(&event).expect("event JSON");
+        Self {
+            platform,
+            account,
+            user,
+            mid,
+            text,
+            ts,
+            raw,
+        }
+    }
+
+    /// The 18 values of the message insert, in the store's column order.
+    fn message_values(&self, conversation_id: i64) -> [Value; 18] {
+        [
+            TENANT.to_owned().into(),
+            self.platform.as_str().to_owned().into(),
+            self.account.clone().into(),
+            conversation_id.into(),
+            "inbound".to_owned().into(),
+            self.user.clone().into(),
+            self.account.clone().into(),
+            self.mid.clone().into(),
+            self.text.clone().into(),
+            "[]".to_owned().into(),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            self.ts.into(),
+            self.ts.into(),
+            false.into(),
+            self.raw.clone().into(),
+        ]
+    }
+
+    /// The 6 values that move its conversation: (id, inbound, at, message id, preview,
+    /// direction).
+    fn bump_values(&self, conversation_id: i64) -> [Value; 6] {
+        [
+            conversation_id.into(),
+            1_i64.into(),
+            self.ts.into(),
+            self.mid.clone().into(),
+            self.text.clone().into(),
+            "inbound".to_owned().into(),
+        ]
+    }
 }
 
 fn open(path: &std::path::Path, synchronous: &str) -> Connection {
@@ -192,9 +230,10 @@ fn setup(conn: &Connection) -> Vec<i64> {
         .collect()
 }
 
+/// The row id of message n's conversation: `setup` created them in the order of `conversation`,
+/// which repeats every `WRITERS * CONVERSATIONS_PER_WRITER` messages.
 fn conversation_id(ids: &[i64], n: usize) -> i64 {
-    let (w, i) = (n % WRITERS, n / WRITERS);
-    ids[(i % CONVERSATIONS_PER_WRITER) * WRITERS + w]
+    ids[n % ids.len()]
 }
 
 fn run(synchronous: &str, total: usize, batch: usize) -> f64 {
@@ -213,25 +252,18 @@ fn run(synchronous: &str, total: usize, batch: usize) -> f64 {
         })
     };
     let (insert, bump) = (insert_sql(batch), bump_sql(batch));
+    let batches = total / batch;
     let start = Instant::now();
-    for first in (0..total).step_by(batch) {
+    for first in (0..batches).map(|b| b * batch) {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .expect("begin");
         let mut values = Vec::with_capacity(batch * 18);
         let mut bumps = Vec::with_capacity(batch * 6);
         for n in first..first + batch {
-            let conv = conversation_id(&ids, n);
-            let row = message_values(n, conv);
-            bumps.extend([
-                Value::from(conv),
-                Value::from(1_i64),
-                row[14].clone(),
-                row[7].clone(),
-                row[8].clone(),
-                row[4].clone(),
-            ]);
-            values.extend(row);
+            let (row, conv) = (Row::new(n), conversation_id(&ids, n));
+            values.extend(row.message_values(conv));
+            bumps.extend(row.bump_values(conv));
         }
         {
             let mut stmt = tx.prepare_cached(&insert).expect("prepare insert");
@@ -262,7 +294,7 @@ fn run(synchronous: &str, total: usize, batch: usize) -> f64 {
         tx.commit().expect("commit");
         let _ = commits.try_send(());
     }
-    let rate = (total / batch * batch) as f64 / start.elapsed().as_secs_f64();
+    let rate = (batches * batch) as f64 / start.elapsed().as_secs_f64();
     drop(commits);
     checkpointer.join().expect("checkpointer");
     rate
@@ -270,7 +302,9 @@ fn run(synchronous: &str, total: usize, batch: usize) -> f64 {
 
 fn main() {
     let total = env("CEILING_MESSAGES", 100_000);
-    let batch = env("CEILING_BATCH", 48).max(1);
+    // At most one message per conversation in a batch, as the store's batches have at 64
+    // writers: the conversation move takes one row per conversation.
+    let batch = env("CEILING_BATCH", 48).clamp(1, WRITERS);
     let modes = std::env::var("CEILING_SYNC").unwrap_or_else(|_| "FULL,NORMAL,OFF".into());
     println!("SQLite ceiling: one thread, batches of {batch}, {total} messages");
     for mode in modes.split(',').map(str::trim).filter(|m| !m.is_empty()) {

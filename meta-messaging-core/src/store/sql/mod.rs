@@ -29,6 +29,12 @@ pub(crate) struct Dialect {
     pub for_update: &'static str,
 }
 
+/// A JSON column's text. The values written (attachments, reply-to) always serialize; `null`
+/// would only stand in for one that could not.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
 /// Rows per multi-row INSERT: well under both databases' bound-parameter limits.
 pub(crate) const CHUNK_ROWS: usize = 400;
 

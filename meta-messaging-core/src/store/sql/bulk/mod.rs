@@ -99,7 +99,3 @@ macro_rules! bump_set {
     };
 }
 use bump_set;
-
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
-}

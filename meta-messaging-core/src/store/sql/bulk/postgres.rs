@@ -3,15 +3,29 @@
 //! where a `VALUES` list would be a new statement (a parse, a describe and fresh plans) for
 //! every row count a batch happens to have.
 
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
 use sqlx::{Postgres, Transaction};
 
 use super::{
     BulkWrites, Bump, ConvKey, NewMessage, Touch, bump_set, message_columns, on_duplicate_message,
-    to_json,
 };
+use crate::store::sql::to_json;
 
 fn column<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
     items.iter().map(f).collect()
+}
+
+/// Binds the conversation keys as $1-$4: tenant, platform, account and participant arrays.
+fn bind_keys<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    keys: &[(ConvKey, i64)],
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(column(keys, |((t, ..), _)| t.as_str().to_owned()))
+        .bind(column(keys, |((_, p, ..), _)| p.as_str()))
+        .bind(column(keys, |((_, _, a, _), _)| a.as_str().to_owned()))
+        .bind(column(keys, |((.., u), _)| u.as_str().to_owned()))
 }
 
 impl BulkWrites for Postgres {
@@ -20,40 +34,32 @@ impl BulkWrites for Postgres {
         keys: &[(ConvKey, i64)],
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO conversations (tenant_id, platform, account_id, participant_id, \
              last_message_at_ms, created_at_ms) \
              SELECT t, p, a, u, ts, $6 FROM UNNEST($1::text[], $2::text[], $3::text[], \
              $4::text[], $5::int8[]) WITH ORDINALITY AS v(t, p, a, u, ts, n) ORDER BY n \
              ON CONFLICT (tenant_id, platform, account_id, participant_id) DO NOTHING",
-        )
-        .bind(column(keys, |((t, ..), _)| t.as_str().to_owned()))
-        .bind(column(keys, |((_, p, ..), _)| p.as_str()))
-        .bind(column(keys, |((_, _, a, _), _)| a.as_str().to_owned()))
-        .bind(column(keys, |((.., u), _)| u.as_str().to_owned()))
-        .bind(column(keys, |(_, ts)| *ts))
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+        );
+        bind_keys(query, keys)
+            .bind(column(keys, |(_, ts)| *ts))
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map(drop)
     }
 
     async fn find_conversations(
         tx: &mut Transaction<'static, Self>,
         keys: &[(ConvKey, i64)],
     ) -> Result<Vec<Self::Row>, sqlx::Error> {
-        sqlx::query(
+        let query = sqlx::query(
             "SELECT c.id, c.tenant_id, c.platform, c.account_id, c.participant_id \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS v(t, p, a, u) \
              JOIN conversations c ON c.tenant_id = v.t AND c.platform = v.p \
              AND c.account_id = v.a AND c.participant_id = v.u",
-        )
-        .bind(column(keys, |((t, ..), _)| t.as_str().to_owned()))
-        .bind(column(keys, |((_, p, ..), _)| p.as_str()))
-        .bind(column(keys, |((_, _, a, _), _)| a.as_str().to_owned()))
-        .bind(column(keys, |((.., u), _)| u.as_str().to_owned()))
-        .fetch_all(&mut **tx)
-        .await
+        );
+        bind_keys(query, keys).fetch_all(&mut **tx).await
     }
 
     async fn insert_messages(

@@ -4,8 +4,8 @@ use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use super::{
     BulkWrites, Bump, ConvKey, NewMessage, Touch, bump_set, message_columns, on_duplicate_message,
-    to_json,
 };
+use crate::store::sql::to_json;
 
 impl BulkWrites for Sqlite {
     async fn insert_conversations(

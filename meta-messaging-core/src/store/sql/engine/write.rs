@@ -13,7 +13,7 @@ use crate::store::error::StoreError;
 use crate::store::model::Direction;
 use crate::store::plan::{MessageRow, Plan, now_ms};
 use crate::store::sql::bulk::{BulkWrites, Bump, NewMessage};
-use crate::store::sql::{CHUNK_ROWS, platform};
+use crate::store::sql::{CHUNK_ROWS, platform, to_json};
 
 use super::{CONVERSATION_CACHE, ConvKey};
 type MsgKey = (TenantId, Platform, MessageId);
@@ -22,10 +22,6 @@ const OP: &str = "applying events";
 
 pub(super) fn db(e: sqlx::Error) -> StoreError {
     StoreError::db(OP)(e)
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
 /// An inserted message, for the conversation update that follows.

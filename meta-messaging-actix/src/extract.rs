@@ -8,11 +8,11 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
-use meta_messaging_core::http::ApiResponse;
+use meta_messaging_core::http::{self, ApiResponse};
 use meta_messaging_core::inbox::{Inbox, InboxError};
 use meta_messaging_core::webhook::{Event, SIGNATURE_HEADER};
 
-use crate::routes::{into_response, read_limited};
+use crate::routes::into_response;
 
 /// An [`InboxError`] as an actix-web error: the status and JSON body of `ADAPTERS.md`.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ impl fmt::Display for ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(http::status(&self.0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -41,7 +41,8 @@ impl From<InboxError> for ApiError {
 }
 
 /// Extracts a webhook delivery whose size and `X-Hub-Signature-256` were checked and whose body
-/// was parsed, using the [`Inbox`] registered as `web::Data<Inbox>`. Nothing is stored: pass it
+/// was parsed, using the [`Inbox`] registered as `web::Data<Inbox>`. The body is read as the
+/// inbox routes read theirs ([`http::read_body`]). Nothing is stored: pass it
 /// to [`Inbox::receive`] yourself, or handle the events your way.
 ///
 /// ```
@@ -88,10 +89,7 @@ impl FromRequest for VerifiedDelivery {
                     "VerifiedDelivery needs the Inbox registered with App::app_data(web::Data::new(inbox))".to_owned(),
                 ))
             })?;
-            let limit = inbox.max_body_bytes();
-            let body = read_limited(payload, limit)
-                .await
-                .ok_or(InboxError::PayloadTooLarge { limit })?;
+            let body = http::read_body(&inbox, payload).await?;
             let events = inbox.verify_delivery(signature.as_deref(), &body)?;
             Ok(Self { events })
         })

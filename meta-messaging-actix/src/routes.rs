@@ -1,20 +1,24 @@
-//! The inbox routes for `App::configure`.
+//! The inbox routes for `App::configure`: each request's head and body go to the
+//! framework-free contract ([`InboxRoutes`]), and its answer comes back as an actix-web
+//! response.
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, COOKIE};
-use actix_web::web::{self, Bytes, BytesMut, ServiceConfig};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::web::{self, Bytes, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use meta_messaging_core::http::{self, ApiRequest, ApiResponse, Method, ResponseBody, Route};
+use meta_messaging_core::http::{
+    self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody,
+    Route,
+};
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{Inbox, InboxError, Tenancy};
-use meta_messaging_core::webhook::SIGNATURE_HEADER;
+use meta_messaging_core::inbox::Inbox;
 
 /// Maps a request to the tenant it acts for, or refuses it with the host's own response (a
-/// 401 of your auth layer, say). It runs for every route but the webhook and the OAuth callback
-/// (Meta calls the first; the second carries its tenant in the signed state).
+/// 401 of your auth layer, say). It runs for every tenant route (not for the webhook, which Meta
+/// calls, nor the OAuth callback, which carries its tenant in the signed state).
 pub type TenantResolver =
     Arc<dyn Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync>;
 
@@ -38,27 +42,28 @@ impl TenantRejection {
 
 #[derive(Clone)]
 struct AdapterState {
-    inbox: Inbox,
+    routes: InboxRoutes,
     tenants: Option<TenantResolver>,
 }
 
-/// The inbox routes, with the tenant taken from the inbox's [`Tenancy::Single`] tenant. In
-/// multi-tenant mode every tenant route answers 401 `tenant_required`: use
-/// [`configure_with_tenants`].
-pub fn configure(inbox: Inbox) -> impl FnOnce(&mut ServiceConfig) {
+/// The inbox routes, let in by `access`: [`Access::api_tokens`] (bearer tokens and the page's
+/// session cookie) or [`Access::trusted_upstream`] (a gateway in front authenticates). To use
+/// your app's own authentication, use [`configure_with_tenants`].
+pub fn configure(inbox: Inbox, access: Access) -> impl FnOnce(&mut ServiceConfig) {
     build(AdapterState {
-        inbox,
+        routes: InboxRoutes::new(inbox, access),
         tenants: None,
     })
 }
 
-/// The inbox routes, with the tenant of each request chosen by `tenants`.
+/// The inbox routes, with the tenant of each request chosen by your `tenants` resolver, which
+/// is then the access decision: a request it refuses gets its refusal.
 pub fn configure_with_tenants(
     inbox: Inbox,
     tenants: TenantResolver,
 ) -> impl FnOnce(&mut ServiceConfig) {
     build(AdapterState {
-        inbox,
+        routes: InboxRoutes::new(inbox, Access::tenant_resolver()),
         tenants: Some(tenants),
     })
 }
@@ -83,48 +88,33 @@ async fn serve(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    // The host's refusal is its own response, sent as is.
-    let tenant = match (route.needs_tenant(), &state.tenants, state.inbox.tenancy()) {
-        (false, _, _) => None,
-        (true, Some(resolve), _) => match resolve(&request) {
+    let resolved = match (&state.tenants, route.needs_tenant()) {
+        (Some(resolve), true) => match resolve(&request) {
             Ok(tenant) => Some(tenant),
+            // The host's refusal is its own response, sent as is.
             Err(TenantRejection(refusal)) => return *refusal,
         },
-        (true, None, Tenancy::Single(tenant)) => Some(tenant.clone()),
-        (true, None, _) => None,
+        _ => None,
     };
-    let limit = state.inbox.max_body_bytes();
-    let Some(body) = read_limited(payload, limit).await else {
-        return into_response(ApiResponse::error(&InboxError::PayloadTooLarge { limit }));
-    };
-    let api_request = ApiRequest {
-        method: Method::from_name(request.method().as_str()),
-        id: request.match_info().get("id"),
-        query: request.query_string(),
-        signature: request
-            .headers()
-            .get(SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok()),
-        cookie: request.headers().get(COOKIE).and_then(|v| v.to_str().ok()),
-        body: &body,
-    };
-    into_response(http::handle(&state.inbox, route, tenant.as_ref(), api_request).await)
-}
-
-/// The whole body, or `None` once it grows past `limit` (or the connection fails mid-body).
-pub(crate) async fn read_limited<E>(
-    mut payload: impl futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
-    limit: usize,
-) -> Option<Bytes> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.ok()?;
-        if body.len() + chunk.len() > limit {
-            return None;
-        }
-        body.extend_from_slice(&chunk);
+    let mut headers = RequestHeaders::from_lookup(|name| {
+        request.headers().get(name).and_then(|v| v.to_str().ok())
+    });
+    // HTTP/2 carries the host in the `:authority` pseudo-header, which lands in the URI.
+    if headers.host.is_none() {
+        headers.host = request.uri().authority().map(|a| a.as_str());
     }
-    Some(body.freeze())
+    let api_request = ApiRequest::new(
+        Method::from_name(request.method().as_str()),
+        request.query_string(),
+    )
+    .with_id(request.match_info().get("id"))
+    .with_remote(request.peer_addr())
+    .with_headers(headers);
+    let answer = state
+        .routes
+        .serve(route, api_request, resolved, payload)
+        .await;
+    into_response(answer)
 }
 
 pub(crate) fn into_response(response: ApiResponse) -> HttpResponse {
@@ -136,11 +126,10 @@ pub(crate) fn into_response(response: ApiResponse) -> HttpResponse {
     }
     match response.body {
         ResponseBody::Bytes(bytes) => builder.body(bytes),
-        ResponseBody::Events(subscription) => {
-            let stream = http::sse::stream(subscription)
+        ResponseBody::Events(events) => {
+            let stream = http::sse::stream(events)
                 .map(|frame| Ok::<_, actix_web::Error>(Bytes::from(frame)));
             builder.streaming(stream)
         }
-        _ => HttpResponse::InternalServerError().finish(),
     }
 }

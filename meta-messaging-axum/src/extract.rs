@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};
-use meta_messaging_core::http::ApiResponse;
+use meta_messaging_core::http::{self, ApiResponse};
 use meta_messaging_core::inbox::{Inbox, InboxError};
 use meta_messaging_core::webhook::{Event, SIGNATURE_HEADER};
 
@@ -26,8 +26,9 @@ impl From<InboxError> for ApiError {
 }
 
 /// Extracts a webhook delivery whose size and `X-Hub-Signature-256` were checked and whose body
-/// was parsed, using the [`Inbox`] in your state (`Inbox: FromRef<S>`). Nothing is stored:
-/// pass it to [`Inbox::receive`] yourself, or handle the events your way.
+/// was parsed, using the [`Inbox`] in your state (`Inbox: FromRef<S>`). The body is read as the
+/// inbox routes read theirs ([`http::read_body`]). Nothing is stored: pass it to
+/// [`Inbox::receive`] yourself, or handle the events your way.
 ///
 /// ```
 /// use axum::{Router, routing::post};
@@ -61,15 +62,12 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let inbox = Inbox::from_ref(state);
-        let limit = inbox.max_body_bytes();
         let signature = request
             .headers()
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = axum::body::to_bytes(request.into_body(), limit.saturating_add(1))
-            .await
-            .map_err(|_| InboxError::PayloadTooLarge { limit })?;
+        let body = http::read_body(&inbox, request.into_body().into_data_stream()).await?;
         let events = inbox.verify_delivery(signature.as_deref(), &body)?;
         Ok(Self { events })
     }

@@ -1,24 +1,28 @@
-//! The inbox routes as an axum `Router`.
+//! The inbox routes as an axum `Router`: each request's head and body go to the framework-free
+//! contract ([`InboxRoutes`]), and its answer comes back as an axum response.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawPathParams, Request, State};
+use axum::extract::{ConnectInfo, RawPathParams, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use futures_util::StreamExt;
-use meta_messaging_core::http::{self, ApiRequest, ApiResponse, Method, ResponseBody, Route};
+use meta_messaging_core::http::{
+    self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody,
+    Route,
+};
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{Inbox, InboxError, Tenancy};
-use meta_messaging_core::webhook::SIGNATURE_HEADER;
+use meta_messaging_core::inbox::Inbox;
 
 /// Maps a request to the tenant it acts for, or refuses it with the host's own response (a
-/// 401 of your auth layer, say). It runs for every route but the webhook and the OAuth callback
-/// (Meta calls the first; the second carries its tenant in the signed state).
+/// 401 of your auth layer, say). It runs for every tenant route (not for the webhook, which Meta
+/// calls, nor the OAuth callback, which carries its tenant in the signed state).
 pub type TenantResolver = Arc<dyn Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync>;
 
 /// The host's refusal of a request, sent as is.
@@ -41,29 +45,32 @@ impl TenantRejection {
 
 #[derive(Clone)]
 struct AdapterState {
-    inbox: Inbox,
+    routes: InboxRoutes,
     tenants: Option<TenantResolver>,
 }
 
-/// The inbox routes, with the tenant taken from the inbox's [`Tenancy::Single`] tenant. In
-/// multi-tenant mode every tenant route answers 401 `tenant_required`: use
-/// [`router_with_tenants`].
+/// The inbox routes, let in by `access`: [`Access::api_tokens`] (bearer tokens and the page's
+/// session cookie) or [`Access::trusted_upstream`] (a gateway in front authenticates). To use
+/// your app's own authentication, use [`router_with_tenants`].
 ///
 /// The router carries its own state, so it fits any host `Router<S>` through `nest` or `merge`.
-pub fn router<S: Clone + Send + Sync + 'static>(inbox: Inbox) -> Router<S> {
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` to have refused webhook
+/// signatures logged with the peer's address.
+pub fn router<S: Clone + Send + Sync + 'static>(inbox: Inbox, access: Access) -> Router<S> {
     build(AdapterState {
-        inbox,
+        routes: InboxRoutes::new(inbox, access),
         tenants: None,
     })
 }
 
-/// The inbox routes, with the tenant of each request chosen by `tenants`.
+/// The inbox routes, with the tenant of each request chosen by your `tenants` resolver, which
+/// is then the access decision: a request it refuses gets its refusal.
 pub fn router_with_tenants<S: Clone + Send + Sync + 'static>(
     inbox: Inbox,
     tenants: TenantResolver,
 ) -> Router<S> {
     build(AdapterState {
-        inbox,
+        routes: InboxRoutes::new(inbox, Access::tenant_resolver()),
         tenants: Some(tenants),
     })
 }
@@ -91,51 +98,51 @@ async fn serve(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    // The host's refusal is its own response, sent as is.
-    let tenant = match (route.needs_tenant(), &state.tenants, state.inbox.tenancy()) {
-        (false, _, _) => None,
-        (true, Some(resolve), _) => match resolve(&parts) {
+    let resolved = match (&state.tenants, route.needs_tenant()) {
+        (Some(resolve), true) => match resolve(&parts) {
             Ok(tenant) => Some(tenant),
+            // The host's refusal is its own response, sent as is.
             Err(TenantRejection(refusal)) => return *refusal,
         },
-        (true, None, Tenancy::Single(tenant)) => Some(tenant.clone()),
-        (true, None, _) => None,
-    };
-    let limit = state.inbox.max_body_bytes();
-    // Reading one byte past the limit tells an oversized body from one exactly at the limit.
-    let Ok(body) = axum::body::to_bytes(body, limit.saturating_add(1)).await else {
-        return into_response(ApiResponse::error(&InboxError::PayloadTooLarge { limit }));
+        _ => None,
     };
     let id = params
         .iter()
         .find(|(name, _)| *name == "id")
         .map(|(_, value)| value);
-    let request = ApiRequest {
-        method: Method::from_name(parts.method.as_str()),
-        id,
-        query: parts.uri.query().unwrap_or(""),
-        signature: parts
-            .headers
-            .get(SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok()),
-        cookie: parts
-            .headers
-            .get(header::COOKIE)
-            .and_then(|v| v.to_str().ok()),
-        body: &body,
-    };
-    into_response(http::handle(&state.inbox, route, tenant.as_ref(), request).await)
+    let mut headers = RequestHeaders::from_lookup(|name| {
+        parts.headers.get(name).and_then(|v| v.to_str().ok())
+    });
+    // HTTP/2 carries the host in the `:authority` pseudo-header, which lands in the URI.
+    if headers.host.is_none() {
+        headers.host = parts.uri.authority().map(|a| a.as_str());
+    }
+    let remote = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    let request = ApiRequest::new(
+        Method::from_name(parts.method.as_str()),
+        parts.uri.query().unwrap_or(""),
+    )
+    .with_id(id)
+    .with_remote(remote)
+    .with_headers(headers);
+    let answer = state
+        .routes
+        .serve(route, request, resolved, body.into_data_stream())
+        .await;
+    into_response(answer)
 }
 
 pub(crate) fn into_response(response: ApiResponse) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut out = match response.body {
         ResponseBody::Bytes(bytes) => (status, Bytes::from(bytes)).into_response(),
-        ResponseBody::Events(subscription) => {
-            let stream = http::sse::stream(subscription).map(Ok::<_, Infallible>);
+        ResponseBody::Events(events) => {
+            let stream = http::sse::stream(events).map(Ok::<_, Infallible>);
             (status, Body::from_stream(stream)).into_response()
         }
-        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let headers = out.headers_mut();
     headers.insert(

@@ -1,9 +1,14 @@
 //! The command line: arguments and subcommands.
+//!
+//! Secrets given as arguments or in the environment (`--secret`, `--token`, `--verify-token`,
+//! `--app-secret`) are read into the secret types of `meta_messaging_core::secret`, so the
+//! `Debug` of every argument struct prints `[REDACTED]` in their place.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use meta_messaging_core::Platform;
+use meta_messaging_core::secret::{AppSecret, PageAccessToken, VerifyToken};
 
 /// Inspect, sign and simulate Messenger and Instagram webhook deliveries; diagnose a connected
 /// account and send messages through the Graph API.
@@ -59,6 +64,40 @@ pub enum Command {
     /// Prints the emulator's JSON answer. Exits 1 when the emulator refuses (an unknown user,
     /// say) or cannot be reached.
     Trigger(TriggerArgs),
+    /// Generate the key that seals account tokens in a store, or re-seal a store's tokens
+    /// under the current key (see docs/security.md, "Tokens at rest").
+    #[command(subcommand)]
+    TokenKey(TokenKeyCommand),
+}
+
+/// What `token-key` does.
+#[derive(Debug, Subcommand)]
+#[non_exhaustive]
+pub enum TokenKeyCommand {
+    /// Print a new random key (the base64 of 32 bytes) for META_TOKEN_KEY.
+    Generate,
+    /// Re-seal every account token of a store under the first key of META_TOKEN_KEY and print
+    /// how many were rewritten.
+    ///
+    /// To rotate: set META_TOKEN_KEY to "NEW,OLD" (new key first), run this, then drop OLD.
+    /// Tokens stored in clear by an older version are sealed too. Nothing is rewritten when one
+    /// token does not open with the given keys.
+    Reseal(ResealArgs),
+}
+
+/// Arguments of `token-key reseal`.
+#[derive(Debug, Args)]
+pub struct ResealArgs {
+    /// The store: `sqlite://PATH` or `postgres://...`.
+    #[arg(long, env = "META_STORE")]
+    pub store: String,
+    /// The token keys, comma-separated, the current one first. Prefer the environment
+    /// variable, which keeps keys out of shell history.
+    #[arg(long, env = "META_TOKEN_KEY", hide_env_values = true)]
+    pub keys: String,
+    /// The PostgreSQL schema the store's tables are in, when not the default search path.
+    #[arg(long)]
+    pub schema: Option<String>,
 }
 
 /// Arguments of `inspect`.
@@ -74,7 +113,7 @@ pub struct InspectArgs {
 pub struct SignArgs {
     /// The app secret (Meta dashboard: App settings > Basic).
     #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
-    pub secret: String,
+    pub secret: AppSecret,
     /// The body to sign: a file, or `-` (the default) for standard input. Signed byte for byte.
     #[arg(default_value = "-")]
     pub input: PathBuf,
@@ -88,7 +127,7 @@ pub struct SimulateArgs {
     pub url: String,
     /// The app secret the endpoint verifies signatures with.
     #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
-    pub secret: String,
+    pub secret: AppSecret,
     /// The platform of the built delivery.
     #[arg(long, default_value = "instagram")]
     pub platform: Platform,
@@ -118,7 +157,7 @@ pub struct VerifyEndpointArgs {
     pub url: String,
     /// The verify token configured on the endpoint (and in the Meta dashboard).
     #[arg(long, env = "META_VERIFY_TOKEN", hide_env_values = true)]
-    pub verify_token: String,
+    pub verify_token: VerifyToken,
 }
 
 /// Arguments of `doctor`.
@@ -126,7 +165,7 @@ pub struct VerifyEndpointArgs {
 pub struct DoctorArgs {
     /// The Page access token to check.
     #[arg(long, env = "META_PAGE_TOKEN", hide_env_values = true)]
-    pub token: String,
+    pub token: PageAccessToken,
     /// The Page to check (default: the token's own Page).
     #[arg(long)]
     pub page_id: Option<String>,
@@ -143,7 +182,7 @@ pub struct DoctorArgs {
 pub struct SendArgs {
     /// The Page access token.
     #[arg(long, env = "META_PAGE_TOKEN", hide_env_values = true)]
-    pub token: String,
+    pub token: PageAccessToken,
     /// The Page that sends (Instagram messages go through the Page linked to the account).
     #[arg(long)]
     pub page_id: String,
@@ -187,7 +226,11 @@ pub struct EmulateArgs {
     pub callback: Option<String>,
     /// Sign deliveries with this app secret instead of the world's.
     #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
-    pub app_secret: Option<String>,
+    pub app_secret: Option<AppSecret>,
+    /// Act as an app with "Require App Secret" on: Graph calls with a Page or user token must
+    /// carry appsecret_proof, or get Meta's error (code 100).
+    #[arg(long)]
+    pub require_appsecret_proof: bool,
 }
 
 /// Arguments of `trigger`.
@@ -303,7 +346,7 @@ pub enum TriggerAction {
     ExpireToken {
         /// The token.
         #[arg(env = "META_PAGE_TOKEN", hide_env_values = true)]
-        token: String,
+        token: PageAccessToken,
     },
     /// Point webhook deliveries at another URL.
     Callback {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use meta_messaging_core::store::{StoreError, TokenKeyError};
 use meta_messaging_core::webhook::WebhookError;
 
 /// Why a command failed. Printed with its sources, one per line.
@@ -40,6 +41,18 @@ pub enum CliError {
         #[source]
         source: reqwest::Error,
     },
+    /// The token keys given are not valid.
+    #[error("invalid token keys (--keys or META_TOKEN_KEY)")]
+    TokenKey(#[source] TokenKeyError),
+    /// The store URL names no store this tool opens.
+    #[error("unsupported store {store:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedStore {
+        /// The URL, its password hidden.
+        store: String,
+    },
+    /// The store failed.
+    #[error("the store failed")]
+    Store(#[source] StoreError),
 }
 
 impl CliError {

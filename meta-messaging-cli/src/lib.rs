@@ -9,6 +9,8 @@
 //! meta-messaging verify-endpoint --url http://127.0.0.1:3000/webhook --verify-token T
 //! meta-messaging doctor --token PAGE_TOKEN        # checklist: token, permissions, Instagram link, webhooks
 //! meta-messaging send --token PAGE_TOKEN --page-id P --to PSID --text "Hello"
+//! meta-messaging token-key generate               # a key for META_TOKEN_KEY
+//! meta-messaging token-key reseal --store sqlite://inbox.db   # re-seal tokens (keys from META_TOKEN_KEY)
 //! ```
 //!
 //! Run `meta-messaging <command> --help` for every option. Secrets can come from the

@@ -164,6 +164,30 @@ impl GraphFailure {
         )
     }
 
+    /// 100, no subcode: "Require App Secret" is on and the call carries no `appsecret_proof`.
+    pub(crate) fn appsecret_proof_missing() -> Self {
+        let mut failure = Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            None,
+            "API calls from the server require an appsecret_proof argument",
+        );
+        failure.kind = "GraphMethodException";
+        failure
+    }
+
+    /// 100, no subcode: the `appsecret_proof` is not the HMAC of the token with the app secret.
+    pub(crate) fn appsecret_proof_invalid() -> Self {
+        let mut failure = Self::new(
+            StatusCode::BAD_REQUEST,
+            100,
+            None,
+            "Invalid appsecret_proof provided in the API argument",
+        );
+        failure.kind = "GraphMethodException";
+        failure
+    }
+
     /// 100: an invalid or missing parameter.
     pub(crate) fn invalid_parameter(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, 100, None, message)

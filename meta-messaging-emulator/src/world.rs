@@ -35,6 +35,11 @@ pub struct World {
     /// The wait before the first redelivery, doubled for each later one (default 500 ms).
     #[serde(default = "default_webhook_retry_delay_ms")]
     pub webhook_retry_delay_ms: u64,
+    /// Meta's "Require App Secret" setting: every call with a Page or user token must carry
+    /// `appsecret_proof` (hex HMAC-SHA256 of the token keyed with the app secret). A proof that
+    /// is present is checked either way, as Meta does.
+    #[serde(default)]
+    pub require_appsecret_proof: bool,
 }
 
 fn default_webhook_retries() -> u32 {
@@ -60,6 +65,7 @@ impl std::fmt::Debug for World {
             .field("send_rate_limit", &self.send_rate_limit)
             .field("webhook_retries", &self.webhook_retries)
             .field("webhook_retry_delay_ms", &self.webhook_retry_delay_ms)
+            .field("require_appsecret_proof", &self.require_appsecret_proof)
             .finish()
     }
 }
@@ -169,6 +175,7 @@ impl World {
             send_rate_limit: None,
             webhook_retries: default_webhook_retries(),
             webhook_retry_delay_ms: default_webhook_retry_delay_ms(),
+            require_appsecret_proof: false,
         }
     }
 
@@ -246,6 +253,14 @@ impl World {
     pub fn webhook_retries(mut self, retries: u32, first_delay: std::time::Duration) -> Self {
         self.webhook_retries = retries;
         self.webhook_retry_delay_ms = u64::try_from(first_delay.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// Turns on Meta's "Require App Secret": calls with a Page or user token and no
+    /// `appsecret_proof` are answered with Meta's error (code 100).
+    #[must_use]
+    pub fn require_appsecret_proof(mut self, on: bool) -> Self {
+        self.require_appsecret_proof = on;
         self
     }
 
@@ -343,5 +358,11 @@ mod tests {
             world.pages[0].instagram.as_ref().map(|a| a.id.as_str()),
             Some("3")
         );
+        assert!(!world.require_appsecret_proof, "off unless asked for");
+        let strict = World::from_json(
+            br#"{"app": {"id": "1", "secret": "s"}, "require_appsecret_proof": true}"#,
+        )
+        .expect("a valid world");
+        assert!(strict.require_appsecret_proof);
     }
 }

@@ -13,4 +13,5 @@ mod support;
 mod webhook;
 
 mod store;
+mod store_tokens;
 mod unified_inbox;

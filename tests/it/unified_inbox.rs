@@ -1,12 +1,14 @@
-//! The unified-inbox example app in demo mode: its HTTP surface, and its page in a real
-//! headless Chromium (live updates, platform filter, replies, an error with its fix).
+//! The unified-inbox example app in demo mode: its HTTP surface and who may use it, and its
+//! page in a real headless Chromium (signing in and out, live updates, platform filter,
+//! replies, an error with its fix, hostile customer data shown as text).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use meta_messaging_core::Platform;
-use meta_messaging_emulator::Inbound;
-use serde_json::Value;
+use meta_messaging_emulator::{Inbound, User};
+use reqwest::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE};
+use serde_json::{Value, json};
 use unified_inbox::{Mode, Running};
 
 use crate::support::browser::Browser;
@@ -27,7 +29,12 @@ async fn demo() -> Running {
 }
 
 async fn demo_every(customers_every: Option<Duration>) -> Running {
-    let vars = [("BIND", "127.0.0.1:0")];
+    demo_with(customers_every, &[]).await
+}
+
+/// The demo with more settings than `BIND` (META_API_TOKEN is unset unless `vars` set it).
+async fn demo_with(customers_every: Option<Duration>, vars: &[(&str, &str)]) -> Running {
+    let vars = [&[("BIND", "127.0.0.1:0")], vars].concat();
     unified_inbox::start_with(Mode::Demo { customers_every }, |name| {
         vars.iter()
             .find(|(k, _)| *k == name)
@@ -37,17 +44,56 @@ async fn demo_every(customers_every: Option<Duration>) -> Running {
     .expect("the demo starts")
 }
 
-async fn get_json(url: String) -> Value {
-    let answer = reqwest::get(&url).await.unwrap();
+/// The API token the app made at start (the tests leave META_API_TOKEN unset).
+fn api_token(app: &Running) -> &str {
+    app.api_token
+        .as_ref()
+        .expect("a token is made when META_API_TOKEN is unset")
+        .expose()
+}
+
+/// The one-time code of the printed sign-in link.
+fn sign_in_code(app: &Running) -> &str {
+    app.sign_in_url
+        .strip_prefix(&format!("{}?token=", app.url))
+        .unwrap_or_else(|| {
+            panic!(
+                "the sign-in link is the page's URL with a code: {}",
+                app.sign_in_url
+            )
+        })
+}
+
+/// `GET` with the app's API token.
+async fn get_json(app: &Running, url: String) -> Value {
+    let answer = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(api_token(app))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 200, "GET {url}");
     answer.json().await.unwrap()
+}
+
+/// The status and the `error.kind` of an error answer.
+async fn refusal(answer: reqwest::Response) -> (u16, String) {
+    let status = answer.status().as_u16();
+    let body: Value = answer.json().await.unwrap_or_default();
+    (
+        status,
+        body["error"]["kind"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
 }
 
 /// Waits until the opening scene's conversations are stored with their profiles.
 async fn conversations_with_names(app: &Running, count: usize) -> Vec<Value> {
     let url = format!("{}api/meta/conversations", app.url);
     for _ in 0..250 {
-        let data = get_json(url.clone()).await["data"]
+        let data = get_json(app, url.clone()).await["data"]
             .as_array()
             .unwrap()
             .clone();
@@ -62,10 +108,16 @@ async fn conversations_with_names(app: &Running, count: usize) -> Vec<Value> {
 #[tokio::test]
 async fn demo_mode_connects_the_accounts_and_plays_the_opening_scene() {
     let app = demo().await;
-    let info = get_json(format!("{}api/app", app.url)).await;
+    // The app's description holds nothing private: it needs no token.
+    let info: Value = reqwest::get(format!("{}api/app", app.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(info["demo"], true);
 
-    let accounts = get_json(format!("{}api/meta/accounts", app.url)).await;
+    let accounts = get_json(&app, format!("{}api/meta/accounts", app.url)).await;
     let connected: Vec<(&str, &str)> = accounts["data"]
         .as_array()
         .unwrap()
@@ -108,7 +160,7 @@ async fn the_customers_script_reaches_the_inbox() {
     let url = format!("{}api/meta/messages?limit=200", app.url);
     let mut last = Vec::new();
     for _ in 0..250 {
-        last = get_json(url.clone()).await["data"]
+        last = get_json(&app, url.clone()).await["data"]
             .as_array()
             .unwrap()
             .clone();
@@ -178,6 +230,231 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
 }
 
 #[tokio::test]
+async fn the_inbox_routes_need_the_api_token_or_a_session() {
+    let app = demo().await;
+    let token = api_token(&app);
+    let conversations = format!("{}api/meta/conversations", app.url);
+    let session = format!("{}api/meta/session", app.url);
+    // No cookie store: every cookie below is sent by hand.
+    let http = reqwest::Client::new();
+
+    // Without credentials, or with a wrong token: 401 in the API's error shape.
+    let open = http.get(&conversations).send().await.unwrap();
+    assert_eq!(refusal(open).await, (401, "unauthorized".to_owned()));
+    let wrong = http
+        .get(&conversations)
+        .bearer_auth("not-the-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(wrong).await, (401, "unauthorized".to_owned()));
+    let events = http
+        .get(format!("{}api/meta/events", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 401, "the live stream too");
+    let answer = http
+        .get(&conversations)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // A name that is not this server's (DNS rebinding) is refused even with the token.
+    let rebound = http
+        .get(&conversations)
+        .bearer_auth(token)
+        .header(HOST, "inbox.evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(rebound).await, (421, "host_not_allowed".to_owned()));
+
+    // The printed link's code signs in once, for an HttpOnly, SameSite=Strict cookie.
+    let code = sign_in_code(&app);
+    assert_ne!(code, token, "the link does not carry the API token");
+    let signed_in = http
+        .post(&session)
+        .json(&json!({ "token": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let set_cookie = signed_in.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert_eq!(
+        signed_in.json::<Value>().await.unwrap(),
+        json!({"tenant_id": "default"})
+    );
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("mm_session=") && cookie.len() > "mm_session=".len(),
+        "{cookie}"
+    );
+    let again = http
+        .post(&session)
+        .json(&json!({ "token": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal(again).await,
+        (401, "unauthorized".to_owned()),
+        "a used code"
+    );
+
+    // The cookie opens the API and says who is signed in.
+    let answer = http
+        .get(&conversations)
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let who = http
+        .get(&session)
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(who.status(), 200);
+    assert_eq!(who.json::<Value>().await.unwrap()["tenant_id"], "default");
+    let nobody = http.get(&session).send().await.unwrap();
+    assert_eq!(nobody.status(), 401);
+
+    // The API token signs in too; not as a form, and not from another site.
+    let by_token = http
+        .post(&session)
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_token.status(), 200);
+    let form = http
+        .post(&session)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    let elsewhere = http
+        .post(&session)
+        .header(ORIGIN, "https://evil.example")
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal(elsewhere).await,
+        (403, "cross_site_request".to_owned())
+    );
+
+    // A state change carried by the cookie from another site is refused; from the page it is not.
+    let id = conversations_with_names(&app, 1).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let read = format!("{}api/meta/conversations/{id}/read", app.url);
+    let forged = http
+        .post(&read)
+        .header(COOKIE, &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal(forged).await,
+        (403, "cross_site_request".to_owned())
+    );
+    let from_page = http
+        .post(&read)
+        .header(COOKIE, &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_page.status(), 200);
+
+    // Signing out clears the cookie.
+    let signed_out = http
+        .delete(&session)
+        .header(COOKIE, &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 204);
+    let cleared = signed_out.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(
+        cleared.starts_with("mm_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_takes_the_api_tokens_the_operator_sets() {
+    let app = demo_with(None, &[("META_API_TOKEN", "the-new-token, the-old-token")]).await;
+    assert!(
+        app.api_token.is_none(),
+        "nothing was made, so nothing is printed"
+    );
+    let url = format!("{}api/meta/accounts", app.url);
+    for token in ["the-new-token", "the-old-token"] {
+        let answer = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{token}");
+    }
+    let answer = reqwest::get(&url).await.unwrap();
+    assert_eq!(answer.status(), 401);
+    // The printed link still signs in once.
+    let session = format!("{}api/meta/session", app.url);
+    let answer = reqwest::Client::new()
+        .post(&session)
+        .json(&json!({ "token": sign_in_code(&app) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+/// The inbox is shown (and the sign-in form is not) and its live stream is open.
+const INBOX_SHOWN: &str = "document.querySelector('[data-testid=sign-in]').hidden && !document.querySelector('.layout').hidden && document.querySelector('[data-testid=live-status]').dataset.state === 'open'";
+/// The sign-in form is shown, and nothing of the inbox.
+const SIGN_IN_SHOWN: &str = "!document.querySelector('[data-testid=sign-in]').hidden && document.querySelector('.layout').hidden && document.querySelector('.filters').hidden";
+
+/// Signs in through the page's form with `token`.
+async fn sign_in_with_form(browser: &Browser, token: &str) {
+    let field = browser
+        .find("[data-testid=sign-in] input[name=token]")
+        .await;
+    assert_eq!(
+        field.attr("type").await.unwrap().as_deref(),
+        Some("password")
+    );
+    field.clear().await.unwrap();
+    field.send_keys(token).await.unwrap();
+    browser.click("[data-testid=sign-in-button]").await;
+}
+
+/// Opens the page with the printed one-time link: it signs in and shows the inbox, and the code
+/// leaves the address bar.
+async fn open_signed_in(browser: &Browser, app: &Running) {
+    browser.client.goto(&app.sign_in_url).await.unwrap();
+    browser
+        .wait_until("the link signs in", INBOX_SHOWN, Duration::from_secs(10))
+        .await;
+    assert_eq!(browser.eval("location.href").await, app.url.as_str());
+}
+
+#[tokio::test]
 async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     let Some(browser) = Browser::start().await else {
         return;
@@ -186,14 +463,19 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     let emulator = app.emulator().expect("demo mode has an emulator");
     conversations_with_names(&app, 5).await;
 
-    browser.client.goto(&app.url).await.unwrap();
-    browser
-        .wait_until(
-            "the live stream is open",
-            "document.querySelector('[data-testid=live-status]').dataset.state === 'open'",
-            Duration::from_secs(10),
-        )
-        .await;
+    open_signed_in(&browser, &app).await;
+    let cookies = browser.client.get_all_cookies().await.unwrap();
+    let session = cookies
+        .iter()
+        .find(|c| c.name() == "mm_session")
+        .expect("the session cookie is set");
+    assert_eq!(session.http_only(), Some(true));
+    assert!(session.same_site().is_some_and(|s| s.is_strict()));
+    assert_eq!(
+        browser.eval("document.cookie.includes('mm_session')").await,
+        false,
+        "scripts cannot read the session"
+    );
     browser
         .wait_until(
             "the opening conversations are listed",
@@ -359,4 +641,231 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         emulator.sent_messages().last().unwrap().tag.as_deref(),
         Some("HUMAN_AGENT")
     );
+
+    // Sign out: the form comes back and the page's requests are no longer let in.
+    browser.click("[data-testid=sign-out]").await;
+    browser
+        .wait_until("signed out", SIGN_IN_SHOWN, Duration::from_secs(5))
+        .await;
+    assert_eq!(browser.fetch_status("/api/meta/conversations").await, 401);
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('[data-testid=conversation], [data-testid=message]').length")
+            .await,
+        0,
+        "nothing of the inbox stays in the page"
+    );
+
+    // The same link again: its code is spent, so the form shows and says so, and the page
+    // asked for nothing but the session.
+    browser.client.goto(&app.sign_in_url).await.unwrap();
+    browser
+        .wait_until(
+            "a used link shows the sign-in form with why",
+            &format!(
+                "{SIGN_IN_SHOWN} && document.querySelector('[data-testid=sign-in-error]').textContent.includes('already used')"
+            ),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(browser.eval("location.href").await, app.url.as_str());
+    assert_eq!(
+        browser
+            .eval("performance.getEntriesByType('resource').map(e => new URL(e.name).pathname).filter(p => p.startsWith('/api/') && p !== '/api/meta/session')")
+            .await,
+        json!([]),
+        "no list fetch and no live stream before signing in"
+    );
+    browser
+        .screenshot(&screenshot_path().with_file_name("unified-inbox-sign-in.png"))
+        .await;
+
+    // A wrong token is refused in the form; the API token signs in.
+    sign_in_with_form(&browser, "not-the-token").await;
+    browser
+        .wait_until(
+            "a wrong token is refused in the form",
+            &format!(
+                "{SIGN_IN_SHOWN} && document.querySelector('[data-testid=sign-in-error]').textContent.includes('not valid')"
+            ),
+            Duration::from_secs(5),
+        )
+        .await;
+    sign_in_with_form(&browser, api_token(&app)).await;
+    browser
+        .wait_until(
+            "the API token signs in",
+            INBOX_SHOWN,
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .wait_until(
+            "the conversations are listed again",
+            "document.querySelectorAll('[data-testid=conversation]').length >= 5",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.querySelector('[data-testid=sign-in] input[name=token]').value")
+            .await,
+        "",
+        "the token does not stay in the page"
+    );
+
+    // The session ends while the inbox is open (here: the cookie is gone): the next answer, a
+    // 401, brings the form back.
+    browser.client.delete_cookie("mm_session").await.unwrap();
+    browser
+        .click("[data-testid=platform-filter] button[data-platform=instagram]")
+        .await;
+    browser
+        .wait_until(
+            "an ended session shows the sign-in form",
+            &format!(
+                "{SIGN_IN_SHOWN} && document.querySelector('[data-testid=sign-in-error]').textContent.includes('session has ended')"
+            ),
+            Duration::from_secs(5),
+        )
+        .await;
+
+    // And a client without the cookie or the token gets nothing.
+    let answer = reqwest::get(format!("{}api/meta/conversations", app.url))
+        .await
+        .unwrap();
+    assert_eq!(refusal(answer).await, (401, "unauthorized".to_owned()));
+}
+
+/// A customer made to attack the page: every string is markup or a script URL.
+const HOSTILE: &str = "6758492015640666";
+const HOSTILE_NAME: &str = r#"Eve"><svg onload=window.__xss=4>"#;
+const HOSTILE_TEXTS: [&str; 2] = [
+    r#"<img src=x onerror="window.__xss=1">"#,
+    "<script>window.__xss=2</script>",
+];
+const SCRIPT_URL: &str = "javascript:window.__xss=3";
+/// Attachment types the page shows as media, a download, a card or an unknown kind.
+const HOSTILE_ATTACHMENTS: [&str; 5] = ["image", "video", "file", "fallback", "audio"];
+
+/// Nothing ran, nothing was parsed as markup, and no link or media source is a script URL.
+/// (The page's CSP would also stop inline scripts: the markup and URL checks are what show
+/// that the page never turns the data into HTML or links.)
+const NOTHING_RAN: &str = "window.__xss === undefined \
+    && document.querySelectorAll('body svg, body script, img[src=\"x\"], [onerror], [onload]').length === 0 \
+    && ![...document.querySelectorAll('a[href], img[src], video[src], audio[src], source[src], iframe, object, embed')] \
+        .some(e => /^\\s*javascript:/i.test(e.getAttribute('href') ?? e.getAttribute('src') ?? 'embedded'))";
+
+#[tokio::test]
+async fn the_page_shows_hostile_customer_data_as_text() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = demo().await;
+    let emulator = app.emulator().expect("demo mode has an emulator");
+    emulator
+        .add_user(
+            User::new(HOSTILE, Platform::Messenger, unified_inbox::demo::PAGE).name(HOSTILE_NAME),
+        )
+        .unwrap();
+    for text in HOSTILE_TEXTS {
+        emulator
+            .user_writes(HOSTILE, Inbound::text(text))
+            .await
+            .unwrap();
+    }
+    for kind in HOSTILE_ATTACHMENTS {
+        emulator
+            .user_writes(HOSTILE, Inbound::attachment(kind, SCRIPT_URL))
+            .await
+            .unwrap();
+    }
+    // The payloads are stored as sent: the page is what must hold.
+    let url = format!("{}api/meta/messages?limit=200", app.url);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let messages = get_json(&app, url.clone()).await["data"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let hostile: Vec<&Value> = messages
+            .iter()
+            .filter(|m| m["participant_id"] == HOSTILE)
+            .collect();
+        let urls = hostile
+            .iter()
+            .flat_map(|m| m["attachments"].as_array().unwrap())
+            .filter(|a| a["url"] == SCRIPT_URL)
+            .count();
+        let named = conversations_with_names(&app, 6)
+            .await
+            .iter()
+            .any(|c| c["participant_id"] == HOSTILE && c["participant"]["name"] == HOSTILE_NAME);
+        if hostile.len() == HOSTILE_TEXTS.len() + HOSTILE_ATTACHMENTS.len()
+            && urls == HOSTILE_ATTACHMENTS.len()
+            && named
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the hostile messages were not stored: {hostile:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    open_signed_in(&browser, &app).await;
+    let row = format!("[data-testid=conversation][data-participant-id=\"{HOSTILE}\"]");
+    browser
+        .wait_until(
+            "the hostile conversation is listed under its name, as text",
+            &format!(
+                "document.querySelector('{row} [data-testid=conversation-name]')?.textContent === {HOSTILE_NAME:?}"
+            ),
+            Duration::from_secs(5),
+        )
+        .await;
+    // An image that fails runs its onerror a little later: give it the time.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(browser.eval(NOTHING_RAN).await, true, "the list");
+
+    browser.click(&row).await;
+    let bubbles = HOSTILE_TEXTS.len() + HOSTILE_ATTACHMENTS.len();
+    browser
+        .wait_until(
+            "the hostile thread is open",
+            &format!("document.querySelectorAll('[data-testid=thread] [data-testid=message]').length === {bubbles}"),
+            Duration::from_secs(5),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(browser.eval(NOTHING_RAN).await, true, "the thread");
+    assert_eq!(
+        browser
+            .eval("document.querySelector('[data-testid=thread-name]').textContent")
+            .await,
+        HOSTILE_NAME
+    );
+    let texts = browser
+        .eval("[...document.querySelectorAll('[data-testid=thread] [data-testid=message-text]')].map(e => e.textContent)")
+        .await;
+    assert_eq!(texts, json!(HOSTILE_TEXTS), "the texts are shown literally");
+    // Every attachment is a card without a link: a script URL is no link or media source.
+    assert_eq!(
+        browser
+            .eval("[...document.querySelectorAll('[data-testid=thread] [data-testid=attachment]')].map(e => e.querySelector('.card-missing')?.textContent ?? e.outerHTML)")
+            .await,
+        json!(vec!["No link available"; HOSTILE_ATTACHMENTS.len()])
+    );
+    // The reply box quotes a message as text too.
+    browser
+        .click("[data-testid=thread] [data-testid=message] .reply-button")
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.querySelector('.reply-bar-text').textContent")
+            .await,
+        format!("Replying to “{}”", HOSTILE_TEXTS[0]).as_str()
+    );
+    assert_eq!(browser.eval(NOTHING_RAN).await, true, "the reply bar");
 }

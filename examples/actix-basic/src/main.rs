@@ -6,9 +6,12 @@
 //! ```
 //!
 //! The variables are those of `axum-basic` (`META_APP_SECRET`, `META_VERIFY_TOKEN`,
-//! `META_STORE`, `META_GRAPH_URL`, `BIND`, and `META_APP_ID`, `META_OAUTH_REDIRECT_URI`,
-//! `META_DIALOG_URL` for the connect flow); see `InboxConfig` in meta-messaging-core.
-//! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`.
+//! `META_STORE`, `META_GRAPH_URL`, `BIND`, `META_API_TOKEN`, `META_ALLOWED_HOSTS`,
+//! `META_TOKEN_KEY`, and `META_APP_ID`, `META_OAUTH_REDIRECT_URI`, `META_DIALOG_URL` for the
+//! connect flow); see `InboxConfig` in meta-messaging-core.
+//! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. Every other route
+//! needs `Authorization: Bearer <API token>`: the token of `META_API_TOKEN`, or the one printed
+//! at start when it is unset.
 
 use std::process::ExitCode;
 
@@ -23,16 +26,22 @@ async fn main() -> ExitCode {
     let result = async {
         let config = InboxConfig::from_env()?;
         let inbox = config.build().await?;
+        let access = config.access();
+        let generated = access.generated.clone();
         let server = HttpServer::new(move || {
-            App::new().service(
-                web::scope("/api/meta").configure(meta_messaging_actix::configure(inbox.clone())),
-            )
+            App::new().service(web::scope("/api/meta").configure(meta_messaging_actix::configure(
+                inbox.clone(),
+                access.access.clone(),
+            )))
         })
         .bind(&config.bind)?;
         println!(
             "actix-basic listening on http://{}/api/meta (webhook: /api/meta/webhook)",
             config.bind
         );
+        if let Some(token) = generated {
+            println!("API token (made now; set META_API_TOKEN to keep one): {}", token.expose());
+        }
         server.run().await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     };

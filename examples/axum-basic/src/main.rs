@@ -10,13 +10,19 @@
 //! | `META_APP_SECRET` | the app secret (comma-separated while rotating) | required |
 //! | `META_VERIFY_TOKEN` | the webhook verify token | required |
 //! | `META_STORE` | `memory`, `sqlite://PATH` or `postgres://...` | `sqlite://inbox.db` |
+//! | `META_TOKEN_KEY` | the key sealing account tokens at rest (`meta-messaging token-key generate`), comma-separated while rotating | SQLite: a key file beside the database, with a warning; PostgreSQL: required |
 //! | `META_GRAPH_URL` | the Graph API base URL | Meta's |
 //! | `BIND` | the listening address | `127.0.0.1:3000` |
 //! | `META_APP_ID` | the Meta app id: turns on `/api/meta/oauth/start` to connect Pages | off |
 //! | `META_OAUTH_REDIRECT_URI` | the connect flow's callback, as registered with Meta | `http://{BIND}/api/meta/oauth/callback` |
 //! | `META_DIALOG_URL` | the Login dialog's base URL (an emulator's, offline) | Meta's |
+//! | `META_API_TOKEN` | the API tokens of the inbox routes (`Authorization: Bearer ...`), comma-separated while rotating | a random one, printed at start |
+//! | `META_ALLOWED_HOSTS` | host names the inbox routes answer to (DNS-rebinding guard) | loopback names |
 //!
-//! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`.
+//! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. Every other route
+//! needs `Authorization: Bearer <API token>`.
+
+use std::net::SocketAddr;
 
 use std::process::ExitCode;
 
@@ -32,12 +38,17 @@ async fn main() -> ExitCode {
         let config = InboxConfig::from_env()?;
         let inbox = config.build().await?;
         let listener = tokio::net::TcpListener::bind(&config.bind).await?;
-        let app = Router::new().nest("/api/meta", meta_messaging_axum::router(inbox));
+        let access = config.access();
+        let app = Router::new().nest("/api/meta", meta_messaging_axum::router(inbox, access.access));
         println!(
             "axum-basic listening on http://{}/api/meta (webhook: /api/meta/webhook)",
             config.bind
         );
-        axum::serve(listener, app).await?;
+        if let Some(token) = access.generated {
+            println!("API token (made now; set META_API_TOKEN to keep one): {}", token.expose());
+        }
+        // The peer's address goes into the log of refused webhook signatures.
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     };
     match result.await {

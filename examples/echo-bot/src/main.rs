@@ -8,14 +8,17 @@
 //! ```
 //!
 //! Against Meta, configured from the environment like `actix-basic` (`META_APP_SECRET`,
-//! `META_VERIFY_TOKEN`, `META_STORE`, `META_GRAPH_URL`, `BIND`; `META_APP_ID` turns on
-//! `/api/meta/oauth/start` to connect a Page):
+//! `META_VERIFY_TOKEN`, `META_STORE`, `META_GRAPH_URL`, `BIND`, `META_API_TOKEN`,
+//! `META_ALLOWED_HOSTS`, `META_TOKEN_KEY`; `META_APP_ID` turns on `/api/meta/oauth/start` to
+//! connect a Page):
 //!
 //! ```text
 //! META_APP_SECRET=... META_VERIFY_TOKEN=... META_APP_ID=... cargo run -p echo-bot
 //! ```
 //!
-//! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`.
+//! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. The other inbox
+//! routes need `Authorization: Bearer <API token>` (`META_API_TOKEN`, or the token printed at
+//! start when it is unset).
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -25,6 +28,7 @@ use std::time::Duration;
 use actix_web::{App, HttpServer, web};
 use echo_bot::EchoBot;
 use meta_messaging_core::graph::GraphClient;
+use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{Inbox, InboxConfig, OAuthSettings, Tenancy};
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
@@ -62,19 +66,28 @@ async fn serve() -> Result<(), Error> {
     let config = InboxConfig::from_env()?;
     let inbox = config.builder().await?.handler(Arc::new(EchoBot)).build()?;
     let listener = TcpListener::bind(&config.bind)?;
+    let access = config.access();
     println!(
         "echo-bot listening on http://{}/api/meta (webhook: /api/meta/webhook)",
         config.bind
     );
-    server(inbox, listener)?.await?;
+    if let Some(token) = &access.generated {
+        println!("API token (made now; set META_API_TOKEN to keep one): {}", token.expose());
+    }
+    server(inbox, access.access, listener)?.await?;
     Ok(())
 }
 
-fn server(inbox: Inbox, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+fn server(
+    inbox: Inbox,
+    access: Access,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
     Ok(HttpServer::new(move || {
-        App::new().service(
-            web::scope("/api/meta").configure(meta_messaging_actix::configure(inbox.clone())),
-        )
+        App::new().service(web::scope("/api/meta").configure(meta_messaging_actix::configure(
+            inbox.clone(),
+            access.clone(),
+        )))
     })
     .workers(1)
     .listen(listener)?
@@ -104,7 +117,9 @@ async fn demo() -> Result<(), Error> {
         .oauth(OAuthSettings::new(app_id, format!("{base}/oauth/callback")))
         .handler(Arc::new(EchoBot))
         .build()?;
-    let server = server(inbox.clone(), listener)?;
+    // Nobody calls the inbox routes in the demo, but they are never served open.
+    let access = Access::api_tokens(ApiTokens::new().token(ApiToken::generate(), tenant.clone()));
+    let server = server(inbox.clone(), access, listener)?;
     let handle = server.handle();
     actix_web::rt::spawn(server);
 

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{Inbox, Tenancy};
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
@@ -85,7 +86,12 @@ pub(crate) async fn run(target: Target) -> Result<(), Box<dyn std::error::Error>
                 .store(store)
                 .tenancy(Tenancy::Single(TenantId::new("load")))
                 .build()?;
-            Router::new().nest("/api/meta", meta_messaging_axum::router(inbox))
+            // The load only posts webhooks; the other routes stay behind a token nobody has.
+            let tokens = ApiTokens::new().token(ApiToken::generate(), TenantId::new("load"));
+            Router::new().nest(
+                "/api/meta",
+                meta_messaging_axum::router(inbox, Access::api_tokens(tokens)),
+            )
         }
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

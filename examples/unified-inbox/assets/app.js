@@ -4,6 +4,11 @@
 // conversation list, the open thread with its send box, and the connected accounts. Live
 // changes arrive on one EventSource (/api/meta/events); nothing polls.
 //
+// The routes need a session: the page trades the one-time code of the printed link
+// (`?token=...`) or the API token typed into its form for an HttpOnly cookie at
+// /api/meta/session, and starts nothing else until it has one. Every request is same-origin, so
+// the cookie goes along; a 401 at any time means the session ended and brings the form back.
+//
 // Data from the API is rendered with DOM nodes and textContent, never innerHTML, and only
 // http(s) URLs become links or media sources.
 
@@ -68,6 +73,9 @@ const dom = {
   // accounts
   accountsState: byTestId('accounts-state'), accountList: $('.account-list'),
   checkButton: byTestId('check-connections'),
+  // signing in and out
+  inboxOnly: document.querySelectorAll('.inbox-only'), signIn: byTestId('sign-in'),
+  signInError: byTestId('sign-in-error'), signInButton: byTestId('sign-in-button'), signOut: byTestId('sign-out'),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -160,19 +168,25 @@ function snippetOf(message) {
 // ---------------------------------------------------------------------------------------------
 // API calls and errors
 
-/** An error answer: `detail` has the API's `{kind, message, fix, code, subcode, fbtrace_id}`. */
+/** An error answer: `detail` has the API's `{kind, message, fix, code, subcode, fbtrace_id}`;
+ *  `status` the HTTP status (0: no answer). */
 class ApiError extends Error {
-  constructor(detail) {
+  constructor(detail, status = 0) {
     super(detail.message);
     this.detail = detail;
+    this.status = status;
   }
 }
 
-async function request(url, { method = 'GET', body } = {}) {
+/** A same-origin request (the session cookie goes along); a body is always sent as JSON, the
+ *  only type the API accepts. With `needsSession`, a 401 means the session ended: the page
+ *  goes back to the sign-in form (and the caller still gets the error). */
+async function request(url, { method = 'GET', body, needsSession = true } = {}) {
   let response;
   try {
     response = await fetch(url, {
       method,
+      credentials: 'same-origin',
       headers: body ? { 'Content-Type': 'application/json' } : {},
       body: body ? JSON.stringify(body) : undefined,
     });
@@ -184,12 +198,13 @@ async function request(url, { method = 'GET', body } = {}) {
   }
   const data = await response.json().catch(() => null);
   if (!response.ok) {
+    if (response.status === 401 && needsSession) sessionEnded();
     // Routes of the inbox always answer an error body; anything else (a proxy, a missing
     // route) gets a generic one so callers can rely on the shape.
     throw new ApiError(data?.error ?? {
       kind: `http_${response.status}`, fix: '',
       message: `The server answered ${response.status} ${response.statusText}`.trim(),
-    });
+    }, response.status);
   }
   return data;
 }
@@ -339,6 +354,7 @@ function applyMessageToList(m, isNew) {
 }
 
 function onConversationUpdated(conversation) {
+  if (!auth.signedIn) return; // an answer that arrived after signing out
   if (state.open?.id === conversation.id) {
     state.open = conversation;
     renderThreadHeader();
@@ -686,6 +702,7 @@ async function toggleArchive() {
 
 /** Any message from the API or the live stream: into the thread and the list. */
 function onMessage(m, isNew) {
+  if (!auth.signedIn) return;
   upsertThreadMessage(m);
   applyMessageToList(m, isNew);
   noteAccountEvent(m);
@@ -794,11 +811,15 @@ function accountName(a) {
 /** Loads the accounts from /status (with `check`, asking Meta too). When that fails, /accounts
  *  still lists them, without the unrouted counts; a failed check keeps what is shown. */
 async function loadAccounts({ check = false } = {}) {
+  const { generation } = auth;
   try {
-    state.accounts = (await meta(check ? '/status?check=true' : '/status')).accounts;
+    const status = await meta(check ? '/status?check=true' : '/status');
+    if (generation !== auth.generation) return;
+    state.accounts = status.accounts;
     state.checked = check;
   } catch (err) {
     const fallback = check ? null : await meta('/accounts').catch(() => null);
+    if (generation !== auth.generation) return;
     if (!fallback) {
       if (!check) setPlaceholder(dom.accountsState, 'Accounts could not be loaded.');
       showError(err, check ? 'Checking connections' : 'Loading accounts');
@@ -903,7 +924,7 @@ function connectLive() {
     if (source.readyState === EventSource.CLOSED) {
       // The browser gave up (an error status): retry ourselves, backing off.
       setLiveState('closed');
-      live.retryTimer = setTimeout(connectLive, live.retryDelay);
+      live.retryTimer = setTimeout(retryLive, live.retryDelay);
       live.retryDelay = Math.min(live.retryDelay * 2, MAX_RETRY_DELAY_MS);
     } else {
       setLiveState('connecting'); // the browser reconnects by itself (the server asks for 2 s)
@@ -914,6 +935,13 @@ function connectLive() {
   onEvent(source, 'conversation_updated', (data) => onConversationUpdated(data.conversation));
   // Events were dropped for this subscriber and the stream ends: reconnect; `open` reloads.
   onEvent(source, 'lagged', () => connectLive());
+}
+
+/** The stream's status is hidden from scripts, and a 401 (the session ended) looks like any
+ *  other failure: ask the session route first (its 401 brings the sign-in form back). */
+async function retryLive() {
+  await request(SESSION).catch(() => {});
+  if (auth.signedIn) connectLive();
 }
 
 function onEvent(source, type, handler) {
@@ -936,11 +964,147 @@ function resync() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Signing in and out
+
+const SESSION = `${API}/session`;
+// `generation` counts sign-outs: answers to requests of an earlier session are dropped.
+const auth = { signedIn: false, generation: 0 };
+
+/** The one-time code of the printed sign-in link (`?token=...`). It leaves the address bar
+ *  before it is used: spent or not, it must not stay in the history, a bookmark or a reload. */
+function takeSignInCode() {
+  const params = new URLSearchParams(location.search);
+  const code = params.get('token');
+  if (code == null) return null;
+  params.delete('token');
+  replaceQuery(params);
+  return code.trim() || null;
+}
+
+/** Trades an API token or a one-time code for the session cookie. */
+async function signIn(token) {
+  await request(SESSION, { method: 'POST', body: { token }, needsSession: false });
+}
+
+/** Whether the session cookie is valid (the route answers 401 when it is not). */
+async function hasSession() {
+  try {
+    await request(SESSION, { needsSession: false });
+    return true;
+  } catch (err) {
+    if (err.status === 401) return false;
+    throw err;
+  }
+}
+
+function setSignInError(message) {
+  dom.signInError.textContent = message ?? '';
+  dom.signInError.hidden = !message;
+}
+
+function showSignIn(message) {
+  auth.signedIn = false;
+  for (const node of dom.inboxOnly) node.hidden = true;
+  dom.signIn.hidden = false;
+  setSignInError(message);
+  dom.signIn.elements.token.focus();
+}
+
+function enterInbox() {
+  auth.signedIn = true;
+  dom.signIn.hidden = true;
+  dom.signIn.reset(); // the token does not stay in the page
+  setSignInError(null);
+  dom.errorBanner.hidden = true;
+  for (const node of dom.inboxOnly) node.hidden = false;
+  noteOAuthReturn();
+  loadAppInfo();
+  loadConversations();
+  loadAccounts();
+  connectLive();
+}
+
+/** Stops what the inbox started and forgets what it showed; the filters stay as they were. */
+function leaveInbox() {
+  auth.signedIn = false;
+  auth.generation += 1;
+  state.listSeq += 1; // a list answer in flight is dropped
+  clearTimeout(listRefreshTimer);
+  clearTimeout(live.retryTimer);
+  live.source?.close();
+  Object.assign(live, { source: null, openedBefore: false, retryDelay: 1000 });
+  setLiveState('connecting');
+  Object.assign(state, {
+    conversations: [], conversationsCursor: null, open: null, messages: [], olderCursor: null,
+    threadLoaded: false, replyTo: null, accounts: [], checked: false,
+  });
+  dom.form.reset();
+  setReplyTo(null);
+  clearSendError();
+  dom.list.replaceChildren();
+  dom.loadMore.hidden = true;
+  dom.messages.replaceChildren();
+  dom.accountList.replaceChildren();
+  dom.checkButton.hidden = true;
+  setPlaceholder(dom.listState, 'Loading conversations…');
+  setPlaceholder(dom.accountsState, 'Loading accounts…');
+  dom.errorBanner.hidden = true;
+  dom.notice.hidden = true;
+  document.body.classList.remove('thread-open', 'accounts-open');
+  renderThreadHeader();
+}
+
+/** A 401 while the inbox was in use: the cookie expired or its token was rotated out. */
+function sessionEnded() {
+  if (!auth.signedIn) return;
+  leaveInbox();
+  showSignIn('Your session has ended: sign in again.');
+}
+
+async function onSignIn(event) {
+  event.preventDefault();
+  const field = dom.signIn.elements.token;
+  const token = field.value.trim();
+  if (!token) {
+    setSignInError('Enter the API token.');
+    field.focus();
+    return;
+  }
+  dom.signInButton.disabled = true;
+  setSignInError(null);
+  try {
+    await signIn(token);
+    enterInbox();
+  } catch (err) {
+    setSignInError(err.status === 401
+      ? 'That API token is not valid: check it and try again.'
+      : errorDetail(err).message);
+    field.select();
+  } finally {
+    dom.signInButton.disabled = false;
+  }
+}
+
+async function signOut() {
+  dom.signOut.disabled = true;
+  try {
+    await request(SESSION, { method: 'DELETE', needsSession: false });
+  } catch (err) {
+    showError(err, 'Signing out'); // the cookie may still be valid: stay, and say so
+    return;
+  } finally {
+    dom.signOut.disabled = false;
+  }
+  leaveInbox();
+  showSignIn(null);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Start
 
 async function loadAppInfo() {
   try {
-    const info = await request('/api/app');
+    const info = await request('/api/app', { needsSession: false });
     dom.demoBanner.hidden = !info.demo;
   } catch {
     // Optional: without /api/app the inbox works the same, just without the demo notice.
@@ -956,6 +1120,11 @@ function noteOAuthReturn() {
     `Connected ${connected} account${connected === '1' ? '' : 's'}.`;
   dom.notice.hidden = false;
   params.delete('connected');
+  replaceQuery(params);
+}
+
+/** Rewrites the address bar's query without a reload or a history entry. */
+function replaceQuery(params) {
   const query = params.toString();
   history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
 }
@@ -968,6 +1137,8 @@ function setAccountsDrawer(open) {
 }
 
 function bindEvents() {
+  dom.signIn.addEventListener('submit', onSignIn);
+  dom.signOut.addEventListener('click', signOut);
   for (const button of dom.filter.querySelectorAll('button')) {
     button.addEventListener('click', () => setPlatform(button.dataset.platform));
   }
@@ -996,10 +1167,30 @@ function bindEvents() {
   });
 }
 
-bindEvents();
-noteOAuthReturn();
-renderThreadHeader();
-loadAppInfo();
-loadConversations();
-loadAccounts();
-connectLive();
+/** Signs in with the printed link's code when the URL has one, then shows the inbox when the
+ *  session cookie is valid and the sign-in form when it is not. */
+async function start() {
+  bindEvents();
+  renderThreadHeader();
+  const code = takeSignInCode();
+  let problem = null;
+  if (code) {
+    try {
+      await signIn(code);
+    } catch (err) {
+      problem = err.status === 401
+        ? 'This sign-in link was already used or has expired: enter the API token.'
+        : errorDetail(err).message;
+    }
+  }
+  let signedIn = false;
+  try {
+    signedIn = await hasSession();
+  } catch (err) {
+    problem ??= errorDetail(err).message;
+  }
+  if (signedIn) enterInbox();
+  else showSignIn(problem);
+}
+
+start();

@@ -19,15 +19,19 @@
 //! | `META_APP_SECRET` | the app secret (comma-separated while rotating) | required (demo: the emulator's) |
 //! | `META_VERIFY_TOKEN` | the webhook verify token | required (demo: `demo-verify-token`) |
 //! | `META_STORE` | `memory`, `sqlite://PATH` or `postgres://...` | `sqlite://inbox.db` (demo: a fresh temporary file) |
+//! | `META_TOKEN_KEY` | the key sealing account tokens at rest (`meta-messaging token-key generate`), comma-separated while rotating | SQLite: a key file beside the database, with a warning; PostgreSQL: required (demo: a throwaway key) |
 //! | `META_GRAPH_URL` | the Graph API base URL | Meta's (demo: the emulator) |
 //! | `META_APP_ID` | the app id; turns on the page's "Connect a Page" button | off (demo: the emulator's app) |
 //! | `META_OAUTH_REDIRECT_URI` | the connect flow's callback, as registered with Meta | `http://{BIND}/api/meta/oauth/callback` |
 //! | `META_DIALOG_URL` | the Login dialog's base URL | Meta's (demo: the emulator) |
 //! | `BIND` | the listening address | `127.0.0.1:3000` |
+//! | `META_API_TOKEN` | the API tokens (comma-separated while rotating): `Authorization: Bearer ...` for scripts, and the page's sign-in form | a random one, printed at start |
+//! | `META_ALLOWED_HOSTS` | host names the page and API answer to (DNS-rebinding guard) | loopback names |
 //!
-//! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. The page and the
-//! inbox routes have no login of their own: put the app behind your own authentication before
-//! exposing it (see docs/security.md).
+//! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. Everything else needs
+//! a sign-in: the page opens from the one-time link printed at start (or asks for the API
+//! token) and keeps a session cookie; scripts send `Authorization: Bearer <API token>`. See
+//! docs/security.md.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -72,7 +76,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("Unified inbox: open {}", running.url);
+    println!("Unified inbox: open {}", running.sign_in_url);
+    if let Some(token) = &running.api_token {
+        // Scripts and the sign-in form take the API token; the link above works once.
+        println!("  API token: {}  (made now; set META_API_TOKEN to keep one)", token.expose());
+    }
     if let Some(demo) = &running.demo {
         let emulator = demo.emulator().url();
         println!("  demo mode: simulated customers write every few seconds; reply from the page");

@@ -8,7 +8,9 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
-use meta_messaging_core::inbox::{ConfigError, Inbox, InboxConfig};
+use meta_messaging_core::http::{Access, ApiToken};
+use meta_messaging_core::ids::TenantId;
+use meta_messaging_core::inbox::{ConfigError, DEFAULT_TENANT, Inbox, InboxConfig};
 use meta_messaging_emulator::RunningEmulator;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -65,6 +67,12 @@ pub enum AppError {
 pub struct Running {
     /// The page's URL, e.g. `http://127.0.0.1:3000/`.
     pub url: String,
+    /// The page's URL with a one-time sign-in code (`http://127.0.0.1:3000/?token=...`): the
+    /// link to print. The code works once; later visits sign in with the API token.
+    pub sign_in_url: String,
+    /// The API token made at start because `META_API_TOKEN` was unset (`None` when it was
+    /// set): print it for the operator and for scripts (`Authorization: Bearer ...`).
+    pub api_token: Option<ApiToken>,
     /// The inbox behind the routes.
     pub inbox: Inbox,
     /// The demo, in demo mode: its emulator (to script more) and where its store lives.
@@ -111,7 +119,7 @@ pub async fn start_with(
         Mode::Live => {
             let config = InboxConfig::from_lookup(&lookup)?;
             let listener = bind(&config.bind, false).await?;
-            serve(listener, inbox(&config).await?, None).await
+            serve(listener, inbox(&config).await?, &config, None).await
         }
         Mode::Demo { customers_every } => {
             let bind_var = lookup("BIND").filter(|b| !b.trim().is_empty());
@@ -121,8 +129,24 @@ pub async fn start_with(
             let addr = local_addr(&listener, &bind_to)?;
             let base = format!("http://{addr}");
             let store = lookup("META_STORE").filter(|s| !s.trim().is_empty());
-            let (demo, config) = Demo::prepare(&base, API_PREFIX, store).await?;
-            let running = serve(listener, inbox(&config).await?, Some(demo)).await?;
+            let token_key = lookup("META_TOKEN_KEY").filter(|k| !k.trim().is_empty());
+            let (demo, mut config) = Demo::prepare(&base, API_PREFIX, store, token_key).await?;
+            // Who may sign in is the operator's choice in the demo too.
+            let list = |name| -> Vec<String> {
+                lookup(name)
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            config.api_tokens = list("META_API_TOKEN")
+                .into_iter()
+                .map(ApiToken::new)
+                .collect();
+            config.allowed_hosts = list("META_ALLOWED_HOSTS");
+            let running = serve(listener, inbox(&config).await?, &config, Some(demo)).await?;
             if let Some(demo) = &running.demo {
                 demo.connect_accounts(&running.inbox).await?;
                 demo::start_customers(demo, &base, customers_every).await;
@@ -171,12 +195,18 @@ fn local_addr(listener: &TcpListener, bind: &str) -> Result<SocketAddr, AppError
 async fn serve(
     listener: TcpListener,
     inbox: Inbox,
+    config: &InboxConfig,
     demo: Option<Demo>,
 ) -> Result<Running, AppError> {
     let addr = local_addr(&listener, "the listener")?;
+    let configured = config.access();
+    let access: Access = configured.access;
+    let code = access
+        .tokens()
+        .map(|tokens| tokens.one_time_code(&TenantId::new(DEFAULT_TENANT)));
     let info = Arc::new(json!({"name": "unified-inbox", "demo": demo.is_some()}));
     let mut app = Router::new()
-        .nest(API_PREFIX, meta_messaging_axum::router(inbox.clone()))
+        .nest(API_PREFIX, meta_messaging_axum::router(inbox.clone(), access))
         .route(
             "/api/app",
             get(move || {
@@ -188,9 +218,17 @@ async fn serve(
     if demo.is_some() {
         app = app.merge(demo::media_routes());
     }
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    // The peer's address goes into the log of refused webhook signatures.
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, service).await });
+    let url = format!("http://{addr}/");
     Ok(Running {
-        url: format!("http://{addr}/"),
+        sign_in_url: match &code {
+            Some(code) => format!("{url}?token={}", code.expose()),
+            None => url.clone(),
+        },
+        api_token: configured.generated,
+        url,
         inbox,
         demo,
         server,

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use meta_messaging_core::graph::{CheckStatus, ConnectionReport};
 use meta_messaging_core::ids::PageId;
-use meta_messaging_core::secret::PageAccessToken;
 
 use super::send::{graph_client, print_graph_error};
 use crate::cli::DoctorArgs;
@@ -18,9 +17,7 @@ pub(super) async fn run(args: &DoctorArgs, io: &mut Io) -> Result<ExitCode, CliE
         Err(err) => return print_graph_error(io, &err),
     };
     let page_id = args.page_id.as_deref().map(PageId::from);
-    let report = client
-        .connection_report(PageAccessToken::new(args.token.as_str()), page_id)
-        .await;
+    let report = client.connection_report(args.token.clone(), page_id).await;
     if args.json {
         let json = serde_json::to_string_pretty(&report)
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));

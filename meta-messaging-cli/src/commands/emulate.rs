@@ -37,7 +37,10 @@ pub(super) async fn run(args: &EmulateArgs, io: &mut Io) -> Result<ExitCode, Cli
         world.callback_url = Some(url.clone());
     }
     if let Some(secret) = &args.app_secret {
-        world.app.secret.clone_from(secret);
+        secret.expose().clone_into(&mut world.app.secret);
+    }
+    if args.require_appsecret_proof {
+        world.require_appsecret_proof = true;
     }
     let summary = summary(&world);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
@@ -70,6 +73,9 @@ pub(super) async fn run(args: &EmulateArgs, io: &mut Io) -> Result<ExitCode, Cli
 /// The world in a few lines, without its tokens or secret.
 fn summary(world: &World) -> String {
     let mut out = format!("  app {} ({})\n", world.app.id, world.app.name);
+    if world.require_appsecret_proof {
+        out.push_str("  Require App Secret: calls with a token must carry appsecret_proof\n");
+    }
     match &world.callback_url {
         Some(url) => out.push_str(&format!("  webhooks -> {url}\n")),
         None => out.push_str("  webhooks: no --callback; see GET /_emulator/webhooks\n"),

@@ -6,6 +6,7 @@ mod inspect;
 mod send;
 mod sign;
 mod simulate;
+mod token_key;
 mod trigger;
 mod verify_endpoint;
 
@@ -27,6 +28,7 @@ pub(crate) async fn run(command: Command, io: &mut Io) -> Result<ExitCode, CliEr
         Command::Send(args) => send::run(&args, io).await,
         Command::Emulate(args) => emulate::run(&args, io).await,
         Command::Trigger(args) => trigger::run(&args, io).await,
+        Command::TokenKey(command) => token_key::run(&command, io).await,
     }
 }
 

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use meta_messaging_core::Platform;
 use meta_messaging_core::graph::{AttachmentKind, GraphClient, GraphError};
 use meta_messaging_core::ids::{PageId, UserId};
-use meta_messaging_core::secret::PageAccessToken;
 
 use crate::cli::SendArgs;
 use crate::error::CliError;
@@ -18,7 +17,7 @@ pub(super) async fn run(args: &SendArgs, io: &mut Io) -> Result<ExitCode, CliErr
         Err(err) => return print_graph_error(io, &err),
     };
     let page_id = PageId::from(args.page_id.as_str());
-    let token = PageAccessToken::new(args.token.as_str());
+    let token = args.token.clone();
     let account = match args.platform {
         Platform::Instagram => client.instagram_via_page(page_id, token),
         _ => client.messenger(page_id, token),

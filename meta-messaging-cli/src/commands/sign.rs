@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use meta_messaging_core::secret::AppSecret;
 use meta_messaging_core::webhook;
 
 use super::read_input;
@@ -13,7 +12,7 @@ use crate::io::Io;
 
 pub(super) fn run(args: &SignArgs, io: &mut Io) -> Result<ExitCode, CliError> {
     let body = read_input(&args.input, io)?;
-    let signature = webhook::sign(&AppSecret::new(args.secret.as_str()), &body);
+    let signature = webhook::sign(&args.secret, &body);
     writeln!(io.stdout, "{signature}").map_err(CliError::Write)?;
     Ok(ExitCode::SUCCESS)
 }

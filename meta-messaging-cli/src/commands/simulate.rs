@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use meta_messaging_core::secret::AppSecret;
 use meta_messaging_core::webhook::{self, DeliveryBuilder, SIGNATURE_HEADER};
 
 use super::{http_client, parse_url, read_input};
@@ -19,7 +18,7 @@ pub(super) async fn run(args: &SimulateArgs, io: &mut Io) -> Result<ExitCode, Cl
             .text(args.sender_id.as_str(), &args.text)
             .build(),
     };
-    let signature = webhook::sign(&AppSecret::new(args.secret.as_str()), &body);
+    let signature = webhook::sign(&args.secret, &body);
     let response = http_client()?
         .post(url.clone())
         .header(SIGNATURE_HEADER, signature)

@@ -122,7 +122,7 @@ fn request(action: &TriggerAction) -> (Method, Vec<&str>, Value) {
         ),
         TriggerAction::ExpireToken { token } => (
             Method::POST,
-            vec!["_emulator", "tokens", token, "expire"],
+            vec!["_emulator", "tokens", token.expose(), "expire"],
             json!({}),
         ),
         TriggerAction::Callback { url, .. } => (

@@ -23,7 +23,7 @@ pub(super) async fn run(args: &VerifyEndpointArgs, io: &mut Io) -> Result<ExitCo
         .random_range(1_000_000_000u64..10_000_000_000)
         .to_string();
 
-    let right = handshake(&client, &url, &args.verify_token, &challenge).await?;
+    let right = handshake(&client, &url, args.verify_token.expose(), &challenge).await?;
     let echoed = right.status.is_success() && right.body == challenge;
     let mut ok = echoed;
     if echoed {
@@ -47,7 +47,7 @@ pub(super) async fn run(args: &VerifyEndpointArgs, io: &mut Io) -> Result<ExitCo
     .map_err(CliError::Write)?;
 
     // A wrong token must be refused, or anyone can subscribe the endpoint to their own app.
-    let wrong_token = format!("{}-wrong", args.verify_token);
+    let wrong_token = format!("{}-wrong", args.verify_token.expose());
     let wrong = handshake(&client, &url, &wrong_token, &challenge).await?;
     if wrong.status.is_success() && wrong.body == challenge {
         ok = false;

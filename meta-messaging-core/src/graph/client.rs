@@ -3,6 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::secret::AppSecret;
+
 use super::error::{GraphError, Result};
 use super::retry::RetryPolicy;
 use super::throttle::Throttle;
@@ -21,11 +23,16 @@ pub const DEFAULT_DIALOG_URL: &str = "https://www.facebook.com";
 /// A client of Meta's Graph API: cheap to clone (an `Arc` inside), `Send + Sync`, one per
 /// application.
 ///
+/// Given the app secret, every call made with an access token also carries `appsecret_proof`,
+/// so the app can turn on Meta's "Require App Secret" setting.
+///
 /// ```
 /// use std::time::Duration;
 /// use meta_messaging_core::graph::{GraphClient, RetryPolicy, Throttle};
+/// use meta_messaging_core::secret::AppSecret;
 ///
 /// let client = GraphClient::builder()
+///     .app_secret(AppSecret::new("app-secret"))
 ///     .version("v23.0")
 ///     .timeout(Duration::from_secs(20))
 ///     .retry(RetryPolicy::default().max_retries(2))
@@ -37,6 +44,9 @@ pub const DEFAULT_DIALOG_URL: &str = "https://www.facebook.com";
 #[derive(Clone, Debug)]
 pub struct GraphClient {
     pub(crate) inner: Arc<Inner>,
+    /// The key of `appsecret_proof`. Outside `Inner` so an inbox can give a client it was handed
+    /// its own app secret without rebuilding the connection pool, throttle and usage.
+    pub(crate) app_secret: Option<AppSecret>,
 }
 
 #[derive(Debug)]
@@ -87,6 +97,21 @@ impl GraphClient {
         &self.inner.retry
     }
 
+    /// Whether calls carry `appsecret_proof` (the client was given the app secret).
+    pub fn sends_appsecret_proof(&self) -> bool {
+        self.app_secret.is_some()
+    }
+
+    /// This client, with `secret` as the key of `appsecret_proof` unless it already has one.
+    /// It shares the connection pool, throttle and rate-limit usage of `self`.
+    #[must_use]
+    pub(crate) fn or_app_secret(mut self, secret: &AppSecret) -> Self {
+        if self.app_secret.is_none() {
+            self.app_secret = Some(secret.clone());
+        }
+        self
+    }
+
     pub(crate) fn base(&self, host: Host) -> &str {
         match host {
             Host::Facebook => &self.inner.graph_url,
@@ -119,6 +144,7 @@ pub struct GraphClientBuilder {
     http: Option<reqwest::Client>,
     retry: RetryPolicy,
     throttle: Option<Throttle>,
+    app_secret: Option<AppSecret>,
 }
 
 impl Default for GraphClientBuilder {
@@ -134,6 +160,7 @@ impl Default for GraphClientBuilder {
             http: None,
             retry: RetryPolicy::default(),
             throttle: None,
+            app_secret: None,
         }
     }
 }
@@ -200,6 +227,16 @@ impl GraphClientBuilder {
         self
     }
 
+    /// The app secret: every call made with an access token to `graph.facebook.com` then
+    /// carries `appsecret_proof` (hex HMAC-SHA256 of the token keyed with this secret), which
+    /// Meta checks, and demands once "Require App Secret" is on in the app's advanced settings.
+    /// Calls with an Instagram Login token (`graph.instagram.com`) carry none: those tokens
+    /// belong to the app's Instagram app, whose secret is a different one.
+    pub fn app_secret(mut self, secret: AppSecret) -> Self {
+        self.app_secret = Some(secret);
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -239,6 +276,7 @@ impl GraphClientBuilder {
                 throttle: self.throttle,
                 last_usage: Mutex::new(RateLimitUsage::default()),
             }),
+            app_secret: self.app_secret,
         })
     }
 }

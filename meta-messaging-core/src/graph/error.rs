@@ -208,12 +208,13 @@ impl ApiError {
         let wire = envelope.error;
         let code = wire.code.as_ref().and_then(number)?;
         let error_subcode = wire.error_subcode.as_ref().and_then(number);
-        let kind = catalog::lookup(code, error_subcode)
+        let message = wire.message.unwrap_or_default();
+        let kind = catalog::lookup_error(code, error_subcode, &message)
             .map(|t| t.kind)
             .unwrap_or_else(|| classify_by_code(code, error_subcode));
         Some(Self {
             status,
-            message: wire.message.unwrap_or_default(),
+            message,
             error_type: wire.error_type,
             code,
             error_subcode,
@@ -228,9 +229,10 @@ impl ApiError {
         })
     }
 
-    /// The troubleshooting entry for this code and subcode.
+    /// The troubleshooting entry for this code and subcode (and, for `appsecret_proof`, the
+    /// parameter the message names).
     pub fn troubleshooting(&self) -> Option<&'static Troubleshooting> {
-        catalog::lookup(self.code, self.error_subcode)
+        catalog::lookup_error(self.code, self.error_subcode, &self.message)
     }
 
     /// The one-line fix.

@@ -6,9 +6,12 @@ use serde::Serialize;
 
 /// The kind of a Graph API failure: what went wrong, in terms a caller can act on.
 ///
-/// Meta's errors are classified by their numeric `code` and `error_subcode` (never by the text
-/// of the message, which Meta localizes and rewords); failures that never reached Meta have
-/// their own kinds ([`Network`](Self::Network), [`InvalidRequest`](Self::InvalidRequest), ...).
+/// Meta's errors are classified by their numeric `code` and `error_subcode` (never by the
+/// wording of the message, which Meta localizes and rewords); failures that never reached Meta
+/// have their own kinds ([`Network`](Self::Network), [`InvalidRequest`](Self::InvalidRequest),
+/// ...). One exception: Meta refuses a missing or wrong `appsecret_proof` with the generic code
+/// 100 and no subcode, so [`AppSecretProofInvalid`](Self::AppSecretProofInvalid) is told apart
+/// by the parameter name in the message (a name, which Meta does not translate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -37,6 +40,10 @@ pub enum ErrorKind {
     RateLimited,
     /// A parameter of the request is invalid (code 100 and its subcodes).
     ParameterInvalid,
+    /// The app has "Require App Secret" on and the call carried no `appsecret_proof`, or one
+    /// made with another secret (code 100 naming `appsecret_proof`): give the client the app
+    /// secret of the app that issued the token.
+    AppSecretProofInvalid,
     /// The object does not exist, or this token cannot see it (100 / 33, 803).
     ObjectNotFound,
     /// The account is blocked or restricted for policy reasons (368).
@@ -75,6 +82,7 @@ impl ErrorKind {
             Self::OutsideMessagingWindow => "outside_messaging_window",
             Self::RateLimited => "rate_limited",
             Self::ParameterInvalid => "parameter_invalid",
+            Self::AppSecretProofInvalid => "app_secret_proof_invalid",
             Self::ObjectNotFound => "object_not_found",
             Self::PolicyBlocked => "policy_blocked",
             Self::AccountSetupIncomplete => "account_setup_incomplete",
@@ -138,6 +146,9 @@ impl ErrorKind {
             }
             Self::ParameterInvalid => {
                 "check the request's ids and parameters against the Send API reference"
+            }
+            Self::AppSecretProofInvalid => {
+                "give the Graph client the secret of the app that issued the token (GraphClientBuilder::app_secret; an Inbox uses its first app secret)"
             }
             Self::ObjectNotFound => {
                 "check the id, and that the token belongs to the Page that owns the object"

@@ -148,30 +148,38 @@ impl OAuth {
     /// Exchanges the callback's `code` for a (short-lived) user token. `redirect_uri` must be
     /// the one of the authorize URL.
     ///
+    /// A `POST` with the app secret and the code in an `application/x-www-form-urlencoded`
+    /// body, never in the URL (which proxies and access logs keep). A code is good once, so a
+    /// failure that may have reached Meta is not retried.
+    ///
     /// # Errors
     /// The Graph API's error (an expired or reused code is [`ErrorKind::ParameterInvalid`](super::ErrorKind::ParameterInvalid)).
     pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<UserToken> {
-        let call = Call::get("oauth/access_token")
+        let call = Call::post("oauth/access_token")
             .host(Host::Facebook)
-            .query("client_id", self.app_id.as_str())
-            .query("redirect_uri", redirect_uri)
-            .secret_query("client_secret", self.app_secret.expose())
-            .secret_query("code", code);
+            .form("client_id", self.app_id.as_str())
+            .form("redirect_uri", redirect_uri)
+            .secret_form("client_secret", self.app_secret.expose())
+            .secret_form("code", code);
         self.client.execute(call).await
     }
 
     /// Exchanges a short-lived user token for a long-lived one (about 60 days). Page tokens
     /// read with a long-lived user token do not expire.
     ///
+    /// A `POST` with the app secret and the token in a form body, like
+    /// [`exchange_code`](Self::exchange_code); repeating it is harmless, so it is retried.
+    ///
     /// # Errors
     /// The Graph API's error.
     pub async fn long_lived(&self, token: &UserAccessToken) -> Result<UserToken> {
-        let call = Call::get("oauth/access_token")
+        let call = Call::post("oauth/access_token")
             .host(Host::Facebook)
-            .query("grant_type", "fb_exchange_token")
-            .query("client_id", self.app_id.as_str())
-            .secret_query("client_secret", self.app_secret.expose())
-            .secret_query("fb_exchange_token", token.expose());
+            .idempotent()
+            .form("grant_type", "fb_exchange_token")
+            .form("client_id", self.app_id.as_str())
+            .secret_form("client_secret", self.app_secret.expose())
+            .secret_form("fb_exchange_token", token.expose());
         self.client.execute(call).await
     }
 

@@ -1,15 +1,21 @@
 //! One Graph API call: building it, sending it with retries, reading the answer.
 
 use bytes::Bytes;
+use hmac::{Hmac, Mac};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use serde::de::DeserializeOwned;
+use sha2::Sha256;
 
 use super::client::GraphClient;
 use super::error::{ApiError, BODY_PREFIX_LEN, GraphError, Result};
 use super::retry::Idempotency;
 use super::token::{Credential, Host};
 use super::usage::RateLimitUsage;
+use crate::secret::AppSecret;
+
+/// The query parameter that carries the proof of the app secret.
+pub(crate) const APPSECRET_PROOF: &str = "appsecret_proof";
 
 /// A part of a multipart body, kept as bytes so each retry can rebuild the form.
 #[derive(Debug, Clone)]
@@ -37,6 +43,9 @@ pub(crate) struct Call<'a> {
     host: Host,
     path: String,
     query: Vec<(&'static str, String)>,
+    /// An `application/x-www-form-urlencoded` body (where secrets go, never the query string);
+    /// only for calls without a JSON or multipart body.
+    form: Vec<(&'static str, String)>,
     body: Body,
     idempotency: Idempotency,
     credential: Option<&'a Credential>,
@@ -56,6 +65,7 @@ impl<'a> Call<'a> {
             host: Host::Facebook,
             path: path.into(),
             query: Vec::new(),
+            form: Vec::new(),
             body: Body::None,
             idempotency,
             credential: None,
@@ -93,6 +103,20 @@ impl<'a> Call<'a> {
     pub(crate) fn secret_query(mut self, key: &'static str, value: &str) -> Self {
         self.masked.push(value.to_owned());
         self.query.push((key, value.to_owned()));
+        self
+    }
+
+    /// A field of an `application/x-www-form-urlencoded` body.
+    pub(crate) fn form(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.form.push((key, value.into()));
+        self
+    }
+
+    /// A form field that is a secret: sent in the body (never in the URL, which proxies and
+    /// access logs keep) and masked in any error body that echoes it.
+    pub(crate) fn secret_form(mut self, key: &'static str, value: &str) -> Self {
+        self.masked.push(value.to_owned());
+        self.form.push((key, value.to_owned()));
         self
     }
 
@@ -160,6 +184,10 @@ impl GraphClient {
         if !call.query.is_empty() {
             request = request.query(&call.query);
         }
+        let proof = self.proof(call);
+        if let Some(proof) = &proof {
+            request = request.query(&[(APPSECRET_PROOF, proof.as_str())]);
+        }
         if let Some(credential) = call.credential {
             let mut value = HeaderValue::from_str(&format!("Bearer {}", credential.expose()))
                 .map_err(|_| {
@@ -171,7 +199,8 @@ impl GraphClient {
             request = request.header(AUTHORIZATION, value);
         }
         request = match &call.body {
-            Body::None => request,
+            Body::None if call.form.is_empty() => request,
+            Body::None => request.form(&call.form),
             Body::Json(bytes) => request
                 .header(CONTENT_TYPE, "application/json")
                 .body(bytes.clone()),
@@ -197,11 +226,11 @@ impl GraphClient {
             }
             return serde_json::from_slice(&body).map_err(|source| GraphError::Decode {
                 status,
-                body_prefix: prefix(&self.mask(call, &body)),
+                body_prefix: prefix(&mask(call, proof.as_deref(), &body)),
                 source,
             });
         }
-        let body = self.mask(call, &body);
+        let body = mask(call, proof.as_deref(), &body);
         if let Some(mut api) = ApiError::from_body(status, body.as_bytes()) {
             api.usage = usage.clone();
             if !usage.is_empty() {
@@ -215,21 +244,46 @@ impl GraphClient {
         })
     }
 
-    /// The body as text with the call's token and secret parameters replaced by `[REDACTED]`.
-    fn mask(&self, call: &Call<'_>, body: &[u8]) -> String {
-        let mut text = String::from_utf8_lossy(body).into_owned();
-        let secrets = call
-            .credential
-            .map(Credential::expose)
-            .into_iter()
-            .chain(call.masked.iter().map(String::as_str));
-        for secret in secrets.filter(|s| s.len() >= 4) {
-            if text.contains(secret) {
-                text = text.replace(secret, "[REDACTED]");
-            }
+    /// The call's `appsecret_proof`: hex HMAC-SHA256 of its access token keyed with the app
+    /// secret, when the client has the secret and the call goes to `graph.facebook.com` with a
+    /// token.
+    fn proof(&self, call: &Call<'_>) -> Option<String> {
+        let credential = call.credential?;
+        if call.host != Host::Facebook {
+            return None;
         }
-        text
+        self.app_secret
+            .as_ref()
+            .map(|secret| appsecret_proof(secret, credential.expose()))
     }
+}
+
+/// Meta's `appsecret_proof` of `token`: `hex(HMAC-SHA256(key = app secret, message = token))`.
+pub(crate) fn appsecret_proof(secret: &AppSecret, token: &str) -> String {
+    // HMAC takes keys of any length, so this never fails; the fallback only satisfies the type.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
+        return String::new();
+    };
+    mac.update(token.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The body as text with the call's token, proof and secret parameters replaced by
+/// `[REDACTED]`.
+fn mask(call: &Call<'_>, proof: Option<&str>, body: &[u8]) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    let secrets = call
+        .credential
+        .map(Credential::expose)
+        .into_iter()
+        .chain(proof)
+        .chain(call.masked.iter().map(String::as_str));
+    for secret in secrets.filter(|s| s.len() >= 4) {
+        if text.contains(secret) {
+            text = text.replace(secret, "[REDACTED]");
+        }
+    }
+    text
 }
 
 fn prefix(text: &str) -> String {
@@ -271,6 +325,62 @@ fn form(parts: &[Part]) -> Result<reqwest::multipart::Form> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// `printf %s 'EAAGtoken' | openssl dgst -sha256 -hmac 'app-secret'`
+    const EXPECTED_PROOF: &str = "a4ce06bfe906a3dc23b52fe84057d5682332255492b579adf8a54fd53fe8d74e";
+
+    #[test]
+    fn appsecret_proof_is_the_hex_hmac_sha256_of_the_token() {
+        assert_eq!(
+            appsecret_proof(&AppSecret::new("app-secret"), "EAAGtoken"),
+            EXPECTED_PROOF
+        );
+    }
+
+    #[test]
+    fn masking_covers_the_token_the_proof_and_secret_parameters() {
+        let credential = Credential::Page(crate::secret::PageAccessToken::new("EAAGtoken"));
+        let call = Call::post("oauth/access_token")
+            .auth(&credential)
+            .secret_form("client_secret", "the-client-secret");
+        let body =
+            format!(r#"{{"error":{{"message":"EAAGtoken {EXPECTED_PROOF} the-client-secret"}}}}"#);
+        let masked = mask(&call, Some(EXPECTED_PROOF), body.as_bytes());
+        assert_eq!(
+            masked,
+            r#"{"error":{"message":"[REDACTED] [REDACTED] [REDACTED]"}}"#
+        );
+    }
+
+    #[test]
+    fn proof_only_with_a_secret_a_token_and_the_facebook_host() {
+        let page = Credential::Page(crate::secret::PageAccessToken::new("EAAGtoken"));
+        let instagram =
+            Credential::Instagram(crate::secret::InstagramAccessToken::new("IGQWtoken"));
+        let with_secret = GraphClient::builder()
+            .app_secret(AppSecret::new("app-secret"))
+            .build()
+            .unwrap();
+        let without = GraphClient::new().unwrap();
+        let call = Call::get("me").auth(&page);
+        assert_eq!(with_secret.proof(&call).as_deref(), Some(EXPECTED_PROOF));
+        assert_eq!(without.proof(&call), None);
+        assert_eq!(with_secret.proof(&Call::get("oauth/access_token")), None);
+        assert_eq!(with_secret.proof(&Call::get("me").auth(&instagram)), None);
+        assert_eq!(
+            without
+                .or_app_secret(&AppSecret::new("app-secret"))
+                .proof(&call)
+                .as_deref(),
+            Some(EXPECTED_PROOF)
+        );
+        let other = with_secret.or_app_secret(&AppSecret::new("other"));
+        assert_eq!(
+            other.proof(&call).as_deref(),
+            Some(EXPECTED_PROOF),
+            "a secret given explicitly wins"
+        );
+    }
 
     #[test]
     fn prefix_cuts_on_a_char_boundary() {

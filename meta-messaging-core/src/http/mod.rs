@@ -1,16 +1,58 @@
-//! The HTTP contract of the inbox routes, framework-free: the route table, request parsing,
-//! status codes and JSON bodies. The axum and actix-web adapters register [`ROUTES`], hand each
-//! request to [`handle`] and write back the [`ApiResponse`]; so both answer identically, and
+//! The HTTP contract of the inbox routes, framework-free: the route table, the access decision,
+//! the checks every request passes, request parsing, status codes and JSON bodies.
+//!
+//! The axum and actix-web adapters register [`ROUTES`], hand each request's head and body
+//! stream to [`InboxRoutes::serve`] and write back the [`ApiResponse`]; every decision (who may
+//! call, from which site and host, which media type, how large and how slow a body may be, what
+//! each error answers) is taken here, so both adapters behave alike by construction and
 //! `ADAPTERS.md` documents this one implementation.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use meta_messaging_core::http::{Access, ApiToken, ApiTokens, InboxRoutes};
+//! use meta_messaging_core::ids::TenantId;
+//! use meta_messaging_core::inbox::{Inbox, Tenancy};
+//! use meta_messaging_core::secret::{AppSecret, VerifyToken};
+//! use meta_messaging_core::store::InMemoryStore;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tenant = TenantId::new("default");
+//! let inbox = Inbox::builder()
+//!     .app_secret(AppSecret::new("app-secret"))
+//!     .verify_token(VerifyToken::new("verify-token"))
+//!     .store(Arc::new(InMemoryStore::new()))
+//!     .tenancy(Tenancy::Single(tenant.clone()))
+//!     .build()?;
+//! let tokens = ApiTokens::new().token(ApiToken::new("a-long-random-api-token"), tenant);
+//! let routes = InboxRoutes::new(inbox, Access::api_tokens(tokens));
+//! # let _ = routes;
+//! # Ok(()) }
+//! ```
 
+mod access;
+mod body;
+mod error;
+mod events;
 mod oauth;
 mod query;
+mod session;
 pub mod sse;
 
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use futures_util::Stream;
 use serde::Serialize;
 
+pub use access::{Access, ApiToken, ApiTokens, DEFAULT_SESSION_TTL, SESSION_COOKIE};
+pub use error::{ErrorBody, ErrorDetail, body, status};
+pub use events::EventStream;
+
+use self::access::AccessKind;
+use self::body::BodyError;
+use self::error::Refusal;
 use crate::ids::TenantId;
-use crate::inbox::{Inbox, InboxError, SendRequest, Subscription};
+use crate::inbox::{Inbox, InboxError, SendRequest, Tenancy};
 use crate::store::ConversationId;
 
 /// A route of the inbox, relative to where the host mounts it (e.g. `/api/meta`).
@@ -39,6 +81,9 @@ pub enum Route {
     OAuthStart,
     /// `GET /oauth/callback`: Meta redirects back here; the accounts are stored.
     OAuthCallback,
+    /// `GET /session` (who is signed in), `POST /session` (sign in with an API token or a
+    /// one-time code: sets the session cookie), `DELETE /session` (sign out).
+    Session,
 }
 
 /// A route and its path pattern (`{id}` marks the conversation id, in the syntax both axum
@@ -97,13 +142,18 @@ pub const ROUTES: &[RouteSpec] = &[
         route: Route::OAuthCallback,
         path: "/oauth/callback",
     },
+    RouteSpec {
+        route: Route::Session,
+        path: "/session",
+    },
 ];
 
 impl Route {
     /// Whether the route acts for a tenant the host names: everything but the webhook (Meta
-    /// calls it) and the OAuth callback (the tenant travels in its signed state).
+    /// calls it), the OAuth callback (the tenant travels in its signed state) and the session
+    /// route (it checks the credentials it is given itself).
     pub fn needs_tenant(self) -> bool {
-        !matches!(self, Route::Webhook | Route::OAuthCallback)
+        !matches!(self, Route::Webhook | Route::OAuthCallback | Route::Session)
     }
 }
 
@@ -115,6 +165,8 @@ pub enum Method {
     Get,
     /// `POST`
     Post,
+    /// `DELETE`
+    Delete,
     /// Anything else (answered 405).
     Other,
 }
@@ -125,13 +177,56 @@ impl Method {
         match name {
             "GET" => Method::Get,
             "POST" => Method::Post,
+            "DELETE" => Method::Delete,
             _ => Method::Other,
+        }
+    }
+
+    /// Whether a request with this method may change state (everything but `GET`).
+    fn changes_state(self) -> bool {
+        self != Method::Get
+    }
+}
+
+/// The request headers the contract reads.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct RequestHeaders<'a> {
+    /// `X-Hub-Signature-256`.
+    pub signature: Option<&'a str>,
+    /// `Cookie` (the OAuth state and the session cookie).
+    pub cookie: Option<&'a str>,
+    /// `Authorization` (`Bearer <API token>`).
+    pub authorization: Option<&'a str>,
+    /// `Origin`.
+    pub origin: Option<&'a str>,
+    /// `Sec-Fetch-Site`.
+    pub sec_fetch_site: Option<&'a str>,
+    /// `Host` (for HTTP/2, the `:authority`).
+    pub host: Option<&'a str>,
+    /// `Content-Type`.
+    pub content_type: Option<&'a str>,
+}
+
+impl<'a> RequestHeaders<'a> {
+    /// The headers, looked up by lower-case name through the framework's header map
+    /// (`None` for a missing header or one that is not visible ASCII).
+    pub fn from_lookup(lookup: impl Fn(&'static str) -> Option<&'a str>) -> Self {
+        Self {
+            signature: lookup("x-hub-signature-256"),
+            cookie: lookup("cookie"),
+            authorization: lookup("authorization"),
+            origin: lookup("origin"),
+            sec_fetch_site: lookup("sec-fetch-site"),
+            host: lookup("host"),
+            content_type: lookup("content-type"),
         }
     }
 }
 
-/// What an adapter extracts from a request.
+/// What an adapter extracts from a request's head; the body follows as a stream.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct ApiRequest<'a> {
     /// The method.
     pub method: Method,
@@ -139,23 +234,55 @@ pub struct ApiRequest<'a> {
     pub id: Option<&'a str>,
     /// The raw query string (without `?`).
     pub query: &'a str,
-    /// The `X-Hub-Signature-256` header value.
-    pub signature: Option<&'a str>,
-    /// The raw `Cookie` header (the OAuth callback reads its state cookie from it).
-    pub cookie: Option<&'a str>,
-    /// The body, read up to [`Inbox::max_body_bytes`] + 1 bytes (so an oversized body is seen
-    /// as oversized without being read whole).
-    pub body: &'a [u8],
+    /// The peer's address, for the log of refused webhook signatures.
+    pub remote: Option<SocketAddr>,
+    /// The headers the contract reads.
+    pub headers: RequestHeaders<'a>,
 }
 
-/// The body of an [`ApiResponse`].
+impl<'a> ApiRequest<'a> {
+    /// A request with this method and query string and no headers; set the rest with the
+    /// `with_*` methods.
+    pub fn new(method: Method, query: &'a str) -> Self {
+        Self {
+            method,
+            id: None,
+            query,
+            remote: None,
+            headers: RequestHeaders::default(),
+        }
+    }
+
+    /// Sets the `{id}` path parameter.
+    #[must_use]
+    pub fn with_id(mut self, id: Option<&'a str>) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Sets the peer's address.
+    #[must_use]
+    pub fn with_remote(mut self, remote: Option<SocketAddr>) -> Self {
+        self.remote = remote;
+        self
+    }
+
+    /// Sets the headers.
+    #[must_use]
+    pub fn with_headers(mut self, headers: RequestHeaders<'a>) -> Self {
+        self.headers = headers;
+        self
+    }
+}
+
+/// The body of an [`ApiResponse`]. Matched exhaustively by the adapters, so a new kind of
+/// body is a compile error there rather than a runtime 500.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum ResponseBody {
     /// A complete body.
     Bytes(Vec<u8>),
     /// A live event stream: write [`sse::stream`] of it as `text/event-stream`.
-    Events(Subscription),
+    Events(EventStream),
 }
 
 /// What an adapter answers.
@@ -165,7 +292,7 @@ pub struct ApiResponse {
     pub status: u16,
     /// The `Content-Type`.
     pub content_type: &'static str,
-    /// Other headers to set (`Location`, `Set-Cookie`).
+    /// Other headers to set (`Location`, `Set-Cookie`, `Cache-Control`).
     pub headers: Vec<(&'static str, String)>,
     /// The body.
     pub body: ResponseBody,
@@ -174,6 +301,7 @@ pub struct ApiResponse {
 const JSON: &str = "application/json";
 
 impl ApiResponse {
+    /// A JSON answer; a value that cannot be serialized is a 500, never a client error.
     pub(crate) fn json(status: u16, value: &impl Serialize) -> Self {
         match serde_json::to_vec(value) {
             Ok(bytes) => Self {
@@ -182,147 +310,357 @@ impl ApiResponse {
                 headers: Vec::new(),
                 body: ResponseBody::Bytes(bytes),
             },
-            Err(err) => Self::error(&InboxError::InvalidRequest(format!(
-                "response not serializable: {err}"
-            ))),
+            Err(err) => {
+                tracing::error!(error = %err, "an inbox answer could not be serialized");
+                Self::refused(Refusal::Unserializable)
+            }
         }
     }
 
-    /// The response for an error: its status and `{"error": {...}}` body.
+    /// The response for an inbox error: its [`status`] and `{"error": {...}}` [`body`].
     pub fn error(err: &InboxError) -> Self {
-        let body = serde_json::to_vec(&err.body()).unwrap_or_default();
+        Self::error_body(status(err), &body(err))
+    }
+
+    pub(crate) fn refused(refusal: Refusal) -> Self {
+        Self::error_body(refusal.status(), &refusal.body())
+    }
+
+    fn error_body(status: u16, body: &ErrorBody) -> Self {
+        // Every field is a string, a number or null: serializing cannot fail.
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
         Self {
-            status: err.status(),
+            status,
             content_type: JSON,
             headers: Vec::new(),
-            body: ResponseBody::Bytes(body),
+            body: ResponseBody::Bytes(bytes),
         }
     }
 
-    /// The `405 Method Not Allowed` answer.
-    pub fn method_not_allowed() -> Self {
-        Self::json(
-            405,
-            &serde_json::json!({"error": {"kind": "method_not_allowed", "message": "this route does not take that method",
-                "fix": "see ADAPTERS.md for the methods of each route", "code": null, "subcode": null, "fbtrace_id": null}}),
-        )
-    }
-
-    /// The `401` answer when a tenant route is called and no tenant could be determined.
-    pub fn tenant_required() -> Self {
-        Self::json(
-            401,
-            &serde_json::json!({"error": {"kind": "tenant_required", "message": "no tenant for this request",
-                "fix": "in multi-tenant mode, pass a tenant resolver to the adapter that maps your authenticated user to a tenant",
-                "code": null, "subcode": null, "fbtrace_id": null}}),
-        )
+    fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
     }
 }
 
-/// Serves one request of `route` for `tenant` (ignored by the webhook route).
+/// The inbox routes with their access decision: what an adapter serves.
 ///
-/// Adapters call it with the tenant their resolver found; for tenant routes without one it
-/// answers 401 `tenant_required`.
-pub async fn handle(
-    inbox: &Inbox,
-    route: Route,
-    tenant: Option<&TenantId>,
-    request: ApiRequest<'_>,
-) -> ApiResponse {
-    match route {
-        Route::Webhook => return webhook(inbox, request).await,
-        Route::OAuthCallback if request.method == Method::Get => {
-            return oauth::callback(inbox, request).await;
-        }
-        Route::OAuthCallback => return ApiResponse::method_not_allowed(),
-        _ => {}
-    }
-    let Some(tenant) = tenant else {
-        return ApiResponse::tenant_required();
-    };
-    match tenant_route(inbox, route, tenant, request).await {
-        Ok(Some(response)) => response,
-        Ok(None) => ApiResponse::method_not_allowed(),
-        Err(err) => ApiResponse::error(&err),
-    }
+/// Cheap to clone. Built by the adapters' `router`/`configure` functions; build one yourself
+/// only to write an adapter for another framework.
+#[derive(Debug, Clone)]
+pub struct InboxRoutes {
+    inbox: Inbox,
+    access: Access,
 }
 
-/// Serves a tenant route; `None` when the route does not take the method.
-async fn tenant_route(
-    inbox: &Inbox,
-    route: Route,
-    tenant: &TenantId,
-    request: ApiRequest<'_>,
-) -> Result<Option<ApiResponse>, InboxError> {
-    let response = match (route, request.method) {
-        (Route::Conversations, Method::Get) => {
-            let query = query::conversation_query(request.query)?;
-            ApiResponse::json(200, &inbox.conversations(tenant, &query).await?)
+impl InboxRoutes {
+    /// The routes of `inbox`, let in by `access`. [`Access::trusted_upstream`] is logged as a
+    /// warning here, once per mount, so an open inbox never goes unnoticed.
+    pub fn new(inbox: Inbox, access: Access) -> Self {
+        if access.is_trusted_upstream() {
+            tracing::warn!(
+                "the inbox routes are mounted with Access::trusted_upstream(): every request that \
+                 reaches them can read messages and send as your accounts; only a gateway that \
+                 authenticates every request may stand in front of them"
+            );
         }
-        (Route::Messages, Method::Get) => {
-            let query = query::message_query(request.query)?;
-            ApiResponse::json(200, &inbox.messages(tenant, &query).await?)
-        }
-        (Route::Messages, Method::Post) => {
-            let send: SendRequest = serde_json::from_slice(request.body)
-                .map_err(|err| InboxError::InvalidRequest(format!("send request body: {err}")))?;
-            ApiResponse::json(201, &inbox.send(tenant, &send).await?)
-        }
-        (Route::ConversationRead, Method::Post) => {
-            let id = conversation_id(request.id)?;
-            ApiResponse::json(200, &inbox.mark_read(tenant, id).await?)
-        }
-        (Route::ConversationArchive | Route::ConversationUnarchive, Method::Post) => {
-            let id = conversation_id(request.id)?;
-            let archive = route == Route::ConversationArchive;
-            ApiResponse::json(200, &inbox.set_archived(tenant, id, archive).await?)
-        }
-        (Route::Accounts, Method::Get) => {
-            let accounts = inbox.accounts(tenant).await?;
-            ApiResponse::json(200, &serde_json::json!({ "data": accounts }))
-        }
-        (Route::Status, Method::Get) => {
-            let report = if query::status_check(request.query)? {
-                inbox.status_checked(tenant).await?
-            } else {
-                inbox.status(tenant).await?
-            };
-            ApiResponse::json(200, &report)
-        }
-        (Route::Events, Method::Get) => ApiResponse {
-            status: 200,
-            content_type: "text/event-stream",
-            headers: vec![("cache-control", "no-cache".to_owned())],
-            body: ResponseBody::Events(inbox.subscribe(tenant)),
-        },
-        (Route::OAuthStart, Method::Get) => oauth::start(inbox, tenant)?,
-        _ => return Ok(None),
-    };
-    Ok(Some(response))
-}
+        Self { inbox, access }
+    }
 
-async fn webhook(inbox: &Inbox, request: ApiRequest<'_>) -> ApiResponse {
-    match request.method {
-        Method::Get => match inbox.verify_subscription(request.query) {
-            Ok(challenge) => ApiResponse {
-                status: 200,
-                content_type: "text/plain; charset=utf-8",
-                headers: Vec::new(),
-                body: ResponseBody::Bytes(challenge.into_bytes()),
-            },
-            Err(e) => ApiResponse::error(&e),
-        },
-        Method::Post => match inbox.receive(request.signature, request.body).await {
-            Ok(receipt) => ApiResponse::json(200, &receipt),
-            Err(e) => {
-                if e.status() >= 500 {
-                    tracing::error!(error = %e, "webhook delivery not stored; Meta will redeliver it");
-                }
-                ApiResponse::error(&e)
+    /// The inbox behind the routes.
+    pub fn inbox(&self) -> &Inbox {
+        &self.inbox
+    }
+
+    /// The access decision.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// Serves one request of `route`.
+    ///
+    /// `resolved` is the tenant the host's resolver mapped the request to (with
+    /// [`Access::tenant_resolver`]; adapters pass `None` otherwise), and `body` the request's
+    /// body as it arrives: it is read only when the route takes one, and only after the request
+    /// passed every check, up to [`Inbox::max_body_bytes`] and within
+    /// [`Inbox::body_timeout`].
+    pub async fn serve<S, E>(
+        &self,
+        route: Route,
+        request: ApiRequest<'_>,
+        resolved: Option<TenantId>,
+        body: S,
+    ) -> ApiResponse
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+    {
+        match route {
+            Route::Webhook => return self.webhook(request, body).await,
+            Route::OAuthCallback if request.method == Method::Get => {
+                return oauth::callback(&self.inbox, request).await;
             }
-        },
-        Method::Other => ApiResponse::method_not_allowed(),
+            Route::OAuthCallback => return ApiResponse::refused(Refusal::MethodNotAllowed),
+            _ => {}
+        }
+        if !self.access.host_allowed(request.headers.host) {
+            return ApiResponse::refused(Refusal::HostNotAllowed);
+        }
+        if route == Route::Session {
+            return match self.read_json_body(request, body).await {
+                Ok(bytes) => session::serve(self, request, &bytes),
+                Err(refused) => refused,
+            };
+        }
+        let caller = match self.caller(request, resolved) {
+            Ok(caller) => caller,
+            Err(refusal) => return ApiResponse::refused(refusal),
+        };
+        if caller.by_cookie && request.method.changes_state() && !same_origin(&request.headers) {
+            return ApiResponse::refused(Refusal::CrossSite);
+        }
+        let body = if reads_body(route, request.method) {
+            match self.read_json_body(request, body).await {
+                Ok(bytes) => bytes,
+                Err(refused) => return refused,
+            }
+        } else {
+            Bytes::new()
+        };
+        match self.tenant_route(route, &caller.tenant, request, &body).await {
+            Ok(Some(response)) => response,
+            Ok(None) => ApiResponse::refused(Refusal::MethodNotAllowed),
+            Err(err) => ApiResponse::error(&err),
+        }
     }
+
+    /// Who calls: the tenant and whether a cookie (rather than a header no other site can set)
+    /// says so.
+    fn caller(&self, request: ApiRequest<'_>, resolved: Option<TenantId>) -> Result<Caller, Refusal> {
+        let header = |tenant| Caller {
+            tenant,
+            by_cookie: false,
+        };
+        match &self.access.kind {
+            AccessKind::Tokens(tokens) => {
+                if let Some(authorization) = request.headers.authorization {
+                    return bearer(authorization)
+                        .and_then(|token| tokens.tenant_of(token))
+                        .map(|tenant| header(tenant.clone()))
+                        .ok_or(Refusal::Unauthorized);
+                }
+                session::cookie(request.headers.cookie)
+                    .and_then(|value| tokens.session_tenant(value))
+                    .map(|tenant| Caller {
+                        tenant: tenant.clone(),
+                        by_cookie: true,
+                    })
+                    .ok_or(Refusal::Unauthorized)
+            }
+            // The host's resolver read its own credentials, which may well be cookies.
+            AccessKind::HostResolver => resolved
+                .map(|tenant| Caller {
+                    tenant,
+                    by_cookie: true,
+                })
+                .ok_or(Refusal::TenantRequired),
+            AccessKind::TrustedUpstream => {
+                let tenant = match (resolved, self.inbox.tenancy()) {
+                    (Some(tenant), _) => tenant,
+                    (None, Tenancy::Single(tenant)) => tenant.clone(),
+                    _ => return Err(Refusal::TenantRequired),
+                };
+                // The gateway in front may well sign in by cookie.
+                Ok(Caller {
+                    tenant,
+                    by_cookie: true,
+                })
+            }
+        }
+    }
+
+    /// The body of a JSON route: the media type is checked first, so an HTML form (which can
+    /// only send form and text types) never reaches the handler.
+    async fn read_json_body<S, E>(&self, request: ApiRequest<'_>, body: S) -> Result<Bytes, ApiResponse>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+    {
+        if request.method == Method::Post && !is_json(request.headers.content_type) {
+            return Err(ApiResponse::refused(Refusal::UnsupportedMediaType));
+        }
+        self.read_body(body).await
+    }
+
+    async fn read_body<S, E>(&self, body: S) -> Result<Bytes, ApiResponse>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+    {
+        read_body(&self.inbox, body)
+            .await
+            .map_err(|err| ApiResponse::error(&err))
+    }
+
+    /// Serves a tenant route; `None` when the route does not take the method.
+    async fn tenant_route(
+        &self,
+        route: Route,
+        tenant: &TenantId,
+        request: ApiRequest<'_>,
+        body: &[u8],
+    ) -> Result<Option<ApiResponse>, InboxError> {
+        let inbox = &self.inbox;
+        let response = match (route, request.method) {
+            (Route::Conversations, Method::Get) => {
+                let query = query::conversation_query(request.query)?;
+                ApiResponse::json(200, &inbox.conversations(tenant, &query).await?)
+            }
+            (Route::Messages, Method::Get) => {
+                let query = query::message_query(request.query)?;
+                ApiResponse::json(200, &inbox.messages(tenant, &query).await?)
+            }
+            (Route::Messages, Method::Post) => {
+                let send: SendRequest = serde_json::from_slice(body).map_err(|err| {
+                    InboxError::InvalidRequest(format!("send request body: {err}"))
+                })?;
+                ApiResponse::json(201, &inbox.send(tenant, &send).await?)
+            }
+            (Route::ConversationRead, Method::Post) => {
+                let id = conversation_id(request.id)?;
+                ApiResponse::json(200, &inbox.mark_read(tenant, id).await?)
+            }
+            (Route::ConversationArchive | Route::ConversationUnarchive, Method::Post) => {
+                let id = conversation_id(request.id)?;
+                let archive = route == Route::ConversationArchive;
+                ApiResponse::json(200, &inbox.set_archived(tenant, id, archive).await?)
+            }
+            (Route::Accounts, Method::Get) => {
+                let accounts = inbox.accounts(tenant).await?;
+                ApiResponse::json(200, &serde_json::json!({ "data": accounts }))
+            }
+            (Route::Status, Method::Get) => {
+                let report = if query::status_check(request.query)? {
+                    inbox.status_checked(tenant).await?
+                } else {
+                    inbox.status(tenant).await?
+                };
+                ApiResponse::json(200, &report)
+            }
+            (Route::Events, Method::Get) => match EventStream::open(inbox, tenant) {
+                Some(stream) => ApiResponse {
+                    status: 200,
+                    content_type: "text/event-stream",
+                    headers: vec![("cache-control", "no-cache".to_owned())],
+                    body: ResponseBody::Events(stream),
+                },
+                None => ApiResponse::refused(Refusal::TooManyStreams),
+            },
+            (Route::OAuthStart, Method::Get) => oauth::start(inbox, tenant)?,
+            _ => return Ok(None),
+        };
+        Ok(Some(response))
+    }
+
+    async fn webhook<S, E>(&self, request: ApiRequest<'_>, body: S) -> ApiResponse
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+    {
+        let inbox = &self.inbox;
+        match request.method {
+            Method::Get => match inbox.verify_subscription(request.query) {
+                Ok(challenge) => ApiResponse {
+                    status: 200,
+                    content_type: "text/plain; charset=utf-8",
+                    headers: Vec::new(),
+                    body: ResponseBody::Bytes(challenge.into_bytes()),
+                },
+                Err(e) => ApiResponse::error(&e),
+            },
+            Method::Post => {
+                let body = match self.read_body(body).await {
+                    Ok(body) => body,
+                    Err(refused) => return refused,
+                };
+                match inbox.receive(request.headers.signature, &body).await {
+                    Ok(receipt) => ApiResponse::json(200, &receipt),
+                    Err(e) => {
+                        if status(&e) >= 500 {
+                            tracing::error!(error = %e, "webhook delivery not stored; Meta will redeliver it");
+                        }
+                        ApiResponse::error(&e)
+                    }
+                }
+            }
+            Method::Delete | Method::Other => ApiResponse::refused(Refusal::MethodNotAllowed),
+        }
+    }
+}
+
+/// Reads a request body the way every inbox route does: up to [`Inbox::max_body_bytes`] (a
+/// body of exactly the limit is accepted, one byte more is refused without reading the rest)
+/// and within [`Inbox::body_timeout`]. For extractors and handlers of the host's own.
+///
+/// # Errors
+/// [`InboxError::PayloadTooLarge`], [`InboxError::BodyTimeout`], or
+/// [`InboxError::BodyIncomplete`] when the client hung up mid-body.
+pub async fn read_body<S, E>(inbox: &Inbox, body: S) -> Result<Bytes, InboxError>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    let (limit, timeout) = (inbox.max_body_bytes(), inbox.body_timeout());
+    body::read(body, limit, timeout)
+        .await
+        .map_err(|err| match err {
+            BodyError::TooLarge => InboxError::PayloadTooLarge { limit },
+            BodyError::TimedOut => InboxError::BodyTimeout { timeout },
+            BodyError::Incomplete => InboxError::BodyIncomplete,
+        })
+}
+
+/// The tenant a request acts for, and how it proved it.
+struct Caller {
+    tenant: TenantId,
+    /// Set when a browser could have attached the credential to a request another site made.
+    by_cookie: bool,
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// Whether the request comes from a page of the server's own origin: `Sec-Fetch-Site` when the
+/// browser sends it, otherwise `Origin` against `Host`. A request with neither is refused: every
+/// browser sends one of them with a cross-site state change.
+fn same_origin(headers: &RequestHeaders<'_>) -> bool {
+    if let Some(site) = headers.sec_fetch_site {
+        return site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none");
+    }
+    match (headers.origin, headers.host) {
+        (Some(origin), Some(host)) => url::Url::parse(origin).is_ok_and(|origin| {
+            let authority = match (origin.host_str(), origin.port()) {
+                (Some(name), Some(port)) => format!("{name}:{port}"),
+                (Some(name), None) => name.to_owned(),
+                (None, _) => return false,
+            };
+            authority.eq_ignore_ascii_case(host)
+        }),
+        _ => false,
+    }
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(JSON))
+}
+
+/// Whether the route reads a request body with this method.
+fn reads_body(route: Route, method: Method) -> bool {
+    matches!((route, method), (Route::Messages, Method::Post))
 }
 
 fn conversation_id(id: Option<&str>) -> Result<ConversationId, InboxError> {
@@ -332,4 +670,49 @@ fn conversation_id(id: Option<&str>) -> Result<ConversationId, InboxError> {
             "conversation id {id:?} is not an id this inbox issued"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers<'a>(origin: Option<&'a str>, site: Option<&'a str>, host: &'a str) -> RequestHeaders<'a> {
+        RequestHeaders {
+            origin,
+            sec_fetch_site: site,
+            host: Some(host),
+            ..RequestHeaders::default()
+        }
+    }
+
+    #[test]
+    fn same_origin_prefers_fetch_metadata_then_origin() {
+        let host = "127.0.0.1:3000";
+        assert!(same_origin(&headers(None, Some("same-origin"), host)));
+        assert!(!same_origin(&headers(Some("http://127.0.0.1:3000"), Some("cross-site"), host)));
+        assert!(!same_origin(&headers(None, Some("same-site"), host)));
+        assert!(same_origin(&headers(Some("http://127.0.0.1:3000"), None, host)));
+        assert!(!same_origin(&headers(Some("http://evil.example"), None, host)));
+        assert!(!same_origin(&headers(Some("null"), None, host)));
+        assert!(!same_origin(&headers(None, None, host)));
+        assert!(same_origin(&headers(Some("https://Inbox.Example.com"), None, "inbox.example.com")));
+    }
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json(Some("application/json")));
+        assert!(is_json(Some("Application/JSON; charset=utf-8")));
+        assert!(!is_json(Some("text/plain")));
+        assert!(!is_json(Some("application/x-www-form-urlencoded")));
+        assert!(!is_json(None));
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("abc"), None);
+    }
 }

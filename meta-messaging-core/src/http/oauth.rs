@@ -14,6 +14,7 @@ pub(super) fn start(inbox: &Inbox, tenant: &TenantId) -> Result<ApiResponse, Inb
 /// Finishes the flow; clears the state cookie either way, so a callback cannot be replayed.
 pub(super) async fn callback(inbox: &Inbox, request: ApiRequest<'_>) -> ApiResponse {
     let cookie_state = request
+        .headers
         .cookie
         .and_then(|header| cookie_value(header, STATE_COOKIE));
     let clear = state_cookie(inbox, "", 0);
@@ -59,7 +60,7 @@ fn state_cookie(inbox: &Inbox, value: &str, max_age: u32) -> String {
     )
 }
 
-fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+pub(super) fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
-use crate::inbox::{InboxEvent, Subscription};
+use super::EventStream;
+use crate::inbox::InboxEvent;
 
 /// How often an idle event stream sends a comment, so proxies and browsers keep it open.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -17,10 +18,10 @@ pub fn frame(event: &InboxEvent) -> String {
     format!("event: {}\ndata: {data}\n\n", event.name())
 }
 
-/// A subscription as SSE text chunks: a `retry` hint first, then one frame per event, and a
+/// An event stream as SSE text chunks: a `retry` hint first, then one frame per event, and a
 /// `: keep-alive` comment after every [`KEEP_ALIVE`] of silence. Ends after a `lagged` frame.
-pub fn stream(subscription: Subscription) -> impl Stream<Item = String> + Send + 'static {
-    let state = (Some(subscription), true);
+pub fn stream(events: EventStream) -> impl Stream<Item = String> + Send + 'static {
+    let state = (Some(events.subscription), true);
     futures_util::stream::unfold(state, |(subscription, first)| async move {
         if first {
             return Some(("retry: 2000\n\n".to_owned(), (subscription, false)));

@@ -1,6 +1,7 @@
 //! [`InboxBuilder`]: everything an [`Inbox`] is made of.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::error::InboxError;
 use super::handler::EventHandler;
@@ -18,6 +19,19 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The default number of live events a subscriber may fall behind before it is dropped.
 pub const DEFAULT_LIVE_CAPACITY: usize = 256;
+
+/// How long a request body may take to arrive unless
+/// [`InboxBuilder::body_timeout`] says otherwise: far more than Meta or a browser needs for the
+/// largest accepted body, far less than a connection-hogging client would like.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How many `GET /events` streams one tenant may hold open unless
+/// [`InboxBuilder::max_event_streams_per_tenant`] says otherwise.
+pub const DEFAULT_MAX_EVENT_STREAMS_PER_TENANT: usize = 32;
+
+/// How often `GET /status?check=true` may ask Meta about one Page unless
+/// [`InboxBuilder::status_check_interval`] says otherwise; within it, the last answer is reused.
+pub const DEFAULT_STATUS_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Builds an [`Inbox`]. Required: at least one app secret, the verify token, a store and the
 /// tenancy; the Graph client defaults to Meta's production API.
@@ -46,6 +60,9 @@ pub struct InboxBuilder {
     tenancy: Option<Tenancy>,
     handlers: Vec<Arc<dyn EventHandler>>,
     max_body_bytes: Option<usize>,
+    body_timeout: Option<Duration>,
+    max_event_streams: Option<usize>,
+    status_check_interval: Option<Duration>,
     live_capacity: Option<usize>,
     #[cfg(feature = "postgres")]
     fanout: Option<super::LiveFanout>,
@@ -73,6 +90,9 @@ pub enum BuildError {
     /// A required part was not given.
     #[error("an Inbox needs {0}: call InboxBuilder::{0}")]
     Missing(&'static str),
+    /// A secret was given empty: an empty HMAC key or verify token is one anyone has.
+    #[error("the {0} given to InboxBuilder::{0} is empty: pass the value from the Meta app's settings")]
+    EmptySecret(&'static str),
     /// The default Graph client could not be built.
     #[error("the default Graph client could not be built")]
     Graph(#[source] InboxError),
@@ -101,7 +121,8 @@ impl InboxBuilder {
         self
     }
 
-    /// The Graph API client used to send (default: `GraphClient::new()`, Meta's API).
+    /// The Graph API client used to send (default: `GraphClient::new()`, Meta's API). Unless it
+    /// was given an app secret, it gets the first one here, so its calls carry `appsecret_proof`.
     #[must_use]
     pub fn graph(mut self, graph: GraphClient) -> Self {
         self.graph = Some(graph);
@@ -122,11 +143,36 @@ impl InboxBuilder {
         self
     }
 
-    /// The largest webhook body accepted (default [`DEFAULT_MAX_BODY_BYTES`]); larger ones are
-    /// refused with 413.
+    /// The largest request body accepted on any route (default [`DEFAULT_MAX_BODY_BYTES`]);
+    /// larger ones are refused with 413 without being read whole.
     #[must_use]
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = Some(limit);
+        self
+    }
+
+    /// How long a request body may take to arrive (default [`DEFAULT_BODY_TIMEOUT`]); a slower
+    /// one is answered 408, so slow clients cannot hold connections and memory.
+    #[must_use]
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = Some(timeout);
+        self
+    }
+
+    /// How many `GET /events` streams one tenant may hold open at once in this process (default
+    /// [`DEFAULT_MAX_EVENT_STREAMS_PER_TENANT`]); one more is answered 429 `too_many_streams`.
+    #[must_use]
+    pub fn max_event_streams_per_tenant(mut self, max: usize) -> Self {
+        self.max_event_streams = Some(max);
+        self
+    }
+
+    /// How often [`Inbox::status_checked`] may ask Meta about one Page (default
+    /// [`DEFAULT_STATUS_CHECK_INTERVAL`]); within the interval the last answer is reused, so
+    /// reloading a status page cannot make the server call Meta in a loop.
+    #[must_use]
+    pub fn status_check_interval(mut self, interval: Duration) -> Self {
+        self.status_check_interval = Some(interval);
         self
     }
 
@@ -172,10 +218,14 @@ impl InboxBuilder {
     ///
     /// # Errors
     /// [`BuildError::Missing`] when the app secret, verify token, store or tenancy is missing;
+    /// [`BuildError::EmptySecret`] when an app secret or the verify token is empty;
     /// [`BuildError::Graph`] when no Graph client was given and the default cannot be built.
     pub fn build(self) -> Result<Inbox, BuildError> {
         let mut secrets = self.secrets.into_iter();
         let first = secrets.next().ok_or(BuildError::Missing("app_secret"))?;
+        if first.expose().is_empty() || secrets.as_slice().iter().any(|s| s.expose().is_empty()) {
+            return Err(BuildError::EmptySecret("app_secret"));
+        }
         let verifier = secrets.fold(
             SignatureVerifier::new(first),
             SignatureVerifier::with_secret,
@@ -183,11 +233,19 @@ impl InboxBuilder {
         let verify_token = self
             .verify_token
             .ok_or(BuildError::Missing("verify_token"))?;
+        if verify_token.expose().is_empty() {
+            return Err(BuildError::EmptySecret("verify_token"));
+        }
         let store = self.store.ok_or(BuildError::Missing("store"))?;
         let tenancy = self.tenancy.ok_or(BuildError::Missing("tenancy"))?;
         let graph = match self.graph {
             Some(graph) => graph,
             None => GraphClient::new().map_err(|e| BuildError::Graph(e.into()))?,
+        };
+        // The first app secret keys `appsecret_proof`, unless the client was given its own.
+        let graph = match verifier.secrets().first() {
+            Some(secret) => graph.or_app_secret(secret),
+            None => graph,
         };
         let live = LiveHub::new(self.live_capacity.unwrap_or(DEFAULT_LIVE_CAPACITY));
         #[cfg(feature = "postgres")]
@@ -210,6 +268,14 @@ impl InboxBuilder {
                 live,
                 handlers: self.handlers,
                 max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+                body_timeout: self.body_timeout.unwrap_or(DEFAULT_BODY_TIMEOUT),
+                max_event_streams: self
+                    .max_event_streams
+                    .unwrap_or(DEFAULT_MAX_EVENT_STREAMS_PER_TENANT),
+                status_checks: super::status::CheckCache::new(
+                    self.status_check_interval
+                        .unwrap_or(DEFAULT_STATUS_CHECK_INTERVAL),
+                ),
                 profiles: self.fetch_profiles.then(Default::default),
                 oauth: self.oauth,
             }),

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use super::builder::BuildError;
 use super::{Inbox, InboxBuilder, OAuthSettings, Tenancy};
 use crate::graph::{GraphClient, GraphError};
+use crate::http::{Access, ApiToken, ApiTokens};
 use crate::ids::TenantId;
 use crate::secret::{AppSecret, VerifyToken};
-use crate::store::{InMemoryStore, MessageStore, StoreError};
+use crate::store::{InMemoryStore, MessageStore, StoreError, TokenKeyError, TokenKeyring};
 
 /// The store URL used when `META_STORE` is not set.
 pub const DEFAULT_STORE: &str = "sqlite://inbox.db";
@@ -34,6 +35,15 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `META_APP_ID` | the Meta app id: turns on the OAuth connect flow (`/oauth/start`) | off |
 /// | `META_OAUTH_REDIRECT_URI` | the callback URL registered in the app's Facebook Login settings | `http://{BIND}/api/meta/oauth/callback` |
 /// | `META_DIALOG_URL` | the Login dialog's base URL (the emulator's URL, to connect offline) | Meta's |
+/// | `META_API_TOKEN` | the API tokens of the inbox routes (`Authorization: Bearer ...`); several, comma-separated, while rotating | a random one, made at start ([`InboxConfig::access`]) |
+/// | `META_ALLOWED_HOSTS` | the host names (with port, if not 80/443) the inbox routes and page answer to, comma-separated | loopback names only |
+/// | `META_TOKEN_KEY` | the key that seals account tokens at rest: base64 of 32 bytes; several, comma-separated, while rotating (the first seals) | SQLite: a key file beside the database; PostgreSQL: required |
+///
+/// Without `META_TOKEN_KEY`, a `sqlite://PATH` store keeps its key in `PATH.key` (created with
+/// mode 0600 on first use) and logs a warning: the key then sits next to the data it protects,
+/// which suits a development machine, not production. A PostgreSQL store is shared by several
+/// instances and usually backed up elsewhere, so it refuses to start without the variable
+/// ([`ConfigError::TokenKeyRequired`]). Generate a key with `meta-messaging token-key generate`.
 ///
 /// The inbox it builds is single-tenant (tenant `default`). With a `postgres://` store it also
 /// shares live events with every other instance on the same database (LISTEN/NOTIFY, see
@@ -55,6 +65,13 @@ pub struct InboxConfig {
     pub oauth: Option<OAuthSettings>,
     /// The Login dialog's base URL, when not Meta's.
     pub dialog_url: Option<String>,
+    /// The keys that seal account tokens, from `META_TOKEN_KEY`.
+    pub token_keys: Option<TokenKeyring>,
+    /// The API tokens of the inbox routes, from `META_API_TOKEN` (several while rotating).
+    pub api_tokens: Vec<ApiToken>,
+    /// The host names the inbox routes answer to, from `META_ALLOWED_HOSTS` (empty: loopback
+    /// names only).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl std::fmt::Debug for InboxConfig {
@@ -68,6 +85,9 @@ impl std::fmt::Debug for InboxConfig {
             .field("bind", &self.bind)
             .field("oauth", &self.oauth)
             .field("dialog_url", &self.dialog_url)
+            .field("token_keys", &self.token_keys)
+            .field("api_tokens", &self.api_tokens)
+            .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }
 }
@@ -87,6 +107,15 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
+    /// `META_TOKEN_KEY` (or the key file used in its place) does not hold valid keys.
+    #[error("cannot read the token keys")]
+    TokenKey(#[source] TokenKeyError),
+    /// A PostgreSQL store needs `META_TOKEN_KEY`.
+    #[error(
+        "META_TOKEN_KEY is not set: a PostgreSQL store seals account tokens with it. Generate a key \
+         with `meta-messaging token-key generate` and set META_TOKEN_KEY to it on every instance"
+    )]
+    TokenKeyRequired,
     /// The store could not be opened.
     #[error("cannot open the store named by META_STORE")]
     Store(#[source] StoreError),
@@ -102,11 +131,62 @@ pub enum ConfigError {
     Fanout(#[source] super::FanoutError),
 }
 
+/// The comma-separated items of a variable, trimmed, empty ones left out.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The access an app configured by [`InboxConfig`] mounts the inbox routes with, from
+/// [`InboxConfig::access`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConfiguredAccess {
+    /// The bearer-token access, limited to the allowed hosts.
+    pub access: Access,
+    /// The token generated because `META_API_TOKEN` was unset: print it once for the operator
+    /// (it changes at every start).
+    pub generated: Option<ApiToken>,
+}
+
 impl InboxConfig {
+    /// The inbox routes' access: the tokens of `META_API_TOKEN` for the single tenant, or, when
+    /// it is unset, one random token made now and returned in
+    /// [`generated`](ConfiguredAccess::generated) so the app can print it (as Jupyter does);
+    /// limited to the hosts of `META_ALLOWED_HOSTS` (loopback names when unset). No
+    /// configuration serves the routes open.
+    pub fn access(&self) -> ConfiguredAccess {
+        let tenant = TenantId::new(DEFAULT_TENANT);
+        let (tokens, generated) = if self.api_tokens.is_empty() {
+            let token = ApiToken::generate();
+            (
+                ApiTokens::new().token(token.clone(), tenant),
+                Some(token),
+            )
+        } else {
+            let tokens = self
+                .api_tokens
+                .iter()
+                .fold(ApiTokens::new(), |all, t| all.token(t.clone(), tenant.clone()));
+            (tokens, None)
+        };
+        let mut access = Access::api_tokens(tokens);
+        if !self.allowed_hosts.is_empty() {
+            access = access.allowed_hosts(self.allowed_hosts.iter().cloned());
+        }
+        ConfiguredAccess { access, generated }
+    }
+
     /// Reads the settings from the process environment.
     ///
     /// # Errors
-    /// [`ConfigError::Missing`] when `META_APP_SECRET` or `META_VERIFY_TOKEN` is not set.
+    /// [`ConfigError::Missing`] when `META_APP_SECRET` or `META_VERIFY_TOKEN` is not set;
+    /// [`ConfigError::TokenKey`] when `META_TOKEN_KEY` is set but not valid.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -140,6 +220,15 @@ impl InboxConfig {
             bind,
             oauth,
             dialog_url: get("META_DIALOG_URL"),
+            api_tokens: list(get("META_API_TOKEN"))
+                .into_iter()
+                .map(ApiToken::new)
+                .collect(),
+            allowed_hosts: list(get("META_ALLOWED_HOSTS")),
+            token_keys: get(crate::store::TOKEN_KEY_VAR)
+                .map(|keys| keys.parse())
+                .transpose()
+                .map_err(ConfigError::TokenKey)?,
         })
     }
 
@@ -148,7 +237,9 @@ impl InboxConfig {
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] for an unknown `META_STORE` scheme, [`ConfigError::Store`] when
-    /// the store cannot be opened, [`ConfigError::Graph`] when `META_GRAPH_URL` is unusable.
+    /// the store cannot be opened, [`ConfigError::TokenKeyRequired`] for a PostgreSQL store
+    /// without `META_TOKEN_KEY`, [`ConfigError::TokenKey`] when a SQLite store's key file cannot
+    /// be used, [`ConfigError::Graph`] when `META_GRAPH_URL` is unusable.
     pub async fn builder(&self) -> Result<InboxBuilder, ConfigError> {
         let mut graph = GraphClient::builder();
         if let Some(url) = &self.graph_url {
@@ -159,7 +250,7 @@ impl InboxConfig {
         }
         let mut builder = Inbox::builder()
             .verify_token(self.verify_token.clone())
-            .store(open_store(&self.store).await?)
+            .store(open_store(&self.store, self.token_keys.as_ref()).await?)
             .graph(graph.build().map_err(ConfigError::Graph)?)
             .tenancy(Tenancy::Single(TenantId::new(DEFAULT_TENANT)));
         for secret in &self.app_secrets {
@@ -187,8 +278,12 @@ impl InboxConfig {
     }
 }
 
-/// Opens the store a `META_STORE` URL names.
-async fn open_store(url: &str) -> Result<Arc<dyn MessageStore>, ConfigError> {
+/// Opens the store a `META_STORE` URL names, sealing tokens with `token_keys` (see
+/// [`InboxConfig`] for what happens without them).
+async fn open_store(
+    url: &str,
+    token_keys: Option<&TokenKeyring>,
+) -> Result<Arc<dyn MessageStore>, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         variable: "META_STORE",
         reason,
@@ -198,11 +293,18 @@ async fn open_store(url: &str) -> Result<Arc<dyn MessageStore>, ConfigError> {
     }
     if let Some(path) = url.strip_prefix("sqlite://") {
         #[cfg(feature = "sqlite")]
-        return Ok(Arc::new(
-            crate::store::SqliteStore::open(path)
-                .await
-                .map_err(ConfigError::Store)?,
-        ));
+        {
+            let keys = match token_keys {
+                Some(keys) => keys.clone(),
+                None => sqlite_key_file(path)?,
+            };
+            let options = crate::store::SqliteOptions::new(path).token_sealer(Arc::new(keys));
+            return Ok(Arc::new(
+                crate::store::SqliteStore::open_with(options)
+                    .await
+                    .map_err(ConfigError::Store)?,
+            ));
+        }
         #[cfg(not(feature = "sqlite"))]
         return Err(invalid(format!(
             "{path:?} needs SQLite, but meta-messaging-core was built without its `sqlite` feature"
@@ -210,19 +312,46 @@ async fn open_store(url: &str) -> Result<Arc<dyn MessageStore>, ConfigError> {
     }
     if is_postgres(url) {
         #[cfg(feature = "postgres")]
-        return Ok(Arc::new(
-            crate::store::PostgresStore::connect(url)
-                .await
-                .map_err(ConfigError::Store)?,
-        ));
+        {
+            // A key file in whatever directory the process started in would be lost, or differ
+            // between instances: refuse rather than guess.
+            let keys = token_keys.ok_or(ConfigError::TokenKeyRequired)?.clone();
+            let options = crate::store::PostgresOptions::new(url).token_sealer(Arc::new(keys));
+            return Ok(Arc::new(
+                crate::store::PostgresStore::connect_with(options)
+                    .await
+                    .map_err(ConfigError::Store)?,
+            ));
+        }
         #[cfg(not(feature = "postgres"))]
         return Err(invalid(
             "PostgreSQL needs meta-messaging-core's `postgres` feature".to_owned(),
         ));
     }
+    #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+    let _ = token_keys;
     Err(invalid(format!(
         "{url:?} is not `memory`, `sqlite://PATH` or `postgres://...`"
     )))
+}
+
+/// The key of a SQLite store configured without `META_TOKEN_KEY`: kept in `PATH.key`, or a
+/// throwaway one for an in-memory database.
+#[cfg(feature = "sqlite")]
+fn sqlite_key_file(path: &str) -> Result<TokenKeyring, ConfigError> {
+    if path == ":memory:" {
+        return Ok(TokenKeyring::generate());
+    }
+    let key_file = std::path::PathBuf::from(format!("{path}.key"));
+    let keys = TokenKeyring::from_key_file(&key_file).map_err(ConfigError::TokenKey)?;
+    tracing::warn!(
+        key_file = %key_file.display(),
+        "META_TOKEN_KEY is not set: account tokens are sealed with the key in {}, next to the \
+         database; for production, set META_TOKEN_KEY (`meta-messaging token-key generate`; add \
+         this file's key after the new one until `meta-messaging token-key reseal` has run)",
+        key_file.display()
+    );
+    Ok(keys)
 }
 
 fn is_postgres(url: &str) -> bool {
@@ -326,5 +455,77 @@ mod tests {
             }
         ));
         assert!(err.to_string().contains("sqlite://PATH"), "{err}");
+    }
+
+    #[test]
+    fn an_invalid_token_key_is_refused_naming_the_variable() {
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("META_TOKEN_KEY", "too-short"));
+        let err = config(&vars).expect_err("not a key");
+        assert!(matches!(err, ConfigError::TokenKey(_)), "{err:?}");
+        let source = std::error::Error::source(&err).expect("the key error").to_string();
+        assert!(source.contains("META_TOKEN_KEY"), "{source}");
+        assert!(source.contains("token-key generate"), "{source}");
+
+        let key = TokenKeyring::generate_key();
+        vars.pop();
+        vars.push(("META_TOKEN_KEY", &key));
+        let read = config(&vars).expect("a valid key");
+        let shown = format!("{read:?}");
+        assert!(!shown.contains(&key), "{shown}");
+        assert!(read.token_keys.is_some());
+    }
+
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn a_postgres_store_needs_a_token_key() {
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("META_STORE", "postgres://app@127.0.0.1:1/inbox"));
+        let err = config(&vars)
+            .expect("read")
+            .build()
+            .await
+            .expect_err("no key");
+        assert!(matches!(err, ConfigError::TokenKeyRequired), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("META_TOKEN_KEY") && text.contains("token-key generate"), "{text}");
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sqlite_store_without_a_token_key_keeps_one_beside_it() {
+        use crate::platform::Platform;
+        use crate::store::{AccountToken, NewAccount};
+
+        let dir = tempfile::tempdir().expect("dir");
+        let db = dir.path().join("inbox.db");
+        let mut vars = REQUIRED.to_vec();
+        let url = format!("sqlite://{}", db.display());
+        vars.push(("META_STORE", &url));
+        let inbox = config(&vars).expect("read").build().await.expect("build");
+        let key_file = dir.path().join("inbox.db.key");
+        let keys = TokenKeyring::from_key_file(&key_file).expect("the key file was created");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_file).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let tenant = TenantId::new(DEFAULT_TENANT);
+        let account = NewAccount::new(Platform::Messenger, "104417552380421").with_token(
+            AccountToken::Page(crate::secret::PageAccessToken::new("EAAB-config-token")),
+            None,
+        );
+        let saved = inbox
+            .store()
+            .upsert_account(&tenant, &account)
+            .await
+            .expect("save");
+        let token = saved.token.expect("kept");
+        assert_eq!(
+            token.scheme(),
+            Some(crate::store::TokenSealer::scheme(&keys)),
+            "sealed with the key file's key"
+        );
     }
 }

@@ -1,8 +1,6 @@
-//! [`InboxError`] and the HTTP status and JSON body every adapter answers it with.
+//! [`InboxError`]: why an inbox operation failed, its stable kind and its fix.
 
-use serde::Serialize;
-
-use crate::graph::{ErrorKind, GraphError};
+use crate::graph::GraphError;
 use crate::ids::AccountId;
 use crate::platform::Platform;
 use crate::store::StoreError;
@@ -10,20 +8,31 @@ use crate::webhook::WebhookError;
 
 /// Why an inbox operation failed.
 ///
-/// [`status`](Self::status) and [`body`](Self::body) give the HTTP answer both web adapters
-/// send, so the mapping lives in one place.
+/// [`kind`](Self::kind) names it and [`fix`](Self::fix) says what to do; the HTTP contract
+/// gives its status and JSON body ([`http::status`](crate::http::status),
+/// [`http::body`](crate::http::body)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InboxError {
     /// A webhook request failed verification or parsing.
     #[error(transparent)]
     Webhook(#[from] WebhookError),
-    /// A webhook body is larger than the configured limit.
-    #[error("webhook body is over the {limit}-byte limit")]
+    /// A request body is larger than the configured limit.
+    #[error("request body is over the {limit}-byte limit")]
     PayloadTooLarge {
         /// The limit ([`InboxBuilder::max_body_bytes`](super::InboxBuilder::max_body_bytes)).
         limit: usize,
     },
+    /// A request body did not arrive within
+    /// [`InboxBuilder::body_timeout`](super::InboxBuilder::body_timeout).
+    #[error("the request body did not arrive within {timeout:?}")]
+    BodyTimeout {
+        /// The time allowed.
+        timeout: std::time::Duration,
+    },
+    /// A request body ended before it was complete: the client hung up or the connection broke.
+    #[error("the request body ended before it was complete")]
+    BodyIncomplete,
     /// The store failed; nothing was half-written.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -66,73 +75,8 @@ pub enum InboxError {
     },
 }
 
-/// The JSON body of an error response: `{"error": {...}}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ErrorBody {
-    /// The error.
-    pub error: ErrorDetail,
-}
-
-/// The fields of an [`ErrorBody`].
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct ErrorDetail {
-    /// A stable snake_case name: `invalid_signature`, `outside_messaging_window`, ...
-    pub kind: &'static str,
-    /// What went wrong.
-    pub message: String,
-    /// What to do about it.
-    pub fix: String,
-    /// Meta's error code, for Graph errors.
-    pub code: Option<i64>,
-    /// Meta's error subcode, for Graph errors.
-    pub subcode: Option<i64>,
-    /// Meta's trace id, for Graph errors: quote it to Meta's support.
-    pub fbtrace_id: Option<String>,
-}
-
 impl InboxError {
-    /// The HTTP status an adapter answers with.
-    ///
-    /// | error | status |
-    /// |---|---|
-    /// | missing, malformed or wrong signature | 401 |
-    /// | refused handshake | 403 |
-    /// | signed but unreadable body, invalid request, invalid cursor | 400 |
-    /// | account or conversation not found | 404 |
-    /// | body too large | 413 |
-    /// | account cannot send; Meta refused the call (permission, token, window, user, ...) | 422 |
-    /// | rate limited by Meta | 429 |
-    /// | store failure (so Meta redelivers) | 500 |
-    /// | Meta unavailable, network failure, unexpected answer | 502 |
-    /// | timeout talking to Meta | 504 |
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::Webhook(e) if e.is_signature() => 401,
-            Self::Webhook(e) if e.is_handshake() => 403,
-            Self::Webhook(_) | Self::InvalidRequest(_) => 400,
-            Self::PayloadTooLarge { .. } => 413,
-            Self::AccountNotFound { .. } => 404,
-            Self::AccountCannotSend { .. } => 422,
-            Self::OAuthNotConfigured => 404,
-            Self::OAuthState(_) | Self::OAuthDenied { .. } => 400,
-            Self::Store(StoreError::NotFound { .. }) => 404,
-            Self::Store(StoreError::InvalidCursor { .. } | StoreError::InvalidInput { .. }) => 400,
-            Self::Store(_) => 500,
-            Self::Graph(e) => match e.kind() {
-                ErrorKind::InvalidRequest => 400,
-                ErrorKind::RateLimited => 429,
-                ErrorKind::Timeout => 504,
-                ErrorKind::TemporarilyUnavailable
-                | ErrorKind::Network
-                | ErrorKind::UnexpectedResponse
-                | ErrorKind::Configuration => 502,
-                _ => 422,
-            },
-        }
-    }
-
-    /// A stable snake_case name for the error (a Graph error's [`ErrorKind`] name for Graph
+    /// A stable snake_case name for the error (a Graph error's [`ErrorKind`](crate::graph::ErrorKind) name for Graph
     /// errors).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -141,6 +85,8 @@ impl InboxError {
             Self::Webhook(e) if e.is_handshake() => "handshake_refused",
             Self::Webhook(_) => "malformed_delivery",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::BodyTimeout { .. } => "body_timeout",
+            Self::BodyIncomplete => "body_incomplete",
             Self::Store(StoreError::NotFound { .. }) => "not_found",
             Self::Store(StoreError::InvalidCursor { .. }) => "invalid_cursor",
             Self::Store(StoreError::InvalidInput { .. }) | Self::InvalidRequest(_) => {
@@ -171,6 +117,10 @@ impl InboxError {
             Self::PayloadTooLarge { .. } => {
                 "Raise the inbox's body limit (InboxBuilder::max_body_bytes) if Meta sends deliveries this large.".to_owned()
             }
+            Self::BodyTimeout { .. } => {
+                "Send the whole body promptly; raise InboxBuilder::body_timeout for slow clients.".to_owned()
+            }
+            Self::BodyIncomplete => "Send the request again; Meta redelivers webhooks by itself.".to_owned(),
             Self::Store(StoreError::NotFound { .. }) => "Check the id: it must belong to this tenant.".to_owned(),
             Self::Store(StoreError::InvalidCursor { .. }) => {
                 "Pass back the next_cursor of the previous page unchanged, with the same filters.".to_owned()
@@ -195,33 +145,6 @@ impl InboxError {
             Self::OAuthDenied { .. } => {
                 "Start again and accept every permission asked for: messaging needs all of them.".to_owned()
             }
-        }
-    }
-
-    /// The JSON body an adapter answers with. Never contains a secret or `Debug` output.
-    pub fn body(&self) -> ErrorBody {
-        let api = match self {
-            Self::Graph(e) => e.api(),
-            _ => None,
-        };
-        // A Graph error's code, subcode, trace id and fix have fields of their own; repeating
-        // them in `message` (as `Display` does for logs) would make a UI show them twice.
-        let message = match (self, api) {
-            (Self::Graph(e), Some(api)) => match e.troubleshooting() {
-                Some(entry) => format!("{}: {}", entry.title, api.message),
-                None => api.message.clone(),
-            },
-            _ => self.to_string(),
-        };
-        ErrorBody {
-            error: ErrorDetail {
-                kind: self.kind(),
-                message,
-                fix: self.fix(),
-                code: api.map(|a| a.code),
-                subcode: api.and_then(|a| a.error_subcode),
-                fbtrace_id: api.and_then(|a| a.fbtrace_id.clone()),
-            },
         }
     }
 }

@@ -12,6 +12,11 @@ use crate::store::{Conversation, StoredMessage};
 
 /// A change in a tenant's inbox, as sent to live subscribers (and, in JSON, over Server-Sent
 /// Events: the `type` is the SSE event name).
+///
+/// Messages in live events never carry [`StoredMessage::raw_event`]: Meta's raw JSON can hold
+/// other people's data (a shared post's author, a referral's ad), and every subscriber of the
+/// tenant gets every event. Read it from the store
+/// ([`MessageQuery::include_raw`](crate::store::MessageQuery::include_raw)) where it is needed.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -40,6 +45,17 @@ pub enum InboxEvent {
 }
 
 impl InboxEvent {
+    /// The event as subscribers may see it: messages without their raw webhook JSON.
+    fn without_raw(mut self) -> Self {
+        match &mut self {
+            Self::MessageStored { message } | Self::MessageUpdated { message } => {
+                message.raw_event = None;
+            }
+            Self::ConversationUpdated { .. } | Self::Lagged { .. } => {}
+        }
+        self
+    }
+
     /// The event's `type`: `message_stored`, `message_updated`, `conversation_updated`, `lagged`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -101,7 +117,9 @@ impl LiveHub {
         self.publish_local(tenant, event);
     }
 
+    /// Every event reaches subscribers through here, so this is where raw JSON is dropped.
     pub(crate) fn publish_local(&self, tenant: &TenantId, event: InboxEvent) {
+        let event = event.without_raw();
         let mut channels = self.lock();
         // Every subscriber has gone when sending fails: drop the channel so idle tenants cost
         // nothing.
@@ -119,6 +137,18 @@ impl LiveHub {
             .or_insert_with(|| broadcast::channel(self.capacity).0)
             .subscribe();
         Subscription { rx, ended: false }
+    }
+
+    /// A subscription, unless the tenant already has `max` open (in this process).
+    pub(crate) fn subscribe_within(&self, tenant: &TenantId, max: usize) -> Option<Subscription> {
+        let mut channels = self.lock();
+        let tx = channels
+            .entry(tenant.clone())
+            .or_insert_with(|| broadcast::channel(self.capacity).0);
+        (tx.receiver_count() < max).then(|| Subscription {
+            rx: tx.subscribe(),
+            ended: false,
+        })
     }
 
     fn lock(
@@ -162,5 +192,23 @@ impl Subscription {
             let event = sub.next().await?;
             Some((event, sub))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscriptions_within_a_limit_free_their_place_when_dropped() {
+        let hub = LiveHub::new(4);
+        let (a, b) = (TenantId::new("a"), TenantId::new("b"));
+        let first = hub.subscribe_within(&a, 2).expect("first");
+        let second = hub.subscribe_within(&a, 2).expect("second");
+        assert!(hub.subscribe_within(&a, 2).is_none(), "the third is over the limit");
+        assert!(hub.subscribe_within(&b, 2).is_some(), "another tenant has its own");
+        drop(first);
+        assert!(hub.subscribe_within(&a, 2).is_some(), "a dropped one frees its place");
+        drop(second);
     }
 }

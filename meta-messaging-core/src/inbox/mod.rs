@@ -57,14 +57,17 @@ mod status;
 mod tenancy;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use builder::{BuildError, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES, InboxBuilder};
-pub use config::{
-    ConfigError, DEFAULT_BIND, DEFAULT_OAUTH_CALLBACK_PATH, DEFAULT_STORE, DEFAULT_TENANT,
-    InboxConfig,
+pub use builder::{
+    BuildError, DEFAULT_BODY_TIMEOUT, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_EVENT_STREAMS_PER_TENANT, DEFAULT_STATUS_CHECK_INTERVAL, InboxBuilder,
 };
-pub use error::{ErrorBody, ErrorDetail, InboxError};
+pub use config::{
+    ConfigError, ConfiguredAccess, DEFAULT_BIND, DEFAULT_OAUTH_CALLBACK_PATH, DEFAULT_STORE,
+    DEFAULT_TENANT, InboxConfig,
+};
+pub use error::InboxError;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use fanout::{
@@ -107,6 +110,10 @@ struct InboxInner {
     live: Arc<LiveHub>,
     handlers: Vec<Arc<dyn EventHandler>>,
     max_body_bytes: usize,
+    body_timeout: Duration,
+    max_event_streams: usize,
+    /// Answers of the live connection checks, per Page, reused within `status_check_interval`.
+    status_checks: status::CheckCache,
     oauth: Option<OAuthSettings>,
     /// Set when participant profiles are looked up ([`InboxBuilder::fetch_profiles`]).
     profiles: Option<profiles::ProfileLookups>,
@@ -143,9 +150,15 @@ impl Inbox {
         self.inner.router.tenancy()
     }
 
-    /// The largest webhook body accepted; adapters refuse larger ones before reading them whole.
+    /// The largest request body accepted, on every route; a larger one is refused before it
+    /// is read whole.
     pub fn max_body_bytes(&self) -> usize {
         self.inner.max_body_bytes
+    }
+
+    /// How long a request body may take to arrive.
+    pub fn body_timeout(&self) -> Duration {
+        self.inner.body_timeout
     }
 
     /// Answers Meta's subscription handshake from the raw query string: the challenge to send
@@ -166,12 +179,23 @@ impl Inbox {
         self.inner.live.subscribe(tenant)
     }
 
+    /// [`subscribe`](Self::subscribe), unless the tenant already has
+    /// [`InboxBuilder::max_event_streams_per_tenant`] subscriptions open: what `GET /events`
+    /// uses, so one tenant cannot hold an unbounded number of streams.
+    pub(crate) fn subscribe_within_limit(&self, tenant: &TenantId) -> Option<Subscription> {
+        self.inner
+            .live
+            .subscribe_within(tenant, self.inner.max_event_streams)
+    }
+
     /// Sends a message from a connected account and stores it.
     ///
     /// Finds the account and its token, sends through the Graph API (Instagram through the
     /// linked Page when the account has a Page token), stores the outbound message under the id
     /// Meta answered (the echo webhook that follows merges with it), notifies subscribers and
-    /// returns the stored message. When Meta accepted the message but the store write failed,
+    /// returns the stored message, without its raw webhook JSON (`raw_event` is `None` even when
+    /// an echo merged first: read it through [`messages`](Self::messages) with
+    /// [`MessageQuery::include_raw`](crate::store::MessageQuery::include_raw)). When Meta accepted the message but the store write failed,
     /// the error is returned and the echo webhook stores the message later: nothing is lost.
     ///
     /// # Errors
@@ -193,7 +217,7 @@ impl Inbox {
                 platform: request.platform,
                 account_id: request.account_id.clone(),
             })?;
-        let client = self.account_client(&account)?;
+        let client = self.account_client(&account).await?;
         let recipient = request.recipient_id.clone();
         let mut builder = match content {
             Content::Text(text) => client.text(recipient.clone(), text),
@@ -225,7 +249,10 @@ impl Inbox {
         if let Some(mid) = &request.reply_to {
             outbound = outbound.with_reply_to(StoredReplyTo::message(mid.clone()));
         }
-        let stored = self.inner.store.record_outbound(tenant, &outbound).await?;
+        let mut stored = self.inner.store.record_outbound(tenant, &outbound).await?;
+        // The answer goes to the host's front end: an echo merged first would bring Meta's raw
+        // JSON, which has no place there (the store's read API keeps it).
+        stored.raw_event = None;
         self.inner.live.publish(
             tenant,
             InboxEvent::MessageStored {
@@ -237,30 +264,44 @@ impl Inbox {
         Ok(stored)
     }
 
-    fn account_client(&self, account: &Account) -> Result<AccountClient, InboxError> {
+    /// A Graph client for the account, with its token opened: the one place the inbox opens
+    /// a stored token, so a key problem fails only what needs the token.
+    async fn account_client(&self, account: &Account) -> Result<AccountClient, InboxError> {
         let cannot_send = |reason| InboxError::AccountCannotSend {
             platform: account.platform,
             account_id: account.account_id.clone(),
             reason,
         };
+        let Some(stored) = &account.token else {
+            return Err(cannot_send("no access token is stored for it"));
+        };
+        let token = stored.open().await.map_err(|err| {
+            let cause = std::error::Error::source(&err).map(ToString::to_string);
+            tracing::warn!(
+                error = %err,
+                cause = cause.as_deref().unwrap_or(""),
+                platform = %account.platform,
+                account_id = %account.account_id,
+                "the account's stored token does not open"
+            );
+            cannot_send(TOKEN_DOES_NOT_OPEN)
+        })?;
         let graph = &self.inner.graph;
-        match (&account.token, account.platform) {
-            (None, _) => Err(cannot_send("no access token is stored for it")),
-            (Some(AccountToken::Page(token)), Platform::Messenger) => {
-                Ok(graph.messenger(PageId::new(account.account_id.as_str()), token.clone()))
+        match (token, account.platform) {
+            (AccountToken::Page(token), Platform::Messenger) => {
+                Ok(graph.messenger(PageId::new(account.account_id.as_str()), token))
             }
-            (Some(AccountToken::Page(token)), Platform::Instagram) => {
+            (AccountToken::Page(token), Platform::Instagram) => {
                 let page = account
                     .linked_page_id
                     .clone()
                     .ok_or_else(|| cannot_send("it has a Page token but no linked Page"))?;
-                Ok(graph.instagram_via_page(page, token.clone()))
+                Ok(graph.instagram_via_page(page, token))
             }
-            (Some(AccountToken::Instagram(token)), Platform::Instagram) => Ok(graph
-                .instagram_login(
-                    InstagramAccountId::new(account.account_id.as_str()),
-                    token.clone(),
-                )),
+            (AccountToken::Instagram(token), Platform::Instagram) => Ok(graph.instagram_login(
+                InstagramAccountId::new(account.account_id.as_str()),
+                token,
+            )),
             _ => Err(cannot_send("its token is not one this platform accepts")),
         }
     }
@@ -367,6 +408,11 @@ impl Inbox {
         Ok(StatusReport { accounts })
     }
 }
+
+/// Why an account whose token does not open cannot send (the log has the cause: a key missing
+/// from `META_TOKEN_KEY`, or a value sealed for another account).
+const TOKEN_DOES_NOT_OPEN: &str =
+    "its stored token does not open with the configured token keys (META_TOKEN_KEY)";
 
 fn now_ms() -> i64 {
     SystemTime::now()

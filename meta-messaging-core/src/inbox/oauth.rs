@@ -60,13 +60,28 @@ impl OAuthSettings {
 }
 
 /// Where to send the browser to start connecting, and the `state` to keep in [`STATE_COOKIE`].
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` hides the state, in the field and in the URL: whoever holds it can finish a
+/// connect flow in this browser's name.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ConnectStart {
     /// Meta's Login dialog URL.
     pub authorize_url: String,
     /// The signed state: set it as the value of [`STATE_COOKIE`].
     pub state: String,
+}
+
+impl std::fmt::Debug for ConnectStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectStart")
+            .field(
+                "authorize_url",
+                &crate::store::redacted_url(&self.authorize_url),
+            )
+            .field("state", &"[REDACTED]")
+            .finish()
+    }
 }
 
 /// The accounts a finished connect flow stored.
@@ -107,7 +122,7 @@ impl Inbox {
     }
 
     /// Finishes connecting from the callback's raw query string and the state cookie's value:
-    /// checks the state, exchanges the code for a long-lived user token, reads the user's Pages
+    /// checks the state (before anything else, a reported refusal included), exchanges the code for a long-lived user token, reads the user's Pages
     /// with their tokens and linked Instagram accounts, subscribes each Page to the app's
     /// webhooks, and stores every account for the tenant named in the state.
     ///
@@ -130,11 +145,8 @@ impl Inbox {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str())
         };
-        if let Some(error) = param("error") {
-            return Err(InboxError::OAuthDenied {
-                reason: param("error_reason").unwrap_or(error).to_owned(),
-            });
-        }
+        // The state first, even when Meta reports a refusal: a forged callback carrying
+        // `error=` must be refused as forged, not reported as the person's decision.
         let state = param("state").ok_or(InboxError::OAuthState("the callback has no state"))?;
         let cookie = cookie_state.ok_or(InboxError::OAuthState(
             "the state cookie is missing: finish the flow in the browser that started it, within 10 minutes",
@@ -145,6 +157,11 @@ impl Inbox {
             ));
         }
         let tenant = verify_state(self.state_secret(), state, now_secs())?;
+        if let Some(error) = param("error") {
+            return Err(InboxError::OAuthDenied {
+                reason: param("error_reason").unwrap_or(error).to_owned(),
+            });
+        }
         let code = param("code").ok_or(InboxError::OAuthState("the callback has no code"))?;
 
         let oauth = self
@@ -272,6 +289,21 @@ fn now_secs() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_start_debug_hides_the_state() {
+        let state = sign_state(&AppSecret::new("app-secret"), &TenantId::new("shop"), 1);
+        let start = ConnectStart {
+            authorize_url: format!(
+                "https://www.facebook.com/v23.0/dialog/oauth?client_id=1&state={state}"
+            ),
+            state: state.clone(),
+        };
+        let shown = format!("{start:?}");
+        assert!(!shown.contains(&state), "{shown}");
+        assert!(shown.contains("client_id=1&state=REDACTED"), "{shown}");
+        assert!(shown.contains("state: \"[REDACTED]\""), "{shown}");
+    }
 
     #[test]
     fn state_round_trips_and_refuses_tampering() {

@@ -65,7 +65,7 @@ impl Inbox {
         tokio::spawn(async move {
             for (tenant, platform, user, mid) in wanted {
                 if let Err(err) = inbox.fill_profile(&tenant, platform, &user, &mid).await {
-                    tracing::debug!(error = %err, %platform, "participant profile not looked up");
+                    tracing::debug!(error = %crate::error::ErrorChain(&err), %platform, "participant profile not looked up");
                 }
             }
         });
@@ -95,7 +95,9 @@ impl Inbox {
         else {
             return Ok(());
         };
-        let found = self.account_client(&account)?.user_profile(user).await?;
+        let found = self.account_client(&account)
+            .await?
+            .user_profile(user).await?;
         let joined = [found.first_name.as_deref(), found.last_name.as_deref()]
             .into_iter()
             .flatten()

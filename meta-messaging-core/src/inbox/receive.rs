@@ -1,12 +1,14 @@
 //! `Inbox::receive`: one webhook delivery, from raw bytes to stored, broadcast events.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 
 use serde::Serialize;
 
 use super::Inbox;
 use super::error::InboxError;
 use super::live::InboxEvent;
+use crate::error::ErrorChain;
 use crate::store::{ApplyReport, ConversationId, TenantEvent};
 use crate::webhook::{self, Event, EventKind};
 
@@ -31,6 +33,13 @@ impl Inbox {
     /// the raw request body. Returns only after the write is durable: answer Meta 200 then, and
     /// anything else on error so Meta redelivers ([`InboxError::status`] gives the status).
     ///
+    /// A delivery of an object this version does not handle (`whatsapp_business_account`,
+    /// `user`, ...) is accepted and kept raw (see [`webhook::parse`]): Meta disables
+    /// subscriptions whose deliveries keep failing.
+    ///
+    /// The same as [`receive_from`](Self::receive_from) without the remote address: HTTP layers
+    /// that know it should call that instead, so refused signatures are logged with it.
+    ///
     /// # Errors
     /// [`InboxError::PayloadTooLarge`]; [`InboxError::Webhook`] for a bad signature or an
     /// unreadable body; [`InboxError::Store`] when the store failed (nothing was written, and
@@ -40,8 +49,26 @@ impl Inbox {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<Receipt, InboxError> {
+        self.receive_from(None, signature, body).await
+    }
+
+    /// [`receive`](Self::receive), for an HTTP layer that knows the address the request came
+    /// from (the peer address, or the client address a trusted proxy reported).
+    ///
+    /// A missing, malformed or wrong signature is logged as a `warn` line naming `remote` and
+    /// the check that failed (never the body, the header value or a secret), at most one line
+    /// every 10 seconds per process; the next line counts the refusals left out.
+    ///
+    /// # Errors
+    /// As [`receive`](Self::receive).
+    pub async fn receive_from(
+        &self,
+        remote: Option<SocketAddr>,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<Receipt, InboxError> {
         let inner = &self.inner;
-        let events = self.verify_delivery(signature, body)?;
+        let events = self.verify_delivery_from(remote, signature, body)?;
         let count = events.len();
         let routed = inner.router.route(inner.store.as_ref(), events).await?;
         let applied = if routed.events.is_empty() {
@@ -67,6 +94,9 @@ impl Inbox {
     /// Checks a delivery's size and signature and parses it, without storing anything: for
     /// hosts that handle deliveries in their own handler (the adapters' extractors use it).
     ///
+    /// The same as [`verify_delivery_from`](Self::verify_delivery_from) without the remote
+    /// address.
+    ///
     /// # Errors
     /// [`InboxError::PayloadTooLarge`], or [`InboxError::Webhook`] for a bad signature or an
     /// unreadable body.
@@ -75,12 +105,30 @@ impl Inbox {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<Vec<Event>, InboxError> {
+        self.verify_delivery_from(None, signature, body)
+    }
+
+    /// [`verify_delivery`](Self::verify_delivery), for an HTTP layer that knows the address the
+    /// request came from: a refused signature is logged with it, rate-limited as in
+    /// [`receive_from`](Self::receive_from).
+    ///
+    /// # Errors
+    /// As [`verify_delivery`](Self::verify_delivery).
+    pub fn verify_delivery_from(
+        &self,
+        remote: Option<SocketAddr>,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<Vec<Event>, InboxError> {
         if body.len() > self.inner.max_body_bytes {
             return Err(InboxError::PayloadTooLarge {
                 limit: self.inner.max_body_bytes,
             });
         }
-        self.inner.verifier.verify(signature, body)?;
+        if let Err(err) = self.inner.verifier.verify(signature, body) {
+            webhook::warn_refused(remote, &err);
+            return Err(err.into());
+        }
         Ok(webhook::parse(body)?)
     }
 
@@ -101,7 +149,10 @@ impl Inbox {
                 Ok(Some(message)) => message,
                 Ok(None) => continue,
                 Err(err) => {
-                    tracing::warn!(error = %err, "live update skipped: message look-up failed");
+                    tracing::warn!(
+                        error = %ErrorChain(&err),
+                        "live update skipped: message look-up failed"
+                    );
                     continue;
                 }
             };
@@ -136,7 +187,10 @@ impl Inbox {
             ),
             Ok(None) => {}
             Err(err) => {
-                tracing::warn!(error = %err, "live update skipped: conversation look-up failed")
+                tracing::warn!(
+                    error = %ErrorChain(&err),
+                    "live update skipped: conversation look-up failed"
+                )
             }
         }
     }
@@ -151,7 +205,7 @@ impl Inbox {
                 for handler in &inbox.inner.handlers {
                     if let Err(err) = handler.handle(&inbox, event).await {
                         tracing::warn!(
-                            error = %err,
+                            error = %ErrorChain(&*err),
                             kind = %event.event.kind(),
                             tenant = %event.tenant_id,
                             account_id = %event.event.account_id,

@@ -1,6 +1,8 @@
 //! The status report of a tenant's connected accounts.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -53,7 +55,9 @@ impl Inbox {
     /// messaging needs, that the Instagram account is linked to the Page, and that the app is
     /// subscribed to the Page's webhooks with the fields the inbox needs. One Graph report per
     /// Page, shared by the Page and its Instagram account. A failing check carries its fix; the
-    /// call itself fails only when the store does.
+    /// call itself fails only when the store does. Meta is asked about a Page at most once per
+    /// [`InboxBuilder::status_check_interval`](super::InboxBuilder::status_check_interval)
+    /// (default a minute); within it, the last answer is reused.
     ///
     /// # Errors
     /// [`InboxError::Store`].
@@ -65,8 +69,18 @@ impl Inbox {
             let account = accounts
                 .iter()
                 .find(|a| a.platform == entry.platform && a.account_id == entry.account_id);
-            let Some(AccountToken::Page(token)) = account.and_then(|a| a.token.as_ref()) else {
+            let Some(stored) = account.and_then(|a| a.token.as_ref()) else {
                 continue;
+            };
+            // Opened here, not when listing: a token that does not open fails this account's
+            // checks only.
+            let token = match stored.open().await {
+                Ok(AccountToken::Page(token)) => token,
+                Ok(_) => continue,
+                Err(err) => {
+                    entry.checks = Some(vec![stored_token_check(&err)]);
+                    continue;
+                }
             };
             let page = match entry.platform {
                 Platform::Messenger => PageId::new(entry.account_id.as_str()),
@@ -76,15 +90,74 @@ impl Inbox {
                 },
             };
             if !by_page.contains_key(&page) {
-                let checks = self
-                    .graph()
-                    .connection_report(token.clone(), Some(page.clone()))
-                    .await
-                    .checks;
+                let checks = match self.inner.status_checks.recent(&page) {
+                    Some(checks) => checks,
+                    None => {
+                        let checks = self
+                            .graph()
+                            .connection_report(token, Some(page.clone()))
+                            .await
+                            .checks;
+                        self.inner.status_checks.keep(&page, &checks);
+                        checks
+                    }
+                };
                 by_page.insert(page.clone(), checks);
             }
             entry.checks = by_page.get(&page).cloned();
         }
         Ok(report)
+    }
+}
+
+/// The last connection checks of each Page, reused while they are recent, so repeated status
+/// requests cannot make the server call Meta in a loop. Two racing requests may both ask Meta
+/// once; that is bounded, and simpler than making one wait for the other.
+#[derive(Debug)]
+pub(super) struct CheckCache {
+    interval: Duration,
+    checks: Mutex<HashMap<PageId, (Instant, Vec<Check>)>>,
+}
+
+impl CheckCache {
+    pub(super) fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            checks: Mutex::default(),
+        }
+    }
+
+    fn recent(&self, page: &PageId) -> Option<Vec<Check>> {
+        let checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
+        checks
+            .get(page)
+            .filter(|(at, _)| at.elapsed() < self.interval)
+            .map(|(_, checks)| checks.clone())
+    }
+
+    fn keep(&self, page: &PageId, checks: &[Check]) {
+        let mut all = self.checks.lock().unwrap_or_else(|e| e.into_inner());
+        // Entries of Pages no longer asked about would otherwise stay forever.
+        all.retain(|_, (at, _)| at.elapsed() < self.interval);
+        all.insert(page.clone(), (Instant::now(), checks.to_vec()));
+    }
+}
+
+/// The failed check of an account whose stored token does not open.
+fn stored_token_check(err: &crate::store::StoreError) -> Check {
+    let cause = std::error::Error::source(err).map_or_else(|| err.to_string(), ToString::to_string);
+    Check {
+        id: "stored_token",
+        title: "The stored access token opens with the configured token keys",
+        status: crate::graph::CheckStatus::Fail,
+        detail: cause,
+        fix: Some(
+            "Add the key the token was sealed with to META_TOKEN_KEY (after the current key), \
+             or reconnect the account so its token is stored again under the current key."
+                .to_owned(),
+        ),
+        docs: None,
+        error_kind: None,
+        fbtrace_id: None,
     }
 }

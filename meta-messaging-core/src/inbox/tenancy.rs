@@ -14,12 +14,15 @@ use crate::webhook::Event;
 pub enum Tenancy {
     /// One tenant owns everything: every delivery is stored under it, whatever account it is
     /// for, and an account seen for the first time is recorded in the store. For apps that serve
-    /// one business.
+    /// one business. Entries of objects this version does not handle (`whatsapp_business_account`,
+    /// `user`, ...) are kept in the tenant's raw events, and record no account.
     Single(TenantId),
     /// Accounts are registered to tenants (through the OAuth flow or
     /// [`MessageStore::upsert_account`]); a delivery goes to every tenant that connected its
     /// account. Events for an account no tenant connected are kept as unrouted events, logged
-    /// and counted in the status report.
+    /// and counted in the status report; so are the entries of deliveries of objects this
+    /// version does not handle (`whatsapp_business_account`, `user`, ...), which no account
+    /// routes.
     Multi,
 }
 
@@ -80,8 +83,10 @@ impl Router {
             let recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
             events
                 .iter()
-                // An entry without an id names no account to record.
-                .filter(|e| !e.account_id.as_str().is_empty())
+                // An entry without an id names no account to record, and the entry of an object
+                // this version does not handle (a WhatsApp account, a user) names no Page or
+                // Instagram account.
+                .filter(|e| !e.account_id.as_str().is_empty() && e.unknown_object().is_none())
                 .map(|e| (e.platform, e.account_id.clone()))
                 .filter(|key| !recorded.contains(key))
                 .collect()
@@ -110,6 +115,17 @@ async fn route_multi(store: &dyn MessageStore, events: Vec<Event>) -> Result<Rou
     let mut tenants_of: HashMap<(Platform, AccountId), Vec<TenantId>> = HashMap::new();
     let mut routed = Routed::default();
     for event in events {
+        if let Some(object) = event.unknown_object() {
+            // Tenants connect Pages and Instagram accounts only, so no account can route an
+            // entry of another object: it is kept with the unrouted events.
+            tracing::info!(
+                object,
+                entry_id = %event.account_id,
+                "delivery of a webhook object this version does not handle: kept as unrouted"
+            );
+            routed.unrouted.push(event);
+            continue;
+        }
         let key = (event.platform, event.account_id.clone());
         if !tenants_of.contains_key(&key) {
             let tenants = store.tenants_for_account(key.0, &key.1).await?;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::ids::{AccountId, PageId, TenantId};
 use crate::platform::Platform;
+use super::stored_token::StoredToken;
 use crate::secret::{InstagramAccessToken, PageAccessToken};
 
 /// The access token an account sends with. Redacted in `Debug`, never serialized.
@@ -20,7 +21,10 @@ pub enum AccountToken {
 }
 
 // How the SQL backends store a token; the in-memory store keeps the value itself.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, reason = "only the SQL backends seal tokens")
+)]
 impl AccountToken {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
@@ -121,9 +125,10 @@ pub struct Account {
     pub username: Option<String>,
     /// Instagram: the Page the account is linked to (messages are sent through it).
     pub linked_page_id: Option<PageId>,
-    /// The token to send with.
+    /// The token to send with, still sealed when the store seals tokens: it is opened (and
+    /// may fail to, with the wrong keys) only by [`StoredToken::open`], when it is used.
     #[serde(skip)]
-    pub token: Option<AccountToken>,
+    pub token: Option<StoredToken>,
     /// When the token expires, in ms since the epoch (`None`: never, or unknown).
     pub token_expires_at_ms: Option<i64>,
     /// Health of the connection.
@@ -212,35 +217,54 @@ impl NewAccount {
     }
 }
 
+/// The scheme of tokens stored as they are, by [`PlaintextTokens`].
+pub const PLAIN_SCHEME: &str = "plain";
+
 /// Turns account tokens into what the database keeps, and back: the seam for encryption at
 /// rest.
 ///
 /// The SQL backends call [`seal`](Self::seal) before writing a token and [`open`](Self::open)
-/// after reading one, and store [`scheme`](Self::scheme) next to each sealed value so that a
-/// later sealer can still open (or re-seal) tokens written by an earlier one. The default,
-/// [`PlaintextTokens`], keeps them as they are: protect the database file or server accordingly.
+/// when the token is used (see [`StoredToken`]), and store [`scheme`](Self::scheme) next to
+/// each sealed value so that a later sealer can still open (or re-seal) tokens written by an
+/// earlier one. A token whose stored scheme differs from the sealer's current one is re-sealed
+/// when it is opened, and by [`MessageStore::reseal_tokens`](super::MessageStore::reseal_tokens).
+///
+/// `associated_data` names the account the token belongs to (tenant, platform, account id): an
+/// authenticating sealer binds the value to it, so a sealed token copied into another
+/// account's row does not open. [`TokenKeyring`](super::TokenKeyring) is the encrypting sealer
+/// of this crate; the default, [`PlaintextTokens`], keeps tokens as they are.
 pub trait TokenSealer: Send + Sync + fmt::Debug {
-    /// A short name stored with every sealed token (`"plain"` for [`PlaintextTokens`]).
+    /// A short name stored with every sealed token (`"plain"` for [`PlaintextTokens`]). A
+    /// sealer with several keys names the sealing key in it, so that rows sealed under another
+    /// key can be found and re-sealed.
     fn scheme(&self) -> &str;
 
-    /// Seals a token for storage.
+    /// Seals a token for storage, bound to `associated_data`.
     ///
     /// # Errors
     /// When the token cannot be sealed (a key is unavailable, ...).
-    fn seal(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
+    fn seal(
+        &self,
+        token: &str,
+        associated_data: &[u8],
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
 
-    /// Opens a token sealed under `scheme`.
+    /// Opens a token sealed under `scheme` with the same `associated_data`.
     ///
     /// # Errors
-    /// When the scheme is unknown or the value cannot be opened.
+    /// When the scheme or key is unknown, or the value does not open (altered, or sealed for
+    /// another account).
     fn open(
         &self,
         scheme: &str,
         sealed: &str,
+        associated_data: &[u8],
     ) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
 }
 
-/// The default [`TokenSealer`]: tokens are stored as they are (scheme `"plain"`).
+/// A [`TokenSealer`] that stores tokens as they are (scheme `"plain"`): the default of
+/// `SqliteOptions` and `PostgresOptions` when no keys are given. Protect the database file or
+/// server accordingly, or use a [`TokenKeyring`](super::TokenKeyring).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlaintextTokens;
 
@@ -251,10 +275,14 @@ pub struct UnknownTokenScheme(pub String);
 
 impl TokenSealer for PlaintextTokens {
     fn scheme(&self) -> &str {
-        "plain"
+        PLAIN_SCHEME
     }
 
-    fn seal(&self, token: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    fn seal(
+        &self,
+        token: &str,
+        _associated_data: &[u8],
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
         Ok(token.to_owned())
     }
 
@@ -262,8 +290,9 @@ impl TokenSealer for PlaintextTokens {
         &self,
         scheme: &str,
         sealed: &str,
+        _associated_data: &[u8],
     ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-        if scheme == "plain" {
+        if scheme == PLAIN_SCHEME {
             Ok(sealed.to_owned())
         } else {
             Err(Box::new(UnknownTokenScheme(scheme.to_owned())))

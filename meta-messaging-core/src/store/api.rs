@@ -308,4 +308,15 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<RawEvent>, StoreError>;
+
+    /// Re-seals every stored account token (of every tenant) that is not sealed under the
+    /// store's current [`TokenSealer`](super::TokenSealer) scheme: tokens stored in clear
+    /// (`plain`) or under a key that is being rotated out. Returns how many were rewritten.
+    ///
+    /// All or nothing: when one token does not open (its key is not configured), nothing is
+    /// rewritten and the error says which key is missing. The default implementation, for
+    /// stores that keep tokens unsealed (the in-memory one), rewrites nothing.
+    async fn reseal_tokens(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
 }

@@ -52,9 +52,22 @@ pub enum StoreError {
         source: serde_json::Error,
     },
     /// A stored token could not be sealed or opened by the configured
-    /// [`TokenSealer`](super::TokenSealer).
+    /// [`TokenSealer`](super::TokenSealer). With a [`TokenKeyring`](super::TokenKeyring) the
+    /// source is a [`TokenOpenError`](super::TokenOpenError) (a key that is not configured, a
+    /// value that does not authenticate) or an [`UnknownTokenScheme`](super::UnknownTokenScheme).
     #[error("sealing or opening an account token failed")]
     Token(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A database file could not be created or made private to its owner.
+    #[error("cannot {operation} {}", path.display())]
+    File {
+        /// What the store was doing, e.g. `"create the database file"`.
+        operation: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The store's background writer has stopped (the runtime is shutting down).
     #[error("the store's writer task has stopped")]
     WriterStopped,

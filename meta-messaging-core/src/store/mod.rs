@@ -52,6 +52,7 @@ mod conversation;
 mod cursor;
 mod error;
 mod failpoint;
+mod keyring;
 mod keys;
 mod memory;
 mod model;
@@ -65,9 +66,10 @@ mod redact;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod stored_token;
 
 pub use account::{
-    Account, AccountStatus, AccountToken, NewAccount, PlaintextTokens, TokenSealer,
+    Account, AccountStatus, AccountToken, NewAccount, PLAIN_SCHEME, PlaintextTokens, TokenSealer,
     UnknownTokenScheme,
 };
 pub use api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
@@ -75,6 +77,7 @@ pub use conversation::{Conversation, ParticipantProfile};
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use failpoint::FailPoint;
+pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenOpenError};
 pub use keys::{ConversationId, StoredMessageId};
 pub use memory::InMemoryStore;
 pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, StoredReplyTo};
@@ -84,3 +87,4 @@ pub use query::{ConversationQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageQuer
 pub use redact::redacted_url;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
+pub use stored_token::StoredToken;

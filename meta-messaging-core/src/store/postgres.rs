@@ -62,7 +62,8 @@ pub struct PostgresOptions {
     /// Group-commit transactions in flight at once, each on a connection of its own
     /// (default 2).
     pub writers: usize,
-    /// Seals account tokens before they are written (default [`PlaintextTokens`]).
+    /// Seals account tokens before they are written (default [`PlaintextTokens`]; a
+    /// [`TokenKeyring`](crate::store::TokenKeyring) encrypts them).
     pub token_sealer: Arc<dyn TokenSealer>,
 }
 
@@ -74,7 +75,8 @@ impl std::fmt::Debug for PostgresOptions {
             .field("max_connections", &self.max_connections)
             .field("max_batch", &self.max_batch)
             .field("writers", &self.writers)
-            .finish_non_exhaustive()
+            .field("token_sealer", &self.token_sealer)
+            .finish()
     }
 }
 

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use super::account::{PlaintextTokens, TokenSealer};
 use super::batch::BatchConfig;
+use super::keyring::{create_private, restrict_to_owner};
 use super::error::StoreError;
 use super::sql::Dialect;
 
@@ -33,6 +34,40 @@ const WAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 /// The writer connection's page cache, in KiB (negative: SQLite's unit for a size in KiB).
 const WRITER_CACHE_KIB: i64 = -65_536;
 
+/// Creates the database file readable and writable by its owner only (0600 on Unix), and takes
+/// every permission of group and others away from an existing one and from its WAL and
+/// shared-memory files: they hold messages and account tokens. (SQLite gives the WAL and
+/// shared-memory files it creates the database file's permissions.)
+fn restrict_files(path: &Path) -> Result<(), StoreError> {
+    if path.as_os_str().is_empty() || path == Path::new(":memory:") {
+        return Ok(());
+    }
+    let file_error = |operation, path: &Path| {
+        let path = path.to_owned();
+        move |source| StoreError::File {
+            operation,
+            path,
+            source,
+        }
+    };
+    match create_private(path) {
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(file_error("create the database file", path)(err)),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = PathBuf::from(file);
+        match restrict_to_owner(&file) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(file_error("make private to its owner", &file)(err)),
+        }
+    }
+    Ok(())
+}
+
 /// Copies committed WAL pages into the database file after each group commit, on a pool
 /// connection, so the writer does not pay for checkpoints between two commits. PASSIVE never
 /// waits for readers or the writer; once it has caught up, the next commit starts the WAL
@@ -49,7 +84,8 @@ async fn checkpoint(pool: sqlx::SqlitePool, mut commits: mpsc::Receiver<()>) {
 macro_rules! store_docs {
     () => {
         "A [`MessageStore`](crate::store::MessageStore) in one SQLite file (feature `sqlite`).\n\n\
-         The file is opened in WAL mode with `synchronous = FULL` (a write is durable when the \
+         The file is created readable by its owner only (mode 0600 on Unix; an existing file and \
+         its WAL and shared-memory files are tightened to that when opened). It is opened in WAL mode with `synchronous = FULL` (a write is durable when the \
          call returns), a busy timeout and foreign keys on; the schema is migrated on open. \
          Concurrent `apply` and `record_outbound` calls are group-committed by one writer task: \
          many webhooks share one transaction and one disk flush. Other processes may open the \
@@ -83,7 +119,8 @@ pub struct SqliteOptions {
     pub max_connections: u32,
     /// Most `apply` / `record_outbound` calls committed in one transaction (default 256).
     pub max_batch: usize,
-    /// Seals account tokens before they are written (default [`PlaintextTokens`]).
+    /// Seals account tokens before they are written (default [`PlaintextTokens`]; a
+    /// [`TokenKeyring`](crate::store::TokenKeyring) encrypts them).
     pub token_sealer: Arc<dyn TokenSealer>,
 }
 
@@ -144,6 +181,7 @@ impl SqliteStore {
     /// # Errors
     /// As [`open`](Self::open).
     pub async fn open_with(options: SqliteOptions) -> Result<Self, StoreError> {
+        restrict_files(&options.path)?;
         let connect = SqliteConnectOptions::new()
             .filename(&options.path)
             .create_if_missing(true)
@@ -177,6 +215,8 @@ impl SqliteStore {
             .connect_with(connect.pragma("cache_size", WRITER_CACHE_KIB.to_string()))
             .await
             .map_err(StoreError::db("opening the SQLite database"))?;
+        // Files of a database last opened by an older version may still be readable by others.
+        restrict_files(&options.path)?;
         let (committed, commits) = mpsc::channel(1);
         tokio::spawn(checkpoint(pool.clone(), commits));
         let engine =

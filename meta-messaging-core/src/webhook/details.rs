@@ -100,7 +100,10 @@ pub struct Referral {
 }
 
 /// An opt-in: the user agreed to something (a plugin, recurring notifications, ...).
-#[derive(Debug, Clone, Serialize)]
+///
+/// Its `Debug` hides `notification_messages_token` and any other field whose name holds
+/// `token`: they let whoever has them message the user.
+#[derive(Clone, Serialize)]
 #[non_exhaustive]
 pub struct Optin {
     /// The `ref` / `data-ref` of the plugin.
@@ -117,6 +120,35 @@ pub struct Optin {
     pub notification_messages_token: Option<String>,
     /// Every other field Meta sent.
     pub other: BTreeMap<String, serde_json::Value>,
+}
+
+impl std::fmt::Debug for Optin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const HIDDEN: &str = "[REDACTED]";
+        let other: BTreeMap<&str, &dyn std::fmt::Debug> = self
+            .other
+            .iter()
+            .map(|(key, value)| {
+                let shown: &dyn std::fmt::Debug = if key.contains("token") {
+                    &HIDDEN
+                } else {
+                    value
+                };
+                (key.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("Optin")
+            .field("ref_", &self.ref_)
+            .field("user_ref", &self.user_ref)
+            .field("kind", &self.kind)
+            .field("payload", &self.payload)
+            .field(
+                "notification_messages_token",
+                &self.notification_messages_token.as_ref().map(|_| HIDDEN),
+            )
+            .field("other", &other)
+            .finish()
+    }
 }
 
 /// A message edit.
@@ -234,6 +266,11 @@ pub struct Unknown {
     pub reason: String,
     /// The event's JSON exactly as received.
     pub raw: serde_json::Value,
+    /// The delivery's `object` when it is not one this version handles
+    /// (`whatsapp_business_account`, `user`, `permissions`, ...): the event is then a whole
+    /// entry of that delivery. `None` for unknown events of Messenger and Instagram deliveries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
 }
 
 impl Unknown {
@@ -243,6 +280,48 @@ impl Unknown {
             field,
             reason: reason.into(),
             raw,
+            object: None,
         }
+    }
+
+    /// Names the delivery `object` this event came in, for an object this version does not
+    /// handle.
+    #[must_use]
+    pub fn with_object(mut self, object: impl Into<String>) -> Self {
+        self.object = Some(object.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optin_debug_hides_tokens() {
+        let mut other = BTreeMap::new();
+        other.insert(
+            "one_time_notif_token".to_owned(),
+            serde_json::json!("OTN-SECRET"),
+        );
+        other.insert("title".to_owned(), serde_json::json!("Weekly deals"));
+        let optin = Optin {
+            ref_: None,
+            user_ref: None,
+            kind: Some("notification_messages".to_owned()),
+            payload: Some("DEALS".to_owned()),
+            notification_messages_token: Some("NMT-SECRET".to_owned()),
+            other,
+        };
+        let shown = format!("{optin:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("Weekly deals") && shown.contains("DEALS"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("notification_messages_token: Some(\"[REDACTED]\")"),
+            "{shown}"
+        );
     }
 }

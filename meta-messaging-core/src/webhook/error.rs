@@ -56,16 +56,6 @@ pub enum WebhookError {
         #[source]
         source: serde_json::Error,
     },
-
-    /// The envelope's `object` is neither `page` (Messenger) nor `instagram`.
-    #[error(
-        "webhook object {object:?} is not handled: meta-messaging reads \"page\" (Messenger) and \"instagram\" \
-         deliveries; unsubscribe this object in the app's Webhooks settings or handle it yourself"
-    )]
-    UnsupportedObject {
-        /// The `object` value of the delivery.
-        object: String,
-    },
 }
 
 impl WebhookError {
@@ -85,12 +75,11 @@ impl WebhookError {
         )
     }
 
-    /// A body that was signed but cannot be read as a delivery.
+    /// A body that was signed but cannot be read as a delivery (not JSON, or not
+    /// `{"object": ..., "entry": [...]}`). A delivery of an object this version does not handle
+    /// is not an error: [`parse`](super::parse) keeps it as unknown events.
     pub fn is_body(&self) -> bool {
-        matches!(
-            self,
-            Self::MalformedBody { .. } | Self::UnsupportedObject { .. }
-        )
+        matches!(self, Self::MalformedBody { .. })
     }
 
     pub(crate) fn malformed_body(source: serde_json::Error) -> Self {

@@ -236,6 +236,18 @@ impl Event {
         self
     }
 
+    /// The delivery's `object` when this version does not handle it
+    /// (`whatsapp_business_account`, `user`, ...): such an event is a whole entry kept as
+    /// [`EventDetails::Unknown`], its `platform` means nothing and its `account_id` is the
+    /// entry's `id`, which names no Page or Instagram account. `None` for Messenger and Instagram
+    /// events.
+    pub fn unknown_object(&self) -> Option<&str> {
+        match &self.details {
+            EventDetails::Unknown(unknown) => unknown.object.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The kind of event.
     pub fn kind(&self) -> EventKind {
         self.details.kind()

@@ -22,25 +22,63 @@ use crate::platform::Platform;
 /// understand (a new event kind, a `changes` field we do not handle, an item of an odd shape)
 /// becomes an [`EventDetails::Unknown`] event with its raw JSON; nothing is dropped.
 ///
+/// A delivery of another object (`whatsapp_business_account`, `user`, `permissions`, ...) is
+/// not an error either: an app subscribed to it in its Webhooks settings gets such deliveries
+/// signed like the others, and Meta disables subscriptions whose deliveries keep failing. Each of
+/// its entries becomes one [`EventDetails::Unknown`] event whose [`Unknown::object`] names the
+/// object, whose `account_id` is the entry's `id`, whose platform is
+/// [`Platform::Messenger`] (the `platform` field has no value for other objects: read
+/// [`Event::unknown_object`] before the platform) and whose raw JSON is a one-entry delivery,
+/// `{"object": ..., "entry": [<the entry>]}`, so the object is kept with it.
+///
 /// Verify the signature first ([`SignatureVerifier`](super::SignatureVerifier)): parsing does not.
 ///
 /// # Errors
 /// [`WebhookError::MalformedBody`] when the body is not JSON or not an envelope
-/// (`{"object": string, "entry": [...]}`), with the line and column where reading stopped;
-/// [`WebhookError::UnsupportedObject`] for objects other than `page` and `instagram`.
+/// (`{"object": string, "entry": [...]}`), with the line and column where reading stopped.
 pub fn parse(body: &[u8]) -> Result<Vec<Event>, WebhookError> {
     let envelope: wire::Envelope<'_> =
         serde_json::from_slice(body).map_err(WebhookError::malformed_body)?;
-    let platform = Platform::from_webhook_object(&envelope.object).ok_or_else(|| {
-        WebhookError::UnsupportedObject {
-            object: envelope.object.clone(),
-        }
-    })?;
+    let Some(platform) = Platform::from_webhook_object(&envelope.object) else {
+        return Ok(envelope
+            .entry
+            .into_iter()
+            .map(|entry| unknown_object_event(&envelope.object, entry))
+            .collect());
+    };
     let mut events = Vec::with_capacity(envelope.entry.len());
     for entry in envelope.entry {
         parse_entry(platform, entry, &mut events);
     }
     Ok(events)
+}
+
+/// One entry of a delivery whose `object` this version does not handle, kept whole.
+fn unknown_object_event(object: &str, entry: &RawValue) -> Event {
+    let header = serde_json::from_str::<wire::EntryHeader>(entry.get()).ok();
+    let (id, time_ms) = header.map_or((None, None), |h| (h.id, h.time.and_then(WireTime::millis)));
+    let account_id = id.map_or_else(|| AccountId::new(String::new()), wire::WireId::into_id);
+    // A one-entry delivery: the entry alone would lose which object it belongs to.
+    let delivery = format!(
+        "{{\"object\":{},\"entry\":[{}]}}",
+        serde_json::Value::String(object.to_owned()),
+        entry.get()
+    );
+    let raw = RawValue::from_string(delivery).unwrap_or_else(|_| entry.to_owned());
+    let value = serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null);
+    let unknown = Unknown::new(
+        None,
+        format!("webhook object {object:?} is not handled by this version"),
+        value,
+    )
+    .with_object(object);
+    Event::new(
+        Platform::Messenger,
+        account_id,
+        time_ms.unwrap_or(0),
+        EventDetails::Unknown(Box::new(unknown)),
+    )
+    .with_raw(raw)
 }
 
 /// What every event of one entry shares.

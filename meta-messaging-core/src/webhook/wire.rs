@@ -68,6 +68,13 @@ pub(crate) struct Entry<'a> {
     pub(crate) changes: Option<Vec<&'a RawValue>>,
 }
 
+/// What parsing reads of an entry of an object it does not handle: the rest stays raw.
+#[derive(Deserialize)]
+pub(crate) struct EntryHeader {
+    pub(crate) id: Option<WireId>,
+    pub(crate) time: Option<WireTime>,
+}
+
 /// One `changes[]` item.
 #[derive(Deserialize)]
 pub(crate) struct Change<'a> {

@@ -13,14 +13,16 @@ use axum::Router;
 use axum::body::to_bytes;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hmac::{Hmac, Mac};
 use serde_json::Value;
+use sha2::Sha256;
 
 use crate::error::GraphFailure;
 use crate::server::Shared;
-use crate::state::Principal;
+use crate::state::{Principal, State as Live};
 
 /// The largest request body accepted; Meta's own attachment limit is 25 MB.
 pub(crate) const BODY_LIMIT: usize = 25 * 1024 * 1024;
@@ -68,7 +70,7 @@ async fn get_edge(
     // The Login dialog and the token exchange are the two calls made without a token.
     match (node.as_str(), edge.as_str()) {
         ("dialog", "oauth") => oauth::dialog(&shared, &query),
-        ("oauth", "access_token") => oauth::access_token(&shared, &query)
+        ("oauth", "access_token") => oauth::access_token(&shared, &query, &HashMap::new())
             .map(Json)
             .into_response(),
         _ => authenticated_edge(&shared, &node, &edge, &query, &headers).into_response(),
@@ -101,6 +103,10 @@ async fn post_edge(
     headers: HeaderMap,
     request: Request,
 ) -> Answer {
+    if (node.as_str(), edge.as_str()) == ("oauth", "access_token") {
+        let form = form_body(&headers, request).await?;
+        return oauth::access_token(&shared, &query, &form).map(Json);
+    }
     let principal = authenticate(&shared, &headers, &query)?;
     match edge.as_str() {
         "messages" => {
@@ -120,8 +126,27 @@ async fn post_edge(
     .map(Json)
 }
 
+/// The fields of an `application/x-www-form-urlencoded` body (none for any other body).
+async fn form_body(
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<HashMap<String, String>, GraphFailure> {
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok(HashMap::new());
+    }
+    let body = to_bytes(request.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|_| GraphFailure::invalid_parameter("(#100) The request body is too large"))?;
+    Ok(form_urlencoded::parse(&body).into_owned().collect())
+}
+
 /// The principal behind the request's token: `Authorization: Bearer` first, then the
-/// `access_token` query parameter (Meta accepts both).
+/// `access_token` query parameter (Meta accepts both). Its `appsecret_proof` is checked when
+/// present, and required for Page and user tokens when the world requires it.
 fn authenticate(
     shared: &Shared,
     headers: &HeaderMap,
@@ -138,8 +163,37 @@ fn authenticate(
     let principal = state
         .principal(token)
         .ok_or_else(GraphFailure::token_invalid)?;
+    check_proof(&state, &principal, token, query.get("appsecret_proof"))?;
     if state.is_expired(token) {
         return Err(GraphFailure::token_expired());
     }
     Ok(principal)
+}
+
+/// Meta's "Require App Secret": a proof must be `hex(HMAC-SHA256(app secret, token))`. An app
+/// token (`{app-id}|{app-secret}`) carries the secret itself, so it needs no proof.
+fn check_proof(
+    state: &Live,
+    principal: &Principal,
+    token: &str,
+    proof: Option<&String>,
+) -> Result<(), GraphFailure> {
+    let Some(proof) = proof else {
+        let exempt = matches!(principal, Principal::App);
+        return if state.world.require_appsecret_proof && !exempt {
+            Err(GraphFailure::appsecret_proof_missing())
+        } else {
+            Ok(())
+        };
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(state.world.app.secret.as_bytes()) else {
+        return Err(GraphFailure::appsecret_proof_invalid());
+    };
+    mac.update(token.as_bytes());
+    let valid = hex::decode(proof).is_ok_and(|given| mac.verify_slice(&given).is_ok());
+    if valid {
+        Ok(())
+    } else {
+        Err(GraphFailure::appsecret_proof_invalid())
+    }
 }

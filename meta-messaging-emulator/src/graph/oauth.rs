@@ -64,12 +64,27 @@ pub(crate) fn consent(
     Ok(format!("{redirect_uri}{separator}{}", pairs.finish()))
 }
 
-/// `GET /{version}/oauth/access_token`: a code for a user token, or (`grant_type=
-/// fb_exchange_token`) a user token for a long-lived one.
+/// The fields that are secrets: accepted only in a `POST` form body, never in the URL.
+const SECRET_FIELDS: [&str; 3] = ["client_secret", "code", "fb_exchange_token"];
+
+/// `POST /{version}/oauth/access_token` with an `application/x-www-form-urlencoded` body: a
+/// code for a user token, or (`grant_type=fb_exchange_token`) a user token for a long-lived
+/// one. Meta also takes these in the query string; the emulator refuses that, so a client
+/// that puts the app secret or a token in a URL (which proxies and access logs keep) fails
+/// its tests.
 pub(super) fn access_token(
     shared: &Shared,
-    query: &HashMap<String, String>,
+    url_query: &HashMap<String, String>,
+    form: &HashMap<String, String>,
 ) -> Result<Value, GraphFailure> {
+    if let Some(field) = SECRET_FIELDS.iter().find(|f| url_query.contains_key(**f)) {
+        return Err(GraphFailure::invalid_parameter(format!(
+            "(#100) {field} was sent in the URL: send client_secret, code and fb_exchange_token \
+             in a POST application/x-www-form-urlencoded body"
+        )));
+    }
+    let mut query = url_query.clone();
+    query.extend(form.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut state = shared.lock();
     let app = &state.world.app;
     if query.get("client_id") != Some(&app.id) {

@@ -4,6 +4,7 @@
 mod crash;
 mod oauth;
 mod outage;
+mod security;
 pub(crate) mod servers;
 mod status;
 mod table;

@@ -6,17 +6,26 @@ use meta_messaging_core::inbox::{OAuthSettings, Tenancy};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::store::MessageStore;
 use serde_json::{Value, json};
-use wiremock::Mock;
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::query_param;
 
 use super::servers::{Adapter, serve};
 use crate::inbox::setup::{harness_with, tenant};
-use crate::support::graph_mock::{APP_ID, APP_SECRET, USER_TOKEN, fixture, graph_call, json};
+use crate::support::graph_mock::{
+    APP_ID, APP_SECRET, USER_TOKEN, USER_TOKEN_PROOF, fixture, graph_call, json, oauth_token_call,
+};
 
 const CALLBACK: &str = "https://inbox.example.com/api/meta/oauth/callback";
 
+/// A client that follows no redirect and sends the routes' API token (the callback needs none,
+/// but a browser sends whatever it has).
 fn client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {}", super::servers::API_TOKEN).parse().unwrap(),
+    );
     reqwest::Client::builder()
+        .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -76,10 +85,30 @@ async fn connect(adapter: Adapter) {
         .await
         .unwrap();
     assert_eq!(other.status(), 400);
+    // A refusal reported on a callback without this browser's state is refused as forged,
+    // before the `error` is even read: a forged callback cannot pass for the person's choice.
+    let denial =
+        format!("{base}/oauth/callback?error=access_denied&error_reason=user_denied&state={state}");
+    for forged in [
+        client.get(&denial),
+        client
+            .get(&denial)
+            .header("cookie", "mm_oauth_state=someone-else"),
+        client
+            .get(format!(
+                "{base}/oauth/callback?error=access_denied&error_reason=user_denied"
+            ))
+            .header("cookie", format!("mm_oauth_state={state}")),
+    ] {
+        let answer = forged.send().await.unwrap();
+        assert_eq!(answer.status(), 400);
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["kind"], "oauth_state_invalid", "{body}");
+    }
+    // With the state of this browser, the refusal is the person's: declined.
     let denied = client
-        .get(format!(
-            "{base}/oauth/callback?error=access_denied&error_reason=user_denied&state={state}"
-        ))
+        .get(&denial)
+        .header("cookie", format!("mm_oauth_state={state}"))
         .send()
         .await
         .unwrap();
@@ -88,40 +117,52 @@ async fn connect(adapter: Adapter) {
     assert_eq!(body["error"]["kind"], "oauth_denied");
 
     // The real callback: code -> user token -> long-lived token -> Pages -> subscribe each.
-    Mock::given(method("GET"))
-        .and(path("/v23.0/oauth/access_token"))
-        .and(query_param("client_id", APP_ID))
-        .and(query_param("client_secret", APP_SECRET))
-        .and(query_param("redirect_uri", CALLBACK))
-        .and(query_param("code", "AQD-code"))
-        .respond_with(json(200, fixture("oauth_token")))
-        .expect(1)
-        .mount(&h.graph.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v23.0/oauth/access_token"))
-        .and(query_param("grant_type", "fb_exchange_token"))
-        .and(query_param(
-            "fb_exchange_token",
-            "EAAGuser-token-short-lived",
-        ))
-        .respond_with(json(
-            200,
-            json!({"access_token": USER_TOKEN, "token_type": "bearer", "expires_in": 5_183_944}),
-        ))
-        .expect(1)
-        .mount(&h.graph.server)
-        .await;
+    // The exchanges POST their secrets in a form body; the Graph calls with a token carry its
+    // appsecret_proof, keyed with the inbox's app secret without any setting of the client.
+    oauth_token_call(&[
+        ("client_id", APP_ID),
+        ("client_secret", APP_SECRET),
+        ("redirect_uri", CALLBACK),
+        ("code", "AQD-code"),
+    ])
+    .respond_with(json(200, fixture("oauth_token")))
+    .expect(1)
+    .mount(&h.graph.server)
+    .await;
+    oauth_token_call(&[
+        ("grant_type", "fb_exchange_token"),
+        ("client_id", APP_ID),
+        ("client_secret", APP_SECRET),
+        ("fb_exchange_token", "EAAGuser-token-short-lived"),
+    ])
+    .respond_with(json(
+        200,
+        json!({"access_token": USER_TOKEN, "token_type": "bearer", "expires_in": 5_183_944}),
+    ))
+    .expect(1)
+    .mount(&h.graph.server)
+    .await;
     graph_call("GET", "me/accounts", USER_TOKEN)
+        .and(query_param("appsecret_proof", USER_TOKEN_PROOF))
         .respond_with(json(200, fixture("me_accounts")))
         .expect(1)
         .mount(&h.graph.server)
         .await;
-    for (page, token) in [
-        ("104417552380421", "EAAGpage-token-from-me-accounts"),
-        ("104417552380422", "EAAGsecond-page-token"),
+    // `printf %s TOKEN | openssl dgst -sha256 -hmac APP_SECRET`
+    for (page, token, proof) in [
+        (
+            "104417552380421",
+            "EAAGpage-token-from-me-accounts",
+            "56ad8ae3bc85158809902b0e2d46b64e709100e306d1e0214a5cbe638f1d8f99",
+        ),
+        (
+            "104417552380422",
+            "EAAGsecond-page-token",
+            "f3e7f4f6d9b2fd2b53467e8220871628c54bab3c4b95c802999a29fd63034fba",
+        ),
     ] {
         graph_call("POST", &format!("{page}/subscribed_apps"), token)
+            .and(query_param("appsecret_proof", proof))
             .and(query_param(
                 "subscribed_fields",
                 MESSENGER_WEBHOOK_FIELDS.join(",").as_str(),
@@ -193,4 +234,43 @@ async fn without_oauth_settings_the_routes_say_so() {
     assert_eq!(response.status(), 404);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["kind"], "oauth_not_configured");
+}
+
+#[tokio::test]
+async fn a_forged_refusal_is_a_state_error_even_when_cookie_and_state_agree() {
+    let h = harness_with(Tenancy::Single(tenant()), |b| {
+        b.oauth(OAuthSettings::new(APP_ID, CALLBACK))
+    })
+    .await;
+    // Same value in the query and the cookie, but not signed by this inbox.
+    let forged = "73686f70.0000000000000001.99999999999.00";
+    let err = h
+        .inbox
+        .finish_connect(
+            &format!("error=access_denied&error_reason=user_denied&state={forged}"),
+            Some(forged),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, meta_messaging_core::inbox::InboxError::OAuthState(_)),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), "oauth_state_invalid");
+
+    // Signed by this inbox, the same refusal is the person's.
+    let start = h.inbox.start_connect(&tenant()).unwrap();
+    let err = h
+        .inbox
+        .finish_connect(
+            &format!(
+                "error=access_denied&error_reason=user_denied&state={}",
+                start.state
+            ),
+            Some(&start.state),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "oauth_denied", "{err:?}");
+    assert!(err.to_string().contains("user_denied"), "{err}");
 }

@@ -55,7 +55,7 @@ async fn survive(store: Arc<dyn MessageStore>, admin: Admin) {
         .build()
         .unwrap();
     let url = format!("{}/webhook", serve(Adapter::Axum, inbox).await);
-    let client = reqwest::Client::new();
+    let client = super::servers::client();
     let post = |(body, signature): (Vec<u8>, String)| {
         client
             .post(&url)

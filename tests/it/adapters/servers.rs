@@ -2,7 +2,9 @@
 
 use std::net::TcpListener;
 
-use meta_messaging_core::inbox::Inbox;
+use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
+use meta_messaging_core::ids::TenantId;
+use meta_messaging_core::inbox::{Inbox, Tenancy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Adapter {
@@ -11,6 +13,32 @@ pub(crate) enum Adapter {
 }
 
 pub(crate) const PREFIX: &str = "/api/meta";
+
+/// The API token the routes served by [`serve`] accept, for the inbox's single tenant (or
+/// tenant `shop` of a multi-tenant inbox).
+pub(crate) const API_TOKEN: &str = "test-api-token-0123456789abcdef";
+
+/// An HTTP client that sends [`API_TOKEN`] with every request.
+pub(crate) fn client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {API_TOKEN}")).unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// The access of [`serve`]: [`API_TOKEN`] for the inbox's tenant.
+pub(crate) fn access(inbox: &Inbox) -> Access {
+    let tenant = match inbox.tenancy() {
+        Tenancy::Single(tenant) => tenant.clone(),
+        _ => TenantId::new("shop"),
+    };
+    Access::api_tokens(ApiTokens::new().token(ApiToken::new(API_TOKEN), tenant))
+}
 
 /// Serves `inbox` and returns the base URL of its routes (`http://127.0.0.1:PORT/api/meta`).
 pub(crate) async fn serve(adapter: Adapter, inbox: Inbox) -> String {
@@ -47,7 +75,10 @@ async fn serve_with(
     match adapter {
         Adapter::Axum => {
             let routes = match header_tenants {
-                None => meta_messaging_axum::router(inbox),
+                None => {
+                    let access = access(&inbox);
+                    meta_messaging_axum::router(inbox, access)
+                }
                 Some(()) => meta_messaging_axum::router_with_tenants(
                     inbox,
                     std::sync::Arc::new(|parts: &axum::http::request::Parts| {
@@ -71,7 +102,10 @@ async fn serve_with(
                 actix_web::rt::System::new().block_on(async move {
                     actix_web::HttpServer::new(move || {
                         let configure = match header_tenants {
-                            None => Box::new(meta_messaging_actix::configure(inbox.clone()))
+                            None => Box::new(meta_messaging_actix::configure(
+                                inbox.clone(),
+                                access(&inbox),
+                            ))
                                 as Box<dyn FnOnce(&mut actix_web::web::ServiceConfig)>,
                             Some(()) => Box::new(meta_messaging_actix::configure_with_tenants(
                                 inbox.clone(),

@@ -23,7 +23,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
     mount_healthy_page(&h.graph, json!(scopes)).await;
     let base = serve(Adapter::Axum, h.inbox.clone()).await;
 
-    let plain: Value = reqwest::get(format!("{base}/status"))
+    let plain: Value = super::servers::client().get(format!("{base}/status")).send()
         .await
         .unwrap()
         .json()
@@ -37,7 +37,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
             .all(|a| a["checks"].is_null())
     );
 
-    let response = reqwest::get(format!("{base}/status?check=true"))
+    let response = super::servers::client().get(format!("{base}/status?check=true")).send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -68,7 +68,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
         );
     }
 
-    let bad = reqwest::get(format!("{base}/status?check=maybe"))
+    let bad = super::servers::client().get(format!("{base}/status?check=maybe")).send()
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);

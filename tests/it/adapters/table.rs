@@ -106,7 +106,7 @@ async fn run_table(adapter: Adapter) {
         .mount(&h.graph.server)
         .await;
     let base = serve(adapter, h.inbox.clone()).await;
-    let client = reqwest::Client::new();
+    let client = super::servers::client();
 
     let (message, _) = delivery(
         Platform::Instagram,
@@ -336,7 +336,10 @@ async fn actix_passes_the_table() {
 async fn live_events(adapter: Adapter) {
     let h = harness_with(Tenancy::Single(tenant()), |b| b).await;
     let base = serve(adapter, h.inbox.clone()).await;
-    let response = reqwest::get(format!("{base}/events")).await.unwrap();
+    let response = super::servers::client()
+        .get(format!("{base}/events"))
+        .send()
+        .await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_eq!(response.headers()["cache-control"], "no-cache");

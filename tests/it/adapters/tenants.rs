@@ -16,12 +16,22 @@ async fn tenants(adapter: Adapter) {
     let (body, signature) = delivery(Platform::Messenger, PAGE_ID, PSID, "for tenant a");
     h.inbox.receive(Some(&signature), &body).await.unwrap();
 
-    // No resolver in multi-tenant mode: tenant routes refuse, the webhook still works.
+    // API tokens in multi-tenant mode: a request without one is refused, the webhook still
+    // works, and the token's own tenant is all it reads.
     let base = serve(adapter, h.inbox.clone()).await;
     let response = reqwest::get(format!("{base}/messages")).await.unwrap();
     assert_eq!(response.status(), 401);
     let error: Value = response.json().await.unwrap();
-    assert_eq!(error["error"]["kind"], "tenant_required");
+    assert_eq!(error["error"]["kind"], "unauthorized");
+    let page: Value = super::servers::client()
+        .get(format!("{base}/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["data"].as_array().unwrap().len(), 0, "tenant shop has nothing");
 
     let base = serve_with_header_tenants(adapter, h.inbox.clone()).await;
     let client = reqwest::Client::new();

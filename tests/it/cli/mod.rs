@@ -2,3 +2,4 @@
 
 mod endpoints;
 mod local;
+mod token_key;

@@ -213,3 +213,51 @@ async fn trigger_names_an_unreachable_emulator_without_the_token() {
         out.stderr
     );
 }
+
+#[tokio::test]
+async fn emulate_can_require_the_app_secret_proof() {
+    let port = free_port().to_string();
+    let cli = Cli::try_parse_from([
+        "meta-messaging",
+        "emulate",
+        "--port",
+        &port,
+        "--require-appsecret-proof",
+    ])
+    .unwrap();
+    let server = tokio::spawn(async move {
+        let mut io = Io {
+            stdin: Box::new(std::io::empty()),
+            stdout: Box::new(std::io::sink()),
+            stderr: Box::new(std::io::sink()),
+        };
+        meta_messaging_cli::run(cli, &mut io).await
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_up(&base).await;
+
+    let http = reqwest::Client::new();
+    let me = format!("{base}/v23.0/me");
+    let refused = http.get(&me).bearer_auth(PAGE_TOKEN).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 100, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "API calls from the server require an appsecret_proof argument"
+    );
+    // `printf %s EAAG-emulator-page-token | openssl dgst -sha256 -hmac emulator-app-secret`
+    let proved = http
+        .get(&me)
+        .bearer_auth(PAGE_TOKEN)
+        .query(&[(
+            "appsecret_proof",
+            "9f5c9497e6f93149abe29eda5300e60120229ef6a524e96a96e7b12e1aad27ff",
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proved.status(), 200);
+
+    server.abort();
+}

@@ -51,8 +51,16 @@ impl Deployment {
         emulator
             .set_callback_url(Some(format!("{base}/webhook")))
             .unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", crate::adapters::servers::API_TOKEN)
+                .parse()
+                .unwrap(),
+        );
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
             .build()
             .unwrap();
         let deployment = Self {
@@ -269,6 +277,26 @@ async fn an_instagram_conversation_with_a_reply_and_an_unsend() {
         .messages_when("instagram", |m| m.len() == 3 && m[2]["deleted"] == true)
         .await;
     assert_eq!(thread[2]["message_id"], tapped.as_str());
+}
+
+/// Meta's "Require App Secret" on: the inbox, handed a client without the secret, signs every
+/// call with its own, so connecting through the OAuth routes and replying both work.
+#[tokio::test]
+async fn with_require_app_secret_on_connecting_and_replying_work() {
+    let app = Deployment::start(Adapter::Actix, World::demo().require_appsecret_proof(true)).await;
+    app.emulator
+        .user_writes(PSID, Inbound::text("Open on Sunday?"))
+        .await
+        .unwrap();
+    app.messages_when("messenger", |m| m.len() == 1).await;
+    let (status, reply) = app
+        .send(json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID, "text": "Yes, 10 to 4."}))
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(
+        app.emulator.sent_messages()[0].message["text"],
+        "Yes, 10 to 4."
+    );
 }
 
 /// The troubleshooting cases the emulator enforces, as the inbox's HTTP API reports them: the

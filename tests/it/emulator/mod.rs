@@ -2,6 +2,7 @@
 
 mod accounts;
 mod activity;
+mod appsecret;
 mod bot;
 mod cli;
 mod control;

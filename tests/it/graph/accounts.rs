@@ -41,26 +41,31 @@ async fn authorize_url_carries_client_id_redirect_scopes_and_state() {
 #[tokio::test]
 async fn code_exchange_and_long_lived_token() {
     let mock = GraphMock::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v23.0/oauth/access_token"))
-        .and(query_param("client_id", APP_ID))
-        .and(query_param("client_secret", APP_SECRET))
-        .and(query_param("redirect_uri", "https://inbox.example.com/cb"))
-        .and(query_param("code", "AQD-code"))
-        .respond_with(json(200, fixture("oauth_token")))
-        .expect(1)
-        .mount(&mock.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v23.0/oauth/access_token"))
-        .and(query_param("grant_type", "fb_exchange_token"))
-        .and(query_param("client_id", APP_ID))
-        .and(query_param("client_secret", APP_SECRET))
-        .and(query_param("fb_exchange_token", "EAAGuser-token-short-lived"))
-        .respond_with(json(200, serde_json::json!({"access_token": USER_TOKEN, "token_type": "bearer", "expires_in": 5_183_944})))
-        .expect(1)
-        .mount(&mock.server)
-        .await;
+    // POSTs with the secrets in the form body; `oauth_token_call` also checks the URL has no
+    // query string, so neither the secret, the code nor a token can reach an access log.
+    oauth_token_call(&[
+        ("client_id", APP_ID),
+        ("client_secret", APP_SECRET),
+        ("redirect_uri", "https://inbox.example.com/cb"),
+        ("code", "AQD-code"),
+    ])
+    .respond_with(json(200, fixture("oauth_token")))
+    .expect(1)
+    .mount(&mock.server)
+    .await;
+    oauth_token_call(&[
+        ("grant_type", "fb_exchange_token"),
+        ("client_id", APP_ID),
+        ("client_secret", APP_SECRET),
+        ("fb_exchange_token", "EAAGuser-token-short-lived"),
+    ])
+    .respond_with(json(
+        200,
+        serde_json::json!({"access_token": USER_TOKEN, "token_type": "bearer", "expires_in": 5_183_944}),
+    ))
+    .expect(1)
+    .mount(&mock.server)
+    .await;
     let oauth = mock
         .client()
         .oauth(AppId::from(APP_ID), AppSecret::new(APP_SECRET));
@@ -81,7 +86,7 @@ async fn code_exchange_and_long_lived_token() {
 #[tokio::test]
 async fn a_failed_exchange_does_not_leak_the_app_secret() {
     let mock = GraphMock::start().await;
-    Mock::given(method("GET"))
+    Mock::given(method("POST"))
         .and(path("/v23.0/oauth/access_token"))
         .respond_with(meta_error(
             400,

@@ -18,14 +18,18 @@ async fn every_catalog_entry_is_classified_from_meta_s_error_shape() {
             error["error_subcode"].as_i64(),
         )
     };
+    let message = |error: &Value| error["message"].as_str().unwrap().to_owned();
     for entry in catalog::CATALOG {
         assert!(
-            fixtures
-                .iter()
-                .any(|f| key(&f["body"]["error"]) == (entry.code, entry.subcode)),
-            "no fixture in errors.json for catalog entry {} / {:?}",
+            fixtures.iter().any(|f| {
+                let error = &f["body"]["error"];
+                key(error) == (entry.code, entry.subcode)
+                    && entry.parameter.is_none_or(|p| message(error).contains(p))
+            }),
+            "no fixture in errors.json for catalog entry {} / {:?} / {:?}",
             entry.code,
-            entry.subcode
+            entry.subcode,
+            entry.parameter
         );
     }
 
@@ -47,7 +51,7 @@ async fn every_catalog_entry_is_classified_from_meta_s_error_shape() {
             .await;
         let wire = &case["body"]["error"];
         let (code, subcode) = key(wire);
-        let entry = catalog::lookup(code, subcode).unwrap();
+        let entry = catalog::lookup_error(code, subcode, &message(wire)).unwrap();
         assert_eq!(
             (entry.code, entry.subcode),
             (code, subcode),

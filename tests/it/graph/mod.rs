@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod appsecret_proof;
 mod cli;
 mod errors;
 mod read;

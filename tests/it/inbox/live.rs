@@ -100,3 +100,35 @@ async fn a_slow_subscriber_is_dropped_with_a_lag_notice_and_never_blocks_ingesti
         "the stream ends after the notice"
     );
 }
+
+/// Live events carry the stored message without Meta's raw JSON, which the store keeps.
+#[tokio::test]
+async fn live_events_never_carry_the_raw_webhook_json() {
+    let h = harness(Tenancy::Single(tenant())).await;
+    let mut sub = h.inbox.subscribe(&tenant());
+    let (body, signature) = delivery(Platform::Messenger, PAGE_ID, PSID, "Keep my data private");
+    h.inbox.receive(Some(&signature), &body).await.unwrap();
+
+    let event = next(&mut sub).await;
+    let InboxEvent::MessageStored { message } = &*event else {
+        panic!("expected message_stored, got {event:?}");
+    };
+    assert!(message.raw_event.is_none());
+    let json = serde_json::to_value(&*event).unwrap();
+    assert_eq!(json["message"]["text"], "Keep my data private");
+    assert!(json["message"].get("raw_event").is_none(), "{json:#}");
+    assert!(!json.to_string().contains("\"raw"), "{json:#}");
+
+    let stored = h
+        .inbox
+        .messages(
+            &tenant(),
+            &meta_messaging_core::store::MessageQuery::new().include_raw(true),
+        )
+        .await
+        .unwrap();
+    assert!(
+        stored.data[0].raw_event.is_some(),
+        "the store's read API still has it"
+    );
+}

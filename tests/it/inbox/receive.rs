@@ -7,11 +7,15 @@ use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{EventHandler, HandlerError, Inbox, InboxError, Tenancy};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::AppSecret;
-use meta_messaging_core::store::{MessageQuery, MessageStore, TenantEvent};
+use meta_messaging_core::store::{
+    InMemoryStore, MessageQuery, MessageStore, PostgresOptions, PostgresStore, SqliteStore,
+    TenantEvent,
+};
 use meta_messaging_core::webhook::{self, EventKind};
 
 use super::setup::{VERIFY_TOKEN, connect_accounts, delivery, harness, harness_with, tenant};
 use crate::support::graph_mock::{APP_SECRET, IG_ACCOUNT_ID, IGSID, PAGE_ID, PSID};
+use crate::support::postgres as pg;
 
 #[tokio::test]
 async fn single_tenant_stores_once_and_records_new_accounts() {
@@ -97,14 +101,17 @@ async fn refusals_map_to_the_documented_statuses_and_bodies() {
 
     let missing = h.inbox.receive(None, &body).await.unwrap_err();
     assert_eq!(
-        (missing.status(), missing.kind()),
+        (meta_messaging_core::http::status(&missing), missing.kind()),
         (401, "missing_signature")
     );
 
     let forged = webhook::sign(&AppSecret::new("another-app"), &body);
     let wrong = h.inbox.receive(Some(&forged), &body).await.unwrap_err();
-    assert_eq!((wrong.status(), wrong.kind()), (401, "invalid_signature"));
-    let json = serde_json::to_value(wrong.body()).unwrap();
+    assert_eq!(
+        (meta_messaging_core::http::status(&wrong), wrong.kind()),
+        (401, "invalid_signature")
+    );
+    let json = serde_json::to_value(meta_messaging_core::http::body(&wrong)).unwrap();
     assert_eq!(json["error"]["kind"], "invalid_signature");
     assert!(
         json["error"]["fix"]
@@ -125,14 +132,20 @@ async fn refusals_map_to_the_documented_statuses_and_bodies() {
         .await
         .unwrap_err();
     assert_eq!(
-        (malformed.status(), malformed.kind()),
+        (
+            meta_messaging_core::http::status(&malformed),
+            malformed.kind()
+        ),
         (400, "malformed_delivery")
     );
 
     let big = vec![b' '; 2049];
     let too_large = h.inbox.receive(Some(&signature), &big).await.unwrap_err();
     assert_eq!(
-        (too_large.status(), too_large.kind()),
+        (
+            meta_messaging_core::http::status(&too_large),
+            too_large.kind()
+        ),
         (413, "payload_too_large")
     );
 
@@ -161,7 +174,10 @@ async fn a_failed_store_write_is_a_500_and_the_redelivery_is_stored_once() {
     h.store.fail_point().fail_after(0);
     let err = h.inbox.receive(Some(&signature), &body).await.unwrap_err();
     assert!(matches!(err, InboxError::Store(_)));
-    assert_eq!((err.status(), err.kind()), (500, "store_unavailable"));
+    assert_eq!(
+        (meta_messaging_core::http::status(&err), err.kind()),
+        (500, "store_unavailable")
+    );
     assert_eq!(
         h.inbox
             .messages(&tenant(), &MessageQuery::new())
@@ -199,7 +215,7 @@ async fn handshake_echoes_the_challenge_or_refuses_with_403() {
         .verify_subscription("hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1")
         .unwrap_err();
     assert_eq!(
-        (refused.status(), refused.kind()),
+        (meta_messaging_core::http::status(&refused), refused.kind()),
         (403, "handshake_refused")
     );
 }
@@ -242,4 +258,126 @@ async fn handlers_run_after_the_durable_write() {
         .await
         .expect("the handler ran");
     assert_eq!(handler.seen.load(Ordering::SeqCst), 1);
+}
+
+/// A signed fixture delivery: its body, its signature and the body as JSON.
+fn signed_fixture(name: &str) -> (Vec<u8>, String, serde_json::Value) {
+    let path = format!(
+        "{}/fixtures/webhooks/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let signature = webhook::sign(&AppSecret::new(APP_SECRET), &body);
+    let json = serde_json::from_slice(&body).unwrap();
+    (body, signature, json)
+}
+
+/// Deliveries of objects the inbox does not handle are accepted (Meta gets its 200) and kept
+/// raw under the one tenant, without recording an account for them.
+async fn unknown_objects_are_accepted_and_kept(store: Arc<dyn MessageStore>) {
+    let inbox = Inbox::builder()
+        .app_secret(AppSecret::new(APP_SECRET))
+        .verify_token(meta_messaging_core::secret::VerifyToken::new(VERIFY_TOKEN))
+        .store(store.clone())
+        .tenancy(Tenancy::Single(tenant()))
+        .build()
+        .unwrap();
+
+    let (body, signature, whatsapp) = signed_fixture("unknown_object_whatsapp");
+    let receipt = inbox.receive(Some(&signature), &body).await.unwrap();
+    assert_eq!((receipt.events, receipt.applied.raw_kept), (1, 1));
+    let (body, signature, user) = signed_fixture("unknown_object_user");
+    let receipt = inbox.receive(Some(&signature), &body).await.unwrap();
+    assert_eq!((receipt.events, receipt.applied.raw_kept), (2, 2));
+    // Meta redelivers: kept once.
+    let again = inbox.receive(Some(&signature), &body).await.unwrap();
+    assert_eq!((again.applied.raw_kept, again.applied.duplicates), (0, 2));
+
+    let raw = store.list_raw_events(&tenant(), None, 10).await.unwrap();
+    assert_eq!(raw.len(), 3, "{raw:?}");
+    assert!(raw.iter().all(|r| r.kind == "unknown"));
+    let kept = |id: &str| {
+        raw.iter()
+            .find(|r| r.account_id == id)
+            .unwrap_or_else(|| panic!("nothing kept for {id}: {raw:?}"))
+            .raw
+            .clone()
+    };
+    assert_eq!(kept("102290129340398"), whatsapp, "the whole body is kept");
+    assert_eq!(
+        kept("10210299214172188"),
+        serde_json::json!({"object": "user", "entry": [user["entry"][1]]})
+    );
+    assert!(
+        inbox.accounts(&tenant()).await.unwrap().is_empty(),
+        "a WhatsApp account or a user is not a Page to record"
+    );
+}
+
+#[tokio::test]
+async fn unknown_objects_are_kept_raw_in_memory() {
+    unknown_objects_are_accepted_and_kept(Arc::new(InMemoryStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_objects_are_kept_raw_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("store.db"))
+        .await
+        .unwrap();
+    unknown_objects_are_accepted_and_kept(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_objects_are_kept_raw_in_postgres() {
+    let Some(url) = pg::url() else { return };
+    let schema = pg::fresh_schema("mm_unknown_objects");
+    let store = PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
+        .await
+        .unwrap();
+    pg::in_schema(
+        &url,
+        &schema,
+        unknown_objects_are_accepted_and_kept(Arc::new(store)),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn with_many_tenants_unknown_objects_are_kept_as_unrouted() {
+    let h = harness(Tenancy::Multi).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    let (body, signature, _) = signed_fixture("unknown_object_whatsapp");
+    let receipt = h.inbox.receive(Some(&signature), &body).await.unwrap();
+    assert_eq!((receipt.events, receipt.unrouted), (1, 1));
+    assert_eq!(receipt.applied.raw_kept, 0);
+    assert_eq!(
+        h.store
+            .unrouted_count(Platform::Messenger, &"102290129340398".into())
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        h.store
+            .list_raw_events(&tenant(), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A signed body that is not a delivery at all is still refused.
+    let body = br#"{"object":"whatsapp_business_account"}"#;
+    let refused = h
+        .inbox
+        .receive(
+            Some(&webhook::sign(&AppSecret::new(APP_SECRET), body)),
+            body,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (meta_messaging_core::http::status(&refused), refused.kind()),
+        (400, "malformed_delivery")
+    );
 }

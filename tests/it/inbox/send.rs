@@ -130,10 +130,10 @@ async fn meta_s_refusal_comes_back_typed_with_its_fix_and_nothing_is_stored() {
     let request = SendRequest::text(Platform::Messenger, PAGE_ID, PSID, "Late reply");
     let err = h.inbox.send(&tenant(), &request).await.unwrap_err();
     assert_eq!(
-        (err.status(), err.kind()),
+        (meta_messaging_core::http::status(&err), err.kind()),
         (422, "outside_messaging_window")
     );
-    let body = serde_json::to_value(err.body()).unwrap();
+    let body = serde_json::to_value(meta_messaging_core::http::body(&err)).unwrap();
     assert_eq!(body["error"]["code"], 10);
     assert_eq!(body["error"]["subcode"], 2_018_278);
     assert_eq!(body["error"]["fbtrace_id"], "AzFbTrace01");
@@ -170,7 +170,10 @@ async fn invalid_requests_and_unusable_accounts_are_refused_before_any_call() {
     )
     .attachment;
     let err = h.inbox.send(&tenant(), &both).await.unwrap_err();
-    assert_eq!((err.status(), err.kind()), (400, "invalid_request"));
+    assert_eq!(
+        (meta_messaging_core::http::status(&err), err.kind()),
+        (400, "invalid_request")
+    );
 
     let bad_type = SendRequest::attachment(
         Platform::Messenger,
@@ -179,18 +182,15 @@ async fn invalid_requests_and_unusable_accounts_are_refused_before_any_call() {
         "sticker",
         "https://x/y.png",
     );
-    assert_eq!(
-        h.inbox
-            .send(&tenant(), &bad_type)
-            .await
-            .unwrap_err()
-            .status(),
-        400
-    );
+    let err = h.inbox.send(&tenant(), &bad_type).await.unwrap_err();
+    assert_eq!(meta_messaging_core::http::status(&err), 400);
 
     let unknown = SendRequest::text(Platform::Messenger, "111222333444555", PSID, "hi");
     let err = h.inbox.send(&tenant(), &unknown).await.unwrap_err();
-    assert_eq!((err.status(), err.kind()), (404, "account_not_found"));
+    assert_eq!(
+        (meta_messaging_core::http::status(&err), err.kind()),
+        (404, "account_not_found")
+    );
     assert!(matches!(err, InboxError::AccountNotFound { .. }));
 
     // Connected (seen in a delivery) but without a token.
@@ -203,7 +203,10 @@ async fn invalid_requests_and_unusable_accounts_are_refused_before_any_call() {
         .unwrap();
     let no_token = SendRequest::text(Platform::Messenger, "555444333222111", PSID, "hi");
     let err = h.inbox.send(&tenant(), &no_token).await.unwrap_err();
-    assert_eq!((err.status(), err.kind()), (422, "account_cannot_send"));
+    assert_eq!(
+        (meta_messaging_core::http::status(&err), err.kind()),
+        (422, "account_cannot_send")
+    );
 
     // An Instagram account with a Page token but no linked Page cannot be reached.
     h.store
@@ -240,4 +243,54 @@ fn the_json_form_of_post_messages_is_checked() {
             .to_string()
             .contains("unknown field `txt`")
     );
+}
+
+/// When the echo arrives before Meta's answer, the stored row holds Meta's raw JSON: the answer
+/// of `send` and the live events leave it out, the store's read API still has it.
+#[tokio::test]
+async fn the_answer_and_live_events_never_carry_the_raw_webhook_json() {
+    let h = harness(Tenancy::Single(tenant())).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    let answer = fixture("send_response");
+    let mid = answer["message_id"].as_str().unwrap().to_owned();
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .respond_with(json(200, answer))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    let echo = json!({
+        "sender": {"id": PAGE_ID}, "recipient": {"id": PSID}, "timestamp": 1_700_000_000_000_i64,
+        "message": {"mid": mid, "is_echo": true, "app_id": 1_234_567_890_u64,
+                    "text": "Echo first"}
+    });
+    let (body, signature) = DeliveryBuilder::new(Platform::Messenger, PAGE_ID)
+        .messaging_event(echo)
+        .signed(&AppSecret::new(APP_SECRET));
+    h.inbox.receive(Some(&signature), &body).await.unwrap();
+    let mut live = h.inbox.subscribe(&tenant());
+
+    let request = SendRequest::text(Platform::Messenger, PAGE_ID, PSID, "Echo first");
+    let stored = h.inbox.send(&tenant(), &request).await.unwrap();
+    assert_eq!(stored.message_id, mid.as_str());
+    assert!(stored.raw_event.is_none(), "{:?}", stored.raw_event);
+    let answer = serde_json::to_value(&stored).unwrap();
+    assert!(answer.get("raw_event").is_none(), "{answer:#}");
+
+    let event = tokio::time::timeout(std::time::Duration::from_secs(5), live.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let sent = serde_json::to_value(&*event).unwrap();
+    assert_eq!(sent["type"], "message_stored");
+    assert_eq!(sent["message"]["message_id"], mid.as_str());
+    assert!(sent["message"].get("raw_event").is_none(), "{sent:#}");
+
+    // Where it is meant to be read, it is still there.
+    let page = h
+        .inbox
+        .messages(&tenant(), &MessageQuery::new().include_raw(true))
+        .await
+        .unwrap();
+    let raw = page.data[0].raw_event.as_ref().expect("the store keeps it");
+    assert_eq!(raw["message"]["is_echo"], true);
 }

@@ -166,6 +166,29 @@ impl Browser {
             .unwrap()
     }
 
+    /// Runs `body` as an async script: it passes its result to `done(value)`.
+    pub(crate) async fn eval_async(&self, body: &str) -> Value {
+        self.client
+            .execute_async(
+                &format!("const done = arguments[arguments.length - 1]; {body}"),
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|err| panic!("script failed: {err}\n{body}"))
+    }
+
+    /// The status of a `fetch` of `path` by the page: same-origin, with the page's cookies.
+    pub(crate) async fn fetch_status(&self, path: &str) -> u64 {
+        let status = self
+            .eval_async(&format!(
+                "fetch({path:?}).then(r => done(r.status), e => done(String(e)));"
+            ))
+            .await;
+        status
+            .as_u64()
+            .unwrap_or_else(|| panic!("fetch {path}: {status}"))
+    }
+
     /// Saves a PNG of the window to `path`.
     pub(crate) async fn screenshot(&self, path: &Path) {
         let png = self.client.screenshot().await.unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use meta_messaging_core::graph::{GraphClient, RetryPolicy};
 use serde_json::Value;
 use wiremock::matchers::{header, method, path, query_param_is_missing};
-use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 pub const VERSION: &str = "v23.0";
 pub const PAGE_ID: &str = "104417552380421";
@@ -20,6 +20,13 @@ pub const IG_TOKEN: &str = "IGQWtest-instagram-login-token";
 pub const USER_TOKEN: &str = "EAAGtest-user-token-abcdef";
 pub const APP_ID: &str = "1234567890";
 pub const APP_SECRET: &str = "test-app-secret-5f4dcc3b";
+/// `printf %s PAGE_TOKEN | openssl dgst -sha256 -hmac APP_SECRET`: the Page token's
+/// `appsecret_proof`, computed outside the client.
+pub const PAGE_TOKEN_PROOF: &str =
+    "f694feb3be562628b65655167e4987c28f0c7e04b4b7d0df2bb3a3248390ebbc";
+/// The same for `USER_TOKEN`.
+pub const USER_TOKEN_PROOF: &str =
+    "f3cb9c969ac9fe3978647a19281dc0ae1fb2186a208fad605c0ec15d7e7b261b";
 
 /// A Meta response fixture from `tests/fixtures/graph/`.
 pub fn fixture(name: &str) -> Value {
@@ -85,6 +92,50 @@ pub fn graph_call(verb: &str, rest: &str, token: &str) -> MockBuilder {
         .and(path(format!("/{VERSION}/{rest}")))
         .and(header("authorization", format!("Bearer {token}").as_str()))
         .and(query_param_is_missing("access_token"))
+}
+
+/// `POST /v23.0/oauth/access_token` with exactly `fields` as its form body and nothing in the
+/// query string (the app secret, the code and tokens never travel in a URL).
+pub fn oauth_token_call(fields: &[(&str, &str)]) -> MockBuilder {
+    Mock::given(method("POST"))
+        .and(path(format!("/{VERSION}/oauth/access_token")))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(NoQuery)
+        .and(FormBody::exactly(fields))
+}
+
+/// Matches a request whose URL has no query string at all.
+pub struct NoQuery;
+
+impl Match for NoQuery {
+    fn matches(&self, request: &Request) -> bool {
+        request.url.query().is_none()
+    }
+}
+
+/// Matches an `application/x-www-form-urlencoded` body holding exactly these fields, in any
+/// order.
+pub struct FormBody(Vec<(String, String)>);
+
+impl FormBody {
+    pub fn exactly(fields: &[(&str, &str)]) -> Self {
+        let mut fields: Vec<_> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        fields.sort();
+        Self(fields)
+    }
+}
+
+impl Match for FormBody {
+    fn matches(&self, request: &Request) -> bool {
+        let mut sent: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect();
+        sent.sort();
+        sent == self.0
+    }
 }
 
 /// Meta's JSON answer.

@@ -9,3 +9,4 @@ mod instagram_events;
 mod instagram_messages;
 mod messenger_events;
 mod messenger_messages;
+mod unknown_objects;

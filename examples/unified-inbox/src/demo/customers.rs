@@ -94,7 +94,7 @@ pub(crate) async fn start(demo: &Demo, base: &str, every: Option<Duration>) {
     let late =
         Inbound::text("Hello, can I still return the boots I bought last month?").at(yesterday);
     if let Err(err) = scene.emulator.user_writes(LATE_CUSTOMER, late).await {
-        tracing::warn!(error = %err, "demo: the late customer could not write");
+        tracing::warn!(error = %meta_messaging_core::error::ErrorChain(&err), "demo: the late customer could not write");
     }
     for beat in OPENING {
         scene.play(beat).await;
@@ -154,7 +154,7 @@ impl Scene {
             },
         };
         if let Err(err) = outcome {
-            tracing::warn!(error = %err, "demo: a customer could not act");
+            tracing::warn!(error = %meta_messaging_core::error::ErrorChain(&err), "demo: a customer could not act");
         }
     }
 
@@ -185,7 +185,7 @@ impl Scene {
                 outcome = self.emulator.user_writes(who, tap).await.map(|_| ());
             }
             if let Err(err) = outcome {
-                tracing::warn!(error = %err, "demo: a customer could not answer a reply");
+                tracing::warn!(error = %meta_messaging_core::error::ErrorChain(&err), "demo: a customer could not answer a reply");
             }
         }
         self.answered = sent.len();

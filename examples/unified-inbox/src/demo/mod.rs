@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, InboxError};
+use meta_messaging_core::store::TokenKeyring;
 use meta_messaging_emulator::{ControlError, Emulator, EmulatorError, RunningEmulator};
 
 pub use cast::{INSTAGRAM_ACCOUNT, PAGE, customer_ids};
@@ -67,6 +68,7 @@ impl Demo {
         base: &str,
         prefix: &str,
         store: Option<String>,
+        token_key: Option<String>,
     ) -> Result<(Self, InboxConfig), DemoError> {
         let world = cast::world().callback_url(format!("{base}{prefix}/webhook"));
         let (app_id, app_secret) = (world.app.id.clone(), world.app.secret.clone());
@@ -82,7 +84,11 @@ impl Demo {
                 (format!("sqlite://{}", path.display()), Some(dir))
             }
         };
+        // The demo's tokens are the emulator's, reconnected on every start: a throwaway key
+        // suits them, unless META_TOKEN_KEY names one for a store that outlives the demo.
+        let token_key = token_key.unwrap_or_else(TokenKeyring::generate_key);
         let vars = HashMap::from([
+            ("META_TOKEN_KEY", token_key),
             ("META_APP_SECRET", app_secret),
             ("META_VERIFY_TOKEN", VERIFY_TOKEN.to_owned()),
             ("META_STORE", store.clone()),

@@ -14,6 +14,7 @@ const POLICY: &str =
 const IG: &str = "https://developers.facebook.com/docs/messenger-platform/instagram";
 const REVIEW: &str = "https://developers.facebook.com/docs/app-review";
 const PERMISSIONS: &str = "https://developers.facebook.com/docs/permissions";
+const SECURING: &str = "https://developers.facebook.com/docs/graph-api/securing-requests";
 const SEND_API: &str =
     "https://developers.facebook.com/docs/messenger-platform/reference/send-api/";
 
@@ -34,7 +35,15 @@ const fn entry(
         cause,
         fix,
         docs,
+        parameter: None,
     }
+}
+
+/// An entry matched by the parameter Meta's message names, for an error without a subcode of
+/// its own.
+const fn naming(parameter: &'static str, mut entry: Troubleshooting) -> Troubleshooting {
+    entry.parameter = Some(parameter);
+    entry
 }
 
 use ErrorKind as K;
@@ -174,6 +183,18 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         "A parameter of the request is missing, malformed or not allowed here.",
         "Check the ids and fields against the Send API reference; Meta's message names the parameter.",
         SEND_API,
+    ),
+    naming(
+        "appsecret_proof",
+        entry(
+            100,
+            None,
+            K::AppSecretProofInvalid,
+            "appsecret_proof missing or invalid",
+            "The app has Require App Secret on, and the call carried no appsecret_proof (the client was not given the app secret) or one made with another app's secret.",
+            "Give the Graph client the secret of the app that issued the token: GraphClientBuilder::app_secret (an Inbox uses its first app secret). Or turn Require App Secret off (App settings > Advanced).",
+            SECURING,
+        ),
     ),
     entry(
         100,

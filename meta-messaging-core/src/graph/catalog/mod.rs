@@ -27,22 +27,50 @@ pub struct Troubleshooting {
     pub fix: &'static str,
     /// Meta's documentation on it.
     pub docs: &'static str,
+    /// The parameter Meta's message names, for an error Meta gives no subcode of its own
+    /// (`appsecret_proof` under code 100); `None` for entries matched by numbers alone.
+    pub parameter: Option<&'static str>,
 }
 
 /// Every entry, ordered by code then subcode.
 pub static CATALOG: &[Troubleshooting] = entries::ENTRIES;
 
 /// The entry for a code and subcode: the exact subcode first, then the code's own entry.
+/// Entries matched by a [`parameter`](Troubleshooting::parameter) need the message: see
+/// [`lookup_error`].
 pub fn lookup(code: i64, subcode: Option<i64>) -> Option<&'static Troubleshooting> {
-    let exact = subcode.and_then(|sub| {
-        CATALOG
-            .iter()
-            .find(|e| e.code == code && e.subcode == Some(sub))
-    });
-    exact.or_else(|| {
-        CATALOG
-            .iter()
-            .find(|e| e.code == code && e.subcode.is_none())
+    let numeric = || CATALOG.iter().filter(|e| e.parameter.is_none());
+    let exact =
+        subcode.and_then(|sub| numeric().find(|e| e.code == code && e.subcode == Some(sub)));
+    exact.or_else(|| numeric().find(|e| e.code == code && e.subcode.is_none()))
+}
+
+/// The entry for an error Meta answered: an entry for its code and subcode whose parameter
+/// Meta's `message` names (a missing or wrong `appsecret_proof` is code 100 with no subcode),
+/// else [`lookup`].
+pub fn lookup_error(
+    code: i64,
+    subcode: Option<i64>,
+    message: &str,
+) -> Option<&'static Troubleshooting> {
+    CATALOG
+        .iter()
+        .find(|e| {
+            e.code == code
+                && e.subcode == subcode
+                && e.parameter.is_some_and(|p| names_parameter(message, p))
+        })
+        .or_else(|| lookup(code, subcode))
+}
+
+/// Whether `message` names `parameter` as a whole word (`appsecret_proof`, not
+/// `appsecret_proofs`).
+fn names_parameter(message: &str, parameter: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    message.match_indices(parameter).any(|(at, _)| {
+        let before = message[..at].chars().next_back();
+        let after = message[at + parameter.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
     })
 }
 
@@ -55,7 +83,9 @@ pub fn render_markdown() -> String {
          Every error Meta returns carries a numeric `code` and often an `error_subcode`. meta-messaging \
          classifies errors by those numbers into an `ErrorKind` and attaches the entry below, so \
          `GraphError`'s message ends with the fix. Errors with a code not listed here fall back to the \
-         entry of their code, then to a generic fix for their kind.\n\n\
+         entry of their code, then to a generic fix for their kind. Meta gives a missing or wrong \
+         `appsecret_proof` no subcode of its own, so that entry is matched by the parameter its \
+         message names.\n\n\
          | code | subcode | kind | title |\n|---:|---:|---|---|\n",
     );
     for e in CATALOG {
@@ -76,11 +106,14 @@ pub fn render_markdown() -> String {
     for e in CATALOG {
         let _ = write!(
             out,
-            "\n## {}\n\n- **Code**: {}{}\n- **Kind**: `{}`\n- **Cause**: {}\n- **Fix**: {}\n- **Docs**: <{}>\n",
+            "\n## {}\n\n- **Code**: {}{}{}\n- **Kind**: `{}`\n- **Cause**: {}\n- **Fix**: {}\n- **Docs**: <{}>\n",
             heading(e),
             e.code,
             e.subcode
                 .map(|s| format!(", subcode {s}"))
+                .unwrap_or_default(),
+            e.parameter
+                .map(|p| format!(", with a message naming `{p}`"))
                 .unwrap_or_default(),
             e.kind,
             e.cause,
@@ -120,7 +153,8 @@ mod tests {
     fn catalog_is_sorted_unique_and_large_enough() {
         assert!(CATALOG.len() >= 25, "{} entries", CATALOG.len());
         for pair in CATALOG.windows(2) {
-            let key = |e: &Troubleshooting| (e.code, e.subcode.unwrap_or(-1));
+            let key =
+                |e: &Troubleshooting| (e.code, e.subcode.unwrap_or(-1), e.parameter.is_some());
             assert!(
                 key(&pair[0]) < key(&pair[1]),
                 "{:?} before {:?}",
@@ -144,8 +178,36 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_with_a_parameter_needs_the_message_to_name_it() {
+        let missing = "API calls from the server require an appsecret_proof argument";
+        let invalid = "Invalid appsecret_proof provided in the API argument";
+        for message in [missing, invalid] {
+            assert_eq!(
+                lookup_error(100, None, message).map(|e| e.kind),
+                Some(ErrorKind::AppSecretProofInvalid),
+                "{message}"
+            );
+        }
+        let other = "(#100) Param appsecret_proofs must be a string";
+        assert_eq!(
+            lookup_error(100, None, other).map(|e| e.kind),
+            Some(ErrorKind::ParameterInvalid)
+        );
+        assert_eq!(
+            lookup(100, None).map(|e| e.kind),
+            Some(ErrorKind::ParameterInvalid),
+            "numbers alone never pick the parameter's entry"
+        );
+        assert_eq!(
+            lookup_error(100, Some(33), invalid).map(|e| e.kind),
+            Some(ErrorKind::ObjectNotFound),
+            "a subcode of its own wins"
+        );
+    }
+
+    #[test]
     fn catalog_kinds_agree_with_code_classification() {
-        for e in CATALOG {
+        for e in CATALOG.iter().filter(|e| e.parameter.is_none()) {
             assert_eq!(
                 super::super::kind::classify_by_code(e.code, e.subcode),
                 e.kind,

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use super::{
     Change, FIRST_BACKOFF, FanoutError, MAX_BACKOFF, MAX_NOTIFY_BATCH, MAX_PAYLOAD_BYTES, Notice,
 };
+use crate::error::ErrorChain;
 use crate::ids::TenantId;
 use crate::inbox::live::{Forward, InboxEvent, LiveHub};
 use crate::store::MessageStore;
@@ -54,7 +55,7 @@ impl Forward for Outbox {
                 return;
             }
             Err(err) => {
-                tracing::warn!(error = %err, kind = event.name(), "live fan-out skipped: reference not serializable");
+                tracing::warn!(error = %ErrorChain(&err), kind = event.name(), "live fan-out skipped: reference not serializable");
                 return;
             }
         };
@@ -80,7 +81,7 @@ pub(super) async fn notify_loop(pool: PgPool, channel: String, mut rx: mpsc::Rec
             .await;
         if let Err(err) = sent {
             tracing::warn!(
-                error = %err,
+                error = %ErrorChain(&err),
                 events = batch.len(),
                 "live fan-out NOTIFY failed: other instances miss these events"
             );
@@ -129,7 +130,7 @@ pub(super) async fn listen_loop(mut state: Listening) {
                     state.listener.insert(listener)
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, retry_in = ?backoff, "live fan-out cannot reconnect");
+                    tracing::warn!(error = %ErrorChain(&err), retry_in = ?backoff, "live fan-out cannot reconnect");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     continue;
@@ -153,7 +154,7 @@ pub(super) async fn listen_loop(mut state: Listening) {
                 // A fresh connection rather than the listener's own retry: some errors leave
                 // its connection half-open.
                 state.listener = None;
-                tracing::warn!(error = %err, retry_in = ?backoff, "live fan-out connection failed");
+                tracing::warn!(error = %ErrorChain(&err), retry_in = ?backoff, "live fan-out connection failed");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -167,7 +168,7 @@ impl Listening {
             Ok(notice) => notice,
             // A newer version's kind, or a foreign NOTIFY on the channel.
             Err(err) => {
-                tracing::debug!(error = %err, "live fan-out ignored an unreadable notification");
+                tracing::debug!(error = %ErrorChain(&err), "live fan-out ignored an unreadable notification");
                 return;
             }
         };
@@ -191,7 +192,7 @@ impl Listening {
             Ok(Some(event)) => event,
             Ok(None) => return,
             Err(err) => {
-                tracing::warn!(error = %err, "live fan-out event skipped: store look-up failed");
+                tracing::warn!(error = %ErrorChain(&err), "live fan-out event skipped: store look-up failed");
                 return;
             }
         };

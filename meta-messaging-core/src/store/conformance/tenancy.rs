@@ -247,8 +247,13 @@ pub async fn accounts_and_routing(h: &Harness) {
             .expect("json")
             .contains("EAAB-secret")
     );
-    match &saved.token {
-        Some(AccountToken::Page(t)) => assert_eq!(t.expose(), "EAAB-secret"),
+    let stored = saved.token.as_ref().expect("token kept");
+    assert!(
+        !format!("{stored:?}").contains("EAAB-secret"),
+        "token in Debug"
+    );
+    match stored.open().await.expect("the token opens") {
+        AccountToken::Page(t) => assert_eq!(t.expose(), "EAAB-secret"),
         other => panic!("token not kept: {other:?}"),
     }
     assert_eq!(

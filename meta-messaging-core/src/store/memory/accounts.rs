@@ -6,6 +6,7 @@ use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
 use crate::store::error::StoreError;
 use crate::store::plan::now_ms;
+use crate::store::stored_token::StoredToken;
 
 impl InMemoryStore {
     pub(super) fn upsert_account_now(
@@ -25,7 +26,7 @@ impl InMemoryStore {
                 name: new.name.clone(),
                 username: new.username.clone(),
                 linked_page_id: new.linked_page_id.clone(),
-                token: new.token.clone(),
+                token: new.token.clone().map(StoredToken::from),
                 token_expires_at_ms: new.token_expires_at_ms,
                 status: new.status.clone(),
                 last_event_at_ms: old.and_then(|a| a.last_event_at_ms),

@@ -9,6 +9,7 @@ pub(crate) mod bulk;
 use std::sync::Arc;
 
 use super::account::{Account, AccountToken, TokenSealer};
+use super::stored_token::{StoredToken, TokenOwner, TokenWriteBack};
 use super::api::RawEvent;
 use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
@@ -218,18 +219,35 @@ impl ConversationRecord {
 }
 
 impl AccountRecord {
-    pub(crate) fn into_model(self, sealer: &Arc<dyn TokenSealer>) -> Result<Account, StoreError> {
+    /// The account, its token left sealed: opening it is [`StoredToken::open`]'s job, so a
+    /// missing key does not fail listing accounts.
+    pub(crate) fn into_model(
+        self,
+        sealer: &Arc<dyn TokenSealer>,
+        write_back: &Arc<dyn TokenWriteBack>,
+    ) -> Account {
+        let tenant_id = TenantId::new(self.tenant_id);
+        let platform = platform(&self.platform);
+        let account_id = AccountId::new(self.account_id);
         let token = match (self.token_kind, self.token_scheme, self.token_sealed) {
-            (Some(kind), Some(scheme), Some(sealed)) => {
-                let value = sealer.open(&scheme, &sealed).map_err(StoreError::Token)?;
-                Some(AccountToken::from_kind(&kind, value))
-            }
+            (Some(kind), Some(scheme), Some(sealed)) => Some(StoredToken::sealed(
+                kind,
+                scheme,
+                sealed,
+                TokenOwner {
+                    tenant_id: tenant_id.clone(),
+                    platform,
+                    account_id: account_id.clone(),
+                },
+                Arc::clone(sealer),
+                Arc::clone(write_back),
+            )),
             _ => None,
         };
-        Ok(Account {
-            tenant_id: TenantId::new(self.tenant_id),
-            platform: platform(&self.platform),
-            account_id: AccountId::new(self.account_id),
+        Account {
+            tenant_id,
+            platform,
+            account_id,
             name: self.name,
             username: self.username,
             linked_page_id: self.linked_page_id.map(Into::into),
@@ -239,7 +257,27 @@ impl AccountRecord {
             last_event_at_ms: self.last_event_at_ms,
             created_at_ms: self.created_at_ms,
             updated_at_ms: self.updated_at_ms,
-        })
+        }
+    }
+}
+
+/// A row's token as [`reseal_tokens`](super::MessageStore::reseal_tokens) reads it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SealedTokenRecord {
+    pub tenant_id: String,
+    pub platform: String,
+    pub account_id: String,
+    pub token_scheme: String,
+    pub token_sealed: String,
+}
+
+impl SealedTokenRecord {
+    pub(crate) fn owner(&self) -> TokenOwner {
+        TokenOwner {
+            tenant_id: TenantId::new(self.tenant_id.as_str()),
+            platform: platform(&self.platform),
+            account_id: AccountId::new(self.account_id.as_str()),
+        }
     }
 }
 
@@ -262,15 +300,18 @@ impl RawEventRecord {
 /// The sealed form of an account's token: (kind, scheme, sealed value).
 pub(crate) type SealedToken = (Option<&'static str>, Option<String>, Option<String>);
 
-/// Seals a token with the store's sealer.
+/// Seals a token with the store's sealer, bound to the account it belongs to.
 pub(crate) fn seal_token(
     sealer: &Arc<dyn TokenSealer>,
+    owner: &TokenOwner,
     token: Option<&AccountToken>,
 ) -> Result<SealedToken, StoreError> {
     match token {
         None => Ok((None, None, None)),
         Some(token) => {
-            let sealed = sealer.seal(token.expose()).map_err(StoreError::Token)?;
+            let sealed = sealer
+                .seal(token.expose(), &owner.associated_data())
+                .map_err(StoreError::Token)?;
             Ok((
                 Some(token.kind()),
                 Some(sealer.scheme().to_owned()),

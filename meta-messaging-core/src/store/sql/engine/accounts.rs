@@ -1,6 +1,8 @@
-//! Accounts, tenant routing, unrouted events and the raw-events table.
+//! Accounts and their sealed tokens, tenant routing, unrouted events and the raw-events table.
 
-use super::{Db, Engine, commit};
+use async_trait::async_trait;
+
+use super::{DIALECT, Db, Engine, commit};
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
@@ -9,8 +11,10 @@ use crate::store::error::StoreError;
 use crate::store::plan::{RawRow, now_ms};
 use crate::store::query::page_size;
 use crate::store::sql::{
-    ACCOUNT_COLUMNS, AccountRecord, RAW_EVENT_COLUMNS, RawEventRecord, seal_token,
+    ACCOUNT_COLUMNS, AccountRecord, RAW_EVENT_COLUMNS, RawEventRecord, SealedTokenRecord,
+    seal_token,
 };
+use crate::store::stored_token::{TokenOwner, TokenWriteBack};
 
 fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     StoreError::db(operation)
@@ -22,7 +26,12 @@ impl Engine {
         tenant: &TenantId,
         a: &NewAccount,
     ) -> Result<Account, StoreError> {
-        let (kind, scheme, sealed) = seal_token(&self.sealer, a.token.as_ref())?;
+        let owner = TokenOwner {
+            tenant_id: tenant.clone(),
+            platform: a.platform,
+            account_id: a.account_id.clone(),
+        };
+        let (kind, scheme, sealed) = seal_token(&self.sealer, &owner, a.token.as_ref())?;
         let now = now_ms();
         let mut tx = self.begin().await?;
         sqlx::query::<Db>(
@@ -75,7 +84,7 @@ impl Engine {
             .fetch_optional(&self.pool)
             .await
             .map_err(db("reading an account"))?;
-        record.map(|r| r.into_model(&self.sealer)).transpose()
+        Ok(record.map(|r| r.into_model(&self.sealer, &self.token_write_back)))
     }
 
     pub(super) async fn list_accounts(
@@ -85,14 +94,14 @@ impl Engine {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 ORDER BY platform, account_id"
         );
-        sqlx::query_as::<Db, AccountRecord>(&sql)
+        Ok(sqlx::query_as::<Db, AccountRecord>(&sql)
             .bind(tenant.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(db("listing accounts"))?
             .into_iter()
-            .map(|r| r.into_model(&self.sealer))
-            .collect()
+            .map(|r| r.into_model(&self.sealer, &self.token_write_back))
+            .collect())
     }
 
     pub(super) async fn set_account_status(
@@ -124,6 +133,49 @@ impl Engine {
         self.get_account(tenant, platform, account_id)
             .await?
             .ok_or_else(missing)
+    }
+
+    /// Opens every token not sealed under the current scheme, then rewrites them all in one
+    /// transaction: one that does not open leaves every row as it was.
+    pub(super) async fn reseal_tokens(&self) -> Result<usize, StoreError> {
+        let current = self.sealer.scheme().to_owned();
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "SELECT tenant_id, platform, account_id, token_scheme, token_sealed FROM accounts \
+             WHERE token_scheme IS NOT NULL AND token_sealed IS NOT NULL AND token_scheme <> $1{}",
+            DIALECT.for_update
+        );
+        let rows = sqlx::query_as::<Db, SealedTokenRecord>(&sql)
+            .bind(current.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("reading sealed tokens"))?;
+        let mut resealed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let owner = row.owner();
+            let aad = owner.associated_data();
+            let value = self
+                .sealer
+                .open(&row.token_scheme, &row.token_sealed, &aad)
+                .map_err(StoreError::Token)?;
+            resealed.push(self.sealer.seal(&value, &aad).map_err(StoreError::Token)?);
+        }
+        for (row, sealed) in rows.iter().zip(&resealed) {
+            sqlx::query::<Db>(
+                "UPDATE accounts SET token_scheme = $4, token_sealed = $5 \
+                 WHERE tenant_id = $1 AND platform = $2 AND account_id = $3",
+            )
+            .bind(row.tenant_id.as_str())
+            .bind(row.platform.as_str())
+            .bind(row.account_id.as_str())
+            .bind(current.as_str())
+            .bind(sealed.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db("re-sealing tokens"))?;
+        }
+        commit(tx).await?;
+        Ok(rows.len())
     }
 
     pub(super) async fn tenants_for_account(
@@ -205,5 +257,45 @@ impl Engine {
             .into_iter()
             .map(RawEventRecord::into_model)
             .collect()
+    }
+}
+
+/// Writes re-sealed tokens back to their rows.
+#[derive(Debug)]
+pub(super) struct RowWriteBack {
+    pool: sqlx::Pool<Db>,
+}
+
+impl RowWriteBack {
+    pub(super) fn new(pool: sqlx::Pool<Db>) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl TokenWriteBack for RowWriteBack {
+    async fn replace_sealed(
+        &self,
+        owner: &TokenOwner,
+        old: (&str, &str),
+        new: (&str, &str),
+    ) -> Result<(), StoreError> {
+        // Only if the row still holds what was opened: a token saved meanwhile (a reconnect)
+        // is newer and stays.
+        sqlx::query::<Db>(
+            "UPDATE accounts SET token_scheme = $4, token_sealed = $5 WHERE tenant_id = $1 \
+             AND platform = $2 AND account_id = $3 AND token_scheme = $6 AND token_sealed = $7",
+        )
+        .bind(owner.tenant_id.as_str())
+        .bind(owner.platform.as_str())
+        .bind(owner.account_id.as_str())
+        .bind(new.0)
+        .bind(new.1)
+        .bind(old.0)
+        .bind(old.1)
+        .execute(&self.pool)
+        .await
+        .map_err(db("writing back a re-sealed token"))?;
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@ use crate::store::account::TokenSealer;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
 use crate::store::sql::bulk::ConvKey;
+use crate::store::stored_token::TokenWriteBack;
 
 /// A pool and everything the statements need.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub(crate) struct Engine {
     pub writer: sqlx::Pool<Db>,
     pub fail: FailPoint,
     pub sealer: Arc<dyn TokenSealer>,
+    /// Where tokens opened under an older scheme are re-sealed (given to each read account).
+    pub token_write_back: Arc<dyn TokenWriteBack>,
     /// Conversation ids by (tenant, platform, account, user). Conversations are never deleted
     /// and their ids never change, so an id once committed stays right; only committed ids are
     /// added. It spares the two conversation statements of most deliveries.
@@ -52,11 +55,13 @@ impl Engine {
         writer: sqlx::Pool<Db>,
         sealer: Arc<dyn TokenSealer>,
     ) -> Self {
+        let token_write_back = Arc::new(accounts::RowWriteBack::new(pool.clone()));
         Self {
             writer,
             pool,
             fail: FailPoint::default(),
             sealer,
+            token_write_back,
             conversation_ids: Arc::default(),
             committed: None,
         }

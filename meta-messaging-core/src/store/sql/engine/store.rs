@@ -242,4 +242,8 @@ impl MessageStore for Store {
     ) -> Result<Vec<RawEvent>, StoreError> {
         self.engine.list_raw_events(tenant, before, limit).await
     }
+
+    async fn reseal_tokens(&self) -> Result<usize, StoreError> {
+        self.engine.reseal_tokens().await
+    }
 }

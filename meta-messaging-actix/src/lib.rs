@@ -2,13 +2,15 @@
 //! Messenger and Instagram Direct in your actix-web server.
 //!
 //! [`configure`] mounts the inbox routes (webhook, conversations, messages, accounts, status,
-//! live events) for `App::configure`, typically inside a `web::scope` of your choice; every
-//! behaviour, status code and JSON body comes from [`meta_messaging_core::http`], so this crate
-//! and `meta-messaging-axum` answer identically (see `ADAPTERS.md`).
+//! live events, sign-in) for `App::configure`, typically inside a `web::scope` of your choice,
+//! behind an [`Access`](meta_messaging_core::http::Access) decision; every behaviour, status code
+//! and JSON body comes from [`meta_messaging_core::http`], so this crate and
+//! `meta-messaging-axum` answer identically (see `ADAPTERS.md`).
 //!
 //! ```
 //! use std::sync::Arc;
 //! use actix_web::{App, web};
+//! use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
 //! use meta_messaging_core::ids::TenantId;
 //! use meta_messaging_core::inbox::{Inbox, Tenancy};
 //! use meta_messaging_core::secret::{AppSecret, VerifyToken};
@@ -21,11 +23,13 @@
 //!     .store(Arc::new(InMemoryStore::new()))
 //!     .tenancy(Tenancy::Single(TenantId::new("default")))
 //!     .build()?;
-//! let app = App::new().service(web::scope("/api/meta").configure(meta_messaging_actix::configure(inbox)));
+//! let tokens = ApiTokens::new().token(ApiToken::new("a-long-random-api-token"), TenantId::new("default"));
+//! let access = Access::api_tokens(tokens);
+//! let app = App::new().service(web::scope("/api/meta").configure(meta_messaging_actix::configure(inbox, access)));
 //! # Ok(()) }
 //! ```
 //!
-//! In multi-tenant mode, pass your own mapping from a request to a tenant with
+//! To use your app's own authentication, pass your mapping from a request to a tenant with
 //! [`configure_with_tenants`]; hosts that want their own webhook handler use the
 //! [`VerifiedDelivery`] extractor.
 

@@ -10,8 +10,7 @@ use actix_web::web::{self, Bytes, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use meta_messaging_core::http::{
-    self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody,
-    Route,
+    self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody, Route,
 };
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::Inbox;

@@ -2,13 +2,15 @@
 //! and Instagram Direct in your axum server.
 //!
 //! [`router`] mounts the inbox routes (webhook, conversations, messages, accounts, status, live
-//! events) on a `Router<S>` you `nest` under a prefix of your choice; every behaviour, status
-//! code and JSON body comes from [`meta_messaging_core::http`], so this crate and
-//! `meta-messaging-actix` answer identically (see `ADAPTERS.md`).
+//! events, sign-in) on a `Router<S>` you `nest` under a prefix of your choice, behind an
+//! [`Access`](meta_messaging_core::http::Access) decision; every behaviour, status code and JSON
+//! body comes from [`meta_messaging_core::http`], so this crate and `meta-messaging-actix` answer
+//! identically (see `ADAPTERS.md`).
 //!
 //! ```
 //! use std::sync::Arc;
 //! use axum::Router;
+//! use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
 //! use meta_messaging_core::ids::TenantId;
 //! use meta_messaging_core::inbox::{Inbox, Tenancy};
 //! use meta_messaging_core::secret::{AppSecret, VerifyToken};
@@ -21,11 +23,12 @@
 //!     .store(Arc::new(InMemoryStore::new()))
 //!     .tenancy(Tenancy::Single(TenantId::new("default")))
 //!     .build()?;
-//! let app: Router = Router::new().nest("/api/meta", meta_messaging_axum::router(inbox));
+//! let tokens = ApiTokens::new().token(ApiToken::new("a-long-random-api-token"), TenantId::new("default"));
+//! let app: Router = Router::new().nest("/api/meta", meta_messaging_axum::router(inbox, Access::api_tokens(tokens)));
 //! # Ok(()) }
 //! ```
 //!
-//! In multi-tenant mode, pass your own mapping from a request to a tenant with
+//! To use your app's own authentication, pass your mapping from a request to a tenant with
 //! [`router_with_tenants`]; hosts that want their own webhook handler use the
 //! [`VerifiedDelivery`] extractor.
 

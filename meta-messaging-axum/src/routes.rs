@@ -14,8 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use futures_util::StreamExt;
 use meta_messaging_core::http::{
-    self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody,
-    Route,
+    self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody, Route,
 };
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::Inbox;
@@ -110,9 +109,8 @@ async fn serve(
         .iter()
         .find(|(name, _)| *name == "id")
         .map(|(_, value)| value);
-    let mut headers = RequestHeaders::from_lookup(|name| {
-        parts.headers.get(name).and_then(|v| v.to_str().ok())
-    });
+    let mut headers =
+        RequestHeaders::from_lookup(|name| parts.headers.get(name).and_then(|v| v.to_str().ok()));
     // HTTP/2 carries the host in the `:authority` pseudo-header, which lands in the URI.
     if headers.host.is_none() {
         headers.host = parts.uri.authority().map(|a| a.as_str());

@@ -313,7 +313,10 @@ async fn a_token_copied_to_another_account_does_not_open(db: Db) {
         .expect("exists")
         .token
         .expect("token");
-    let err = copied.open().await.expect_err("a copied token must not open");
+    let err = copied
+        .open()
+        .await
+        .expect_err("a copied token must not open");
     let StoreError::Token(source) = &err else {
         panic!("expected StoreError::Token, got {err:?}");
     };
@@ -358,7 +361,11 @@ async fn a_wrong_key_fails_only_opening(db: Db) {
         .map(|e| TenantEvent::new(tenant(), e))
         .collect();
     assert_eq!(
-        store.apply(&events).await.expect("ingestion works").inserted,
+        store
+            .apply(&events)
+            .await
+            .expect("ingestion works")
+            .inserted,
         1
     );
 
@@ -432,7 +439,10 @@ async fn sqlite_files_never_hold_a_token_in_clear() {
     assert_eq!(token_value(&token.open().await.expect("opens")), NEEDLE);
     let bytes = sqlite_bytes(&sealed);
     assert!(contains(&bytes, PAGE), "the account row was written");
-    assert!(!contains(&bytes, NEEDLE), "the token is in the database files");
+    assert!(
+        !contains(&bytes, NEEDLE),
+        "the token is in the database files"
+    );
     drop(store);
     assert!(!contains(&sqlite_bytes(&sealed), NEEDLE));
 }
@@ -460,8 +470,14 @@ async fn postgres_accounts_table_never_holds_a_token_in_clear() {
             .await
             .expect("read the dump");
         assert!(contains(&dump, PAGE), "the dump holds the account row");
-        assert!(!contains(&dump, NEEDLE), "the token is in the accounts table");
-        assert!(contains(&dump, "xchacha20poly1305:"), "the scheme is stored");
+        assert!(
+            !contains(&dump, NEEDLE),
+            "the token is in the accounts table"
+        );
+        assert!(
+            contains(&dump, "xchacha20poly1305:"),
+            "the scheme is stored"
+        );
     })
     .await;
 }
@@ -576,6 +592,10 @@ async fn an_inbox_with_the_wrong_key_still_ingests_and_fails_only_sends() {
             checks[0].status,
             meta_messaging_core::graph::CheckStatus::Fail
         );
-        assert!(checks[0].detail.contains("META_TOKEN_KEY"), "{}", checks[0].detail);
+        assert!(
+            checks[0].detail.contains("META_TOKEN_KEY"),
+            "{}",
+            checks[0].detail
+        );
     }
 }

@@ -790,17 +790,18 @@ async fn the_page_shows_hostile_customer_data_as_text() {
             .clone();
         let hostile: Vec<&Value> = messages
             .iter()
-            .filter(|m| m["participant_id"] == HOSTILE)
+            .filter(|m| m["sender_id"] == HOSTILE)
             .collect();
         let urls = hostile
             .iter()
             .flat_map(|m| m["attachments"].as_array().unwrap())
             .filter(|a| a["url"] == SCRIPT_URL)
             .count();
-        let named = conversations_with_names(&app, 6)
-            .await
-            .iter()
-            .any(|c| c["participant_id"] == HOSTILE && c["participant"]["name"] == HOSTILE_NAME);
+        let conversations = get_json(&app, format!("{}api/meta/conversations", app.url)).await;
+        let named =
+            conversations["data"].as_array().unwrap().iter().any(|c| {
+                c["participant_id"] == HOSTILE && c["participant"]["name"] == HOSTILE_NAME
+            });
         if hostile.len() == HOSTILE_TEXTS.len() + HOSTILE_ATTACHMENTS.len()
             && urls == HOSTILE_ATTACHMENTS.len()
             && named

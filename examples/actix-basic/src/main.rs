@@ -28,19 +28,22 @@ async fn main() -> ExitCode {
         let inbox = config.build().await?;
         let access = config.access();
         let generated = access.generated.clone();
-        let server = HttpServer::new(move || {
-            App::new().service(web::scope("/api/meta").configure(meta_messaging_actix::configure(
-                inbox.clone(),
-                access.access.clone(),
-            )))
-        })
-        .bind(&config.bind)?;
+        let server =
+            HttpServer::new(move || {
+                App::new().service(web::scope("/api/meta").configure(
+                    meta_messaging_actix::configure(inbox.clone(), access.access.clone()),
+                ))
+            })
+            .bind(&config.bind)?;
         println!(
             "actix-basic listening on http://{}/api/meta (webhook: /api/meta/webhook)",
             config.bind
         );
         if let Some(token) = generated {
-            println!("API token (made now; set META_API_TOKEN to keep one): {}", token.expose());
+            println!(
+                "API token (made now; set META_API_TOKEN to keep one): {}",
+                token.expose()
+            );
         }
         server.run().await?;
         Ok::<(), Box<dyn std::error::Error>>(())

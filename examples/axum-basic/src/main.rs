@@ -39,16 +39,26 @@ async fn main() -> ExitCode {
         let inbox = config.build().await?;
         let listener = tokio::net::TcpListener::bind(&config.bind).await?;
         let access = config.access();
-        let app = Router::new().nest("/api/meta", meta_messaging_axum::router(inbox, access.access));
+        let app = Router::new().nest(
+            "/api/meta",
+            meta_messaging_axum::router(inbox, access.access),
+        );
         println!(
             "axum-basic listening on http://{}/api/meta (webhook: /api/meta/webhook)",
             config.bind
         );
         if let Some(token) = access.generated {
-            println!("API token (made now; set META_API_TOKEN to keep one): {}", token.expose());
+            println!(
+                "API token (made now; set META_API_TOKEN to keep one): {}",
+                token.expose()
+            );
         }
         // The peer's address goes into the log of refused webhook signatures.
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     };
     match result.await {

@@ -72,7 +72,10 @@ async fn serve() -> Result<(), Error> {
         config.bind
     );
     if let Some(token) = &access.generated {
-        println!("API token (made now; set META_API_TOKEN to keep one): {}", token.expose());
+        println!(
+            "API token (made now; set META_API_TOKEN to keep one): {}",
+            token.expose()
+        );
     }
     server(inbox, access.access, listener)?.await?;
     Ok(())
@@ -84,10 +87,12 @@ fn server(
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
     Ok(HttpServer::new(move || {
-        App::new().service(web::scope("/api/meta").configure(meta_messaging_actix::configure(
-            inbox.clone(),
-            access.clone(),
-        )))
+        App::new().service(
+            web::scope("/api/meta").configure(meta_messaging_actix::configure(
+                inbox.clone(),
+                access.clone(),
+            )),
+        )
     })
     .workers(1)
     .listen(listener)?

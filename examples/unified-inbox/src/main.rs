@@ -6,7 +6,9 @@
 //! cargo run -p unified-inbox -- --demo
 //! ```
 //!
-//! then open the URL it prints (http://127.0.0.1:3000/ unless that port is taken).
+//! then open the sign-in link it prints (`http://127.0.0.1:3000/?token=...` unless that port is
+//! taken). The link works once; to sign in again (another browser, an ended session), enter
+//! the API token printed below it.
 //!
 //! Against Meta, configured from the environment like the basic examples:
 //!
@@ -79,7 +81,10 @@ async fn main() -> ExitCode {
     println!("Unified inbox: open {}", running.sign_in_url);
     if let Some(token) = &running.api_token {
         // Scripts and the sign-in form take the API token; the link above works once.
-        println!("  API token: {}  (made now; set META_API_TOKEN to keep one)", token.expose());
+        println!(
+            "  API token: {}  (made now; set META_API_TOKEN to keep one)",
+            token.expose()
+        );
     }
     if let Some(demo) = &running.demo {
         let emulator = demo.emulator().url();

@@ -206,7 +206,10 @@ async fn serve(
         .map(|tokens| tokens.one_time_code(&TenantId::new(DEFAULT_TENANT)));
     let info = Arc::new(json!({"name": "unified-inbox", "demo": demo.is_some()}));
     let mut app = Router::new()
-        .nest(API_PREFIX, meta_messaging_axum::router(inbox.clone(), access))
+        .nest(
+            API_PREFIX,
+            meta_messaging_axum::router(inbox.clone(), access),
+        )
         .route(
             "/api/app",
             get(move || {

@@ -423,7 +423,10 @@ mod tests {
     fn one_time_codes_work_once() {
         let t = tokens();
         let code = t.one_time_code(&TenantId::new("a"));
-        assert!(t.tenant_of(code.expose()).is_none(), "a code is not a bearer token");
+        assert!(
+            t.tenant_of(code.expose()).is_none(),
+            "a code is not a bearer token"
+        );
         let (tenant, _) = t.sign_in(code.expose()).expect("first use");
         assert_eq!(tenant.as_str(), "a");
         assert!(t.sign_in(code.expose()).is_none(), "second use");
@@ -432,7 +435,13 @@ mod tests {
     #[test]
     fn hosts() {
         let open = Access::api_tokens(tokens());
-        for host in ["127.0.0.1:3000", "localhost", "LOCALHOST:80", "[::1]:8080", "127.1.2.3"] {
+        for host in [
+            "127.0.0.1:3000",
+            "localhost",
+            "LOCALHOST:80",
+            "[::1]:8080",
+            "127.1.2.3",
+        ] {
             assert!(open.host_allowed(Some(host)), "{host}");
         }
         for host in ["evil.example", "127.0.0.1.evil.example:3000", "10.0.0.1"] {

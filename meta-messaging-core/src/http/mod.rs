@@ -426,7 +426,10 @@ impl InboxRoutes {
         } else {
             Bytes::new()
         };
-        match self.tenant_route(route, &caller.tenant, request, &body).await {
+        match self
+            .tenant_route(route, &caller.tenant, request, &body)
+            .await
+        {
             Ok(Some(response)) => response,
             Ok(None) => ApiResponse::refused(Refusal::MethodNotAllowed),
             Err(err) => ApiResponse::error(&err),
@@ -435,7 +438,11 @@ impl InboxRoutes {
 
     /// Who calls: the tenant and whether a cookie (rather than a header no other site can set)
     /// says so.
-    fn caller(&self, request: ApiRequest<'_>, resolved: Option<TenantId>) -> Result<Caller, Refusal> {
+    fn caller(
+        &self,
+        request: ApiRequest<'_>,
+        resolved: Option<TenantId>,
+    ) -> Result<Caller, Refusal> {
         let header = |tenant| Caller {
             tenant,
             by_cookie: false,
@@ -480,7 +487,11 @@ impl InboxRoutes {
 
     /// The body of a JSON route: the media type is checked first, so an HTML form (which can
     /// only send form and text types) never reaches the handler.
-    async fn read_json_body<S, E>(&self, request: ApiRequest<'_>, body: S) -> Result<Bytes, ApiResponse>
+    async fn read_json_body<S, E>(
+        &self,
+        request: ApiRequest<'_>,
+        body: S,
+    ) -> Result<Bytes, ApiResponse>
     where
         S: Stream<Item = Result<Bytes, E>>,
     {
@@ -579,11 +590,14 @@ impl InboxRoutes {
                     Ok(body) => body,
                     Err(refused) => return refused,
                 };
-                match inbox.receive(request.headers.signature, &body).await {
+                match inbox
+                    .receive_from(request.remote, request.headers.signature, &body)
+                    .await
+                {
                     Ok(receipt) => ApiResponse::json(200, &receipt),
                     Err(e) => {
                         if status(&e) >= 500 {
-                            tracing::error!(error = %e, "webhook delivery not stored; Meta will redeliver it");
+                            tracing::error!(error = %crate::error::ErrorChain(&e), "webhook delivery not stored; Meta will redeliver it");
                         }
                         ApiResponse::error(&e)
                     }
@@ -676,7 +690,11 @@ fn conversation_id(id: Option<&str>) -> Result<ConversationId, InboxError> {
 mod tests {
     use super::*;
 
-    fn headers<'a>(origin: Option<&'a str>, site: Option<&'a str>, host: &'a str) -> RequestHeaders<'a> {
+    fn headers<'a>(
+        origin: Option<&'a str>,
+        site: Option<&'a str>,
+        host: &'a str,
+    ) -> RequestHeaders<'a> {
         RequestHeaders {
             origin,
             sec_fetch_site: site,
@@ -689,13 +707,29 @@ mod tests {
     fn same_origin_prefers_fetch_metadata_then_origin() {
         let host = "127.0.0.1:3000";
         assert!(same_origin(&headers(None, Some("same-origin"), host)));
-        assert!(!same_origin(&headers(Some("http://127.0.0.1:3000"), Some("cross-site"), host)));
+        assert!(!same_origin(&headers(
+            Some("http://127.0.0.1:3000"),
+            Some("cross-site"),
+            host
+        )));
         assert!(!same_origin(&headers(None, Some("same-site"), host)));
-        assert!(same_origin(&headers(Some("http://127.0.0.1:3000"), None, host)));
-        assert!(!same_origin(&headers(Some("http://evil.example"), None, host)));
+        assert!(same_origin(&headers(
+            Some("http://127.0.0.1:3000"),
+            None,
+            host
+        )));
+        assert!(!same_origin(&headers(
+            Some("http://evil.example"),
+            None,
+            host
+        )));
         assert!(!same_origin(&headers(Some("null"), None, host)));
         assert!(!same_origin(&headers(None, None, host)));
-        assert!(same_origin(&headers(Some("https://Inbox.Example.com"), None, "inbox.example.com")));
+        assert!(same_origin(&headers(
+            Some("https://Inbox.Example.com"),
+            None,
+            "inbox.example.com"
+        )));
     }
 
     #[test]

@@ -201,7 +201,10 @@ mod tests {
             assert_eq!(crate::http::status(&err), 400);
         }
         let err = conversation_query("cursor=bm90LWEtY3Vyc29y").unwrap_err();
-        assert_eq!((crate::http::status(&err), err.kind()), (400, "invalid_cursor"));
+        assert_eq!(
+            (crate::http::status(&err), err.kind()),
+            (400, "invalid_cursor")
+        );
         let err = message_query("direction=sideways").unwrap_err();
         assert!(
             err.to_string().contains("expected inbound or outbound"),

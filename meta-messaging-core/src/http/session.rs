@@ -6,7 +6,9 @@ use serde::Deserialize;
 
 use super::access::AccessKind;
 use super::error::Refusal;
-use super::{ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, SESSION_COOKIE, same_origin};
+use super::{
+    ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, SESSION_COOKIE, same_origin,
+};
 
 #[derive(Deserialize)]
 struct SignIn {
@@ -22,8 +24,8 @@ pub(super) fn serve(routes: &InboxRoutes, request: ApiRequest<'_>, body: &Bytes)
     let headers = &request.headers;
     // Signing in or out from another site (login CSRF, forced sign-out) is refused like any
     // other cross-site state change; a client that is not a browser sends neither header.
-    let from_elsewhere = (headers.origin.is_some() || headers.sec_fetch_site.is_some())
-        && !same_origin(headers);
+    let from_elsewhere =
+        (headers.origin.is_some() || headers.sec_fetch_site.is_some()) && !same_origin(headers);
     match request.method {
         Method::Get => match cookie(headers.cookie).and_then(|v| tokens.session_tenant(v)) {
             Some(tenant) => ApiResponse::json(200, &serde_json::json!({ "tenant_id": tenant })),
@@ -36,8 +38,10 @@ pub(super) fn serve(routes: &InboxRoutes, request: ApiRequest<'_>, body: &Bytes)
             };
             match tokens.sign_in(token.trim()) {
                 Some((tenant, value)) => {
-                    ApiResponse::json(200, &serde_json::json!({ "tenant_id": tenant }))
-                        .with_header("set-cookie", set_cookie(headers, &value, tokens.session_max_age()))
+                    ApiResponse::json(200, &serde_json::json!({ "tenant_id": tenant })).with_header(
+                        "set-cookie",
+                        set_cookie(headers, &value, tokens.session_max_age()),
+                    )
                 }
                 None => ApiResponse::refused(Refusal::Unauthorized),
             }

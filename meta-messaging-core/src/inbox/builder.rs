@@ -91,7 +91,9 @@ pub enum BuildError {
     #[error("an Inbox needs {0}: call InboxBuilder::{0}")]
     Missing(&'static str),
     /// A secret was given empty: an empty HMAC key or verify token is one anyone has.
-    #[error("the {0} given to InboxBuilder::{0} is empty: pass the value from the Meta app's settings")]
+    #[error(
+        "the {0} given to InboxBuilder::{0} is empty: pass the value from the Meta app's settings"
+    )]
     EmptySecret(&'static str),
     /// The default Graph client could not be built.
     #[error("the default Graph client could not be built")]

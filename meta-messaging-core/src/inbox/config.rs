@@ -164,15 +164,11 @@ impl InboxConfig {
         let tenant = TenantId::new(DEFAULT_TENANT);
         let (tokens, generated) = if self.api_tokens.is_empty() {
             let token = ApiToken::generate();
-            (
-                ApiTokens::new().token(token.clone(), tenant),
-                Some(token),
-            )
+            (ApiTokens::new().token(token.clone(), tenant), Some(token))
         } else {
-            let tokens = self
-                .api_tokens
-                .iter()
-                .fold(ApiTokens::new(), |all, t| all.token(t.clone(), tenant.clone()));
+            let tokens = self.api_tokens.iter().fold(ApiTokens::new(), |all, t| {
+                all.token(t.clone(), tenant.clone())
+            });
             (tokens, None)
         };
         let mut access = Access::api_tokens(tokens);
@@ -463,7 +459,9 @@ mod tests {
         vars.push(("META_TOKEN_KEY", "too-short"));
         let err = config(&vars).expect_err("not a key");
         assert!(matches!(err, ConfigError::TokenKey(_)), "{err:?}");
-        let source = std::error::Error::source(&err).expect("the key error").to_string();
+        let source = std::error::Error::source(&err)
+            .expect("the key error")
+            .to_string();
         assert!(source.contains("META_TOKEN_KEY"), "{source}");
         assert!(source.contains("token-key generate"), "{source}");
 
@@ -488,7 +486,10 @@ mod tests {
             .expect_err("no key");
         assert!(matches!(err, ConfigError::TokenKeyRequired), "{err:?}");
         let text = err.to_string();
-        assert!(text.contains("META_TOKEN_KEY") && text.contains("token-key generate"), "{text}");
+        assert!(
+            text.contains("META_TOKEN_KEY") && text.contains("token-key generate"),
+            "{text}"
+        );
     }
 
     #[cfg(feature = "sqlite")]
@@ -508,7 +509,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&key_file).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(&key_file)
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let tenant = TenantId::new(DEFAULT_TENANT);

@@ -205,10 +205,19 @@ mod tests {
         let (a, b) = (TenantId::new("a"), TenantId::new("b"));
         let first = hub.subscribe_within(&a, 2).expect("first");
         let second = hub.subscribe_within(&a, 2).expect("second");
-        assert!(hub.subscribe_within(&a, 2).is_none(), "the third is over the limit");
-        assert!(hub.subscribe_within(&b, 2).is_some(), "another tenant has its own");
+        assert!(
+            hub.subscribe_within(&a, 2).is_none(),
+            "the third is over the limit"
+        );
+        assert!(
+            hub.subscribe_within(&b, 2).is_some(),
+            "another tenant has its own"
+        );
         drop(first);
-        assert!(hub.subscribe_within(&a, 2).is_some(), "a dropped one frees its place");
+        assert!(
+            hub.subscribe_within(&a, 2).is_some(),
+            "a dropped one frees its place"
+        );
         drop(second);
     }
 }

@@ -276,10 +276,8 @@ impl Inbox {
             return Err(cannot_send("no access token is stored for it"));
         };
         let token = stored.open().await.map_err(|err| {
-            let cause = std::error::Error::source(&err).map(ToString::to_string);
             tracing::warn!(
-                error = %err,
-                cause = cause.as_deref().unwrap_or(""),
+                error = %crate::error::ErrorChain(&err),
                 platform = %account.platform,
                 account_id = %account.account_id,
                 "the account's stored token does not open"
@@ -298,10 +296,10 @@ impl Inbox {
                     .ok_or_else(|| cannot_send("it has a Page token but no linked Page"))?;
                 Ok(graph.instagram_via_page(page, token))
             }
-            (AccountToken::Instagram(token), Platform::Instagram) => Ok(graph.instagram_login(
-                InstagramAccountId::new(account.account_id.as_str()),
-                token,
-            )),
+            (AccountToken::Instagram(token), Platform::Instagram) => {
+                Ok(graph
+                    .instagram_login(InstagramAccountId::new(account.account_id.as_str()), token))
+            }
             _ => Err(cannot_send("its token is not one this platform accepts")),
         }
     }

@@ -95,9 +95,11 @@ impl Inbox {
         else {
             return Ok(());
         };
-        let found = self.account_client(&account)
+        let found = self
+            .account_client(&account)
             .await?
-            .user_profile(user).await?;
+            .user_profile(user)
+            .await?;
         let joined = [found.first_name.as_deref(), found.last_name.as_deref()]
             .into_iter()
             .flatten()

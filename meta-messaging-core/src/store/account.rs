@@ -5,9 +5,9 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use super::stored_token::StoredToken;
 use crate::ids::{AccountId, PageId, TenantId};
 use crate::platform::Platform;
-use super::stored_token::StoredToken;
 use crate::secret::{InstagramAccessToken, PageAccessToken};
 
 /// The access token an account sends with. Redacted in `Debug`, never serialized.

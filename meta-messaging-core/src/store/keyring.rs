@@ -316,7 +316,9 @@ pub(crate) fn restrict_to_owner(path: &Path) -> io::Result<()> {
 #[non_exhaustive]
 pub enum TokenKeyError {
     /// No key was given.
-    #[error("META_TOKEN_KEY holds no key: set it to the base64 of 32 random bytes; {GENERATE_HINT}")]
+    #[error(
+        "META_TOKEN_KEY holds no key: set it to the base64 of 32 random bytes; {GENERATE_HINT}"
+    )]
     Empty,
     /// A key is not base64.
     #[error("key {position} of META_TOKEN_KEY is not base64: {GENERATE_HINT}")]

@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 
 use super::account::{PlaintextTokens, TokenSealer};
 use super::batch::BatchConfig;
-use super::keyring::{create_private, restrict_to_owner};
 use super::error::StoreError;
+use super::keyring::{create_private, restrict_to_owner};
 use super::sql::Dialect;
 
 type Db = sqlx::Sqlite;

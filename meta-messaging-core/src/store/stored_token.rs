@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use super::account::{AccountToken, TokenSealer};
 use super::error::StoreError;
+use crate::error::ErrorChain;
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 
@@ -149,7 +150,11 @@ impl Sealed {
         let resealed = match self.sealer.seal(value, aad) {
             Ok(resealed) => resealed,
             Err(err) => {
-                tracing::warn!(error = %err, account_id = %self.owner.account_id, "cannot re-seal an account token");
+                tracing::warn!(
+                    error = %ErrorChain(err.as_ref()),
+                    account_id = %self.owner.account_id,
+                    "cannot re-seal an account token"
+                );
                 return;
             }
         };
@@ -162,7 +167,11 @@ impl Sealed {
             )
             .await
         {
-            tracing::warn!(error = %err, account_id = %self.owner.account_id, "cannot write back a re-sealed account token");
+            tracing::warn!(
+                error = %ErrorChain(&err),
+                account_id = %self.owner.account_id,
+                "cannot write back a re-sealed account token"
+            );
         }
     }
 }

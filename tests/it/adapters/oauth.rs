@@ -22,7 +22,9 @@ fn client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
-        format!("Bearer {}", super::servers::API_TOKEN).parse().unwrap(),
+        format!("Bearer {}", super::servers::API_TOKEN)
+            .parse()
+            .unwrap(),
     );
     reqwest::Client::builder()
         .default_headers(headers)

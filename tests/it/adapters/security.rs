@@ -24,7 +24,8 @@ const STREAMS: usize = 2;
 /// Graph mock expects no call, and the stream cap is tested below).
 fn tenant_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>, bool)> {
     use reqwest::Method;
-    let send = json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID, "text": "hi"});
+    let send =
+        json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID, "text": "hi"});
     vec![
         (Method::GET, "/conversations", None, false),
         (Method::POST, "/conversations/1/read", None, false),
@@ -32,7 +33,12 @@ fn tenant_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>, bool)> 
         (Method::POST, "/conversations/1/unarchive", None, false),
         (Method::GET, "/messages", None, false),
         (Method::POST, "/messages", Some(send), true),
-        (Method::POST, "/messages", Some(json!({"platform": "messenger"})), false),
+        (
+            Method::POST,
+            "/messages",
+            Some(json!({"platform": "messenger"})),
+            false,
+        ),
         (Method::GET, "/accounts", None, false),
         (Method::GET, "/status", None, false),
         (Method::GET, "/status?check=true", None, true),
@@ -50,7 +56,10 @@ async fn answer(response: reqwest::Response) -> (u16, String) {
         .is_some_and(|v| v == "application/json")
     {
         let body: Value = response.json().await.unwrap_or_default();
-        body["error"]["kind"].as_str().unwrap_or_default().to_owned()
+        body["error"]["kind"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     } else {
         String::new()
     };
@@ -80,31 +89,53 @@ async fn run(adapter: Adapter) {
             }
             request
         };
-        for (who, token) in [("no credentials", None), ("a wrong token", Some("not-the-token"))] {
+        for (who, token) in [
+            ("no credentials", None),
+            ("a wrong token", Some("not-the-token")),
+        ] {
             let (status, kind) = answer(request(token).send().await.unwrap()).await;
-            assert_eq!((status, kind.as_str()), (401, "unauthorized"), "{adapter:?}: {method} {path} with {who}");
+            assert_eq!(
+                (status, kind.as_str()),
+                (401, "unauthorized"),
+                "{adapter:?}: {method} {path} with {who}"
+            );
         }
         if !side_effects {
             let response = request(Some(API_TOKEN)).send().await.unwrap();
             let status = response.status().as_u16();
-            assert!(status != 401 && status != 403, "{adapter:?}: {method} {path} with the token: {status}");
+            assert!(
+                status != 401 && status != 403,
+                "{adapter:?}: {method} {path} with the token: {status}"
+            );
         }
     }
     // A scheme other than Bearer, and the token in the query string, are not credentials.
     for request in [
-        anonymous.get(format!("{base}/messages")).header(AUTHORIZATION, format!("Basic {API_TOKEN}")),
+        anonymous
+            .get(format!("{base}/messages"))
+            .header(AUTHORIZATION, format!("Basic {API_TOKEN}")),
         anonymous.get(format!("{base}/messages?access_token={API_TOKEN}")),
     ] {
-        assert_eq!(answer(request.send().await.unwrap()).await.0, 401, "{adapter:?}");
+        assert_eq!(
+            answer(request.send().await.unwrap()).await.0,
+            401,
+            "{adapter:?}"
+        );
     }
 
     // The webhook and the OAuth callback need no token: Meta calls them.
     let handshake = anonymous
-        .get(format!("{base}/webhook?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1"))
+        .get(format!(
+            "{base}/webhook?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1"
+        ))
         .send()
         .await
         .unwrap();
-    assert_ne!(handshake.status(), 401, "{adapter:?}: the handshake is Meta's");
+    assert_ne!(
+        handshake.status(),
+        401,
+        "{adapter:?}: the handshake is Meta's"
+    );
 
     // Sign in: the session cookie is HttpOnly and SameSite=Strict.
     let signed_in = anonymous
@@ -118,7 +149,10 @@ async fn run(adapter: Adapter) {
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(set_cookie.contains(attribute), "{adapter:?}: {set_cookie}");
     }
-    assert!(!set_cookie.contains(API_TOKEN), "the cookie is not the token");
+    assert!(
+        !set_cookie.contains(API_TOKEN),
+        "the cookie is not the token"
+    );
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let wrong = anonymous
         .post(format!("{base}/session"))
@@ -126,23 +160,44 @@ async fn run(adapter: Adapter) {
         .send()
         .await
         .unwrap();
-    assert_eq!(answer(wrong).await, (401, "unauthorized".to_owned()), "{adapter:?}");
+    assert_eq!(
+        answer(wrong).await,
+        (401, "unauthorized".to_owned()),
+        "{adapter:?}"
+    );
     let who = anonymous
         .get(format!("{base}/session"))
         .header(COOKIE, &cookie)
         .send()
         .await
         .unwrap();
-    assert_eq!(who.json::<Value>().await.unwrap()["tenant_id"], tenant().as_str());
+    assert_eq!(
+        who.json::<Value>().await.unwrap()["tenant_id"],
+        tenant().as_str()
+    );
 
     // The cookie reads; a cookie-authenticated state change needs the request's own origin.
     let origin = base.trim_end_matches(super::servers::PREFIX).to_owned();
-    let read = anonymous.get(format!("{base}/messages")).header(COOKIE, &cookie).send().await.unwrap();
+    let read = anonymous
+        .get(format!("{base}/messages"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), 200, "{adapter:?}: cookie GET");
     let cross_site = [
-        ("a foreign Origin", vec![(ORIGIN.as_str(), "http://evil.example")]),
-        ("Sec-Fetch-Site: cross-site", vec![("sec-fetch-site", "cross-site")]),
-        ("Sec-Fetch-Site: same-site", vec![("sec-fetch-site", "same-site")]),
+        (
+            "a foreign Origin",
+            vec![(ORIGIN.as_str(), "http://evil.example")],
+        ),
+        (
+            "Sec-Fetch-Site: cross-site",
+            vec![("sec-fetch-site", "cross-site")],
+        ),
+        (
+            "Sec-Fetch-Site: same-site",
+            vec![("sec-fetch-site", "same-site")],
+        ),
         ("neither Origin nor Sec-Fetch-Site", vec![]),
         ("Origin: null", vec![(ORIGIN.as_str(), "null")]),
     ];
@@ -156,7 +211,11 @@ async fn run(adapter: Adapter) {
                 request = request.header(*name, *value);
             }
             let (status, kind) = answer(request.send().await.unwrap()).await;
-            assert_eq!((status, kind.as_str()), (403, "cross_site_request"), "{adapter:?}: POST {path} with {what}");
+            assert_eq!(
+                (status, kind.as_str()),
+                (403, "cross_site_request"),
+                "{adapter:?}: POST {path} with {what}"
+            );
         }
     }
     let same_origin = anonymous
@@ -166,7 +225,11 @@ async fn run(adapter: Adapter) {
         .send()
         .await
         .unwrap();
-    assert_eq!(answer(same_origin).await, (404, "not_found".to_owned()), "{adapter:?}: same-origin POST reaches the route");
+    assert_eq!(
+        answer(same_origin).await,
+        (404, "not_found".to_owned()),
+        "{adapter:?}: same-origin POST reaches the route"
+    );
     let fetch_metadata = anonymous
         .post(format!("{base}/conversations/987654/read"))
         .header(COOKIE, &cookie)
@@ -195,7 +258,11 @@ async fn run(adapter: Adapter) {
 
     // JSON routes take only JSON: an HTML form or a text/plain fetch cannot forge one.
     for (path, credentials) in [("/messages", Some(API_TOKEN)), ("/session", None)] {
-        for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+        for content_type in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+        ] {
             let mut request = anonymous
                 .post(format!("{base}{path}"))
                 .header(CONTENT_TYPE, content_type)
@@ -204,7 +271,11 @@ async fn run(adapter: Adapter) {
                 request = request.header(AUTHORIZATION, format!("Bearer {token}"));
             }
             let (status, kind) = answer(request.send().await.unwrap()).await;
-            assert_eq!((status, kind.as_str()), (415, "unsupported_media_type"), "{adapter:?}: {path} as {content_type}");
+            assert_eq!(
+                (status, kind.as_str()),
+                (415, "unsupported_media_type"),
+                "{adapter:?}: {path} as {content_type}"
+            );
         }
     }
 
@@ -216,7 +287,11 @@ async fn run(adapter: Adapter) {
             .send()
             .await
             .unwrap();
-        assert_eq!(answer(rebound).await, (421, "host_not_allowed".to_owned()), "{adapter:?}: {path}");
+        assert_eq!(
+            answer(rebound).await,
+            (421, "host_not_allowed".to_owned()),
+            "{adapter:?}: {path}"
+        );
     }
 
     // Body limits: exactly the limit is read, one byte more is refused, on every body route.
@@ -224,28 +299,62 @@ async fn run(adapter: Adapter) {
     for size in [LIMIT, LIMIT + 1] {
         let padding = vec![b' '; size];
         let cases = [
-            ("/webhook", super::servers::client().post(format!("{base}/webhook")).header(SIGNATURE_HEADER, signed(&padding))),
-            ("/messages", super::servers::client().post(format!("{base}/messages")).header(CONTENT_TYPE, "application/json")),
-            ("/session", anonymous.post(format!("{base}/session")).header(CONTENT_TYPE, "application/json")),
+            (
+                "/webhook",
+                super::servers::client()
+                    .post(format!("{base}/webhook"))
+                    .header(SIGNATURE_HEADER, signed(&padding)),
+            ),
+            (
+                "/messages",
+                super::servers::client()
+                    .post(format!("{base}/messages"))
+                    .header(CONTENT_TYPE, "application/json"),
+            ),
+            (
+                "/session",
+                anonymous
+                    .post(format!("{base}/session"))
+                    .header(CONTENT_TYPE, "application/json"),
+            ),
         ];
         for (path, request) in cases {
             let (status, kind) = answer(request.body(padding.clone()).send().await.unwrap()).await;
             if size > LIMIT {
-                assert_eq!((status, kind.as_str()), (413, "payload_too_large"), "{adapter:?}: {path} at limit+1");
+                assert_eq!(
+                    (status, kind.as_str()),
+                    (413, "payload_too_large"),
+                    "{adapter:?}: {path} at limit+1"
+                );
             } else {
                 // Read whole and judged on its content (blank is not valid JSON or a delivery).
-                assert!(status == 400 || status == 401, "{adapter:?}: {path} at the limit: {status} {kind}");
+                assert!(
+                    status == 400 || status == 401,
+                    "{adapter:?}: {path} at the limit: {status} {kind}"
+                );
             }
         }
     }
 
     // A body that trickles in is cut off; one that stops half-way is not "too large".
-    let host = base.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let host = base
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let slow = raw_post(&host, "/api/meta/webhook", 100, b"{\"object\":", false).await;
-    assert!(slow.starts_with("HTTP/1.1 408"), "{adapter:?}: slow body: {slow}");
+    assert!(
+        slow.starts_with("HTTP/1.1 408"),
+        "{adapter:?}: slow body: {slow}"
+    );
     assert!(slow.contains("body_timeout"), "{adapter:?}: {slow}");
     let cut = raw_post(&host, "/api/meta/webhook", 100, b"{\"object\":", true).await;
-    assert!(!cut.contains("413"), "{adapter:?}: a cut body is not too large: {cut}");
+    // The server may answer before it closes, or just close: never "too large".
+    assert!(
+        cut.is_empty() || cut.contains("body_incomplete"),
+        "{adapter:?}: a cut body is incomplete, not too large: {cut}"
+    );
 
     // The live streams of one tenant are capped. (A stream frees its place when the server
     // notices the client left, at its next write at the latest: core's unit tests cover that.)
@@ -257,7 +366,11 @@ async fn run(adapter: Adapter) {
         open.push(stream);
     }
     let refused = client.get(format!("{base}/events")).send().await.unwrap();
-    assert_eq!(answer(refused).await, (429, "too_many_streams".to_owned()), "{adapter:?}");
+    assert_eq!(
+        answer(refused).await,
+        (429, "too_many_streams".to_owned()),
+        "{adapter:?}"
+    );
     drop(open);
 
     // A signed delivery of an object the inbox does not handle is kept and answered 200, so
@@ -281,7 +394,12 @@ async fn run(adapter: Adapter) {
         .await
         .unwrap();
     assert_eq!(signed_out.status(), 204, "{adapter:?}");
-    assert!(signed_out.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        signed_out.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
 }
 
 /// A POST that announces `length` bytes and sends `sent` of them, then waits (or, with

@@ -1,4 +1,5 @@
-//! `GET /status?check=true`: live checks against Meta per account, one report per Page.
+//! `GET /status?check=true`: live checks against Meta per account, one report per Page, at
+//! most once a minute.
 
 use meta_messaging_core::inbox::Tenancy;
 use serde_json::{Value, json};
@@ -23,7 +24,9 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
     mount_healthy_page(&h.graph, json!(scopes)).await;
     let base = serve(Adapter::Axum, h.inbox.clone()).await;
 
-    let plain: Value = super::servers::client().get(format!("{base}/status")).send()
+    let plain: Value = super::servers::client()
+        .get(format!("{base}/status"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -37,7 +40,9 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
             .all(|a| a["checks"].is_null())
     );
 
-    let response = super::servers::client().get(format!("{base}/status?check=true")).send()
+    let response = super::servers::client()
+        .get(format!("{base}/status?check=true"))
+        .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -68,7 +73,27 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
         );
     }
 
-    let bad = super::servers::client().get(format!("{base}/status?check=maybe")).send()
+    // Reloading does not make the server ask Meta again within the interval: the same report,
+    // and each of Meta's three endpoints was called once (`mount_healthy_page` expects one).
+    for _ in 0..3 {
+        let again: Value = super::servers::client()
+            .get(format!("{base}/status?check=true"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            again["accounts"][0]["checks"],
+            report["accounts"][0]["checks"]
+        );
+    }
+    h.graph.server.verify().await;
+
+    let bad = super::servers::client()
+        .get(format!("{base}/status?check=maybe"))
+        .send()
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);

@@ -339,7 +339,8 @@ async fn live_events(adapter: Adapter) {
     let response = super::servers::client()
         .get(format!("{base}/events"))
         .send()
-        .await.unwrap();
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_eq!(response.headers()["cache-control"], "no-cache");

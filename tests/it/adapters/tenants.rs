@@ -31,7 +31,11 @@ async fn tenants(adapter: Adapter) {
         .json()
         .await
         .unwrap();
-    assert_eq!(page["data"].as_array().unwrap().len(), 0, "tenant shop has nothing");
+    assert_eq!(
+        page["data"].as_array().unwrap().len(),
+        0,
+        "tenant shop has nothing"
+    );
 
     let base = serve_with_header_tenants(adapter, h.inbox.clone()).await;
     let client = reqwest::Client::new();

@@ -22,7 +22,11 @@ async fn sqlite(path: &std::path::Path, keys: &str) -> SqliteStore {
 
 async fn scheme_of(store: &SqliteStore) -> String {
     store
-        .get_account(&TenantId::new("acme"), Platform::Messenger, &AccountId::new(PAGE))
+        .get_account(
+            &TenantId::new("acme"),
+            Platform::Messenger,
+            &AccountId::new(PAGE),
+        )
         .await
         .expect("get")
         .expect("exists")
@@ -67,14 +71,30 @@ async fn reseal_rewrites_every_token_under_the_first_key() {
 
     // Without the old key the token does not open: nothing is rewritten, and the error says
     // which key is missing.
-    let old_id = old.parse::<TokenKeyring>().expect("old").current_key_id().to_owned();
-    let refused = run(&["token-key", "reseal", "--store", &url, "--keys", &new], b"").await;
+    let old_id = old
+        .parse::<TokenKeyring>()
+        .expect("old")
+        .current_key_id()
+        .to_owned();
+    let refused = run(
+        &["token-key", "reseal", "--store", &url, "--keys", &new],
+        b"",
+    )
+    .await;
     assert!(!refused.succeeded());
     assert!(refused.stderr.contains(&old_id), "{}", refused.stderr);
-    assert!(refused.stderr.contains("META_TOKEN_KEY"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("META_TOKEN_KEY"),
+        "{}",
+        refused.stderr
+    );
 
     let rotating = format!("{new},{old}");
-    let out = run(&["token-key", "reseal", "--store", &url, "--keys", &rotating], b"").await;
+    let out = run(
+        &["token-key", "reseal", "--store", &url, "--keys", &rotating],
+        b"",
+    )
+    .await;
     assert!(out.succeeded(), "stderr: {}", out.stderr);
     let new_keys: TokenKeyring = new.parse().expect("new");
     assert_eq!(
@@ -88,7 +108,11 @@ async fn reseal_rewrites_every_token_under_the_first_key() {
     let store = sqlite(&path, &new).await;
     assert_eq!(scheme_of(&store).await, new_keys.scheme());
     let token = store
-        .get_account(&TenantId::new("acme"), Platform::Messenger, &AccountId::new(PAGE))
+        .get_account(
+            &TenantId::new("acme"),
+            Platform::Messenger,
+            &AccountId::new(PAGE),
+        )
         .await
         .expect("get")
         .expect("exists")
@@ -103,15 +127,30 @@ async fn reseal_rewrites_every_token_under_the_first_key() {
     }
     drop(store);
 
-    let again = run(&["token-key", "reseal", "--store", &url, "--keys", &new], b"").await;
+    let again = run(
+        &["token-key", "reseal", "--store", &url, "--keys", &new],
+        b"",
+    )
+    .await;
     assert!(again.succeeded(), "stderr: {}", again.stderr);
-    assert!(again.stdout.starts_with("re-sealed 0 account tokens"), "{}", again.stdout);
+    assert!(
+        again.stdout.starts_with("re-sealed 0 account tokens"),
+        "{}",
+        again.stdout
+    );
 }
 
 #[tokio::test]
 async fn reseal_refuses_invalid_keys_and_unknown_stores() {
     let bad = run(
-        &["token-key", "reseal", "--store", "sqlite://x.db", "--keys", "short"],
+        &[
+            "token-key",
+            "reseal",
+            "--store",
+            "sqlite://x.db",
+            "--keys",
+            "short",
+        ],
         b"",
     )
     .await;
@@ -121,10 +160,21 @@ async fn reseal_refuses_invalid_keys_and_unknown_stores() {
 
     let key = TokenKeyring::generate_key();
     let unknown = run(
-        &["token-key", "reseal", "--store", "redis://localhost", "--keys", &key],
+        &[
+            "token-key",
+            "reseal",
+            "--store",
+            "redis://localhost",
+            "--keys",
+            &key,
+        ],
         b"",
     )
     .await;
     assert!(!unknown.succeeded());
-    assert!(unknown.stderr.contains("sqlite://PATH"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("sqlite://PATH"),
+        "{}",
+        unknown.stderr
+    );
 }

@@ -9,13 +9,13 @@ pub(crate) mod bulk;
 use std::sync::Arc;
 
 use super::account::{Account, AccountToken, TokenSealer};
-use super::stored_token::{StoredToken, TokenOwner, TokenWriteBack};
 use super::api::RawEvent;
 use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
 use super::keys::{ConversationId, StoredMessageId};
 use super::model::{Direction, StoredMessage};
 use super::plan::{ReactionState, visible_reactions};
+use super::stored_token::{StoredToken, TokenOwner, TokenWriteBack};
 use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
 use crate::platform::Platform;
 

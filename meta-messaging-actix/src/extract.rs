@@ -82,6 +82,7 @@ impl FromRequest for VerifiedDelivery {
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let remote = request.peer_addr();
         let payload = payload.take();
         Box::pin(async move {
             let inbox = inbox.ok_or_else(|| {
@@ -90,7 +91,7 @@ impl FromRequest for VerifiedDelivery {
                 ))
             })?;
             let body = http::read_body(&inbox, payload).await?;
-            let events = inbox.verify_delivery(signature.as_deref(), &body)?;
+            let events = inbox.verify_delivery_from(remote, signature.as_deref(), &body)?;
             Ok(Self { events })
         })
     }

@@ -1,7 +1,9 @@
 //! [`VerifiedDelivery`]: a webhook delivery whose signature was checked, for hosts that write
 //! their own handler; and [`ApiError`], the response of any inbox error.
 
-use axum::extract::{FromRef, FromRequest, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use meta_messaging_core::http::{self, ApiResponse};
 use meta_messaging_core::inbox::{Inbox, InboxError};
@@ -62,13 +64,17 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let inbox = Inbox::from_ref(state);
+        let remote = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0);
         let signature = request
             .headers()
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let body = http::read_body(&inbox, request.into_body().into_data_stream()).await?;
-        let events = inbox.verify_delivery(signature.as_deref(), &body)?;
+        let events = inbox.verify_delivery_from(remote, signature.as_deref(), &body)?;
         Ok(Self { events })
     }
 }

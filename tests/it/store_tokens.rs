@@ -15,7 +15,7 @@ use meta_messaging_core::secret::{InstagramAccessToken, PageAccessToken};
 use meta_messaging_core::store::{
     AccountToken, MessageStore, NewAccount, PLAIN_SCHEME, PlaintextTokens, PostgresOptions,
     PostgresStore, SqliteOptions, SqliteStore, StoreError, TenantEvent, TokenKeyring,
-    TokenOpenError, TokenSealer,
+    TokenSealError, TokenSealer,
 };
 use meta_messaging_core::webhook::{self, DeliveryBuilder};
 use sqlx::Connection;
@@ -322,8 +322,8 @@ async fn a_token_copied_to_another_account_does_not_open(db: Db) {
     };
     assert!(
         matches!(
-            source.downcast_ref::<TokenOpenError>(),
-            Some(TokenOpenError::Rejected { .. })
+            source.downcast_ref::<TokenSealError>(),
+            Some(TokenSealError::Rejected { .. })
         ),
         "{source}"
     );
@@ -379,8 +379,8 @@ async fn a_wrong_key_fails_only_opening(db: Db) {
     let StoreError::Token(source) = &err else {
         panic!("expected StoreError::Token, got {err:?}");
     };
-    match source.downcast_ref::<TokenOpenError>() {
-        Some(TokenOpenError::UnknownKey { key_id, .. }) => assert_eq!(key_id, &old_id),
+    match source.downcast_ref::<TokenSealError>() {
+        Some(TokenSealError::UnknownKey { key_id, .. }) => assert_eq!(key_id, &old_id),
         other => panic!("expected UnknownKey, got {other:?} ({source})"),
     }
     assert!(source.to_string().contains("META_TOKEN_KEY"), "{source}");

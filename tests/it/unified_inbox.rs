@@ -752,9 +752,9 @@ const HOSTILE_ATTACHMENTS: [&str; 5] = ["image", "video", "file", "fallback", "a
 /// (The page's CSP would also stop inline scripts: the markup and URL checks are what show
 /// that the page never turns the data into HTML or links.)
 const NOTHING_RAN: &str = "window.__xss === undefined \
-    && document.querySelectorAll('body svg, body script, img[src=\"x\"], [onerror], [onload]').length === 0 \
-    && ![...document.querySelectorAll('a[href], img[src], video[src], audio[src], source[src], iframe, object, embed')] \
-        .some(e => /^\\s*javascript:/i.test(e.getAttribute('href') ?? e.getAttribute('src') ?? 'embedded'))";
+    && document.querySelectorAll('body svg, body script, iframe, object, embed, img[src=\"x\"], [onerror], [onload]').length === 0 \
+    && ![...document.querySelectorAll('a[href], img[src], video[src], audio[src], source[src]')] \
+        .some(e => /^\\s*javascript:/i.test(e.getAttribute('href') ?? e.getAttribute('src')))";
 
 #[tokio::test]
 async fn the_page_shows_hostile_customer_data_as_text() {

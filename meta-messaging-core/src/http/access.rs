@@ -1,15 +1,5 @@
 //! Who may call the tenant routes: [`Access`], the built-in [`ApiTokens`] check and the page's
 //! session cookie.
-//!
-//! Every route but `GET/POST /webhook` (Meta calls it, and the signature check guards it) and
-//! `GET /oauth/callback` (its tenant travels in the signed state) acts for a tenant, so the
-//! adapters cannot mount them without an access decision:
-//!
-//! | decision | who is let in | use it when |
-//! |---|---|---|
-//! | [`Access::api_tokens`] | requests with `Authorization: Bearer <token>` of one of the tokens, or the session cookie a token signed in | the inbox is its own service, or its page is served by your app |
-//! | the adapters' `router_with_tenants` / `configure_with_tenants` | whoever your tenant resolver accepts | your app has users and sessions of its own |
-//! | [`Access::trusted_upstream`] | everyone who reaches the port | a gateway in front already authenticates every request; logged at start-up as a warning |
 
 use std::collections::HashMap;
 use std::fmt;
@@ -76,8 +66,11 @@ impl fmt::Debug for ApiToken {
 pub struct ApiTokens {
     tokens: Vec<Entry>,
     session_ttl: Duration,
-    codes: Arc<Mutex<HashMap<[u8; 32], (TenantId, u64)>>>,
+    codes: Arc<Mutex<OneTimeCodes>>,
 }
+
+/// Unused one-time codes, by SHA-256: the tenant each signs in and when it expires (seconds).
+type OneTimeCodes = HashMap<[u8; 32], (TenantId, u64)>;
 
 #[derive(Clone)]
 struct Entry {
@@ -255,7 +248,15 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The access decision for the tenant routes; see the [module docs](self) for the choices.
+/// The access decision for the tenant routes: every route but `GET/POST /webhook` (Meta calls
+/// it, and the signature check guards it) and `GET /oauth/callback` (its tenant travels in the
+/// signed state).
+///
+/// | decision | who is let in | use it when |
+/// |---|---|---|
+/// | [`Access::api_tokens`] | requests with `Authorization: Bearer <token>` of one of the tokens, or the session cookie a token signed in | the inbox is its own service, or its page is served by your app |
+/// | the adapters' `router_with_tenants` / `configure_with_tenants` | whoever your tenant resolver accepts | your app has users and sessions of its own |
+/// | [`Access::trusted_upstream`] | everyone who reaches the port | a gateway in front already authenticates every request; logged at start-up as a warning |
 ///
 /// The host's own authentication is the third choice: the adapters' `router_with_tenants` and
 /// `configure_with_tenants` take a tenant resolver instead of an `Access`.
@@ -342,7 +343,7 @@ impl Access {
         if self.hosts.is_empty() {
             return is_loopback_host(&host);
         }
-        self.hosts.iter().any(|allowed| *allowed == host)
+        self.hosts.contains(&host)
     }
 }
 

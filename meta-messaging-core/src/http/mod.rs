@@ -311,7 +311,7 @@ impl ApiResponse {
                 body: ResponseBody::Bytes(bytes),
             },
             Err(err) => {
-                tracing::error!(error = %err, "an inbox answer could not be serialized");
+                tracing::error!(error = %crate::error::ErrorChain(&err), "an inbox answer could not be serialized");
                 Self::refused(Refusal::Unserializable)
             }
         }

@@ -27,7 +27,7 @@ pub const DEFAULT_TENANT: &str = "default";
 ///
 /// | variable | meaning | default |
 /// |---|---|---|
-/// | `META_APP_SECRET` | the app secret; several, comma-separated, while rotating | required |
+/// | `META_APP_SECRET` | the app secret; several, comma-separated, while rotating (the first also keys `appsecret_proof`) | required |
 /// | `META_VERIFY_TOKEN` | the webhook verify token | required |
 /// | `META_STORE` | `memory`, `sqlite://PATH` or `postgres://...` | `sqlite://inbox.db` |
 /// | `META_GRAPH_URL` | the Graph API base URL (a local emulator, say) | Meta's |

@@ -53,7 +53,7 @@ pub enum StoreError {
     },
     /// A stored token could not be sealed or opened by the configured
     /// [`TokenSealer`](super::TokenSealer). With a [`TokenKeyring`](super::TokenKeyring) the
-    /// source is a [`TokenOpenError`](super::TokenOpenError) (a key that is not configured, a
+    /// source is a [`TokenSealError`](super::TokenSealError) (a key that is not configured, a
     /// value that does not authenticate) or an [`UnknownTokenScheme`](super::UnknownTokenScheme).
     #[error("sealing or opening an account token failed")]
     Token(#[source] Box<dyn std::error::Error + Send + Sync>),

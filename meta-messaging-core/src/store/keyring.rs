@@ -242,7 +242,7 @@ impl TokenSealer for TokenKeyring {
                     aad: associated_data,
                 },
             )
-            .map_err(|_| TokenOpenError::Seal)?;
+            .map_err(|_| TokenSealError::Seal)?;
         let mut value = nonce.to_vec();
         value.extend_from_slice(&sealed);
         Ok(STANDARD.encode(value))
@@ -258,7 +258,7 @@ impl TokenSealer for TokenKeyring {
         else {
             return Err(Box::new(UnknownTokenScheme(scheme.to_owned())));
         };
-        let key = self.key(key_id).ok_or_else(|| TokenOpenError::UnknownKey {
+        let key = self.key(key_id).ok_or_else(|| TokenSealError::UnknownKey {
             key_id: key_id.to_owned(),
             configured: self.key_ids().collect::<Vec<_>>().join(", "),
         })?;
@@ -266,9 +266,9 @@ impl TokenSealer for TokenKeyring {
             .decode(sealed)
             .ok()
             .filter(|b| b.len() > NONCE_LEN)
-            .ok_or(TokenOpenError::Malformed)?;
+            .ok_or(TokenSealError::Malformed)?;
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| TokenOpenError::Malformed)?;
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| TokenSealError::Malformed)?;
         let plain = key
             .cipher
             .decrypt(
@@ -278,10 +278,10 @@ impl TokenSealer for TokenKeyring {
                     aad: associated_data,
                 },
             )
-            .map_err(|_| TokenOpenError::Rejected {
+            .map_err(|_| TokenSealError::Rejected {
                 key_id: key_id.to_owned(),
             })?;
-        Ok(String::from_utf8(plain).map_err(|_| TokenOpenError::Malformed)?)
+        Ok(String::from_utf8(plain).map_err(|_| TokenSealError::Malformed)?)
     }
 }
 
@@ -361,7 +361,7 @@ pub enum TokenKeyError {
 /// [`StoreError::Token`](super::StoreError::Token).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum TokenOpenError {
+pub enum TokenSealError {
     /// The token was sealed with a key the keyring does not hold.
     #[error(
         "the token was sealed with key {key_id}, which is not among the configured token keys \
@@ -418,8 +418,8 @@ mod tests {
             .open(keys.scheme(), &sealed, b"acme/messenger/2")
             .expect_err("another account");
         assert!(matches!(
-            moved.downcast_ref::<TokenOpenError>(),
-            Some(TokenOpenError::Rejected { .. })
+            moved.downcast_ref::<TokenSealError>(),
+            Some(TokenSealError::Rejected { .. })
         ));
     }
 
@@ -453,7 +453,7 @@ mod tests {
         assert!(
             keys.open(keys.scheme(), "not base64!", b"a")
                 .expect_err("malformed")
-                .downcast_ref::<TokenOpenError>()
+                .downcast_ref::<TokenSealError>()
                 .is_some()
         );
     }

@@ -77,7 +77,7 @@ pub use conversation::{Conversation, ParticipantProfile};
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use failpoint::FailPoint;
-pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenOpenError};
+pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenSealError};
 pub use keys::{ConversationId, StoredMessageId};
 pub use memory::InMemoryStore;
 pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, StoredReplyTo};

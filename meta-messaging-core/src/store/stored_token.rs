@@ -109,7 +109,7 @@ impl StoredToken {
     ///
     /// # Errors
     /// [`StoreError::Token`] when the token does not open: its key is not configured (the
-    /// source is a [`TokenOpenError`](super::TokenOpenError) naming it), or the value was
+    /// source is a [`TokenSealError`](super::TokenSealError) naming it), or the value was
     /// altered or copied from another account's row.
     pub async fn open(&self) -> Result<AccountToken, StoreError> {
         let sealed = match &self.0 {

@@ -31,6 +31,18 @@ pub(crate) fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// `GET {base}{path}` with [`API_TOKEN`], as JSON.
+pub(crate) async fn get_json(base: &str, path: &str) -> serde_json::Value {
+    client()
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The access of [`serve`]: [`API_TOKEN`] for the inbox's tenant.
 pub(crate) fn access(inbox: &Inbox) -> Access {
     let tenant = match inbox.tenancy() {

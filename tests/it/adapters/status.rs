@@ -24,14 +24,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
     mount_healthy_page(&h.graph, json!(scopes)).await;
     let base = serve(Adapter::Axum, h.inbox.clone()).await;
 
-    let plain: Value = super::servers::client()
-        .get(format!("{base}/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let plain: Value = super::servers::get_json(&base, "/status").await;
     assert!(
         plain["accounts"]
             .as_array()
@@ -76,14 +69,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
     // Reloading does not make the server ask Meta again within the interval: the same report,
     // and each of Meta's three endpoints was called once (`mount_healthy_page` expects one).
     for _ in 0..3 {
-        let again: Value = super::servers::client()
-            .get(format!("{base}/status?check=true"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let again: Value = super::servers::get_json(&base, "/status?check=true").await;
         assert_eq!(
             again["accounts"][0]["checks"],
             report["accounts"][0]["checks"]

@@ -23,14 +23,7 @@ async fn tenants(adapter: Adapter) {
     assert_eq!(response.status(), 401);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["kind"], "unauthorized");
-    let page: Value = super::servers::client()
-        .get(format!("{base}/messages"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = super::servers::get_json(&base, "/messages").await;
     assert_eq!(
         page["data"].as_array().unwrap().len(),
         0,

@@ -226,3 +226,34 @@ async fn the_inbox_gives_its_app_secret_to_the_client() {
         }
     }
 }
+
+/// `InboxConfig` (the examples' environment variables) builds an inbox whose client signs with
+/// `META_APP_SECRET`: the strict emulator accepts its calls.
+#[tokio::test]
+async fn an_inbox_from_the_environment_sends_the_proof() {
+    let emulator = strict().await;
+    let url = emulator.url();
+    let vars = [
+        ("META_APP_SECRET", APP_SECRET),
+        ("META_VERIFY_TOKEN", "v"),
+        ("META_STORE", "memory"),
+        ("META_GRAPH_URL", url.as_str()),
+        ("META_DIALOG_URL", url.as_str()),
+        ("META_APP_ID", APP_ID),
+    ];
+    let config = meta_messaging_core::inbox::InboxConfig::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    let inbox = config.build().await.unwrap();
+    assert!(inbox.graph().sends_appsecret_proof());
+    let start = inbox.start_connect(&"default".into()).unwrap();
+    let callback = emulator.consent(&start.authorize_url).unwrap();
+    let connected = inbox
+        .finish_connect(callback.split_once('?').unwrap().1, Some(&start.state))
+        .await
+        .unwrap();
+    assert_eq!(connected.data.len(), 2);
+}

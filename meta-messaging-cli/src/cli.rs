@@ -172,6 +172,10 @@ pub struct DoctorArgs {
     /// Print the report as JSON instead of a checklist.
     #[arg(long)]
     pub json: bool,
+    /// The app secret, when the Meta app has "Require App Secret" on: every call then carries
+    /// its `appsecret_proof`.
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
+    pub app_secret: Option<AppSecret>,
     /// The Graph API base URL (for a local mock server).
     #[arg(long, default_value = "https://graph.facebook.com")]
     pub graph_url: String,
@@ -205,6 +209,10 @@ pub struct SendArgs {
     /// The attachment's type: image, video, audio or file.
     #[arg(long, default_value = "image", requires = "attachment")]
     pub attachment_type: String,
+    /// The app secret, when the Meta app has "Require App Secret" on: every call then carries
+    /// its `appsecret_proof`.
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
+    pub app_secret: Option<AppSecret>,
     /// The Graph API base URL (for a local mock server).
     #[arg(long, default_value = "https://graph.facebook.com")]
     pub graph_url: String,

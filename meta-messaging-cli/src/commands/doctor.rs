@@ -12,7 +12,7 @@ use crate::error::CliError;
 use crate::io::Io;
 
 pub(super) async fn run(args: &DoctorArgs, io: &mut Io) -> Result<ExitCode, CliError> {
-    let client = match graph_client(&args.graph_url) {
+    let client = match graph_client(&args.graph_url, args.app_secret.as_ref()) {
         Ok(client) => client,
         Err(err) => return print_graph_error(io, &err),
     };

@@ -6,13 +6,14 @@ use std::process::ExitCode;
 use meta_messaging_core::Platform;
 use meta_messaging_core::graph::{AttachmentKind, GraphClient, GraphError};
 use meta_messaging_core::ids::{PageId, UserId};
+use meta_messaging_core::secret::AppSecret;
 
 use crate::cli::SendArgs;
 use crate::error::CliError;
 use crate::io::Io;
 
 pub(super) async fn run(args: &SendArgs, io: &mut Io) -> Result<ExitCode, CliError> {
-    let client = match graph_client(&args.graph_url) {
+    let client = match graph_client(&args.graph_url, args.app_secret.as_ref()) {
         Ok(client) => client,
         Err(err) => return print_graph_error(io, &err),
     };
@@ -63,12 +64,19 @@ fn attachment_kind(name: &str) -> Option<AttachmentKind> {
     }
 }
 
-/// A client for `--graph-url`, retrying as the library does by default.
-pub(super) fn graph_client(graph_url: &str) -> Result<GraphClient, GraphError> {
-    GraphClient::builder()
+/// A client for `--graph-url`, retrying as the library does by default, and sending
+/// `appsecret_proof` when `--app-secret` (or `META_APP_SECRET`) is given.
+pub(super) fn graph_client(
+    graph_url: &str,
+    app_secret: Option<&AppSecret>,
+) -> Result<GraphClient, GraphError> {
+    let mut builder = GraphClient::builder()
         .graph_url(graph_url)
-        .user_agent(concat!("meta-messaging-cli/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("meta-messaging-cli/", env!("CARGO_PKG_VERSION")));
+    if let Some(secret) = app_secret {
+        builder = builder.app_secret(secret.clone());
+    }
+    builder.build()
 }
 
 /// Prints a Graph error as kind, Meta's message and trace id, cause and fix; exits 1.

@@ -307,7 +307,8 @@ impl Access {
     /// `inbox.example.com`, `127.0.0.1:3000`) the tenant routes answer to; any other `Host`
     /// is refused with 421, so a DNS-rebinding page that points its own name at your server
     /// gets nothing. Without this setting only loopback names (`localhost`, `127.0.0.1`,
-    /// `[::1]`, any port) are accepted: set it to your public name when you deploy.
+    /// `[::1]`, any port) are accepted, except on routes guarded by a tenant resolver, which
+    /// accept any host: set it to your public name when you deploy.
     #[must_use]
     pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
     where
@@ -341,7 +342,9 @@ impl Access {
             return self.hosts.is_empty();
         };
         if self.hosts.is_empty() {
-            return is_loopback_host(&host);
+            // The host's own session cookies are bound to its own name, so a rebinding page
+            // gets nothing from routes its resolver guards; the others keep to loopback.
+            return matches!(self.kind, AccessKind::HostResolver) || is_loopback_host(&host);
         }
         self.hosts.contains(&host)
     }
@@ -448,6 +451,7 @@ mod tests {
         for host in ["evil.example", "127.0.0.1.evil.example:3000", "10.0.0.1"] {
             assert!(!open.host_allowed(Some(host)), "{host}");
         }
+        assert!(Access::tenant_resolver().host_allowed(Some("inbox.example.com")));
         let named = Access::trusted_upstream().allowed_hosts(["Inbox.Example.com"]);
         assert!(named.host_allowed(Some("inbox.example.com")));
         assert!(!named.host_allowed(Some("127.0.0.1:3000")));

@@ -284,3 +284,37 @@ impl InboxBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::TenantId;
+    use crate::store::InMemoryStore;
+
+    fn builder(secret: &str, verify_token: &str) -> InboxBuilder {
+        InboxBuilder::default()
+            .app_secret(AppSecret::new(secret))
+            .verify_token(VerifyToken::new(verify_token))
+            .store(Arc::new(InMemoryStore::new()))
+            .tenancy(Tenancy::Single(TenantId::new("t")))
+    }
+
+    #[test]
+    fn empty_secrets_are_refused() {
+        assert!(matches!(
+            builder("", "verify").build(),
+            Err(BuildError::EmptySecret("app_secret"))
+        ));
+        assert!(matches!(
+            builder("secret", "verify")
+                .app_secret(AppSecret::new(""))
+                .build(),
+            Err(BuildError::EmptySecret("app_secret"))
+        ));
+        assert!(matches!(
+            builder("secret", "").build(),
+            Err(BuildError::EmptySecret("verify_token"))
+        ));
+        assert!(builder("secret", "verify").build().is_ok());
+    }
+}

@@ -168,3 +168,34 @@ async fn send_explains_a_graph_error() {
     assert!(err.contains("fix: Reply within 24 hours"), "{err}");
     assert!(!err.contains(PAGE_TOKEN));
 }
+
+#[tokio::test]
+async fn send_with_the_app_secret_carries_the_appsecret_proof() {
+    let mock = GraphMock::start().await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(wiremock::matchers::query_param(
+            "appsecret_proof",
+            PAGE_TOKEN_PROOF,
+        ))
+        .respond_with(json(200, fixture("send_response")))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    let args = [
+        "send",
+        "--token",
+        PAGE_TOKEN,
+        "--app-secret",
+        APP_SECRET,
+        "--page-id",
+        PAGE_ID,
+        "--to",
+        PSID,
+        "--text",
+        "Your order shipped",
+        "--graph-url",
+        &mock.uri(),
+    ];
+    let (code, _, err) = run(&args).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+}

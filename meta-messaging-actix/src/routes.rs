@@ -95,13 +95,10 @@ async fn serve(
         },
         _ => None,
     };
-    let mut headers = RequestHeaders::from_lookup(|name| {
-        request.headers().get(name).and_then(|v| v.to_str().ok())
-    });
-    // HTTP/2 carries the host in the `:authority` pseudo-header, which lands in the URI.
-    if headers.host.is_none() {
-        headers.host = request.uri().authority().map(|a| a.as_str());
-    }
+    let headers = RequestHeaders::from_lookup(
+        |name| request.headers().get(name).and_then(|v| v.to_str().ok()),
+        request.uri().authority().map(|a| a.as_str()),
+    );
     let api_request = ApiRequest::new(
         Method::from_name(request.method().as_str()),
         request.query_string(),

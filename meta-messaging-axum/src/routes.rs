@@ -109,12 +109,10 @@ async fn serve(
         .iter()
         .find(|(name, _)| *name == "id")
         .map(|(_, value)| value);
-    let mut headers =
-        RequestHeaders::from_lookup(|name| parts.headers.get(name).and_then(|v| v.to_str().ok()));
-    // HTTP/2 carries the host in the `:authority` pseudo-header, which lands in the URI.
-    if headers.host.is_none() {
-        headers.host = parts.uri.authority().map(|a| a.as_str());
-    }
+    let headers = RequestHeaders::from_lookup(
+        |name| parts.headers.get(name).and_then(|v| v.to_str().ok()),
+        parts.uri.authority().map(|a| a.as_str()),
+    );
     let remote = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -108,14 +108,11 @@ async fn conversations_with_names(app: &Running, count: usize) -> Vec<Value> {
 #[tokio::test]
 async fn demo_mode_connects_the_accounts_and_plays_the_opening_scene() {
     let app = demo().await;
-    // The app's description holds nothing private: it needs no token.
-    let info: Value = reqwest::get(format!("{}api/app", app.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // The app's description is guarded like the inbox routes.
+    let info = get_json(&app, format!("{}api/app", app.url)).await;
     assert_eq!(info["demo"], true);
+    let anonymous = reqwest::get(format!("{}api/app", app.url)).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
 
     let accounts = get_json(&app, format!("{}api/meta/accounts", app.url)).await;
     let connected: Vec<(&str, &str)> = accounts["data"]

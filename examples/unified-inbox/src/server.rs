@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use meta_messaging_core::http::{Access, ApiToken};
+use meta_messaging_core::http::{Access, ApiToken, ApiTokens, RequestHeaders};
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{ConfigError, DEFAULT_TENANT, Inbox, InboxConfig};
 use meta_messaging_emulator::RunningEmulator;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -192,6 +194,25 @@ fn local_addr(listener: &TcpListener, bind: &str) -> Result<SocketAddr, AppError
     })
 }
 
+/// `GET /api/app`: what the page shows about the app, for a signed-in page or a token holder.
+fn app_info(info: &Value, tokens: Option<&ApiTokens>, headers: &HeaderMap) -> Response {
+    let headers =
+        RequestHeaders::from_lookup(|name| headers.get(name).and_then(|v| v.to_str().ok()), None);
+    match tokens.and_then(|tokens| tokens.tenant_of_request(&headers)) {
+        Some(_) => Json(info.clone()).into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {
+                "kind": "unauthorized",
+                "message": "this route needs credentials: an API token or a signed-in session",
+                "fix": "open the sign-in link the app printed, or sign in with the API token",
+                "code": null, "subcode": null, "fbtrace_id": null,
+            }})),
+        )
+            .into_response(),
+    }
+}
+
 async fn serve(
     listener: TcpListener,
     inbox: Inbox,
@@ -205,6 +226,8 @@ async fn serve(
         .tokens()
         .map(|tokens| tokens.one_time_code(&TenantId::new(DEFAULT_TENANT)));
     let info = Arc::new(json!({"name": "unified-inbox", "demo": demo.is_some()}));
+    // The page's own data is guarded like the inbox routes: the same token or session.
+    let tokens = access.tokens().cloned();
     let mut app = Router::new()
         .nest(
             API_PREFIX,
@@ -212,9 +235,10 @@ async fn serve(
         )
         .route(
             "/api/app",
-            get(move || {
+            get(move |headers: HeaderMap| {
                 let info = Arc::clone(&info);
-                async move { Json(info.as_ref().clone()) }
+                let tokens = tokens.clone();
+                async move { app_info(&info, tokens.as_ref(), &headers) }
             }),
         )
         .merge(page::routes());

@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::{Proof, RequestHeaders, bearer, session};
 use crate::ids::TenantId;
 
 /// The name of the session cookie the page signs in with.
@@ -124,18 +125,6 @@ impl ApiTokens {
         self
     }
 
-    /// Every token of a comma-separated list (the `META_API_TOKEN` variable's format: several
-    /// while rotating), each acting for `tenant`.
-    #[must_use]
-    pub fn from_list(list: &str, tenant: &TenantId) -> Self {
-        list.split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .fold(Self::new(), |tokens, t| {
-                tokens.token(ApiToken::new(t), tenant.clone())
-            })
-    }
-
     /// How long a session cookie signed in with a token lasts (default
     /// [`DEFAULT_SESSION_TTL`]).
     #[must_use]
@@ -159,6 +148,28 @@ impl ApiTokens {
             codes.insert(sha256(code.as_bytes()), (tenant.clone(), expires));
         }
         ApiToken::new(code)
+    }
+
+    /// The tenant a request's credentials act for, and how they proved it: the bearer token
+    /// when there is an `Authorization` header (a wrong one is not made up for by a cookie),
+    /// otherwise the session cookie.
+    pub(crate) fn credentials(&self, headers: &RequestHeaders<'_>) -> Option<(&TenantId, Proof)> {
+        match headers.authorization {
+            Some(authorization) => bearer(authorization)
+                .and_then(|token| self.tenant_of(token))
+                .map(|tenant| (tenant, Proof::Bearer)),
+            None => session::cookie(headers.cookie)
+                .and_then(|value| self.session_tenant(value))
+                .map(|tenant| (tenant, Proof::SessionCookie)),
+        }
+    }
+
+    /// The tenant a request's bearer token or session cookie acts for, checked as the inbox
+    /// routes check them: for read-only routes a host serves beside the inbox's (the page's own
+    /// data), so they are guarded alike. A route of the host's that changes state must also
+    /// refuse cross-site requests, as the inbox's do.
+    pub fn tenant_of_request(&self, headers: &RequestHeaders<'_>) -> Option<&TenantId> {
+        self.credentials(headers).map(|(tenant, _)| tenant)
     }
 
     /// The tenant of a presented bearer token.
@@ -389,14 +400,6 @@ mod tests {
         assert_eq!(t.tenant_of("token-b").map(TenantId::as_str), Some("b"));
         assert_eq!(t.tenant_of("token-c"), None);
         assert_eq!(t.tenant_of(""), None);
-    }
-
-    #[test]
-    fn a_list_gives_one_tenant_several_tokens() {
-        let t = ApiTokens::from_list(" new , old,,", &TenantId::new("default"));
-        assert!(t.tenant_of("new").is_some() && t.tenant_of("old").is_some());
-        assert!(t.tenant_of("").is_none());
-        assert!(ApiTokens::from_list(" , ", &TenantId::new("d")).is_empty());
     }
 
     #[test]

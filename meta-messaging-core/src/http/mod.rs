@@ -210,15 +210,20 @@ pub struct RequestHeaders<'a> {
 
 impl<'a> RequestHeaders<'a> {
     /// The headers, looked up by lower-case name through the framework's header map
-    /// (`None` for a missing header or one that is not visible ASCII).
-    pub fn from_lookup(lookup: impl Fn(&'static str) -> Option<&'a str>) -> Self {
+    /// (`None` for a missing header or one that is not visible ASCII), with the request URI's
+    /// authority standing in for a missing `Host`: HTTP/2 carries the host in the `:authority`
+    /// pseudo-header, which frameworks put in the URI.
+    pub fn from_lookup(
+        lookup: impl Fn(&'static str) -> Option<&'a str>,
+        authority: Option<&'a str>,
+    ) -> Self {
         Self {
             signature: lookup("x-hub-signature-256"),
             cookie: lookup("cookie"),
             authorization: lookup("authorization"),
             origin: lookup("origin"),
             sec_fetch_site: lookup("sec-fetch-site"),
-            host: lookup("host"),
+            host: lookup("host").or(authority),
             content_type: lookup("content-type"),
         }
     }
@@ -415,7 +420,7 @@ impl InboxRoutes {
             Ok(caller) => caller,
             Err(refusal) => return ApiResponse::refused(refusal),
         };
-        if caller.by_cookie && request.method.changes_state() && !same_origin(&request.headers) {
+        if request.method.changes_state() && !caller.proof.may_change_state(&request.headers) {
             return ApiResponse::refused(Refusal::CrossSite);
         }
         let body = if reads_body(route, request.method) {
@@ -436,38 +441,24 @@ impl InboxRoutes {
         }
     }
 
-    /// Who calls: the tenant and whether a cookie (rather than a header no other site can set)
-    /// says so.
+    /// Who calls: the tenant, and how the request proved it.
     fn caller(
         &self,
         request: ApiRequest<'_>,
         resolved: Option<TenantId>,
     ) -> Result<Caller, Refusal> {
-        let header = |tenant| Caller {
-            tenant,
-            by_cookie: false,
-        };
         match &self.access.kind {
-            AccessKind::Tokens(tokens) => {
-                if let Some(authorization) = request.headers.authorization {
-                    return bearer(authorization)
-                        .and_then(|token| tokens.tenant_of(token))
-                        .map(|tenant| header(tenant.clone()))
-                        .ok_or(Refusal::Unauthorized);
-                }
-                session::cookie(request.headers.cookie)
-                    .and_then(|value| tokens.session_tenant(value))
-                    .map(|tenant| Caller {
-                        tenant: tenant.clone(),
-                        by_cookie: true,
-                    })
-                    .ok_or(Refusal::Unauthorized)
-            }
-            // The host's resolver read its own credentials, which may well be cookies.
+            AccessKind::Tokens(tokens) => tokens
+                .credentials(&request.headers)
+                .map(|(tenant, proof)| Caller {
+                    tenant: tenant.clone(),
+                    proof,
+                })
+                .ok_or(Refusal::Unauthorized),
             AccessKind::HostResolver => resolved
                 .map(|tenant| Caller {
                     tenant,
-                    by_cookie: true,
+                    proof: Proof::HostCredentials,
                 })
                 .ok_or(Refusal::TenantRequired),
             AccessKind::TrustedUpstream => {
@@ -476,10 +467,9 @@ impl InboxRoutes {
                     (None, Tenancy::Single(tenant)) => tenant.clone(),
                     _ => return Err(Refusal::TenantRequired),
                 };
-                // The gateway in front may well sign in by cookie.
                 Ok(Caller {
                     tenant,
-                    by_cookie: true,
+                    proof: Proof::HostCredentials,
                 })
             }
         }
@@ -632,8 +622,39 @@ where
 /// The tenant a request acts for, and how it proved it.
 struct Caller {
     tenant: TenantId,
-    /// Set when a browser could have attached the credential to a request another site made.
-    by_cookie: bool,
+    proof: Proof,
+}
+
+/// How a request proved its tenant, which decides what a state change must show about the site
+/// it comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Proof {
+    /// A bearer token: no other site can make a browser attach it.
+    Bearer,
+    /// The inbox's own session cookie, which only browsers hold: a state change must show that
+    /// it comes from the server's own pages.
+    SessionCookie,
+    /// The host's credentials (its resolver, or a gateway in front): perhaps a browser's
+    /// cookie, perhaps a server-to-server call that sends no browser headers. Refused when the
+    /// browser headers say another site made the request.
+    HostCredentials,
+}
+
+impl Proof {
+    fn may_change_state(self, headers: &RequestHeaders<'_>) -> bool {
+        match self {
+            Proof::Bearer => true,
+            Proof::SessionCookie => same_origin(headers),
+            Proof::HostCredentials => !from_another_site(headers),
+        }
+    }
+}
+
+/// Whether the browser headers (`Sec-Fetch-Site`, `Origin`) say another site made the request.
+/// Every browser sends at least one of them with a cross-site state change; a client that sends
+/// neither is not a browser, so no other site can have made it send anything.
+fn from_another_site(headers: &RequestHeaders<'_>) -> bool {
+    (headers.origin.is_some() || headers.sec_fetch_site.is_some()) && !same_origin(headers)
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -730,6 +751,27 @@ mod tests {
             None,
             "inbox.example.com"
         )));
+    }
+
+    #[test]
+    fn what_each_proof_needs_to_change_state() {
+        let host = "127.0.0.1:3000";
+        let none = headers(None, None, host);
+        let same = headers(Some("http://127.0.0.1:3000"), None, host);
+        let other = headers(Some("http://evil.example"), None, host);
+        let other_site = headers(None, Some("cross-site"), host);
+        for h in [&none, &same, &other, &other_site] {
+            assert!(Proof::Bearer.may_change_state(h));
+        }
+        // The inbox's own cookie is a browser's: it must show it is same-origin.
+        assert!(Proof::SessionCookie.may_change_state(&same));
+        assert!(!Proof::SessionCookie.may_change_state(&none));
+        assert!(!Proof::SessionCookie.may_change_state(&other));
+        // The host's credentials may be a server's call, which sends no browser headers.
+        assert!(Proof::HostCredentials.may_change_state(&none));
+        assert!(Proof::HostCredentials.may_change_state(&same));
+        assert!(!Proof::HostCredentials.may_change_state(&other));
+        assert!(!Proof::HostCredentials.may_change_state(&other_site));
     }
 
     #[test]

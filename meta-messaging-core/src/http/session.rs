@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::access::AccessKind;
 use super::error::Refusal;
 use super::{
-    ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, SESSION_COOKIE, same_origin,
+    ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, SESSION_COOKIE, from_another_site,
 };
 
 #[derive(Deserialize)]
@@ -23,9 +23,8 @@ pub(super) fn serve(routes: &InboxRoutes, request: ApiRequest<'_>, body: &Bytes)
     };
     let headers = &request.headers;
     // Signing in or out from another site (login CSRF, forced sign-out) is refused like any
-    // other cross-site state change; a client that is not a browser sends neither header.
-    let from_elsewhere =
-        (headers.origin.is_some() || headers.sec_fetch_site.is_some()) && !same_origin(headers);
+    // other cross-site state change.
+    let from_elsewhere = from_another_site(headers);
     match request.method {
         Method::Get => match cookie(headers.cookie).and_then(|v| tokens.session_tenant(v)) {
             Some(tenant) => ApiResponse::json(200, &serde_json::json!({ "tenant_id": tenant })),

@@ -371,6 +371,26 @@ mod tests {
     const REQUIRED: [(&str, &str); 2] = [("META_APP_SECRET", "s1"), ("META_VERIFY_TOKEN", "v")];
 
     #[test]
+    fn api_tokens_come_from_a_list_or_are_generated() {
+        let listed = config(&[REQUIRED[0], REQUIRED[1], ("META_API_TOKEN", " new , old,,")])
+            .expect("valid")
+            .access();
+        assert!(listed.generated.is_none());
+        let tokens = listed.access.tokens().expect("API tokens");
+        assert!(tokens.tenant_of("new").is_some() && tokens.tenant_of("old").is_some());
+        assert!(tokens.tenant_of("").is_none());
+        let blank = config(&[REQUIRED[0], REQUIRED[1], ("META_API_TOKEN", " , ")])
+            .expect("valid")
+            .access();
+        let generated = blank
+            .generated
+            .expect("a token is generated when none is listed");
+        let tokens = blank.access.tokens().expect("API tokens");
+        assert!(tokens.tenant_of(generated.expose()).is_some());
+        assert!(!tokens.is_empty());
+    }
+
+    #[test]
     fn secrets_are_required_and_everything_else_has_a_default() {
         assert!(matches!(
             config(&[("META_VERIFY_TOKEN", "v")]),

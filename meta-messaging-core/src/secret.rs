@@ -7,7 +7,9 @@
 
 use std::fmt;
 
+use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 macro_rules! secret_type {
@@ -88,6 +90,17 @@ impl VerifyToken {
     pub fn matches(&self, presented: &str) -> bool {
         self.expose().as_bytes().ct_eq(presented.as_bytes()).into()
     }
+}
+
+/// HMAC-SHA256 of `message` under `key`: the one MAC behind `appsecret_proof`, the OAuth state
+/// and the page's session cookie.
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        // HMAC hashes long keys and pads short ones: no key length is refused.
+        unreachable!("HMAC accepts keys of any length")
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

@@ -1,18 +1,16 @@
 //! One Graph API call: building it, sending it with retries, reading the answer.
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use serde::de::DeserializeOwned;
-use sha2::Sha256;
 
 use super::client::GraphClient;
 use super::error::{ApiError, BODY_PREFIX_LEN, GraphError, Result};
 use super::retry::Idempotency;
 use super::token::{Credential, Host};
 use super::usage::RateLimitUsage;
-use crate::secret::AppSecret;
+use crate::secret::{AppSecret, hmac_sha256};
 
 /// The query parameter that carries the proof of the app secret.
 pub(crate) const APPSECRET_PROOF: &str = "appsecret_proof";
@@ -260,12 +258,7 @@ impl GraphClient {
 
 /// Meta's `appsecret_proof` of `token`: `hex(HMAC-SHA256(key = app secret, message = token))`.
 pub(crate) fn appsecret_proof(secret: &AppSecret, token: &str) -> String {
-    // HMAC takes keys of any length, so this never fails; the fallback only satisfies the type.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
-        return String::new();
-    };
-    mac.update(token.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(hmac_sha256(secret.expose().as_bytes(), token.as_bytes()))
 }
 
 /// The body as text with the call's token, proof and secret parameters replaced by

@@ -6,7 +6,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -14,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::{Proof, RequestHeaders, bearer, session};
 use crate::ids::TenantId;
+use crate::secret::hmac_sha256;
 
 /// The name of the session cookie the page signs in with.
 pub const SESSION_COOKIE: &str = "mm_session";
@@ -232,14 +232,10 @@ impl ApiTokens {
 fn session_value(entry: &Entry, expires: u64) -> String {
     let id = hex::encode(&entry.digest[..8]);
     let payload = format!("session|{}|{expires}", entry.tenant);
-    let mac = match Hmac::<Sha256>::new_from_slice(entry.token.expose().as_bytes()) {
-        Ok(mut mac) => {
-            mac.update(payload.as_bytes());
-            hex::encode(mac.finalize().into_bytes())
-        }
-        // HMAC takes keys of any length; an empty MAC never matches a presented cookie.
-        Err(_) => String::new(),
-    };
+    let mac = hex::encode(hmac_sha256(
+        entry.token.expose().as_bytes(),
+        payload.as_bytes(),
+    ));
     format!("{expires}.{id}.{mac}")
 }
 

@@ -4,10 +4,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::TryStreamExt;
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::Serialize;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::Inbox;
@@ -15,7 +13,7 @@ use super::error::InboxError;
 use crate::graph::{MESSAGING_SCOPES, MESSENGER_WEBHOOK_FIELDS, OAuthState};
 use crate::ids::{AppId, TenantId};
 use crate::platform::Platform;
-use crate::secret::AppSecret;
+use crate::secret::{AppSecret, hmac_sha256};
 use crate::store::{Account, AccountToken, NewAccount};
 
 /// The cookie that carries the OAuth `state` between `/oauth/start` and `/oauth/callback`.
@@ -227,8 +225,6 @@ impl Inbox {
     }
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
 /// `<hex tenant>.<nonce>.<expiry>.<hex mac>`: the tenant travels inside the state, so the
 /// callback (a redirect from Meta, which may arrive without the host's session) knows it, and
 /// the MAC stops anyone from choosing it.
@@ -271,13 +267,8 @@ fn verify_state(secret: &AppSecret, state: &str, now: u64) -> Result<TenantId, I
 fn state_mac(secret: &AppSecret, payload: &str) -> Vec<u8> {
     // A key of its own, derived from the app secret, so a state MAC can never double as a
     // webhook signature.
-    let mut derive = HmacSha256::new_from_slice(secret.expose().as_bytes())
-        .expect("HMAC accepts keys of any length");
-    derive.update(b"meta-messaging oauth state v1");
-    let key = derive.finalize().into_bytes();
-    let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC accepts keys of any length");
-    mac.update(payload.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    let key = hmac_sha256(secret.expose().as_bytes(), b"meta-messaging oauth state v1");
+    hmac_sha256(&key, payload.as_bytes()).to_vec()
 }
 
 fn now_secs() -> u64 {

@@ -582,6 +582,11 @@ async fn an_inbox_with_the_wrong_key_still_ingests_and_fails_only_sends() {
         (422, "account_cannot_send")
     );
     assert!(err.to_string().contains("META_TOKEN_KEY"), "{err}");
+    assert!(
+        err.fix().contains("META_TOKEN_KEY"),
+        "the fix says which setting to correct: {}",
+        err.fix()
+    );
 
     let report = inbox.status_checked(&tenant()).await.expect("status");
     for account in &report.accounts {

@@ -75,6 +75,13 @@ pub enum InboxError {
     },
 }
 
+/// The reason of an [`InboxError::AccountCannotSend`] whose stored token does not open.
+pub(crate) const TOKEN_DOES_NOT_OPEN: &str =
+    "its stored token does not open with the configured token keys (META_TOKEN_KEY)";
+
+/// What to do about a stored token that does not open.
+const TOKEN_KEY_FIX: &str = "Set META_TOKEN_KEY to the key the token was sealed with (the current key first, older ones after it; the log names the key id), or reconnect the account through the OAuth flow.";
+
 impl InboxError {
     /// A stable snake_case name for the error (a Graph error's [`ErrorKind`](crate::graph::ErrorKind) name for Graph
     /// errors).
@@ -92,6 +99,7 @@ impl InboxError {
             Self::Store(StoreError::InvalidInput { .. }) | Self::InvalidRequest(_) => {
                 "invalid_request"
             }
+            Self::Store(StoreError::Token(_)) => "token_unreadable",
             Self::Store(_) => "store_unavailable",
             Self::Graph(e) => e.kind().as_str(),
             Self::AccountNotFound { .. } => "account_not_found",
@@ -128,12 +136,16 @@ impl InboxError {
             Self::Store(StoreError::InvalidInput { .. }) | Self::InvalidRequest(_) => {
                 "Correct the request as the message says.".to_owned()
             }
+            Self::Store(StoreError::Token(_)) => TOKEN_KEY_FIX.to_owned(),
             Self::Store(_) => "The database failed; Meta redelivers webhooks answered with an error, so nothing is lost. \
                  Check the database's logs and connectivity."
                 .to_owned(),
             Self::Graph(e) => e.fix().to_owned(),
             Self::AccountNotFound { .. } => {
                 "Connect the account first (GET /oauth/start), or check the platform and account_id.".to_owned()
+            }
+            Self::AccountCannotSend { reason, .. } if *reason == TOKEN_DOES_NOT_OPEN => {
+                TOKEN_KEY_FIX.to_owned()
             }
             Self::AccountCannotSend { .. } => {
                 "Reconnect the account through the OAuth flow so the inbox stores its Page token.".to_owned()

@@ -282,7 +282,7 @@ impl Inbox {
                 account_id = %account.account_id,
                 "the account's stored token does not open"
             );
-            cannot_send(TOKEN_DOES_NOT_OPEN)
+            cannot_send(error::TOKEN_DOES_NOT_OPEN)
         })?;
         let graph = &self.inner.graph;
         match (token, account.platform) {
@@ -409,8 +409,6 @@ impl Inbox {
 
 /// Why an account whose token does not open cannot send (the log has the cause: a key missing
 /// from `META_TOKEN_KEY`, or a value sealed for another account).
-const TOKEN_DOES_NOT_OPEN: &str =
-    "its stored token does not open with the configured token keys (META_TOKEN_KEY)";
 
 fn now_ms() -> i64 {
     SystemTime::now()

@@ -75,7 +75,8 @@ pub enum InboxError {
     },
 }
 
-/// The reason of an [`InboxError::AccountCannotSend`] whose stored token does not open.
+/// The reason of an [`InboxError::AccountCannotSend`] whose stored token does not open (the log
+/// has the cause: a key missing from `META_TOKEN_KEY`, or a value sealed for another account).
 pub(crate) const TOKEN_DOES_NOT_OPEN: &str =
     "its stored token does not open with the configured token keys (META_TOKEN_KEY)";
 

@@ -407,9 +407,6 @@ impl Inbox {
     }
 }
 
-/// Why an account whose token does not open cannot send (the log has the cause: a key missing
-/// from `META_TOKEN_KEY`, or a value sealed for another account).
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -1,5 +1,5 @@
 //! [`VerifiedDelivery`]: a webhook delivery whose signature was checked, for hosts that write
-//! their own handler; and [`ApiError`], the `ResponseError` of any inbox error.
+//! their own handler; and [`ErrorResponse`], the `ResponseError` of any inbox error.
 
 use std::fmt;
 use std::future::Future;
@@ -8,7 +8,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
-use meta_messaging_core::http::{self, ApiResponse};
+use meta_messaging_core::contract::{self, ApiResponse};
 use meta_messaging_core::inbox::{Inbox, InboxError};
 use meta_messaging_core::webhook::{Event, SIGNATURE_HEADER};
 
@@ -16,17 +16,17 @@ use crate::routes::into_response;
 
 /// An [`InboxError`] as an actix-web error: the status and JSON body of `ADAPTERS.md`.
 #[derive(Debug)]
-pub struct ApiError(pub InboxError);
+pub struct ErrorResponse(pub InboxError);
 
-impl fmt::Display for ApiError {
+impl fmt::Display for ErrorResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
 }
 
-impl ResponseError for ApiError {
+impl ResponseError for ErrorResponse {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(http::status(&self.0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(contract::status(&self.0)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -34,7 +34,7 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<InboxError> for ApiError {
+impl From<InboxError> for ErrorResponse {
     fn from(err: InboxError) -> Self {
         Self(err)
     }
@@ -42,7 +42,7 @@ impl From<InboxError> for ApiError {
 
 /// Extracts a webhook delivery whose size and `X-Hub-Signature-256` were checked and whose body
 /// was parsed, using the [`Inbox`] registered as `web::Data<Inbox>`. The body is read as the
-/// inbox routes read theirs ([`http::read_body`]). Nothing is stored: pass it
+/// inbox routes read theirs ([`contract::read_body`]). Nothing is stored: pass it
 /// to [`Inbox::receive`] yourself, or handle the events your way.
 ///
 /// ```
@@ -70,8 +70,8 @@ pub struct VerifiedDelivery {
 }
 
 impl FromRequest for VerifiedDelivery {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Error = ErrorResponse;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ErrorResponse>>>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let inbox = request
@@ -86,11 +86,11 @@ impl FromRequest for VerifiedDelivery {
         let payload = payload.take();
         Box::pin(async move {
             let inbox = inbox.ok_or_else(|| {
-                ApiError(InboxError::InvalidRequest(
+                ErrorResponse(InboxError::InvalidRequest(
                     "VerifiedDelivery needs the Inbox registered with App::app_data(web::Data::new(inbox))".to_owned(),
                 ))
             })?;
-            let body = http::read_body(&inbox, payload).await?;
+            let body = contract::read_body(&inbox, payload).await?;
             let events = inbox.verify_delivery_from(remote, signature.as_deref(), &body)?;
             Ok(Self { events })
         })

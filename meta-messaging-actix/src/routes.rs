@@ -9,17 +9,14 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::{self, Bytes, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use meta_messaging_core::http::{
+use meta_messaging_core::contract::{
     self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody, Route,
 };
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::Inbox;
 
-/// Maps a request to the tenant it acts for, or refuses it with the host's own response (a
-/// 401 of your auth layer, say). It runs for every tenant route (not for the webhook, which Meta
-/// calls, nor the OAuth callback, which carries its tenant in the signed state).
-pub type TenantResolver =
-    Arc<dyn Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync>;
+// The host's tenant resolver, shared by every route's handler.
+type TenantResolver = Arc<dyn Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync>;
 
 /// The host's refusal of a request, sent as is.
 ///
@@ -57,19 +54,24 @@ pub fn configure(inbox: Inbox, access: Access) -> impl FnOnce(&mut ServiceConfig
 
 /// The inbox routes, with the tenant of each request chosen by your `tenants` resolver, which
 /// is then the access decision: a request it refuses gets its refusal.
+///
+/// `tenants` maps a request to the tenant it acts for, or refuses it with the host's own
+/// response (a 401 of your auth layer, say). It runs for every tenant route (not for the
+/// webhook, which Meta calls, nor the OAuth callback, which carries its tenant in the signed
+/// state).
 pub fn configure_with_tenants(
     inbox: Inbox,
-    tenants: TenantResolver,
+    tenants: impl Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync + 'static,
 ) -> impl FnOnce(&mut ServiceConfig) {
     build(AdapterState {
         routes: InboxRoutes::new(inbox, Access::tenant_resolver()),
-        tenants: Some(tenants),
+        tenants: Some(Arc::new(tenants)),
     })
 }
 
 fn build(state: AdapterState) -> impl FnOnce(&mut ServiceConfig) {
     move |config: &mut ServiceConfig| {
-        for spec in http::ROUTES {
+        for spec in contract::ROUTES {
             let route = spec.route;
             let state = state.clone();
             config.service(web::resource(spec.path).default_service(web::to(
@@ -123,7 +125,7 @@ pub(crate) fn into_response(response: ApiResponse) -> HttpResponse {
     match response.body {
         ResponseBody::Bytes(bytes) => builder.body(bytes),
         ResponseBody::Events(events) => {
-            let stream = http::sse::stream(events)
+            let stream = contract::sse::stream(events)
                 .map(|frame| Ok::<_, actix_web::Error>(Bytes::from(frame)));
             builder.streaming(stream)
         }

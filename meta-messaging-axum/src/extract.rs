@@ -1,11 +1,11 @@
 //! [`VerifiedDelivery`]: a webhook delivery whose signature was checked, for hosts that write
-//! their own handler; and [`ApiError`], the response of any inbox error.
+//! their own handler; and [`ErrorResponse`], the response of any inbox error.
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};
-use meta_messaging_core::http::{self, ApiResponse};
+use meta_messaging_core::contract::{self, ApiResponse};
 use meta_messaging_core::inbox::{Inbox, InboxError};
 use meta_messaging_core::webhook::{Event, SIGNATURE_HEADER};
 
@@ -13,15 +13,15 @@ use crate::routes::into_response;
 
 /// An [`InboxError`] as an axum response: the status and JSON body of `ADAPTERS.md`.
 #[derive(Debug)]
-pub struct ApiError(pub InboxError);
+pub struct ErrorResponse(pub InboxError);
 
-impl IntoResponse for ApiError {
+impl IntoResponse for ErrorResponse {
     fn into_response(self) -> Response {
         into_response(ApiResponse::error(&self.0))
     }
 }
 
-impl From<InboxError> for ApiError {
+impl From<InboxError> for ErrorResponse {
     fn from(err: InboxError) -> Self {
         Self(err)
     }
@@ -29,7 +29,7 @@ impl From<InboxError> for ApiError {
 
 /// Extracts a webhook delivery whose size and `X-Hub-Signature-256` were checked and whose body
 /// was parsed, using the [`Inbox`] in your state (`Inbox: FromRef<S>`). The body is read as the
-/// inbox routes read theirs ([`http::read_body`]). Nothing is stored: pass it to
+/// inbox routes read theirs ([`contract::read_body`]). Nothing is stored: pass it to
 /// [`Inbox::receive`] yourself, or handle the events your way.
 ///
 /// ```
@@ -60,7 +60,7 @@ where
     Inbox: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = ErrorResponse;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let inbox = Inbox::from_ref(state);
@@ -73,7 +73,7 @@ where
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = http::read_body(&inbox, request.into_body().into_data_stream()).await?;
+        let body = contract::read_body(&inbox, request.into_body().into_data_stream()).await?;
         let events = inbox.verify_delivery_from(remote, signature.as_deref(), &body)?;
         Ok(Self { events })
     }

@@ -3,14 +3,14 @@
 //!
 //! [`router`] mounts the inbox routes (webhook, conversations, messages, accounts, status, live
 //! events, sign-in) on a `Router<S>` you `nest` under a prefix of your choice, behind an
-//! [`Access`](meta_messaging_core::http::Access) decision; every behaviour, status code and JSON
-//! body comes from [`meta_messaging_core::http`], so this crate and `meta-messaging-actix` answer
+//! [`Access`](meta_messaging_core::contract::Access) decision; every behaviour, status code and JSON
+//! body comes from [`meta_messaging_core::contract`], so this crate and `meta-messaging-actix` answer
 //! identically (see `ADAPTERS.md`).
 //!
 //! ```
 //! use std::sync::Arc;
 //! use axum::Router;
-//! use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
+//! use meta_messaging_core::contract::{Access, ApiToken, ApiTokens};
 //! use meta_messaging_core::ids::TenantId;
 //! use meta_messaging_core::inbox::{Inbox, Tenancy};
 //! use meta_messaging_core::secret::{AppSecret, VerifyToken};
@@ -20,7 +20,7 @@
 //! let inbox = Inbox::builder()
 //!     .app_secret(AppSecret::new("app-secret"))
 //!     .verify_token(VerifyToken::new("verify-token"))
-//!     .store(Arc::new(InMemoryStore::new()))
+//!     .store(InMemoryStore::new())
 //!     .tenancy(Tenancy::Single(TenantId::new("default")))
 //!     .build()?;
 //! let tokens = ApiTokens::new().token(ApiToken::new("a-long-random-api-token"), TenantId::new("default"));
@@ -35,6 +35,6 @@
 mod extract;
 mod routes;
 
-pub use extract::{ApiError, VerifiedDelivery};
+pub use extract::{ErrorResponse, VerifiedDelivery};
 pub use meta_messaging_core as core;
-pub use routes::{TenantRejection, TenantResolver, router, router_with_tenants};
+pub use routes::{TenantRejection, router, router_with_tenants};

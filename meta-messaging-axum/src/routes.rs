@@ -13,16 +13,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use futures_util::StreamExt;
-use meta_messaging_core::http::{
+use meta_messaging_core::contract::{
     self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody, Route,
 };
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::Inbox;
 
-/// Maps a request to the tenant it acts for, or refuses it with the host's own response (a
-/// 401 of your auth layer, say). It runs for every tenant route (not for the webhook, which Meta
-/// calls, nor the OAuth callback, which carries its tenant in the signed state).
-pub type TenantResolver = Arc<dyn Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync>;
+// The host's tenant resolver, shared by every route's handler.
+type TenantResolver = Arc<dyn Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync>;
 
 /// The host's refusal of a request, sent as is.
 ///
@@ -64,19 +62,24 @@ pub fn router<S: Clone + Send + Sync + 'static>(inbox: Inbox, access: Access) ->
 
 /// The inbox routes, with the tenant of each request chosen by your `tenants` resolver, which
 /// is then the access decision: a request it refuses gets its refusal.
+///
+/// `tenants` maps a request to the tenant it acts for, or refuses it with the host's own
+/// response (a 401 of your auth layer, say). It runs for every tenant route (not for the
+/// webhook, which Meta calls, nor the OAuth callback, which carries its tenant in the signed
+/// state).
 pub fn router_with_tenants<S: Clone + Send + Sync + 'static>(
     inbox: Inbox,
-    tenants: TenantResolver,
+    tenants: impl Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync + 'static,
 ) -> Router<S> {
     build(AdapterState {
         routes: InboxRoutes::new(inbox, Access::tenant_resolver()),
-        tenants: Some(tenants),
+        tenants: Some(Arc::new(tenants)),
     })
 }
 
 fn build<S: Clone + Send + Sync + 'static>(state: AdapterState) -> Router<S> {
     let mut router = Router::new();
-    for spec in http::ROUTES {
+    for spec in contract::ROUTES {
         let route = spec.route;
         router = router.route(
             spec.path,
@@ -136,7 +139,7 @@ pub(crate) fn into_response(response: ApiResponse) -> Response {
     let mut out = match response.body {
         ResponseBody::Bytes(bytes) => (status, Bytes::from(bytes)).into_response(),
         ResponseBody::Events(events) => {
-            let stream = http::sse::stream(events).map(Ok::<_, Infallible>);
+            let stream = contract::sse::stream(events).map(Ok::<_, Infallible>);
             (status, Body::from_stream(stream)).into_response()
         }
     };

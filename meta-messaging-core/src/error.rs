@@ -1,34 +1,6 @@
-//! The crate's umbrella error.
-
-use crate::webhook::WebhookError;
-
-/// Any error of this crate. Each concern has its own enum, wrapped here with its source kept.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// Webhook verification or parsing failed.
-    #[error(transparent)]
-    Webhook(#[from] WebhookError),
-    /// A Graph API call failed; the error names the cause and the fix.
-    #[error(transparent)]
-    Graph(#[from] crate::graph::GraphError),
-    /// A message store operation failed.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    /// An inbox operation failed.
-    #[error(transparent)]
-    Inbox(#[from] crate::inbox::InboxError),
-    /// Reading the inbox's configuration, or opening what it names, failed.
-    #[error(transparent)]
-    Config(#[from] crate::inbox::ConfigError),
-    /// The live-event fan-out between instances failed to start.
-    #[cfg(feature = "postgres")]
-    #[error(transparent)]
-    Fanout(#[from] crate::inbox::FanoutError),
-}
-
-/// `Result` with this crate's [`Error`] as the default error type.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+//! Showing errors: each concern has its own error enum ([`WebhookError`](crate::webhook::WebhookError),
+//! [`GraphError`](crate::graph::GraphError), [`StoreError`](crate::store::StoreError),
+//! [`InboxError`](crate::inbox::InboxError), ...); [`ErrorChain`] prints any of them with its causes.
 
 /// Displays an error with its whole chain of causes, `outer: cause: deeper cause`, for logs:
 /// "database error while applying events" alone does not say that the disk is full.

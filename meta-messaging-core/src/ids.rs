@@ -168,6 +168,12 @@ string_id! {
 }
 
 string_id! {
+    /// A conversation (thread) id as Meta's Conversations API returns it (`t_...`); the store
+    /// numbers its conversations with its own [`ConversationId`](crate::store::ConversationId).
+    GraphConversationId
+}
+
+string_id! {
     /// A tenant of a multi-tenant host application: every stored account, conversation and
     /// message belongs to exactly one.
     TenantId

@@ -6,45 +6,59 @@
 //! [`meta-messaging-actix`](https://docs.rs/meta-messaging-actix); the `meta-messaging` command
 //! line tool (crate `meta-messaging-cli`) inspects, signs and simulates deliveries.
 //!
-//! # Quickstart: verify and parse a webhook delivery
+//! # Quickstart: an inbox
+//!
+//! The [`Inbox`] is the main entry point: it checks and stores Meta's webhook deliveries, sends
+//! replies through the Graph API, answers queries and streams live events. Mount it with an
+//! adapter crate, or call it from your own handlers:
 //!
 //! ```
-//! use meta_messaging_core::secret::AppSecret;
-//! use meta_messaging_core::webhook::{self, EventDetails, SignatureVerifier};
+//! use meta_messaging_core::ids::TenantId;
+//! use meta_messaging_core::inbox::Tenancy;
+//! use meta_messaging_core::store::ConversationQuery;
+//! use meta_messaging_core::{AppSecret, InMemoryStore, Inbox, VerifyToken, webhook};
 //!
-//! # fn main() -> Result<(), meta_messaging_core::Error> {
-//! let verifier = SignatureVerifier::new(AppSecret::new("your-app-secret"));
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tenant = TenantId::new("default");
+//! let inbox = Inbox::builder()
+//!     .app_secret(AppSecret::new("your-app-secret"))
+//!     .verify_token(VerifyToken::new("your-verify-token"))
+//!     .store(InMemoryStore::new())
+//!     .tenancy(Tenancy::Single(tenant.clone()))
+//!     .build()?;
 //!
-//! // In your handler: the raw body bytes and the X-Hub-Signature-256 header.
-//! let body = br#"{"object":"instagram","entry":[{"id":"17841400000000000","time":1700000000000,
-//!   "messaging":[{"sender":{"id":"5000000000000001"},"recipient":{"id":"17841400000000000"},
-//!   "timestamp":1700000000000,"message":{"mid":"aWdfZAG1faXRlbT","text":"Hi!"}}]}]}"#;
+//! // In your webhook handler: the raw body and the X-Hub-Signature-256 header. Answer Meta
+//! // 200 once `receive` returns: the events are stored by then.
+//! let body = br#"{"object":"page","entry":[{"id":"104417552380421","time":1700000000000,
+//!   "messaging":[{"sender":{"id":"6758492015643287"},"recipient":{"id":"104417552380421"},
+//!   "timestamp":1700000000000,"message":{"mid":"m_1","text":"Is this in stock?"}}]}]}"#;
 //! let signature = webhook::sign(&AppSecret::new("your-app-secret"), body);
+//! inbox.receive(Some(&signature), body).await?;
 //!
-//! verifier.verify(Some(&signature), body)?;
-//! for event in webhook::parse(body)? {
-//!     match &event.details {
-//!         EventDetails::Message(message) => {
-//!             println!("{} on {} says {:?}", event.sender_id.as_ref().unwrap(), event.platform, message.text);
-//!         }
-//!         EventDetails::Unknown(unknown) => println!("kept an unknown event: {}", unknown.reason),
-//!         _ => {}
-//!     }
-//! }
+//! let conversations = inbox.conversations(&tenant, &ConversationQuery::new()).await?;
+//! assert_eq!(conversations.data.len(), 1);
 //! # Ok(())
 //! # }
 //! ```
 //!
+//! With only the webhook part (no store, no inbox), [`webhook::verify_and_parse`] checks a
+//! delivery's signature and returns its typed [`Event`]s.
+//!
 //! # Modules
 //!
-//! - [`webhook`]: signature verification, the subscription handshake, typed [`Event`](webhook::Event)s.
-//! - [`ids`]: typed ids (`PageId`, `InstagramAccountId`, `Psid`, `Igsid`, `MessageId`, ...).
-//! - [`secret`]: the app secret and verify token, redacted in `Debug`.
-//! - [`platform`]: Messenger or Instagram.
+//! - [`inbox`]: the service that ties the parts together: receive, send, query, live updates.
+//! - [`webhook`]: signature verification, the subscription handshake, typed [`Event`]s.
 //! - [`graph`]: the Graph API client: send and read messages, OAuth and accounts, errors with fixes.
-//! - [`store`]: the `MessageStore` trait and its in-memory, SQLite and PostgreSQL backends.
-//! - [`inbox`]: the service that ties them together: receive, send, query, live updates.
-//! - [`http`]: the framework-free HTTP contract the axum and actix-web adapters share.
+//! - [`store`]: the [`MessageStore`] trait and its in-memory, SQLite and PostgreSQL backends.
+//! - [`contract`]: the framework-free HTTP contract of the inbox routes, shared by the axum and
+//!   actix-web adapters.
+//! - [`ids`]: typed ids (`PageId`, `InstagramAccountId`, `Psid`, `Igsid`, `MessageId`, ...).
+//! - [`secret`]: the app secret, verify token and access tokens, redacted in `Debug`.
+//! - [`platform`]: Messenger or Instagram.
+//! - [`error`]: [`ErrorChain`], an error with all its causes, for logs.
+//!
+//! The types most programs name are also at the crate root.
 //!
 //! # Guides
 //!
@@ -67,9 +81,9 @@
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod contract;
 pub mod error;
 pub mod graph;
-pub mod http;
 pub mod ids;
 pub mod inbox;
 pub mod platform;
@@ -77,5 +91,14 @@ pub mod secret;
 pub mod store;
 pub mod webhook;
 
-pub use error::{Error, Result};
+pub use error::ErrorChain;
+pub use graph::{GraphClient, GraphError};
+pub use inbox::{Inbox, InboxBuilder, InboxError, SendRequest, Tenancy};
 pub use platform::Platform;
+pub use secret::{AppSecret, InstagramAccessToken, PageAccessToken, VerifyToken};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
+pub use store::{InMemoryStore, MessageStore, StoreError};
+pub use webhook::{Event, EventDetails, WebhookError};

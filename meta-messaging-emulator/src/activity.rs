@@ -94,7 +94,7 @@ impl Inbound {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
-pub struct Reaction {
+pub struct InboundReaction {
     /// The message reacted to.
     pub mid: String,
     /// Meta's reaction name (`love`, `like`, `smile`, ...); default `love`.
@@ -120,7 +120,7 @@ fn default_true() -> bool {
     true
 }
 
-impl Reaction {
+impl InboundReaction {
     /// A `love` (❤) reaction on `mid`.
     pub fn love(mid: impl Into<String>) -> Self {
         Self {
@@ -217,7 +217,7 @@ pub(crate) async fn write(
 pub(crate) async fn react(
     shared: &Shared,
     id: &str,
-    reaction: Reaction,
+    reaction: InboundReaction,
 ) -> Result<(), ControlError> {
     let (platform, account, event) = {
         let state = shared.lock();

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::activity::{self, Inbound, Reaction};
+use crate::activity::{self, Inbound, InboundReaction};
 use crate::server::Shared;
 use crate::world::User;
 
@@ -99,7 +99,7 @@ async fn user_writes(
 async fn user_reacts(
     State(shared): State<Shared>,
     Path(id): Path<String>,
-    Json(reaction): Json<Reaction>,
+    Json(reaction): Json<InboundReaction>,
 ) -> Result<Json<Value>, ControlError> {
     activity::react(&shared, &id, reaction).await?;
     Ok(Json(json!({"success": true})))

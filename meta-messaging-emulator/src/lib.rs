@@ -10,12 +10,12 @@ mod state;
 mod webhook;
 mod world;
 
-pub use activity::{Inbound, InboundAttachment, Reaction};
+pub use activity::{Inbound, InboundAttachment, InboundReaction};
 pub use control::ControlError;
 pub use error::EmulatorError;
 pub use server::{Emulator, RunningEmulator};
 pub use state::{DeliveryRecord, SentMessage};
-pub use world::{App, InstagramAccount, Page, User, World};
+pub use world::{App, FacebookPage, InstagramAccount, User, World};
 
 // The guide's code blocks compile and run as doctests, so it cannot drift from the code. Under
 // `cfg(doctest)` only, so the path outside the package never matters to `cargo package`.

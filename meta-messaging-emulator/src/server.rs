@@ -7,7 +7,7 @@ use meta_messaging_core::ids::MessageId;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::activity::{self, Inbound, Reaction};
+use crate::activity::{self, Inbound, InboundReaction};
 use crate::control::{self, ControlError};
 use crate::error::EmulatorError;
 use crate::state::{DeliveryRecord, SentMessage, State};
@@ -137,7 +137,11 @@ impl RunningEmulator {
     ///
     /// # Errors
     /// [`ControlError`] when the user is unknown or the message is not in their conversation.
-    pub async fn user_reacts(&self, user_id: &str, reaction: Reaction) -> Result<(), ControlError> {
+    pub async fn user_reacts(
+        &self,
+        user_id: &str,
+        reaction: InboundReaction,
+    ) -> Result<(), ControlError> {
         activity::react(&self.shared, user_id, reaction).await
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::control::ControlError;
-use crate::world::{Page, User, World};
+use crate::world::{FacebookPage, User, World};
 
 /// A message a user wrote or the app sent, in one conversation.
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ pub(crate) struct StoredAttachment {
 /// Who a presented token belongs to.
 #[derive(Debug, Clone)]
 pub(crate) enum Principal {
-    Page(Page),
+    Page(FacebookPage),
     User,
     App,
 }
@@ -173,12 +173,12 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn page(&self, id: &str) -> Option<&Page> {
+    pub(crate) fn page(&self, id: &str) -> Option<&FacebookPage> {
         self.world.pages.iter().find(|p| p.id == id)
     }
 
     /// The Page answering to `id`: the Page itself or its linked Instagram account.
-    pub(crate) fn page_for_node(&self, id: &str) -> Option<&Page> {
+    pub(crate) fn page_for_node(&self, id: &str) -> Option<&FacebookPage> {
         self.world
             .pages
             .iter()

@@ -16,7 +16,7 @@ pub struct World {
     pub app: App,
     /// The Pages, each with its token.
     #[serde(default)]
-    pub pages: Vec<Page>,
+    pub pages: Vec<FacebookPage>,
     /// People who can write to the Pages and Instagram accounts.
     #[serde(default)]
     pub users: Vec<User>,
@@ -102,7 +102,7 @@ fn default_app_name() -> String {
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
-pub struct Page {
+pub struct FacebookPage {
     /// The Page id.
     pub id: String,
     /// The Page's name.
@@ -117,9 +117,9 @@ pub struct Page {
     pub instagram: Option<InstagramAccount>,
 }
 
-impl std::fmt::Debug for Page {
+impl std::fmt::Debug for FacebookPage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Page")
+        f.debug_struct("FacebookPage")
             .field("id", &self.id)
             .field("name", &self.name)
             .field("token", &"[redacted]")
@@ -186,7 +186,7 @@ impl World {
     pub fn demo() -> Self {
         let mut world = Self::new("1234567890", "emulator-app-secret")
             .page(
-                Page::new("104417552380421", "Acme Shoes", "EAAG-emulator-page-token")
+                FacebookPage::new("104417552380421", "Acme Shoes", "EAAG-emulator-page-token")
                     .permissions([
                         "pages_show_list",
                         "pages_messaging",
@@ -213,7 +213,7 @@ impl World {
 
     /// Adds a Page.
     #[must_use]
-    pub fn page(mut self, page: Page) -> Self {
+    pub fn page(mut self, page: FacebookPage) -> Self {
         self.pages.push(page);
         self
     }
@@ -273,7 +273,7 @@ impl World {
     }
 }
 
-impl Page {
+impl FacebookPage {
     /// A Page with no permissions and no Instagram account.
     pub fn new(id: impl Into<String>, name: impl Into<String>, token: impl Into<String>) -> Self {
         Self {

@@ -578,7 +578,7 @@ async fn an_inbox_with_the_wrong_key_still_ingests_and_fails_only_sends() {
         .await
         .expect_err("the token does not open");
     assert_eq!(
-        (meta_messaging_core::http::status(&err), err.kind()),
+        (meta_messaging_core::contract::status(&err), err.kind()),
         (422, "account_cannot_send")
     );
     assert!(err.to_string().contains("META_TOKEN_KEY"), "{err}");

@@ -22,13 +22,12 @@
 
 use std::net::TcpListener;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use echo_bot::EchoBot;
+use meta_messaging_core::contract::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::graph::GraphClient;
-use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{Inbox, InboxConfig, OAuthSettings, Tenancy};
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
@@ -64,7 +63,7 @@ async fn main() -> ExitCode {
 /// The bot behind the inbox routes, until interrupted.
 async fn serve() -> Result<(), Error> {
     let config = InboxConfig::from_env()?;
-    let inbox = config.builder().await?.handler(Arc::new(EchoBot)).build()?;
+    let inbox = config.builder().await?.handler(EchoBot).build()?;
     let listener = TcpListener::bind(&config.bind)?;
     let access = config.access();
     println!(
@@ -116,11 +115,11 @@ async fn demo() -> Result<(), Error> {
     let inbox = Inbox::builder()
         .app_secret(AppSecret::new(secret))
         .verify_token(VerifyToken::new("demo-verify-token"))
-        .store(Arc::new(InMemoryStore::new()))
+        .store(InMemoryStore::new())
         .graph(graph)
         .tenancy(Tenancy::Single(tenant.clone()))
         .oauth(OAuthSettings::new(app_id, format!("{base}/oauth/callback")))
-        .handler(Arc::new(EchoBot))
+        .handler(EchoBot)
         .build()?;
     // Nobody calls the inbox routes in the demo, but they are never served open.
     let access = Access::api_tokens(ApiTokens::new().token(ApiToken::generate(), tenant.clone()));

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
+use meta_messaging_core::contract::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{Inbox, Tenancy};
 use meta_messaging_core::secret::{AppSecret, VerifyToken};

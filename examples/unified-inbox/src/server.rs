@@ -10,7 +10,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use meta_messaging_core::http::{Access, ApiToken, ApiTokens, RequestHeaders};
+use meta_messaging_core::contract::{Access, ApiToken, ApiTokens, RequestHeaders};
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{ConfigError, DEFAULT_TENANT, Inbox, InboxConfig};
 use meta_messaging_emulator::RunningEmulator;

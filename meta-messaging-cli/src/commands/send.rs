@@ -82,7 +82,7 @@ pub(super) fn graph_client(
 /// Prints a Graph error as kind, Meta's message and trace id, cause and fix; exits 1.
 pub(super) fn print_graph_error(io: &mut Io, err: &GraphError) -> Result<ExitCode, CliError> {
     let mut lines = vec![format!("error: {}", err.kind())];
-    match err.api() {
+    match err.meta_error() {
         Some(api) => {
             let subcode = api
                 .error_subcode

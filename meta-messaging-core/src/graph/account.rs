@@ -10,7 +10,7 @@ use super::token::Credential;
 /// How an account's calls reach Meta.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Route {
+pub enum AccountRoute {
     /// Messenger with a Page token: `graph.facebook.com/{page-id}/...`.
     Messenger,
     /// Instagram through the Facebook Page it is linked to, with the Page token:
@@ -21,7 +21,7 @@ pub enum Route {
     InstagramLogin,
 }
 
-impl Route {
+impl AccountRoute {
     /// The platform messages on this route belong to.
     pub fn platform(self) -> Platform {
         match self {
@@ -50,7 +50,7 @@ impl Route {
 pub struct AccountClient {
     pub(crate) client: GraphClient,
     pub(crate) account_id: String,
-    pub(crate) route: Route,
+    pub(crate) route: AccountRoute,
     pub(crate) credential: Credential,
 }
 
@@ -59,7 +59,7 @@ impl GraphClient {
     pub fn messenger(&self, page_id: PageId, token: PageAccessToken) -> AccountClient {
         self.account(
             page_id.into_inner(),
-            Route::Messenger,
+            AccountRoute::Messenger,
             Credential::Page(token),
         )
     }
@@ -69,7 +69,7 @@ impl GraphClient {
     pub fn instagram_via_page(&self, page_id: PageId, token: PageAccessToken) -> AccountClient {
         self.account(
             page_id.into_inner(),
-            Route::InstagramViaPage,
+            AccountRoute::InstagramViaPage,
             Credential::Page(token),
         )
     }
@@ -83,12 +83,17 @@ impl GraphClient {
     ) -> AccountClient {
         self.account(
             account_id.into_inner(),
-            Route::InstagramLogin,
+            AccountRoute::InstagramLogin,
             Credential::Instagram(token),
         )
     }
 
-    fn account(&self, account_id: String, route: Route, credential: Credential) -> AccountClient {
+    fn account(
+        &self,
+        account_id: String,
+        route: AccountRoute,
+        credential: Credential,
+    ) -> AccountClient {
         AccountClient {
             client: self.clone(),
             account_id,
@@ -105,7 +110,7 @@ impl AccountClient {
     }
 
     /// How calls reach Meta.
-    pub fn route(&self) -> Route {
+    pub fn route(&self) -> AccountRoute {
         self.route
     }
 

@@ -15,7 +15,7 @@ pub(crate) const BODY_PREFIX_LEN: usize = 512;
 
 /// Why a Graph API call failed.
 ///
-/// Every variant has a [`kind`](Self::kind); Meta's own errors ([`GraphError::Api`]) keep every
+/// Every variant has a [`kind`](Self::kind); Meta's own errors ([`GraphError::Meta`]) keep every
 /// field Meta sent and carry a [`troubleshooting`](Self::troubleshooting) entry whose fix ends
 /// the `Display` output. Access tokens never appear in it: transport errors drop their URL and
 /// error bodies have the token of the call masked.
@@ -24,7 +24,7 @@ pub(crate) const BODY_PREFIX_LEN: usize = 512;
 pub enum GraphError {
     /// Meta answered with its JSON error object.
     #[error("{0}")]
-    Api(Box<ApiError>),
+    Meta(Box<MetaError>),
 
     /// An error status whose body is not Meta's JSON error (a proxy's HTML 502, say).
     #[error(
@@ -87,7 +87,7 @@ impl GraphError {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Api(api) => api.kind,
+            Self::Meta(api) => api.kind,
             Self::Http { status, .. } if *status >= 500 => ErrorKind::TemporarilyUnavailable,
             Self::Http { status: 429, .. } => ErrorKind::RateLimited,
             Self::Http { .. } | Self::Decode { .. } => ErrorKind::UnexpectedResponse,
@@ -99,16 +99,16 @@ impl GraphError {
     }
 
     /// Meta's error object, when Meta sent one.
-    pub fn api(&self) -> Option<&ApiError> {
+    pub fn meta_error(&self) -> Option<&MetaError> {
         match self {
-            Self::Api(api) => Some(api),
+            Self::Meta(api) => Some(api),
             _ => None,
         }
     }
 
     /// The troubleshooting entry for Meta's code and subcode, when the catalog has one.
     pub fn troubleshooting(&self) -> Option<&'static Troubleshooting> {
-        self.api().and_then(ApiError::troubleshooting)
+        self.meta_error().and_then(MetaError::troubleshooting)
     }
 
     /// The one-line fix: the catalog's when there is an entry, else a generic one for the kind.
@@ -121,7 +121,7 @@ impl GraphError {
     /// The HTTP status, when there was an answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api(api) => Some(api.status),
+            Self::Meta(api) => Some(api.status),
             Self::Http { status, .. } | Self::Decode { status, .. } => Some(*status),
             _ => None,
         }
@@ -129,7 +129,7 @@ impl GraphError {
 
     /// Meta's trace id of the failed call, to quote to Meta support.
     pub fn fbtrace_id(&self) -> Option<&str> {
-        self.api().and_then(|a| a.fbtrace_id.as_deref())
+        self.meta_error().and_then(|a| a.fbtrace_id.as_deref())
     }
 
     /// A rate limit was hit.
@@ -145,13 +145,13 @@ impl GraphError {
     /// The call may succeed if repeated later: Meta said so (`is_transient`), or the kind is
     /// temporary (rate limits, 5xx, network).
     pub fn is_transient(&self) -> bool {
-        self.api().and_then(|a| a.is_transient) == Some(true) || self.kind().is_retryable()
+        self.meta_error().and_then(|a| a.is_transient) == Some(true) || self.kind().is_retryable()
     }
 
     /// How long Meta says to wait before calling again (from `X-Business-Use-Case-Usage` or
     /// `X-Page-Usage`'s `estimated_time_to_regain_access`).
     pub fn retry_after(&self) -> Option<Duration> {
-        self.api().and_then(|a| a.usage.regain_access_in())
+        self.meta_error().and_then(|a| a.usage.regain_access_in())
     }
 
     pub(crate) fn transport(source: reqwest::Error, may_have_been_delivered: bool) -> Self {
@@ -172,7 +172,7 @@ impl GraphError {
 /// Meta's error object, every field kept, plus the HTTP status and our classification.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct ApiError {
+pub struct MetaError {
     /// The HTTP status of the answer.
     pub status: u16,
     /// Meta's `message` (English, for developers; the token of the call is masked).
@@ -201,7 +201,7 @@ pub struct ApiError {
     pub usage: RateLimitUsage,
 }
 
-impl ApiError {
+impl MetaError {
     /// Parses Meta's error body `{"error": {...}}`; `None` when the body is not one.
     pub fn from_body(status: u16, body: &[u8]) -> Option<Self> {
         let envelope: Envelope = serde_json::from_slice(body).ok()?;
@@ -243,7 +243,7 @@ impl ApiError {
     }
 }
 
-impl fmt::Display for ApiError {
+impl fmt::Display for MetaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {} (code {}", self.kind, self.message, self.code)?;
         if let Some(sub) = self.error_subcode {
@@ -257,9 +257,9 @@ impl fmt::Display for ApiError {
     }
 }
 
-impl From<ApiError> for GraphError {
-    fn from(api: ApiError) -> Self {
-        Self::Api(Box::new(api))
+impl From<MetaError> for GraphError {
+    fn from(api: MetaError) -> Self {
+        Self::Meta(Box::new(api))
     }
 }
 
@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn keeps_every_field_and_displays_the_fix() {
         let body = br#"{"error":{"message":"(#10) This message is sent outside of allowed window.","type":"OAuthException","code":10,"error_subcode":2018278,"fbtrace_id":"AbCdEf","is_transient":false,"error_user_title":"t","error_user_msg":"m","error_data":{"blame_field_specs":[["recipient"]]},"new_field":1}}"#;
-        let api = ApiError::from_body(400, body).unwrap();
+        let api = MetaError::from_body(400, body).unwrap();
         assert_eq!(api.kind, ErrorKind::OutsideMessagingWindow);
         assert_eq!(api.error_subcode, Some(2018278));
         assert_eq!(api.other["new_field"], 1);
@@ -376,13 +376,13 @@ mod tests {
 
     #[test]
     fn string_codes_and_missing_codes() {
-        let api = ApiError::from_body(
+        let api = MetaError::from_body(
             400,
             br#"{"error":{"message":"x","code":"190","error_subcode":"463"}}"#,
         )
         .unwrap();
         assert_eq!(api.kind, ErrorKind::TokenExpired);
-        assert!(ApiError::from_body(400, br#"{"error":{"message":"no code"}}"#).is_none());
-        assert!(ApiError::from_body(502, b"<html>Bad Gateway</html>").is_none());
+        assert!(MetaError::from_body(400, br#"{"error":{"message":"no code"}}"#).is_none());
+        assert!(MetaError::from_body(502, b"<html>Bad Gateway</html>").is_none());
     }
 }

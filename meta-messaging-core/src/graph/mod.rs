@@ -10,7 +10,7 @@
 //! - [`OAuth`] runs the login flow; [`UserClient`] lists a user's Pages and their tokens;
 //!   [`GraphClient::connection_report`] checks an account end to end.
 //! - Every failure is a [`GraphError`] with an [`ErrorKind`]; Meta's errors keep every field
-//!   ([`ApiError`]) and carry a [`Troubleshooting`] entry from the [`catalog`].
+//!   ([`MetaError`]) and carry a [`Troubleshooting`] entry from the [`catalog`].
 //!
 //! ```no_run
 //! use meta_messaging_core::graph::{ErrorKind, GraphClient, MessageTag, QuickReply};
@@ -58,7 +58,7 @@ mod throttle;
 mod token;
 mod usage;
 
-pub use account::{AccountClient, Route};
+pub use account::{AccountClient, AccountRoute};
 pub use accounts::{
     GranularScope, InstagramBusinessAccount, MESSENGER_WEBHOOK_FIELDS, ManagedPage, PageInfo,
     PermissionGrant, SubscribedApp, TokenInfo, UserClient,
@@ -69,7 +69,7 @@ pub use client::{
     DEFAULT_DIALOG_URL, DEFAULT_GRAPH_URL, DEFAULT_INSTAGRAM_URL, DEFAULT_VERSION, GraphClient,
     GraphClientBuilder,
 };
-pub use error::{ApiError, GraphError, InvalidRequest, Result};
+pub use error::{GraphError, InvalidRequest, MetaError, Result};
 pub use kind::ErrorKind;
 pub use oauth::{MESSAGING_SCOPES, OAuth, OAuthState, UserToken};
 pub use outgoing::{
@@ -77,9 +77,9 @@ pub use outgoing::{
     MessagingType, QUICK_REPLIES_MAX, QUICK_REPLY_PAYLOAD_MAX_CHARS, QUICK_REPLY_TITLE_MAX_CHARS,
     QuickReply, Recipient, SendResponse, SenderAction,
 };
-pub use paging::{Cursors, ListRequest, Page, Paging};
+pub use paging::{Cursors, GraphPage, ListRequest, Paging};
 pub use read::{
-    Conversation, ConversationId, Edge, GraphMessage, MessageAttachment, Participant, UserProfile,
+    Edge, GraphConversation, GraphMessage, MessageAttachment, Participant, UserProfile,
 };
 pub use report::{
     Check, CheckStatus, ConnectionReport, INSTAGRAM_PERMISSIONS, MESSENGER_PERMISSIONS,

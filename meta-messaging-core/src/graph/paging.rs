@@ -18,7 +18,7 @@ use super::token::Credential;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
 #[non_exhaustive]
-pub struct Page<T> {
+pub struct GraphPage<T> {
     /// The items of this page.
     #[serde(default = "Vec::new")]
     pub data: Vec<T>,
@@ -27,7 +27,7 @@ pub struct Page<T> {
     pub paging: Option<Paging>,
 }
 
-impl<T> Page<T> {
+impl<T> GraphPage<T> {
     /// A page, for your own tests.
     pub fn new(data: Vec<T>, after: Option<String>) -> Self {
         let paging = after.map(|after| Paging {
@@ -134,7 +134,7 @@ impl<T: DeserializeOwned> ListRequest<T> {
         self
     }
 
-    /// Starts after this cursor (from [`Page::next_cursor`]).
+    /// Starts after this cursor (from [`GraphPage::next_cursor`]).
     pub fn after(mut self, cursor: impl Into<String>) -> Self {
         self.after = Some(cursor.into());
         self
@@ -151,11 +151,11 @@ impl<T: DeserializeOwned> ListRequest<T> {
     ///
     /// # Errors
     /// The Graph API's error.
-    pub async fn page(&self) -> Result<Page<T>> {
+    pub async fn page(&self) -> Result<GraphPage<T>> {
         self.fetch(self.after.as_deref()).await
     }
 
-    async fn fetch(&self, after: Option<&str>) -> Result<Page<T>> {
+    async fn fetch(&self, after: Option<&str>) -> Result<GraphPage<T>> {
         let mut call = Call::get(self.path.clone()).auth(&self.credential);
         for (key, value) in &self.query {
             call = call.query(key, value.clone());
@@ -235,11 +235,11 @@ mod tests {
 
     #[test]
     fn next_cursor_needs_a_next_link() {
-        let last: Page<u32> =
+        let last: GraphPage<u32> =
             serde_json::from_str(r#"{"data":[1],"paging":{"cursors":{"before":"b","after":"a"}}}"#)
                 .unwrap();
         assert_eq!(last.next_cursor(), None);
-        let more: Page<u32> = serde_json::from_str(
+        let more: GraphPage<u32> = serde_json::from_str(
             r#"{"data":[1],"paging":{"cursors":{"after":"a"},"next":"https://graph.facebook.com/v23.0/x?access_token=SECRET&after=a"}}"#,
         )
         .unwrap();

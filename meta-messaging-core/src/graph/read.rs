@@ -1,12 +1,10 @@
 //! Reading: conversations, messages, one message, user profiles.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::Platform;
-use crate::ids::{MessageId, ParticipantId, UserId};
+use crate::ids::{GraphConversationId, MessageId, ParticipantId, UserId};
 
 use super::account::AccountClient;
 use super::error::Result;
@@ -17,47 +15,6 @@ const CONVERSATION_FIELDS: &str = "id,updated_time,message_count,unread_count,pa
 const MESSAGE_FIELDS: &str = "id,created_time,from,to,message,attachments";
 const MESSENGER_PROFILE_FIELDS: &str = "id,first_name,last_name,name,profile_pic";
 const INSTAGRAM_PROFILE_FIELDS: &str = "id,name,username,profile_pic,follower_count,is_verified_user,is_user_follow_business,is_business_follow_user";
-
-/// A conversation (thread) id, as the Conversations API returns it (`t_...`).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ConversationId(String);
-
-impl ConversationId {
-    /// Wraps an id as Meta spelled it.
-    pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
-    }
-
-    /// The id as a string slice.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ConversationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for ConversationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ConversationId({:?})", self.0)
-    }
-}
-
-impl From<&str> for ConversationId {
-    fn from(id: &str) -> Self {
-        Self(id.to_owned())
-    }
-}
-
-impl From<String> for ConversationId {
-    fn from(id: String) -> Self {
-        Self(id)
-    }
-}
 
 /// A `{"data": [...]}` wrapper, as nested edges come.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,9 +52,9 @@ pub struct Participant {
 /// A conversation of the account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct Conversation {
+pub struct GraphConversation {
     /// The conversation id.
-    pub id: ConversationId,
+    pub id: GraphConversationId,
     /// When the last message was sent (`2024-05-01T10:00:00+0000`).
     #[serde(default)]
     pub updated_time: Option<String>,
@@ -205,7 +162,7 @@ pub struct UserProfile {
 
 impl AccountClient {
     /// The account's conversations on its platform, most recent first.
-    pub fn conversations(&self) -> ListRequest<Conversation> {
+    pub fn conversations(&self) -> ListRequest<GraphConversation> {
         ListRequest::new(
             self.client.clone(),
             self.credential.clone(),
@@ -218,7 +175,7 @@ impl AccountClient {
     /// The messages of a conversation, most recent first.
     pub fn conversation_messages(
         &self,
-        conversation: &ConversationId,
+        conversation: &GraphConversationId,
     ) -> ListRequest<GraphMessage> {
         ListRequest::new(
             self.client.clone(),

@@ -6,7 +6,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use serde::de::DeserializeOwned;
 
 use super::client::GraphClient;
-use super::error::{ApiError, BODY_PREFIX_LEN, GraphError, Result};
+use super::error::{BODY_PREFIX_LEN, GraphError, MetaError, Result};
 use super::retry::Idempotency;
 use super::token::{Credential, Host};
 use super::usage::RateLimitUsage;
@@ -229,7 +229,7 @@ impl GraphClient {
             });
         }
         let body = mask(call, proof.as_deref(), &body);
-        if let Some(mut api) = ApiError::from_body(status, body.as_bytes()) {
+        if let Some(mut api) = MetaError::from_body(status, body.as_bytes()) {
             api.usage = usage.clone();
             if !usage.is_empty() {
                 *inner.last_usage.lock().unwrap_or_else(|e| e.into_inner()) = usage;

@@ -105,7 +105,7 @@ impl RetryPolicy {
         }
         let idempotent = idempotency == Idempotency::Idempotent;
         match error {
-            GraphError::Api(api) => {
+            GraphError::Meta(api) => {
                 let long_block = api.usage.regain_access_in().is_some();
                 (api.is_transient == Some(true) || api.kind.is_retryable()) && !long_block
             }
@@ -137,10 +137,10 @@ impl RetryPolicy {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::graph::error::ApiError;
+    use crate::graph::error::MetaError;
 
     fn api(body: &str) -> GraphError {
-        ApiError::from_body(400, body.as_bytes()).unwrap().into()
+        MetaError::from_body(400, body.as_bytes()).unwrap().into()
     }
 
     #[test]

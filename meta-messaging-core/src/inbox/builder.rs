@@ -11,7 +11,7 @@ use super::tenancy::{Router, Tenancy};
 use super::{Inbox, InboxInner};
 use crate::graph::GraphClient;
 use crate::secret::{AppSecret, VerifyToken};
-use crate::store::MessageStore;
+use crate::store::{IntoMessageStore, MessageStore};
 use crate::webhook::SignatureVerifier;
 
 /// The default limit on a webhook body: 1 MiB, far above any delivery Meta sends.
@@ -46,7 +46,7 @@ pub const DEFAULT_STATUS_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 /// let inbox = Inbox::builder()
 ///     .app_secret(AppSecret::new("app-secret"))
 ///     .verify_token(VerifyToken::new("verify-token"))
-///     .store(Arc::new(InMemoryStore::new()))
+///     .store(InMemoryStore::new())
 ///     .tenancy(Tenancy::Single(TenantId::new("default")))
 ///     .build()?;
 /// # Ok::<(), meta_messaging_core::inbox::BuildError>(())
@@ -116,10 +116,11 @@ impl InboxBuilder {
         self
     }
 
-    /// Where messages, conversations and accounts are kept.
+    /// Where messages, conversations and accounts are kept: a store by value, or an `Arc` of
+    /// one that other code shares.
     #[must_use]
-    pub fn store(mut self, store: Arc<dyn MessageStore>) -> Self {
-        self.store = Some(store);
+    pub fn store(mut self, store: impl IntoMessageStore) -> Self {
+        self.store = Some(store.into_message_store());
         self
     }
 
@@ -138,10 +139,11 @@ impl InboxBuilder {
         self
     }
 
-    /// Adds a hook that runs on every stored event (see [`EventHandler`]).
+    /// Adds a hook that runs on every stored event (see [`EventHandler`]): a handler by value,
+    /// or an `Arc` of one you keep (to read its state in tests, say).
     #[must_use]
-    pub fn handler(mut self, handler: Arc<dyn EventHandler>) -> Self {
-        self.handlers.push(handler);
+    pub fn handler(mut self, handler: impl EventHandler) -> Self {
+        self.handlers.push(Arc::new(handler));
         self
     }
 
@@ -295,7 +297,7 @@ mod tests {
         InboxBuilder::default()
             .app_secret(AppSecret::new(secret))
             .verify_token(VerifyToken::new(verify_token))
-            .store(Arc::new(InMemoryStore::new()))
+            .store(InMemoryStore::new())
             .tenancy(Tenancy::Single(TenantId::new("t")))
     }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use super::builder::BuildError;
 use super::{Inbox, InboxBuilder, OAuthSettings, Tenancy};
+use crate::contract::{Access, ApiToken, ApiTokens};
 use crate::graph::{GraphClient, GraphError};
-use crate::http::{Access, ApiToken, ApiTokens};
 use crate::ids::TenantId;
 use crate::secret::{AppSecret, VerifyToken};
 use crate::store::{InMemoryStore, MessageStore, StoreError, TokenKeyError, TokenKeyring};

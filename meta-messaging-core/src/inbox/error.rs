@@ -9,8 +9,8 @@ use crate::webhook::WebhookError;
 /// Why an inbox operation failed.
 ///
 /// [`kind`](Self::kind) names it and [`fix`](Self::fix) says what to do; the HTTP contract
-/// gives its status and JSON body ([`http::status`](crate::http::status),
-/// [`http::body`](crate::http::body)).
+/// gives its status and JSON body ([`contract::status`](crate::contract::status),
+/// [`contract::body`](crate::contract::body)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InboxError {

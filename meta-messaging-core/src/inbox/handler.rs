@@ -40,3 +40,11 @@ pub trait EventHandler: Send + Sync + 'static {
     /// Any error; it is logged and does not affect other handlers or events.
     async fn handle(&self, inbox: &Inbox, event: &TenantEvent) -> Result<(), HandlerError>;
 }
+
+/// A shared handler is a handler, so one can be registered and also kept by the caller.
+#[async_trait]
+impl<H: EventHandler + ?Sized> EventHandler for std::sync::Arc<H> {
+    async fn handle(&self, inbox: &Inbox, event: &TenantEvent) -> Result<(), HandlerError> {
+        (**self).handle(inbox, event).await
+    }
+}

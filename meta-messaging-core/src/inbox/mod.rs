@@ -27,7 +27,7 @@
 //! let inbox = Inbox::builder()
 //!     .app_secret(AppSecret::new("app-secret"))
 //!     .verify_token(VerifyToken::new("verify-token"))
-//!     .store(Arc::new(InMemoryStore::new()))
+//!     .store(InMemoryStore::new())
 //!     .tenancy(Tenancy::Single(tenant.clone()))
 //!     .build()?;
 //!

@@ -31,7 +31,7 @@ impl Inbox {
     ///
     /// `signature` is the `X-Hub-Signature-256` header value (`None` when absent) and `body`
     /// the raw request body. Returns only after the write is durable: answer Meta 200 then, and
-    /// anything else on error so Meta redelivers ([`crate::http::status`] gives the status).
+    /// anything else on error so Meta redelivers ([`crate::contract::status`] gives the status).
     ///
     /// A delivery of an object this version does not handle (`whatsapp_business_account`,
     /// `user`, ...) is accepted and kept raw (see [`webhook::parse`]): Meta disables

@@ -1,6 +1,7 @@
 //! The [`MessageStore`] trait and the types its calls take and return.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -318,5 +319,31 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
     /// stores that keep tokens unsealed (the in-memory one), rewrites nothing.
     async fn reseal_tokens(&self) -> Result<usize, StoreError> {
         Ok(0)
+    }
+}
+
+/// What [`InboxBuilder::store`](crate::inbox::InboxBuilder::store) accepts: a store by value
+/// (`InMemoryStore::new()`, an opened `SqliteStore`), or an `Arc` of one you also keep (to share
+/// it with other code, or an `Arc<dyn MessageStore>` chosen at run time).
+pub trait IntoMessageStore {
+    /// The store, shared.
+    fn into_message_store(self) -> Arc<dyn MessageStore>;
+}
+
+impl<S: MessageStore + 'static> IntoMessageStore for S {
+    fn into_message_store(self) -> Arc<dyn MessageStore> {
+        Arc::new(self)
+    }
+}
+
+impl<S: MessageStore + 'static> IntoMessageStore for Arc<S> {
+    fn into_message_store(self) -> Arc<dyn MessageStore> {
+        self
+    }
+}
+
+impl IntoMessageStore for Arc<dyn MessageStore> {
+    fn into_message_store(self) -> Arc<dyn MessageStore> {
+        self
     }
 }

@@ -72,7 +72,9 @@ pub use account::{
     Account, AccountStatus, AccountToken, NewAccount, PLAIN_SCHEME, PlaintextTokens, TokenSealer,
     UnknownTokenScheme,
 };
-pub use api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
+pub use api::{
+    ApplyReport, IntoMessageStore, MessageStore, OutboundMessage, RawEvent, TenantEvent,
+};
 pub use conversation::{Conversation, ParticipantProfile};
 pub use cursor::Cursor;
 pub use error::StoreError;

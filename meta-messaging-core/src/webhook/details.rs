@@ -48,7 +48,7 @@ impl ReactionAction {
 /// Instagram names the message read.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
-pub struct Read {
+pub struct ReadReceipt {
     /// Messenger: every message sent before this time (ms since the epoch) has been read.
     pub watermark_ms: Option<i64>,
     /// Instagram: the message that was read.
@@ -58,7 +58,7 @@ pub struct Read {
 /// A delivery receipt (Messenger).
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
-pub struct Delivery {
+pub struct DeliveryReceipt {
     /// The messages delivered (may be empty: then use the watermark).
     pub mids: Vec<MessageId>,
     /// Every message sent before this time (ms since the epoch) has been delivered.

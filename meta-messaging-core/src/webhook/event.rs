@@ -4,8 +4,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::details::{
-    Comment, Delete, Delivery, Edit, Handover, Mention, Optin, Postback, Reaction, Read, Referral,
-    Unknown,
+    Comment, Delete, DeliveryReceipt, Edit, Handover, Mention, Optin, Postback, Reaction,
+    ReadReceipt, Referral, Unknown,
 };
 use super::message::Message;
 use crate::ids::{AccountId, MessageId, ParticipantId, UserId};
@@ -80,9 +80,9 @@ pub enum EventDetails {
     /// A reaction added or removed.
     Reaction(Reaction),
     /// Messages read by the user.
-    Read(Read),
+    Read(ReadReceipt),
     /// Messages delivered to the user (Messenger).
-    Delivery(Delivery),
+    Delivery(DeliveryReceipt),
     /// A button or quick-reply click that posts back a payload.
     Postback(Box<Postback>),
     /// The user arrived through a link, ad or other referral.

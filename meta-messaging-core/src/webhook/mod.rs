@@ -6,6 +6,8 @@
 //! 1. [`SignatureVerifier::verify`] checks `X-Hub-Signature-256` over the **raw** body bytes;
 //! 2. [`parse`] turns the same bytes into [`Event`]s.
 //!
+//! [`verify_and_parse`] does both in one call.
+//!
 //! ```
 //! use meta_messaging_core::secret::AppSecret;
 //! use meta_messaging_core::webhook::{self, EventKind, SignatureVerifier};
@@ -41,14 +43,14 @@ mod timestamp;
 mod wire;
 
 pub use details::{
-    Comment, CommentAuthor, CommentMedia, Delete, Delivery, Edit, Handover, Mention, Optin,
-    Postback, Reaction, ReactionAction, Read, Referral, Unknown,
+    Comment, CommentAuthor, CommentMedia, Delete, DeliveryReceipt, Edit, Handover, Mention, Optin,
+    Postback, Reaction, ReactionAction, ReadReceipt, Referral, Unknown,
 };
 pub use error::{MalformedSignature, WebhookError};
 pub use event::{Event, EventDetails, EventKind};
 pub use handshake::verify_subscription;
 pub use message::{Attachment, AttachmentType, Coordinates, Message, ReplyTo};
-pub use parse::parse;
+pub use parse::{parse, verify_and_parse};
 pub(crate) use rejections::warn_refused;
 pub use signature::{SIGNATURE_HEADER, SignatureVerifier, sign};
 pub use simulate::DeliveryBuilder;

@@ -4,12 +4,13 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::details::{
-    Comment, CommentAuthor, CommentMedia, Delete, Delivery, Edit, Handover, Mention, Optin,
-    Postback, Reaction, ReactionAction, Read, Referral, Unknown,
+    Comment, CommentAuthor, CommentMedia, Delete, DeliveryReceipt, Edit, Handover, Mention, Optin,
+    Postback, Reaction, ReactionAction, ReadReceipt, Referral, Unknown,
 };
 use super::error::WebhookError;
 use super::event::{Event, EventDetails};
 use super::message::{Attachment, AttachmentType, Coordinates, Message, ReplyTo};
+use super::signature::SignatureVerifier;
 use super::timestamp::WireTime;
 use super::wire;
 use crate::ids::AccountId;
@@ -51,6 +52,39 @@ pub fn parse(body: &[u8]) -> Result<Vec<Event>, WebhookError> {
         parse_entry(platform, entry, &mut events);
     }
     Ok(events)
+}
+
+/// Checks a delivery's `X-Hub-Signature-256` header (`None` when absent) against the raw body
+/// and, when it is right, parses the body: [`SignatureVerifier::verify`] then [`parse`] in one
+/// call, for hosts that use the webhook part alone.
+///
+/// ```
+/// use meta_messaging_core::secret::AppSecret;
+/// use meta_messaging_core::webhook::{self, SignatureVerifier};
+///
+/// let secret = AppSecret::new("app-secret");
+/// let body = br#"{"object":"page","entry":[{"id":"104417552380421","time":1700000000000,
+///   "messaging":[{"sender":{"id":"6758492015643287"},"recipient":{"id":"104417552380421"},
+///   "timestamp":1700000000000,"message":{"mid":"m_abc","text":"Hello"}}]}]}"#;
+/// let header = webhook::sign(&secret, body);
+///
+/// let secrets = SignatureVerifier::new(secret);
+/// let events = webhook::verify_and_parse(&secrets, Some(&header), body)?;
+/// assert_eq!(events[0].text(), Some("Hello"));
+/// assert!(webhook::verify_and_parse(&secrets, None, body).is_err());
+/// # Ok::<(), webhook::WebhookError>(())
+/// ```
+///
+/// # Errors
+/// The errors of [`SignatureVerifier::verify`] (the body is then not read), then those of
+/// [`parse`].
+pub fn verify_and_parse(
+    secrets: &SignatureVerifier,
+    header: Option<&str>,
+    body: &[u8],
+) -> Result<Vec<Event>, WebhookError> {
+    secrets.verify(header, body)?;
+    parse(body)
 }
 
 /// One entry of a delivery whose `object` this version does not handle, kept whole.
@@ -227,13 +261,13 @@ fn messaging_details(
         }));
     }
     if let Some(read) = wire.read {
-        return Ok(EventDetails::Read(Read {
+        return Ok(EventDetails::Read(ReadReceipt {
             watermark_ms: read.watermark.and_then(WireTime::millis),
             mid: read.mid.map(wire::WireId::into_id),
         }));
     }
     if let Some(delivery) = wire.delivery {
-        return Ok(EventDetails::Delivery(Delivery {
+        return Ok(EventDetails::Delivery(DeliveryReceipt {
             mids: delivery
                 .mids
                 .unwrap_or_default()

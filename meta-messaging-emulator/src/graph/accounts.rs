@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::error::GraphFailure;
 use crate::server::Shared;
 use crate::state::{FACEBOOK_USER_ID, Principal, State, now_ms};
-use crate::world::Page;
+use crate::world::FacebookPage;
 
 type Answer = Result<Value, GraphFailure>;
 
@@ -121,14 +121,14 @@ pub(super) fn node(shared: &Shared, principal: &Principal, id: &str) -> Answer {
     Err(GraphFailure::object_not_found(id, "get"))
 }
 
-fn visible(principal: &Principal, page: &Page) -> bool {
+fn visible(principal: &Principal, page: &FacebookPage) -> bool {
     match principal {
         Principal::Page(own) => own.id == page.id,
         Principal::User | Principal::App => true,
     }
 }
 
-fn page_json(page: &Page, with_token: bool) -> Value {
+fn page_json(page: &FacebookPage, with_token: bool) -> Value {
     let mut out = json!({"id": page.id, "name": page.name});
     if let Some(ig) = &page.instagram {
         out["instagram_business_account"] = json!({

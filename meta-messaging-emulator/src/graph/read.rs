@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::error::GraphFailure;
 use crate::server::Shared;
 use crate::state::{ConversationMessage, Principal, State};
-use crate::world::{Page, User};
+use crate::world::{FacebookPage, User};
 
 /// Meta's default page size for these edges.
 const DEFAULT_LIMIT: usize = 25;
@@ -106,7 +106,7 @@ fn own_page<'a>(
     state: &'a State,
     principal: &Principal,
     node: &str,
-) -> Result<&'a Page, GraphFailure> {
+) -> Result<&'a FacebookPage, GraphFailure> {
     match principal {
         Principal::Page(own)
             if node == "me" || state.page_for_node(node).is_some_and(|p| p.id == own.id) =>
@@ -131,14 +131,14 @@ fn participant_user(user: &User) -> Value {
     out
 }
 
-fn participant_account(page: &Page, platform: Platform) -> Value {
+fn participant_account(page: &FacebookPage, platform: Platform) -> Value {
     match (platform, &page.instagram) {
         (Platform::Instagram, Some(ig)) => json!({"id": ig.id, "username": ig.username}),
         _ => json!({"id": page.id, "name": page.name}),
     }
 }
 
-fn message_json(page: &Page, user: &User, m: &ConversationMessage) -> Value {
+fn message_json(page: &FacebookPage, user: &User, m: &ConversationMessage) -> Value {
     let (from, to) = if m.from_user {
         (
             participant_user(user),

@@ -184,7 +184,7 @@ fn accept(
     })
 }
 
-fn has(page: &crate::world::Page, permission: &str) -> bool {
+fn has(page: &crate::world::FacebookPage, permission: &str) -> bool {
     page.permissions.iter().any(|p| p == permission)
 }
 

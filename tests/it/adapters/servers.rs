@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 
-use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
+use meta_messaging_core::contract::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{Inbox, Tenancy};
 
@@ -93,7 +93,7 @@ async fn serve_with(
                 }
                 Some(()) => meta_messaging_axum::router_with_tenants(
                     inbox,
-                    std::sync::Arc::new(|parts: &axum::http::request::Parts| {
+                    |parts: &axum::http::request::Parts| {
                         tenant_header(parts.headers.get("x-tenant").and_then(|v| v.to_str().ok()))
                             .ok_or_else(|| {
                                 meta_messaging_axum::TenantRejection::new((
@@ -101,7 +101,7 @@ async fn serve_with(
                                     "host says no",
                                 ))
                             })
-                    }),
+                    },
                 ),
             };
             let app = axum::Router::new().nest(PREFIX, routes);
@@ -121,7 +121,7 @@ async fn serve_with(
                                 as Box<dyn FnOnce(&mut actix_web::web::ServiceConfig)>,
                             Some(()) => Box::new(meta_messaging_actix::configure_with_tenants(
                                 inbox.clone(),
-                                std::sync::Arc::new(|req: &actix_web::HttpRequest| {
+                                |req: &actix_web::HttpRequest| {
                                     tenant_header(
                                         req.headers().get("x-tenant").and_then(|v| v.to_str().ok()),
                                     )
@@ -131,7 +131,7 @@ async fn serve_with(
                                                 .body("host says no"),
                                         )
                                     })
-                                }),
+                                },
                             )),
                         };
                         actix_web::App::new()

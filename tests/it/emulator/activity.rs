@@ -6,7 +6,7 @@ use meta_messaging_core::webhook::{EventDetails, EventKind, ReactionAction, Repl
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use meta_messaging_emulator::{ControlError, DeliveryRecord, Inbound, Reaction};
+use meta_messaging_emulator::{ControlError, DeliveryRecord, Inbound, InboundReaction};
 use serde_json::json;
 
 use super::*;
@@ -102,7 +102,7 @@ async fn users_react_read_and_edit() {
     receiver.next().await;
 
     emulator
-        .user_reacts(PSID, Reaction::love(sent.message_id.as_str()))
+        .user_reacts(PSID, InboundReaction::love(sent.message_id.as_str()))
         .await
         .unwrap();
     let reacted = receiver.next().await;
@@ -148,7 +148,7 @@ async fn users_react_read_and_edit() {
     );
     assert!(
         emulator
-            .user_reacts(PSID, Reaction::love("m_nope"))
+            .user_reacts(PSID, InboundReaction::love("m_nope"))
             .await
             .is_err()
     );

@@ -102,7 +102,7 @@ async fn without_the_secret_or_with_another_meta_s_error_says_what_to_do() {
             .send()
             .await
             .unwrap_err();
-        let api = err.api().unwrap();
+        let api = err.meta_error().unwrap();
         assert_eq!((api.status, api.code, api.error_subcode), (400, 100, None));
         assert_eq!(api.message, message);
         assert_eq!(api.error_type.as_deref(), Some("GraphMethodException"));

@@ -1,7 +1,6 @@
 //! The echo-bot example's `EventHandler` against the emulator: it answers each message once,
 //! even when Meta delivers it twice.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use echo_bot::EchoBot;
@@ -38,7 +37,7 @@ async fn the_echo_bot_answers_every_message_once() {
     let inbox = Inbox::builder()
         .app_secret(AppSecret::new(APP_SECRET))
         .verify_token(VerifyToken::new("bot"))
-        .store(Arc::new(InMemoryStore::new()))
+        .store(InMemoryStore::new())
         .graph(
             GraphClient::builder()
                 .graph_url(emulator.url())
@@ -49,7 +48,7 @@ async fn the_echo_bot_answers_every_message_once() {
         )
         .tenancy(Tenancy::Single("default".into()))
         .oauth(OAuthSettings::new(APP_ID, format!("{base}/oauth/callback")))
-        .handler(Arc::new(EchoBot))
+        .handler(EchoBot)
         .build()
         .unwrap();
     serve_bound(Adapter::Actix, inbox.clone(), bound).await;

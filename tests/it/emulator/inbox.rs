@@ -2,14 +2,13 @@
 //! its Graph API and receiving the emulator's webhooks. Accounts are connected through the
 //! OAuth routes, customers write through the emulator, replies go out through `POST /messages`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use meta_messaging_core::graph::GraphClient;
 use meta_messaging_core::inbox::{Inbox, OAuthSettings, Tenancy};
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::SqliteStore;
-use meta_messaging_emulator::{Inbound, Reaction, World};
+use meta_messaging_emulator::{Inbound, InboundReaction, World};
 use serde_json::{Value, json};
 
 use super::*;
@@ -41,7 +40,7 @@ impl Deployment {
         let inbox = Inbox::builder()
             .app_secret(AppSecret::new(APP_SECRET))
             .verify_token(VerifyToken::new("e2e-verify-token"))
-            .store(Arc::new(store))
+            .store(store)
             .graph(graph)
             .tenancy(Tenancy::Single("default".into()))
             .oauth(OAuthSettings::new(APP_ID, format!("{base}/oauth/callback")))
@@ -203,7 +202,7 @@ async fn a_messenger_conversation(adapter: Adapter) {
 
     // What the customer does next reaches the stored thread.
     app.emulator
-        .user_reacts(PSID, Reaction::love(sent[0].message_id.as_str()))
+        .user_reacts(PSID, InboundReaction::love(sent[0].message_id.as_str()))
         .await
         .unwrap();
     app.emulator.user_reads(PSID).await.unwrap();

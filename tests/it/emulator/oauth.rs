@@ -91,13 +91,13 @@ async fn the_exchange_checks_the_secret_and_the_redirect_uri() {
         .exchange_code(&code, REDIRECT)
         .await
         .unwrap_err();
-    assert_eq!(err.api().unwrap().code, 1);
+    assert_eq!(err.meta_error().unwrap().code, 1);
 
     let err = oauth
         .exchange_code(&code, "https://elsewhere.example.com/cb")
         .await
         .unwrap_err();
-    assert_eq!(err.api().unwrap().error_subcode, Some(36_008));
+    assert_eq!(err.meta_error().unwrap().error_subcode, Some(36_008));
 }
 
 #[tokio::test]

@@ -98,7 +98,7 @@ async fn a_user_who_never_wrote_first_cannot_be_messaged() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UserNotFound);
-    assert_eq!(err.api().unwrap().code, 100);
+    assert_eq!(err.meta_error().unwrap().code, 100);
 }
 
 #[tokio::test]
@@ -146,7 +146,7 @@ async fn unknown_and_expired_tokens_get_190() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TokenInvalid);
-    assert_eq!(err.api().unwrap().code, 190);
+    assert_eq!(err.meta_error().unwrap().code, 190);
 
     emulator.expire_token(PAGE_TOKEN).unwrap();
     let err = messenger(&client)
@@ -155,7 +155,7 @@ async fn unknown_and_expired_tokens_get_190() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TokenExpired);
-    assert_eq!(err.api().unwrap().error_subcode, Some(463));
+    assert_eq!(err.meta_error().unwrap().error_subcode, Some(463));
 }
 
 #[tokio::test]
@@ -171,7 +171,7 @@ async fn outside_the_24_hour_window_only_human_agent_goes_through() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::OutsideMessagingWindow);
-    assert_eq!(err.api().unwrap().error_subcode, Some(2_018_278));
+    assert_eq!(err.meta_error().unwrap().error_subcode, Some(2_018_278));
 
     messenger(&client)
         .text(Psid::from(PSID), "A human here")

@@ -64,7 +64,7 @@ async fn every_catalog_entry_is_classified_from_meta_s_error_shape() {
             .await
             .unwrap_err();
         let api = err
-            .api()
+            .meta_error()
             .unwrap_or_else(|| panic!("fixture {i}: not an API error: {err}"));
         assert_eq!(api.code, code);
         assert_eq!(api.error_subcode, subcode);
@@ -220,34 +220,6 @@ async fn tokens_never_appear_in_errors_even_when_meta_echoes_them() {
             ..
         }
     ));
-}
-
-#[tokio::test]
-async fn graph_errors_convert_into_the_crate_error() {
-    let mock = GraphMock::start().await;
-    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
-        .respond_with(meta_error(
-            400,
-            551,
-            Some(1545041),
-            "(#551) This person isn't available right now.",
-        ))
-        .expect(1)
-        .mount(&mock.server)
-        .await;
-    let page = mock
-        .client()
-        .messenger(PageId::from(PAGE_ID), PageAccessToken::new(PAGE_TOKEN));
-    let err: meta_messaging_core::Error = page
-        .text(Psid::from(PSID), "hi")
-        .send()
-        .await
-        .unwrap_err()
-        .into();
-    assert!(err.to_string().contains("Do not retry"), "{err}");
-    assert!(
-        matches!(err, meta_messaging_core::Error::Graph(ref g) if g.kind() == ErrorKind::UserUnavailable)
-    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Conversations, messages, profiles, and cursor paging.
 
 use futures_util::StreamExt;
-use meta_messaging_core::graph::{ConversationId, ErrorKind};
+use meta_messaging_core::graph::ErrorKind;
+use meta_messaging_core::ids::GraphConversationId;
 use meta_messaging_core::ids::{PageId, UserId};
 use meta_messaging_core::secret::PageAccessToken;
 use wiremock::matchers::query_param;
@@ -42,7 +43,10 @@ async fn one_page_of_conversations() {
         .await
         .unwrap();
     assert_eq!(page.data.len(), 2);
-    assert_eq!(page.data[0].id, ConversationId::from("t_10161219448962063"));
+    assert_eq!(
+        page.data[0].id,
+        GraphConversationId::from("t_10161219448962063")
+    );
     assert_eq!(
         page.data[0].participants.data[0].name.as_deref(),
         Some("Jane Doe")

@@ -37,7 +37,7 @@ async fn instance(options: &PostgresOptions) -> Inbox {
     Inbox::builder()
         .app_secret(AppSecret::new(APP_SECRET))
         .verify_token(VerifyToken::new(VERIFY_TOKEN))
-        .store(Arc::new(store))
+        .store(store)
         .tenancy(Tenancy::Multi)
         .live_fanout(fanout)
         .build()

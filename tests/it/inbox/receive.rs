@@ -101,17 +101,20 @@ async fn refusals_map_to_the_documented_statuses_and_bodies() {
 
     let missing = h.inbox.receive(None, &body).await.unwrap_err();
     assert_eq!(
-        (meta_messaging_core::http::status(&missing), missing.kind()),
+        (
+            meta_messaging_core::contract::status(&missing),
+            missing.kind()
+        ),
         (401, "missing_signature")
     );
 
     let forged = webhook::sign(&AppSecret::new("another-app"), &body);
     let wrong = h.inbox.receive(Some(&forged), &body).await.unwrap_err();
     assert_eq!(
-        (meta_messaging_core::http::status(&wrong), wrong.kind()),
+        (meta_messaging_core::contract::status(&wrong), wrong.kind()),
         (401, "invalid_signature")
     );
-    let json = serde_json::to_value(meta_messaging_core::http::body(&wrong)).unwrap();
+    let json = serde_json::to_value(meta_messaging_core::contract::body(&wrong)).unwrap();
     assert_eq!(json["error"]["kind"], "invalid_signature");
     assert!(
         json["error"]["fix"]
@@ -133,7 +136,7 @@ async fn refusals_map_to_the_documented_statuses_and_bodies() {
         .unwrap_err();
     assert_eq!(
         (
-            meta_messaging_core::http::status(&malformed),
+            meta_messaging_core::contract::status(&malformed),
             malformed.kind()
         ),
         (400, "malformed_delivery")
@@ -143,7 +146,7 @@ async fn refusals_map_to_the_documented_statuses_and_bodies() {
     let too_large = h.inbox.receive(Some(&signature), &big).await.unwrap_err();
     assert_eq!(
         (
-            meta_messaging_core::http::status(&too_large),
+            meta_messaging_core::contract::status(&too_large),
             too_large.kind()
         ),
         (413, "payload_too_large")
@@ -175,7 +178,7 @@ async fn a_failed_store_write_is_a_500_and_the_redelivery_is_stored_once() {
     let err = h.inbox.receive(Some(&signature), &body).await.unwrap_err();
     assert!(matches!(err, InboxError::Store(_)));
     assert_eq!(
-        (meta_messaging_core::http::status(&err), err.kind()),
+        (meta_messaging_core::contract::status(&err), err.kind()),
         (500, "store_unavailable")
     );
     assert_eq!(
@@ -215,7 +218,10 @@ async fn handshake_echoes_the_challenge_or_refuses_with_403() {
         .verify_subscription("hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1")
         .unwrap_err();
     assert_eq!(
-        (meta_messaging_core::http::status(&refused), refused.kind()),
+        (
+            meta_messaging_core::contract::status(&refused),
+            refused.kind()
+        ),
         (403, "handshake_refused")
     );
 }
@@ -377,7 +383,10 @@ async fn with_many_tenants_unknown_objects_are_kept_as_unrouted() {
         .await
         .unwrap_err();
     assert_eq!(
-        (meta_messaging_core::http::status(&refused), refused.kind()),
+        (
+            meta_messaging_core::contract::status(&refused),
+            refused.kind()
+        ),
         (400, "malformed_delivery")
     );
 }

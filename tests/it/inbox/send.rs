@@ -130,10 +130,10 @@ async fn meta_s_refusal_comes_back_typed_with_its_fix_and_nothing_is_stored() {
     let request = SendRequest::text(Platform::Messenger, PAGE_ID, PSID, "Late reply");
     let err = h.inbox.send(&tenant(), &request).await.unwrap_err();
     assert_eq!(
-        (meta_messaging_core::http::status(&err), err.kind()),
+        (meta_messaging_core::contract::status(&err), err.kind()),
         (422, "outside_messaging_window")
     );
-    let body = serde_json::to_value(meta_messaging_core::http::body(&err)).unwrap();
+    let body = serde_json::to_value(meta_messaging_core::contract::body(&err)).unwrap();
     assert_eq!(body["error"]["code"], 10);
     assert_eq!(body["error"]["subcode"], 2_018_278);
     assert_eq!(body["error"]["fbtrace_id"], "AzFbTrace01");
@@ -171,7 +171,7 @@ async fn invalid_requests_and_unusable_accounts_are_refused_before_any_call() {
     .attachment;
     let err = h.inbox.send(&tenant(), &both).await.unwrap_err();
     assert_eq!(
-        (meta_messaging_core::http::status(&err), err.kind()),
+        (meta_messaging_core::contract::status(&err), err.kind()),
         (400, "invalid_request")
     );
 
@@ -183,12 +183,12 @@ async fn invalid_requests_and_unusable_accounts_are_refused_before_any_call() {
         "https://x/y.png",
     );
     let err = h.inbox.send(&tenant(), &bad_type).await.unwrap_err();
-    assert_eq!(meta_messaging_core::http::status(&err), 400);
+    assert_eq!(meta_messaging_core::contract::status(&err), 400);
 
     let unknown = SendRequest::text(Platform::Messenger, "111222333444555", PSID, "hi");
     let err = h.inbox.send(&tenant(), &unknown).await.unwrap_err();
     assert_eq!(
-        (meta_messaging_core::http::status(&err), err.kind()),
+        (meta_messaging_core::contract::status(&err), err.kind()),
         (404, "account_not_found")
     );
     assert!(matches!(err, InboxError::AccountNotFound { .. }));
@@ -204,7 +204,7 @@ async fn invalid_requests_and_unusable_accounts_are_refused_before_any_call() {
     let no_token = SendRequest::text(Platform::Messenger, "555444333222111", PSID, "hi");
     let err = h.inbox.send(&tenant(), &no_token).await.unwrap_err();
     assert_eq!(
-        (meta_messaging_core::http::status(&err), err.kind()),
+        (meta_messaging_core::contract::status(&err), err.kind()),
         (422, "account_cannot_send")
     );
 

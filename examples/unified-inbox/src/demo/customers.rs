@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use meta_messaging_emulator::{Inbound, Reaction, RunningEmulator};
+use meta_messaging_emulator::{Inbound, InboundReaction, RunningEmulator};
 use rand::seq::IndexedRandom;
 
 use super::Demo;
@@ -173,7 +173,7 @@ impl Scene {
             let who = reply.recipient_id.as_str();
             let mut outcome = self.emulator.user_reads(who).await;
             if outcome.is_ok() && index % 2 == 0 {
-                let love = Reaction::love(reply.message_id.as_str());
+                let love = InboundReaction::love(reply.message_id.as_str());
                 outcome = self.emulator.user_reacts(who, love).await;
             }
             let first_option = reply

@@ -132,7 +132,7 @@ pub enum FanoutError {
 /// let inbox = Inbox::builder()
 ///     .app_secret(AppSecret::new(std::env::var("META_APP_SECRET")?))
 ///     .verify_token(VerifyToken::new(std::env::var("META_VERIFY_TOKEN")?))
-///     .store(Arc::new(PostgresStore::connect_with(options.clone()).await?))
+///     .store(PostgresStore::connect_with(options.clone()).await?)
 ///     .live_fanout(LiveFanout::connect(FanoutOptions::for_store(&options)).await?)
 ///     .tenancy(Tenancy::Multi)
 ///     .build()?;

@@ -55,7 +55,7 @@ impl fmt::Debug for ApiToken {
 /// response time tells nothing about how much of it was right.
 ///
 /// ```
-/// use meta_messaging_core::http::{Access, ApiToken, ApiTokens};
+/// use meta_messaging_core::contract::{Access, ApiToken, ApiTokens};
 /// use meta_messaging_core::ids::TenantId;
 ///
 /// let tokens = ApiTokens::new()

@@ -81,7 +81,7 @@ pub fn status(err: &InboxError) -> u16 {
 /// The JSON body of an inbox error. Never contains a secret or `Debug` output.
 pub fn body(err: &InboxError) -> ErrorBody {
     let api = match err {
-        InboxError::Graph(e) => e.api(),
+        InboxError::Graph(e) => e.meta_error(),
         _ => None,
     };
     // A Graph error's code, subcode, trace id and fix have fields of their own; repeating them

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use meta_messaging_core::http::{Access, ApiToken, ApiTokens, InboxRoutes};
+//! use meta_messaging_core::contract::{Access, ApiToken, ApiTokens, InboxRoutes};
 //! use meta_messaging_core::ids::TenantId;
 //! use meta_messaging_core::inbox::{Inbox, Tenancy};
 //! use meta_messaging_core::secret::{AppSecret, VerifyToken};
@@ -20,7 +20,7 @@
 //! let inbox = Inbox::builder()
 //!     .app_secret(AppSecret::new("app-secret"))
 //!     .verify_token(VerifyToken::new("verify-token"))
-//!     .store(Arc::new(InMemoryStore::new()))
+//!     .store(InMemoryStore::new())
 //!     .tenancy(Tenancy::Single(tenant.clone()))
 //!     .build()?;
 //! let tokens = ApiTokens::new().token(ApiToken::new("a-long-random-api-token"), tenant);

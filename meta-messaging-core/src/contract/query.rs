@@ -198,11 +198,11 @@ mod tests {
         ] {
             let err = conversation_query(query).unwrap_err();
             assert!(err.to_string().contains(needle), "{query}: {err}");
-            assert_eq!(crate::http::status(&err), 400);
+            assert_eq!(crate::contract::status(&err), 400);
         }
         let err = conversation_query("cursor=bm90LWEtY3Vyc29y").unwrap_err();
         assert_eq!(
-            (crate::http::status(&err), err.kind()),
+            (crate::contract::status(&err), err.kind()),
             (400, "invalid_cursor")
         );
         let err = message_query("direction=sideways").unwrap_err();

@@ -31,9 +31,9 @@
 
 mod access;
 mod body;
+mod connect_routes;
 mod error;
 mod events;
-mod oauth;
 mod query;
 mod session;
 pub mod sse;
@@ -402,7 +402,7 @@ impl InboxRoutes {
         match route {
             Route::Webhook => return self.webhook(request, body).await,
             Route::OAuthCallback if request.method == Method::Get => {
-                return oauth::callback(&self.inbox, request).await;
+                return connect_routes::callback(&self.inbox, request).await;
             }
             Route::OAuthCallback => return ApiResponse::refused(Refusal::MethodNotAllowed),
             _ => {}
@@ -554,7 +554,7 @@ impl InboxRoutes {
                 },
                 None => ApiResponse::refused(Refusal::TooManyStreams),
             },
-            (Route::OAuthStart, Method::Get) => oauth::start(inbox, tenant)?,
+            (Route::OAuthStart, Method::Get) => connect_routes::start(inbox, tenant)?,
             _ => return Ok(None),
         };
         Ok(Some(response))

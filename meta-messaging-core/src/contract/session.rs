@@ -72,5 +72,5 @@ fn set_cookie(headers: &RequestHeaders<'_>, value: &str, max_age: u64) -> String
 
 /// The session cookie's value in a `Cookie` header.
 pub(super) fn cookie(header: Option<&str>) -> Option<&str> {
-    super::oauth::cookie_value(header?, SESSION_COOKIE)
+    super::connect_routes::cookie_value(header?, SESSION_COOKIE)
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::Platform;
 use crate::ids::{AttachmentId, MessageId};
 
-use super::account::AccountClient;
+use super::account_client::AccountClient;
 use super::error::{InvalidRequest, Result};
 use super::outgoing::{ActionResponse, AttachmentKind, Recipient, SenderAction};
 use super::request::{Call, Part};

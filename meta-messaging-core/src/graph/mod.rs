@@ -39,8 +39,8 @@
 //!
 //! See `docs/graph-client.md` for a guide and `docs/troubleshooting.md` for the catalog.
 
-mod account;
-mod accounts;
+mod account_admin;
+mod account_client;
 mod action;
 pub mod catalog;
 mod client;
@@ -52,17 +52,18 @@ mod paging;
 mod read;
 mod report;
 mod request;
+mod requirements;
 mod retry;
 mod send;
 mod throttle;
 mod token;
 mod usage;
 
-pub use account::{AccountClient, AccountRoute};
-pub use accounts::{
-    GranularScope, InstagramBusinessAccount, MESSENGER_WEBHOOK_FIELDS, ManagedPage, PageInfo,
-    PermissionGrant, SubscribedApp, TokenInfo, UserClient,
+pub use account_admin::{
+    GranularScope, InstagramBusinessAccount, ManagedPage, PageInfo, PermissionGrant, SubscribedApp,
+    TokenInfo, UserClient,
 };
+pub use account_client::{AccountClient, AccountRoute};
 pub use action::{ActionBuilder, UploadBuilder};
 pub use catalog::Troubleshooting;
 pub use client::{
@@ -71,7 +72,7 @@ pub use client::{
 };
 pub use error::{GraphError, InvalidRequest, MetaError, Result};
 pub use kind::ErrorKind;
-pub use oauth::{MESSAGING_SCOPES, OAuth, OAuthState, UserToken};
+pub use oauth::{OAuth, OAuthState, UserToken};
 pub use outgoing::{
     ActionResponse, AttachmentKind, INSTAGRAM_TEXT_MAX_BYTES, MESSENGER_TEXT_MAX_CHARS, MessageTag,
     MessagingType, QUICK_REPLIES_MAX, QUICK_REPLY_PAYLOAD_MAX_CHARS, QUICK_REPLY_TITLE_MAX_CHARS,
@@ -81,8 +82,9 @@ pub use paging::{Cursors, GraphPage, ListRequest, Paging};
 pub use read::{
     Edge, GraphConversation, GraphMessage, MessageAttachment, Participant, UserProfile,
 };
-pub use report::{
-    Check, CheckStatus, ConnectionReport, INSTAGRAM_PERMISSIONS, MESSENGER_PERMISSIONS,
+pub use report::{Check, CheckStatus, ConnectionReport};
+pub use requirements::{
+    INSTAGRAM_PERMISSIONS, MESSAGING_SCOPES, MESSENGER_PERMISSIONS, MESSENGER_WEBHOOK_FIELDS,
     REQUIRED_WEBHOOK_FIELDS,
 };
 pub use retry::RetryPolicy;

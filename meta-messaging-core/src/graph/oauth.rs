@@ -14,17 +14,6 @@ use super::error::{GraphError, InvalidRequest, Result};
 use super::request::Call;
 use super::token::{Credential, Host};
 
-/// The permissions messaging needs, for both platforms (the scopes to ask for).
-pub const MESSAGING_SCOPES: &[&str] = &[
-    "pages_show_list",
-    "pages_manage_metadata",
-    "pages_messaging",
-    "pages_read_engagement",
-    "instagram_basic",
-    "instagram_manage_messages",
-    "business_management",
-];
-
 /// The OAuth flow of one Meta app: from the login dialog to long-lived tokens.
 ///
 /// ```
@@ -99,7 +88,7 @@ impl fmt::Debug for OAuthState {
 #[non_exhaustive]
 pub struct UserToken {
     /// The token.
-    #[serde(deserialize_with = "super::accounts::user_token")]
+    #[serde(deserialize_with = "super::account_admin::user_token")]
     pub access_token: UserAccessToken,
     /// `bearer`.
     #[serde(default)]
@@ -192,7 +181,7 @@ impl OAuth {
     ///
     /// # Errors
     /// The Graph API's error.
-    pub async fn debug_token(&self, token: &Credential) -> Result<super::accounts::TokenInfo> {
+    pub async fn debug_token(&self, token: &Credential) -> Result<super::account_admin::TokenInfo> {
         self.client
             .debug_token(token, &Credential::App(self.app_access_token()))
             .await

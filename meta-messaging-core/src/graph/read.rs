@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::Platform;
 use crate::ids::{GraphConversationId, MessageId, ParticipantId, UserId};
 
-use super::account::AccountClient;
+use super::account_client::AccountClient;
 use super::error::Result;
 use super::paging::ListRequest;
 use super::request::Call;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::Platform;
 use crate::ids::{AttachmentId, CommentId, MessageId};
 
-use super::account::AccountClient;
+use super::account_client::AccountClient;
 use super::error::{InvalidRequest, Result};
 use super::outgoing::*;
 use super::request::Call;

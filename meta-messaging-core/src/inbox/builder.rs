@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::connect::OAuthSettings;
 use super::error::InboxError;
 use super::handler::EventHandler;
 use super::live::LiveHub;
-use super::oauth::OAuthSettings;
 use super::tenancy::{Router, Tenancy};
 use super::{Inbox, InboxInner};
 use crate::graph::GraphClient;

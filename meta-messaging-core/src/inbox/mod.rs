@@ -44,12 +44,12 @@
 
 mod builder;
 mod config;
+mod connect;
 mod error;
 #[cfg(feature = "postgres")]
 mod fanout;
 mod handler;
 mod live;
-mod oauth;
 mod profiles;
 mod receive;
 mod send;
@@ -67,6 +67,7 @@ pub use config::{
     ConfigError, ConfiguredAccess, DEFAULT_BIND, DEFAULT_OAUTH_CALLBACK_PATH, DEFAULT_STORE,
     DEFAULT_TENANT, InboxConfig,
 };
+pub use connect::{ConnectStart, Connected, OAuthSettings, STATE_COOKIE};
 pub use error::InboxError;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -75,7 +76,6 @@ pub use fanout::{
 };
 pub use handler::{EventHandler, HandlerError};
 pub use live::{InboxEvent, Subscription};
-pub use oauth::{ConnectStart, Connected, OAuthSettings, STATE_COOKIE};
 pub use receive::Receipt;
 pub use send::{SendAttachment, SendQuickReply, SendRequest};
 pub use status::{AccountStatusReport, StatusReport};

@@ -2,8 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{Check, CheckStatus, REQUIRED_WEBHOOK_FIELDS};
-use crate::graph::accounts::{SubscribedApp, TokenInfo};
+use super::{Check, CheckStatus};
+use crate::graph::account_admin::{SubscribedApp, TokenInfo};
+use crate::graph::requirements::REQUIRED_WEBHOOK_FIELDS;
 use crate::ids::AppId;
 
 const TOKENS_DOCS: &str =

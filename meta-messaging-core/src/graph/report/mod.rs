@@ -10,19 +10,13 @@ use crate::secret::PageAccessToken;
 mod checks;
 
 use self::checks::{permission_check, subscription_check, token_check};
-use super::accounts::{InstagramBusinessAccount, TokenInfo};
+use super::account_admin::{InstagramBusinessAccount, TokenInfo};
 use super::client::GraphClient;
 use super::error::GraphError;
 use super::kind::ErrorKind;
 use super::request::Call;
+use super::requirements::{INSTAGRAM_PERMISSIONS, MESSENGER_PERMISSIONS};
 use super::token::Credential;
-
-/// Permissions Messenger messaging needs.
-pub const MESSENGER_PERMISSIONS: &[&str] = &["pages_messaging", "pages_manage_metadata"];
-/// Permissions Instagram messaging through a Page needs.
-pub const INSTAGRAM_PERMISSIONS: &[&str] = &["instagram_basic", "instagram_manage_messages"];
-/// Webhook fields without which conversations are incomplete.
-pub const REQUIRED_WEBHOOK_FIELDS: &[&str] = &["messages", "messaging_postbacks", "message_echoes"];
 
 const IG_DOCS: &str = "https://developers.facebook.com/docs/messenger-platform/instagram";
 

@@ -7,28 +7,13 @@ use serde_json::{Map, Value};
 use crate::ids::{AppId, InstagramAccountId, PageId};
 use crate::secret::{PageAccessToken, UserAccessToken};
 
-use super::account::AccountClient;
+use super::account_client::AccountClient;
 use super::client::GraphClient;
 use super::error::Result;
 use super::paging::ListRequest;
 use super::read::Edge;
 use super::request::Call;
 use super::token::Credential;
-
-/// The Page webhook fields meta-messaging handles (`subscribed_apps`).
-pub const MESSENGER_WEBHOOK_FIELDS: &[&str] = &[
-    "messages",
-    "messaging_postbacks",
-    "message_echoes",
-    "message_reactions",
-    "message_reads",
-    "message_deliveries",
-    "messaging_referrals",
-    "messaging_optins",
-    "messaging_handovers",
-    "standby",
-    "message_edits",
-];
 
 const MANAGED_PAGE_FIELDS: &str = "id,name,access_token,category,tasks,instagram_business_account{id,username,name,profile_picture_url}";
 

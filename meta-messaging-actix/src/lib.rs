@@ -5,7 +5,7 @@
 //! live events, sign-in) for `App::configure`, typically inside a `web::scope` of your choice,
 //! behind an [`Access`](meta_messaging_core::contract::Access) decision; every behaviour, status code
 //! and JSON body comes from [`meta_messaging_core::contract`], so this crate and
-//! `meta-messaging-axum` answer identically (see `ADAPTERS.md`).
+//! `meta-messaging-axum` answer identically: the contract follows below.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -32,6 +32,8 @@
 //! To use your app's own authentication, pass your mapping from a request to a tenant with
 //! [`configure_with_tenants`]; hosts that want their own webhook handler use the
 //! [`VerifiedDelivery`] extractor.
+//!
+#![doc = include_str!("../ADAPTERS.md")]
 
 mod extract;
 mod routes;

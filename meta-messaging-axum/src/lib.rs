@@ -5,7 +5,7 @@
 //! events, sign-in) on a `Router<S>` you `nest` under a prefix of your choice, behind an
 //! [`Access`](meta_messaging_core::contract::Access) decision; every behaviour, status code and JSON
 //! body comes from [`meta_messaging_core::contract`], so this crate and `meta-messaging-actix` answer
-//! identically (see `ADAPTERS.md`).
+//! identically: the contract follows below.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -31,6 +31,8 @@
 //! To use your app's own authentication, pass your mapping from a request to a tenant with
 //! [`router_with_tenants`]; hosts that want their own webhook handler use the
 //! [`VerifiedDelivery`] extractor.
+//!
+#![doc = include_str!("../ADAPTERS.md")]
 
 mod extract;
 mod routes;

@@ -1,5 +1,10 @@
 //! The store conformance suite against every backend: in memory, SQLite files, PostgreSQL.
 //!
+//! The behaviours themselves live in core's conformance suite
+//! (`meta_messaging_core::store::conformance`, which users run against their own stores too);
+//! this file only opens each backend and runs every case on it, plus the few checks that need
+//! a backend's own API (files on disk, schemas).
+//!
 //! PostgreSQL tests run when `META_MESSAGING_TEST_POSTGRES_URL` is set (for example
 //! `postgres://postgres@127.0.0.1:5432/test`); each test gets its own schema, dropped at the
 //! end. Without the variable they print "skipped" and pass, unless

@@ -536,8 +536,8 @@ async fn an_inbox_with_the_wrong_key_still_ingests_and_fails_only_sends() {
     use meta_messaging_core::inbox::{Inbox, SendRequest, Tenancy};
     use meta_messaging_core::secret::VerifyToken;
 
-    use crate::inbox::setup::{connect_accounts, delivery};
     use crate::support::graph_mock::{GraphMock, PAGE_ID};
+    use crate::support::inbox::{connect_accounts, delivery};
 
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Db::Sqlite(dir.path().join("inbox.db"));

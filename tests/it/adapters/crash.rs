@@ -57,7 +57,7 @@ async fn serve_until_killed() {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("LISTENING {}", listener.local_addr().unwrap());
-    let access = super::servers::access(&inbox);
+    let access = crate::support::servers::access(&inbox);
     let app = axum::Router::new().nest("/api/meta", meta_messaging_axum::router(inbox, access));
     axum::serve(listener, app).await.unwrap();
 }
@@ -121,7 +121,7 @@ async fn crash_under_load(store: &str, schema: Option<&str>) {
     let host = start_host(store, schema);
     let acked = Arc::new(Mutex::new(HashSet::new()));
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let client = super::servers::client();
+    let client = crate::support::servers::client();
     let mut senders = Vec::new();
     for _ in 0..16 {
         let (all, acked, next, client, url) = (

@@ -5,7 +5,6 @@ mod crash;
 mod oauth;
 mod outage;
 mod security;
-pub(crate) mod servers;
 mod status;
 mod table;
 mod tenants;

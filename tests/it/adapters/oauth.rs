@@ -8,11 +8,11 @@ use meta_messaging_core::store::MessageStore;
 use serde_json::{Value, json};
 use wiremock::matchers::query_param;
 
-use super::servers::{Adapter, serve};
-use crate::inbox::setup::{harness_with, tenant};
 use crate::support::graph_mock::{
     APP_ID, APP_SECRET, USER_TOKEN, USER_TOKEN_PROOF, fixture, graph_call, json, oauth_token_call,
 };
+use crate::support::inbox::{harness_with, tenant};
+use crate::support::servers::{Adapter, serve};
 
 const CALLBACK: &str = "https://inbox.example.com/api/meta/oauth/callback";
 
@@ -22,7 +22,7 @@ fn client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
-        format!("Bearer {}", super::servers::API_TOKEN)
+        format!("Bearer {}", crate::support::servers::API_TOKEN)
             .parse()
             .unwrap(),
     );

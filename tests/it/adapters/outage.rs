@@ -14,10 +14,10 @@ use meta_messaging_core::webhook::SIGNATURE_HEADER;
 use serde_json::Value;
 use sqlx::{Connection, Executor};
 
-use super::servers::{Adapter, serve};
-use crate::inbox::setup::{delivery, tenant};
 use crate::support::graph_mock::{APP_SECRET, IG_ACCOUNT_ID, IGSID};
+use crate::support::inbox::{delivery, tenant};
 use crate::support::postgres;
+use crate::support::servers::{Adapter, serve};
 
 /// A connection of its own to the store's database, as an operator (or a failure) would have.
 enum Admin {
@@ -55,7 +55,7 @@ async fn survive(store: Arc<dyn MessageStore>, admin: Admin) {
         .build()
         .unwrap();
     let url = format!("{}/webhook", serve(Adapter::Axum, inbox).await);
-    let client = super::servers::client();
+    let client = crate::support::servers::client();
     let post = |(body, signature): (Vec<u8>, String)| {
         client
             .post(&url)

@@ -11,9 +11,9 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COO
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::servers::{API_TOKEN, Adapter, serve};
-use crate::inbox::setup::{connect_accounts, harness_with, tenant};
 use crate::support::graph_mock::{APP_SECRET, PAGE_ID, PSID};
+use crate::support::inbox::{connect_accounts, harness_with, tenant};
+use crate::support::servers::{API_TOKEN, Adapter, serve};
 
 const LIMIT: usize = 4 * 1024;
 const BODY_TIMEOUT: Duration = Duration::from_millis(400);
@@ -177,7 +177,9 @@ async fn run(adapter: Adapter) {
     );
 
     // The cookie reads; a cookie-authenticated state change needs the request's own origin.
-    let origin = base.trim_end_matches(super::servers::PREFIX).to_owned();
+    let origin = base
+        .trim_end_matches(crate::support::servers::PREFIX)
+        .to_owned();
     let read = anonymous
         .get(format!("{base}/messages"))
         .header(COOKIE, &cookie)
@@ -248,7 +250,7 @@ async fn run(adapter: Adapter) {
         .unwrap();
     assert_eq!(answer(forced).await.1, "cross_site_request", "{adapter:?}");
     // A bearer token cannot be attached by another site: no origin check for it.
-    let bearer_cross = super::servers::client()
+    let bearer_cross = crate::support::servers::client()
         .post(format!("{base}/conversations/987654/read"))
         .header(ORIGIN, "http://evil.example")
         .send()
@@ -281,7 +283,7 @@ async fn run(adapter: Adapter) {
 
     // A Host that is not this server's (DNS rebinding) gets nothing, even with the token.
     for path in ["/messages", "/session"] {
-        let rebound = super::servers::client()
+        let rebound = crate::support::servers::client()
             .get(format!("{base}{path}"))
             .header(HOST, "evil.example:3000")
             .send()
@@ -301,13 +303,13 @@ async fn run(adapter: Adapter) {
         let cases = [
             (
                 "/webhook",
-                super::servers::client()
+                crate::support::servers::client()
                     .post(format!("{base}/webhook"))
                     .header(SIGNATURE_HEADER, signed(&padding)),
             ),
             (
                 "/messages",
-                super::servers::client()
+                crate::support::servers::client()
                     .post(format!("{base}/messages"))
                     .header(CONTENT_TYPE, "application/json"),
             ),
@@ -358,7 +360,7 @@ async fn run(adapter: Adapter) {
 
     // The live streams of one tenant are capped. (A stream frees its place when the server
     // notices the client left, at its next write at the latest: core's unit tests cover that.)
-    let client = super::servers::client();
+    let client = crate::support::servers::client();
     let mut open = Vec::new();
     for _ in 0..STREAMS {
         let stream = client.get(format!("{base}/events")).send().await.unwrap();

@@ -4,9 +4,9 @@
 use meta_messaging_core::inbox::Tenancy;
 use serde_json::{Value, json};
 
-use super::servers::{Adapter, serve};
-use crate::inbox::setup::{connect_accounts, harness, tenant};
 use crate::support::graph_mock::{PAGE_TOKEN, fixture, mount_healthy_page};
+use crate::support::inbox::{connect_accounts, harness, tenant};
+use crate::support::servers::{Adapter, serve};
 
 #[tokio::test]
 async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
@@ -24,7 +24,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
     mount_healthy_page(&h.graph, json!(scopes)).await;
     let base = serve(Adapter::Axum, h.inbox.clone()).await;
 
-    let plain: Value = super::servers::get_json(&base, "/status").await;
+    let plain: Value = crate::support::servers::get_json(&base, "/status").await;
     assert!(
         plain["accounts"]
             .as_array()
@@ -33,7 +33,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
             .all(|a| a["checks"].is_null())
     );
 
-    let response = super::servers::client()
+    let response = crate::support::servers::client()
         .get(format!("{base}/status?check=true"))
         .send()
         .await
@@ -69,7 +69,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
     // Reloading does not make the server ask Meta again within the interval: the same report,
     // and each of Meta's three endpoints was called once (`mount_healthy_page` expects one).
     for _ in 0..3 {
-        let again: Value = super::servers::get_json(&base, "/status?check=true").await;
+        let again: Value = crate::support::servers::get_json(&base, "/status?check=true").await;
         assert_eq!(
             again["accounts"][0]["checks"],
             report["accounts"][0]["checks"]
@@ -77,7 +77,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
     }
     h.graph.server.verify().await;
 
-    let bad = super::servers::client()
+    let bad = crate::support::servers::client()
         .get(format!("{base}/status?check=maybe"))
         .send()
         .await

@@ -11,12 +11,12 @@ use meta_messaging_core::webhook::{self, SIGNATURE_HEADER};
 use serde_json::{Value, json};
 use wiremock::matchers::body_partial_json;
 
-use super::servers::{Adapter, serve};
-use crate::inbox::setup::{VERIFY_TOKEN, connect_accounts, delivery, harness_with, tenant};
 use crate::support::graph_mock::{
     APP_SECRET, IG_ACCOUNT_ID, IGSID, PAGE_ID, PAGE_TOKEN, PSID, fixture, graph_call, json,
     meta_error,
 };
+use crate::support::inbox::{VERIFY_TOKEN, connect_accounts, delivery, harness_with, tenant};
+use crate::support::servers::{Adapter, serve};
 
 /// What a scenario sends.
 enum Send {
@@ -106,7 +106,7 @@ async fn run_table(adapter: Adapter) {
         .mount(&h.graph.server)
         .await;
     let base = serve(adapter, h.inbox.clone()).await;
-    let client = super::servers::client();
+    let client = crate::support::servers::client();
 
     let (message, _) = delivery(
         Platform::Instagram,
@@ -336,7 +336,7 @@ async fn actix_passes_the_table() {
 async fn live_events(adapter: Adapter) {
     let h = harness_with(Tenancy::Single(tenant()), |b| b).await;
     let base = serve(adapter, h.inbox.clone()).await;
-    let response = super::servers::client()
+    let response = crate::support::servers::client()
         .get(format!("{base}/events"))
         .send()
         .await

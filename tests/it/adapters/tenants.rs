@@ -5,9 +5,9 @@ use meta_messaging_core::inbox::Tenancy;
 use meta_messaging_core::platform::Platform;
 use serde_json::Value;
 
-use super::servers::{Adapter, serve, serve_with_header_tenants};
-use crate::inbox::setup::{connect_accounts, delivery, harness};
 use crate::support::graph_mock::{PAGE_ID, PSID};
+use crate::support::inbox::{connect_accounts, delivery, harness};
+use crate::support::servers::{Adapter, serve, serve_with_header_tenants};
 
 async fn tenants(adapter: Adapter) {
     let h = harness(Tenancy::Multi).await;
@@ -23,7 +23,7 @@ async fn tenants(adapter: Adapter) {
     assert_eq!(response.status(), 401);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["kind"], "unauthorized");
-    let page: Value = super::servers::get_json(&base, "/messages").await;
+    let page: Value = crate::support::servers::get_json(&base, "/messages").await;
     assert_eq!(
         page["data"].as_array().unwrap().len(),
         0,

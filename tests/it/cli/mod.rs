@@ -1,5 +1,6 @@
 //! The `meta-messaging` CLI, driven in-process through its library entry point.
 
+mod emulate;
 mod endpoints;
 mod local;
 mod token_key;

@@ -10,7 +10,7 @@ use meta_messaging_core::store::InMemoryStore;
 use meta_messaging_emulator::{Inbound, World};
 
 use super::*;
-use crate::adapters::servers::{Adapter, bind, serve_bound};
+use crate::support::servers::{Adapter, bind, serve_bound};
 
 async fn sent_count_settles(emulator: &RunningEmulator, count: usize) {
     for _ in 0..300 {

@@ -12,7 +12,7 @@ use meta_messaging_emulator::{Inbound, InboundReaction, World};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::adapters::servers::{Adapter, bind, serve_bound};
+use crate::support::servers::{Adapter, bind, serve_bound};
 
 /// An inbox served by `adapter`, connected to the emulator's demo Page and Instagram account.
 struct Deployment {
@@ -53,7 +53,7 @@ impl Deployment {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             reqwest::header::AUTHORIZATION,
-            format!("Bearer {}", crate::adapters::servers::API_TOKEN)
+            format!("Bearer {}", crate::support::servers::API_TOKEN)
                 .parse()
                 .unwrap(),
         );

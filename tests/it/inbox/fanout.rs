@@ -17,8 +17,8 @@ use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::{NewAccount, PostgresOptions, PostgresStore};
 use sqlx::Connection;
 
-use super::setup::{VERIFY_TOKEN, delivery, tenant};
 use crate::support::graph_mock::{APP_SECRET, IG_ACCOUNT_ID, IGSID, PAGE_ID, PSID};
+use crate::support::inbox::{VERIFY_TOKEN, delivery, tenant};
 use crate::support::postgres;
 
 /// The tenant of the Instagram account; the Messenger Page belongs to [`tenant`].

@@ -6,8 +6,8 @@ use meta_messaging_core::inbox::{InboxEvent, Tenancy};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::store::ConversationQuery;
 
-use super::setup::{delivery, harness, harness_with, tenant};
 use crate::support::graph_mock::{IG_ACCOUNT_ID, IGSID, PAGE_ID, PSID};
+use crate::support::inbox::{delivery, harness, harness_with, tenant};
 
 async fn next(sub: &mut meta_messaging_core::inbox::Subscription) -> std::sync::Arc<InboxEvent> {
     tokio::time::timeout(Duration::from_secs(5), sub.next())

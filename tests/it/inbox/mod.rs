@@ -6,4 +6,3 @@ mod order;
 mod profiles;
 mod receive;
 mod send;
-pub(crate) mod setup;

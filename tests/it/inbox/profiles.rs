@@ -9,10 +9,10 @@ use meta_messaging_core::store::{Conversation, ConversationQuery, MessageStore};
 use serde_json::json;
 use wiremock::matchers::query_param;
 
-use super::setup::{connect_accounts, delivery, harness_with, tenant};
 use crate::support::graph_mock::{
     IG_ACCOUNT_ID, IGSID, PAGE_ID, PAGE_TOKEN, PSID, graph_call, json, meta_error,
 };
+use crate::support::inbox::{connect_accounts, delivery, harness_with, tenant};
 
 async fn conversation_when(
     store: &dyn MessageStore,
@@ -97,10 +97,20 @@ async fn a_refused_look_up_leaves_the_ids_and_the_delivery_stored() {
 
 #[tokio::test]
 async fn without_the_option_nothing_is_looked_up() {
-    // The strict mock's catch-all fails the test on any Graph call.
     let h = harness_with(Tenancy::Single(tenant()), |b| b).await;
     connect_accounts(h.store.as_ref(), &tenant()).await;
+    graph_call("GET", PSID, PAGE_TOKEN)
+        .respond_with(json(200, json!({"id": PSID, "name": "Ada Lovelace"})))
+        .expect(0)
+        .mount(&h.graph.server)
+        .await;
     let (body, signature) = delivery(Platform::Messenger, PAGE_ID, PSID, "Hi");
     h.inbox.receive(Some(&signature), &body).await.unwrap();
+    // With the option on, the look-up starts as soon as the delivery is stored (the test above
+    // sees it well within this time); give a wrongly started one the same chance to show.
     tokio::time::sleep(Duration::from_millis(100)).await;
+    let requests = h.graph.server.received_requests().await.unwrap_or_default();
+    assert!(requests.is_empty(), "Graph was called: {requests:?}");
+    let conversation = conversation_when(h.store.as_ref(), |_| true).await;
+    assert_eq!(conversation.participant.name, None);
 }

@@ -13,8 +13,10 @@ use meta_messaging_core::store::{
 };
 use meta_messaging_core::webhook::{self, EventKind};
 
-use super::setup::{VERIFY_TOKEN, connect_accounts, delivery, harness, harness_with, tenant};
 use crate::support::graph_mock::{APP_SECRET, IG_ACCOUNT_ID, IGSID, PAGE_ID, PSID};
+use crate::support::inbox::{
+    VERIFY_TOKEN, connect_accounts, delivery, harness, harness_with, tenant,
+};
 use crate::support::postgres as pg;
 
 #[tokio::test]

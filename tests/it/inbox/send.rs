@@ -8,11 +8,11 @@ use meta_messaging_core::webhook::DeliveryBuilder;
 use serde_json::json;
 use wiremock::matchers::body_json;
 
-use super::setup::{connect_accounts, harness, tenant};
 use crate::support::graph_mock::{
     APP_SECRET, IG_ACCOUNT_ID, IGSID, PAGE_ID, PAGE_TOKEN, PSID, fixture, graph_call, json,
     meta_error,
 };
+use crate::support::inbox::{connect_accounts, harness, tenant};
 
 #[tokio::test]
 async fn a_reply_is_sent_stored_and_merged_with_its_echo() {

@@ -2,5 +2,8 @@
 
 pub mod browser;
 pub mod cli;
+pub mod emulator;
 pub mod graph_mock;
+pub mod inbox;
 pub mod postgres;
+pub mod servers;

@@ -7,7 +7,7 @@ use meta_messaging_cli::{Cli, Io};
 use meta_messaging_core::webhook::EventKind;
 use serde_json::json;
 
-use super::*;
+use crate::support::emulator::*;
 
 /// A port that was free a moment ago.
 fn free_port() -> u16 {

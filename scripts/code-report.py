@@ -2,7 +2,7 @@
 """Sizes that keep the workspace readable, for reviews of refactors.
 
     python3 scripts/code-report.py functions [N]   # the N longest functions (default 5)
-    python3 scripts/code-report.py api CRATE        # public items of a crate, and how many its root names
+    python3 scripts/code-report.py api CRATE [JSON] # public items of a crate, and how many its root names
 
 `api` reads rustdoc's JSON output, which needs a nightly toolchain:
     cargo +nightly rustdoc -p CRATE --all-features -- -Z unstable-options --output-format json
@@ -42,15 +42,16 @@ def functions():
                 i += 1
 
 
-def api(crate):
+def api(crate, path=None):
     name = crate.replace("-", "_")
-    doc = json.loads((ROOT / "target" / "doc" / f"{name}.json").read_text())
+    doc = json.loads(pathlib.Path(path or ROOT / "target" / "doc" / f"{name}.json").read_text())
     kinds = {"struct", "enum", "trait", "function", "type_alias", "constant", "static", "macro", "module"}
     local = [p for p in doc["paths"].values() if p["crate_id"] == 0 and p["kind"] in kinds]
     root = doc["index"][str(doc["root"])]["inner"]["module"]["items"]
     named_at_root = [doc["index"][str(i)] for i in root]
+    modules = [item for item in named_at_root if "module" in item["inner"]]
     print(f"{crate}: {len(local)} public items ({sum(p['kind'] == 'module' for p in local)} modules); "
-          f"{len(named_at_root)} named at the crate root")
+          f"the crate root names {len(modules)} modules and {len(named_at_root) - len(modules)} other items")
 
 
 if __name__ == "__main__":
@@ -60,6 +61,7 @@ if __name__ == "__main__":
         for size, path, line, fn in sorted(functions(), reverse=True)[:count]:
             print(f"{size:5} lines  {path}:{line}  {fn}")
     elif what == "api":
-        api(sys.argv[2] if len(sys.argv) > 2 else "meta-messaging-core")
+        api(sys.argv[2] if len(sys.argv) > 2 else "meta-messaging-core",
+            sys.argv[3] if len(sys.argv) > 3 else None)
     else:
         sys.exit(__doc__)

@@ -1,7 +1,6 @@
 //! [`VerifiedDelivery`]: a webhook delivery whose signature was checked, for hosts that write
 //! their own handler; and [`ErrorResponse`], the `ResponseError` of any inbox error.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -15,14 +14,9 @@ use meta_messaging_core::webhook::{Event, SIGNATURE_HEADER};
 use crate::routes::into_response;
 
 /// An [`InboxError`] as an actix-web error: the status and JSON body of `ADAPTERS.md`.
-#[derive(Debug)]
-pub struct ErrorResponse(pub InboxError);
-
-impl fmt::Display for ErrorResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ErrorResponse(#[from] pub InboxError);
 
 impl ResponseError for ErrorResponse {
     fn status_code(&self) -> StatusCode {
@@ -31,12 +25,6 @@ impl ResponseError for ErrorResponse {
 
     fn error_response(&self) -> HttpResponse {
         into_response(ApiResponse::error(&self.0))
-    }
-}
-
-impl From<InboxError> for ErrorResponse {
-    fn from(err: InboxError) -> Self {
-        Self(err)
     }
 }
 
@@ -90,8 +78,9 @@ impl FromRequest for VerifiedDelivery {
                     "VerifiedDelivery needs the Inbox registered with App::app_data(web::Data::new(inbox))".to_owned(),
                 ))
             })?;
-            let body = contract::read_body(&inbox, payload).await?;
-            let events = inbox.verify_delivery_from(remote, signature.as_deref(), &body)?;
+            let events =
+                contract::read_verified_delivery(&inbox, remote, signature.as_deref(), payload)
+                    .await?;
             Ok(Self { events })
         })
     }

@@ -10,13 +10,15 @@ use actix_web::web::{self, Bytes, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use meta_messaging_core::contract::{
-    self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody, Route,
+    self, Access, ApiRequest, ApiResponse, Method, MountedRoutes, RequestHeaders, ResponseBody,
+    Route,
 };
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::Inbox;
 
-// The host's tenant resolver, shared by every route's handler.
-type TenantResolver = Arc<dyn Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync>;
+// The routes with the host's tenant resolver, when there is one.
+type AdapterState =
+    MountedRoutes<dyn Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync>;
 
 /// The host's refusal of a request, sent as is.
 ///
@@ -36,20 +38,11 @@ impl TenantRejection {
     }
 }
 
-#[derive(Clone)]
-struct AdapterState {
-    routes: InboxRoutes,
-    tenants: Option<TenantResolver>,
-}
-
 /// The inbox routes, let in by `access`: [`Access::api_tokens`] (bearer tokens and the page's
 /// session cookie) or [`Access::trusted_upstream`] (a gateway in front authenticates). To use
 /// your app's own authentication, use [`configure_with_tenants`].
 pub fn configure(inbox: Inbox, access: Access) -> impl FnOnce(&mut ServiceConfig) {
-    build(AdapterState {
-        routes: InboxRoutes::new(inbox, access),
-        tenants: None,
-    })
+    build(AdapterState::with_access(inbox, access))
 }
 
 /// The inbox routes, with the tenant of each request chosen by your `tenants` resolver, which
@@ -63,10 +56,7 @@ pub fn configure_with_tenants(
     inbox: Inbox,
     tenants: impl Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync + 'static,
 ) -> impl FnOnce(&mut ServiceConfig) {
-    build(AdapterState {
-        routes: InboxRoutes::new(inbox, Access::tenant_resolver()),
-        tenants: Some(Arc::new(tenants)),
-    })
+    build(AdapterState::with_resolver(inbox, Arc::new(tenants)))
 }
 
 fn build(state: AdapterState) -> impl FnOnce(&mut ServiceConfig) {
@@ -89,13 +79,10 @@ async fn serve(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let resolved = match (&state.tenants, route.needs_tenant()) {
-        (Some(resolve), true) => match resolve(&request) {
-            Ok(tenant) => Some(tenant),
-            // The host's refusal is its own response, sent as is.
-            Err(TenantRejection(refusal)) => return *refusal,
-        },
-        _ => None,
+    let resolved = match state.resolve(route, |resolve| resolve(&request)) {
+        Ok(tenant) => tenant,
+        // The host's refusal is its own response, sent as is.
+        Err(TenantRejection(refusal)) => return *refusal,
     };
     let headers = RequestHeaders::from_lookup(
         |name| request.headers().get(name).and_then(|v| v.to_str().ok()),
@@ -109,7 +96,7 @@ async fn serve(
     .with_remote(request.peer_addr())
     .with_headers(headers);
     let answer = state
-        .routes
+        .routes()
         .serve(route, api_request, resolved, payload)
         .await;
     into_response(answer)

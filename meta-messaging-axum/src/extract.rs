@@ -12,18 +12,13 @@ use meta_messaging_core::webhook::{Event, SIGNATURE_HEADER};
 use crate::routes::into_response;
 
 /// An [`InboxError`] as an axum response: the status and JSON body of `ADAPTERS.md`.
-#[derive(Debug)]
-pub struct ErrorResponse(pub InboxError);
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ErrorResponse(#[from] pub InboxError);
 
 impl IntoResponse for ErrorResponse {
     fn into_response(self) -> Response {
         into_response(ApiResponse::error(&self.0))
-    }
-}
-
-impl From<InboxError> for ErrorResponse {
-    fn from(err: InboxError) -> Self {
-        Self(err)
     }
 }
 
@@ -73,8 +68,9 @@ where
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = contract::read_body(&inbox, request.into_body().into_data_stream()).await?;
-        let events = inbox.verify_delivery_from(remote, signature.as_deref(), &body)?;
+        let body = request.into_body().into_data_stream();
+        let events =
+            contract::read_verified_delivery(&inbox, remote, signature.as_deref(), body).await?;
         Ok(Self { events })
     }
 }

@@ -14,13 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use futures_util::StreamExt;
 use meta_messaging_core::contract::{
-    self, Access, ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, ResponseBody, Route,
+    self, Access, ApiRequest, ApiResponse, Method, MountedRoutes, RequestHeaders, ResponseBody,
+    Route,
 };
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::Inbox;
 
-// The host's tenant resolver, shared by every route's handler.
-type TenantResolver = Arc<dyn Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync>;
+// The routes with the host's tenant resolver, when there is one.
+type AdapterState =
+    MountedRoutes<dyn Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync>;
 
 /// The host's refusal of a request, sent as is.
 ///
@@ -40,12 +42,6 @@ impl TenantRejection {
     }
 }
 
-#[derive(Clone)]
-struct AdapterState {
-    routes: InboxRoutes,
-    tenants: Option<TenantResolver>,
-}
-
 /// The inbox routes, let in by `access`: [`Access::api_tokens`] (bearer tokens and the page's
 /// session cookie) or [`Access::trusted_upstream`] (a gateway in front authenticates). To use
 /// your app's own authentication, use [`router_with_tenants`].
@@ -54,10 +50,7 @@ struct AdapterState {
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` to have refused webhook
 /// signatures logged with the peer's address.
 pub fn router<S: Clone + Send + Sync + 'static>(inbox: Inbox, access: Access) -> Router<S> {
-    build(AdapterState {
-        routes: InboxRoutes::new(inbox, access),
-        tenants: None,
-    })
+    build(AdapterState::with_access(inbox, access))
 }
 
 /// The inbox routes, with the tenant of each request chosen by your `tenants` resolver, which
@@ -71,10 +64,7 @@ pub fn router_with_tenants<S: Clone + Send + Sync + 'static>(
     inbox: Inbox,
     tenants: impl Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync + 'static,
 ) -> Router<S> {
-    build(AdapterState {
-        routes: InboxRoutes::new(inbox, Access::tenant_resolver()),
-        tenants: Some(Arc::new(tenants)),
-    })
+    build(AdapterState::with_resolver(inbox, Arc::new(tenants)))
 }
 
 fn build<S: Clone + Send + Sync + 'static>(state: AdapterState) -> Router<S> {
@@ -100,13 +90,10 @@ async fn serve(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let resolved = match (&state.tenants, route.needs_tenant()) {
-        (Some(resolve), true) => match resolve(&parts) {
-            Ok(tenant) => Some(tenant),
-            // The host's refusal is its own response, sent as is.
-            Err(TenantRejection(refusal)) => return *refusal,
-        },
-        _ => None,
+    let resolved = match state.resolve(route, |resolve| resolve(&parts)) {
+        Ok(tenant) => tenant,
+        // The host's refusal is its own response, sent as is.
+        Err(TenantRejection(refusal)) => return *refusal,
     };
     let id = params
         .iter()
@@ -128,7 +115,7 @@ async fn serve(
     .with_remote(remote)
     .with_headers(headers);
     let answer = state
-        .routes
+        .routes()
         .serve(route, request, resolved, body.into_data_stream())
         .await;
     into_response(answer)

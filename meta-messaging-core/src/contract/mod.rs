@@ -30,6 +30,7 @@
 //! ```
 
 mod access;
+mod adapter;
 mod body;
 mod connect_routes;
 mod error;
@@ -45,11 +46,11 @@ use futures_util::Stream;
 use serde::Serialize;
 
 pub use access::{Access, ApiToken, ApiTokens, DEFAULT_SESSION_TTL, SESSION_COOKIE};
+pub use adapter::{MountedRoutes, read_body, read_verified_delivery};
 pub use error::{ErrorBody, ErrorDetail, body, status};
 pub use events::EventStream;
 
 use self::access::AccessKind;
-use self::body::BodyError;
 use self::error::Refusal;
 use crate::ids::TenantId;
 use crate::inbox::{Inbox, InboxError, SendRequest, Tenancy};
@@ -596,27 +597,6 @@ impl InboxRoutes {
             Method::Delete | Method::Other => ApiResponse::refused(Refusal::MethodNotAllowed),
         }
     }
-}
-
-/// Reads a request body the way every inbox route does: up to [`Inbox::max_body_bytes`] (a
-/// body of exactly the limit is accepted, one byte more is refused without reading the rest)
-/// and within [`Inbox::body_timeout`]. For extractors and handlers of the host's own.
-///
-/// # Errors
-/// [`InboxError::PayloadTooLarge`], [`InboxError::BodyTimeout`], or
-/// [`InboxError::BodyIncomplete`] when the client hung up mid-body.
-pub async fn read_body<S, E>(inbox: &Inbox, body: S) -> Result<Bytes, InboxError>
-where
-    S: Stream<Item = Result<Bytes, E>>,
-{
-    let (limit, timeout) = (inbox.max_body_bytes(), inbox.body_timeout());
-    body::read(body, limit, timeout)
-        .await
-        .map_err(|err| match err {
-            BodyError::TooLarge => InboxError::PayloadTooLarge { limit },
-            BodyError::TimedOut => InboxError::BodyTimeout { timeout },
-            BodyError::Incomplete => InboxError::BodyIncomplete,
-        })
 }
 
 /// The tenant a request acts for, and how it proved it.

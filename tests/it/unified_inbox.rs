@@ -867,3 +867,40 @@ async fn the_page_shows_hostile_customer_data_as_text() {
     );
     assert_eq!(browser.eval(NOTHING_RAN).await, true, "the reply bar");
 }
+
+/// Against Meta, the listening address is the app's setting: the connect flow's callback is the
+/// inbox route on `BIND` unless `META_OAUTH_REDIRECT_URI` names another.
+#[tokio::test]
+async fn live_mode_puts_the_oauth_callback_on_bind_unless_one_is_given() {
+    let defaults = [
+        ("BIND", "127.0.0.1:0"),
+        ("META_APP_SECRET", "app-secret"),
+        ("META_VERIFY_TOKEN", "verify-token"),
+        ("META_STORE", "memory"),
+        ("META_APP_ID", "1234567890"),
+    ];
+    for (given, expected) in [
+        (None, "http://127.0.0.1:0/api/meta/oauth/callback"),
+        (
+            Some("https://inbox.example.com/cb"),
+            "https://inbox.example.com/cb",
+        ),
+    ] {
+        let vars: Vec<_> = defaults
+            .into_iter()
+            .chain(given.map(|uri| ("META_OAUTH_REDIRECT_URI", uri)))
+            .collect();
+        let app = unified_inbox::start_with(Mode::Live, |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .await
+        .expect("the app starts");
+        let oauth = app
+            .inbox
+            .oauth()
+            .expect("META_APP_ID turns on the connect flow");
+        assert_eq!(oauth.redirect_uri, expected);
+    }
+}

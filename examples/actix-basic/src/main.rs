@@ -16,7 +16,7 @@
 use std::process::ExitCode;
 
 use actix_web::{App, HttpServer, web};
-use meta_messaging_core::inbox::InboxConfig;
+use meta_messaging_core::inbox::{ConfigError, InboxConfig};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let result = async {
-        let config = InboxConfig::from_env()?;
+        let (bind, config) = settings()?;
         let inbox = config.build().await?;
         let access = config.access();
         let generated = access.generated.clone();
@@ -34,11 +34,8 @@ async fn main() -> ExitCode {
                     meta_messaging_actix::configure(inbox.clone(), access.access.clone()),
                 ))
             })
-            .bind(&config.bind)?;
-        println!(
-            "actix-basic listening on http://{}/api/meta (webhook: /api/meta/webhook)",
-            config.bind
-        );
+            .bind(&bind)?;
+        println!("actix-basic listening on http://{bind}/api/meta (webhook: /api/meta/webhook)");
         if let Some(token) = generated {
             println!(
                 "API token (made now; set META_API_TOKEN to keep one): {}",
@@ -60,4 +57,27 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The address to listen on when `BIND` is not set.
+const DEFAULT_BIND: &str = "127.0.0.1:3000";
+
+/// The environment variable `name`, unless it is unset or blank.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// `BIND`, and the inbox settings of the environment, with the connect flow's callback on `BIND`
+/// unless `META_OAUTH_REDIRECT_URI` names another.
+fn settings() -> Result<(String, InboxConfig), ConfigError> {
+    let bind = env("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    let config = InboxConfig::from_lookup(|name| match name {
+        "META_OAUTH_REDIRECT_URI" => {
+            env(name).or_else(|| Some(format!("http://{bind}/api/meta/oauth/callback")))
+        }
+        _ => env(name),
+    })?;
+    Ok((bind, config))
 }

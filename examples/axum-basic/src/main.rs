@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use axum::Router;
-use meta_messaging_core::inbox::InboxConfig;
+use meta_messaging_core::inbox::{ConfigError, InboxConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,18 +35,15 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let result = async {
-        let config = InboxConfig::from_env()?;
+        let (bind, config) = settings()?;
         let inbox = config.build().await?;
-        let listener = tokio::net::TcpListener::bind(&config.bind).await?;
+        let listener = tokio::net::TcpListener::bind(&bind).await?;
         let access = config.access();
         let app = Router::new().nest(
             "/api/meta",
             meta_messaging_axum::router(inbox, access.access),
         );
-        println!(
-            "axum-basic listening on http://{}/api/meta (webhook: /api/meta/webhook)",
-            config.bind
-        );
+        println!("axum-basic listening on http://{bind}/api/meta (webhook: /api/meta/webhook)");
         if let Some(token) = access.generated {
             println!(
                 "API token (made now; set META_API_TOKEN to keep one): {}",
@@ -73,4 +70,27 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The address to listen on when `BIND` is not set.
+const DEFAULT_BIND: &str = "127.0.0.1:3000";
+
+/// The environment variable `name`, unless it is unset or blank.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// `BIND`, and the inbox settings of the environment, with the connect flow's callback on `BIND`
+/// unless `META_OAUTH_REDIRECT_URI` names another.
+fn settings() -> Result<(String, InboxConfig), ConfigError> {
+    let bind = env("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    let config = InboxConfig::from_lookup(|name| match name {
+        "META_OAUTH_REDIRECT_URI" => {
+            env(name).or_else(|| Some(format!("http://{bind}/api/meta/oauth/callback")))
+        }
+        _ => env(name),
+    })?;
+    Ok((bind, config))
 }

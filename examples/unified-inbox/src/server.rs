@@ -24,12 +24,16 @@ use crate::page;
 /// Where the inbox routes are mounted.
 pub const API_PREFIX: &str = "/api/meta";
 
+/// The address the app listens on when `BIND` is not set.
+const DEFAULT_BIND: &str = "127.0.0.1:3000";
+
 /// How the app runs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Mode {
     /// Against Meta (or whatever `META_GRAPH_URL` names), configured from the environment: see
-    /// [`InboxConfig`] for the variables.
+    /// [`InboxConfig`] for the variables; `BIND` is the address to listen on, and the default
+    /// `META_OAUTH_REDIRECT_URI` is the connect flow's callback on it.
     Live,
     /// Offline, against the local Meta emulator started in-process, with a demo Page and
     /// Instagram account connected and simulated customers.
@@ -119,19 +123,24 @@ pub async fn start_with(
 ) -> Result<Running, AppError> {
     match mode {
         Mode::Live => {
-            let config = InboxConfig::from_lookup(&lookup)?;
-            let listener = bind(&config.bind, false).await?;
+            let bind_to = setting(&lookup, "BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+            let config = InboxConfig::from_lookup(|name| match name {
+                "META_OAUTH_REDIRECT_URI" => setting(&lookup, name)
+                    .or_else(|| Some(format!("http://{bind_to}{API_PREFIX}/oauth/callback"))),
+                _ => lookup(name),
+            })?;
+            let listener = bind(&bind_to, false).await?;
             serve(listener, inbox(&config).await?, &config, None).await
         }
         Mode::Demo { customers_every } => {
-            let bind_var = lookup("BIND").filter(|b| !b.trim().is_empty());
+            let bind_var = setting(&lookup, "BIND");
             let fallback = bind_var.is_none();
-            let bind_to = bind_var.unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+            let bind_to = bind_var.unwrap_or_else(|| DEFAULT_BIND.to_owned());
             let listener = bind(&bind_to, fallback).await?;
             let addr = local_addr(&listener, &bind_to)?;
             let base = format!("http://{addr}");
-            let store = lookup("META_STORE").filter(|s| !s.trim().is_empty());
-            let token_key = lookup("META_TOKEN_KEY").filter(|k| !k.trim().is_empty());
+            let store = setting(&lookup, "META_STORE");
+            let token_key = setting(&lookup, "META_TOKEN_KEY");
             let (demo, mut config) = Demo::prepare(&base, API_PREFIX, store, token_key).await?;
             // Who may sign in is the operator's choice in the demo too.
             let list = |name| -> Vec<String> {
@@ -156,6 +165,11 @@ pub async fn start_with(
             Ok(running)
         }
     }
+}
+
+/// The variable `name`, unless it is unset or blank (as [`InboxConfig`] reads them).
+fn setting(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name).filter(|value| !value.trim().is_empty())
 }
 
 /// The inbox `config` describes, looking up participants' names for the page, with the connect

@@ -6,7 +6,7 @@
 //! - [`AccountClient`] binds it to one account and its token:
 //!   [`messenger`](GraphClient::messenger), [`instagram_via_page`](GraphClient::instagram_via_page)
 //!   or [`instagram_login`](GraphClient::instagram_login). It sends ([`SendBuilder`]), reads
-//!   ([`ListRequest`], [`Page`]) and manages webhook subscriptions.
+//!   ([`ListRequest`], [`GraphPage`]) and manages webhook subscriptions.
 //! - [`OAuth`] runs the login flow; [`UserClient`] lists a user's Pages and their tokens;
 //!   [`GraphClient::connection_report`] checks an account end to end.
 //! - Every failure is a [`GraphError`] with an [`ErrorKind`]; Meta's errors keep every field

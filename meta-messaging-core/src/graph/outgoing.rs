@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ids::{CommentId, Igsid, MessageId, Psid, UserId};
 
@@ -93,6 +93,9 @@ pub enum MessagingType {
 }
 
 /// A message tag: permission to message outside the 24-hour window for one purpose.
+///
+/// Reads from and writes Meta's name (`HUMAN_AGENT`, ...); a name this version does not know
+/// becomes [`MessageTag::Other`] and is sent as given, so a tag Meta adds needs no release.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MessageTag {
@@ -119,6 +122,16 @@ impl MessageTag {
             Self::Other(tag) => tag,
         }
     }
+
+    fn from_name(name: &str) -> Self {
+        match name {
+            "HUMAN_AGENT" => Self::HumanAgent,
+            "ACCOUNT_UPDATE" => Self::AccountUpdate,
+            "CONFIRMED_EVENT_UPDATE" => Self::ConfirmedEventUpdate,
+            "POST_PURCHASE_UPDATE" => Self::PostPurchaseUpdate,
+            other => Self::Other(other.to_owned()),
+        }
+    }
 }
 
 impl Serialize for MessageTag {
@@ -127,8 +140,18 @@ impl Serialize for MessageTag {
     }
 }
 
-/// The media type of an attachment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+impl<'de> Deserialize<'de> for MessageTag {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(Self::from_name(&name))
+    }
+}
+
+/// The media type of an attachment to send.
+///
+/// Only the four kinds the Send API takes: reading one refuses any other name (received
+/// attachments have more kinds, see [`AttachmentType`](crate::webhook::AttachmentType)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum AttachmentKind {
@@ -296,6 +319,38 @@ mod tests {
         assert_eq!(
             serde_json::to_value(QuickReply::text("Yes", "YES")).unwrap(),
             json!({"content_type": "text", "title": "Yes", "payload": "YES"})
+        );
+    }
+
+    #[test]
+    fn tags_and_kinds_read_back_as_written() {
+        for tag in [
+            MessageTag::HumanAgent,
+            MessageTag::AccountUpdate,
+            MessageTag::ConfirmedEventUpdate,
+            MessageTag::PostPurchaseUpdate,
+            MessageTag::Other("CUSTOMER_FEEDBACK".to_owned()),
+        ] {
+            let json = serde_json::to_value(&tag).unwrap();
+            assert_eq!(serde_json::from_value::<MessageTag>(json).unwrap(), tag);
+        }
+        for kind in [
+            AttachmentKind::Image,
+            AttachmentKind::Video,
+            AttachmentKind::Audio,
+            AttachmentKind::File,
+        ] {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, json!(kind.as_str()));
+            assert_eq!(
+                serde_json::from_value::<AttachmentKind>(json).unwrap(),
+                kind
+            );
+        }
+        let sticker = serde_json::from_value::<AttachmentKind>(json!("sticker")).unwrap_err();
+        assert!(
+            sticker.to_string().contains("unknown variant `sticker`"),
+            "{sticker}"
         );
     }
 }

@@ -4,12 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::connect::OAuthSettings;
-use super::error::InboxError;
 use super::handler::EventHandler;
 use super::live::LiveHub;
 use super::tenancy::{Router, Tenancy};
 use super::{Inbox, InboxInner};
-use crate::graph::GraphClient;
+use crate::graph::{GraphClient, GraphError};
 use crate::secret::{AppSecret, VerifyToken};
 use crate::store::{IntoMessageStore, MessageStore};
 use crate::webhook::SignatureVerifier;
@@ -97,7 +96,7 @@ pub enum BuildError {
     EmptySecret(&'static str),
     /// The default Graph client could not be built.
     #[error("the default Graph client could not be built")]
-    Graph(#[source] InboxError),
+    Graph(#[source] GraphError),
 }
 
 impl InboxBuilder {
@@ -244,7 +243,7 @@ impl InboxBuilder {
         let tenancy = self.tenancy.ok_or(BuildError::Missing("tenancy"))?;
         let graph = match self.graph {
             Some(graph) => graph,
-            None => GraphClient::new().map_err(|e| BuildError::Graph(e.into()))?,
+            None => GraphClient::new().map_err(BuildError::Graph)?,
         };
         // The first app secret keys `appsecret_proof`, unless the client was given its own.
         let graph = match verifier.secrets().first() {

@@ -13,13 +13,6 @@ use crate::store::{InMemoryStore, MessageStore, StoreError, TokenKeyError, Token
 /// The store URL used when `META_STORE` is not set.
 pub const DEFAULT_STORE: &str = "sqlite://inbox.db";
 
-/// The address used when `BIND` is not set.
-pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
-
-/// Where the examples mount the OAuth callback; the default `META_OAUTH_REDIRECT_URI` is this
-/// path on `BIND`.
-pub const DEFAULT_OAUTH_CALLBACK_PATH: &str = "/api/meta/oauth/callback";
-
 /// The tenant of a single-tenant app configured from the environment.
 pub const DEFAULT_TENANT: &str = "default";
 
@@ -31,13 +24,16 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `META_VERIFY_TOKEN` | the webhook verify token | required |
 /// | `META_STORE` | `memory`, `sqlite://PATH` or `postgres://...` | `sqlite://inbox.db` |
 /// | `META_GRAPH_URL` | the Graph API base URL (a local emulator, say) | Meta's |
-/// | `BIND` | the address to listen on | `127.0.0.1:3000` |
 /// | `META_APP_ID` | the Meta app id: turns on the OAuth connect flow (`/oauth/start`) | off |
-/// | `META_OAUTH_REDIRECT_URI` | the callback URL registered in the app's Facebook Login settings | `http://{BIND}/api/meta/oauth/callback` |
+/// | `META_OAUTH_REDIRECT_URI` | the callback URL registered in the app's Facebook Login settings (where the app serves `GET /oauth/callback`) | required with `META_APP_ID` |
 /// | `META_DIALOG_URL` | the Login dialog's base URL (the emulator's URL, to connect offline) | Meta's |
 /// | `META_API_TOKEN` | the API tokens of the inbox routes (`Authorization: Bearer ...`); several, comma-separated, while rotating | a random one, made at start ([`InboxConfig::access`]) |
 /// | `META_ALLOWED_HOSTS` | the host names (with port, if not 80/443) the inbox routes and page answer to, comma-separated | loopback names only |
 /// | `META_TOKEN_KEY` | the key that seals account tokens at rest: base64 of 32 bytes; several, comma-separated, while rotating (the first seals) | SQLite: a key file beside the database; PostgreSQL: required |
+///
+/// Where to listen is the app's own setting: the examples read `BIND` and, when
+/// `META_OAUTH_REDIRECT_URI` is unset, pass the callback route on that address through
+/// [`from_lookup`](Self::from_lookup).
 ///
 /// Without `META_TOKEN_KEY`, a `sqlite://PATH` store keeps its key in `PATH.key` (created with
 /// mode 0600 on first use) and logs a warning: the key then sits next to the data it protects,
@@ -59,8 +55,6 @@ pub struct InboxConfig {
     pub store: String,
     /// The Graph API base URL, when not Meta's.
     pub graph_url: Option<String>,
-    /// The address to listen on.
-    pub bind: String,
     /// The connect flow's settings, when `META_APP_ID` is set.
     pub oauth: Option<OAuthSettings>,
     /// The Login dialog's base URL, when not Meta's.
@@ -82,7 +76,6 @@ impl std::fmt::Debug for InboxConfig {
             .field("verify_token", &self.verify_token)
             .field("store", &crate::store::redacted_url(&self.store))
             .field("graph_url", &self.graph_url)
-            .field("bind", &self.bind)
             .field("oauth", &self.oauth)
             .field("dialog_url", &self.dialog_url)
             .field("token_keys", &self.token_keys)
@@ -181,7 +174,8 @@ impl InboxConfig {
     /// Reads the settings from the process environment.
     ///
     /// # Errors
-    /// [`ConfigError::Missing`] when `META_APP_SECRET` or `META_VERIFY_TOKEN` is not set;
+    /// [`ConfigError::Missing`] when `META_APP_SECRET` or `META_VERIFY_TOKEN` is not set, or
+    /// `META_APP_ID` is set without `META_OAUTH_REDIRECT_URI`;
     /// [`ConfigError::TokenKey`] when `META_TOKEN_KEY` is set but not valid.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -200,20 +194,22 @@ impl InboxConfig {
             .filter(|s| !s.is_empty())
             .map(AppSecret::new)
             .collect();
-        let bind = get("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-        let oauth = get("META_APP_ID").map(|app_id| {
-            let redirect_uri = get("META_OAUTH_REDIRECT_URI")
-                .unwrap_or_else(|| format!("http://{bind}{DEFAULT_OAUTH_CALLBACK_PATH}"));
-            OAuthSettings::new(app_id.trim(), redirect_uri)
-        });
+        let verify_token = VerifyToken::new(
+            get("META_VERIFY_TOKEN").ok_or(ConfigError::Missing("META_VERIFY_TOKEN"))?,
+        );
+        let oauth = match get("META_APP_ID") {
+            Some(app_id) => {
+                let redirect_uri = get("META_OAUTH_REDIRECT_URI")
+                    .ok_or(ConfigError::Missing("META_OAUTH_REDIRECT_URI"))?;
+                Some(OAuthSettings::new(app_id.trim(), redirect_uri))
+            }
+            None => None,
+        };
         Ok(Self {
             app_secrets,
-            verify_token: VerifyToken::new(
-                get("META_VERIFY_TOKEN").ok_or(ConfigError::Missing("META_VERIFY_TOKEN"))?,
-            ),
+            verify_token,
             store: get("META_STORE").unwrap_or_else(|| DEFAULT_STORE.to_owned()),
             graph_url: get("META_GRAPH_URL"),
-            bind,
             oauth,
             dialog_url: get("META_DIALOG_URL"),
             api_tokens: list(get("META_API_TOKEN"))
@@ -402,7 +398,6 @@ mod tests {
         ));
         let defaults = config(&REQUIRED).expect("the required variables are set");
         assert_eq!(defaults.store, DEFAULT_STORE);
-        assert_eq!(defaults.bind, DEFAULT_BIND);
         assert!(defaults.graph_url.is_none() && defaults.dialog_url.is_none());
         assert!(defaults.oauth.is_none(), "no META_APP_ID, no connect flow");
     }
@@ -431,23 +426,21 @@ mod tests {
     #[test]
     fn an_app_id_turns_on_the_connect_flow() {
         let mut vars = REQUIRED.to_vec();
-        vars.extend([("META_APP_ID", "1234567890"), ("BIND", "0.0.0.0:8080")]);
-        let oauth = config(&vars).expect("valid").oauth.expect("OAuth is on");
-        assert_eq!(oauth.app_id.as_str(), "1234567890");
-        assert_eq!(
-            oauth.redirect_uri,
-            "http://0.0.0.0:8080/api/meta/oauth/callback"
-        );
+        vars.push(("META_APP_ID", "1234567890"));
+        // Where Meta redirects to depends on where the app serves the callback: the app says.
+        assert!(matches!(
+            config(&vars),
+            Err(ConfigError::Missing("META_OAUTH_REDIRECT_URI"))
+        ));
 
         vars.extend([
             ("META_OAUTH_REDIRECT_URI", "https://inbox.example.com/cb"),
             ("META_DIALOG_URL", "http://127.0.0.1:8787"),
         ]);
         let explicit = config(&vars).expect("valid");
-        assert_eq!(
-            explicit.oauth.expect("OAuth is on").redirect_uri,
-            "https://inbox.example.com/cb"
-        );
+        let oauth = explicit.oauth.expect("OAuth is on");
+        assert_eq!(oauth.app_id.as_str(), "1234567890");
+        assert_eq!(oauth.redirect_uri, "https://inbox.example.com/cb");
         assert_eq!(
             explicit.dialog_url.as_deref(),
             Some("http://127.0.0.1:8787")

@@ -63,10 +63,7 @@ pub use builder::{
     BuildError, DEFAULT_BODY_TIMEOUT, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_EVENT_STREAMS_PER_TENANT, DEFAULT_STATUS_CHECK_INTERVAL, InboxBuilder,
 };
-pub use config::{
-    ConfigError, ConfiguredAccess, DEFAULT_BIND, DEFAULT_OAUTH_CALLBACK_PATH, DEFAULT_STORE,
-    DEFAULT_TENANT, InboxConfig,
-};
+pub use config::{ConfigError, ConfiguredAccess, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig};
 pub use connect::{ConnectStart, Connected, OAuthSettings, STATE_COOKIE};
 pub use error::InboxError;
 #[cfg(feature = "postgres")]
@@ -89,7 +86,7 @@ use crate::store::{
     Account, AccountToken, Conversation, ConversationId, ConversationQuery, MessageQuery,
     MessageStore, OutboundMessage, Page, StoredAttachment, StoredMessage, StoredReplyTo,
 };
-use crate::webhook::{AttachmentType, SignatureVerifier};
+use crate::webhook::SignatureVerifier;
 
 use self::live::LiveHub;
 use self::send::Content;
@@ -227,8 +224,8 @@ impl Inbox {
         if let Some(mid) = &request.reply_to {
             builder = builder.reply_to(mid.clone());
         }
-        if let Some(tag) = request.graph_tag() {
-            builder = builder.tag(tag);
+        if let Some(tag) = &request.tag {
+            builder = builder.tag(tag.clone());
         }
         let sent = builder.send().await?;
 
@@ -241,10 +238,9 @@ impl Inbox {
         );
         outbound = match content {
             Content::Text(text) => outbound.with_text(text),
-            Content::Attachment(kind, url) => outbound.with_attachment(StoredAttachment::new(
-                AttachmentType::from_name(kind.as_str()),
-                Some(url.to_owned()),
-            )),
+            Content::Attachment(kind, url) => {
+                outbound.with_attachment(StoredAttachment::new(kind.into(), Some(url.to_owned())))
+            }
         };
         if let Some(mid) = &request.reply_to {
             outbound = outbound.with_reply_to(StoredReplyTo::message(mid.clone()));
@@ -395,7 +391,7 @@ impl Inbox {
                 account_id: account.account_id.clone(),
                 name: account.name.clone().or(account.username.clone()),
                 linked_page_id: account.linked_page_id.clone(),
-                status: account.status.as_str().to_owned(),
+                status: account.status.clone(),
                 connected: account.token.is_some(),
                 token_expires_at_ms: account.token_expires_at_ms,
                 last_event_at_ms: account.last_event_at_ms,

@@ -38,9 +38,10 @@ pub struct SendRequest {
     /// The message this one replies to.
     #[serde(default)]
     pub reply_to: Option<MessageId>,
-    /// A message tag (`HUMAN_AGENT`, ...) for sends outside the 24-hour window.
+    /// A message tag (`HUMAN_AGENT`, ...) for sends outside the 24-hour window; a name this
+    /// version does not know is passed on to Meta as given.
     #[serde(default)]
-    pub tag: Option<String>,
+    pub tag: Option<MessageTag>,
 }
 
 /// An attachment of a [`SendRequest`].
@@ -48,9 +49,9 @@ pub struct SendRequest {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SendAttachment {
-    /// `image`, `video`, `audio` or `file`.
+    /// `image`, `video`, `audio` or `file`; any other name is refused.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: AttachmentKind,
     /// A public URL Meta downloads the media from.
     pub url: String,
 }
@@ -92,18 +93,18 @@ impl SendRequest {
         }
     }
 
-    /// An attachment by URL (`kind` is `image`, `video`, `audio` or `file`).
+    /// An attachment by URL.
     pub fn attachment(
         platform: Platform,
         account_id: impl Into<AccountId>,
         recipient_id: impl Into<UserId>,
-        kind: impl Into<String>,
+        kind: AttachmentKind,
         url: impl Into<String>,
     ) -> Self {
         let mut request = Self::text(platform, account_id, recipient_id, String::new());
         request.text = None;
         request.attachment = Some(SendAttachment {
-            kind: kind.into(),
+            kind,
             url: url.into(),
         });
         request
@@ -132,28 +133,15 @@ impl SendRequest {
 
     /// Sets a message tag.
     #[must_use]
-    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
-        self.tag = Some(tag.into());
+    pub fn with_tag(mut self, tag: MessageTag) -> Self {
+        self.tag = Some(tag);
         self
     }
 
     pub(crate) fn content(&self) -> Result<Content<'_>, InboxError> {
         match (&self.text, &self.attachment) {
             (Some(text), None) => Ok(Content::Text(text)),
-            (None, Some(attachment)) => {
-                let kind = match attachment.kind.as_str() {
-                    "image" => AttachmentKind::Image,
-                    "video" => AttachmentKind::Video,
-                    "audio" => AttachmentKind::Audio,
-                    "file" => AttachmentKind::File,
-                    other => {
-                        return Err(InboxError::InvalidRequest(format!(
-                            "attachment type {other:?} is not one of image, video, audio, file"
-                        )));
-                    }
-                };
-                Ok(Content::Attachment(kind, &attachment.url))
-            }
+            (None, Some(attachment)) => Ok(Content::Attachment(attachment.kind, &attachment.url)),
             (Some(_), Some(_)) => Err(InboxError::InvalidRequest(
                 "a message has either text or an attachment, not both: send two messages"
                     .to_owned(),
@@ -169,15 +157,5 @@ impl SendRequest {
             .iter()
             .map(|q| QuickReply::text(q.title.clone(), q.payload.clone()))
             .collect()
-    }
-
-    pub(crate) fn graph_tag(&self) -> Option<MessageTag> {
-        self.tag.as_deref().map(|tag| match tag {
-            "HUMAN_AGENT" => MessageTag::HumanAgent,
-            "ACCOUNT_UPDATE" => MessageTag::AccountUpdate,
-            "CONFIRMED_EVENT_UPDATE" => MessageTag::ConfirmedEventUpdate,
-            "POST_PURCHASE_UPDATE" => MessageTag::PostPurchaseUpdate,
-            other => MessageTag::Other(other.to_owned()),
-        })
     }
 }

@@ -11,7 +11,7 @@ use super::error::InboxError;
 use crate::graph::Check;
 use crate::ids::{AccountId, PageId, TenantId};
 use crate::platform::Platform;
-use crate::store::AccountToken;
+use crate::store::{AccountStatus, AccountToken};
 
 /// The health of every account of a tenant, as `GET /status` returns it.
 #[derive(Debug, Clone, Serialize)]
@@ -34,7 +34,7 @@ pub struct AccountStatusReport {
     /// The Page an Instagram account is linked to.
     pub linked_page_id: Option<PageId>,
     /// The stored status (`active`, `disconnected`, ...).
-    pub status: String,
+    pub status: AccountStatus,
     /// Whether the inbox holds a token it can send with.
     pub connected: bool,
     /// When the token expires (ms since the epoch); `null` when it does not expire or is unknown.

@@ -41,7 +41,7 @@ impl Direction {
 #[non_exhaustive]
 pub struct StoredAttachment {
     /// Meta's type name (`image`, `video`, `share`, `story_mention`, ...).
-    #[serde(rename = "type", with = "attachment_type")]
+    #[serde(rename = "type")]
     pub kind: AttachmentType,
     /// The content URL on Meta's CDN. It expires: download what you must keep.
     pub url: Option<String>,
@@ -79,21 +79,6 @@ impl From<&Attachment> for StoredAttachment {
             sticker_id: a.sticker_id.clone(),
             payload: a.payload.clone(),
         }
-    }
-}
-
-mod attachment_type {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::webhook::AttachmentType;
-
-    pub(super) fn serialize<S: Serializer>(kind: &AttachmentType, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(kind.as_str())
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AttachmentType, D::Error> {
-        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        Ok(AttachmentType::from_name(&name))
     }
 }
 

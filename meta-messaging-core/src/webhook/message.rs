@@ -1,8 +1,9 @@
 //! A message (or its echo) and its attachments.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::details::Referral;
+use crate::graph::AttachmentKind;
 use crate::ids::{AppId, MediaId, MessageId};
 
 /// A message sent by a user, or the echo of one the account sent.
@@ -120,7 +121,9 @@ pub struct Coordinates {
 
 /// The type of an [`Attachment`], as Meta names it.
 ///
-/// Serializes as Meta's string; types Meta adds later arrive as [`AttachmentType::Other`].
+/// Serializes as Meta's string and reads any string back; types Meta adds later arrive as
+/// [`AttachmentType::Other`]. The kinds one can send are the narrower
+/// [`AttachmentKind`](crate::graph::AttachmentKind), which converts into this type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AttachmentType {
@@ -203,8 +206,76 @@ impl Serialize for AttachmentType {
     }
 }
 
+impl<'de> Deserialize<'de> for AttachmentType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(Self::from_name(&name))
+    }
+}
+
+/// A sent attachment's kind, as its echo (and the store) name it.
+impl From<AttachmentKind> for AttachmentType {
+    fn from(kind: AttachmentKind) -> Self {
+        match kind {
+            AttachmentKind::Image => Self::Image,
+            AttachmentKind::Video => Self::Video,
+            AttachmentKind::Audio => Self::Audio,
+            AttachmentKind::File => Self::File,
+        }
+    }
+}
+
 impl std::fmt::Display for AttachmentType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_reads_back_as_written_and_unknown_ones_are_kept() {
+        for name in [
+            "image",
+            "video",
+            "audio",
+            "file",
+            "template",
+            "fallback",
+            "location",
+            "sticker",
+            "share",
+            "story_mention",
+            "ig_reel",
+            "reel",
+            "ig_post",
+            "hologram",
+        ] {
+            let kind: AttachmentType = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(kind, AttachmentType::from_name(name));
+            assert_eq!(
+                serde_json::to_value(&kind).unwrap(),
+                serde_json::json!(name)
+            );
+        }
+        assert_eq!(
+            AttachmentType::from_name("hologram"),
+            AttachmentType::Other("hologram".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_sendable_kind_is_the_received_type_of_the_same_name() {
+        for kind in [
+            AttachmentKind::Image,
+            AttachmentKind::Video,
+            AttachmentKind::Audio,
+            AttachmentKind::File,
+        ] {
+            assert_eq!(AttachmentType::from(kind).as_str(), kind.as_str());
+        }
     }
 }

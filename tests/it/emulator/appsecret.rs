@@ -240,6 +240,7 @@ async fn an_inbox_from_the_environment_sends_the_proof() {
         ("META_GRAPH_URL", url.as_str()),
         ("META_DIALOG_URL", url.as_str()),
         ("META_APP_ID", APP_ID),
+        ("META_OAUTH_REDIRECT_URI", CALLBACK),
     ];
     let config = meta_messaging_core::inbox::InboxConfig::from_lookup(|name| {
         vars.iter()

@@ -1,10 +1,11 @@
 //! `Inbox::send`: account look-up, the Graph call, the stored outbound message and its echo.
 
+use meta_messaging_core::graph::{AttachmentKind, MessageTag};
 use meta_messaging_core::inbox::{InboxError, SendRequest, Tenancy};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::AppSecret;
 use meta_messaging_core::store::{AccountToken, Direction, MessageQuery, MessageStore, NewAccount};
-use meta_messaging_core::webhook::DeliveryBuilder;
+use meta_messaging_core::webhook::{AttachmentType, DeliveryBuilder};
 use serde_json::json;
 use wiremock::matchers::body_json;
 
@@ -78,7 +79,7 @@ async fn instagram_goes_through_the_linked_page_with_quick_replies_and_tag() {
     let request = SendRequest::text(Platform::Instagram, IG_ACCOUNT_ID, IGSID, "Which size?")
         .with_quick_reply("S", "SIZE_S")
         .with_reply_to("aWdfZAG1faXRlbT")
-        .with_tag("HUMAN_AGENT");
+        .with_tag(MessageTag::HumanAgent);
     let stored = h.inbox.send(&tenant(), &request).await.unwrap();
     assert_eq!(stored.platform, Platform::Instagram);
     assert_eq!(stored.account_id, IG_ACCOUNT_ID);
@@ -102,11 +103,12 @@ async fn an_attachment_by_url_is_sent_and_stored() {
         Platform::Messenger,
         PAGE_ID,
         PSID,
-        "image",
+        AttachmentKind::Image,
         "https://cdn.example.com/receipt.png",
     );
     let stored = h.inbox.send(&tenant(), &request).await.unwrap();
     assert_eq!(stored.attachments.len(), 1);
+    assert_eq!(stored.attachments[0].kind, AttachmentType::Image);
     assert_eq!(
         stored.attachments[0].url.as_deref(),
         Some("https://cdn.example.com/receipt.png")
@@ -165,7 +167,7 @@ async fn invalid_requests_and_unusable_accounts_are_refused_before_any_call() {
         Platform::Messenger,
         PAGE_ID,
         PSID,
-        "image",
+        AttachmentKind::Image,
         "https://x/y.png",
     )
     .attachment;
@@ -174,16 +176,6 @@ async fn invalid_requests_and_unusable_accounts_are_refused_before_any_call() {
         (meta_messaging_core::contract::status(&err), err.kind()),
         (400, "invalid_request")
     );
-
-    let bad_type = SendRequest::attachment(
-        Platform::Messenger,
-        PAGE_ID,
-        PSID,
-        "sticker",
-        "https://x/y.png",
-    );
-    let err = h.inbox.send(&tenant(), &bad_type).await.unwrap_err();
-    assert_eq!(meta_messaging_core::contract::status(&err), 400);
 
     let unknown = SendRequest::text(Platform::Messenger, "111222333444555", PSID, "hi");
     let err = h.inbox.send(&tenant(), &unknown).await.unwrap_err();
@@ -243,6 +235,24 @@ fn the_json_form_of_post_messages_is_checked() {
             .to_string()
             .contains("unknown field `txt`")
     );
+    // Only the four kinds the Send API takes are refused before any call; a tag Meta may add
+    // later is passed on as given.
+    let sticker = serde_json::from_value::<SendRequest>(json!({
+        "platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID,
+        "attachment": {"type": "sticker", "url": "https://x/y.png"}
+    }));
+    let err = sticker.unwrap_err().to_string();
+    assert!(err.contains("unknown variant `sticker`"), "{err}");
+    let new_tag: SendRequest = serde_json::from_value(json!({
+        "platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID,
+        "text": "Hi", "tag": "CUSTOMER_FEEDBACK"
+    }))
+    .unwrap();
+    assert_eq!(
+        new_tag.tag,
+        Some(MessageTag::Other("CUSTOMER_FEEDBACK".to_owned()))
+    );
+    assert_eq!(ok.tag, Some(MessageTag::HumanAgent));
 }
 
 /// When the echo arrives before Meta's answer, the stored row holds Meta's raw JSON: the answer

@@ -1,11 +1,18 @@
-//! [`SendRequest`]: a reply from the host's front end, as `POST /messages` takes it.
+//! Sending: [`SendRequest`], a reply as `POST /messages` takes it, and [`Inbox::send`], which
+//! sends it through the account's Graph client and records it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use super::error::InboxError;
-use crate::graph::{AttachmentKind, MessageTag, QuickReply};
-use crate::ids::{AccountId, MessageId, UserId};
+use super::error::{self, InboxError};
+use super::{Inbox, InboxEvent};
+use crate::graph::{AccountClient, AttachmentKind, MessageTag, QuickReply};
+use crate::ids::{AccountId, InstagramAccountId, MessageId, PageId, TenantId, UserId};
 use crate::platform::Platform;
+use crate::store::{
+    Account, AccountToken, OutboundMessage, StoredAttachment, StoredMessage, StoredReplyTo,
+};
 
 /// A message to send from a connected account, in the JSON form of `POST /messages`:
 ///
@@ -158,4 +165,130 @@ impl SendRequest {
             .map(|q| QuickReply::text(q.title.clone(), q.payload.clone()))
             .collect()
     }
+}
+
+impl Inbox {
+    /// Sends a message from a connected account and stores it.
+    ///
+    /// Finds the account and its token, sends through the Graph API (Instagram through the
+    /// linked Page when the account has a Page token), stores the outbound message under the id
+    /// Meta answered (the echo webhook that follows merges with it), notifies subscribers and
+    /// returns the stored message, without its raw webhook JSON (`raw_event` is `None` even when
+    /// an echo merged first: read it through [`messages`](Self::messages) with
+    /// [`MessageQuery::include_raw`](crate::store::MessageQuery::include_raw)). When Meta accepted the message but the store write failed,
+    /// the error is returned and the echo webhook stores the message later: nothing is lost.
+    ///
+    /// # Errors
+    /// [`InboxError::InvalidRequest`], [`InboxError::AccountNotFound`],
+    /// [`InboxError::AccountCannotSend`], [`InboxError::Graph`] (with Meta's error, its kind
+    /// and fix), [`InboxError::Store`].
+    pub async fn send(
+        &self,
+        tenant: &TenantId,
+        request: &SendRequest,
+    ) -> Result<StoredMessage, InboxError> {
+        let content = request.content()?;
+        let account = self
+            .inner
+            .store
+            .get_account(tenant, request.platform, &request.account_id)
+            .await?
+            .ok_or_else(|| InboxError::AccountNotFound {
+                platform: request.platform,
+                account_id: request.account_id.clone(),
+            })?;
+        let client = self.account_client(&account).await?;
+        let recipient = request.recipient_id.clone();
+        let mut builder = match content {
+            Content::Text(text) => client.text(recipient.clone(), text),
+            Content::Attachment(kind, url) => client.attachment_url(recipient.clone(), kind, url),
+        }
+        .quick_replies(request.graph_quick_replies());
+        if let Some(mid) = &request.reply_to {
+            builder = builder.reply_to(mid.clone());
+        }
+        if let Some(tag) = &request.tag {
+            builder = builder.tag(tag.clone());
+        }
+        let sent = builder.send().await?;
+
+        let mut outbound = OutboundMessage::new(
+            request.platform,
+            request.account_id.clone(),
+            recipient,
+            sent.message_id,
+            now_ms(),
+        );
+        outbound = match content {
+            Content::Text(text) => outbound.with_text(text),
+            Content::Attachment(kind, url) => {
+                outbound.with_attachment(StoredAttachment::new(kind.into(), Some(url.to_owned())))
+            }
+        };
+        if let Some(mid) = &request.reply_to {
+            outbound = outbound.with_reply_to(StoredReplyTo::message(mid.clone()));
+        }
+        let mut stored = self.inner.store.record_outbound(tenant, &outbound).await?;
+        // The answer goes to the host's front end: an echo merged first would bring Meta's raw
+        // JSON, which has no place there (the store's read API keeps it).
+        stored.raw_event = None;
+        self.inner.live.publish(
+            tenant,
+            InboxEvent::MessageStored {
+                message: Box::new(stored.clone()),
+            },
+        );
+        self.publish_conversation(tenant, stored.conversation_id)
+            .await;
+        Ok(stored)
+    }
+
+    /// A Graph client for the account, with its token opened: the one place the inbox opens
+    /// a stored token, so a key problem fails only what needs the token.
+    pub(super) async fn account_client(
+        &self,
+        account: &Account,
+    ) -> Result<AccountClient, InboxError> {
+        let cannot_send = |reason| InboxError::AccountCannotSend {
+            platform: account.platform,
+            account_id: account.account_id.clone(),
+            reason,
+        };
+        let Some(stored) = &account.token else {
+            return Err(cannot_send("no access token is stored for it"));
+        };
+        let token = stored.open().await.map_err(|err| {
+            tracing::warn!(
+                error = %crate::error::ErrorChain(&err),
+                platform = %account.platform,
+                account_id = %account.account_id,
+                "the account's stored token does not open"
+            );
+            cannot_send(error::TOKEN_DOES_NOT_OPEN)
+        })?;
+        let graph = &self.inner.graph;
+        match (token, account.platform) {
+            (AccountToken::Page(token), Platform::Messenger) => {
+                Ok(graph.messenger(PageId::new(account.account_id.as_str()), token))
+            }
+            (AccountToken::Page(token), Platform::Instagram) => {
+                let page = account
+                    .linked_page_id
+                    .clone()
+                    .ok_or_else(|| cannot_send("it has a Page token but no linked Page"))?;
+                Ok(graph.instagram_via_page(page, token))
+            }
+            (AccountToken::Instagram(token), Platform::Instagram) => {
+                Ok(graph
+                    .instagram_login(InstagramAccountId::new(account.account_id.as_str()), token))
+            }
+            _ => Err(cannot_send("its token is not one this platform accepts")),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

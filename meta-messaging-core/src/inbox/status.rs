@@ -50,6 +50,34 @@ pub struct AccountStatusReport {
 }
 
 impl Inbox {
+    /// The health of each of the tenant's accounts, from the store: token presence and expiry,
+    /// last delivery time, and events received while the account was not connected.
+    ///
+    /// # Errors
+    /// [`InboxError::Store`].
+    pub async fn status(&self, tenant: &TenantId) -> Result<StatusReport, InboxError> {
+        let store = self.inner.store.as_ref();
+        let mut accounts = Vec::new();
+        for account in store.list_accounts(tenant).await? {
+            let unrouted_events = store
+                .unrouted_count(account.platform, &account.account_id)
+                .await?;
+            accounts.push(AccountStatusReport {
+                platform: account.platform,
+                account_id: account.account_id.clone(),
+                name: account.name.clone().or(account.username.clone()),
+                linked_page_id: account.linked_page_id.clone(),
+                status: account.status.clone(),
+                connected: account.token.is_some(),
+                token_expires_at_ms: account.token_expires_at_ms,
+                last_event_at_ms: account.last_event_at_ms,
+                unrouted_events,
+                checks: None,
+            });
+        }
+        Ok(StatusReport { accounts })
+    }
+
     /// [`status`](Inbox::status), plus live checks against Meta for every account with a Page
     /// token: that the token is valid and not about to expire, that it has the permissions
     /// messaging needs, that the Instagram account is linked to the Page, and that the app is

@@ -111,8 +111,17 @@ pub(crate) struct Plan {
     pub messages: Vec<MessageRow>,
     pub ops: Vec<Op>,
     pub raw: Vec<RawRow>,
-    /// (tenant, platform, account, newest event time): the accounts' last-event times.
-    pub touches: Vec<(TenantId, Platform, AccountId, i64)>,
+    /// The accounts' last-event times.
+    pub touches: Vec<AccountTouch>,
+}
+
+/// An account that got events, and the newest one's time.
+#[derive(Debug, Clone)]
+pub(crate) struct AccountTouch {
+    pub tenant_id: TenantId,
+    pub platform: Platform,
+    pub account_id: AccountId,
+    pub at_ms: i64,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -275,18 +284,19 @@ impl Plan {
     }
 
     fn touch(&mut self, tenant: &TenantId, event: &Event) {
-        let found = self
-            .touches
-            .iter_mut()
-            .find(|(t, p, a, _)| t == tenant && *p == event.platform && *a == event.account_id);
+        let found = self.touches.iter_mut().find(|t| {
+            t.tenant_id == *tenant
+                && t.platform == event.platform
+                && t.account_id == event.account_id
+        });
         match found {
-            Some(touch) => touch.3 = touch.3.max(event.timestamp_ms),
-            None => self.touches.push((
-                tenant.clone(),
-                event.platform,
-                event.account_id.clone(),
-                event.timestamp_ms,
-            )),
+            Some(touch) => touch.at_ms = touch.at_ms.max(event.timestamp_ms),
+            None => self.touches.push(AccountTouch {
+                tenant_id: tenant.clone(),
+                platform: event.platform,
+                account_id: event.account_id.clone(),
+                at_ms: event.timestamp_ms,
+            }),
         }
     }
 

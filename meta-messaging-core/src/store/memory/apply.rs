@@ -36,13 +36,19 @@ impl Tx<'_> {
                 report.duplicates += 1;
             }
         }
-        for (tenant, platform, account, at) in &plan.touches {
-            let key = (tenant.clone(), *platform, account.clone());
+        for touch in &plan.touches {
+            let key = (
+                touch.tenant_id.clone(),
+                touch.platform,
+                touch.account_id.clone(),
+            );
             if let Some(account) = self.state().accounts.get(&key)
-                && account.last_event_at_ms.is_none_or(|last| last < *at)
+                && account
+                    .last_event_at_ms
+                    .is_none_or(|last| last < touch.at_ms)
             {
                 let mut account = account.clone();
-                account.last_event_at_ms = Some(*at);
+                account.last_event_at_ms = Some(touch.at_ms);
                 self.put_account(account)?;
             }
         }

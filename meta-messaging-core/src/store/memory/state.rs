@@ -31,7 +31,7 @@ impl MessageEntry {
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|source| StoreError::Corrupt {
-                    column: "raw_event",
+                    what: "messages.raw_event",
                     source,
                 })?;
         }
@@ -204,8 +204,10 @@ impl Tx<'_> {
         }
         self.fail.hit()?;
         let id = self.next_id();
-        let raw =
-            serde_json::from_str(&row.raw).unwrap_or(serde_json::Value::String(row.raw.clone()));
+        let raw = serde_json::from_str(&row.raw).map_err(|source| StoreError::Corrupt {
+            what: "raw_events.raw",
+            source,
+        })?;
         self.state
             .raw_keys
             .insert((row.tenant_id.clone(), row.event_hash.clone()));

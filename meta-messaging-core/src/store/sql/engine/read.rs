@@ -1,8 +1,10 @@
 //! Queries, and the writes that are not webhook events (marks, accounts, unrouted events).
 
-use sqlx::QueryBuilder;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::{Db, Engine, commit};
+use super::dynamic::DynamicQuery;
+
+use super::{Engine, commit};
 use crate::ids::{MessageId, TenantId};
 use crate::platform::Platform;
 use crate::store::conversation::{Conversation, ParticipantProfile};
@@ -12,6 +14,7 @@ use crate::store::keys::{ConversationId, StoredMessageId};
 use crate::store::model::StoredMessage;
 use crate::store::plan::now_ms;
 use crate::store::query::{ConversationQuery, MessageQuery, Order, Page, into_page, page_size};
+use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{CONVERSATION_COLUMNS, ConversationRecord, MESSAGE_COLUMNS, MessageRecord};
 
 fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -19,13 +22,15 @@ fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 }
 
 /// Appends the keyset condition and the order of a list.
-fn push_keyset(
-    q: &mut QueryBuilder<'_, Db>,
+fn push_keyset<DB: SqlDialect>(
+    q: &mut DynamicQuery<'_, DB>,
     key: &str,
     order: Order,
     cursor: Option<(i64, i64)>,
     limit: usize,
-) {
+) where
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
     let (cmp, dir) = match order {
         Order::NewestFirst => ("<", "DESC"),
         Order::OldestFirst => (">", "ASC"),
@@ -41,11 +46,14 @@ fn push_keyset(
     q.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
 }
 
-fn push_message_filters<'a>(
-    q: &mut QueryBuilder<'a, Db>,
+fn push_message_filters<'a, DB: SqlDialect>(
+    q: &mut DynamicQuery<'a, DB>,
     tenant: &'a TenantId,
     f: &'a MessageQuery,
-) {
+) where
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
     q.push(" WHERE tenant_id = ").push_bind(tenant.as_str());
     if let Some(p) = f.platform {
         q.push(" AND platform = ").push_bind(p.as_str());
@@ -67,7 +75,20 @@ fn push_message_filters<'a>(
     }
 }
 
-impl Engine {
+impl<DB: SqlDialect> Engine<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
     pub(super) async fn get_message(
         &self,
         tenant: &TenantId,
@@ -76,7 +97,7 @@ impl Engine {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS}, raw_event FROM messages WHERE tenant_id = $1 AND id = $2"
         );
-        let record = sqlx::query_as::<Db, MessageRecord>(&sql)
+        let record = sqlx::query_as::<DB, MessageRecord>(&sql)
             .bind(tenant.as_str())
             .bind(id.get())
             .fetch_optional(&self.pool)
@@ -95,7 +116,7 @@ impl Engine {
             "SELECT {MESSAGE_COLUMNS}, raw_event FROM messages \
              WHERE tenant_id = $1 AND platform = $2 AND message_id = $3"
         );
-        let record = sqlx::query_as::<Db, MessageRecord>(&sql)
+        let record = sqlx::query_as::<DB, MessageRecord>(&sql)
             .bind(tenant.as_str())
             .bind(platform.as_str())
             .bind(message_id.as_str())
@@ -117,11 +138,11 @@ impl Engine {
             .map(|c| c.check(ListKind::Messages, f.order))
             .transpose()?;
         let raw = if f.include_raw { ", raw_event" } else { "" };
-        let mut q = QueryBuilder::<Db>::new(format!("SELECT {MESSAGE_COLUMNS}{raw} FROM messages"));
+        let mut q = DynamicQuery::<DB>::new(format!("SELECT {MESSAGE_COLUMNS}{raw} FROM messages"));
         push_message_filters(&mut q, tenant, f);
         push_keyset(&mut q, "timestamp_ms", f.order, cursor, size + 1);
-        let records = q
-            .build_query_as::<MessageRecord>()
+        let (sql, args) = q.into_parts().map_err(db("listing messages"))?;
+        let records = sqlx::query_as_with::<DB, MessageRecord, _>(&sql, args)
             .fetch_all(&self.pool)
             .await
             .map_err(db("listing messages"))?;
@@ -139,10 +160,10 @@ impl Engine {
         tenant: &TenantId,
         f: &MessageQuery,
     ) -> Result<u64, StoreError> {
-        let mut q = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM messages");
+        let mut q = DynamicQuery::<DB>::new("SELECT COUNT(*) FROM messages");
         push_message_filters(&mut q, tenant, f);
-        let n: i64 = q
-            .build_query_scalar()
+        let (sql, args) = q.into_parts().map_err(db("counting messages"))?;
+        let n: i64 = sqlx::query_scalar_with::<DB, i64, _>(&sql, args)
             .fetch_one(&self.pool)
             .await
             .map_err(db("counting messages"))?;
@@ -157,7 +178,7 @@ impl Engine {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 AND id = $2"
         );
-        let record = sqlx::query_as::<Db, ConversationRecord>(&sql)
+        let record = sqlx::query_as::<DB, ConversationRecord>(&sql)
             .bind(tenant.as_str())
             .bind(id.get())
             .fetch_optional(&self.pool)
@@ -177,7 +198,7 @@ impl Engine {
             .as_ref()
             .map(|c| c.check(ListKind::Conversations, f.order))
             .transpose()?;
-        let mut q = QueryBuilder::<Db>::new(format!(
+        let mut q = DynamicQuery::<DB>::new(format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = "
         ));
         q.push_bind(tenant.as_str());
@@ -198,8 +219,8 @@ impl Engine {
             q.push(" AND unread_count > 0");
         }
         push_keyset(&mut q, "last_message_at_ms", f.order, cursor, size + 1);
-        let rows = q
-            .build_query_as::<ConversationRecord>()
+        let (sql, args) = q.into_parts().map_err(db("listing conversations"))?;
+        let rows = sqlx::query_as_with::<DB, ConversationRecord, _>(&sql, args)
             .fetch_all(&self.pool)
             .await
             .map_err(db("listing conversations"))?
@@ -226,16 +247,16 @@ impl Engine {
     ) -> Result<Conversation, StoreError>
     where
         F: for<'q> FnOnce(
-            sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+            sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
         )
-            -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+            -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
     {
         const OP: &str = "updating a conversation";
         let mut tx = self.begin().await?;
         let sql = format!("UPDATE conversations SET {set} WHERE tenant_id = $1 AND id = $2");
-        let query = sqlx::query::<Db>(&sql).bind(tenant.as_str()).bind(id.get());
+        let query = sqlx::query::<DB>(&sql).bind(tenant.as_str()).bind(id.get());
         let done = bind(query).execute(&mut *tx).await.map_err(db(OP))?;
-        if done.rows_affected() == 0 {
+        if DB::rows_affected(&done) == 0 {
             return Err(StoreError::NotFound {
                 what: "conversation",
                 id: id.to_string(),
@@ -257,7 +278,7 @@ impl Engine {
     ) -> Result<Conversation, StoreError> {
         const OP: &str = "marking a conversation read";
         let mut tx = self.begin().await?;
-        let done = sqlx::query::<Db>(
+        let done = sqlx::query::<DB>(
             "UPDATE conversations SET unread_count = 0 WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant.as_str())
@@ -265,13 +286,13 @@ impl Engine {
         .execute(&mut *tx)
         .await
         .map_err(db(OP))?;
-        if done.rows_affected() == 0 {
+        if DB::rows_affected(&done) == 0 {
             return Err(StoreError::NotFound {
                 what: "conversation",
                 id: id.to_string(),
             });
         }
-        sqlx::query::<Db>(
+        sqlx::query::<DB>(
             "UPDATE messages SET read_at_ms = $3 WHERE tenant_id = $1 AND conversation_id = $2 \
              AND direction = 'inbound' AND read_at_ms IS NULL",
         )

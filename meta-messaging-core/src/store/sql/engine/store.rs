@@ -1,11 +1,13 @@
-//! The public store type of this database and its [`MessageStore`] implementation.
+//! [`SqlStore`]: the public store type of each database (`SqliteStore`, `PostgresStore`) and its
+//! [`MessageStore`] implementation.
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::{DIALECT, Engine};
+use super::Engine;
 use crate::ids::{AccountId, MessageId, TenantId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
@@ -17,30 +19,54 @@ use crate::store::keys::{ConversationId, StoredMessageId};
 use crate::store::model::StoredMessage;
 use crate::store::plan::{Plan, raw_row};
 use crate::store::query::{ConversationQuery, MessageQuery, Page};
+use crate::store::sql::dialect::SqlDialect;
 use crate::webhook::Event;
 
-#[doc = store_docs!()]
-#[derive(Clone)]
-pub struct Store {
-    pub(super) engine: Arc<Engine>,
+/// A [`MessageStore`] in a SQL database: the type behind `SqliteStore` and `PostgresStore`.
+pub struct SqlStore<DB: sqlx::Database> {
+    engine: Arc<Engine<DB>>,
     commit: GroupCommit,
 }
 
-impl fmt::Debug for Store {
+impl<DB: sqlx::Database> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            engine: Arc::clone(&self.engine),
+            commit: self.commit.clone(),
+        }
+    }
+}
+
+impl<DB: SqlDialect> fmt::Debug for SqlStore<DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct(DIALECT.store_name).finish_non_exhaustive()
+        f.debug_struct(DB::STORE_NAME).finish_non_exhaustive()
     }
 }
 
 #[async_trait]
-impl PlanWriter for Engine {
+impl<DB: SqlDialect> PlanWriter for Engine<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
     async fn write(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
         self.write_plans(plans).await
     }
 }
 
-impl Store {
-    pub(crate) fn start(engine: Engine, batch: BatchConfig) -> Self {
+impl<DB: sqlx::Database> SqlStore<DB> {
+    pub(crate) fn start(engine: Engine<DB>, batch: BatchConfig) -> Self
+    where
+        Engine<DB>: PlanWriter,
+    {
         let engine = Arc::new(engine);
         let commit = GroupCommit::start(Arc::clone(&engine), batch);
         Self { engine, commit }
@@ -61,7 +87,20 @@ fn check_tenant(tenant: &TenantId) -> Result<(), StoreError> {
 }
 
 #[async_trait]
-impl MessageStore for Store {
+impl<DB: SqlDialect> MessageStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
     async fn apply(&self, events: &[TenantEvent]) -> Result<ApplyReport, StoreError> {
         for e in events {
             check_tenant(&e.tenant_id)?;

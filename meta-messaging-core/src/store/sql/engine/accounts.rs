@@ -1,4 +1,4 @@
-//! Accounts and their sealed tokens, tenant routing, unrouted events and the raw-events table.
+//! Accounts and their sealed tokens, and tenant routing.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -7,15 +7,10 @@ use super::{Engine, commit};
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
-use crate::store::api::RawEvent;
 use crate::store::error::StoreError;
-use crate::store::plan::{RawRow, now_ms};
-use crate::store::query::page_size;
+use crate::store::plan::now_ms;
 use crate::store::sql::dialect::SqlDialect;
-use crate::store::sql::{
-    ACCOUNT_COLUMNS, AccountRecord, RAW_EVENT_COLUMNS, RawEventRecord, SealedTokenRecord,
-    seal_token,
-};
+use crate::store::sql::{ACCOUNT_COLUMNS, AccountRecord, SealedTokenRecord, seal_token};
 use crate::store::stored_token::{TokenOwner, TokenWriteBack};
 
 fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -208,70 +203,6 @@ where
         .await
         .map_err(db("resolving tenants"))?;
         Ok(tenants.into_iter().map(TenantId::new).collect())
-    }
-
-    pub(super) async fn record_unrouted(&self, rows: &[RawRow]) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
-        let mut new = 0;
-        for r in rows {
-            new += sqlx::query::<DB>(
-                "INSERT INTO unrouted_events (platform, account_id, kind, timestamp_ms, \
-                 received_at_ms, event_hash, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (event_hash) DO NOTHING",
-            )
-            .bind(r.platform.as_str())
-            .bind(r.account_id.as_str())
-            .bind(r.kind.as_str())
-            .bind(r.timestamp_ms)
-            .bind(r.received_at_ms)
-            .bind(r.event_hash.as_str())
-            .bind(r.raw.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db("keeping unrouted events"))
-            .map(|done| DB::rows_affected(&done))?;
-        }
-        commit(tx).await?;
-        Ok(new)
-    }
-
-    pub(super) async fn unrouted_count(
-        &self,
-        platform: Platform,
-        account_id: &AccountId,
-    ) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar::<DB, i64>(
-            "SELECT COUNT(*) FROM unrouted_events WHERE platform = $1 AND account_id = $2",
-        )
-        .bind(platform.as_str())
-        .bind(account_id.as_str())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db("counting unrouted events"))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    pub(super) async fn list_raw_events(
-        &self,
-        tenant: &TenantId,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<RawEvent>, StoreError> {
-        let size = page_size(limit)?;
-        let sql = format!(
-            "SELECT {RAW_EVENT_COLUMNS} FROM raw_events WHERE tenant_id = $1 AND id < $2 \
-             ORDER BY id DESC LIMIT $3"
-        );
-        sqlx::query_as::<DB, RawEventRecord>(&sql)
-            .bind(tenant.as_str())
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(i64::try_from(size).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("listing raw events"))?
-            .into_iter()
-            .map(RawEventRecord::into_model)
-            .collect()
     }
 }
 

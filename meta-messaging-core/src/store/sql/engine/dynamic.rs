@@ -5,6 +5,8 @@ use std::fmt::{Display, Write};
 use sqlx::error::BoxDynError;
 use sqlx::{Arguments, Database, Encode, Type};
 
+use crate::store::query::Order;
+
 /// SQL text and its bound values, built piece by piece like sqlx's `QueryBuilder`, but handing
 /// the values over by value ([`into_parts`](Self::into_parts)): a `QueryBuilder` of a generic
 /// database stays borrowed until it is dropped, so its query cannot be run and the builder
@@ -51,4 +53,29 @@ impl<'q, DB: Database> DynamicQuery<'q, DB> {
         let args = self.args.map_err(sqlx::Error::Encode)?;
         Ok((self.sql, args))
     }
+}
+
+/// Appends the keyset condition and the order of a list.
+pub(super) fn push_keyset<DB: Database>(
+    q: &mut DynamicQuery<'_, DB>,
+    key: &str,
+    order: Order,
+    cursor: Option<(i64, i64)>,
+    limit: usize,
+) where
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let (cmp, dir) = match order {
+        Order::NewestFirst => ("<", "DESC"),
+        Order::OldestFirst => (">", "ASC"),
+    };
+    if let Some((k, id)) = cursor {
+        q.push(format_args!(" AND ({key}, id) {cmp} ("))
+            .push_bind(k)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(format_args!(" ORDER BY {key} {dir}, id {dir} LIMIT "));
+    q.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
 }

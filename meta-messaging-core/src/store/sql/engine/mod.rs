@@ -2,14 +2,27 @@
 //! over the database (`DB`, a [`SqlDialect`]). Both databases accept the same statements here;
 //! the constants where they differ and the multi-row writes come from their [`SqlDialect`].
 //!
-//! sqlx cannot promise in general that a database binds and decodes every Rust type, so each
-//! `impl` states what its statements bind and read (`i64: Encode<'q, DB>`, ...); both databases
-//! meet all of it.
+//! | file | holds |
+//! |---|---|
+//! | `store.rs` | [`SqlStore`], the public store type, and its `MessageStore` implementation |
+//! | `write.rs` | group commit: a batch of plans in one transaction, messages first |
+//! | `ops.rs` | changes to stored messages: reactions, edits, deletes, receipts |
+//! | `raw_events.rs` | events kept whole: raw (orphans, unsupported) and unrouted |
+//! | `messages.rs` | reading messages: by id, pages, counts |
+//! | `conversations.rs` | reading conversations, and marking read, archiving, profiles |
+//! | `accounts.rs` | accounts, their sealed tokens, tenant routing |
+//! | `dynamic.rs` | the statement builder of the list queries |
+//!
+//! sqlx cannot promise that every database binds and decodes every Rust type, so each `impl`
+//! states the same list of what the engine binds and reads (`i64: Encode<'q, DB>`, ...), which
+//! both databases meet.
 
 mod accounts;
+mod conversations;
 mod dynamic;
+mod messages;
 mod ops;
-mod read;
+mod raw_events;
 mod store;
 mod write;
 

@@ -1,22 +1,17 @@
-//! Changes to messages that exist: reactions, edits, deletes, read and delivery receipts; and
-//! what a batch keeps besides messages (raw events, account touches).
-
-use std::collections::HashMap;
+//! Changes to messages that exist: reactions, edits, deletes, read and delivery receipts.
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::write::db;
 use super::{Engine, Tx};
-use crate::ids::{AccountId, TenantId};
-use crate::platform::Platform;
 use crate::store::api::ApplyReport;
 use crate::store::error::StoreError;
 use crate::store::model::StoredAttachment;
 use crate::store::plan::{
-    Op, Plan, RawRow, ReactionState, ReceiptScope, Target, apply_reaction, preview,
+    Op, RawRow, ReactionState, ReceiptScope, Target, apply_reaction, preview,
 };
-use crate::store::sql::dialect::{SqlDialect, Touch};
-use crate::store::sql::{CHUNK_ROWS, json};
+use crate::store::sql::dialect::SqlDialect;
+use crate::store::sql::json;
 
 const KEY: &str = "tenant_id = $1 AND platform = $2 AND message_id = $3";
 
@@ -35,8 +30,9 @@ where
     for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
 {
     /// Applies one op; one whose message is missing keeps its event raw (an orphan).
     pub(super) async fn apply_op(
@@ -353,66 +349,5 @@ where
             .await
             .map_err(db)?;
         Ok(DB::rows_affected(&done))
-    }
-
-    pub(super) async fn keep_raw(
-        &self,
-        tx: &mut Tx<DB>,
-        raw: &RawRow,
-        report: &mut ApplyReport,
-    ) -> Result<(), StoreError> {
-        self.fail.hit()?;
-        let done = sqlx::query::<DB>(
-            "INSERT INTO raw_events (tenant_id, platform, account_id, kind, reason, timestamp_ms, \
-             received_at_ms, event_hash, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (tenant_id, event_hash) DO NOTHING",
-        )
-        .bind(raw.tenant_id.as_str())
-        .bind(raw.platform.as_str())
-        .bind(raw.account_id.as_str())
-        .bind(raw.kind.as_str())
-        .bind(raw.reason.as_deref())
-        .bind(raw.timestamp_ms)
-        .bind(raw.received_at_ms)
-        .bind(raw.event_hash.as_str())
-        .bind(raw.raw.as_str())
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
-        if DB::rows_affected(&done) > 0 {
-            report.raw_kept += 1;
-        } else {
-            report.duplicates += 1;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn touch_accounts(
-        &self,
-        tx: &mut Tx<DB>,
-        plans: &[Plan],
-    ) -> Result<(), StoreError> {
-        let mut newest: HashMap<(&TenantId, Platform, &AccountId), i64> = HashMap::new();
-        for touch in plans.iter().flat_map(|p| &p.touches) {
-            let key = (&touch.tenant_id, touch.platform, &touch.account_id);
-            let slot = newest.entry(key).or_insert(touch.at_ms);
-            *slot = (*slot).max(touch.at_ms);
-        }
-        let mut newest: Vec<Touch<'_>> = newest
-            .into_iter()
-            .map(|((tenant_id, platform, account_id), at_ms)| Touch {
-                tenant_id,
-                platform,
-                account_id,
-                at_ms,
-            })
-            .collect();
-        // One lock order for every writer, so concurrent instances cannot deadlock.
-        newest.sort();
-        for chunk in newest.chunks(CHUNK_ROWS) {
-            self.fail.hit()?;
-            DB::touch_accounts(tx, chunk).await.map_err(db)?;
-        }
-        Ok(())
     }
 }

@@ -8,15 +8,18 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::{CONVERSATION_CACHE, Engine, Tx, commit};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
+use crate::platform::Platform;
 use crate::store::api::ApplyReport;
 use crate::store::batch::PlanOutcome;
 use crate::store::error::StoreError;
 use crate::store::model::Direction;
 use crate::store::plan::{MessageRow, Plan, Target, now_ms};
-use crate::store::sql::dialect::{Bump, ConversationKey, NewConversation, NewMessage, SqlDialect};
+use crate::store::sql::dialect::{
+    Bump, ConversationKey, NewConversation, NewMessage, SqlDialect, Touch,
+};
 use crate::store::sql::{CHUNK_ROWS, platform, to_json};
 
-const OP: &str = "applying events";
+pub(super) const OP: &str = "applying events";
 
 pub(super) fn db(e: sqlx::Error) -> StoreError {
     StoreError::db(OP)(e)
@@ -59,8 +62,9 @@ where
     for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
 {
     /// Executes several plans in one transaction, each with its own report.
     pub(crate) async fn write_plans(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
@@ -320,6 +324,35 @@ where
         for chunk in bumps.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
             DB::bump_conversations(tx, chunk).await.map_err(db)?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn touch_accounts(
+        &self,
+        tx: &mut Tx<DB>,
+        plans: &[Plan],
+    ) -> Result<(), StoreError> {
+        let mut newest: HashMap<(&TenantId, Platform, &AccountId), i64> = HashMap::new();
+        for touch in plans.iter().flat_map(|p| &p.touches) {
+            let key = (&touch.tenant_id, touch.platform, &touch.account_id);
+            let slot = newest.entry(key).or_insert(touch.at_ms);
+            *slot = (*slot).max(touch.at_ms);
+        }
+        let mut newest: Vec<Touch<'_>> = newest
+            .into_iter()
+            .map(|((tenant_id, platform, account_id), at_ms)| Touch {
+                tenant_id,
+                platform,
+                account_id,
+                at_ms,
+            })
+            .collect();
+        // One lock order for every writer, so concurrent instances cannot deadlock.
+        newest.sort();
+        for chunk in newest.chunks(CHUNK_ROWS) {
+            self.fail.hit()?;
+            DB::touch_accounts(tx, chunk).await.map_err(db)?;
         }
         Ok(())
     }

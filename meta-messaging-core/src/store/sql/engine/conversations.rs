@@ -1,78 +1,22 @@
-//! Queries, and the writes that are not webhook events (marks, accounts, unrouted events).
+//! Conversations: reading one or a filtered page, and the changes a user makes (marking read,
+//! archiving, the participant's profile).
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::dynamic::DynamicQuery;
-
+use super::dynamic::{DynamicQuery, push_keyset};
 use super::{Engine, commit};
-use crate::ids::{MessageId, TenantId};
-use crate::platform::Platform;
+use crate::ids::TenantId;
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::cursor::{Cursor, ListKind};
 use crate::store::error::StoreError;
-use crate::store::keys::{ConversationId, StoredMessageId};
-use crate::store::model::StoredMessage;
+use crate::store::keys::ConversationId;
 use crate::store::plan::now_ms;
-use crate::store::query::{ConversationQuery, MessageQuery, Order, Page, into_page, page_size};
+use crate::store::query::{ConversationQuery, Page, into_page, page_size};
 use crate::store::sql::dialect::SqlDialect;
-use crate::store::sql::{CONVERSATION_COLUMNS, ConversationRecord, MESSAGE_COLUMNS, MessageRecord};
+use crate::store::sql::{CONVERSATION_COLUMNS, ConversationRecord};
 
 fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     StoreError::db(operation)
-}
-
-/// Appends the keyset condition and the order of a list.
-fn push_keyset<DB: SqlDialect>(
-    q: &mut DynamicQuery<'_, DB>,
-    key: &str,
-    order: Order,
-    cursor: Option<(i64, i64)>,
-    limit: usize,
-) where
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    let (cmp, dir) = match order {
-        Order::NewestFirst => ("<", "DESC"),
-        Order::OldestFirst => (">", "ASC"),
-    };
-    if let Some((k, id)) = cursor {
-        q.push(format_args!(" AND ({key}, id) {cmp} ("))
-            .push_bind(k)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
-    q.push(format_args!(" ORDER BY {key} {dir}, id {dir} LIMIT "));
-    q.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-}
-
-fn push_message_filters<'a, DB: SqlDialect>(
-    q: &mut DynamicQuery<'a, DB>,
-    tenant: &'a TenantId,
-    f: &'a MessageQuery,
-) where
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    q.push(" WHERE tenant_id = ").push_bind(tenant.as_str());
-    if let Some(p) = f.platform {
-        q.push(" AND platform = ").push_bind(p.as_str());
-    }
-    if let Some(a) = &f.account_id {
-        q.push(" AND account_id = ").push_bind(a.as_str());
-    }
-    if let Some(c) = f.conversation_id {
-        q.push(" AND conversation_id = ").push_bind(c.get());
-    }
-    if let Some(d) = f.direction {
-        q.push(" AND direction = ").push_bind(d.as_str());
-    }
-    if let Some(t) = f.since_ms {
-        q.push(" AND timestamp_ms >= ").push_bind(t);
-    }
-    if let Some(t) = f.until_ms {
-        q.push(" AND timestamp_ms < ").push_bind(t);
-    }
 }
 
 impl<DB: SqlDialect> Engine<DB>
@@ -89,87 +33,6 @@ where
     usize: ColumnIndex<DB::Row>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
-    pub(super) async fn get_message(
-        &self,
-        tenant: &TenantId,
-        id: StoredMessageId,
-    ) -> Result<Option<StoredMessage>, StoreError> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS}, raw_event FROM messages WHERE tenant_id = $1 AND id = $2"
-        );
-        let record = sqlx::query_as::<DB, MessageRecord>(&sql)
-            .bind(tenant.as_str())
-            .bind(id.get())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("reading a message"))?;
-        record.map(MessageRecord::into_model).transpose()
-    }
-
-    pub(super) async fn find_message(
-        &self,
-        tenant: &TenantId,
-        platform: Platform,
-        message_id: &MessageId,
-    ) -> Result<Option<StoredMessage>, StoreError> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS}, raw_event FROM messages \
-             WHERE tenant_id = $1 AND platform = $2 AND message_id = $3"
-        );
-        let record = sqlx::query_as::<DB, MessageRecord>(&sql)
-            .bind(tenant.as_str())
-            .bind(platform.as_str())
-            .bind(message_id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("reading a message"))?;
-        record.map(MessageRecord::into_model).transpose()
-    }
-
-    pub(super) async fn list_messages(
-        &self,
-        tenant: &TenantId,
-        f: &MessageQuery,
-    ) -> Result<Page<StoredMessage>, StoreError> {
-        let size = page_size(f.limit)?;
-        let cursor = f
-            .cursor
-            .as_ref()
-            .map(|c| c.check(ListKind::Messages, f.order))
-            .transpose()?;
-        let raw = if f.include_raw { ", raw_event" } else { "" };
-        let mut q = DynamicQuery::<DB>::new(format!("SELECT {MESSAGE_COLUMNS}{raw} FROM messages"));
-        push_message_filters(&mut q, tenant, f);
-        push_keyset(&mut q, "timestamp_ms", f.order, cursor, size + 1);
-        let (sql, args) = q.into_parts().map_err(db("listing messages"))?;
-        let records = sqlx::query_as_with::<DB, MessageRecord, _>(&sql, args)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("listing messages"))?;
-        let rows = records
-            .into_iter()
-            .map(MessageRecord::into_model)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(into_page(rows, size, |m| {
-            Cursor::new(ListKind::Messages, f.order, m.timestamp_ms, m.id.get())
-        }))
-    }
-
-    pub(super) async fn count_messages(
-        &self,
-        tenant: &TenantId,
-        f: &MessageQuery,
-    ) -> Result<u64, StoreError> {
-        let mut q = DynamicQuery::<DB>::new("SELECT COUNT(*) FROM messages");
-        push_message_filters(&mut q, tenant, f);
-        let (sql, args) = q.into_parts().map_err(db("counting messages"))?;
-        let n: i64 = sqlx::query_scalar_with::<DB, i64, _>(&sql, args)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db("counting messages"))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
     pub(super) async fn get_conversation(
         &self,
         tenant: &TenantId,

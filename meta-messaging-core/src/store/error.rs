@@ -77,7 +77,9 @@ pub enum StoreError {
     /// The store's background writer has stopped (the runtime is shutting down).
     #[error("the store's writer task has stopped")]
     WriterStopped,
-    /// A failure injected through a [`FailPoint`](super::FailPoint) (tests only).
+    /// A failure injected through a [`FailPoint`](super::FailPoint) (feature `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     #[error("injected write failure (test fail point)")]
     InjectedFailure,
 }

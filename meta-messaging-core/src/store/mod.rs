@@ -98,6 +98,8 @@ pub use api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent}
 pub use conversation::{Conversation, ParticipantProfile};
 pub use cursor::Cursor;
 pub use error::StoreError;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use failpoint::FailPoint;
 pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenSealError};
 pub use keys::{ConversationId, StoredMessageId};

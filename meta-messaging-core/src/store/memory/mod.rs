@@ -42,6 +42,7 @@ impl InMemoryStore {
 
     /// The store's [`FailPoint`], to make one of its next writes fail.
     #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn fail_point(&self) -> &FailPoint {
         &self.fail
     }

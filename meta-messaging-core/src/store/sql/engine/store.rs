@@ -75,6 +75,7 @@ impl<DB: sqlx::Database> SqlStore<DB> {
 
     /// The store's [`FailPoint`](crate::store::FailPoint), to make one of its next writes fail.
     #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn fail_point(&self) -> &crate::store::FailPoint {
         &self.engine.fail
     }

@@ -87,7 +87,7 @@ use crate::platform::Platform;
 use crate::secret::VerifyToken;
 use crate::store::{
     Account, AccountToken, Conversation, ConversationId, ConversationQuery, MessageQuery,
-    MessageStore, OutboundMessage, Page, StoredAttachment, StoredMessage, StoredReplyTo,
+    MessageStore, OutboundMessage, StorePage, StoredAttachment, StoredMessage, StoredReplyTo,
 };
 use crate::webhook::{AttachmentType, SignatureVerifier};
 
@@ -312,7 +312,7 @@ impl Inbox {
         &self,
         tenant: &TenantId,
         query: &ConversationQuery,
-    ) -> Result<Page<Conversation>, InboxError> {
+    ) -> Result<StorePage<Conversation>, InboxError> {
         Ok(self.inner.store.list_conversations(tenant, query).await?)
     }
 
@@ -324,7 +324,7 @@ impl Inbox {
         &self,
         tenant: &TenantId,
         query: &MessageQuery,
-    ) -> Result<Page<StoredMessage>, InboxError> {
+    ) -> Result<StorePage<StoredMessage>, InboxError> {
         Ok(self.inner.store.list_messages(tenant, query).await?)
     }
 

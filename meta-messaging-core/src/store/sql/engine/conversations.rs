@@ -11,7 +11,7 @@ use crate::store::cursor::{Cursor, ListKind};
 use crate::store::error::StoreError;
 use crate::store::keys::ConversationId;
 use crate::store::plan::now_ms;
-use crate::store::query::{ConversationQuery, Page, into_page, page_size};
+use crate::store::query::{ConversationQuery, StorePage, into_page, page_size};
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{CONVERSATION_COLUMNS, ConversationRecord};
 
@@ -54,7 +54,7 @@ where
         &self,
         tenant: &TenantId,
         f: &ConversationQuery,
-    ) -> Result<Page<Conversation>, StoreError> {
+    ) -> Result<StorePage<Conversation>, StoreError> {
         let size = page_size(f.limit)?;
         let cursor = f
             .cursor

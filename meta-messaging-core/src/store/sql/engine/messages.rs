@@ -10,7 +10,7 @@ use crate::store::cursor::{Cursor, ListKind};
 use crate::store::error::StoreError;
 use crate::store::keys::StoredMessageId;
 use crate::store::model::StoredMessage;
-use crate::store::query::{MessageQuery, Page, into_page, page_size};
+use crate::store::query::{MessageQuery, StorePage, into_page, page_size};
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{MESSAGE_COLUMNS, MessageRecord};
 
@@ -102,7 +102,7 @@ where
         &self,
         tenant: &TenantId,
         f: &MessageQuery,
-    ) -> Result<Page<StoredMessage>, StoreError> {
+    ) -> Result<StorePage<StoredMessage>, StoreError> {
         let size = page_size(f.limit)?;
         let cursor = f
             .cursor

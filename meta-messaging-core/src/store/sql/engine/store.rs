@@ -18,7 +18,7 @@ use crate::store::error::StoreError;
 use crate::store::keys::{ConversationId, StoredMessageId};
 use crate::store::model::StoredMessage;
 use crate::store::plan::{Plan, raw_row};
-use crate::store::query::{ConversationQuery, MessageQuery, Page};
+use crate::store::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::store::sql::dialect::SqlDialect;
 use crate::webhook::Event;
 
@@ -175,7 +175,7 @@ where
         &self,
         tenant: &TenantId,
         query: &MessageQuery,
-    ) -> Result<Page<StoredMessage>, StoreError> {
+    ) -> Result<StorePage<StoredMessage>, StoreError> {
         self.engine.list_messages(tenant, query).await
     }
 
@@ -199,7 +199,7 @@ where
         &self,
         tenant: &TenantId,
         query: &ConversationQuery,
-    ) -> Result<Page<Conversation>, StoreError> {
+    ) -> Result<StorePage<Conversation>, StoreError> {
         self.engine.list_conversations(tenant, query).await
     }
 

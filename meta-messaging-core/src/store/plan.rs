@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 
 use super::api::{OutboundMessage, TenantEvent};
+use super::conversation::Conversation;
 use super::model::{Direction, StoredAttachment, StoredReplyTo};
 pub(crate) use super::reaction::{ReactionState, apply_reaction, visible_reactions};
 use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
@@ -67,6 +68,41 @@ pub(crate) enum Op {
         read: bool,
         timestamp_ms: i64,
     },
+}
+
+/// A conversation's natural key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ConversationKey {
+    /// The tenant it belongs to.
+    pub(crate) tenant_id: TenantId,
+    /// Messenger or Instagram.
+    pub(crate) platform: Platform,
+    /// The Page or Instagram account.
+    pub(crate) account_id: AccountId,
+    /// The user the account talks with.
+    pub(crate) participant_id: UserId,
+}
+
+impl ConversationKey {
+    /// The key of the conversation a message belongs to.
+    pub(crate) fn of(row: &MessageRow) -> Self {
+        Self {
+            tenant_id: row.tenant_id.clone(),
+            platform: row.platform,
+            account_id: row.account_id.clone(),
+            participant_id: row.participant_id.clone(),
+        }
+    }
+
+    /// The key of a stored conversation.
+    pub(crate) fn of_conversation(c: &Conversation) -> Self {
+        Self {
+            tenant_id: c.tenant_id.clone(),
+            platform: c.platform,
+            account_id: c.account_id.clone(),
+            participant_id: c.participant_id.clone(),
+        }
+    }
 }
 
 /// A message named by Meta's id.

@@ -6,7 +6,9 @@ use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
 use crate::store::keys::{ConversationId, StoredMessageId};
 use crate::store::model::{Direction, StoredMessage};
-use crate::store::plan::{MessageRow, Op, Plan, ReceiptScope, apply_reaction, now_ms, preview};
+use crate::store::plan::{
+    ConversationKey, MessageRow, Op, Plan, ReceiptScope, apply_reaction, now_ms, preview,
+};
 
 /// What happened to one planned message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,12 +131,7 @@ impl Tx<'_> {
     }
 
     fn ensure_conversation(&mut self, row: &MessageRow) -> Result<Conversation, StoreError> {
-        let key = (
-            row.tenant_id.clone(),
-            row.platform,
-            row.account_id.clone(),
-            row.participant_id.clone(),
-        );
+        let key = ConversationKey::of(row);
         if let Some(c) = self
             .state()
             .conversation_of(&key)
@@ -238,12 +235,12 @@ impl Tx<'_> {
                 participant_id,
                 watermark_ms,
             } => {
-                let key = (
-                    tenant_id.clone(),
-                    *platform,
-                    account_id.clone(),
-                    participant_id.clone(),
-                );
+                let key = ConversationKey {
+                    tenant_id: tenant_id.clone(),
+                    platform: *platform,
+                    account_id: account_id.clone(),
+                    participant_id: participant_id.clone(),
+                };
                 if let Some(conversation_id) = self.state().conversation_of(&key) {
                     ranges.push(ReceiptRange {
                         conversation_id,

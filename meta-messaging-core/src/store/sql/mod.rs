@@ -290,26 +290,28 @@ impl RawEventRecord {
     }
 }
 
-/// The sealed form of an account's token: (kind, scheme, sealed value).
-pub(crate) type SealedToken = (Option<&'static str>, Option<String>, Option<String>);
+/// The sealed form of an account's token, as its row keeps it.
+pub(crate) struct SealedToken {
+    /// The token's kind (`page`, `user`, ...).
+    pub kind: &'static str,
+    /// The sealer's scheme.
+    pub scheme: String,
+    /// The sealed value.
+    pub sealed: String,
+}
 
 /// Seals a token with the store's sealer, bound to the account it belongs to.
 pub(crate) fn seal_token(
     sealer: &Arc<dyn TokenSealer>,
     owner: &TokenOwner,
-    token: Option<&AccountToken>,
+    token: &AccountToken,
 ) -> Result<SealedToken, StoreError> {
-    match token {
-        None => Ok((None, None, None)),
-        Some(token) => {
-            let sealed = sealer
-                .seal(token.expose(), &owner.associated_data())
-                .map_err(StoreError::Token)?;
-            Ok((
-                Some(token.kind()),
-                Some(sealer.scheme().to_owned()),
-                Some(sealed),
-            ))
-        }
-    }
+    let sealed = sealer
+        .seal(token.expose(), &owner.associated_data())
+        .map_err(StoreError::Token)?;
+    Ok(SealedToken {
+        kind: token.kind(),
+        scheme: sealer.scheme().to_owned(),
+        sealed,
+    })
 }

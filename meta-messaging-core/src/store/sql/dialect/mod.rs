@@ -11,34 +11,9 @@ mod sqlite;
 
 use std::future::Future;
 
-use crate::ids::{AccountId, TenantId, UserId};
+use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
-use crate::store::plan::MessageRow;
-
-/// A conversation's natural key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct ConversationKey {
-    /// The tenant it belongs to.
-    pub(crate) tenant_id: TenantId,
-    /// Messenger or Instagram.
-    pub(crate) platform: Platform,
-    /// The Page or Instagram account.
-    pub(crate) account_id: AccountId,
-    /// The user the account talks with.
-    pub(crate) participant_id: UserId,
-}
-
-impl ConversationKey {
-    /// The key of the conversation a message belongs to.
-    pub(crate) fn of(row: &MessageRow) -> Self {
-        Self {
-            tenant_id: row.tenant_id.clone(),
-            platform: row.platform,
-            account_id: row.account_id.clone(),
-            participant_id: row.participant_id.clone(),
-        }
-    }
-}
+use crate::store::plan::{ConversationKey, MessageRow};
 
 /// A conversation to create unless it exists.
 #[derive(Debug, Clone, PartialEq, Eq)]

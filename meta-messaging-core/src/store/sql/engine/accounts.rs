@@ -11,7 +11,7 @@ use crate::store::error::StoreError;
 use crate::store::plan::now_ms;
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{ACCOUNT_COLUMNS, AccountRecord, SealedTokenRecord, seal_token};
-use crate::store::stored_token::{TokenOwner, TokenWriteBack};
+use crate::store::stored_token::{SealedValue, TokenOwner, TokenWriteBack};
 
 fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     StoreError::db(operation)
@@ -41,7 +41,11 @@ where
             platform: a.platform,
             account_id: a.account_id.clone(),
         };
-        let (kind, scheme, sealed) = seal_token(&self.sealer, &owner, a.token.as_ref())?;
+        let token = a
+            .token
+            .as_ref()
+            .map(|token| seal_token(&self.sealer, &owner, token))
+            .transpose()?;
         let now = now_ms();
         let mut tx = self.begin().await?;
         sqlx::query::<DB>(
@@ -60,9 +64,9 @@ where
         .bind(a.name.as_deref())
         .bind(a.username.as_deref())
         .bind(a.linked_page_id.as_ref().map(|p| p.as_str()))
-        .bind(kind)
-        .bind(scheme)
-        .bind(sealed)
+        .bind(token.as_ref().map(|t| t.kind))
+        .bind(token.as_ref().map(|t| t.scheme.as_str()))
+        .bind(token.as_ref().map(|t| t.sealed.as_str()))
         .bind(a.token_expires_at_ms)
         .bind(a.status.as_str())
         .bind(now)
@@ -228,8 +232,8 @@ where
     async fn replace_sealed(
         &self,
         owner: &TokenOwner,
-        old: (&str, &str),
-        new: (&str, &str),
+        old: SealedValue<'_>,
+        new: SealedValue<'_>,
     ) -> Result<(), StoreError> {
         // Only if the row still holds what was opened: a token saved meanwhile (a reconnect)
         // is newer and stays.
@@ -240,10 +244,10 @@ where
         .bind(owner.tenant_id.as_str())
         .bind(owner.platform.as_str())
         .bind(owner.account_id.as_str())
-        .bind(new.0)
-        .bind(new.1)
-        .bind(old.0)
-        .bind(old.1)
+        .bind(new.scheme)
+        .bind(new.value)
+        .bind(old.scheme)
+        .bind(old.value)
         .execute(&self.pool)
         .await
         .map_err(db("writing back a re-sealed token"))?;

@@ -36,7 +36,8 @@ use sqlx::{Encode, Executor, IntoArguments, Type};
 use crate::store::account::TokenSealer;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
-use crate::store::sql::dialect::{ConversationKey, SqlDialect};
+use crate::store::plan::ConversationKey;
+use crate::store::sql::dialect::SqlDialect;
 use crate::store::stored_token::TokenWriteBack;
 
 /// A pool and everything the statements need.

@@ -13,10 +13,8 @@ use crate::store::api::ApplyReport;
 use crate::store::batch::PlanOutcome;
 use crate::store::error::StoreError;
 use crate::store::model::Direction;
-use crate::store::plan::{MessageRow, Plan, Target, now_ms};
-use crate::store::sql::dialect::{
-    Bump, ConversationKey, NewConversation, NewMessage, SqlDialect, Touch,
-};
+use crate::store::plan::{ConversationKey, MessageRow, Plan, Target, now_ms};
+use crate::store::sql::dialect::{Bump, NewConversation, NewMessage, SqlDialect, Touch};
 use crate::store::sql::{CHUNK_ROWS, platform, to_json};
 
 pub(super) const OP: &str = "applying events";

@@ -111,6 +111,9 @@ pub use query::{
     ConversationQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageQuery, Order, StorePage,
 };
 pub use redact::redacted_url;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use sql::engine::SqlStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use stored_token::StoredToken;

@@ -22,7 +22,9 @@ use crate::store::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::store::sql::dialect::SqlDialect;
 use crate::webhook::Event;
 
-/// A [`MessageStore`] in a SQL database: the type behind `SqliteStore` and `PostgresStore`.
+/// A [`MessageStore`] in a SQL database: the type behind `SqliteStore` (feature `sqlite`) and
+/// `PostgresStore` (feature `postgres`), which open it. Both run the same statements; `DB` is
+/// `sqlx::Sqlite` or `sqlx::Postgres`.
 pub struct SqlStore<DB: sqlx::Database> {
     engine: Arc<Engine<DB>>,
     commit: GroupCommit,

@@ -290,3 +290,62 @@ where
         self.engine.reseal_tokens().await
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::ids::TenantId;
+    use crate::store::{SqliteStore, StoreError, TenantEvent};
+    use crate::webhook;
+
+    use super::MessageStore;
+
+    const PAGE: &str = "104417552380421";
+
+    fn events(tenant: &TenantId, item: Value) -> Vec<TenantEvent> {
+        let body = json!({"object": "page", "entry": [
+            {"id": PAGE, "time": 1_700_000_000_000_i64, "messaging": [item]}]});
+        webhook::parse(body.to_string().as_bytes())
+            .expect("a valid delivery")
+            .into_iter()
+            .map(|event| TenantEvent::new(tenant.clone(), event))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_edit_of_a_message_whose_attachments_are_corrupt_fails() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path().join("store.db"))
+            .await
+            .expect("open");
+        let tenant = TenantId::new("acme");
+        let message = json!({"sender": {"id": "6758492015643287"}, "recipient": {"id": PAGE},
+            "timestamp": 1_700_000_000_000_i64, "message": {"mid": "m_1", "text": "helo"}});
+        store
+            .apply(&events(&tenant, message))
+            .await
+            .expect("stored");
+        sqlx::query("UPDATE messages SET attachments = 'not json'")
+            .execute(&store.engine.pool)
+            .await
+            .expect("corrupted");
+        let edit = json!({"sender": {"id": "6758492015643287"}, "recipient": {"id": PAGE},
+            "timestamp": 1_700_000_001_000_i64,
+            "message_edit": {"mid": "m_1", "text": "hello", "num_edit": 1}});
+        let err = store
+            .apply(&events(&tenant, edit))
+            .await
+            .expect_err("the corrupt row is not read as empty");
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    what: "messages.attachments",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}

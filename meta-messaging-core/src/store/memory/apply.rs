@@ -225,8 +225,9 @@ impl Tx<'_> {
         Ok(())
     }
 
-    fn receipt(&mut self, scope: &ReceiptScope, read: bool, at: i64) -> Result<u64, StoreError> {
-        let mut ranges: Vec<ReceiptRange> = Vec::new();
+    /// The messages a receipt covers, per conversation.
+    fn receipt_ranges(&self, scope: &ReceiptScope, read: bool) -> Vec<ReceiptRange> {
+        let mut ranges = Vec::new();
         match scope {
             ReceiptScope::UpTo {
                 tenant_id,
@@ -266,6 +267,11 @@ impl Tx<'_> {
                 }
             }
         }
+        ranges
+    }
+
+    fn receipt(&mut self, scope: &ReceiptScope, read: bool, at: i64) -> Result<u64, StoreError> {
+        let ranges = self.receipt_ranges(scope, read);
         let mut changed = Vec::new();
         for (id, entry) in &self.state().messages {
             let m = &entry.message;

@@ -4,7 +4,8 @@
 use super::{Inbox, InboxError, InboxEvent};
 use crate::ids::TenantId;
 use crate::store::{
-    Account, Conversation, ConversationId, ConversationQuery, MessageQuery, Page, StoredMessage,
+    Account, Conversation, ConversationId, ConversationQuery, MessageQuery, StorePage,
+    StoredMessage,
 };
 
 impl Inbox {
@@ -16,7 +17,7 @@ impl Inbox {
         &self,
         tenant: &TenantId,
         query: &ConversationQuery,
-    ) -> Result<Page<Conversation>, InboxError> {
+    ) -> Result<StorePage<Conversation>, InboxError> {
         Ok(self.inner.store.list_conversations(tenant, query).await?)
     }
 
@@ -28,7 +29,7 @@ impl Inbox {
         &self,
         tenant: &TenantId,
         query: &MessageQuery,
-    ) -> Result<Page<StoredMessage>, InboxError> {
+    ) -> Result<StorePage<StoredMessage>, InboxError> {
         Ok(self.inner.store.list_messages(tenant, query).await?)
     }
 

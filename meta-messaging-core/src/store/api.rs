@@ -11,7 +11,7 @@ use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
 use super::keys::{ConversationId, StoredMessageId};
 use super::model::{StoredAttachment, StoredMessage, StoredReplyTo};
-use super::query::{ConversationQuery, MessageQuery, Page};
+use super::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::platform::Platform;
 use crate::webhook::Event;
@@ -220,7 +220,7 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         &self,
         tenant: &TenantId,
         query: &MessageQuery,
-    ) -> Result<Page<StoredMessage>, StoreError>;
+    ) -> Result<StorePage<StoredMessage>, StoreError>;
 
     /// How many messages match the query's filters (its order, cursor and limit are ignored).
     async fn count_messages(
@@ -241,7 +241,7 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         &self,
         tenant: &TenantId,
         query: &ConversationQuery,
-    ) -> Result<Page<Conversation>, StoreError>;
+    ) -> Result<StorePage<Conversation>, StoreError>;
 
     /// Marks every inbound message of a conversation read (now) and zeroes its unread count.
     async fn mark_conversation_read(

@@ -42,14 +42,20 @@ pub enum StoreError {
         /// The id that was asked for.
         id: String,
     },
-    /// A JSON column could not be read back (the database was edited by hand?).
-    #[error("stored {column} is not valid JSON")]
+    /// A stored JSON value could not be read back (the database was edited by hand?).
+    #[error("stored {what} is not valid JSON")]
     Corrupt {
-        /// The column.
-        column: &'static str,
+        /// What was read, and where: `"messages.reactions"`, `"raw_events.raw"`, ...
+        what: &'static str,
         /// The decoding error.
         #[source]
         source: serde_json::Error,
+    },
+    /// The store broke one of its own rules (a bug, or a database edited by hand).
+    #[error("store invariant broken: {what}")]
+    Invariant {
+        /// The rule, e.g. `"a message's conversation was neither found nor created"`.
+        what: &'static str,
     },
     /// A stored token could not be sealed or opened by the configured
     /// [`TokenSealer`](super::TokenSealer). With a [`TokenKeyring`](super::TokenKeyring) the
@@ -71,7 +77,9 @@ pub enum StoreError {
     /// The store's background writer has stopped (the runtime is shutting down).
     #[error("the store's writer task has stopped")]
     WriterStopped,
-    /// A failure injected through a [`FailPoint`](super::FailPoint) (tests only).
+    /// A failure injected through a [`FailPoint`](super::FailPoint) (feature `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     #[error("injected write failure (test fail point)")]
     InjectedFailure,
 }

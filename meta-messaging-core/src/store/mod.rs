@@ -40,6 +40,28 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # The write path
+//!
+//! How a call to [`MessageStore::apply`] (or `record_outbound`) reaches the disk, file by file:
+//!
+//! 1. `api.rs`: the trait; each backend checks the tenant ids first.
+//! 2. `plan.rs`: [`TenantEvent`]s become a `Plan`, the same for every backend: message rows
+//!    to insert, ops on stored messages (reactions, edits, deletes, receipts), events to keep
+//!    raw, accounts to touch. What each event kind means is decided here, once.
+//! 3. In memory: `memory/apply.rs` executes the plan under one lock, undoing it on failure
+//!    (`memory/state.rs`).
+//! 4. In SQL: `batch.rs` queues the plan; a writer task takes every plan waiting (up to
+//!    `max_batch`) and hands them to the engine together (group commit).
+//! 5. `sql/engine/write.rs` runs the batch in one transaction: conversations, then messages
+//!    (inbound in multi-row inserts, outbound merged one by one), then conversation bumps,
+//!    ops (`sql/engine/ops.rs`) and raw events (`sql/engine/raw_events.rs`), then account
+//!    touches; and commits.
+//! 6. `sql/dialect/`: the multi-row statements of step 5, per database (`VALUES` lists on
+//!    SQLite, `UNNEST` arrays on PostgreSQL).
+//!
+//! Reads go from the store type straight to `sql/engine/messages.rs`,
+//! `sql/engine/conversations.rs`, `sql/engine/accounts.rs` (or `memory/mod.rs`).
 
 mod account;
 mod api;
@@ -78,6 +100,8 @@ pub use api::{
 pub use conversation::{Conversation, ParticipantProfile};
 pub use cursor::Cursor;
 pub use error::StoreError;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use failpoint::FailPoint;
 pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenSealError};
 pub use keys::{ConversationId, StoredMessageId};
@@ -85,8 +109,13 @@ pub use memory::InMemoryStore;
 pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, StoredReplyTo};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
-pub use query::{ConversationQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageQuery, Order, Page};
+pub use query::{
+    ConversationQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MessageQuery, Order, StorePage,
+};
 pub use redact::redacted_url;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use sql::engine::SqlStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use stored_token::StoredToken;

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 
 use super::api::{OutboundMessage, TenantEvent};
+use super::conversation::Conversation;
 use super::model::{Direction, StoredAttachment, StoredReplyTo};
 pub(crate) use super::reaction::{ReactionState, apply_reaction, visible_reactions};
 use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
@@ -69,6 +70,41 @@ pub(crate) enum Op {
     },
 }
 
+/// A conversation's natural key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ConversationKey {
+    /// The tenant it belongs to.
+    pub(crate) tenant_id: TenantId,
+    /// Messenger or Instagram.
+    pub(crate) platform: Platform,
+    /// The Page or Instagram account.
+    pub(crate) account_id: AccountId,
+    /// The user the account talks with.
+    pub(crate) participant_id: UserId,
+}
+
+impl ConversationKey {
+    /// The key of the conversation a message belongs to.
+    pub(crate) fn of(row: &MessageRow) -> Self {
+        Self {
+            tenant_id: row.tenant_id.clone(),
+            platform: row.platform,
+            account_id: row.account_id.clone(),
+            participant_id: row.participant_id.clone(),
+        }
+    }
+
+    /// The key of a stored conversation.
+    pub(crate) fn of_conversation(c: &Conversation) -> Self {
+        Self {
+            tenant_id: c.tenant_id.clone(),
+            platform: c.platform,
+            account_id: c.account_id.clone(),
+            participant_id: c.participant_id.clone(),
+        }
+    }
+}
+
 /// A message named by Meta's id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Target {
@@ -111,8 +147,17 @@ pub(crate) struct Plan {
     pub messages: Vec<MessageRow>,
     pub ops: Vec<Op>,
     pub raw: Vec<RawRow>,
-    /// (tenant, platform, account, newest event time): the accounts' last-event times.
-    pub touches: Vec<(TenantId, Platform, AccountId, i64)>,
+    /// The accounts' last-event times.
+    pub touches: Vec<AccountTouch>,
+}
+
+/// An account that got events, and the newest one's time.
+#[derive(Debug, Clone)]
+pub(crate) struct AccountTouch {
+    pub tenant_id: TenantId,
+    pub platform: Platform,
+    pub account_id: AccountId,
+    pub at_ms: i64,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -275,18 +320,19 @@ impl Plan {
     }
 
     fn touch(&mut self, tenant: &TenantId, event: &Event) {
-        let found = self
-            .touches
-            .iter_mut()
-            .find(|(t, p, a, _)| t == tenant && *p == event.platform && *a == event.account_id);
+        let found = self.touches.iter_mut().find(|t| {
+            t.tenant_id == *tenant
+                && t.platform == event.platform
+                && t.account_id == event.account_id
+        });
         match found {
-            Some(touch) => touch.3 = touch.3.max(event.timestamp_ms),
-            None => self.touches.push((
-                tenant.clone(),
-                event.platform,
-                event.account_id.clone(),
-                event.timestamp_ms,
-            )),
+            Some(touch) => touch.at_ms = touch.at_ms.max(event.timestamp_ms),
+            None => self.touches.push(AccountTouch {
+                tenant_id: tenant.clone(),
+                platform: event.platform,
+                account_id: event.account_id.clone(),
+                at_ms: event.timestamp_ms,
+            }),
         }
     }
 

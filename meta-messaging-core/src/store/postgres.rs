@@ -8,42 +8,26 @@ use sqlx::{Connection, Executor};
 use super::account::{PlaintextTokens, TokenSealer};
 use super::batch::BatchConfig;
 use super::error::StoreError;
-use super::sql::Dialect;
+use super::sql::engine::{Engine, SqlStore};
 
-type Db = sqlx::Postgres;
-
-const DIALECT: Dialect = Dialect {
-    store_name: "PostgresStore",
-    begin_write: "BEGIN",
-    // Reactions are read, merged and written back; the row lock keeps two instances from
-    // losing each other's change.
-    for_update: " FOR UPDATE",
-};
-
-macro_rules! store_docs {
-    () => {
-        "A [`MessageStore`](crate::store::MessageStore) in PostgreSQL (feature `postgres`).\n\n\
-         Several instances of an application can share one database: deduplication is a unique \
-         key, so a delivery retried to another instance is stored once. The schema is migrated \
-         on connect (optionally into its own schema, see [`PostgresOptions::schema`](crate::store::PostgresOptions::schema)). \
-         Concurrent `apply` and `record_outbound` calls are group-committed: many webhooks share \
-         one transaction and one WAL flush.\n\n\
-         Connect inside the Tokio runtime that will use it (the writer tasks run there).\n\n\
-         ```no_run\n\
-         # async fn demo() -> Result<(), meta_messaging_core::store::StoreError> {\n\
-         use meta_messaging_core::store::PostgresStore;\n\
-         let store = PostgresStore::connect(\"postgres://app@db.internal/inbox\").await?;\n\
-         # Ok(()) }\n\
-         ```"
-    };
-}
-
-// The engine is compiled once per database on purpose: the same statements, typed for each.
-#[allow(clippy::duplicate_mod)]
-#[path = "sql/engine/mod.rs"]
-mod engine;
-
-pub use self::engine::Store as PostgresStore;
+/// A [`MessageStore`](crate::store::MessageStore) in PostgreSQL (feature `postgres`).
+///
+/// Several instances of an application can share one database: deduplication is a unique key, so a
+/// delivery retried to another instance is stored once. The schema is migrated on connect
+/// (optionally into its own schema, see
+/// [`PostgresOptions::schema`](crate::store::PostgresOptions::schema)). Concurrent `apply` and
+/// `record_outbound` calls are group-committed: many webhooks share one transaction and one WAL
+/// flush.
+///
+/// Connect inside the Tokio runtime that will use it (the writer tasks run there).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), meta_messaging_core::store::StoreError> {
+/// use meta_messaging_core::store::PostgresStore;
+/// let store = PostgresStore::connect("postgres://app@db.internal/inbox").await?;
+/// # Ok(()) }
+/// ```
+pub type PostgresStore = SqlStore<sqlx::Postgres>;
 
 /// How to connect a [`PostgresStore`]. Its `Debug` output hides the URL's password.
 #[derive(Clone)]
@@ -189,7 +173,7 @@ impl PostgresStore {
             .connect_with(connect.clone())
             .await
             .map_err(StoreError::db("connecting to PostgreSQL"))?;
-        let engine = engine::Engine::new(pool, writer, options.token_sealer);
+        let engine = Engine::new(pool, writer, options.token_sealer);
         let batch = BatchConfig {
             max_batch: options.max_batch,
             writers: options.writers,

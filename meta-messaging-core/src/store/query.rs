@@ -1,4 +1,4 @@
-//! What the list queries take and return: [`MessageQuery`], [`ConversationQuery`], [`Page`].
+//! What the list queries take and return: [`MessageQuery`], [`ConversationQuery`], [`StorePage`].
 
 use serde::Serialize;
 
@@ -29,7 +29,7 @@ pub enum Order {
 ///
 /// Serializes as `{"data": [...], "next_cursor": "..." | null}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Page<T> {
+pub struct StorePage<T> {
     /// The rows of this page.
     pub data: Vec<T>,
     /// Pass it to the same query to get the next page.
@@ -279,14 +279,14 @@ pub(crate) fn into_page<T>(
     mut rows: Vec<T>,
     size: usize,
     cursor_of: impl Fn(&T) -> Cursor,
-) -> Page<T> {
+) -> StorePage<T> {
     let next_cursor = if rows.len() > size {
         rows.truncate(size);
         rows.last().map(cursor_of)
     } else {
         None
     };
-    Page {
+    StorePage {
         data: rows,
         next_cursor,
     }

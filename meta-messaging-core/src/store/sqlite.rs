@@ -11,18 +11,7 @@ use super::account::{PlaintextTokens, TokenSealer};
 use super::batch::BatchConfig;
 use super::error::StoreError;
 use super::keyring::{create_private, restrict_to_owner};
-use super::sql::Dialect;
-
-type Db = sqlx::Sqlite;
-
-const DIALECT: Dialect = Dialect {
-    store_name: "SqliteStore",
-    // Take the write lock up front: a deferred transaction that reads first can fail with
-    // SQLITE_BUSY when it upgrades, which the busy timeout does not retry.
-    begin_write: "BEGIN IMMEDIATE",
-    // Write transactions are serialized by the database lock; there are no row locks.
-    for_update: "",
-};
+use super::sql::engine::{Engine, SqlStore};
 
 /// WAL pages a commit may find before it checkpoints in its own write path (the background
 /// checkpointer normally keeps the WAL far shorter).
@@ -81,31 +70,24 @@ async fn checkpoint(pool: sqlx::SqlitePool, mut commits: mpsc::Receiver<()>) {
     }
 }
 
-macro_rules! store_docs {
-    () => {
-        "A [`MessageStore`](crate::store::MessageStore) in one SQLite file (feature `sqlite`).\n\n\
-         The file is created readable by its owner only (mode 0600 on Unix; an existing file and \
-         its WAL and shared-memory files are tightened to that when opened). It is opened in WAL mode with `synchronous = FULL` (a write is durable when the \
-         call returns), a busy timeout and foreign keys on; the schema is migrated on open. \
-         Concurrent `apply` and `record_outbound` calls are group-committed by one writer task: \
-         many webhooks share one transaction and one disk flush. Other processes may open the \
-         same file; they wait for the write lock up to the busy timeout.\n\n\
-         Open it inside the Tokio runtime that will use it (the writer task runs there).\n\n\
-         ```no_run\n\
-         # async fn demo() -> Result<(), meta_messaging_core::store::StoreError> {\n\
-         use meta_messaging_core::store::SqliteStore;\n\
-         let store = SqliteStore::open(\"inbox.db\").await?;\n\
-         # Ok(()) }\n\
-         ```"
-    };
-}
-
-// The engine is compiled once per database on purpose: the same statements, typed for each.
-#[allow(clippy::duplicate_mod)]
-#[path = "sql/engine/mod.rs"]
-mod engine;
-
-pub use self::engine::Store as SqliteStore;
+/// A [`MessageStore`](crate::store::MessageStore) in one SQLite file (feature `sqlite`).
+///
+/// The file is created readable by its owner only (mode 0600 on Unix; an existing file and its WAL
+/// and shared-memory files are tightened to that when opened). It is opened in WAL mode with
+/// `synchronous = FULL` (a write is durable when the call returns), a busy timeout and foreign keys
+/// on; the schema is migrated on open. Concurrent `apply` and `record_outbound` calls are
+/// group-committed by one writer task: many webhooks share one transaction and one disk flush.
+/// Other processes may open the same file; they wait for the write lock up to the busy timeout.
+///
+/// Open it inside the Tokio runtime that will use it (the writer task runs there).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), meta_messaging_core::store::StoreError> {
+/// use meta_messaging_core::store::SqliteStore;
+/// let store = SqliteStore::open("inbox.db").await?;
+/// # Ok(()) }
+/// ```
+pub type SqliteStore = SqlStore<sqlx::Sqlite>;
 
 /// How to open a [`SqliteStore`].
 #[derive(Debug, Clone)]
@@ -219,8 +201,7 @@ impl SqliteStore {
         restrict_files(&options.path)?;
         let (committed, commits) = mpsc::channel(1);
         tokio::spawn(checkpoint(pool.clone(), commits));
-        let engine =
-            engine::Engine::new(pool, writer, options.token_sealer).notify_commits(committed);
+        let engine = Engine::new(pool, writer, options.token_sealer).notify_commits(committed);
         let batch = BatchConfig {
             max_batch: options.max_batch,
             writers: 1,

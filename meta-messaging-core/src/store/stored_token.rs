@@ -69,6 +69,17 @@ impl TokenOwner {
     }
 }
 
+/// A sealed token value and the scheme it was sealed under.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, reason = "only the SQL stores write re-sealed tokens back")
+)]
+pub(crate) struct SealedValue<'a> {
+    pub scheme: &'a str,
+    pub value: &'a str,
+}
+
 /// Replaces a row's sealed token with one sealed under the current scheme, unless the row
 /// changed since it was read.
 #[async_trait]
@@ -76,8 +87,8 @@ pub(crate) trait TokenWriteBack: Send + Sync + fmt::Debug {
     async fn replace_sealed(
         &self,
         owner: &TokenOwner,
-        old: (&str, &str),
-        new: (&str, &str),
+        old: SealedValue<'_>,
+        new: SealedValue<'_>,
     ) -> Result<(), StoreError>;
 }
 
@@ -162,8 +173,14 @@ impl Sealed {
             .write_back
             .replace_sealed(
                 &self.owner,
-                (&self.scheme, &self.value),
-                (current, &resealed),
+                SealedValue {
+                    scheme: &self.scheme,
+                    value: &self.value,
+                },
+                SealedValue {
+                    scheme: current,
+                    value: &resealed,
+                },
             )
             .await
         {

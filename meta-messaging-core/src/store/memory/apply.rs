@@ -6,7 +6,9 @@ use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
 use crate::store::keys::{ConversationId, StoredMessageId};
 use crate::store::model::{Direction, StoredMessage};
-use crate::store::plan::{MessageRow, Op, Plan, ReceiptScope, apply_reaction, now_ms};
+use crate::store::plan::{
+    ConversationKey, MessageRow, Op, Plan, ReceiptScope, apply_reaction, now_ms, preview,
+};
 
 /// What happened to one planned message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +16,15 @@ pub(super) enum Upsert {
     Inserted(i64),
     Merged(i64),
     Unchanged(i64),
+}
+
+/// The outbound messages one receipt covers in a conversation.
+struct ReceiptRange {
+    conversation_id: i64,
+    /// Every message up to this time (`i64::MIN`: none by time).
+    up_to_ms: i64,
+    /// And this message (by row id), whatever its time.
+    exact: Option<i64>,
 }
 
 impl Tx<'_> {
@@ -36,13 +47,19 @@ impl Tx<'_> {
                 report.duplicates += 1;
             }
         }
-        for (tenant, platform, account, at) in &plan.touches {
-            let key = (tenant.clone(), *platform, account.clone());
+        for touch in &plan.touches {
+            let key = (
+                touch.tenant_id.clone(),
+                touch.platform,
+                touch.account_id.clone(),
+            );
             if let Some(account) = self.state().accounts.get(&key)
-                && account.last_event_at_ms.is_none_or(|last| last < *at)
+                && account
+                    .last_event_at_ms
+                    .is_none_or(|last| last < touch.at_ms)
             {
                 let mut account = account.clone();
-                account.last_event_at_ms = Some(*at);
+                account.last_event_at_ms = Some(touch.at_ms);
                 self.put_account(account)?;
             }
         }
@@ -55,63 +72,45 @@ impl Tx<'_> {
             platform: row.platform,
             message_id: row.message_id.clone(),
         };
-        if let Some(id) = self.state().message_id_of(&target) {
-            let Some(old) = self.state().messages.get(&id) else {
-                return Ok(Upsert::Unchanged(id));
-            };
-            if row.direction != Direction::Outbound || old.message.direction != Direction::Outbound
-            {
-                return Ok(Upsert::Unchanged(id));
-            }
-            let mut entry = old.clone();
-            let m = &mut entry.message;
-            fill(&mut entry.raw, &row.raw_event);
-            fill(&mut m.app_id, &row.app_id.as_deref().map(Into::into));
-            fill(&mut m.metadata, &row.metadata);
-            fill(&mut m.reply_to, &row.reply_to);
-            if !m.deleted {
-                fill(&mut m.text, &row.text);
-                if m.attachments.is_empty() {
-                    m.attachments.clone_from(&row.attachments);
-                }
-            }
-            if entry.raw == old.raw && entry.message == old.message {
-                return Ok(Upsert::Unchanged(id));
-            }
-            self.put_message(id, entry)?;
-            return Ok(Upsert::Merged(id));
+        match self.state().message_id_of(&target) {
+            Some(id) => self.merge_outbound(id, row),
+            None => self.insert_message(row),
         }
+    }
+
+    /// A copy of a stored message: an outbound one fills in what the first copy lacked.
+    fn merge_outbound(&mut self, id: i64, row: &MessageRow) -> Result<Upsert, StoreError> {
+        let Some(old) = self.state().messages.get(&id) else {
+            return Ok(Upsert::Unchanged(id));
+        };
+        if row.direction != Direction::Outbound || old.message.direction != Direction::Outbound {
+            return Ok(Upsert::Unchanged(id));
+        }
+        let mut entry = old.clone();
+        let m = &mut entry.message;
+        fill(&mut entry.raw, &row.raw_event);
+        fill(&mut m.app_id, &row.app_id.as_deref().map(Into::into));
+        fill(&mut m.metadata, &row.metadata);
+        fill(&mut m.reply_to, &row.reply_to);
+        if !m.deleted {
+            fill(&mut m.text, &row.text);
+            if m.attachments.is_empty() {
+                m.attachments.clone_from(&row.attachments);
+            }
+        }
+        if entry.raw == old.raw && entry.message == old.message {
+            return Ok(Upsert::Unchanged(id));
+        }
+        self.put_message(id, entry)?;
+        Ok(Upsert::Merged(id))
+    }
+
+    /// A new message, and its conversation moved to it.
+    fn insert_message(&mut self, row: &MessageRow) -> Result<Upsert, StoreError> {
         let conversation = self.ensure_conversation(row)?;
         let id = self.next_row_id();
-        let message = StoredMessage {
-            id: StoredMessageId::new(id),
-            tenant_id: row.tenant_id.clone(),
-            platform: row.platform,
-            account_id: row.account_id.clone(),
-            conversation_id: conversation.id,
-            direction: row.direction,
-            sender_id: row.sender_id.clone(),
-            recipient_id: row.recipient_id.clone(),
-            message_id: row.message_id.clone(),
-            text: row.text.clone(),
-            attachments: row.attachments.clone(),
-            reply_to: row.reply_to.clone(),
-            quick_reply: row.quick_reply.clone(),
-            app_id: row.app_id.as_deref().map(Into::into),
-            metadata: row.metadata.clone(),
-            timestamp_ms: row.timestamp_ms,
-            created_at_ms: now_ms(),
-            delivered_at_ms: None,
-            read_at_ms: None,
-            reactions: Vec::new(),
-            edit_count: 0,
-            edited_at_ms: None,
-            deleted: false,
-            unsupported: row.unsupported,
-            raw_event: None,
-        };
         let entry = MessageEntry {
-            message,
+            message: new_message(row, id, conversation.id),
             reactions: Vec::new(),
             raw: row.raw_event.clone(),
         };
@@ -132,12 +131,7 @@ impl Tx<'_> {
     }
 
     fn ensure_conversation(&mut self, row: &MessageRow) -> Result<Conversation, StoreError> {
-        let key = (
-            row.tenant_id.clone(),
-            row.platform,
-            row.account_id.clone(),
-            row.participant_id.clone(),
-        );
+        let key = ConversationKey::of(row);
         if let Some(c) = self
             .state()
             .conversation_of(&key)
@@ -194,53 +188,7 @@ impl Tx<'_> {
             return Ok(());
         };
         let mut entry = old.clone();
-        let mut preview = None;
-        let changed = match op {
-            Op::React {
-                actor,
-                remove,
-                reaction,
-                emoji,
-                timestamp_ms,
-                ..
-            } => apply_reaction(
-                &mut entry.reactions,
-                actor,
-                *remove,
-                reaction.as_deref(),
-                emoji.as_deref(),
-                *timestamp_ms,
-            ),
-            Op::Edit {
-                text,
-                num_edit,
-                timestamp_ms,
-                ..
-            } => {
-                let m = &mut entry.message;
-                let newer = !m.deleted && *num_edit > m.edit_count;
-                if newer {
-                    m.text.clone_from(text);
-                    m.edit_count = *num_edit;
-                    m.edited_at_ms = Some(*timestamp_ms);
-                    preview = Some(crate::store::plan::preview(text.as_deref(), &m.attachments));
-                }
-                newer
-            }
-            Op::Delete { .. } => {
-                let m = &mut entry.message;
-                let first = !m.deleted;
-                if first {
-                    m.deleted = true;
-                    m.text = None;
-                    m.attachments.clear();
-                    entry.raw = None;
-                    preview = Some(None);
-                }
-                first
-            }
-            Op::Receipt { .. } => false,
-        };
+        let (changed, preview) = change(&mut entry, op);
         if !changed {
             report.duplicates += 1;
             return Ok(());
@@ -277,9 +225,9 @@ impl Tx<'_> {
         Ok(())
     }
 
-    fn receipt(&mut self, scope: &ReceiptScope, read: bool, at: i64) -> Result<u64, StoreError> {
-        // (conversation, newest time covered, exact message) per scope item.
-        let mut ranges: Vec<(i64, i64, Option<i64>)> = Vec::new();
+    /// The messages a receipt covers, per conversation.
+    fn receipt_ranges(&self, scope: &ReceiptScope, read: bool) -> Vec<ReceiptRange> {
+        let mut ranges = Vec::new();
         match scope {
             ReceiptScope::UpTo {
                 tenant_id,
@@ -288,14 +236,18 @@ impl Tx<'_> {
                 participant_id,
                 watermark_ms,
             } => {
-                let key = (
-                    tenant_id.clone(),
-                    *platform,
-                    account_id.clone(),
-                    participant_id.clone(),
-                );
-                if let Some(c) = self.state().conversation_of(&key) {
-                    ranges.push((c, *watermark_ms, None));
+                let key = ConversationKey {
+                    tenant_id: tenant_id.clone(),
+                    platform: *platform,
+                    account_id: account_id.clone(),
+                    participant_id: participant_id.clone(),
+                };
+                if let Some(conversation_id) = self.state().conversation_of(&key) {
+                    ranges.push(ReceiptRange {
+                        conversation_id,
+                        up_to_ms: *watermark_ms,
+                        exact: None,
+                    });
                 }
             }
             ReceiptScope::Messages(targets) => {
@@ -306,16 +258,26 @@ impl Tx<'_> {
                     if let Some(e) = self.state().messages.get(&id) {
                         let m = &e.message;
                         let upto = read.then_some(m.timestamp_ms);
-                        ranges.push((m.conversation_id.get(), upto.unwrap_or(i64::MIN), Some(id)));
+                        ranges.push(ReceiptRange {
+                            conversation_id: m.conversation_id.get(),
+                            up_to_ms: upto.unwrap_or(i64::MIN),
+                            exact: Some(id),
+                        });
                     }
                 }
             }
         }
+        ranges
+    }
+
+    fn receipt(&mut self, scope: &ReceiptScope, read: bool, at: i64) -> Result<u64, StoreError> {
+        let ranges = self.receipt_ranges(scope, read);
         let mut changed = Vec::new();
         for (id, entry) in &self.state().messages {
             let m = &entry.message;
-            let covered = ranges.iter().any(|(c, upto, exact)| {
-                m.conversation_id.get() == *c && (m.timestamp_ms <= *upto || *exact == Some(*id))
+            let covered = ranges.iter().any(|r| {
+                m.conversation_id.get() == r.conversation_id
+                    && (m.timestamp_ms <= r.up_to_ms || r.exact == Some(*id))
             });
             if !covered || m.direction != Direction::Outbound {
                 continue;
@@ -336,6 +298,84 @@ impl Tx<'_> {
             self.put_message(id, entry)?;
         }
         Ok(count)
+    }
+}
+
+/// Applies a reaction, edit or delete to a stored message: whether it changed, and for an edit
+/// or delete that did, the preview its conversation shows if it is the newest message.
+fn change(entry: &mut MessageEntry, op: &Op) -> (bool, Option<Option<String>>) {
+    match op {
+        Op::React {
+            actor,
+            remove,
+            reaction,
+            emoji,
+            timestamp_ms,
+            ..
+        } => {
+            let (reaction, emoji) = (reaction.as_deref(), emoji.as_deref());
+            let reactions = &mut entry.reactions;
+            let changed = apply_reaction(reactions, actor, *remove, reaction, emoji, *timestamp_ms);
+            (changed, None)
+        }
+        Op::Edit {
+            text,
+            num_edit,
+            timestamp_ms,
+            ..
+        } => {
+            let m = &mut entry.message;
+            if m.deleted || *num_edit <= m.edit_count {
+                return (false, None);
+            }
+            m.text.clone_from(text);
+            m.edit_count = *num_edit;
+            m.edited_at_ms = Some(*timestamp_ms);
+            (true, Some(preview(text.as_deref(), &m.attachments)))
+        }
+        Op::Delete { .. } => {
+            let m = &mut entry.message;
+            if m.deleted {
+                return (false, None);
+            }
+            m.deleted = true;
+            m.text = None;
+            m.attachments.clear();
+            entry.raw = None;
+            (true, Some(None))
+        }
+        Op::Receipt { .. } => (false, None),
+    }
+}
+
+/// A planned message as first stored, with its row id and conversation.
+fn new_message(row: &MessageRow, id: i64, conversation_id: ConversationId) -> StoredMessage {
+    StoredMessage {
+        id: StoredMessageId::new(id),
+        tenant_id: row.tenant_id.clone(),
+        platform: row.platform,
+        account_id: row.account_id.clone(),
+        conversation_id,
+        direction: row.direction,
+        sender_id: row.sender_id.clone(),
+        recipient_id: row.recipient_id.clone(),
+        message_id: row.message_id.clone(),
+        text: row.text.clone(),
+        attachments: row.attachments.clone(),
+        reply_to: row.reply_to.clone(),
+        quick_reply: row.quick_reply.clone(),
+        app_id: row.app_id.as_deref().map(Into::into),
+        metadata: row.metadata.clone(),
+        timestamp_ms: row.timestamp_ms,
+        created_at_ms: now_ms(),
+        delivered_at_ms: None,
+        read_at_ms: None,
+        reactions: Vec::new(),
+        edit_count: 0,
+        edited_at_ms: None,
+        deleted: false,
+        unsupported: row.unsupported,
+        raw_event: None,
     }
 }
 

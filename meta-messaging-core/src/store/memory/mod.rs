@@ -19,7 +19,7 @@ use super::failpoint::FailPoint;
 use super::keys::{ConversationId, StoredMessageId};
 use super::model::{Direction, StoredMessage};
 use super::plan::{Plan, Target, now_ms, raw_row};
-use super::query::{ConversationQuery, MessageQuery, Order, Page, into_page, page_size};
+use super::query::{ConversationQuery, MessageQuery, Order, StorePage, into_page, page_size};
 use crate::ids::{AccountId, MessageId, TenantId};
 use crate::platform::Platform;
 use crate::webhook::Event;
@@ -42,6 +42,7 @@ impl InMemoryStore {
 
     /// The store's [`FailPoint`], to make one of its next writes fail.
     #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn fail_point(&self) -> &FailPoint {
         &self.fail
     }
@@ -225,7 +226,7 @@ impl MessageStore for InMemoryStore {
         &self,
         tenant: &TenantId,
         query: &MessageQuery,
-    ) -> Result<Page<StoredMessage>, StoreError> {
+    ) -> Result<StorePage<StoredMessage>, StoreError> {
         let size = page_size(query.limit)?;
         let cursor = query
             .cursor
@@ -283,7 +284,7 @@ impl MessageStore for InMemoryStore {
         &self,
         tenant: &TenantId,
         q: &ConversationQuery,
-    ) -> Result<Page<Conversation>, StoreError> {
+    ) -> Result<StorePage<Conversation>, StoreError> {
         let size = page_size(q.limit)?;
         let cursor = q
             .cursor

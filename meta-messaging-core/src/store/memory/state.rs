@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::ids::{AccountId, MessageId, TenantId, UserId};
+use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 use crate::store::account::Account;
 use crate::store::api::RawEvent;
@@ -11,7 +11,7 @@ use crate::store::conversation::Conversation;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
 use crate::store::model::StoredMessage;
-use crate::store::plan::{RawRow, ReactionState, Target, visible_reactions};
+use crate::store::plan::{ConversationKey, RawRow, ReactionState, Target, visible_reactions};
 
 #[derive(Debug, Clone)]
 pub(super) struct MessageEntry {
@@ -31,7 +31,7 @@ impl MessageEntry {
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|source| StoreError::Corrupt {
-                    column: "raw_event",
+                    what: "messages.raw_event",
                     source,
                 })?;
         }
@@ -39,14 +39,13 @@ impl MessageEntry {
     }
 }
 
-type ConversationKey = (TenantId, Platform, AccountId, UserId);
 pub(super) type AccountKey = (TenantId, Platform, AccountId);
 
 #[derive(Debug, Default)]
 pub(super) struct State {
     next_id: i64,
     pub messages: BTreeMap<i64, MessageEntry>,
-    message_keys: HashMap<(TenantId, Platform, MessageId), i64>,
+    message_keys: HashMap<Target, i64>,
     pub conversations: BTreeMap<i64, Conversation>,
     conversation_keys: HashMap<ConversationKey, i64>,
     pub raw: BTreeMap<i64, RawEvent>,
@@ -71,12 +70,7 @@ pub(super) struct Tx<'a> {
 
 impl State {
     pub fn message_id_of(&self, target: &Target) -> Option<i64> {
-        let key = (
-            target.tenant_id.clone(),
-            target.platform,
-            target.message_id.clone(),
-        );
-        self.message_keys.get(&key).copied()
+        self.message_keys.get(target).copied()
     }
 
     pub fn conversation_of(&self, key: &ConversationKey) -> Option<i64> {
@@ -107,8 +101,11 @@ impl Tx<'_> {
                 Undo::Message(id, None) => {
                     if let Some(gone) = s.messages.remove(&id) {
                         let m = gone.message;
-                        s.message_keys
-                            .remove(&(m.tenant_id, m.platform, m.message_id));
+                        s.message_keys.remove(&Target {
+                            tenant_id: m.tenant_id,
+                            platform: m.platform,
+                            message_id: m.message_id,
+                        });
                     }
                 }
                 Undo::Conversation(id, Some(old)) => {
@@ -116,8 +113,8 @@ impl Tx<'_> {
                 }
                 Undo::Conversation(id, None) => {
                     if let Some(c) = s.conversations.remove(&id) {
-                        let key = (c.tenant_id, c.platform, c.account_id, c.participant_id);
-                        s.conversation_keys.remove(&key);
+                        s.conversation_keys
+                            .remove(&ConversationKey::of_conversation(&c));
                     }
                 }
                 Undo::Raw(id, tenant, hash) => {
@@ -148,7 +145,11 @@ impl Tx<'_> {
     pub fn put_message(&mut self, id: i64, entry: MessageEntry) -> Result<(), StoreError> {
         self.fail.hit()?;
         let m = &entry.message;
-        let key = (m.tenant_id.clone(), m.platform, m.message_id.clone());
+        let key = Target {
+            tenant_id: m.tenant_id.clone(),
+            platform: m.platform,
+            message_id: m.message_id.clone(),
+        };
         self.state.message_keys.insert(key, id);
         let old = self.state.messages.insert(id, entry);
         self.undo.push(Undo::Message(id, old.map(Box::new)));
@@ -158,12 +159,7 @@ impl Tx<'_> {
     pub fn put_conversation(&mut self, c: Conversation) -> Result<(), StoreError> {
         self.fail.hit()?;
         let id = c.id.get();
-        let key = (
-            c.tenant_id.clone(),
-            c.platform,
-            c.account_id.clone(),
-            c.participant_id.clone(),
-        );
+        let key = ConversationKey::of_conversation(&c);
         self.state.conversation_keys.insert(key, id);
         let old = self.state.conversations.insert(id, c);
         self.undo.push(Undo::Conversation(id, old.map(Box::new)));
@@ -204,8 +200,10 @@ impl Tx<'_> {
         }
         self.fail.hit()?;
         let id = self.next_id();
-        let raw =
-            serde_json::from_str(&row.raw).unwrap_or(serde_json::Value::String(row.raw.clone()));
+        let raw = serde_json::from_str(&row.raw).map_err(|source| StoreError::Corrupt {
+            what: "raw_events.raw",
+            source,
+        })?;
         self.state
             .raw_keys
             .insert((row.tenant_id.clone(), row.event_hash.clone()));

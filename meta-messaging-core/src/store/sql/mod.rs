@@ -1,10 +1,10 @@
 //! What the SQLite and PostgreSQL backends share: the rows they read, how rows become model
-//! types, and the column lists. The statements themselves live in [`engine`](self), compiled
-//! once per database (see `sqlite.rs` / `postgres.rs`), because both dialects accept the same
-//! SQL for everything the store does except the multi-row writes of a group commit, which
-//! [`bulk`] spells for each.
+//! types, and the column lists. The statements themselves live in [`engine`], generic over the
+//! database, because both dialects accept the same SQL for everything the store does except
+//! the multi-row writes of a group commit, which [`dialect`] spells for each.
 
-pub(crate) mod bulk;
+pub(crate) mod dialect;
+pub(crate) mod engine;
 
 use std::sync::Arc;
 
@@ -18,17 +18,6 @@ use super::plan::{ReactionState, visible_reactions};
 use super::stored_token::{StoredToken, TokenOwner, TokenWriteBack};
 use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
 use crate::platform::Platform;
-
-/// Where the two dialects differ.
-#[derive(Debug)]
-pub(crate) struct Dialect {
-    /// The public name of the store type.
-    pub store_name: &'static str,
-    /// The statement that opens a write transaction.
-    pub begin_write: &'static str,
-    /// Appended to a SELECT whose row is then updated (row lock where the database has them).
-    pub for_update: &'static str,
-}
 
 /// A JSON column's text. The values written (attachments, reply-to) always serialize; `null`
 /// would only stand in for one that could not.
@@ -142,8 +131,12 @@ pub(crate) fn platform(name: &str) -> Platform {
     name.parse().unwrap_or(Platform::Messenger)
 }
 
-fn json<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { column, source })
+/// A JSON column's value; `what` names it as `table.column` for [`StoreError::Corrupt`].
+pub(crate) fn json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { what, source })
 }
 
 fn count(n: i64) -> u32 {
@@ -152,7 +145,7 @@ fn count(n: i64) -> u32 {
 
 impl MessageRecord {
     pub(crate) fn into_model(self) -> Result<StoredMessage, StoreError> {
-        let states: Vec<ReactionState> = json("reactions", &self.reactions)?;
+        let states: Vec<ReactionState> = json("messages.reactions", &self.reactions)?;
         Ok(StoredMessage {
             id: StoredMessageId::new(self.id),
             tenant_id: TenantId::new(self.tenant_id),
@@ -164,11 +157,11 @@ impl MessageRecord {
             recipient_id: ParticipantId::new(self.recipient_id),
             message_id: MessageId::new(self.message_id),
             text: self.text,
-            attachments: json("attachments", &self.attachments)?,
+            attachments: json("messages.attachments", &self.attachments)?,
             reply_to: self
                 .reply_to
                 .as_deref()
-                .map(|t| json("reply_to", t))
+                .map(|t| json("messages.reply_to", t))
                 .transpose()?,
             quick_reply: self.quick_reply,
             app_id: self.app_id.map(Into::into),
@@ -185,7 +178,7 @@ impl MessageRecord {
             raw_event: self
                 .raw_event
                 .as_deref()
-                .map(|t| json("raw_event", t))
+                .map(|t| json("messages.raw_event", t))
                 .transpose()?,
         })
     }
@@ -292,31 +285,33 @@ impl RawEventRecord {
             reason: self.reason,
             timestamp_ms: self.timestamp_ms,
             received_at_ms: self.received_at_ms,
-            raw: json("raw", &self.raw)?,
+            raw: json("raw_events.raw", &self.raw)?,
         })
     }
 }
 
-/// The sealed form of an account's token: (kind, scheme, sealed value).
-pub(crate) type SealedToken = (Option<&'static str>, Option<String>, Option<String>);
+/// The sealed form of an account's token, as its row keeps it.
+pub(crate) struct SealedToken {
+    /// The token's kind (`page`, `user`, ...).
+    pub kind: &'static str,
+    /// The sealer's scheme.
+    pub scheme: String,
+    /// The sealed value.
+    pub sealed: String,
+}
 
 /// Seals a token with the store's sealer, bound to the account it belongs to.
 pub(crate) fn seal_token(
     sealer: &Arc<dyn TokenSealer>,
     owner: &TokenOwner,
-    token: Option<&AccountToken>,
+    token: &AccountToken,
 ) -> Result<SealedToken, StoreError> {
-    match token {
-        None => Ok((None, None, None)),
-        Some(token) => {
-            let sealed = sealer
-                .seal(token.expose(), &owner.associated_data())
-                .map_err(StoreError::Token)?;
-            Ok((
-                Some(token.kind()),
-                Some(sealer.scheme().to_owned()),
-                Some(sealed),
-            ))
-        }
-    }
+    let sealed = sealer
+        .seal(token.expose(), &owner.associated_data())
+        .map_err(StoreError::Token)?;
+    Ok(SealedToken {
+        kind: token.kind(),
+        scheme: sealer.scheme().to_owned(),
+        sealed,
+    })
 }

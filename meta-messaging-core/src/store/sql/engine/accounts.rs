@@ -1,26 +1,36 @@
-//! Accounts and their sealed tokens, tenant routing, unrouted events and the raw-events table.
+//! Accounts and their sealed tokens, and tenant routing.
 
 use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::{DIALECT, Db, Engine, commit};
+use super::{Engine, commit};
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
-use crate::store::api::RawEvent;
 use crate::store::error::StoreError;
-use crate::store::plan::{RawRow, now_ms};
-use crate::store::query::page_size;
-use crate::store::sql::{
-    ACCOUNT_COLUMNS, AccountRecord, RAW_EVENT_COLUMNS, RawEventRecord, SealedTokenRecord,
-    seal_token,
-};
-use crate::store::stored_token::{TokenOwner, TokenWriteBack};
+use crate::store::plan::now_ms;
+use crate::store::sql::dialect::SqlDialect;
+use crate::store::sql::{ACCOUNT_COLUMNS, AccountRecord, SealedTokenRecord, seal_token};
+use crate::store::stored_token::{SealedValue, TokenOwner, TokenWriteBack};
 
 fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     StoreError::db(operation)
 }
 
-impl Engine {
+impl<DB: SqlDialect> Engine<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
     pub(super) async fn upsert_account(
         &self,
         tenant: &TenantId,
@@ -31,10 +41,14 @@ impl Engine {
             platform: a.platform,
             account_id: a.account_id.clone(),
         };
-        let (kind, scheme, sealed) = seal_token(&self.sealer, &owner, a.token.as_ref())?;
+        let token = a
+            .token
+            .as_ref()
+            .map(|token| seal_token(&self.sealer, &owner, token))
+            .transpose()?;
         let now = now_ms();
         let mut tx = self.begin().await?;
-        sqlx::query::<Db>(
+        sqlx::query::<DB>(
             "INSERT INTO accounts (tenant_id, platform, account_id, name, username, linked_page_id, \
              token_kind, token_scheme, token_sealed, token_expires_at_ms, status, created_at_ms, \
              updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
@@ -50,9 +64,9 @@ impl Engine {
         .bind(a.name.as_deref())
         .bind(a.username.as_deref())
         .bind(a.linked_page_id.as_ref().map(|p| p.as_str()))
-        .bind(kind)
-        .bind(scheme)
-        .bind(sealed)
+        .bind(token.as_ref().map(|t| t.kind))
+        .bind(token.as_ref().map(|t| t.scheme.as_str()))
+        .bind(token.as_ref().map(|t| t.sealed.as_str()))
         .bind(a.token_expires_at_ms)
         .bind(a.status.as_str())
         .bind(now)
@@ -77,7 +91,7 @@ impl Engine {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND platform = $2 AND account_id = $3"
         );
-        let record = sqlx::query_as::<Db, AccountRecord>(&sql)
+        let record = sqlx::query_as::<DB, AccountRecord>(&sql)
             .bind(tenant.as_str())
             .bind(platform.as_str())
             .bind(account_id.as_str())
@@ -94,7 +108,7 @@ impl Engine {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 ORDER BY platform, account_id"
         );
-        Ok(sqlx::query_as::<Db, AccountRecord>(&sql)
+        Ok(sqlx::query_as::<DB, AccountRecord>(&sql)
             .bind(tenant.as_str())
             .fetch_all(&self.pool)
             .await
@@ -111,7 +125,7 @@ impl Engine {
         account_id: &AccountId,
         status: &AccountStatus,
     ) -> Result<Account, StoreError> {
-        let done = sqlx::query::<Db>(
+        let done = sqlx::query::<DB>(
             "UPDATE accounts SET status = $4, updated_at_ms = $5 \
              WHERE tenant_id = $1 AND platform = $2 AND account_id = $3",
         )
@@ -127,7 +141,7 @@ impl Engine {
             what: "account",
             id: account_id.to_string(),
         };
-        if done.rows_affected() == 0 {
+        if DB::rows_affected(&done) == 0 {
             return Err(missing());
         }
         self.get_account(tenant, platform, account_id)
@@ -143,9 +157,9 @@ impl Engine {
         let sql = format!(
             "SELECT tenant_id, platform, account_id, token_scheme, token_sealed FROM accounts \
              WHERE token_scheme IS NOT NULL AND token_sealed IS NOT NULL AND token_scheme <> $1{}",
-            DIALECT.for_update
+            DB::FOR_UPDATE
         );
-        let rows = sqlx::query_as::<Db, SealedTokenRecord>(&sql)
+        let rows = sqlx::query_as::<DB, SealedTokenRecord>(&sql)
             .bind(current.as_str())
             .fetch_all(&mut *tx)
             .await
@@ -161,7 +175,7 @@ impl Engine {
             resealed.push(self.sealer.seal(&value, &aad).map_err(StoreError::Token)?);
         }
         for (row, sealed) in rows.iter().zip(&resealed) {
-            sqlx::query::<Db>(
+            sqlx::query::<DB>(
                 "UPDATE accounts SET token_scheme = $4, token_sealed = $5 \
                  WHERE tenant_id = $1 AND platform = $2 AND account_id = $3",
             )
@@ -183,7 +197,7 @@ impl Engine {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Vec<TenantId>, StoreError> {
-        let tenants: Vec<String> = sqlx::query_scalar::<Db, String>(
+        let tenants: Vec<String> = sqlx::query_scalar::<DB, String>(
             "SELECT tenant_id FROM accounts WHERE platform = $1 AND account_id = $2 \
              AND status <> 'disconnected' ORDER BY tenant_id",
         )
@@ -194,105 +208,46 @@ impl Engine {
         .map_err(db("resolving tenants"))?;
         Ok(tenants.into_iter().map(TenantId::new).collect())
     }
-
-    pub(super) async fn record_unrouted(&self, rows: &[RawRow]) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
-        let mut new = 0;
-        for r in rows {
-            new += sqlx::query::<Db>(
-                "INSERT INTO unrouted_events (platform, account_id, kind, timestamp_ms, \
-                 received_at_ms, event_hash, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (event_hash) DO NOTHING",
-            )
-            .bind(r.platform.as_str())
-            .bind(r.account_id.as_str())
-            .bind(r.kind.as_str())
-            .bind(r.timestamp_ms)
-            .bind(r.received_at_ms)
-            .bind(r.event_hash.as_str())
-            .bind(r.raw.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db("keeping unrouted events"))?
-            .rows_affected();
-        }
-        commit(tx).await?;
-        Ok(new)
-    }
-
-    pub(super) async fn unrouted_count(
-        &self,
-        platform: Platform,
-        account_id: &AccountId,
-    ) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar::<Db, i64>(
-            "SELECT COUNT(*) FROM unrouted_events WHERE platform = $1 AND account_id = $2",
-        )
-        .bind(platform.as_str())
-        .bind(account_id.as_str())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db("counting unrouted events"))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    pub(super) async fn list_raw_events(
-        &self,
-        tenant: &TenantId,
-        before: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<RawEvent>, StoreError> {
-        let size = page_size(limit)?;
-        let sql = format!(
-            "SELECT {RAW_EVENT_COLUMNS} FROM raw_events WHERE tenant_id = $1 AND id < $2 \
-             ORDER BY id DESC LIMIT $3"
-        );
-        sqlx::query_as::<Db, RawEventRecord>(&sql)
-            .bind(tenant.as_str())
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(i64::try_from(size).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("listing raw events"))?
-            .into_iter()
-            .map(RawEventRecord::into_model)
-            .collect()
-    }
 }
 
 /// Writes re-sealed tokens back to their rows.
 #[derive(Debug)]
-pub(super) struct RowWriteBack {
-    pool: sqlx::Pool<Db>,
+pub(super) struct RowWriteBack<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
 }
 
-impl RowWriteBack {
-    pub(super) fn new(pool: sqlx::Pool<Db>) -> Self {
+impl<DB: sqlx::Database> RowWriteBack<DB> {
+    pub(super) fn new(pool: sqlx::Pool<DB>) -> Self {
         Self { pool }
     }
 }
 
 #[async_trait]
-impl TokenWriteBack for RowWriteBack {
+impl<DB: SqlDialect> TokenWriteBack for RowWriteBack<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
     async fn replace_sealed(
         &self,
         owner: &TokenOwner,
-        old: (&str, &str),
-        new: (&str, &str),
+        old: SealedValue<'_>,
+        new: SealedValue<'_>,
     ) -> Result<(), StoreError> {
         // Only if the row still holds what was opened: a token saved meanwhile (a reconnect)
         // is newer and stays.
-        sqlx::query::<Db>(
+        sqlx::query::<DB>(
             "UPDATE accounts SET token_scheme = $4, token_sealed = $5 WHERE tenant_id = $1 \
              AND platform = $2 AND account_id = $3 AND token_scheme = $6 AND token_sealed = $7",
         )
         .bind(owner.tenant_id.as_str())
         .bind(owner.platform.as_str())
         .bind(owner.account_id.as_str())
-        .bind(new.0)
-        .bind(new.1)
-        .bind(old.0)
-        .bind(old.1)
+        .bind(new.scheme)
+        .bind(new.value)
+        .bind(old.scheme)
+        .bind(old.value)
         .execute(&self.pool)
         .await
         .map_err(db("writing back a re-sealed token"))?;

@@ -1,42 +1,61 @@
-//! The SQL engine, compiled once per database: the backend module that includes this file
-//! (`#[path]`) defines `Db` (the sqlx database) and `DIALECT`. Both databases accept the same
-//! statements here, so they run the same code; the multi-row writes go through
-//! [`BulkWrites`](crate::store::sql::bulk::BulkWrites), which each database implements.
+//! The SQL engine: every statement of the SQLite and PostgreSQL stores, written once and generic
+//! over the database (`DB`, a [`SqlDialect`]). Both databases accept the same statements here;
+//! the constants where they differ and the multi-row writes come from their [`SqlDialect`].
+//!
+//! | file | holds |
+//! |---|---|
+//! | `store.rs` | [`SqlStore`], the public store type, and its `MessageStore` implementation |
+//! | `write.rs` | group commit: a batch of plans in one transaction, messages first |
+//! | `ops.rs` | changes to stored messages: reactions, edits, deletes, receipts |
+//! | `raw_events.rs` | events kept whole: raw (orphans, unsupported) and unrouted |
+//! | `messages.rs` | reading messages: by id, pages, counts |
+//! | `conversations.rs` | reading conversations, and marking read, archiving, profiles |
+//! | `accounts.rs` | accounts, their sealed tokens, tenant routing |
+//! | `dynamic.rs` | the statement builder of the list queries |
+//!
+//! sqlx cannot promise that every database binds and decodes every Rust type, so each `impl`
+//! states the same list of what the engine binds and reads (`i64: Encode<'q, DB>`, ...), which
+//! both databases meet.
 
 mod accounts;
+mod conversations;
+mod dynamic;
+mod messages;
 mod ops;
-mod read;
+mod raw_events;
 mod store;
 mod write;
 
-pub use self::store::Store;
+pub use self::store::SqlStore;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{DIALECT, Db};
+use sqlx::{Encode, Executor, IntoArguments, Type};
+
 use crate::store::account::TokenSealer;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
-use crate::store::sql::bulk::ConvKey;
+use crate::store::plan::ConversationKey;
+use crate::store::sql::dialect::SqlDialect;
 use crate::store::stored_token::TokenWriteBack;
 
 /// A pool and everything the statements need.
-#[derive(Debug, Clone)]
-pub(crate) struct Engine {
-    pub pool: sqlx::Pool<Db>,
+#[derive(Debug)]
+pub(crate) struct Engine<DB: sqlx::Database> {
+    pub pool: sqlx::Pool<DB>,
     /// Where group-commit transactions run, apart from the reads: on SQLite one connection,
     /// so its page cache stays warm between batches; on PostgreSQL one connection per writer,
     /// taken without a test query.
-    pub writer: sqlx::Pool<Db>,
+    pub writer: sqlx::Pool<DB>,
     pub fail: FailPoint,
     pub sealer: Arc<dyn TokenSealer>,
     /// Where tokens opened under an older scheme are re-sealed (given to each read account).
     pub token_write_back: Arc<dyn TokenWriteBack>,
-    /// Conversation ids by (tenant, platform, account, user). Conversations are never deleted
-    /// and their ids never change, so an id once committed stays right; only committed ids are
-    /// added. It spares the two conversation statements of most deliveries.
-    pub conversation_ids: Arc<Mutex<HashMap<ConvKey, i64>>>,
+    /// Conversation ids by key. Conversations are never deleted and their ids never change,
+    /// so an id once committed stays right; only committed ids are added. It spares the two
+    /// conversation statements of most deliveries.
+    pub conversation_ids: Arc<Mutex<HashMap<ConversationKey, i64>>>,
     /// Told after each group commit (SQLite: wakes the background checkpointer). Full means
     /// a wake-up is already pending, which covers this commit too.
     pub committed: Option<tokio::sync::mpsc::Sender<()>>,
@@ -45,14 +64,19 @@ pub(crate) struct Engine {
 /// Most conversation ids kept in [`Engine::conversation_ids`] before it starts over.
 const CONVERSATION_CACHE: usize = 200_000;
 
-type Tx = sqlx::Transaction<'static, Db>;
+type Tx<DB> = sqlx::Transaction<'static, DB>;
 
-impl Engine {
+impl<DB: SqlDialect> Engine<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
     /// An engine that reads (and makes the small writes) on `pool` and group-commits on
     /// `writer`, with a disarmed fail point.
     pub(crate) fn new(
-        pool: sqlx::Pool<Db>,
-        writer: sqlx::Pool<Db>,
+        pool: sqlx::Pool<DB>,
+        writer: sqlx::Pool<DB>,
         sealer: Arc<dyn TokenSealer>,
     ) -> Self {
         let token_write_back = Arc::new(accounts::RowWriteBack::new(pool.clone()));
@@ -66,40 +90,45 @@ impl Engine {
             committed: None,
         }
     }
+}
 
+impl<DB: SqlDialect> Engine<DB> {
     /// Sends a wake-up on `committed` after every group commit.
-    #[allow(
-        dead_code,
-        reason = "only the SQLite backend checkpoints in the background"
+    #[cfg_attr(
+        not(feature = "sqlite"),
+        allow(
+            dead_code,
+            reason = "only the SQLite backend checkpoints in the background"
+        )
     )]
     pub(crate) fn notify_commits(mut self, committed: tokio::sync::mpsc::Sender<()>) -> Self {
         self.committed = Some(committed);
         self
     }
 
-    fn cached_conversations(&self) -> std::sync::MutexGuard<'_, HashMap<ConvKey, i64>> {
+    fn cached_conversations(&self) -> std::sync::MutexGuard<'_, HashMap<ConversationKey, i64>> {
         // The map holds only committed ids; a panic elsewhere cannot leave it wrong.
         self.conversation_ids
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn begin(&self) -> Result<Tx, StoreError> {
+    async fn begin(&self) -> Result<Tx<DB>, StoreError> {
         self.pool
-            .begin_with(DIALECT.begin_write)
+            .begin_with(DB::BEGIN_WRITE)
             .await
             .map_err(StoreError::db("beginning a transaction"))
     }
 
-    async fn begin_batch(&self) -> Result<Tx, StoreError> {
+    async fn begin_batch(&self) -> Result<Tx<DB>, StoreError> {
         self.writer
-            .begin_with(DIALECT.begin_write)
+            .begin_with(DB::BEGIN_WRITE)
             .await
             .map_err(StoreError::db("beginning a transaction"))
     }
 }
 
-async fn commit(tx: Tx) -> Result<(), StoreError> {
+async fn commit<DB: sqlx::Database>(tx: Tx<DB>) -> Result<(), StoreError> {
     tx.commit()
         .await
         .map_err(StoreError::db("committing a transaction"))

@@ -1,11 +1,13 @@
-//! The public store type of this database and its [`MessageStore`] implementation.
+//! [`SqlStore`]: the public store type of each database (`SqliteStore`, `PostgresStore`) and its
+//! [`MessageStore`] implementation.
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::{DIALECT, Engine};
+use super::Engine;
 use crate::ids::{AccountId, MessageId, TenantId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
@@ -16,31 +18,58 @@ use crate::store::error::StoreError;
 use crate::store::keys::{ConversationId, StoredMessageId};
 use crate::store::model::StoredMessage;
 use crate::store::plan::{Plan, raw_row};
-use crate::store::query::{ConversationQuery, MessageQuery, Page};
+use crate::store::query::{ConversationQuery, MessageQuery, StorePage};
+use crate::store::sql::dialect::SqlDialect;
 use crate::webhook::Event;
 
-#[doc = store_docs!()]
-#[derive(Clone)]
-pub struct Store {
-    pub(super) engine: Arc<Engine>,
+/// A [`MessageStore`] in a SQL database: the type behind `SqliteStore` (feature `sqlite`) and
+/// `PostgresStore` (feature `postgres`), which open it. Both run the same statements; `DB` is
+/// `sqlx::Sqlite` or `sqlx::Postgres`.
+pub struct SqlStore<DB: sqlx::Database> {
+    engine: Arc<Engine<DB>>,
     commit: GroupCommit,
 }
 
-impl fmt::Debug for Store {
+impl<DB: sqlx::Database> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            engine: Arc::clone(&self.engine),
+            commit: self.commit.clone(),
+        }
+    }
+}
+
+impl<DB: SqlDialect> fmt::Debug for SqlStore<DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct(DIALECT.store_name).finish_non_exhaustive()
+        f.debug_struct(DB::STORE_NAME).finish_non_exhaustive()
     }
 }
 
 #[async_trait]
-impl PlanWriter for Engine {
+impl<DB: SqlDialect> PlanWriter for Engine<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
     async fn write(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
         self.write_plans(plans).await
     }
 }
 
-impl Store {
-    pub(crate) fn start(engine: Engine, batch: BatchConfig) -> Self {
+impl<DB: sqlx::Database> SqlStore<DB> {
+    pub(crate) fn start(engine: Engine<DB>, batch: BatchConfig) -> Self
+    where
+        Engine<DB>: PlanWriter,
+    {
         let engine = Arc::new(engine);
         let commit = GroupCommit::start(Arc::clone(&engine), batch);
         Self { engine, commit }
@@ -48,6 +77,7 @@ impl Store {
 
     /// The store's [`FailPoint`](crate::store::FailPoint), to make one of its next writes fail.
     #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn fail_point(&self) -> &crate::store::FailPoint {
         &self.engine.fail
     }
@@ -61,7 +91,20 @@ fn check_tenant(tenant: &TenantId) -> Result<(), StoreError> {
 }
 
 #[async_trait]
-impl MessageStore for Store {
+impl<DB: SqlDialect> MessageStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
     async fn apply(&self, events: &[TenantEvent]) -> Result<ApplyReport, StoreError> {
         for e in events {
             check_tenant(&e.tenant_id)?;
@@ -134,7 +177,7 @@ impl MessageStore for Store {
         &self,
         tenant: &TenantId,
         query: &MessageQuery,
-    ) -> Result<Page<StoredMessage>, StoreError> {
+    ) -> Result<StorePage<StoredMessage>, StoreError> {
         self.engine.list_messages(tenant, query).await
     }
 
@@ -158,7 +201,7 @@ impl MessageStore for Store {
         &self,
         tenant: &TenantId,
         query: &ConversationQuery,
-    ) -> Result<Page<Conversation>, StoreError> {
+    ) -> Result<StorePage<Conversation>, StoreError> {
         self.engine.list_conversations(tenant, query).await
     }
 
@@ -245,5 +288,64 @@ impl MessageStore for Store {
 
     async fn reseal_tokens(&self) -> Result<usize, StoreError> {
         self.engine.reseal_tokens().await
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::ids::TenantId;
+    use crate::store::{SqliteStore, StoreError, TenantEvent};
+    use crate::webhook;
+
+    use super::MessageStore;
+
+    const PAGE: &str = "104417552380421";
+
+    fn events(tenant: &TenantId, item: Value) -> Vec<TenantEvent> {
+        let body = json!({"object": "page", "entry": [
+            {"id": PAGE, "time": 1_700_000_000_000_i64, "messaging": [item]}]});
+        webhook::parse(body.to_string().as_bytes())
+            .expect("a valid delivery")
+            .into_iter()
+            .map(|event| TenantEvent::new(tenant.clone(), event))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_edit_of_a_message_whose_attachments_are_corrupt_fails() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path().join("store.db"))
+            .await
+            .expect("open");
+        let tenant = TenantId::new("acme");
+        let message = json!({"sender": {"id": "6758492015643287"}, "recipient": {"id": PAGE},
+            "timestamp": 1_700_000_000_000_i64, "message": {"mid": "m_1", "text": "helo"}});
+        store
+            .apply(&events(&tenant, message))
+            .await
+            .expect("stored");
+        sqlx::query("UPDATE messages SET attachments = 'not json'")
+            .execute(&store.engine.pool)
+            .await
+            .expect("corrupted");
+        let edit = json!({"sender": {"id": "6758492015643287"}, "recipient": {"id": PAGE},
+            "timestamp": 1_700_000_001_000_i64,
+            "message_edit": {"mid": "m_1", "text": "hello", "num_edit": 1}});
+        let err = store
+            .apply(&events(&tenant, edit))
+            .await
+            .expect_err("the corrupt row is not read as empty");
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    what: "messages.attachments",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

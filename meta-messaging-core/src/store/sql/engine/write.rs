@@ -1,24 +1,23 @@
-//! Writes: executing [`Plan`]s (many per transaction, for group commit) and the small updates.
+//! Group commit: executing [`Plan`]s, many per transaction, each with its own report. The
+//! order within a transaction: conversations, messages, conversation bumps, ops and raw
+//! events, account touches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use sqlx::Row;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::{Db, Engine, Tx, commit};
+use super::{CONVERSATION_CACHE, Engine, Tx, commit};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::platform::Platform;
 use crate::store::api::ApplyReport;
 use crate::store::batch::PlanOutcome;
 use crate::store::error::StoreError;
 use crate::store::model::Direction;
-use crate::store::plan::{MessageRow, Plan, now_ms};
-use crate::store::sql::bulk::{BulkWrites, Bump, NewMessage};
+use crate::store::plan::{ConversationKey, MessageRow, Plan, Target, now_ms};
+use crate::store::sql::dialect::{Bump, NewConversation, NewMessage, SqlDialect, Touch};
 use crate::store::sql::{CHUNK_ROWS, platform, to_json};
 
-use super::{CONVERSATION_CACHE, ConvKey};
-type MsgKey = (TenantId, Platform, MessageId);
-
-const OP: &str = "applying events";
+pub(super) const OP: &str = "applying events";
 
 pub(super) fn db(e: sqlx::Error) -> StoreError {
     StoreError::db(OP)(e)
@@ -30,51 +29,49 @@ struct Inserted<'a> {
     row: &'a MessageRow,
 }
 
-impl Engine {
+/// Conversation row ids by key, for the messages of one batch.
+type ConversationIds = HashMap<ConversationKey, i64>;
+
+/// The row id of a message's conversation, which `ensure_conversations` created or found.
+fn conversation_of(conversations: &ConversationIds, row: &MessageRow) -> Result<i64, StoreError> {
+    conversations
+        .get(&ConversationKey::of(row))
+        .copied()
+        .ok_or(StoreError::Invariant {
+            what: "a message's conversation was neither found nor created",
+        })
+}
+
+fn message_key(row: &MessageRow) -> Target {
+    Target {
+        tenant_id: row.tenant_id.clone(),
+        platform: row.platform,
+        message_id: row.message_id.clone(),
+    }
+}
+
+impl<DB: SqlDialect> Engine<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
     /// Executes several plans in one transaction, each with its own report.
     pub(crate) async fn write_plans(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
         let mut tx = self.begin_batch().await?;
         let rows: Vec<&MessageRow> = plans.iter().flat_map(|p| &p.messages).collect();
         let conversations = self.ensure_conversations(&mut tx, &rows).await?;
         let mut outcomes: Vec<PlanOutcome> = plans.iter().map(|_| PlanOutcome::default()).collect();
-
-        // Inbound messages go in with multi-row inserts; a redelivered id is skipped.
-        let mut claimed: HashMap<MsgKey, i64> =
-            self.insert_inbound(&mut tx, &rows, &conversations).await?;
-        let mut inserted = Vec::new();
-        for (plan, outcome) in plans.iter().zip(&mut outcomes) {
-            for row in &plan.messages {
-                let key = (row.tenant_id.clone(), row.platform, row.message_id.clone());
-                let conversation = conversations
-                    .get(&conv_key(row))
-                    .copied()
-                    .unwrap_or_default();
-                let id = if row.direction == Direction::Inbound {
-                    match claimed.remove(&key) {
-                        Some(id) => {
-                            outcome.report.inserted += 1;
-                            inserted.push(Inserted { conversation, row });
-                            id
-                        }
-                        None => {
-                            outcome.report.duplicates += 1;
-                            self.message_pk(&mut tx, &key).await?
-                        }
-                    }
-                } else {
-                    self.upsert_outbound(
-                        &mut tx,
-                        row,
-                        conversation,
-                        &mut outcome.report,
-                        &mut inserted,
-                    )
-                    .await?
-                };
-                outcome.message_ids.push(id);
-            }
-        }
-        self.bump_conversations(&mut tx, &inserted).await?;
+        self.write_messages(&mut tx, plans, &rows, &conversations, &mut outcomes)
+            .await?;
         for (plan, outcome) in plans.iter().zip(&mut outcomes) {
             for op in &plan.ops {
                 self.apply_op(&mut tx, op, &mut outcome.report).await?;
@@ -85,6 +82,12 @@ impl Engine {
         }
         self.touch_accounts(&mut tx, plans).await?;
         commit(tx).await?;
+        self.committed_batch(conversations);
+        Ok(outcomes)
+    }
+
+    /// Wakes the checkpointer and keeps the batch's conversation ids, now committed.
+    fn committed_batch(&self, conversations: ConversationIds) {
         if let Some(committed) = &self.committed {
             let _ = committed.try_send(());
         }
@@ -93,41 +96,78 @@ impl Engine {
             cache.clear();
         }
         cache.extend(conversations);
-        drop(cache);
-        Ok(outcomes)
+    }
+
+    /// Stores the plans' messages and moves their conversations. Inbound messages go in with
+    /// multi-row inserts (a redelivered id is skipped); outbound ones one by one, as a copy
+    /// may fill in what the first lacked.
+    async fn write_messages(
+        &self,
+        tx: &mut Tx<DB>,
+        plans: &[Plan],
+        rows: &[&MessageRow],
+        conversations: &ConversationIds,
+        outcomes: &mut [PlanOutcome],
+    ) -> Result<(), StoreError> {
+        let mut claimed = self.insert_inbound(tx, rows, conversations).await?;
+        let mut inserted = Vec::new();
+        for (plan, outcome) in plans.iter().zip(outcomes) {
+            for row in &plan.messages {
+                let conversation = conversation_of(conversations, row)?;
+                let id = if row.direction == Direction::Inbound {
+                    let key = message_key(row);
+                    if let Some(id) = claimed.remove(&key) {
+                        outcome.report.inserted += 1;
+                        inserted.push(Inserted { conversation, row });
+                        id
+                    } else {
+                        outcome.report.duplicates += 1;
+                        self.message_pk(tx, &key).await?
+                    }
+                } else {
+                    let report = &mut outcome.report;
+                    (self.upsert_outbound(tx, row, conversation, report, &mut inserted)).await?
+                };
+                outcome.message_ids.push(id);
+            }
+        }
+        self.bump_conversations(tx, &inserted).await
     }
 
     async fn ensure_conversations(
         &self,
-        tx: &mut Tx,
+        tx: &mut Tx<DB>,
         rows: &[&MessageRow],
-    ) -> Result<HashMap<ConvKey, i64>, StoreError> {
-        let mut wanted: Vec<(ConvKey, i64)> = Vec::new();
+    ) -> Result<ConversationIds, StoreError> {
+        let mut wanted: Vec<NewConversation> = Vec::new();
         let mut found = HashMap::with_capacity(rows.len());
         {
             let cache = self.cached_conversations();
             for row in rows {
-                let key = conv_key(row);
+                let key = ConversationKey::of(row);
                 if let Some(id) = cache.get(&key) {
                     found.insert(key, *id);
-                } else if !wanted.iter().any(|(k, _)| *k == key) {
-                    wanted.push((key, row.timestamp_ms));
+                } else if !wanted.iter().any(|c| c.key == key) {
+                    wanted.push(NewConversation {
+                        key,
+                        first_message_at_ms: row.timestamp_ms,
+                    });
                 }
             }
         }
         // One lock order for every writer, so concurrent instances cannot deadlock.
-        wanted.sort_by(|a, b| a.0.cmp(&b.0));
+        wanted.sort_by(|a, b| a.key.cmp(&b.key));
         let now = now_ms();
         for chunk in wanted.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
-            Db::insert_conversations(tx, chunk, now).await.map_err(db)?;
-            for r in Db::find_conversations(tx, chunk).await.map_err(db)? {
-                let key = (
-                    TenantId::new(r.try_get::<String, _>(1).map_err(db)?),
-                    platform(&r.try_get::<String, _>(2).map_err(db)?),
-                    AccountId::new(r.try_get::<String, _>(3).map_err(db)?),
-                    UserId::new(r.try_get::<String, _>(4).map_err(db)?),
-                );
+            DB::insert_conversations(tx, chunk, now).await.map_err(db)?;
+            for r in DB::find_conversations(tx, chunk).await.map_err(db)? {
+                let key = ConversationKey {
+                    tenant_id: TenantId::new(r.try_get::<String, _>(1).map_err(db)?),
+                    platform: platform(&r.try_get::<String, _>(2).map_err(db)?),
+                    account_id: AccountId::new(r.try_get::<String, _>(3).map_err(db)?),
+                    participant_id: UserId::new(r.try_get::<String, _>(4).map_err(db)?),
+                };
                 found.insert(key, r.try_get::<i64, _>(0).map_err(db)?);
             }
         }
@@ -136,11 +176,11 @@ impl Engine {
 
     async fn insert_inbound(
         &self,
-        tx: &mut Tx,
+        tx: &mut Tx<DB>,
         rows: &[&MessageRow],
-        conversations: &HashMap<ConvKey, i64>,
-    ) -> Result<HashMap<MsgKey, i64>, StoreError> {
-        let mut seen = std::collections::HashSet::new();
+        conversations: &ConversationIds,
+    ) -> Result<HashMap<Target, i64>, StoreError> {
+        let mut seen = HashSet::new();
         let mut inbound: Vec<&MessageRow> = rows
             .iter()
             .copied()
@@ -158,34 +198,34 @@ impl Engine {
         let now = now_ms();
         for chunk in inbound.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
-            let rows: Vec<NewMessage<'_>> = chunk
+            let rows = chunk
                 .iter()
-                .map(|r| {
-                    (
-                        *r,
-                        conversations.get(&conv_key(r)).copied().unwrap_or_default(),
-                    )
+                .map(|row| {
+                    Ok(NewMessage {
+                        row,
+                        conversation_id: conversation_of(conversations, row)?,
+                    })
                 })
-                .collect();
-            for r in Db::insert_messages(tx, &rows, now).await.map_err(db)? {
-                let key = (
-                    TenantId::new(r.try_get::<String, _>(1).map_err(db)?),
-                    platform(&r.try_get::<String, _>(2).map_err(db)?),
-                    MessageId::new(r.try_get::<String, _>(3).map_err(db)?),
-                );
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            for r in DB::insert_messages(tx, &rows, now).await.map_err(db)? {
+                let key = Target {
+                    tenant_id: TenantId::new(r.try_get::<String, _>(1).map_err(db)?),
+                    platform: platform(&r.try_get::<String, _>(2).map_err(db)?),
+                    message_id: MessageId::new(r.try_get::<String, _>(3).map_err(db)?),
+                };
                 claimed.insert(key, r.try_get::<i64, _>(0).map_err(db)?);
             }
         }
         Ok(claimed)
     }
 
-    async fn message_pk(&self, tx: &mut Tx, (t, p, m): &MsgKey) -> Result<i64, StoreError> {
-        sqlx::query_scalar::<Db, i64>(
+    async fn message_pk(&self, tx: &mut Tx<DB>, key: &Target) -> Result<i64, StoreError> {
+        sqlx::query_scalar::<DB, i64>(
             "SELECT id FROM messages WHERE tenant_id = $1 AND platform = $2 AND message_id = $3",
         )
-        .bind(t.as_str())
-        .bind(p.as_str())
-        .bind(m.as_str())
+        .bind(key.tenant_id.as_str())
+        .bind(key.platform.as_str())
+        .bind(key.message_id.as_str())
         .fetch_one(&mut **tx)
         .await
         .map_err(db)
@@ -194,14 +234,18 @@ impl Engine {
     /// An echo or a sent message: inserted once, later copies fill what the first lacked.
     async fn upsert_outbound<'r>(
         &self,
-        tx: &mut Tx,
+        tx: &mut Tx<DB>,
         row: &'r MessageRow,
         conversation: i64,
         report: &mut ApplyReport,
         inserted: &mut Vec<Inserted<'r>>,
     ) -> Result<i64, StoreError> {
         self.fail.hit()?;
-        let inserted_row = Db::insert_messages(tx, &[(row, conversation)], now_ms())
+        let new = NewMessage {
+            row,
+            conversation_id: conversation,
+        };
+        let inserted_row = DB::insert_messages(tx, &[new], now_ms())
             .await
             .map_err(db)?;
         if let Some(id) = inserted_row
@@ -217,7 +261,7 @@ impl Engine {
         self.fail.hit()?;
         let attachments = to_json(&row.attachments);
         let reply_to = row.reply_to.as_ref().map(to_json);
-        let merged = sqlx::query::<Db>(
+        let merged = sqlx::query::<DB>(
             "UPDATE messages SET raw_event = COALESCE(raw_event, $4), app_id = COALESCE(app_id, $5), \
              metadata = COALESCE(metadata, $6), reply_to = COALESCE(reply_to, $7), \
              text = CASE WHEN deleted THEN text ELSE COALESCE(text, $8) END, \
@@ -239,50 +283,75 @@ impl Engine {
         .bind(attachments.as_str())
         .execute(&mut **tx)
         .await
-        .map_err(db)?
-        .rows_affected();
-        if merged > 0 {
+        .map_err(db)?;
+        if DB::rows_affected(&merged) > 0 {
             report.updated += 1;
         } else {
             report.duplicates += 1;
         }
-        let key = (row.tenant_id.clone(), row.platform, row.message_id.clone());
-        self.message_pk(tx, &key).await
+        self.message_pk(tx, &message_key(row)).await
     }
 
     /// Moves each conversation that got messages: newest message, unread count, unarchive.
     async fn bump_conversations(
         &self,
-        tx: &mut Tx,
+        tx: &mut Tx<DB>,
         inserted: &[Inserted<'_>],
     ) -> Result<(), StoreError> {
         let mut bumps: Vec<Bump<'_>> = Vec::new();
         for Inserted { conversation, row } in inserted {
             let inbound = i64::from(row.direction == Direction::Inbound);
-            match bumps.iter_mut().find(|(c, _, _)| c == conversation) {
+            match bumps
+                .iter_mut()
+                .find(|b| b.conversation_id == *conversation)
+            {
                 Some(bump) => {
-                    if row.timestamp_ms >= bump.1.timestamp_ms {
-                        bump.1 = row;
+                    if row.timestamp_ms >= bump.newest.timestamp_ms {
+                        bump.newest = row;
                     }
-                    bump.2 += inbound;
+                    bump.inbound += inbound;
                 }
-                None => bumps.push((*conversation, row, inbound)),
+                None => bumps.push(Bump {
+                    conversation_id: *conversation,
+                    newest: row,
+                    inbound,
+                }),
             }
         }
-        bumps.sort_by_key(|b| b.0);
+        bumps.sort_by_key(|b| b.conversation_id);
         for chunk in bumps.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
-            Db::bump_conversations(tx, chunk).await.map_err(db)?;
+            DB::bump_conversations(tx, chunk).await.map_err(db)?;
         }
         Ok(())
     }
-}
 
-fn conv_key(row: &MessageRow) -> ConvKey {
-    (
-        row.tenant_id.clone(),
-        row.platform,
-        row.account_id.clone(),
-        row.participant_id.clone(),
-    )
+    pub(super) async fn touch_accounts(
+        &self,
+        tx: &mut Tx<DB>,
+        plans: &[Plan],
+    ) -> Result<(), StoreError> {
+        let mut newest: HashMap<(&TenantId, Platform, &AccountId), i64> = HashMap::new();
+        for touch in plans.iter().flat_map(|p| &p.touches) {
+            let key = (&touch.tenant_id, touch.platform, &touch.account_id);
+            let slot = newest.entry(key).or_insert(touch.at_ms);
+            *slot = (*slot).max(touch.at_ms);
+        }
+        let mut newest: Vec<Touch<'_>> = newest
+            .into_iter()
+            .map(|((tenant_id, platform, account_id), at_ms)| Touch {
+                tenant_id,
+                platform,
+                account_id,
+                at_ms,
+            })
+            .collect();
+        // One lock order for every writer, so concurrent instances cannot deadlock.
+        newest.sort();
+        for chunk in newest.chunks(CHUNK_ROWS) {
+            self.fail.hit()?;
+            DB::touch_accounts(tx, chunk).await.map_err(db)?;
+        }
+        Ok(())
+    }
 }

@@ -3,12 +3,13 @@
 //! where a `VALUES` list would be a new statement (a parse, a describe and fresh plans) for
 //! every row count a batch happens to have.
 
-use sqlx::postgres::PgArguments;
+use sqlx::postgres::{PgArguments, PgQueryResult};
 use sqlx::query::Query;
 use sqlx::{Postgres, Transaction};
 
 use super::{
-    BulkWrites, Bump, ConvKey, NewMessage, Touch, bump_set, message_columns, on_duplicate_message,
+    Bump, NewConversation, NewMessage, SqlDialect, Touch, bump_set, message_columns,
+    on_duplicate_message,
 };
 use crate::store::sql::to_json;
 
@@ -19,19 +20,29 @@ fn column<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
 /// Binds the conversation keys as $1-$4: tenant, platform, account and participant arrays.
 fn bind_keys<'q>(
     query: Query<'q, Postgres, PgArguments>,
-    keys: &[(ConvKey, i64)],
+    keys: &[NewConversation],
 ) -> Query<'q, Postgres, PgArguments> {
     query
-        .bind(column(keys, |((t, ..), _)| t.as_str().to_owned()))
-        .bind(column(keys, |((_, p, ..), _)| p.as_str()))
-        .bind(column(keys, |((_, _, a, _), _)| a.as_str().to_owned()))
-        .bind(column(keys, |((.., u), _)| u.as_str().to_owned()))
+        .bind(column(keys, |c| c.key.tenant_id.as_str().to_owned()))
+        .bind(column(keys, |c| c.key.platform.as_str()))
+        .bind(column(keys, |c| c.key.account_id.as_str().to_owned()))
+        .bind(column(keys, |c| c.key.participant_id.as_str().to_owned()))
 }
 
-impl BulkWrites for Postgres {
+impl SqlDialect for Postgres {
+    const STORE_NAME: &'static str = "PostgresStore";
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    // Reactions are read, merged and written back; the row lock keeps two instances from
+    // losing each other's change.
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
     async fn insert_conversations(
         tx: &mut Transaction<'static, Self>,
-        keys: &[(ConvKey, i64)],
+        new: &[NewConversation],
         now: i64,
     ) -> Result<(), sqlx::Error> {
         let query = sqlx::query(
@@ -41,8 +52,8 @@ impl BulkWrites for Postgres {
              $4::text[], $5::int8[]) WITH ORDINALITY AS v(t, p, a, u, ts, n) ORDER BY n \
              ON CONFLICT (tenant_id, platform, account_id, participant_id) DO NOTHING",
         );
-        bind_keys(query, keys)
-            .bind(column(keys, |(_, ts)| *ts))
+        bind_keys(query, new)
+            .bind(column(new, |c| c.first_message_at_ms))
             .bind(now)
             .execute(&mut **tx)
             .await
@@ -51,7 +62,7 @@ impl BulkWrites for Postgres {
 
     async fn find_conversations(
         tx: &mut Transaction<'static, Self>,
-        keys: &[(ConvKey, i64)],
+        keys: &[NewConversation],
     ) -> Result<Vec<Self::Row>, sqlx::Error> {
         let query = sqlx::query(
             "SELECT c.id, c.tenant_id, c.platform, c.account_id, c.participant_id \
@@ -84,24 +95,24 @@ impl BulkWrites for Postgres {
             on_duplicate_message!(),
         );
         sqlx::query(INSERT)
-            .bind(column(rows, |(r, _)| r.tenant_id.as_str().to_owned()))
-            .bind(column(rows, |(r, _)| r.platform.as_str()))
-            .bind(column(rows, |(r, _)| r.account_id.as_str().to_owned()))
-            .bind(column(rows, |(_, conversation)| *conversation))
-            .bind(column(rows, |(r, _)| r.direction.as_str()))
-            .bind(column(rows, |(r, _)| r.sender_id.as_str().to_owned()))
-            .bind(column(rows, |(r, _)| r.recipient_id.as_str().to_owned()))
-            .bind(column(rows, |(r, _)| r.message_id.as_str().to_owned()))
-            .bind(column(rows, |(r, _)| r.text.clone()))
-            .bind(column(rows, |(r, _)| to_json(&r.attachments)))
-            .bind(column(rows, |(r, _)| r.reply_to.as_ref().map(to_json)))
-            .bind(column(rows, |(r, _)| r.quick_reply.clone()))
-            .bind(column(rows, |(r, _)| r.app_id.clone()))
-            .bind(column(rows, |(r, _)| r.metadata.clone()))
-            .bind(column(rows, |(r, _)| r.timestamp_ms))
+            .bind(column(rows, |m| m.row.tenant_id.as_str().to_owned()))
+            .bind(column(rows, |m| m.row.platform.as_str()))
+            .bind(column(rows, |m| m.row.account_id.as_str().to_owned()))
+            .bind(column(rows, |m| m.conversation_id))
+            .bind(column(rows, |m| m.row.direction.as_str()))
+            .bind(column(rows, |m| m.row.sender_id.as_str().to_owned()))
+            .bind(column(rows, |m| m.row.recipient_id.as_str().to_owned()))
+            .bind(column(rows, |m| m.row.message_id.as_str().to_owned()))
+            .bind(column(rows, |m| m.row.text.clone()))
+            .bind(column(rows, |m| to_json(&m.row.attachments)))
+            .bind(column(rows, |m| m.row.reply_to.as_ref().map(to_json)))
+            .bind(column(rows, |m| m.row.quick_reply.clone()))
+            .bind(column(rows, |m| m.row.app_id.clone()))
+            .bind(column(rows, |m| m.row.metadata.clone()))
+            .bind(column(rows, |m| m.row.timestamp_ms))
             .bind(now)
-            .bind(column(rows, |(r, _)| r.unsupported))
-            .bind(column(rows, |(r, _)| r.raw_event.clone()))
+            .bind(column(rows, |m| m.row.unsupported))
+            .bind(column(rows, |m| m.row.raw_event.clone()))
             .fetch_all(&mut **tx)
             .await
     }
@@ -117,14 +128,12 @@ impl BulkWrites for Postgres {
              $6::text[]) AS v(id, inbound, at, message_id, preview, direction) \
              WHERE conversations.id = v.id",
         ))
-        .bind(column(bumps, |(c, ..)| *c))
-        .bind(column(bumps, |(.., n)| *n))
-        .bind(column(bumps, |(_, row, _)| row.timestamp_ms))
-        .bind(column(bumps, |(_, row, _)| {
-            row.message_id.as_str().to_owned()
-        }))
-        .bind(column(bumps, |(_, row, _)| row.preview.clone()))
-        .bind(column(bumps, |(_, row, _)| row.direction.as_str()))
+        .bind(column(bumps, |b| b.conversation_id))
+        .bind(column(bumps, |b| b.inbound))
+        .bind(column(bumps, |b| b.newest.timestamp_ms))
+        .bind(column(bumps, |b| b.newest.message_id.as_str().to_owned()))
+        .bind(column(bumps, |b| b.newest.preview.clone()))
+        .bind(column(bumps, |b| b.newest.direction.as_str()))
         .execute(&mut **tx)
         .await
         .map(drop)
@@ -141,10 +150,10 @@ impl BulkWrites for Postgres {
              AND accounts.account_id = v.a \
              AND (accounts.last_event_at_ms IS NULL OR accounts.last_event_at_ms < v.at)",
         )
-        .bind(column(touches, |(t, ..)| t.as_str().to_owned()))
-        .bind(column(touches, |(_, p, ..)| p.as_str()))
-        .bind(column(touches, |(_, _, a, _)| a.as_str().to_owned()))
-        .bind(column(touches, |(.., at)| *at))
+        .bind(column(touches, |t| t.tenant_id.as_str().to_owned()))
+        .bind(column(touches, |t| t.platform.as_str()))
+        .bind(column(touches, |t| t.account_id.as_str().to_owned()))
+        .bind(column(touches, |t| t.at_ms))
         .execute(&mut **tx)
         .await
         .map(drop)

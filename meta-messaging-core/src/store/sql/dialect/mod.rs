@@ -1,0 +1,144 @@
+//! [`SqlDialect`]: where SQLite and PostgreSQL differ. The engine runs the same statements on
+//! both, except for a few constants and the statements that write many rows at once, which the
+//! two databases spell differently: SQLite takes one multi-row `VALUES` list (one prepared
+//! statement per row count), PostgreSQL one array per column through `UNNEST` (one prepared
+//! statement, and one generic plan, for every batch size).
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::future::Future;
+
+use crate::ids::{AccountId, TenantId};
+use crate::platform::Platform;
+use crate::store::plan::{ConversationKey, MessageRow};
+
+/// A conversation to create unless it exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NewConversation {
+    /// Its key.
+    pub(crate) key: ConversationKey,
+    /// The time of the first message that names it.
+    pub(crate) first_message_at_ms: i64,
+}
+
+/// A message to insert.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NewMessage<'a> {
+    /// The message.
+    pub(crate) row: &'a MessageRow,
+    /// Its conversation's row id.
+    pub(crate) conversation_id: i64,
+}
+
+/// A conversation that got messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bump<'a> {
+    /// Its row id.
+    pub(crate) conversation_id: i64,
+    /// The newest of its new messages.
+    pub(crate) newest: &'a MessageRow,
+    /// How many of its new messages came in (and so are unread).
+    pub(crate) inbound: i64,
+}
+
+/// An account that got events. Ordered by key first: that is the order rows are locked in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Touch<'a> {
+    /// The tenant.
+    pub(crate) tenant_id: &'a TenantId,
+    /// Messenger or Instagram.
+    pub(crate) platform: Platform,
+    /// The account.
+    pub(crate) account_id: &'a AccountId,
+    /// Its newest event's time.
+    pub(crate) at_ms: i64,
+}
+
+/// What the SQL engine needs of a database beyond the statements both accept: a few constants
+/// and the multi-row writes of a group commit. Row order is kept: callers sort rows so that
+/// concurrent writers take row locks in one order.
+pub(crate) trait SqlDialect: sqlx::Database {
+    /// The public name of the store type (its `Debug` output).
+    const STORE_NAME: &'static str;
+    /// The statement that opens a write transaction.
+    const BEGIN_WRITE: &'static str;
+    /// Appended to a SELECT whose row is then updated (row lock where the database has them).
+    const FOR_UPDATE: &'static str;
+
+    /// Rows a statement changed.
+    fn rows_affected(done: &Self::QueryResult) -> u64;
+
+    /// Inserts the conversations that do not exist yet.
+    fn insert_conversations(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        new: &[NewConversation],
+        now: i64,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// The conversations with these keys: rows of (id, tenant, platform, account, participant).
+    fn find_conversations(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        keys: &[NewConversation],
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
+
+    /// Inserts messages, skipping ids the tenant already has on the platform: rows of
+    /// (id, tenant, platform, message id) for those inserted.
+    fn insert_messages(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        rows: &[NewMessage<'_>],
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
+
+    /// Moves each conversation to its newest message, adds the inbound ones to its unread
+    /// count and unarchives it if any came in.
+    fn bump_conversations(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        bumps: &[Bump<'_>],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Moves each account's last-event time forward (never back).
+    fn touch_accounts(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        touches: &[Touch<'_>],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+/// The columns a new message row is written with, in the order both dialects bind them.
+macro_rules! message_columns {
+    () => {
+        "tenant_id, platform, account_id, conversation_id, direction, sender_id, recipient_id, \
+         message_id, text, attachments, reply_to, quick_reply, app_id, metadata, timestamp_ms, \
+         created_at_ms, unsupported, raw_event"
+    };
+}
+use message_columns;
+
+/// What both dialects do with a message id that the tenant already has on the platform, and
+/// the columns they return for each row inserted.
+macro_rules! on_duplicate_message {
+    () => {
+        " ON CONFLICT (tenant_id, message_id, platform) DO NOTHING \
+         RETURNING id, tenant_id, platform, message_id"
+    };
+}
+use on_duplicate_message;
+
+/// The `SET` list that moves a conversation by a row `v` of (id, inbound, at, message_id,
+/// preview, direction): the same in both dialects, which differ only in how `v` is spelled.
+macro_rules! bump_set {
+    () => {
+        "unread_count = unread_count + v.inbound, \
+         archived = CASE WHEN v.inbound > 0 THEN FALSE ELSE archived END, \
+         last_message_id = CASE WHEN v.at >= last_message_at_ms \
+            THEN v.message_id ELSE last_message_id END, \
+         last_message_preview = CASE WHEN v.at >= last_message_at_ms \
+            THEN v.preview ELSE last_message_preview END, \
+         last_message_direction = CASE WHEN v.at >= last_message_at_ms \
+            THEN v.direction ELSE last_message_direction END, \
+         last_message_at_ms = CASE WHEN v.at >= last_message_at_ms \
+            THEN v.at ELSE last_message_at_ms END"
+    };
+}
+use bump_set;

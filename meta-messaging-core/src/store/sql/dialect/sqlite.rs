@@ -1,0 +1,158 @@
+//! SQLite: multi-row `VALUES` lists (the statement cache keeps one per row count).
+
+use sqlx::sqlite::SqliteQueryResult;
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+
+use super::{
+    Bump, NewConversation, NewMessage, SqlDialect, Touch, bump_set, message_columns,
+    on_duplicate_message,
+};
+use crate::store::sql::to_json;
+
+impl SqlDialect for Sqlite {
+    const STORE_NAME: &'static str = "SqliteStore";
+    // Take the write lock up front: a deferred transaction that reads first can fail with
+    // SQLITE_BUSY when it upgrades, which the busy timeout does not retry.
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    // Write transactions are serialized by the database lock; there are no row locks.
+    const FOR_UPDATE: &'static str = "";
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    async fn insert_conversations(
+        tx: &mut Transaction<'static, Self>,
+        new: &[NewConversation],
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO conversations (tenant_id, platform, account_id, participant_id, \
+             last_message_at_ms, created_at_ms) ",
+        );
+        q.push_values(
+            new,
+            |mut b,
+             NewConversation {
+                 key,
+                 first_message_at_ms,
+             }| {
+                b.push_bind(key.tenant_id.as_str())
+                    .push_bind(key.platform.as_str())
+                    .push_bind(key.account_id.as_str())
+                    .push_bind(key.participant_id.as_str())
+                    .push_bind(*first_message_at_ms)
+                    .push_bind(now);
+            },
+        );
+        q.push(" ON CONFLICT (tenant_id, platform, account_id, participant_id) DO NOTHING");
+        q.build().execute(&mut **tx).await.map(drop)
+    }
+
+    async fn find_conversations(
+        tx: &mut Transaction<'static, Self>,
+        keys: &[NewConversation],
+    ) -> Result<Vec<Self::Row>, sqlx::Error> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT id, tenant_id, platform, account_id, participant_id FROM conversations \
+             WHERE (tenant_id, platform, account_id, participant_id) IN (",
+        );
+        let mut sep = q.separated(", ");
+        for NewConversation { key, .. } in keys {
+            sep.push("(")
+                .push_bind_unseparated(key.tenant_id.as_str())
+                .push_unseparated(", ")
+                .push_bind_unseparated(key.platform.as_str())
+                .push_unseparated(", ")
+                .push_bind_unseparated(key.account_id.as_str())
+                .push_unseparated(", ")
+                .push_bind_unseparated(key.participant_id.as_str())
+                .push_unseparated(")");
+        }
+        q.push(")");
+        q.build().fetch_all(&mut **tx).await
+    }
+
+    async fn insert_messages(
+        tx: &mut Transaction<'static, Self>,
+        rows: &[NewMessage<'_>],
+        now: i64,
+    ) -> Result<Vec<Self::Row>, sqlx::Error> {
+        let mut q = QueryBuilder::<Sqlite>::new(concat!(
+            "INSERT INTO messages (",
+            message_columns!(),
+            ") "
+        ));
+        q.push_values(
+            rows,
+            |mut b,
+             NewMessage {
+                 row: r,
+                 conversation_id,
+             }| {
+                b.push_bind(r.tenant_id.as_str().to_owned())
+                    .push_bind(r.platform.as_str())
+                    .push_bind(r.account_id.as_str().to_owned())
+                    .push_bind(*conversation_id)
+                    .push_bind(r.direction.as_str())
+                    .push_bind(r.sender_id.as_str().to_owned())
+                    .push_bind(r.recipient_id.as_str().to_owned())
+                    .push_bind(r.message_id.as_str().to_owned())
+                    .push_bind(r.text.clone())
+                    .push_bind(to_json(&r.attachments))
+                    .push_bind(r.reply_to.as_ref().map(to_json))
+                    .push_bind(r.quick_reply.clone())
+                    .push_bind(r.app_id.clone())
+                    .push_bind(r.metadata.clone())
+                    .push_bind(r.timestamp_ms)
+                    .push_bind(now)
+                    .push_bind(r.unsupported)
+                    .push_bind(r.raw_event.clone());
+            },
+        );
+        q.push(on_duplicate_message!());
+        q.build().fetch_all(&mut **tx).await
+    }
+
+    async fn bump_conversations(
+        tx: &mut Transaction<'static, Self>,
+        bumps: &[Bump<'_>],
+    ) -> Result<(), sqlx::Error> {
+        let mut q = QueryBuilder::<Sqlite>::new(concat!(
+            "UPDATE conversations SET ",
+            bump_set!(),
+            " FROM (SELECT column1 AS id, column2 AS inbound, column3 AS at, \
+             column4 AS message_id, column5 AS preview, column6 AS direction FROM (",
+        ));
+        q.push_values(bumps, |mut b, bump| {
+            b.push_bind(bump.conversation_id)
+                .push_bind(bump.inbound)
+                .push_bind(bump.newest.timestamp_ms)
+                .push_bind(bump.newest.message_id.as_str())
+                .push_bind(bump.newest.preview.as_deref())
+                .push_bind(bump.newest.direction.as_str());
+        });
+        q.push(")) AS v WHERE conversations.id = v.id");
+        q.build().execute(&mut **tx).await.map(drop)
+    }
+
+    async fn touch_accounts(
+        tx: &mut Transaction<'static, Self>,
+        touches: &[Touch<'_>],
+    ) -> Result<(), sqlx::Error> {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("UPDATE accounts SET last_event_at_ms = v.column4 FROM (");
+        q.push_values(touches, |mut b, touch| {
+            b.push_bind(touch.tenant_id.as_str())
+                .push_bind(touch.platform.as_str())
+                .push_bind(touch.account_id.as_str())
+                .push_bind(touch.at_ms);
+        });
+        q.push(
+            ") AS v WHERE accounts.tenant_id = v.column1 AND accounts.platform = v.column2 \
+             AND accounts.account_id = v.column3 \
+             AND (accounts.last_event_at_ms IS NULL OR accounts.last_event_at_ms < v.column4)",
+        );
+        q.build().execute(&mut **tx).await.map(drop)
+    }
+}

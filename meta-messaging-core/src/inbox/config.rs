@@ -290,7 +290,7 @@ async fn open_store(
                 Some(keys) => keys.clone(),
                 None => sqlite_key_file(path)?,
             };
-            let options = crate::store::SqliteOptions::new(path).token_sealer(Arc::new(keys));
+            let options = crate::store::SqliteOptions::new(path).token_sealer(keys);
             return Ok(Arc::new(
                 crate::store::SqliteStore::open_with(options)
                     .await
@@ -308,7 +308,7 @@ async fn open_store(
             // A key file in whatever directory the process started in would be lost, or differ
             // between instances: refuse rather than guess.
             let keys = token_keys.ok_or(ConfigError::TokenKeyRequired)?.clone();
-            let options = crate::store::PostgresOptions::new(url).token_sealer(Arc::new(keys));
+            let options = crate::store::PostgresOptions::new(url).token_sealer(keys);
             return Ok(Arc::new(
                 crate::store::PostgresStore::connect_with(options)
                     .await

@@ -262,6 +262,31 @@ pub trait TokenSealer: Send + Sync + fmt::Debug {
     ) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
 }
 
+/// A shared sealer is a sealer, so one can be given to a store and also kept (a key manager's
+/// client used elsewhere, say).
+impl<S: TokenSealer + ?Sized> TokenSealer for std::sync::Arc<S> {
+    fn scheme(&self) -> &str {
+        (**self).scheme()
+    }
+
+    fn seal(
+        &self,
+        token: &str,
+        associated_data: &[u8],
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        (**self).seal(token, associated_data)
+    }
+
+    fn open(
+        &self,
+        scheme: &str,
+        sealed: &str,
+        associated_data: &[u8],
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        (**self).open(scheme, sealed, associated_data)
+    }
+}
+
 /// A [`TokenSealer`] that stores tokens as they are (scheme `"plain"`): the default of
 /// `SqliteOptions` and `PostgresOptions` when no keys are given. Protect the database file or
 /// server accordingly, or use a [`TokenKeyring`](super::TokenKeyring).

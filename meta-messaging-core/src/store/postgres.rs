@@ -107,8 +107,8 @@ impl PostgresOptions {
 
     /// Sets the token sealer.
     #[must_use]
-    pub fn token_sealer(mut self, sealer: Arc<dyn TokenSealer>) -> Self {
-        self.token_sealer = sealer;
+    pub fn token_sealer(mut self, sealer: impl TokenSealer + 'static) -> Self {
+        self.token_sealer = Arc::new(sealer);
         self
     }
 }

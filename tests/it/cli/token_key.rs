@@ -1,7 +1,5 @@
 //! `meta-messaging token-key`: generate a key, re-seal a store's tokens after a rotation.
 
-use std::sync::Arc;
-
 use meta_messaging_core::ids::{AccountId, TenantId};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::PageAccessToken;
@@ -15,7 +13,7 @@ const PAGE: &str = "104417552380421";
 
 async fn sqlite(path: &std::path::Path, keys: &str) -> SqliteStore {
     let keys: TokenKeyring = keys.parse().expect("valid keys");
-    SqliteStore::open_with(SqliteOptions::new(path).token_sealer(Arc::new(keys)))
+    SqliteStore::open_with(SqliteOptions::new(path).token_sealer(keys))
         .await
         .expect("open")
 }

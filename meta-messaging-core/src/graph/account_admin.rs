@@ -233,7 +233,7 @@ impl UserClient {
 
 impl AccountClient {
     /// Subscribes the app to this Page's webhooks with `fields` (e.g.
-    /// [`MESSENGER_WEBHOOK_FIELDS`]). Subscribing again replaces the fields.
+    /// [`MESSENGER_WEBHOOK_FIELDS`](super::MESSENGER_WEBHOOK_FIELDS)). Subscribing again replaces the fields.
     ///
     /// # Errors
     /// The Graph API's error (`pages_manage_metadata` is needed).

@@ -1,5 +1,7 @@
 //! The `meta-messaging` CLI, driven in-process through its library entry point.
 
+mod doctor_and_send;
+mod doctor_emulator;
 mod emulate;
 mod endpoints;
 mod local;

@@ -4,9 +4,9 @@
 
 mod accounts;
 mod appsecret_proof;
-mod cli;
 mod errors;
 mod read;
 mod report;
 mod retry;
 mod send;
+mod troubleshooting_doc;

@@ -16,10 +16,9 @@
 //! use std::sync::Arc;
 //! use meta_messaging_core::ids::TenantId;
 //! use meta_messaging_core::inbox::{Inbox, Tenancy};
-//! use meta_messaging_core::platform::Platform;
 //! use meta_messaging_core::secret::{AppSecret, VerifyToken};
 //! use meta_messaging_core::store::{InMemoryStore, MessageQuery};
-//! use meta_messaging_core::webhook::DeliveryBuilder;
+//! use meta_messaging_core::webhook;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,9 +30,11 @@
 //!     .tenancy(Tenancy::Single(tenant.clone()))
 //!     .build()?;
 //!
-//! let (body, signature) = DeliveryBuilder::new(Platform::Instagram, "17841400000000000")
-//!     .text("5000000000000001", "Do you ship to Lyon?")
-//!     .signed(&AppSecret::new("app-secret"));
+//! // An Instagram message, as Meta delivers it with its X-Hub-Signature-256 header.
+//! let body = br#"{"object":"instagram","entry":[{"id":"17841400000000000","time":1700000000000,
+//!   "messaging":[{"sender":{"id":"5000000000000001"},"recipient":{"id":"17841400000000000"},
+//!   "timestamp":1700000000000,"message":{"mid":"aWdfZAG1faXRlbT","text":"Do you ship to Lyon?"}}]}]}"#;
+//! let signature = webhook::sign(&AppSecret::new("app-secret"), body);
 //! let receipt = inbox.receive(Some(&signature), &body).await?; // answer Meta 200 now
 //! assert_eq!(receipt.applied.inserted, 1);
 //!

@@ -27,8 +27,8 @@
 //! # Ok::<(), webhook::WebhookError>(())
 //! ```
 //!
-//! The subscription handshake is [`verify_subscription`]; [`DeliveryBuilder`] makes realistic
-//! deliveries for tests.
+//! The subscription handshake is [`verify_subscription`]; `DeliveryBuilder` (feature
+//! `test-util`) makes realistic deliveries for tests.
 
 mod details;
 mod error;
@@ -38,6 +38,7 @@ mod message;
 mod parse;
 mod rejections;
 mod signature;
+#[cfg(feature = "test-util")]
 mod simulate;
 mod timestamp;
 mod wire;
@@ -53,4 +54,6 @@ pub use message::{Attachment, AttachmentType, Coordinates, Message, ReplyTo};
 pub use parse::{parse, verify_and_parse};
 pub(crate) use rejections::warn_refused;
 pub use signature::{SIGNATURE_HEADER, SignatureVerifier, sign};
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use simulate::DeliveryBuilder;

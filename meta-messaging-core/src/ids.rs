@@ -1,12 +1,15 @@
-//! Typed identifiers.
+//! Typed identifiers: Meta's ids, the tenant id, and the store's own row ids.
 //!
 //! Meta's ids are opaque strings of any length: Page-scoped and Instagram-scoped user ids are
 //! numbers too large for a 53-bit float, and Instagram message ids are long base64-like strings.
-//! Every id here is therefore a string newtype that is never parsed, trimmed or length-checked,
+//! Every Meta id here is therefore a string newtype that is never parsed, trimmed or length-checked,
 //! and each kind of id has its own type so that a Page id cannot be passed where a user id is
 //! expected.
 //!
-//! All ids serialize as plain JSON strings and convert from `&str` and `String`:
+//! The store numbers its conversations and messages itself: [`ConversationId`] and
+//! [`StoredMessageId`] are integers, serialized as strings too.
+//!
+//! All ids serialize as plain JSON strings; Meta's convert from `&str` and `String`:
 //!
 //! ```
 //! use meta_messaging_core::ids::{AccountId, PageId};
@@ -19,6 +22,9 @@
 
 use std::borrow::Borrow;
 use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident) => {
@@ -169,7 +175,7 @@ string_id! {
 
 string_id! {
     /// A conversation (thread) id as Meta's Conversations API returns it (`t_...`); the store
-    /// numbers its conversations with its own [`ConversationId`](crate::store::ConversationId).
+    /// numbers its conversations with its own [`ConversationId`].
     GraphConversationId
 }
 
@@ -185,6 +191,72 @@ widen_id!(Psid => UserId);
 widen_id!(Igsid => UserId);
 widen_id!(UserId => ParticipantId);
 widen_id!(AccountId => ParticipantId);
+
+// The store's own row ids: integers it assigns, serialized as JSON strings so that a browser's
+// 53-bit numbers never round them, and parsed back from strings (path segments, query strings).
+macro_rules! row_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// Wraps a raw row id.
+            pub const fn new(id: i64) -> Self {
+                Self(id)
+            }
+
+            /// The raw row id.
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+                text.parse().map(Self).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+row_id! {
+    /// A conversation of one tenant: one business account and one user on one platform.
+    ConversationId
+}
+
+row_id! {
+    /// A stored message (the store's row id; Meta's id is the message's
+    /// [`message_id`](crate::store::StoredMessage::message_id)).
+    StoredMessageId
+}
 
 #[cfg(test)]
 mod tests {
@@ -216,5 +288,18 @@ mod tests {
             format!("{participant:?}"),
             "ParticipantId(\"17841400000000001\")"
         );
+    }
+
+    #[test]
+    fn ids_serialize_as_strings_and_parse_back() {
+        let id = ConversationId::new(9_007_199_254_740_993);
+        let json = serde_json::to_string(&id).expect("valid");
+        assert_eq!(json, "\"9007199254740993\"");
+        assert_eq!(
+            serde_json::from_str::<ConversationId>(&json).expect("valid"),
+            id
+        );
+        assert_eq!("42".parse::<StoredMessageId>().expect("valid").get(), 42);
+        assert!("x".parse::<StoredMessageId>().is_err());
     }
 }

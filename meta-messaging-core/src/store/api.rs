@@ -9,10 +9,10 @@ use serde::Serialize;
 use super::account::{Account, AccountStatus, NewAccount};
 use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
-use super::keys::{ConversationId, StoredMessageId};
 use super::model::{StoredAttachment, StoredMessage, StoredReplyTo};
 use super::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
+use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
 use crate::webhook::Event;
 

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::ConversationId;
 use super::model::Direction;
+use crate::ids::ConversationId;
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::platform::Platform;
 

@@ -75,7 +75,6 @@ mod cursor;
 mod error;
 mod failpoint;
 mod keyring;
-mod keys;
 mod memory;
 mod model;
 mod plan;
@@ -90,6 +89,7 @@ mod sql;
 mod sqlite;
 mod stored_token;
 
+pub use crate::ids::{ConversationId, StoredMessageId};
 pub use account::{
     Account, AccountStatus, AccountToken, NewAccount, PLAIN_SCHEME, PlaintextTokens, TokenSealer,
     UnknownTokenScheme,
@@ -104,7 +104,6 @@ pub use error::StoreError;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use failpoint::FailPoint;
 pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenSealError};
-pub use keys::{ConversationId, StoredMessageId};
 pub use memory::InMemoryStore;
 pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, StoredReplyTo};
 #[cfg(feature = "postgres")]

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{ConversationId, StoredMessageId};
 use crate::ids::{AccountId, AppId, MediaId, MessageId, ParticipantId, TenantId};
+use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
 use crate::webhook::{Attachment, AttachmentType, ReplyTo};
 

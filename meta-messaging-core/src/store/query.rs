@@ -4,9 +4,9 @@ use serde::Serialize;
 
 use super::cursor::Cursor;
 use super::error::StoreError;
-use super::keys::ConversationId;
 use super::model::Direction;
 use crate::ids::AccountId;
+use crate::ids::ConversationId;
 use crate::platform::Platform;
 
 /// The largest page a list returns; larger limits are clamped to it.

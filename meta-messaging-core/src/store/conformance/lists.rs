@@ -180,7 +180,7 @@ pub async fn conversation_filters_and_sort(h: &Harness) {
             .map(|c| (c.participant_id.into_inner(), c.id))
             .collect::<Vec<_>>()
     };
-    let users = |rows: Vec<(String, crate::store::keys::ConversationId)>| {
+    let users = |rows: Vec<(String, crate::ids::ConversationId)>| {
         rows.into_iter().map(|r| r.0).collect::<Vec<_>>()
     };
     let all = list(ConversationQuery::new()).await;

@@ -1,10 +1,10 @@
 //! How the in-memory store executes a [`Plan`]: the reference semantics of every event kind.
 
 use super::state::{MessageEntry, Tx};
+use crate::ids::{ConversationId, StoredMessageId};
 use crate::store::api::ApplyReport;
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
-use crate::store::keys::{ConversationId, StoredMessageId};
 use crate::store::model::{Direction, StoredMessage};
 use crate::store::plan::{
     ConversationKey, MessageRow, Op, Plan, ReceiptScope, apply_reaction, now_ms, preview,

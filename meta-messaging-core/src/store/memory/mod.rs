@@ -16,11 +16,11 @@ use super::conversation::{Conversation, ParticipantProfile};
 use super::cursor::{Cursor, ListKind};
 use super::error::StoreError;
 use super::failpoint::FailPoint;
-use super::keys::{ConversationId, StoredMessageId};
 use super::model::{Direction, StoredMessage};
 use super::plan::{Plan, Target, now_ms, raw_row};
 use super::query::{ConversationQuery, MessageQuery, Order, StorePage, into_page, page_size};
 use crate::ids::{AccountId, MessageId, TenantId};
+use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
 use crate::webhook::Event;
 

@@ -12,11 +12,11 @@ use super::account::{Account, AccountToken, TokenSealer};
 use super::api::RawEvent;
 use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
-use super::keys::{ConversationId, StoredMessageId};
 use super::model::{Direction, StoredMessage};
 use super::plan::{ReactionState, visible_reactions};
 use super::stored_token::{StoredToken, TokenOwner, TokenWriteBack};
 use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
+use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
 
 /// A JSON column's text. The values written (attachments, reply-to) always serialize; `null`

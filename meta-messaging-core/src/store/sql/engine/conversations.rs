@@ -5,11 +5,11 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::dynamic::{DynamicQuery, push_keyset};
 use super::{Engine, commit};
+use crate::ids::ConversationId;
 use crate::ids::TenantId;
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::cursor::{Cursor, ListKind};
 use crate::store::error::StoreError;
-use crate::store::keys::ConversationId;
 use crate::store::plan::now_ms;
 use crate::store::query::{ConversationQuery, StorePage, into_page, page_size};
 use crate::store::sql::dialect::SqlDialect;

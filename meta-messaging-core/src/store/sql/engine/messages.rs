@@ -4,11 +4,11 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::Engine;
 use super::dynamic::{DynamicQuery, push_keyset};
+use crate::ids::StoredMessageId;
 use crate::ids::{MessageId, TenantId};
 use crate::platform::Platform;
 use crate::store::cursor::{Cursor, ListKind};
 use crate::store::error::StoreError;
-use crate::store::keys::StoredMessageId;
 use crate::store::model::StoredMessage;
 use crate::store::query::{MessageQuery, StorePage, into_page, page_size};
 use crate::store::sql::dialect::SqlDialect;

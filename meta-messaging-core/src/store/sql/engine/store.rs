@@ -9,13 +9,13 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::Engine;
 use crate::ids::{AccountId, MessageId, TenantId};
+use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
 use crate::store::api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
 use crate::store::batch::{BatchConfig, GroupCommit, PlanOutcome, PlanWriter};
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
-use crate::store::keys::{ConversationId, StoredMessageId};
 use crate::store::model::StoredMessage;
 use crate::store::plan::{Plan, raw_row};
 use crate::store::query::{ConversationQuery, MessageQuery, StorePage};

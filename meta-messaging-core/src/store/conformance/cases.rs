@@ -23,16 +23,23 @@ pub(super) async fn count(store: &dyn MessageStore, tenant: &TenantId) -> u64 {
         .expect("count_messages failed")
 }
 
-/// A redelivered message is stored once; a second apply of a delivery changes nothing.
-pub async fn idempotent_messages(h: &Harness) {
-    let store = &*h.store;
-    let s = Scene::new(Platform::Instagram);
+/// An Instagram question with a long message id, then an image (`img-1`), from user 5001.
+/// Answers the delivery's items, the question's id and the image's time.
+fn stock_question(s: &Scene) -> (Vec<serde_json::Value>, String, i64) {
     let mid = long_mid();
     let (t1, t2) = (tick(), tick());
     let items = vec![
         s.text("5001", &mid, "Is this in stock?", t1),
         s.image("5001", "img-1", "https://cdn.example/x.jpg", t2),
     ];
+    (items, mid, t2)
+}
+
+/// A redelivered message is stored once; a second apply of a delivery changes nothing.
+pub async fn idempotent_messages(h: &Harness) {
+    let store = &*h.store;
+    let s = Scene::new(Platform::Instagram);
+    let (items, _, t2) = stock_question(&s);
     let first = s.apply(store, items.clone()).await.expect("first apply");
     assert_eq!((first.inserted, first.duplicates), (2, 0), "{first:?}");
     let conv_before = store
@@ -60,7 +67,15 @@ pub async fn idempotent_messages(h: &Harness) {
     assert_eq!(c.unread_count, 2);
     assert_eq!(c.last_message_preview.as_deref(), Some("[image]"));
     assert_eq!(c.last_message_at_ms, t2);
+}
 
+/// An inbound message keeps what Meta sent: long ids whole, text, parties, attachments, the raw
+/// event; its JSON has every documented field.
+pub async fn inbound_message_fields(h: &Harness) {
+    let store = &*h.store;
+    let s = Scene::new(Platform::Instagram);
+    let (items, mid, _) = stock_question(&s);
+    s.apply(store, items).await.expect("apply");
     let m = message(store, &s, &mid).await;
     assert_eq!(m.message_id.as_str(), mid, "long ids are kept whole");
     assert_eq!(m.direction, Direction::Inbound);

@@ -4,6 +4,7 @@ use meta_messaging_core::Platform;
 use meta_messaging_core::webhook::DeliveryBuilder;
 use serde_json::{Value, json};
 
+use super::sending_page;
 use crate::error::GraphFailure;
 use crate::server::Shared;
 use crate::state::{ConversationMessage, Principal, SentMessage, State, now_ms};
@@ -46,11 +47,8 @@ fn accept(
     node: &str,
     body: &[u8],
 ) -> Result<Accepted, GraphFailure> {
-    let Principal::Page(page) = principal else {
-        return Err(GraphFailure::object_not_found(node, "post"));
-    };
     let mut state = shared.lock();
-    ensure_addressed(&state, page, node)?;
+    let page = sending_page(&state, principal, node)?;
     let request: Value = serde_json::from_slice(body).map_err(|_| {
         GraphFailure::invalid_parameter("(#100) The request body is not valid JSON")
     })?;
@@ -88,19 +86,6 @@ struct Outgoing<'a> {
     /// The id the message is sent from: the Page, or its Instagram account on Instagram.
     account: String,
     now: i64,
-}
-
-/// A Page token may only send as its own Page (or `me`).
-fn ensure_addressed(state: &State, page: &FacebookPage, node: &str) -> Result<(), GraphFailure> {
-    let addressed = if node == "me" {
-        Some(page)
-    } else {
-        state.page_for_node(node)
-    };
-    if addressed.is_none_or(|p| p.id != page.id) {
-        return Err(GraphFailure::object_not_found(node, "post"));
-    }
-    Ok(())
 }
 
 fn recipient_id(request: &Value) -> Result<&str, GraphFailure> {

@@ -109,7 +109,8 @@ macro_rules! conformance_tests {
 conformance_tests!(
     idempotent_messages,
     inbound_message_fields,
-    echoes_merge_with_outbound,
+    echo_after_outbound_merges,
+    outbound_after_echo_merges,
     reactions,
     receipts,
     edits,

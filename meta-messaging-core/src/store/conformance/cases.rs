@@ -112,8 +112,9 @@ pub async fn inbound_message_fields(h: &Harness) {
     }
 }
 
-/// `record_outbound` and the echo of the same message make one row, in either order.
-pub async fn echoes_merge_with_outbound(h: &Harness) {
+/// `record_outbound` then the echo of the same message make one row: recording twice is one
+/// row, the echo merges its raw event and app id into it, and a redelivered echo changes nothing.
+pub async fn echo_after_outbound_merges(h: &Harness) {
     let store = &*h.store;
     let s = Scene::new(Platform::Messenger);
     let t = tick();
@@ -151,19 +152,31 @@ pub async fn echoes_merge_with_outbound(h: &Harness) {
         (repeat.inserted, repeat.updated, repeat.duplicates),
         (0, 0, 1)
     );
+    assert_one_outbound_conversation(store, &s, 1).await;
+}
 
-    // Echo first (the webhook can beat the Send API's answer), then the record.
-    let t2 = tick();
-    s.apply(store, vec![s.echo("6001", "m_race", "Hi", t2)])
+/// The echo first (the webhook can beat the Send API's answer), then `record_outbound`: still
+/// one row, which keeps the echo's text.
+pub async fn outbound_after_echo_merges(h: &Harness) {
+    let store = &*h.store;
+    let s = Scene::new(Platform::Messenger);
+    let t = tick();
+    s.apply(store, vec![s.echo("6001", "m_race", "Hi", t)])
         .await
         .expect("echo first");
-    let late = OutboundMessage::new(s.platform, s.account.as_str(), "6001", "m_race", t2);
+    let late = OutboundMessage::new(s.platform, s.account.as_str(), "6001", "m_race", t);
     let recorded = store
         .record_outbound(&s.tenant, &late)
         .await
         .expect("record after echo");
     assert_eq!(recorded.text.as_deref(), Some("Hi"));
-    assert_eq!(count(store, &s.tenant).await, 2);
+    assert_one_outbound_conversation(store, &s, 1).await;
+}
+
+/// The scene holds `messages` messages, all in one conversation whose last message is
+/// outbound and which has nothing unread.
+async fn assert_one_outbound_conversation(store: &dyn MessageStore, s: &Scene, messages: u64) {
+    assert_eq!(count(store, &s.tenant).await, messages);
     let convs = store
         .list_conversations(&s.tenant, &ConversationQuery::new())
         .await

@@ -26,8 +26,8 @@ mod tenancy;
 use std::sync::Arc;
 
 pub use self::cases::{
-    deletes, echoes_merge_with_outbound, edits, idempotent_messages, inbound_message_fields,
-    reactions, receipts, unknown_and_orphan_events_are_kept,
+    deletes, echo_after_outbound_merges, edits, idempotent_messages, inbound_message_fields,
+    outbound_after_echo_merges, reactions, receipts, unknown_and_orphan_events_are_kept,
 };
 pub use self::lists::{
     conversation_archive_and_read, conversation_moves_on_new_message,
@@ -74,7 +74,8 @@ pub async fn run_all(h: &Harness) {
     run!(
         idempotent_messages,
         inbound_message_fields,
-        echoes_merge_with_outbound,
+        echo_after_outbound_merges,
+        outbound_after_echo_merges,
         reactions,
         receipts,
         edits,

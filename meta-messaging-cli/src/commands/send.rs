@@ -54,14 +54,9 @@ pub(super) async fn run(args: &SendArgs, io: &mut Io) -> Result<ExitCode, CliErr
     }
 }
 
+/// The `--attachment-type` as the library reads Meta's names, in any case.
 fn attachment_kind(name: &str) -> Option<AttachmentKind> {
-    match name.to_ascii_lowercase().as_str() {
-        "image" => Some(AttachmentKind::Image),
-        "video" => Some(AttachmentKind::Video),
-        "audio" => Some(AttachmentKind::Audio),
-        "file" => Some(AttachmentKind::File),
-        _ => None,
-    }
+    serde_json::from_value(serde_json::Value::String(name.to_ascii_lowercase())).ok()
 }
 
 /// A client for `--graph-url`, retrying as the library does by default, and sending
@@ -109,4 +104,20 @@ pub(super) fn print_graph_error(io: &mut Io, err: &GraphError) -> Result<ExitCod
         writeln!(io.stderr, "{line}").map_err(CliError::Write)?;
     }
     Ok(ExitCode::FAILURE)
+}
+
+#[cfg(test)]
+mod tests {
+    use meta_messaging_core::graph::AttachmentKind;
+
+    use super::attachment_kind;
+
+    #[test]
+    fn attachment_types_are_the_send_apis_in_any_case() {
+        assert_eq!(attachment_kind("image"), Some(AttachmentKind::Image));
+        assert_eq!(attachment_kind("Video"), Some(AttachmentKind::Video));
+        assert_eq!(attachment_kind("AUDIO"), Some(AttachmentKind::Audio));
+        assert_eq!(attachment_kind("file"), Some(AttachmentKind::File));
+        assert_eq!(attachment_kind("sticker"), None);
+    }
 }

@@ -65,22 +65,13 @@ fn request(action: &TriggerAction) -> (Method, Vec<&str>, Value) {
             quick_reply,
             hours_ago,
         } => {
-            let mut body = json!({});
-            if let Some(text) = text {
-                body["text"] = json!(text);
-            }
-            if let Some((kind, url)) = attachment {
-                body["attachment"] = json!({"type": kind, "url": url});
-            }
-            if let Some(mid) = reply_to {
-                body["reply_to"] = json!(mid);
-            }
-            if let Some(payload) = quick_reply {
-                body["quick_reply"] = json!(payload);
-            }
-            if let Some(hours) = hours_ago {
-                body["timestamp"] = json!(now_ms() - i64::from(*hours) * 3_600_000);
-            }
+            let body = message_body(
+                text.as_deref(),
+                attachment.as_ref(),
+                reply_to.as_deref(),
+                quick_reply.as_deref(),
+                *hours_ago,
+            );
             (Method::POST, user_path(user, "messages"), body)
         }
         TriggerAction::React {
@@ -131,6 +122,33 @@ fn request(action: &TriggerAction) -> (Method, Vec<&str>, Value) {
             json!({"url": url}),
         ),
     }
+}
+
+/// The body of a user's message: only the parts given, dated `hours_ago` in the past when given.
+fn message_body(
+    text: Option<&str>,
+    attachment: Option<&(String, String)>,
+    reply_to: Option<&str>,
+    quick_reply: Option<&str>,
+    hours_ago: Option<u32>,
+) -> Value {
+    let mut body = json!({});
+    if let Some(text) = text {
+        body["text"] = json!(text);
+    }
+    if let Some((kind, url)) = attachment {
+        body["attachment"] = json!({"type": kind, "url": url});
+    }
+    if let Some(mid) = reply_to {
+        body["reply_to"] = json!(mid);
+    }
+    if let Some(payload) = quick_reply {
+        body["quick_reply"] = json!(payload);
+    }
+    if let Some(hours) = hours_ago {
+        body["timestamp"] = json!(now_ms() - i64::from(hours) * 3_600_000);
+    }
+    body
 }
 
 fn user_path<'a>(user: &'a str, action: &'a str) -> Vec<&'a str> {

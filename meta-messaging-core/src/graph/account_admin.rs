@@ -99,8 +99,34 @@ pub struct SubscribedApp {
 pub struct PermissionGrant {
     /// The permission (`pages_messaging`, ...).
     pub permission: String,
-    /// `granted`, `declined` or `expired`.
-    pub status: String,
+    /// Whether the user granted it.
+    pub status: PermissionStatus,
+}
+
+impl PermissionGrant {
+    /// Whether the permission is granted now.
+    pub fn is_granted(&self) -> bool {
+        self.status == PermissionStatus::Granted
+    }
+}
+
+/// Where a permission stands for the user (`status` of `/me/permissions`).
+///
+/// A status this version does not know is kept as [`PermissionStatus::Other`], so a status
+/// Meta adds does not fail the whole list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum PermissionStatus {
+    /// The user granted it.
+    Granted,
+    /// The user declined it (or removed it later).
+    Declined,
+    /// It was granted, but the grant expired (data access expiry).
+    Expired,
+    /// Any other status, as Meta spelled it.
+    #[serde(untagged)]
+    Other(String),
 }
 
 /// A permission limited to some objects (`granular_scopes` of `debug_token`).
@@ -268,5 +294,34 @@ impl AccountClient {
                 "id,name,instagram_business_account{id,username,name,profile_picture_url}",
             );
         self.client.execute(call).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{PermissionGrant, PermissionStatus};
+
+    #[test]
+    fn permission_statuses_read_back_as_written() {
+        let grant = |status: &str| -> PermissionGrant {
+            serde_json::from_value(json!({"permission": "pages_messaging", "status": status}))
+                .expect("grant")
+        };
+        for (name, status) in [
+            ("granted", PermissionStatus::Granted),
+            ("declined", PermissionStatus::Declined),
+            ("expired", PermissionStatus::Expired),
+            ("pending", PermissionStatus::Other("pending".to_owned())),
+        ] {
+            let read = grant(name);
+            assert_eq!(read.status, status);
+            assert_eq!(read.is_granted(), name == "granted");
+            assert_eq!(
+                serde_json::to_value(&read.status).expect("json"),
+                json!(name)
+            );
+        }
     }
 }

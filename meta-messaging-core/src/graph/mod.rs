@@ -60,8 +60,8 @@ mod token;
 mod usage;
 
 pub use account_admin::{
-    GranularScope, InstagramBusinessAccount, ManagedPage, PageInfo, PermissionGrant, SubscribedApp,
-    TokenInfo, UserClient,
+    GranularScope, InstagramBusinessAccount, ManagedPage, PageInfo, PermissionGrant,
+    PermissionStatus, SubscribedApp, TokenInfo, UserClient,
 };
 pub use account_client::{AccountClient, AccountRoute};
 pub use action::{ActionBuilder, UploadBuilder};

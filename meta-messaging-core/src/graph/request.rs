@@ -173,38 +173,8 @@ impl GraphClient {
     }
 
     async fn attempt<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T> {
-        let inner = &self.inner;
-        let mut request = inner
-            .http
-            .request(call.method.clone(), self.url(call.host, &call.path))
-            .timeout(inner.timeout)
-            .header(USER_AGENT, &inner.user_agent);
-        if !call.query.is_empty() {
-            request = request.query(&call.query);
-        }
         let proof = self.proof(call);
-        if let Some(proof) = &proof {
-            request = request.query(&[(APPSECRET_PROOF, proof.as_str())]);
-        }
-        if let Some(credential) = call.credential {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", credential.expose()))
-                .map_err(|_| {
-                    GraphError::InvalidRequest(super::error::InvalidRequest::Other(
-                        "the access token contains characters not allowed in an HTTP header".into(),
-                    ))
-                })?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
-        }
-        request = match &call.body {
-            Body::None if call.form.is_empty() => request,
-            Body::None => request.form(&call.form),
-            Body::Json(bytes) => request
-                .header(CONTENT_TYPE, "application/json")
-                .body(bytes.clone()),
-            Body::Multipart(parts) => request.multipart(form(parts)?),
-        };
-
+        let request = self.http_request(call, proof.as_deref())?;
         let response = request.send().await.map_err(|e| {
             // A failed connect never sent the request; anything later may have reached Meta.
             let delivered = !(e.is_connect() || e.is_builder());
@@ -217,29 +187,86 @@ impl GraphClient {
             .await
             .map_err(|e| GraphError::transport(e, true))?;
         tracing::debug!(method = %call.method, path = %call.path, status, "Graph API call");
+        self.read_answer(call, proof.as_deref(), status, usage, &body)
+    }
 
+    /// The HTTP request of one attempt at `call`, with its token and `appsecret_proof`.
+    fn http_request(
+        &self,
+        call: &Call<'_>,
+        proof: Option<&str>,
+    ) -> Result<reqwest::RequestBuilder> {
+        let inner = &self.inner;
+        let mut request = inner
+            .http
+            .request(call.method.clone(), self.url(call.host, &call.path))
+            .timeout(inner.timeout)
+            .header(USER_AGENT, &inner.user_agent);
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
+        }
+        if let Some(proof) = proof {
+            request = request.query(&[(APPSECRET_PROOF, proof)]);
+        }
+        if let Some(credential) = call.credential {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", credential.expose()))
+                .map_err(|_| {
+                    GraphError::InvalidRequest(super::error::InvalidRequest::Other(
+                        "the access token contains characters not allowed in an HTTP header".into(),
+                    ))
+                })?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        Ok(match &call.body {
+            Body::None if call.form.is_empty() => request,
+            Body::None => request.form(&call.form),
+            Body::Json(bytes) => request
+                .header(CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+            Body::Multipart(parts) => request.multipart(form(parts)?),
+        })
+    }
+
+    /// The decoded answer, or Meta's error (else the HTTP status) with secrets masked; keeps
+    /// the rate-limit usage Meta reported.
+    fn read_answer<T: DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+        proof: Option<&str>,
+        status: u16,
+        usage: RateLimitUsage,
+        body: &[u8],
+    ) -> Result<T> {
         if (200..300).contains(&status) {
-            if !usage.is_empty() {
-                *inner.last_usage.lock().unwrap_or_else(|e| e.into_inner()) = usage;
-            }
-            return serde_json::from_slice(&body).map_err(|source| GraphError::Decode {
+            self.keep_usage(usage);
+            return serde_json::from_slice(body).map_err(|source| GraphError::Decode {
                 status,
-                body_prefix: prefix(&mask(call, proof.as_deref(), &body)),
+                body_prefix: prefix(&mask(call, proof, body)),
                 source,
             });
         }
-        let body = mask(call, proof.as_deref(), &body);
+        let body = mask(call, proof, body);
         if let Some(mut api) = MetaError::from_body(status, body.as_bytes()) {
             api.usage = usage.clone();
-            if !usage.is_empty() {
-                *inner.last_usage.lock().unwrap_or_else(|e| e.into_inner()) = usage;
-            }
+            self.keep_usage(usage);
             return Err(api.into());
         }
         Err(GraphError::Http {
             status,
             body_prefix: prefix(&body),
         })
+    }
+
+    /// Keeps the latest rate-limit usage Meta reported (a response without any keeps the last).
+    fn keep_usage(&self, usage: RateLimitUsage) {
+        if !usage.is_empty() {
+            *self
+                .inner
+                .last_usage
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = usage;
+        }
     }
 
     /// The call's `appsecret_proof`: hex HMAC-SHA256 of its access token keyed with the app

@@ -224,15 +224,7 @@ impl InboxBuilder {
     /// [`BuildError::EmptySecret`] when an app secret or the verify token is empty;
     /// [`BuildError::Graph`] when no Graph client was given and the default cannot be built.
     pub fn build(self) -> Result<Inbox, BuildError> {
-        let mut secrets = self.secrets.into_iter();
-        let first = secrets.next().ok_or(BuildError::Missing("app_secret"))?;
-        if first.expose().is_empty() || secrets.as_slice().iter().any(|s| s.expose().is_empty()) {
-            return Err(BuildError::EmptySecret("app_secret"));
-        }
-        let verifier = secrets.fold(
-            SignatureVerifier::new(first),
-            SignatureVerifier::with_secret,
-        );
+        let verifier = signature_verifier(self.secrets)?;
         let verify_token = self
             .verify_token
             .ok_or(BuildError::Missing("verify_token"))?;
@@ -284,6 +276,20 @@ impl InboxBuilder {
             }),
         })
     }
+}
+
+/// The verifier of webhook signatures, accepting each app secret given (more than one while
+/// rotating). None may be empty.
+fn signature_verifier(secrets: Vec<AppSecret>) -> Result<SignatureVerifier, BuildError> {
+    let mut secrets = secrets.into_iter();
+    let first = secrets.next().ok_or(BuildError::Missing("app_secret"))?;
+    if first.expose().is_empty() || secrets.as_slice().iter().any(|s| s.expose().is_empty()) {
+        return Err(BuildError::EmptySecret("app_secret"));
+    }
+    Ok(secrets.fold(
+        SignatureVerifier::new(first),
+        SignatureVerifier::with_secret,
+    ))
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@ use subtle::ConstantTimeEq;
 
 use super::Inbox;
 use super::error::InboxError;
-use crate::graph::{MESSAGING_SCOPES, MESSENGER_WEBHOOK_FIELDS, OAuthState};
+use crate::graph::{
+    InstagramBusinessAccount, MESSAGING_SCOPES, MESSENGER_WEBHOOK_FIELDS, ManagedPage, OAuthState,
+};
 use crate::ids::{AppId, TenantId};
 use crate::platform::Platform;
-use crate::secret::{AppSecret, hmac_sha256};
+use crate::secret::{AppSecret, PageAccessToken, hmac_sha256};
 use crate::store::{Account, AccountToken, NewAccount};
 
 /// The cookie that carries the OAuth `state` between `/oauth/start` and `/oauth/callback`.
@@ -137,6 +139,25 @@ impl Inbox {
         let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();
+        let (tenant, code) = self.verify_callback(&params, cookie_state)?;
+        let pages = self.managed_pages(settings, code).await?;
+        let mut data = Vec::new();
+        for page in pages {
+            self.connect_page(&tenant, page, &mut data).await?;
+        }
+        Ok(Connected {
+            tenant_id: tenant,
+            data,
+        })
+    }
+
+    /// The tenant named in the callback's state and the authorization code, once the state is
+    /// known to be ours and this browser's.
+    fn verify_callback<'q>(
+        &self,
+        params: &'q [(String, String)],
+        cookie_state: Option<&str>,
+    ) -> Result<(TenantId, &'q str), InboxError> {
         let param = |name: &str| {
             params
                 .iter()
@@ -161,54 +182,54 @@ impl Inbox {
             });
         }
         let code = param("code").ok_or(InboxError::OAuthState("the callback has no code"))?;
+        Ok((tenant, code))
+    }
 
+    /// The person's Pages with their tokens, read with the long-lived user token `code` buys.
+    async fn managed_pages(
+        &self,
+        settings: &OAuthSettings,
+        code: &str,
+    ) -> Result<Vec<ManagedPage>, InboxError> {
         let oauth = self
             .graph()
             .oauth(settings.app_id.clone(), self.state_secret().clone());
         let short = oauth.exchange_code(code, &settings.redirect_uri).await?;
         let long = oauth.long_lived(&short.access_token).await?;
-        let pages: Vec<_> = self
+        let pages = self
             .graph()
             .user(long.access_token)
             .accounts()
             .stream()
             .try_collect()
             .await?;
+        Ok(pages)
+    }
 
+    /// Subscribes `page` to the app's webhooks, then stores it and its linked Instagram account
+    /// for `tenant`, adding them to `connected`. A Page listed without a token is skipped.
+    async fn connect_page(
+        &self,
+        tenant: &TenantId,
+        page: ManagedPage,
+        connected: &mut Vec<Account>,
+    ) -> Result<(), InboxError> {
+        let Some(token) = page.access_token.clone() else {
+            tracing::warn!(page_id = %page.id, "page listed without a token: the person lacks a task on it");
+            return Ok(());
+        };
+        self.graph()
+            .messenger(page.id.clone(), token.clone())
+            .subscribe_app(MESSENGER_WEBHOOK_FIELDS)
+            .await?;
         let store = self.store();
-        let mut data = Vec::new();
-        for page in pages {
-            let Some(token) = page.access_token.clone() else {
-                tracing::warn!(page_id = %page.id, "page listed without a token: the person lacks a task on it");
-                continue;
-            };
-            self.graph()
-                .messenger(page.id.clone(), token.clone())
-                .subscribe_app(MESSENGER_WEBHOOK_FIELDS)
-                .await?;
-            let mut messenger = NewAccount::new(Platform::Messenger, page.id.clone())
-                .with_token(AccountToken::Page(token.clone()), None);
-            if let Some(name) = &page.name {
-                messenger = messenger.with_name(name.clone());
-            }
-            data.push(store.upsert_account(&tenant, &messenger).await?);
-            if let Some(ig) = &page.instagram_business_account {
-                let mut instagram = NewAccount::new(Platform::Instagram, ig.id.clone())
-                    .with_linked_page(page.id.clone())
-                    .with_token(AccountToken::Page(token), None);
-                if let Some(username) = &ig.username {
-                    instagram = instagram.with_username(username.clone());
-                }
-                if let Some(name) = &ig.name {
-                    instagram = instagram.with_name(name.clone());
-                }
-                data.push(store.upsert_account(&tenant, &instagram).await?);
-            }
+        let messenger = messenger_account(&page, token.clone());
+        connected.push(store.upsert_account(tenant, &messenger).await?);
+        if let Some(ig) = &page.instagram_business_account {
+            let instagram = instagram_account(&page, ig, token);
+            connected.push(store.upsert_account(tenant, &instagram).await?);
         }
-        Ok(Connected {
-            tenant_id: tenant,
-            data,
-        })
+        Ok(())
     }
 
     /// The connect flow's settings, when configured.
@@ -223,6 +244,34 @@ impl Inbox {
     fn state_secret(&self) -> &AppSecret {
         &self.inner.verifier.secrets()[0]
     }
+}
+
+/// The Messenger account of a connected Page.
+fn messenger_account(page: &ManagedPage, token: PageAccessToken) -> NewAccount {
+    let account = NewAccount::new(Platform::Messenger, page.id.clone())
+        .with_token(AccountToken::Page(token), None);
+    match &page.name {
+        Some(name) => account.with_name(name.clone()),
+        None => account,
+    }
+}
+
+/// The Instagram account linked to a connected Page, which messages with the Page's token.
+fn instagram_account(
+    page: &ManagedPage,
+    ig: &InstagramBusinessAccount,
+    token: PageAccessToken,
+) -> NewAccount {
+    let mut account = NewAccount::new(Platform::Instagram, ig.id.clone())
+        .with_linked_page(page.id.clone())
+        .with_token(AccountToken::Page(token), None);
+    if let Some(username) = &ig.username {
+        account = account.with_username(username.clone());
+    }
+    if let Some(name) = &ig.name {
+        account = account.with_name(name.clone());
+    }
+    account
 }
 
 /// `<hex tenant>.<nonce>.<expiry>.<hex mac>`: the tenant travels inside the state, so the

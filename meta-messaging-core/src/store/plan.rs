@@ -11,7 +11,9 @@ use super::model::{Direction, StoredAttachment, StoredReplyTo};
 pub(crate) use super::reaction::{ReactionState, apply_reaction, visible_reactions};
 use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
 use crate::platform::Platform;
-use crate::webhook::{Event, EventDetails, Message, ReactionAction};
+use crate::webhook::{
+    DeliveryReceipt, Event, EventDetails, Message, Reaction, ReactionAction, ReadReceipt,
+};
 
 /// Longest conversation preview, in characters.
 const PREVIEW_CHARS: usize = 100;
@@ -342,68 +344,79 @@ impl Plan {
     }
 
     fn add_event(&mut self, tenant: &TenantId, event: &Event) {
-        let ts = event.timestamp_ms;
         match &event.details {
-            EventDetails::Message(m) | EventDetails::Echo(m) => {
-                let echo = matches!(event.details, EventDetails::Echo(_));
-                match message_row(tenant, event, m, echo) {
-                    Some(row) => self.messages.push(row),
-                    None => self.keep_raw(tenant, event, Some("message without a user id")),
-                }
-            }
-            EventDetails::Reaction(r) => {
-                let remove = match r.action {
-                    ReactionAction::React => false,
-                    ReactionAction::Unreact => true,
-                    _ => return self.keep_raw(tenant, event, Some("unknown reaction action")),
-                };
-                let Some(actor) = event.sender_id.clone() else {
-                    return self.keep_raw(tenant, event, Some("reaction without a sender"));
-                };
-                self.ops.push(Op::React {
-                    target: target(tenant, event, &r.mid),
-                    actor,
-                    remove,
-                    reaction: clean_opt(r.reaction.as_deref()),
-                    emoji: clean_opt(r.emoji.as_deref()),
-                    timestamp_ms: ts,
-                    orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
-                });
-            }
+            EventDetails::Message(m) => self.add_message(tenant, event, m, false),
+            EventDetails::Echo(m) => self.add_message(tenant, event, m, true),
+            EventDetails::Reaction(r) => self.add_reaction(tenant, event, r),
             EventDetails::Edit(e) => self.ops.push(Op::Edit {
                 target: target(tenant, event, &e.mid),
                 text: clean_opt(e.text.as_deref()),
                 num_edit: e.num_edit.max(1),
-                timestamp_ms: ts,
+                timestamp_ms: event.timestamp_ms,
                 orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
             }),
             EventDetails::Delete(d) => self.ops.push(Op::Delete {
                 target: target(tenant, event, &d.mid),
                 orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
             }),
-            EventDetails::Read(r) => match (&r.mid, r.watermark_ms) {
-                (Some(mid), _) => self.receipt(
-                    ReceiptScope::Messages(vec![target(tenant, event, mid)]),
-                    true,
-                    ts,
-                ),
-                (None, Some(watermark_ms)) => self.watermark(tenant, event, watermark_ms, true),
-                (None, None) => self.keep_raw(tenant, event, Some("read receipt names nothing")),
-            },
-            EventDetails::Delivery(d) => {
-                if !d.mids.is_empty() {
-                    let targets = d
-                        .mids
-                        .iter()
-                        .map(|mid| target(tenant, event, mid))
-                        .collect();
-                    self.receipt(ReceiptScope::Messages(targets), false, ts);
-                }
-                if let Some(watermark_ms) = d.watermark_ms {
-                    self.watermark(tenant, event, watermark_ms, false);
-                }
-            }
+            EventDetails::Read(r) => self.add_read(tenant, event, r),
+            EventDetails::Delivery(d) => self.add_delivery(tenant, event, d),
             _ => self.keep_raw(tenant, event, None),
+        }
+    }
+
+    fn add_message(&mut self, tenant: &TenantId, event: &Event, message: &Message, echo: bool) {
+        match message_row(tenant, event, message, echo) {
+            Some(row) => self.messages.push(row),
+            None => self.keep_raw(tenant, event, Some("message without a user id")),
+        }
+    }
+
+    fn add_reaction(&mut self, tenant: &TenantId, event: &Event, reaction: &Reaction) {
+        let remove = match reaction.action {
+            ReactionAction::React => false,
+            ReactionAction::Unreact => true,
+            _ => return self.keep_raw(tenant, event, Some("unknown reaction action")),
+        };
+        let Some(actor) = event.sender_id.clone() else {
+            return self.keep_raw(tenant, event, Some("reaction without a sender"));
+        };
+        self.ops.push(Op::React {
+            target: target(tenant, event, &reaction.mid),
+            actor,
+            remove,
+            reaction: clean_opt(reaction.reaction.as_deref()),
+            emoji: clean_opt(reaction.emoji.as_deref()),
+            timestamp_ms: event.timestamp_ms,
+            orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
+        });
+    }
+
+    /// A read receipt names one message (Instagram) or a watermark (Messenger).
+    fn add_read(&mut self, tenant: &TenantId, event: &Event, read: &ReadReceipt) {
+        match (&read.mid, read.watermark_ms) {
+            (Some(mid), _) => self.receipt(
+                ReceiptScope::Messages(vec![target(tenant, event, mid)]),
+                true,
+                event.timestamp_ms,
+            ),
+            (None, Some(watermark_ms)) => self.watermark(tenant, event, watermark_ms, true),
+            (None, None) => self.keep_raw(tenant, event, Some("read receipt names nothing")),
+        }
+    }
+
+    /// A delivery receipt may name messages, a watermark, or both.
+    fn add_delivery(&mut self, tenant: &TenantId, event: &Event, delivery: &DeliveryReceipt) {
+        if !delivery.mids.is_empty() {
+            let targets = delivery
+                .mids
+                .iter()
+                .map(|mid| target(tenant, event, mid))
+                .collect();
+            self.receipt(ReceiptScope::Messages(targets), false, event.timestamp_ms);
+        }
+        if let Some(watermark_ms) = delivery.watermark_ms {
+            self.watermark(tenant, event, watermark_ms, false);
         }
     }
 

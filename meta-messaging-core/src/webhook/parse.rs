@@ -242,23 +242,10 @@ fn messaging_details(
         return message_details(message);
     }
     if let Some(edit) = wire.message_edit {
-        return Ok(EventDetails::Edit(Edit {
-            mid: require_mid(edit.mid, "message_edit")?,
-            text: edit.text,
-            num_edit: edit
-                .num_edit
-                .and_then(|n| n.0)
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0),
-        }));
+        return edit_details(edit);
     }
     if let Some(reaction) = wire.reaction {
-        return Ok(EventDetails::Reaction(Reaction {
-            mid: require_mid(reaction.mid, "reaction")?,
-            action: ReactionAction::from_name(reaction.action.as_deref().unwrap_or("react")),
-            reaction: reaction.reaction,
-            emoji: reaction.emoji,
-        }));
+        return reaction_details(reaction);
     }
     if let Some(read) = wire.read {
         return Ok(EventDetails::Read(ReadReceipt {
@@ -267,23 +254,10 @@ fn messaging_details(
         }));
     }
     if let Some(delivery) = wire.delivery {
-        return Ok(EventDetails::Delivery(DeliveryReceipt {
-            mids: delivery
-                .mids
-                .unwrap_or_default()
-                .into_iter()
-                .map(wire::WireId::into_id)
-                .collect(),
-            watermark_ms: delivery.watermark.and_then(WireTime::millis),
-        }));
+        return Ok(EventDetails::Delivery(delivery_receipt(delivery)));
     }
     if let Some(postback) = wire.postback {
-        return Ok(EventDetails::Postback(Box::new(Postback {
-            mid: postback.mid.map(wire::WireId::into_id),
-            title: postback.title,
-            payload: postback.payload,
-            referral: postback.referral.map(referral),
-        })));
+        return Ok(EventDetails::Postback(Box::new(postback_details(postback))));
     }
     if let Some(fields) = wire.referral {
         return Ok(EventDetails::Referral(Box::new(referral(fields))));
@@ -315,6 +289,48 @@ fn messaging_details(
         return Ok(EventDetails::Handover(Handover::AppRoles { roles }));
     }
     Err("messaging event with no payload this version knows".to_owned())
+}
+
+fn edit_details(edit: wire::Edit) -> Result<EventDetails, String> {
+    Ok(EventDetails::Edit(Edit {
+        mid: require_mid(edit.mid, "message_edit")?,
+        text: edit.text,
+        num_edit: edit
+            .num_edit
+            .and_then(|n| n.0)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
+    }))
+}
+
+fn reaction_details(reaction: wire::Reaction) -> Result<EventDetails, String> {
+    Ok(EventDetails::Reaction(Reaction {
+        mid: require_mid(reaction.mid, "reaction")?,
+        action: ReactionAction::from_name(reaction.action.as_deref().unwrap_or("react")),
+        reaction: reaction.reaction,
+        emoji: reaction.emoji,
+    }))
+}
+
+fn delivery_receipt(delivery: wire::Delivery) -> DeliveryReceipt {
+    DeliveryReceipt {
+        mids: delivery
+            .mids
+            .unwrap_or_default()
+            .into_iter()
+            .map(wire::WireId::into_id)
+            .collect(),
+        watermark_ms: delivery.watermark.and_then(WireTime::millis),
+    }
+}
+
+fn postback_details(postback: wire::Postback) -> Postback {
+    Postback {
+        mid: postback.mid.map(wire::WireId::into_id),
+        title: postback.title,
+        payload: postback.payload,
+        referral: postback.referral.map(referral),
+    }
 }
 
 fn message_details(wire: wire::Message) -> Result<EventDetails, String> {

@@ -23,6 +23,7 @@ use sha2::Sha256;
 use crate::error::GraphFailure;
 use crate::server::Shared;
 use crate::state::{Principal, State as Live};
+use crate::world::FacebookPage;
 
 /// The largest request body accepted; Meta's own attachment limit is 25 MB.
 pub(crate) const BODY_LIMIT: usize = 25 * 1024 * 1024;
@@ -124,6 +125,27 @@ async fn post_edge(
         _ => Err(GraphFailure::object_not_found(&node, "post")),
     }
     .map(Json)
+}
+
+/// The Page a write is made as: the token must be a Page token, and the node addressed that
+/// Page (by its id, its Instagram account's id, or `me`).
+fn sending_page<'p>(
+    state: &Live,
+    principal: &'p Principal,
+    node: &str,
+) -> Result<&'p FacebookPage, GraphFailure> {
+    let Principal::Page(page) = principal else {
+        return Err(GraphFailure::object_not_found(node, "post"));
+    };
+    let addressed = if node == "me" {
+        Some(page)
+    } else {
+        state.page_for_node(node)
+    };
+    if addressed.is_none_or(|p| p.id != page.id) {
+        return Err(GraphFailure::object_not_found(node, "post"));
+    }
+    Ok(page)
 }
 
 /// The fields of an `application/x-www-form-urlencoded` body (none for any other body).

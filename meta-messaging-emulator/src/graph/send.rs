@@ -4,9 +4,11 @@ use meta_messaging_core::Platform;
 use meta_messaging_core::webhook::DeliveryBuilder;
 use serde_json::{Value, json};
 
+use super::sending_page;
 use crate::error::GraphFailure;
 use crate::server::Shared;
-use crate::state::{ConversationMessage, Principal, SentMessage, now_ms};
+use crate::state::{ConversationMessage, Principal, SentMessage, State, now_ms};
+use crate::world::{FacebookPage, User};
 
 /// The standard messaging window after the user's last message.
 const WINDOW_MS: i64 = 24 * 3600 * 1000;
@@ -45,53 +47,92 @@ fn accept(
     node: &str,
     body: &[u8],
 ) -> Result<Accepted, GraphFailure> {
-    let Principal::Page(page) = principal else {
-        return Err(GraphFailure::object_not_found(node, "post"));
-    };
     let mut state = shared.lock();
-    let addressed = if node == "me" {
-        Some(page)
-    } else {
-        state.page_for_node(node)
-    };
-    if addressed.is_none_or(|p| p.id != page.id) {
-        return Err(GraphFailure::object_not_found(node, "post"));
-    }
+    let page = sending_page(&state, principal, node)?;
     let request: Value = serde_json::from_slice(body).map_err(|_| {
         GraphFailure::invalid_parameter("(#100) The request body is not valid JSON")
     })?;
-    let recipient = request
+    let recipient = recipient_id(&request)?;
+    if !state.admit_send(&page.id) {
+        return Err(GraphFailure::rate_limited());
+    }
+    let user = page_user(&state, page, recipient)?;
+    ensure_permitted(page, user.platform)?;
+    let now = now_ms();
+    ensure_within_window(&state, page, &user, &request, now)?;
+    let outgoing = Outgoing {
+        account: sending_account(page, user.platform),
+        page,
+        user,
+        now,
+    };
+    if request.get("sender_action").is_some() {
+        return Ok(Accepted {
+            answer: json!({"recipient_id": outgoing.user.id}),
+            platform: outgoing.user.platform,
+            account: outgoing.account,
+            echo: None,
+        });
+    }
+    let message = message_to_send(&request)?;
+    let shown = with_stored_attachment(&state, page, &message)?;
+    Ok(record_sent(&mut state, outgoing, &request, message, &shown))
+}
+
+/// A send that passed the checks on who may be messaged and when.
+struct Outgoing<'a> {
+    page: &'a FacebookPage,
+    user: User,
+    /// The id the message is sent from: the Page, or its Instagram account on Instagram.
+    account: String,
+    now: i64,
+}
+
+fn recipient_id(request: &Value) -> Result<&str, GraphFailure> {
+    request
         .pointer("/recipient/id")
         .and_then(Value::as_str)
         .ok_or_else(|| {
             GraphFailure::invalid_parameter(
                 "(#100) Param recipient[id] must be a valid ID string (e.g., \"123\")",
             )
-        })?
-        .to_owned();
-    if !state.admit_send(&page.id) {
-        return Err(GraphFailure::rate_limited());
-    }
-    let user = state
-        .user(&recipient)
+        })
+}
+
+/// The recipient, who must be a user of this Page: Meta does not reveal other Pages' users.
+fn page_user(state: &State, page: &FacebookPage, id: &str) -> Result<User, GraphFailure> {
+    state
+        .user(id)
         .filter(|u| u.page == page.id)
         .cloned()
-        .ok_or_else(GraphFailure::no_matching_user)?;
-    match user.platform {
+        .ok_or_else(GraphFailure::no_matching_user)
+}
+
+/// Each platform needs its own messaging permission on the Page token.
+fn ensure_permitted(page: &FacebookPage, platform: Platform) -> Result<(), GraphFailure> {
+    match platform {
         Platform::Messenger if !has(page, "pages_messaging") => {
-            return Err(GraphFailure::pages_messaging_missing());
+            Err(GraphFailure::pages_messaging_missing())
         }
         Platform::Instagram if !has(page, "instagram_manage_messages") => {
-            return Err(GraphFailure::capability_missing());
+            Err(GraphFailure::capability_missing())
         }
-        _ => {}
+        _ => Ok(()),
     }
+}
+
+/// A Page may only answer a user who wrote first, within the window (longer with `HUMAN_AGENT`).
+fn ensure_within_window(
+    state: &State,
+    page: &FacebookPage,
+    user: &User,
+    request: &Value,
+    now: i64,
+) -> Result<(), GraphFailure> {
     let last = state
         .last_inbound(&page.id, &user.id)
         .ok_or_else(GraphFailure::no_matching_user)?;
-    let now = now_ms();
-    let human_agent = request.get("tag").and_then(Value::as_str) == Some("HUMAN_AGENT");
-    let window = if human_agent {
+    let window = if str_field(request, "tag") == Some("HUMAN_AGENT") {
         HUMAN_AGENT_WINDOW_MS
     } else {
         WINDOW_MS
@@ -99,21 +140,21 @@ fn accept(
     if now - last > window {
         return Err(GraphFailure::outside_window());
     }
-    let account = match user.platform {
+    Ok(())
+}
+
+fn sending_account(page: &FacebookPage, platform: Platform) -> String {
+    match platform {
         Platform::Instagram => page
             .instagram
             .as_ref()
             .map_or_else(|| page.id.clone(), |ig| ig.id.clone()),
         _ => page.id.clone(),
-    };
-    if request.get("sender_action").is_some() {
-        return Ok(Accepted {
-            answer: json!({"recipient_id": user.id}),
-            platform: user.platform,
-            account,
-            echo: None,
-        });
     }
+}
+
+/// The request's `message`, which must carry a text (within Meta's limit) or an attachment.
+fn message_to_send(request: &Value) -> Result<Value, GraphFailure> {
     let message = request
         .get("message")
         .filter(|m| m.get("text").is_some() || m.get("attachment").is_some())
@@ -130,7 +171,17 @@ fn accept(
             "(#100) Length of param message[text] must be less than or equal to 2000",
         ));
     }
-    let mut echoed = message.clone();
+    Ok(message)
+}
+
+/// The message as the conversation shows it: an `attachment_id` becomes the uploaded attachment,
+/// which must belong to the sending Page.
+fn with_stored_attachment(
+    state: &State,
+    page: &FacebookPage,
+    message: &Value,
+) -> Result<Value, GraphFailure> {
+    let mut shown = message.clone();
     if let Some(id) = message
         .pointer("/attachment/payload/attachment_id")
         .and_then(Value::as_str)
@@ -142,49 +193,58 @@ fn accept(
             .ok_or_else(|| {
                 GraphFailure::invalid_parameter(format!("(#100) Invalid attachment_id {id}"))
             })?;
-        echoed["attachment"] = json!({"type": stored.kind, "payload": {"url": stored.url}});
+        shown["attachment"] = json!({"type": stored.kind, "payload": {"url": stored.url}});
     }
-    let mid = DeliveryBuilder::new(user.platform, account.as_str()).new_message_id();
-    let echoed = echo_message(&echoed, mid.as_str(), &state.world.app.id);
+    Ok(shown)
+}
+
+/// Records the sent message in the conversation and the sent log, and builds its echo.
+fn record_sent(
+    state: &mut State,
+    to: Outgoing<'_>,
+    request: &Value,
+    message: Value,
+    shown: &Value,
+) -> Accepted {
+    let mid = DeliveryBuilder::new(to.user.platform, to.account.as_str()).new_message_id();
+    let echoed = echo_message(shown, mid.as_str(), &state.world.app.id);
     let echo = json!({
-        "sender": {"id": account},
-        "recipient": {"id": user.id},
-        "timestamp": now,
+        "sender": {"id": to.account},
+        "recipient": {"id": to.user.id},
+        "timestamp": to.now,
         "message": echoed,
     });
     state.conversation.push(ConversationMessage {
         mid: mid.as_str().to_owned(),
-        page: page.id.clone(),
-        user: user.id.clone(),
+        page: to.page.id.clone(),
+        user: to.user.id.clone(),
         from_user: false,
-        timestamp_ms: now,
+        timestamp_ms: to.now,
         content: echoed,
     });
     state.sent.push(SentMessage {
         message_id: mid.as_str().to_owned(),
-        page_id: page.id.clone(),
-        recipient_id: user.id.clone(),
-        platform: user.platform,
+        page_id: to.page.id.clone(),
+        recipient_id: to.user.id.clone(),
+        platform: to.user.platform,
         message,
-        messaging_type: request
-            .get("messaging_type")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        tag: request
-            .get("tag")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        timestamp: now,
+        messaging_type: str_field(request, "messaging_type").map(str::to_owned),
+        tag: str_field(request, "tag").map(str::to_owned),
+        timestamp: to.now,
     });
-    Ok(Accepted {
-        answer: json!({"recipient_id": user.id, "message_id": mid.as_str()}),
-        platform: user.platform,
-        account,
+    Accepted {
+        answer: json!({"recipient_id": to.user.id, "message_id": mid.as_str()}),
+        platform: to.user.platform,
+        account: to.account,
         echo: Some(echo),
-    })
+    }
 }
 
-fn has(page: &crate::world::FacebookPage, permission: &str) -> bool {
+fn str_field<'a>(request: &'a Value, key: &str) -> Option<&'a str> {
+    request.get(key).and_then(Value::as_str)
+}
+
+fn has(page: &FacebookPage, permission: &str) -> bool {
     page.permissions.iter().any(|p| p == permission)
 }
 

@@ -7,7 +7,7 @@ use axum::http::header::CONTENT_TYPE;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::BODY_LIMIT;
+use super::{BODY_LIMIT, sending_page};
 use crate::error::GraphFailure;
 use crate::server::Shared;
 use crate::state::{Principal, StoredAttachment};
@@ -21,42 +21,9 @@ pub(super) async fn upload(
     headers: &HeaderMap,
     request: Request,
 ) -> Result<Value, GraphFailure> {
-    let Principal::Page(page) = principal else {
-        return Err(GraphFailure::object_not_found(node, "post"));
-    };
-    if shared
-        .lock()
-        .page_for_node(node)
-        .is_none_or(|p| p.id != page.id)
-        && node != "me"
-    {
-        return Err(GraphFailure::object_not_found(node, "post"));
-    }
-    let multipart = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (message, file) = if multipart {
-        read_multipart(request).await?
-    } else {
-        let body = to_bytes(request.into_body(), BODY_LIMIT)
-            .await
-            .map_err(|_| GraphFailure::invalid_parameter("(#100) The request body is too large"))?;
-        let request: Value = serde_json::from_slice(&body).map_err(|_| {
-            GraphFailure::invalid_parameter("(#100) The request body is not valid JSON")
-        })?;
-        (request.get("message").cloned().unwrap_or(Value::Null), None)
-    };
-    let kind = message
-        .pointer("/attachment/type")
-        .and_then(Value::as_str)
-        .filter(|k| KINDS.contains(k))
-        .ok_or_else(|| {
-            GraphFailure::invalid_parameter(
-                "(#100) param message[attachment][type] must be one of {image, audio, video, file}",
-            )
-        })?
-        .to_owned();
+    let page = sending_page(&shared.lock(), principal, node)?;
+    let (message, file) = read_upload(headers, request).await?;
+    let kind = attachment_kind(&message)?;
     let url = message
         .pointer("/attachment/payload/url")
         .and_then(Value::as_str)
@@ -79,6 +46,41 @@ pub(super) async fn upload(
         },
     );
     Ok(json!({ "attachment_id": id }))
+}
+
+/// The upload's `message` object and its file, from a multipart body or a JSON one (by URL).
+async fn read_upload(
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<(Value, Option<(String, axum::body::Bytes)>), GraphFailure> {
+    let multipart = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        return read_multipart(request).await;
+    }
+    let body = to_bytes(request.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|_| GraphFailure::invalid_parameter("(#100) The request body is too large"))?;
+    let request: Value = serde_json::from_slice(&body).map_err(|_| {
+        GraphFailure::invalid_parameter("(#100) The request body is not valid JSON")
+    })?;
+    Ok((request.get("message").cloned().unwrap_or(Value::Null), None))
+}
+
+/// The attachment's type, one of the four the Send API takes.
+fn attachment_kind(message: &Value) -> Result<String, GraphFailure> {
+    message
+        .pointer("/attachment/type")
+        .and_then(Value::as_str)
+        .filter(|k| KINDS.contains(k))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            GraphFailure::invalid_parameter(
+                "(#100) param message[attachment][type] must be one of {image, audio, video, file}",
+            )
+        })
 }
 
 /// The `message` JSON part and the `filedata` bytes (with their content type) of an upload.

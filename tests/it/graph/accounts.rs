@@ -1,6 +1,8 @@
 //! OAuth, the user's Pages, webhook subscriptions, debug_token and permissions.
 
-use meta_messaging_core::graph::{Credential, ErrorKind, MESSENGER_WEBHOOK_FIELDS, OAuthState};
+use meta_messaging_core::graph::{
+    Credential, ErrorKind, MESSENGER_WEBHOOK_FIELDS, OAuthState, PermissionStatus,
+};
 use meta_messaging_core::ids::{AppId, PageId};
 use meta_messaging_core::secret::{AppSecret, PageAccessToken, UserAccessToken};
 use wiremock::Mock;
@@ -158,7 +160,7 @@ async fn permissions_of_the_user() {
         .unwrap();
     let declined: Vec<_> = grants
         .iter()
-        .filter(|g| g.status == "declined")
+        .filter(|g| g.status == PermissionStatus::Declined)
         .map(|g| g.permission.as_str())
         .collect();
     assert_eq!(declined, ["instagram_manage_messages"]);

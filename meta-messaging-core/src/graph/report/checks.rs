@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{Check, CheckStatus};
-use crate::graph::account_admin::{SubscribedApp, TokenInfo};
+use crate::graph::account_admin::{PageInfo, SubscribedApp, TokenInfo};
 use crate::graph::requirements::REQUIRED_WEBHOOK_FIELDS;
 use crate::ids::AppId;
 
@@ -11,6 +11,7 @@ const TOKENS_DOCS: &str =
     "https://developers.facebook.com/docs/facebook-login/guides/access-tokens/";
 const PERMISSIONS_DOCS: &str = "https://developers.facebook.com/docs/permissions";
 const WEBHOOK_DOCS: &str = "https://developers.facebook.com/docs/messenger-platform/webhooks";
+const IG_DOCS: &str = "https://developers.facebook.com/docs/messenger-platform/instagram";
 
 pub(super) fn token_check(info: &TokenInfo, margin: Duration) -> Check {
     const ID: &str = "token";
@@ -124,4 +125,35 @@ pub(super) fn subscription_check(apps: &[SubscribedApp], app_id: Option<&AppId>)
             WEBHOOK_DOCS,
         )
     }
+}
+
+/// The `page` check and the `instagram_linked` check, from what the Page's node answered.
+pub(super) fn page_checks(found: &PageInfo) -> [Check; 2] {
+    const ID: &str = "instagram_linked";
+    const TITLE: &str = "Instagram account linked to the Page";
+    let page = Check::pass(
+        "page",
+        "Page is reachable with this token",
+        format!(
+            "{} ({})",
+            found.name.as_deref().unwrap_or("unnamed Page"),
+            found.id
+        ),
+    );
+    let instagram = match &found.instagram_business_account {
+        Some(ig) => Check::pass(
+            ID,
+            TITLE,
+            format!("@{} ({})", ig.username.as_deref().unwrap_or("?"), ig.id),
+        ),
+        None => Check::problem(
+            ID,
+            TITLE,
+            CheckStatus::Fail,
+            "the Page has no instagram_business_account".into(),
+            "switch the Instagram account to a professional (Business or Creator) account and link it to this Page in Meta Business Suite (Settings > Linked accounts); turn on 'Allow access to messages' in the Instagram app",
+            IG_DOCS,
+        ),
+    };
+    [page, instagram]
 }

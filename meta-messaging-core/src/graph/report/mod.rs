@@ -9,16 +9,15 @@ use crate::secret::PageAccessToken;
 
 mod checks;
 
-use self::checks::{permission_check, subscription_check, token_check};
+use self::checks::{page_checks, permission_check, subscription_check, token_check};
 use super::account_admin::{InstagramBusinessAccount, TokenInfo};
+use super::account_client::AccountClient;
 use super::client::GraphClient;
 use super::error::GraphError;
 use super::kind::ErrorKind;
 use super::request::Call;
 use super::requirements::{INSTAGRAM_PERMISSIONS, MESSENGER_PERMISSIONS};
 use super::token::Credential;
-
-const IG_DOCS: &str = "https://developers.facebook.com/docs/messenger-platform/instagram";
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -180,85 +179,53 @@ impl GraphClient {
                 return report;
             }
         };
-        report.checks.push(token_check(&info, margin));
+        self.check_valid_token(&mut report, &info, token, margin)
+            .await;
+        report.token = Some(info);
+        report
+    }
+
+    /// The checks that follow what `debug_token` answered, up to the first one that leaves
+    /// nothing further to check.
+    async fn check_valid_token(
+        &self,
+        report: &mut ConnectionReport,
+        info: &TokenInfo,
+        token: PageAccessToken,
+        margin: Duration,
+    ) {
+        report.checks.push(token_check(info, margin));
         if !info.is_valid {
-            skip_rest(&mut report, 0);
-            report.token = Some(info);
-            return report;
+            skip_rest(report, 0);
+            return;
         }
         report.checks.push(permission_check(
             "messenger_permissions",
             "Messenger permissions granted",
-            &info,
+            info,
             MESSENGER_PERMISSIONS,
         ));
         report.checks.push(permission_check(
             "instagram_permissions",
             "Instagram permissions granted",
-            &info,
+            info,
             INSTAGRAM_PERMISSIONS,
         ));
-
-        let page_id = match report
-            .page_id
-            .clone()
-            .or_else(|| info.profile_id.clone().map(PageId::from))
-        {
-            Some(id) => id,
-            None => match self
-                .execute::<Me>(Call::get("me").auth(&credential).query("fields", "id"))
-                .await
-            {
-                Ok(me) => me.id,
-                Err(error) => {
-                    report.checks.push(Check::error(
-                        "page",
-                        "Page is reachable with this token",
-                        &error,
-                    ));
-                    skip_rest(&mut report, 2);
-                    report.token = Some(info);
-                    return report;
-                }
-            },
-        };
-        let page = self.messenger(page_id.clone(), token);
-        report.page_id = Some(page_id);
-        match page.page_info().await {
-            Ok(found) => {
-                report.checks.push(Check::pass(
-                    "page",
-                    "Page is reachable with this token",
-                    format!(
-                        "{} ({})",
-                        found.name.as_deref().unwrap_or("unnamed Page"),
-                        found.id
-                    ),
-                ));
-                report.page_name = found.name;
-                report.checks.push(match &found.instagram_business_account {
-                    Some(ig) => Check::pass("instagram_linked", "Instagram account linked to the Page", format!(
-                        "@{} ({})", ig.username.as_deref().unwrap_or("?"), ig.id
-                    )),
-                    None => Check::problem("instagram_linked", "Instagram account linked to the Page", CheckStatus::Fail,
-                        "the Page has no instagram_business_account".into(),
-                        "switch the Instagram account to a professional (Business or Creator) account and link it to this Page in Meta Business Suite (Settings > Linked accounts); turn on 'Allow access to messages' in the Instagram app",
-                        IG_DOCS),
-                });
-                report.instagram_account = found.instagram_business_account;
-            }
+        let page_id = match self.report_page_id(report, info, &token).await {
+            Ok(id) => id,
             Err(error) => {
                 report.checks.push(Check::error(
                     "page",
                     "Page is reachable with this token",
                     &error,
                 ));
-                report.checks.push(Check::skipped(
-                    "instagram_linked",
-                    "Instagram account linked to the Page",
-                ));
+                skip_rest(report, 2);
+                return;
             }
-        }
+        };
+        let page = self.messenger(page_id.clone(), token);
+        report.page_id = Some(page_id);
+        check_page(&page, report).await;
         report.checks.push(match page.subscribed_apps().await {
             Ok(apps) => subscription_check(&apps, info.app_id.as_ref()),
             Err(error) => Check::error(
@@ -267,8 +234,49 @@ impl GraphClient {
                 &error,
             ),
         });
-        report.token = Some(info);
-        report
+    }
+
+    /// The Page to check: the one asked for, else the token's own (`profile_id`, or `/me`).
+    async fn report_page_id(
+        &self,
+        report: &ConnectionReport,
+        info: &TokenInfo,
+        token: &PageAccessToken,
+    ) -> Result<PageId, GraphError> {
+        if let Some(id) = report
+            .page_id
+            .clone()
+            .or_else(|| info.profile_id.clone().map(PageId::from))
+        {
+            return Ok(id);
+        }
+        let credential = Credential::Page(token.clone());
+        let me = self
+            .execute::<Me>(Call::get("me").auth(&credential).query("fields", "id"))
+            .await?;
+        Ok(me.id)
+    }
+}
+
+/// The `page` and `instagram_linked` checks, keeping what Meta answered about the Page.
+async fn check_page(page: &AccountClient, report: &mut ConnectionReport) {
+    match page.page_info().await {
+        Ok(found) => {
+            report.checks.extend(page_checks(&found));
+            report.page_name = found.name;
+            report.instagram_account = found.instagram_business_account;
+        }
+        Err(error) => {
+            report.checks.push(Check::error(
+                "page",
+                "Page is reachable with this token",
+                &error,
+            ));
+            report.checks.push(Check::skipped(
+                "instagram_linked",
+                "Instagram account linked to the Page",
+            ));
+        }
     }
 }
 

@@ -23,16 +23,23 @@ pub(super) async fn count(store: &dyn MessageStore, tenant: &TenantId) -> u64 {
         .expect("count_messages failed")
 }
 
-/// A redelivered message is stored once; a second apply of a delivery changes nothing.
-pub async fn idempotent_messages(h: &Harness) {
-    let store = &*h.store;
-    let s = Scene::new(Platform::Instagram);
+/// An Instagram question with a long message id, then an image (`img-1`), from user 5001.
+/// Answers the delivery's items, the question's id and the image's time.
+fn stock_question(s: &Scene) -> (Vec<serde_json::Value>, String, i64) {
     let mid = long_mid();
     let (t1, t2) = (tick(), tick());
     let items = vec![
         s.text("5001", &mid, "Is this in stock?", t1),
         s.image("5001", "img-1", "https://cdn.example/x.jpg", t2),
     ];
+    (items, mid, t2)
+}
+
+/// A redelivered message is stored once; a second apply of a delivery changes nothing.
+pub async fn idempotent_messages(h: &Harness) {
+    let store = &*h.store;
+    let s = Scene::new(Platform::Instagram);
+    let (items, _, t2) = stock_question(&s);
     let first = s.apply(store, items.clone()).await.expect("first apply");
     assert_eq!((first.inserted, first.duplicates), (2, 0), "{first:?}");
     let conv_before = store
@@ -60,7 +67,15 @@ pub async fn idempotent_messages(h: &Harness) {
     assert_eq!(c.unread_count, 2);
     assert_eq!(c.last_message_preview.as_deref(), Some("[image]"));
     assert_eq!(c.last_message_at_ms, t2);
+}
 
+/// An inbound message keeps what Meta sent: long ids whole, text, parties, attachments, the raw
+/// event; its JSON has every documented field.
+pub async fn inbound_message_fields(h: &Harness) {
+    let store = &*h.store;
+    let s = Scene::new(Platform::Instagram);
+    let (items, mid, _) = stock_question(&s);
+    s.apply(store, items).await.expect("apply");
     let m = message(store, &s, &mid).await;
     assert_eq!(m.message_id.as_str(), mid, "long ids are kept whole");
     assert_eq!(m.direction, Direction::Inbound);
@@ -97,8 +112,9 @@ pub async fn idempotent_messages(h: &Harness) {
     }
 }
 
-/// `record_outbound` and the echo of the same message make one row, in either order.
-pub async fn echoes_merge_with_outbound(h: &Harness) {
+/// `record_outbound` then the echo of the same message make one row: recording twice is one
+/// row, the echo merges its raw event and app id into it, and a redelivered echo changes nothing.
+pub async fn echo_after_outbound_merges(h: &Harness) {
     let store = &*h.store;
     let s = Scene::new(Platform::Messenger);
     let t = tick();
@@ -136,19 +152,31 @@ pub async fn echoes_merge_with_outbound(h: &Harness) {
         (repeat.inserted, repeat.updated, repeat.duplicates),
         (0, 0, 1)
     );
+    assert_one_outbound_conversation(store, &s, 1).await;
+}
 
-    // Echo first (the webhook can beat the Send API's answer), then the record.
-    let t2 = tick();
-    s.apply(store, vec![s.echo("6001", "m_race", "Hi", t2)])
+/// The echo first (the webhook can beat the Send API's answer), then `record_outbound`: still
+/// one row, which keeps the echo's text.
+pub async fn outbound_after_echo_merges(h: &Harness) {
+    let store = &*h.store;
+    let s = Scene::new(Platform::Messenger);
+    let t = tick();
+    s.apply(store, vec![s.echo("6001", "m_race", "Hi", t)])
         .await
         .expect("echo first");
-    let late = OutboundMessage::new(s.platform, s.account.as_str(), "6001", "m_race", t2);
+    let late = OutboundMessage::new(s.platform, s.account.as_str(), "6001", "m_race", t);
     let recorded = store
         .record_outbound(&s.tenant, &late)
         .await
         .expect("record after echo");
     assert_eq!(recorded.text.as_deref(), Some("Hi"));
-    assert_eq!(count(store, &s.tenant).await, 2);
+    assert_one_outbound_conversation(store, &s, 1).await;
+}
+
+/// The scene holds `messages` messages, all in one conversation whose last message is
+/// outbound and which has nothing unread.
+async fn assert_one_outbound_conversation(store: &dyn MessageStore, s: &Scene, messages: u64) {
+    assert_eq!(count(store, &s.tenant).await, messages);
     let convs = store
         .list_conversations(&s.tenant, &ConversationQuery::new())
         .await

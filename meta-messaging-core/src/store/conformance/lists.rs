@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use super::Harness;
 use super::fixtures::{Scene, tick};
+use crate::ids::ConversationId;
 use crate::ids::TenantId;
 use crate::platform::Platform;
 use crate::store::api::MessageStore;
+use crate::store::conversation::ParticipantProfile;
 use crate::store::error::StoreError;
 use crate::store::model::{Direction, StoredMessage};
 use crate::store::query::{ConversationQuery, MessageQuery, Order};
@@ -36,9 +38,10 @@ fn mids(messages: &[StoredMessage]) -> Vec<&str> {
     messages.iter().map(|m| m.message_id.as_str()).collect()
 }
 
-/// Every message filter, alone and combined, in both orders, across page boundaries.
-pub async fn message_filters_and_sort(h: &Harness) {
-    let store = &*h.store;
+/// Fifteen messages in one tenant, in five rounds 10 ms apart from `base`: a Messenger inbound
+/// and echo (`fb-in-{i}`, `fb-out-{i}`), and an Instagram inbound (`ig-in-{i}`) from one of
+/// two users. Answers the Messenger scene (its tenant holds all fifteen) and `base`.
+async fn fifteen_messages(store: &dyn MessageStore) -> (Scene, i64) {
     let fb = Scene::new(Platform::Messenger);
     let ig = fb.same_tenant(Platform::Instagram);
     let base = tick();
@@ -68,6 +71,13 @@ pub async fn message_filters_and_sort(h: &Harness) {
         .await
         .expect("ig");
     }
+    (fb, base)
+}
+
+/// Messages list newest first by default, oldest first on request, across page boundaries.
+pub async fn message_sort(h: &Harness) {
+    let store = &*h.store;
+    let (fb, _) = fifteen_messages(store).await;
     let t = &fb.tenant;
     let everything = all_messages(store, t, MessageQuery::new().limit(4)).await;
     assert_eq!(everything.len(), 15);
@@ -85,7 +95,13 @@ pub async fn message_filters_and_sort(h: &Harness) {
     let mut reversed = everything.clone();
     reversed.reverse();
     assert_eq!(mids(&oldest), mids(&reversed));
+}
 
+/// Each message filter alone: platform, account, direction, conversation, time window.
+pub async fn message_filters(h: &Harness) {
+    let store = &*h.store;
+    let (fb, base) = fifteen_messages(store).await;
+    let t = &fb.tenant;
     let ig_only = all_messages(
         store,
         t,
@@ -119,6 +135,13 @@ pub async fn message_filters_and_sort(h: &Harness) {
     )
     .await;
     assert_eq!(window.len(), 6, "two rounds of three messages in [10, 30)");
+}
+
+/// Filters combine (all must hold), in lists and in counts.
+pub async fn message_filters_combined(h: &Harness) {
+    let store = &*h.store;
+    let (fb, base) = fifteen_messages(store).await;
+    let t = &fb.tenant;
     let combined = all_messages(
         store,
         t,
@@ -139,6 +162,15 @@ pub async fn message_filters_and_sort(h: &Harness) {
         .await
         .expect("count");
     assert_eq!(counted, 5);
+}
+
+/// Lists leave out each message's raw event unless asked for it.
+pub async fn message_raw_json_opt_in(h: &Harness) {
+    let store = &*h.store;
+    let (fb, _) = fifteen_messages(store).await;
+    let t = &fb.tenant;
+    let everything = all_messages(store, t, MessageQuery::new().limit(4)).await;
+    assert_eq!(everything.len(), 15);
     assert!(
         everything.iter().all(|m| m.raw_event.is_none()),
         "raw JSON is opt-in"
@@ -155,9 +187,9 @@ pub async fn message_filters_and_sort(h: &Harness) {
     assert!(with_raw.data.iter().all(|m| m.raw_event.is_some()));
 }
 
-/// Conversation filters (platform, account, archived, unread) and order by last activity.
-pub async fn conversation_filters_and_sort(h: &Harness) {
-    let store = &*h.store;
+/// Four conversations of one tenant, with users `a` (Messenger), `b` (Instagram), `c`
+/// (Messenger), `d` (Instagram), in that order of activity; answers the Messenger scene.
+async fn four_conversations(store: &dyn MessageStore) -> Scene {
     let fb = Scene::new(Platform::Messenger);
     let ig = fb.same_tenant(Platform::Instagram);
     for (scene, user) in [(&fb, "a"), (&ig, "b"), (&fb, "c"), (&ig, "d")] {
@@ -169,47 +201,77 @@ pub async fn conversation_filters_and_sort(h: &Harness) {
             .await
             .expect("message");
     }
+    fb
+}
+
+/// The users of the conversations `q` lists, in its order, with the conversations' ids.
+async fn conversations(
+    store: &dyn MessageStore,
+    tenant: &TenantId,
+    q: ConversationQuery,
+) -> Vec<(String, ConversationId)> {
+    store
+        .list_conversations(tenant, &q)
+        .await
+        .expect("list conversations")
+        .data
+        .into_iter()
+        .map(|c| (c.participant_id.into_inner(), c.id))
+        .collect()
+}
+
+/// The users of the conversations `q` lists, in its order.
+async fn conversation_users(
+    store: &dyn MessageStore,
+    tenant: &TenantId,
+    q: ConversationQuery,
+) -> Vec<String> {
+    let rows = conversations(store, tenant, q).await;
+    rows.into_iter().map(|(user, _)| user).collect()
+}
+
+/// Conversations list by last activity, newest first or oldest first, by platform and account.
+pub async fn conversation_sort_and_filters(h: &Harness) {
+    let store = &*h.store;
+    let fb = four_conversations(store).await;
     let t = &fb.tenant;
-    let list = |q: ConversationQuery| async move {
-        store
-            .list_conversations(t, &q)
-            .await
-            .expect("list conversations")
-            .data
-            .into_iter()
-            .map(|c| (c.participant_id.into_inner(), c.id))
-            .collect::<Vec<_>>()
-    };
-    let users = |rows: Vec<(String, crate::ids::ConversationId)>| {
-        rows.into_iter().map(|r| r.0).collect::<Vec<_>>()
-    };
-    let all = list(ConversationQuery::new()).await;
-    assert_eq!(users(all.clone()), vec!["d", "c", "b", "a"]);
+    let users = |q| conversation_users(store, t, q);
     assert_eq!(
-        users(list(ConversationQuery::new().order(Order::OldestFirst)).await),
+        users(ConversationQuery::new()).await,
+        vec!["d", "c", "b", "a"]
+    );
+    assert_eq!(
+        users(ConversationQuery::new().order(Order::OldestFirst)).await,
         vec!["a", "b", "c", "d"]
     );
     assert_eq!(
-        users(list(ConversationQuery::new().platform(Platform::Instagram)).await),
+        users(ConversationQuery::new().platform(Platform::Instagram)).await,
         vec!["d", "b"]
     );
     assert_eq!(
-        users(list(ConversationQuery::new().account(fb.account.as_str())).await),
+        users(ConversationQuery::new().account(fb.account.as_str())).await,
         vec!["c", "a"]
     );
+}
 
-    let (_, c_id) = all[1].clone();
+/// Archiving and marking read: the archived and unread filters follow, and the messages are read.
+pub async fn conversation_archive_and_read(h: &Harness) {
+    let store = &*h.store;
+    let fb = four_conversations(store).await;
+    let t = &fb.tenant;
+    let users = |q| conversation_users(store, t, q);
+    let (_, c_id) = conversations(store, t, ConversationQuery::new()).await[1].clone();
     let archived = store
         .set_conversation_archived(t, c_id, true)
         .await
         .expect("archive");
     assert!(archived.archived);
     assert_eq!(
-        users(list(ConversationQuery::new().archived(true)).await),
+        users(ConversationQuery::new().archived(true)).await,
         vec!["c"]
     );
     assert_eq!(
-        users(list(ConversationQuery::new().archived(false)).await),
+        users(ConversationQuery::new().archived(false)).await,
         vec!["d", "b", "a"]
     );
     let read = store
@@ -223,12 +285,18 @@ pub async fn conversation_filters_and_sort(h: &Harness) {
         .expect("messages");
     assert!(c_messages.data.iter().all(StoredMessage::is_read));
     assert_eq!(
-        users(list(ConversationQuery::new().unread_only(true)).await),
+        users(ConversationQuery::new().unread_only(true)).await,
         vec!["d", "b", "a"]
     );
+}
 
-    // A new inbound message moves "a" to the front and unarchives; pages follow the move.
-    let (_, a_id) = all[3].clone();
+/// A new inbound message moves its conversation to the front and unarchives it; pages follow
+/// the move.
+pub async fn conversation_moves_on_new_message(h: &Harness) {
+    let store = &*h.store;
+    let fb = four_conversations(store).await;
+    let t = &fb.tenant;
+    let (_, a_id) = conversations(store, t, ConversationQuery::new()).await[3].clone();
     store
         .set_conversation_archived(t, a_id, true)
         .await
@@ -237,7 +305,7 @@ pub async fn conversation_filters_and_sort(h: &Harness) {
         .await
         .expect("again");
     assert_eq!(
-        users(list(ConversationQuery::new()).await),
+        conversation_users(store, t, ConversationQuery::new()).await,
         vec!["a", "d", "c", "b"]
     );
     let a = store
@@ -246,13 +314,6 @@ pub async fn conversation_filters_and_sort(h: &Harness) {
         .expect("get")
         .expect("exists");
     assert!(!a.archived && a.unread_count == 2);
-    let profile = crate::store::conversation::ParticipantProfile::named("Ann").with_username("ann");
-    let a = store
-        .set_participant_profile(t, a_id, &profile)
-        .await
-        .expect("profile");
-    assert_eq!(a.participant, profile);
-
     let first = store
         .list_conversations(t, &ConversationQuery::new().limit(3))
         .await
@@ -267,6 +328,21 @@ pub async fn conversation_filters_and_sort(h: &Harness) {
         .expect("page 2");
     assert_eq!(second.data.len(), 1);
     assert!(second.next_cursor.is_none());
+}
+
+/// A participant's profile (name, username) is kept on the conversation.
+pub async fn conversation_participant_profile(h: &Harness) {
+    let store = &*h.store;
+    let fb = four_conversations(store).await;
+    let t = &fb.tenant;
+    let (user, a_id) = conversations(store, t, ConversationQuery::new()).await[3].clone();
+    assert_eq!(user, "a");
+    let profile = ParticipantProfile::named("Ann").with_username("ann");
+    let a = store
+        .set_participant_profile(t, a_id, &profile)
+        .await
+        .expect("profile");
+    assert_eq!(a.participant, profile);
 }
 
 /// Walking pages while other tasks insert newer messages shows every older message exactly once.

@@ -26,15 +26,20 @@ mod tenancy;
 use std::sync::Arc;
 
 pub use self::cases::{
-    deletes, echoes_merge_with_outbound, edits, idempotent_messages, reactions, receipts,
-    unknown_and_orphan_events_are_kept,
+    deletes, echo_after_outbound_merges, edits, idempotent_messages, inbound_message_fields,
+    outbound_after_echo_merges, reactions, receipts, unknown_and_orphan_events_are_kept,
 };
 pub use self::lists::{
-    conversation_filters_and_sort, invalid_cursors_are_refused, message_filters_and_sort,
+    conversation_archive_and_read, conversation_moves_on_new_message,
+    conversation_participant_profile, conversation_sort_and_filters, invalid_cursors_are_refused,
+    message_filters, message_filters_combined, message_raw_json_opt_in, message_sort,
     pagination_under_concurrent_inserts,
 };
 pub use self::tenancy::{
-    accounts_and_routing, concurrent_writers, failed_writes_leave_nothing, tenant_isolation,
+    account_last_event_time, account_routing_and_status, account_token_kept_and_redacted,
+    account_upsert_updates_in_place, concurrent_writers, failed_writes_leave_nothing,
+    tenant_isolation_accounts, tenant_isolation_reads, tenant_isolation_writes,
+    unrouted_events_kept_once,
 };
 use super::api::MessageStore;
 use super::failpoint::FailPoint;
@@ -68,19 +73,33 @@ pub async fn run_all(h: &Harness) {
     }
     run!(
         idempotent_messages,
-        echoes_merge_with_outbound,
+        inbound_message_fields,
+        echo_after_outbound_merges,
+        outbound_after_echo_merges,
         reactions,
         receipts,
         edits,
         deletes,
         unknown_and_orphan_events_are_kept,
-        message_filters_and_sort,
-        conversation_filters_and_sort,
+        message_sort,
+        message_filters,
+        message_filters_combined,
+        message_raw_json_opt_in,
+        conversation_sort_and_filters,
+        conversation_archive_and_read,
+        conversation_moves_on_new_message,
+        conversation_participant_profile,
         pagination_under_concurrent_inserts,
         invalid_cursors_are_refused,
-        tenant_isolation,
+        tenant_isolation_reads,
+        tenant_isolation_writes,
+        tenant_isolation_accounts,
         concurrent_writers,
         failed_writes_leave_nothing,
-        accounts_and_routing,
+        account_token_kept_and_redacted,
+        account_upsert_updates_in_place,
+        account_routing_and_status,
+        account_last_event_time,
+        unrouted_events_kept_once,
     );
 }

@@ -14,17 +14,23 @@ use crate::store::error::StoreError;
 use crate::store::model::StoredMessage;
 use crate::store::query::{ConversationQuery, MessageQuery};
 
-/// No list, lookup, count or update of one tenant sees another's rows.
-pub async fn tenant_isolation(h: &Harness) {
-    let store = &*h.store;
-    let a = Scene::new(Platform::Messenger);
-    // Tenant B connected the same Page: the same events, routed to B, are B's own rows.
+/// Tenant A and tenant B, both connected to the same account (the same Page linked twice).
+fn two_tenants(platform: Platform) -> (Scene, Scene) {
+    let a = Scene::new(platform);
     let b = Scene {
         tenant: TenantId::new(fresh("tenant-")),
         ..a.clone()
     };
-    let items = vec![a.text("u7", "iso-1", "for A", tick())];
-    a.apply(store, items.clone()).await.expect("A");
+    (a, b)
+}
+
+/// No list, lookup or count of one tenant sees another's messages or conversations.
+pub async fn tenant_isolation_reads(h: &Harness) {
+    let store = &*h.store;
+    let (a, b) = two_tenants(Platform::Messenger);
+    a.apply(store, vec![a.text("u7", "iso-1", "for A", tick())])
+        .await
+        .expect("A");
     assert_eq!(count(store, &b.tenant).await, 0);
     let ma = message(store, &a, "iso-1").await;
     assert!(
@@ -56,6 +62,16 @@ pub async fn tenant_isolation(h: &Harness) {
             .expect("get conv")
             .is_none()
     );
+}
+
+/// No update or delivery of one tenant changes another's rows, even for the same message ids.
+pub async fn tenant_isolation_writes(h: &Harness) {
+    let store = &*h.store;
+    // Tenant B connected the same Page: the same events, routed to B, are B's own rows.
+    let (a, b) = two_tenants(Platform::Messenger);
+    let items = vec![a.text("u7", "iso-1", "for A", tick())];
+    a.apply(store, items.clone()).await.expect("A");
+    let ma = message(store, &a, "iso-1").await;
     for result in [
         store
             .mark_conversation_read(&b.tenant, ma.conversation_id)
@@ -86,6 +102,12 @@ pub async fn tenant_isolation(h: &Harness) {
         .await
         .expect("get");
     assert_eq!(ca.map(|c| c.unread_count), Some(1));
+}
+
+/// One tenant's accounts are not listed or found for another.
+pub async fn tenant_isolation_accounts(h: &Harness) {
+    let store = &*h.store;
+    let (a, b) = two_tenants(Platform::Messenger);
     store
         .upsert_account(&a.tenant, &NewAccount::new(a.platform, a.account.as_str()))
         .await
@@ -220,24 +242,26 @@ pub async fn failed_writes_leave_nothing(h: &Harness) {
     assert!(account.last_event_at_ms.is_some());
 }
 
-/// Accounts: upsert, token kept but redacted, status, tenant routing, unrouted events.
-pub async fn accounts_and_routing(h: &Harness) {
-    let store = &*h.store;
-    let a = Scene::new(Platform::Instagram);
-    let b = Scene {
-        tenant: TenantId::new(fresh("tenant-")),
-        ..a.clone()
-    };
-    let account = AccountId::new(a.account.as_str());
-    let new = NewAccount::new(a.platform, a.account.as_str())
+/// A connected account with a name, a username, a linked Page and a Page token.
+fn shop_account(s: &Scene) -> NewAccount {
+    NewAccount::new(s.platform, s.account.as_str())
         .with_name("Shop")
         .with_username("shop.official")
         .with_linked_page("104417552380421")
         .with_token(
             AccountToken::Page(PageAccessToken::new("EAAB-secret")),
             Some(1_900_000_000_000),
-        );
-    let saved = store.upsert_account(&a.tenant, &new).await.expect("upsert");
+        )
+}
+
+/// An account's token is kept (it opens to the secret) but never shows in Debug or JSON.
+pub async fn account_token_kept_and_redacted(h: &Harness) {
+    let store = &*h.store;
+    let a = Scene::new(Platform::Instagram);
+    let saved = store
+        .upsert_account(&a.tenant, &shop_account(&a))
+        .await
+        .expect("upsert");
     assert!(
         !format!("{saved:?}").contains("EAAB-secret"),
         "token in Debug"
@@ -260,10 +284,34 @@ pub async fn accounts_and_routing(h: &Harness) {
         saved.linked_page_id.as_ref().map(|p| p.as_str()),
         Some("104417552380421")
     );
-    store
-        .upsert_account(&b.tenant, &NewAccount::new(b.platform, b.account.as_str()))
+}
+
+/// Upserting an account again updates it in place: one row, its creation time kept.
+pub async fn account_upsert_updates_in_place(h: &Harness) {
+    let store = &*h.store;
+    let a = Scene::new(Platform::Instagram);
+    let new = shop_account(&a);
+    let saved = store.upsert_account(&a.tenant, &new).await.expect("upsert");
+    let renamed = store
+        .upsert_account(&a.tenant, &new.with_name("Shop 2"))
         .await
-        .expect("b");
+        .expect("update");
+    assert_eq!(renamed.created_at_ms, saved.created_at_ms);
+    assert_eq!(store.list_accounts(&a.tenant).await.expect("list").len(), 1);
+}
+
+/// Events route to every tenant with the account active on that platform; a status change
+/// takes a tenant out; an unknown account's status cannot be set.
+pub async fn account_routing_and_status(h: &Harness) {
+    let store = &*h.store;
+    let (a, b) = two_tenants(Platform::Instagram);
+    let account = AccountId::new(a.account.as_str());
+    for s in [&a, &b] {
+        store
+            .upsert_account(&s.tenant, &NewAccount::new(s.platform, s.account.as_str()))
+            .await
+            .expect("upsert");
+    }
     let mut both = vec![a.tenant.clone(), b.tenant.clone()];
     both.sort();
     assert_eq!(
@@ -295,12 +343,29 @@ pub async fn accounts_and_routing(h: &Harness) {
             .expect("route"),
         vec![a.tenant.clone()]
     );
-    let renamed = store
-        .upsert_account(&a.tenant, &new.clone().with_name("Shop 2"))
+    let missing = store
+        .set_account_status(
+            &a.tenant,
+            a.platform,
+            &AccountId::new("nope"),
+            &AccountStatus::Active,
+        )
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+}
+
+/// An account's last event time follows its newest event, not the latest one applied.
+pub async fn account_last_event_time(h: &Harness) {
+    let store = &*h.store;
+    let a = Scene::new(Platform::Instagram);
+    let account = AccountId::new(a.account.as_str());
+    store
+        .upsert_account(&a.tenant, &shop_account(&a))
         .await
-        .expect("update");
-    assert_eq!(renamed.created_at_ms, saved.created_at_ms);
-    assert_eq!(store.list_accounts(&a.tenant).await.expect("list").len(), 1);
+        .expect("upsert");
     let t = tick();
     a.apply(store, vec![a.text("u10", "acc-1", "hi", t)])
         .await
@@ -321,7 +386,11 @@ pub async fn accounts_and_routing(h: &Harness) {
         .expect("get")
         .expect("exists");
     assert_eq!(late.last_event_at_ms, Some(t), "a late event moved it back");
+}
 
+/// Events of an account no tenant connected are kept once each, and counted.
+pub async fn unrouted_events_kept_once(h: &Harness) {
+    let store = &*h.store;
     let stray = Scene::new(Platform::Messenger);
     let events = stray.events(vec![stray.text("u11", "stray-1", "anyone?", tick())]);
     assert_eq!(store.record_unrouted(&events).await.expect("unrouted"), 1);
@@ -339,17 +408,5 @@ pub async fn accounts_and_routing(h: &Harness) {
             .await
             .expect("count"),
         1
-    );
-    let missing = store
-        .set_account_status(
-            &a.tenant,
-            a.platform,
-            &AccountId::new("nope"),
-            &AccountStatus::Active,
-        )
-        .await;
-    assert!(
-        matches!(missing, Err(StoreError::NotFound { .. })),
-        "{missing:?}"
     );
 }

@@ -2,8 +2,6 @@
 //! framework-free contract ([`InboxRoutes`]), and its answer comes back as an actix-web
 //! response.
 
-use std::sync::Arc;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::{self, Bytes, ServiceConfig};
@@ -17,8 +15,7 @@ use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::Inbox;
 
 // The routes with the host's tenant resolver, when there is one.
-type AdapterState =
-    MountedRoutes<dyn Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync>;
+type AdapterState = MountedRoutes<HttpRequest, TenantRejection>;
 
 /// The host's refusal of a request, sent as is.
 ///
@@ -56,7 +53,7 @@ pub fn configure_with_tenants(
     inbox: Inbox,
     tenants: impl Fn(&HttpRequest) -> Result<TenantId, TenantRejection> + Send + Sync + 'static,
 ) -> impl FnOnce(&mut ServiceConfig) {
-    build(AdapterState::with_resolver(inbox, Arc::new(tenants)))
+    build(AdapterState::with_resolver(inbox, tenants))
 }
 
 fn build(state: AdapterState) -> impl FnOnce(&mut ServiceConfig) {
@@ -79,7 +76,7 @@ async fn serve(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let resolved = match state.resolve(route, |resolve| resolve(&request)) {
+    let resolved = match state.resolve(route, &request) {
         Ok(tenant) => tenant,
         // The host's refusal is its own response, sent as is.
         Err(TenantRejection(refusal)) => return *refusal,

@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -21,8 +20,7 @@ use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::Inbox;
 
 // The routes with the host's tenant resolver, when there is one.
-type AdapterState =
-    MountedRoutes<dyn Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync>;
+type AdapterState = MountedRoutes<Parts, TenantRejection>;
 
 /// The host's refusal of a request, sent as is.
 ///
@@ -64,7 +62,7 @@ pub fn router_with_tenants<S: Clone + Send + Sync + 'static>(
     inbox: Inbox,
     tenants: impl Fn(&Parts) -> Result<TenantId, TenantRejection> + Send + Sync + 'static,
 ) -> Router<S> {
-    build(AdapterState::with_resolver(inbox, Arc::new(tenants)))
+    build(AdapterState::with_resolver(inbox, tenants))
 }
 
 fn build<S: Clone + Send + Sync + 'static>(state: AdapterState) -> Router<S> {
@@ -90,7 +88,7 @@ async fn serve(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let resolved = match state.resolve(route, |resolve| resolve(&parts)) {
+    let resolved = match state.resolve(route, &parts) {
         Ok(tenant) => tenant,
         // The host's refusal is its own response, sent as is.
         Err(TenantRejection(refusal)) => return *refusal,

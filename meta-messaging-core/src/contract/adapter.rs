@@ -2,6 +2,7 @@
 //! (with the host's tenant resolver, when there is one), and reading a body or a verified
 //! webhook delivery the way the routes do, for extractors.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -15,15 +16,17 @@ use crate::inbox::{Inbox, InboxError};
 use crate::webhook::Event;
 
 /// The inbox routes as an adapter mounts them: let in by an [`Access`] decision, or by the
-/// host's tenant resolver `R` (the adapter's `Fn(&Request) -> Result<TenantId, Rejection>`,
-/// usually a `dyn Fn`), which is then the access decision. Cheap to clone.
-#[derive(Debug)]
-pub struct MountedRoutes<R: ?Sized> {
+/// host's tenant resolver, a `Fn(&Req) -> Result<TenantId, Rej>` over the framework's request
+/// (`Req`) that may refuse with the framework's response (`Rej`), and is then the access
+/// decision. Cheap to clone.
+pub struct MountedRoutes<Req, Rej> {
     routes: InboxRoutes,
-    resolver: Option<Arc<R>>,
+    resolver: Option<Arc<Resolver<Req, Rej>>>,
 }
 
-impl<R: ?Sized> Clone for MountedRoutes<R> {
+type Resolver<Req, Rej> = dyn Fn(&Req) -> Result<TenantId, Rej> + Send + Sync;
+
+impl<Req, Rej> Clone for MountedRoutes<Req, Rej> {
     fn clone(&self) -> Self {
         Self {
             routes: self.routes.clone(),
@@ -32,7 +35,19 @@ impl<R: ?Sized> Clone for MountedRoutes<R> {
     }
 }
 
-impl<R: ?Sized> MountedRoutes<R> {
+impl<Req, Rej> fmt::Debug for MountedRoutes<Req, Rej> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MountedRoutes")
+            .field("routes", &self.routes)
+            .field(
+                "resolver",
+                &self.resolver.as_ref().map(|_| "host's resolver"),
+            )
+            .finish()
+    }
+}
+
+impl<Req, Rej> MountedRoutes<Req, Rej> {
     /// The routes of `inbox`, let in by `access`.
     pub fn with_access(inbox: Inbox, access: Access) -> Self {
         Self {
@@ -43,10 +58,13 @@ impl<R: ?Sized> MountedRoutes<R> {
 
     /// The routes of `inbox`, each request's tenant chosen (or the request refused) by the
     /// host's `resolver`.
-    pub fn with_resolver(inbox: Inbox, resolver: Arc<R>) -> Self {
+    pub fn with_resolver(
+        inbox: Inbox,
+        resolver: impl Fn(&Req) -> Result<TenantId, Rej> + Send + Sync + 'static,
+    ) -> Self {
         Self {
             routes: InboxRoutes::new(inbox, Access::tenant_resolver()),
-            resolver: Some(resolver),
+            resolver: Some(Arc::new(resolver)),
         }
     }
 
@@ -55,19 +73,15 @@ impl<R: ?Sized> MountedRoutes<R> {
         &self.routes
     }
 
-    /// The tenant the host's resolver names for a request of `route`: `Ok(None)` when there is
-    /// no resolver or the route acts for no tenant (the webhook, the OAuth callback), so the
-    /// resolver runs only where its answer counts. `call` applies the resolver to the request.
+    /// The tenant the host's resolver names for `request`, a request of `route`: `Ok(None)`
+    /// when there is no resolver or the route acts for no tenant (the webhook, the OAuth
+    /// callback), so the resolver runs only where its answer counts.
     ///
     /// # Errors
     /// The resolver's refusal, which the adapter sends as the host made it.
-    pub fn resolve<E>(
-        &self,
-        route: Route,
-        call: impl FnOnce(&R) -> Result<TenantId, E>,
-    ) -> Result<Option<TenantId>, E> {
+    pub fn resolve(&self, route: Route, request: &Req) -> Result<Option<TenantId>, Rej> {
         match &self.resolver {
-            Some(resolver) if route.needs_tenant() => call(resolver).map(Some),
+            Some(resolver) if route.needs_tenant() => resolver(request).map(Some),
             _ => Ok(None),
         }
     }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use meta_messaging_core::graph::GraphError;
 use meta_messaging_core::store::{StoreError, TokenKeyError};
 use meta_messaging_core::webhook::WebhookError;
 
@@ -41,6 +42,9 @@ pub enum CliError {
         #[source]
         source: reqwest::Error,
     },
+    /// The HTTP client's TLS could not be set up (no CA certificate found on the system).
+    #[error("cannot set up TLS for the HTTP client")]
+    HttpTls(#[source] GraphError),
     /// The token keys given are not valid.
     #[error("invalid token keys (--keys or META_TOKEN_KEY)")]
     TokenKey(#[source] TokenKeyError),

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use meta_messaging_core::graph::{GraphClient, RetryPolicy};
+use meta_messaging_core::graph::{GraphClient, RetryPolicy, http_client_builder};
 use meta_messaging_core::ids::{PageId, Psid};
 use meta_messaging_core::secret::PageAccessToken;
 use serde::Deserialize;
@@ -132,12 +132,12 @@ fn main() {
         let base = serve().await;
         let graph = GraphClient::builder()
             .graph_url(&base)
-            .http_client(reqwest::Client::new())
+            .http_client(http_client_builder().unwrap().build().unwrap())
             .retry(RetryPolicy::default())
             .build()
             .unwrap();
         let page = graph.messenger(PageId::from(PAGE), PageAccessToken::new(TOKEN));
-        let raw = reqwest::Client::new();
+        let raw = http_client_builder().unwrap().build().unwrap();
         let url = format!("{base}/v23.0/{PAGE}/messages");
 
         let ours = |_| {

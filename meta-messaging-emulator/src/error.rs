@@ -22,6 +22,10 @@ pub enum EmulatorError {
     /// The HTTP client that delivers webhooks could not be built.
     #[error("cannot build the webhook HTTP client")]
     HttpClient(#[source] reqwest::Error),
+    /// The TLS of the HTTP client that delivers webhooks could not be set up (no CA certificate
+    /// found on the system).
+    #[error("cannot set up TLS for the webhook HTTP client")]
+    HttpTls(#[source] meta_messaging_core::graph::GraphError),
 }
 
 /// A Graph API error as Meta answers it: an HTTP status and the `{"error": {...}}` body.

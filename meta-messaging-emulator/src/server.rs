@@ -60,7 +60,8 @@ impl Emulator {
         let addr = listener
             .local_addr()
             .map_err(|source| EmulatorError::Bind { addr, source })?;
-        let http = reqwest::Client::builder()
+        let http = meta_messaging_core::graph::http_client_builder()
+            .map_err(EmulatorError::HttpTls)?
             .timeout(std::time::Duration::from_secs(20))
             .build()
             .map_err(EmulatorError::HttpClient)?;

@@ -66,7 +66,7 @@ fn sign_in_code(app: &Running) -> &str {
 
 /// `GET` with the app's API token.
 async fn get_json(app: &Running, url: String) -> Value {
-    let answer = reqwest::Client::new()
+    let answer = crate::support::http::client()
         .get(&url)
         .bearer_auth(api_token(app))
         .send()
@@ -111,7 +111,9 @@ async fn demo_mode_connects_the_accounts_and_plays_the_opening_scene() {
     // The app's description is guarded like the inbox routes.
     let info = get_json(&app, format!("{}api/app", app.url)).await;
     assert_eq!(info["demo"], true);
-    let anonymous = reqwest::get(format!("{}api/app", app.url)).await.unwrap();
+    let anonymous = crate::support::http::get(format!("{}api/app", app.url))
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
 
     let accounts = get_json(&app, format!("{}api/meta/accounts", app.url)).await;
@@ -182,7 +184,10 @@ async fn the_customers_script_reaches_the_inbox() {
                 .unwrap()
                 .to_owned();
             assert!(picture.starts_with(&app.url), "{picture}");
-            assert_eq!(reqwest::get(&picture).await.unwrap().status(), 200);
+            assert_eq!(
+                crate::support::http::get(&picture).await.unwrap().status(),
+                200
+            );
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -200,7 +205,9 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
         ("demo-media/sneaker.svg", "image/svg+xml"),
         ("demo-media/voice-note.wav", "audio/wav"),
     ] {
-        let answer = reqwest::get(format!("{}{path}", app.url)).await.unwrap();
+        let answer = crate::support::http::get(format!("{}{path}", app.url))
+            .await
+            .unwrap();
         assert_eq!(answer.status(), 200, "/{path}");
         let headers = answer.headers();
         assert!(
@@ -217,7 +224,12 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
             assert!(!csp.contains("unsafe-inline"), "{csp}");
         }
     }
-    let page = reqwest::get(&app.url).await.unwrap().text().await.unwrap();
+    let page = crate::support::http::get(&app.url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for absolute in ["src=\"http", "href=\"http", "url(http", "@import"] {
         assert!(
             !page.contains(absolute),
@@ -233,7 +245,7 @@ async fn the_inbox_routes_need_the_api_token_or_a_session() {
     let conversations = format!("{}api/meta/conversations", app.url);
     let session = format!("{}api/meta/session", app.url);
     // No cookie store: every cookie below is sent by hand.
-    let http = reqwest::Client::new();
+    let http = crate::support::http::client();
 
     // Without credentials, or with a wrong token: 401 in the API's error shape.
     let open = http.get(&conversations).send().await.unwrap();
@@ -401,7 +413,7 @@ async fn the_demo_takes_the_api_tokens_the_operator_sets() {
     );
     let url = format!("{}api/meta/accounts", app.url);
     for token in ["the-new-token", "the-old-token"] {
-        let answer = reqwest::Client::new()
+        let answer = crate::support::http::client()
             .get(&url)
             .bearer_auth(token)
             .send()
@@ -409,11 +421,11 @@ async fn the_demo_takes_the_api_tokens_the_operator_sets() {
             .unwrap();
         assert_eq!(answer.status(), 200, "{token}");
     }
-    let answer = reqwest::get(&url).await.unwrap();
+    let answer = crate::support::http::get(&url).await.unwrap();
     assert_eq!(answer.status(), 401);
     // The printed link still signs in once.
     let session = format!("{}api/meta/session", app.url);
-    let answer = reqwest::Client::new()
+    let answer = crate::support::http::client()
         .post(&session)
         .json(&json!({ "token": sign_in_code(&app) }))
         .send()
@@ -728,7 +740,7 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         .await;
 
     // And a client without the cookie or the token gets nothing.
-    let answer = reqwest::get(format!("{}api/meta/conversations", app.url))
+    let answer = crate::support::http::get(format!("{}api/meta/conversations", app.url))
         .await
         .unwrap();
     assert_eq!(refusal(answer).await, (401, "unauthorized".to_owned()));

@@ -134,7 +134,7 @@ async fn load(
     let mut workers = Vec::new();
     for _ in 0..connections {
         // One client per worker, one idle connection each: `connections` keep-alive connections.
-        let client = reqwest::Client::builder()
+        let client = meta_messaging_core::graph::http_client_builder()?
             .pool_max_idle_per_host(1)
             .build()?;
         let (url, counter, measuring, stop, errors) = (

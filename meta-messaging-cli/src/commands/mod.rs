@@ -62,7 +62,8 @@ fn parse_url(url: &str) -> Result<url::Url, CliError> {
 }
 
 fn http_client() -> Result<reqwest::Client, CliError> {
-    reqwest::Client::builder()
+    meta_messaging_core::graph::http_client_builder()
+        .map_err(CliError::HttpTls)?
         .user_agent(concat!("meta-messaging-cli/", env!("CARGO_PKG_VERSION")))
         .timeout(std::time::Duration::from_secs(30))
         .build()

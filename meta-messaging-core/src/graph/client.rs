@@ -208,8 +208,9 @@ impl GraphClientBuilder {
         self
     }
 
-    /// Uses your own `reqwest::Client` (its TLS, proxy and pool settings). The timeout and user
-    /// agent configured here are still applied to each request.
+    /// Uses your own `reqwest::Client` (its TLS, proxy and pool settings); start it from
+    /// [`http_client_builder`](super::http_client_builder) for the TLS backend of this crate's
+    /// features. The timeout and user agent configured here are still applied to each request.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -255,7 +256,7 @@ impl GraphClientBuilder {
         }
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
+            None => super::http_client_builder()?
                 .connect_timeout(self.connect_timeout)
                 .build()
                 .map_err(|e| GraphError::Configuration {

@@ -9,6 +9,8 @@
 //!   ([`ListRequest`], [`GraphPage`]) and manages webhook subscriptions.
 //! - [`OAuth`] runs the login flow; [`UserClient`] lists a user's Pages and their tokens;
 //!   [`GraphClient::connection_report`] checks an account end to end.
+//! - [`http_client_builder`] starts a `reqwest::Client` of your own with the TLS backend the
+//!   crate's features choose.
 //! - Every failure is a [`GraphError`] with an [`ErrorKind`]; Meta's errors keep every field
 //!   ([`MetaError`]) and carry a [`Troubleshooting`] entry from the [`catalog`].
 //!
@@ -45,6 +47,7 @@ mod action;
 pub mod catalog;
 mod client;
 mod error;
+mod http_client;
 mod kind;
 mod oauth;
 mod outgoing;
@@ -71,6 +74,7 @@ pub use client::{
     GraphClientBuilder,
 };
 pub use error::{GraphError, InvalidRequest, MetaError, Result};
+pub use http_client::http_client_builder;
 pub use kind::ErrorKind;
 pub use oauth::{OAuth, OAuthState, UserToken};
 pub use outgoing::{

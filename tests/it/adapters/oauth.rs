@@ -26,7 +26,7 @@ fn client() -> reqwest::Client {
             .parse()
             .unwrap(),
     );
-    reqwest::Client::builder()
+    crate::support::http::builder()
         .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -75,7 +75,7 @@ async fn run(adapter: Adapter) {
     .await;
     connect_accounts(h.store.as_ref(), &tenant()).await;
     let base = serve(adapter, h.inbox.clone()).await;
-    let anonymous = reqwest::Client::new();
+    let anonymous = crate::support::http::client();
 
     // Credentials: none, a wrong token, a right one, on every tenant route.
     for (method, path, body, side_effects) in tenant_routes() {

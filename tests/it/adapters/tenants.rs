@@ -19,7 +19,9 @@ async fn tenants(adapter: Adapter) {
     // API tokens in multi-tenant mode: a request without one is refused, the webhook still
     // works, and the token's own tenant is all it reads.
     let base = serve(adapter, h.inbox.clone()).await;
-    let response = reqwest::get(format!("{base}/messages")).await.unwrap();
+    let response = crate::support::http::get(format!("{base}/messages"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["kind"], "unauthorized");
@@ -31,7 +33,7 @@ async fn tenants(adapter: Adapter) {
     );
 
     let base = serve_with_header_tenants(adapter, h.inbox.clone()).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http::client();
     let refused = client.get(format!("{base}/messages")).send().await.unwrap();
     assert_eq!(refused.status(), 403, "the host's own refusal");
     assert_eq!(refused.text().await.unwrap(), "host says no");

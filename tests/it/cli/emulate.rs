@@ -20,7 +20,7 @@ fn free_port() -> u16 {
 
 async fn wait_until_up(base: &str) {
     for _ in 0..100 {
-        if reqwest::get(format!("{base}/_emulator/messages"))
+        if crate::support::http::get(format!("{base}/_emulator/messages"))
             .await
             .is_ok()
         {
@@ -71,7 +71,7 @@ async fn emulate_serves_a_world_file_and_delivers_to_the_callback() {
     let base = format!("http://127.0.0.1:{port}");
     wait_until_up(&base).await;
 
-    let wrote = reqwest::Client::new()
+    let wrote = crate::support::http::client()
         .post(format!("{base}/_emulator/users/{PSID}/messages"))
         .json(&json!({"text": "hello"}))
         .send()
@@ -236,7 +236,7 @@ async fn emulate_can_require_the_app_secret_proof() {
     let base = format!("http://127.0.0.1:{port}");
     wait_until_up(&base).await;
 
-    let http = reqwest::Client::new();
+    let http = crate::support::http::client();
     let me = format!("{base}/v23.0/me");
     let refused = http.get(&me).bearer_auth(PAGE_TOKEN).send().await.unwrap();
     assert_eq!(refused.status(), 400);

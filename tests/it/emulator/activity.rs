@@ -43,7 +43,7 @@ async fn uploaded_bytes_are_sent_by_id_and_served_at_the_echo_s_url() {
     assert_eq!(echo[0].message_id(), Some(&sent.message_id));
     let url = echo_attachment_url(&echo);
     assert!(url.starts_with(&emulator.url()), "{url}");
-    let served = reqwest::get(&url).await.unwrap();
+    let served = crate::support::http::get(&url).await.unwrap();
     assert_eq!(served.headers()["content-type"], "image/png");
     assert_eq!(served.bytes().await.unwrap().as_ref(), b"\x89PNG fake");
 }
@@ -177,7 +177,7 @@ async fn instagram_reads_name_the_message_and_reactions_come_over_http() {
     };
     assert_eq!(read.mid.as_ref(), Some(&sent.message_id));
 
-    let answer = reqwest::Client::new()
+    let answer = crate::support::http::client()
         .post(format!(
             "{}/_emulator/users/{IGSID}/reactions",
             emulator.url()

@@ -133,7 +133,7 @@ async fn a_proof_is_checked_even_when_not_required() {
 #[tokio::test]
 async fn raw_requests_show_the_wire_rules() {
     let emulator = strict().await;
-    let http = reqwest::Client::new();
+    let http = crate::support::http::client();
     let me = format!("{}/v23.0/me", emulator.url());
     let without = http.get(&me).bearer_auth(PAGE_TOKEN).send().await.unwrap();
     assert_eq!(without.status(), 400);

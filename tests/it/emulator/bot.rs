@@ -78,7 +78,7 @@ async fn the_echo_bot_answers_every_message_once() {
         .find(|d| d.body.to_string().contains(asked.as_str()))
         .unwrap();
     let body = serde_json::to_vec(&first.body).unwrap();
-    let again = reqwest::Client::new()
+    let again = crate::support::http::client()
         .post(format!("{base}/webhook"))
         .header(
             SIGNATURE_HEADER,

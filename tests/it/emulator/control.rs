@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::*;
 
 async fn post(url: String, body: Value) -> reqwest::Response {
-    reqwest::Client::new()
+    crate::support::http::client()
         .post(url)
         .json(&body)
         .send()
@@ -18,7 +18,12 @@ async fn post(url: String, body: Value) -> reqwest::Response {
 }
 
 async fn get(url: String) -> Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    crate::support::http::get(url)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -63,7 +68,7 @@ async fn a_scripted_conversation_over_http() {
     assert_eq!(deliveries["data"].as_array().unwrap().len(), 2);
     assert_eq!(deliveries["data"][1]["status"], 200);
 
-    let profile: Value = reqwest::Client::new()
+    let profile: Value = crate::support::http::client()
         .get(format!("{base}/v23.0/6758492015640000"))
         .bearer_auth(PAGE_TOKEN)
         .send()
@@ -135,7 +140,7 @@ async fn control_errors_name_what_is_missing() {
 #[tokio::test]
 async fn graph_errors_have_meta_s_shape() {
     let (emulator, _client) = start(None).await;
-    let answer = reqwest::Client::new()
+    let answer = crate::support::http::client()
         .post(format!("{}/v23.0/{PAGE_ID}/messages", emulator.url()))
         .bearer_auth(PAGE_TOKEN)
         .json(&json!({"recipient": {"id": PSID}, "message": {"text": "hi"}}))

@@ -57,7 +57,7 @@ impl Deployment {
                 .parse()
                 .unwrap(),
         );
-        let http = reqwest::Client::builder()
+        let http = crate::support::http::builder()
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
             .build()

@@ -11,7 +11,7 @@ const REDIRECT: &str = "https://inbox.example.com/oauth/callback?tenant=7";
 
 /// Follows the Login dialog like a browser would and returns the callback URL it redirects to.
 async fn consent(authorize_url: &str) -> url::Url {
-    let browser = reqwest::Client::builder()
+    let browser = crate::support::http::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -4,6 +4,7 @@ pub mod browser;
 pub mod cli;
 pub mod emulator;
 pub mod graph_mock;
+pub mod http;
 pub mod inbox;
 pub mod postgres;
 pub mod servers;

@@ -25,7 +25,7 @@ pub(crate) fn client() -> reqwest::Client {
         reqwest::header::AUTHORIZATION,
         reqwest::header::HeaderValue::from_str(&format!("Bearer {API_TOKEN}")).unwrap(),
     );
-    reqwest::Client::builder()
+    crate::support::http::builder()
         .default_headers(headers)
         .build()
         .unwrap()

@@ -35,7 +35,7 @@
 //!   "messaging":[{"sender":{"id":"5000000000000001"},"recipient":{"id":"17841400000000000"},
 //!   "timestamp":1700000000000,"message":{"mid":"aWdfZAG1faXRlbT","text":"Do you ship to Lyon?"}}]}]}"#;
 //! let signature = webhook::sign(&AppSecret::new("app-secret"), body);
-//! let receipt = inbox.receive(Some(&signature), &body).await?; // answer Meta 200 now
+//! let receipt = inbox.receive(Some(&signature), body).await?; // answer Meta 200 now
 //! assert_eq!(receipt.applied.inserted, 1);
 //!
 //! let page = inbox.messages(&tenant, &MessageQuery::new()).await?;

@@ -52,6 +52,13 @@ macro_rules! secret_type {
 }
 
 secret_type! {
+    /// An API token of the inbox routes: a bearer credential of one tenant (see
+    /// [`contract::ApiTokens`](crate::contract::ApiTokens)). Make one with
+    /// [`ApiToken::generate`].
+    ApiToken
+}
+
+secret_type! {
     /// A Meta app secret: the HMAC key of webhook signatures and the `client_secret` of OAuth.
     AppSecret
 }

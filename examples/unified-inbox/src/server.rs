@@ -238,7 +238,7 @@ async fn serve(
     let access: Access = configured.access;
     let code = access
         .tokens()
-        .map(|tokens| tokens.one_time_code(&TenantId::new(DEFAULT_TENANT)));
+        .and_then(|tokens| tokens.one_time_code(&TenantId::new(DEFAULT_TENANT)));
     let info = Arc::new(json!({"name": "unified-inbox", "demo": demo.is_some()}));
     // The page's own data is guarded like the inbox routes: the same token or session.
     let tokens = access.tokens().cloned();

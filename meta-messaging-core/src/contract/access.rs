@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
-use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{Proof, RequestHeaders, bearer, session};
 use crate::ids::TenantId;
+use crate::secret::ApiToken;
 use crate::secret::hmac_sha256;
 
 /// The name of the session cookie the page signs in with.
@@ -21,30 +21,10 @@ pub const SESSION_COOKIE: &str = "mm_session";
 /// How long a session cookie lasts unless [`ApiTokens::session_ttl`] says otherwise.
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
 
-/// An API token: a bearer credential for the tenant routes. Redacted in `Debug`.
-#[derive(Clone)]
-pub struct ApiToken(SecretString);
-
 impl ApiToken {
-    /// Wraps a token value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(SecretString::from(value.into()))
-    }
-
     /// A new random token: 32 bytes from the operating system's generator, as 64 hex digits.
     pub fn generate() -> Self {
         Self::new(random_hex(32))
-    }
-
-    /// The token's value: print it once for the operator, never log it.
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
-    }
-}
-
-impl fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiToken([REDACTED])")
     }
 }
 
@@ -140,24 +120,34 @@ impl ApiTokens {
 
     /// A one-time sign-in code for the page of `tenant`'s inbox, for a link the app prints
     /// (`http://127.0.0.1:3000/?token=<code>`): the page trades it for a session cookie at
-    /// `POST /session`, and it then no longer works. Codes live in this process's memory.
-    pub fn one_time_code(&self, tenant: &TenantId) -> ApiToken {
-        let code = random_hex(24);
-        let expires = now_secs() + self.session_ttl.as_secs();
-        if let Ok(mut codes) = self.codes.lock() {
-            codes.insert(sha256(code.as_bytes()), (tenant.clone(), expires));
+    /// `POST /session`, and it then no longer works. Codes live in this process's memory and
+    /// expire with [`session_ttl`](Self::session_ttl).
+    ///
+    /// `None` when no token acts for `tenant` (a code for it could never sign in).
+    pub fn one_time_code(&self, tenant: &TenantId) -> Option<ApiToken> {
+        if !self.tokens.iter().any(|entry| entry.tenant == *tenant) {
+            return None;
         }
-        ApiToken::new(code)
+        let code = random_hex(24);
+        let now = now_secs();
+        let mut codes = self.codes.lock().ok()?;
+        // Codes nobody used are dropped once expired, so printing links never grows the map.
+        codes.retain(|_, (_, expires)| *expires > now);
+        codes.insert(
+            sha256(code.as_bytes()),
+            (tenant.clone(), now + self.session_ttl.as_secs()),
+        );
+        Some(ApiToken::new(code))
     }
 
     /// The tenant a request's credentials act for, and how they proved it: the bearer token
-    /// when there is an `Authorization` header (a wrong one is not made up for by a cookie),
+    /// when there is an `Authorization: Bearer` header (a wrong one is not made up for by a cookie),
     /// otherwise the session cookie.
     pub(crate) fn credentials(&self, headers: &RequestHeaders<'_>) -> Option<(&TenantId, Proof)> {
-        match headers.authorization {
-            Some(authorization) => bearer(authorization)
-                .and_then(|token| self.tenant_of(token))
-                .map(|tenant| (tenant, Proof::Bearer)),
+        // Only a Bearer header counts as the caller's token: a proxy's `Basic` credentials in
+        // front of the page must not shut the session cookie out.
+        match headers.authorization.and_then(bearer) {
+            Some(token) => self.tenant_of(token).map(|tenant| (tenant, Proof::Bearer)),
             None => session::cookie(headers.cookie)
                 .and_then(|value| self.session_tenant(value))
                 .map(|tenant| (tenant, Proof::SessionCookie)),
@@ -303,7 +293,7 @@ impl Access {
 
     /// The host's tenant resolver decides; what the adapters' `router_with_tenants` and
     /// `configure_with_tenants` use. A request the resolver did not map to a tenant is refused.
-    pub fn tenant_resolver() -> Self {
+    pub(crate) fn tenant_resolver() -> Self {
         Self {
             kind: AccessKind::HostResolver,
             hosts: Vec::new(),
@@ -425,7 +415,7 @@ mod tests {
     #[test]
     fn one_time_codes_work_once() {
         let t = tokens();
-        let code = t.one_time_code(&TenantId::new("a"));
+        let code = t.one_time_code(&TenantId::new("a")).expect("a has a token");
         assert!(
             t.tenant_of(code.expose()).is_none(),
             "a code is not a bearer token"
@@ -433,6 +423,34 @@ mod tests {
         let (tenant, _) = t.sign_in(code.expose()).expect("first use");
         assert_eq!(tenant.as_str(), "a");
         assert!(t.sign_in(code.expose()).is_none(), "second use");
+        assert!(
+            t.one_time_code(&TenantId::new("c")).is_none(),
+            "no code for a tenant no token acts for"
+        );
+    }
+
+    #[test]
+    fn a_proxy_s_basic_credentials_leave_the_session_cookie_in_charge() {
+        let t = tokens();
+        let (_, value) = t.sign_in("token-a").expect("a token signs in");
+        let cookie = format!("{SESSION_COOKIE}={value}");
+        let behind_basic = RequestHeaders {
+            authorization: Some("Basic dXNlcjpwYXNz"),
+            cookie: Some(&cookie),
+            ..RequestHeaders::default()
+        };
+        let (tenant, proof) = t.credentials(&behind_basic).expect("the cookie counts");
+        assert_eq!(tenant.as_str(), "a");
+        assert!(matches!(proof, Proof::SessionCookie));
+        let wrong_bearer = RequestHeaders {
+            authorization: Some("Bearer token-x"),
+            cookie: Some(&cookie),
+            ..RequestHeaders::default()
+        };
+        assert!(
+            t.credentials(&wrong_bearer).is_none(),
+            "a wrong bearer token is not made up for by a cookie"
+        );
     }
 
     #[test]

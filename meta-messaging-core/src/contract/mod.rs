@@ -39,13 +39,15 @@ mod query;
 mod session;
 pub mod sse;
 
+use std::fmt;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use futures_util::Stream;
 use serde::Serialize;
 
-pub use access::{Access, ApiToken, ApiTokens, DEFAULT_SESSION_TTL, SESSION_COOKIE};
+pub use crate::secret::ApiToken;
+pub use access::{Access, ApiTokens, DEFAULT_SESSION_TTL, SESSION_COOKIE};
 pub use adapter::{MountedRoutes, read_body, read_verified_delivery};
 pub use error::{ErrorBody, ErrorDetail, body, status};
 pub use events::EventStream;
@@ -190,7 +192,7 @@ impl Method {
 }
 
 /// The request headers the contract reads.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct RequestHeaders<'a> {
     /// `X-Hub-Signature-256`.
@@ -231,7 +233,7 @@ impl<'a> RequestHeaders<'a> {
 }
 
 /// What an adapter extracts from a request's head; the body follows as a stream.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct ApiRequest<'a> {
     /// The method.
@@ -292,7 +294,6 @@ pub enum ResponseBody {
 }
 
 /// What an adapter answers.
-#[derive(Debug)]
 pub struct ApiResponse {
     /// The status code.
     pub status: u16,
@@ -302,6 +303,56 @@ pub struct ApiResponse {
     pub headers: Vec<(&'static str, String)>,
     /// The body.
     pub body: ResponseBody,
+}
+
+/// Shown as present or absent: the cookie and the `Authorization` header carry the caller's
+/// credentials.
+fn presence(value: Option<&str>) -> &'static str {
+    if value.is_some() {
+        "[REDACTED]"
+    } else {
+        "None"
+    }
+}
+
+impl fmt::Debug for RequestHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestHeaders")
+            .field("signature", &self.signature.is_some())
+            .field("cookie", &presence(self.cookie))
+            .field("authorization", &presence(self.authorization))
+            .field("origin", &self.origin)
+            .field("sec_fetch_site", &self.sec_fetch_site)
+            .field("host", &self.host)
+            .field("content_type", &self.content_type)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ApiRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The query can hold the verify token (handshake) or an OAuth code and state.
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("id", &self.id)
+            .field("query_bytes", &self.query.len())
+            .field("remote", &self.remote)
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ApiResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `Set-Cookie` carries a session, `Location` the OAuth state: names only.
+        let headers: Vec<&str> = self.headers.iter().map(|(name, _)| *name).collect();
+        f.debug_struct("ApiResponse")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .finish()
+    }
 }
 
 const JSON: &str = "application/json";
@@ -412,10 +463,18 @@ impl InboxRoutes {
             return ApiResponse::refused(Refusal::HostNotAllowed);
         }
         if route == Route::Session {
-            return match self.read_json_body(request, body).await {
-                Ok(bytes) => session::serve(self, request, &bytes),
-                Err(refused) => refused,
+            // Only a sign-in has a body, and it is read only once the request passed the
+            // cross-site check (which `session::serve` then answers for the others).
+            let signs_in = request.method == Method::Post && !from_another_site(&request.headers);
+            let bytes = if signs_in {
+                match self.read_json_body(request, body).await {
+                    Ok(bytes) => bytes,
+                    Err(refused) => return refused,
+                }
+            } else {
+                Bytes::new()
             };
+            return session::serve(self, request, &bytes);
         }
         let caller = match self.caller(request, resolved) {
             Ok(caller) => caller,

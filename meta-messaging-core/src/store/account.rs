@@ -295,7 +295,9 @@ pub struct PlaintextTokens;
 
 /// A token was stored under a scheme the configured [`TokenSealer`] does not know.
 #[derive(Debug, thiserror::Error)]
-#[error("token sealed under unknown scheme {0:?}")]
+#[error(
+    "token sealed under unknown scheme {0:?}: open the store with the TokenKeyring (META_TOKEN_KEY) that holds the key this scheme names"
+)]
 pub struct UnknownTokenScheme(pub String);
 
 impl TokenSealer for PlaintextTokens {

@@ -69,8 +69,9 @@ impl TokenOwner {
     }
 }
 
-/// A sealed token value and the scheme it was sealed under.
-#[derive(Debug, Clone, Copy)]
+/// A sealed token value and the scheme it was sealed under. No `Debug`: under the plain
+/// scheme the value is the access token itself.
+#[derive(Clone, Copy)]
 #[cfg_attr(
     not(any(feature = "sqlite", feature = "postgres")),
     allow(dead_code, reason = "only the SQL stores write re-sealed tokens back")

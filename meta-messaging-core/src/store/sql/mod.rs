@@ -94,7 +94,8 @@ pub(crate) struct ConversationRecord {
     created_at_ms: i64,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+// No `Debug`: under the plain scheme the sealed value is the access token itself.
+#[derive(sqlx::FromRow)]
 pub(crate) struct AccountRecord {
     tenant_id: String,
     platform: String,
@@ -255,7 +256,8 @@ impl AccountRecord {
 }
 
 /// A row's token as [`reseal_tokens`](super::MessageStore::reseal_tokens) reads it.
-#[derive(Debug, sqlx::FromRow)]
+// No `Debug`: under the plain scheme the sealed value is the access token itself.
+#[derive(sqlx::FromRow)]
 pub(crate) struct SealedTokenRecord {
     pub tenant_id: String,
     pub platform: String,

@@ -13,10 +13,6 @@ use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{ACCOUNT_COLUMNS, AccountRecord, SealedTokenRecord, seal_token};
 use crate::store::stored_token::{SealedValue, TokenOwner, TokenWriteBack};
 
-fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    StoreError::db(operation)
-}
-
 impl<DB: SqlDialect> Engine<DB>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -72,7 +68,7 @@ where
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(db("saving an account"))?;
+        .map_err(StoreError::db("saving an account"))?;
         commit(tx).await?;
         self.get_account(tenant, a.platform, &a.account_id)
             .await?
@@ -97,7 +93,7 @@ where
             .bind(account_id.as_str())
             .fetch_optional(&self.pool)
             .await
-            .map_err(db("reading an account"))?;
+            .map_err(StoreError::db("reading an account"))?;
         Ok(record.map(|r| r.into_model(&self.sealer, &self.token_write_back)))
     }
 
@@ -112,7 +108,7 @@ where
             .bind(tenant.as_str())
             .fetch_all(&self.pool)
             .await
-            .map_err(db("listing accounts"))?
+            .map_err(StoreError::db("listing accounts"))?
             .into_iter()
             .map(|r| r.into_model(&self.sealer, &self.token_write_back))
             .collect())
@@ -136,7 +132,7 @@ where
         .bind(now_ms())
         .execute(&self.pool)
         .await
-        .map_err(db("updating an account"))?;
+        .map_err(StoreError::db("updating an account"))?;
         let missing = || StoreError::NotFound {
             what: "account",
             id: account_id.to_string(),
@@ -163,7 +159,7 @@ where
             .bind(current.as_str())
             .fetch_all(&mut *tx)
             .await
-            .map_err(db("reading sealed tokens"))?;
+            .map_err(StoreError::db("reading sealed tokens"))?;
         let mut resealed = Vec::with_capacity(rows.len());
         for row in &rows {
             let owner = row.owner();
@@ -186,7 +182,7 @@ where
             .bind(sealed.as_str())
             .execute(&mut *tx)
             .await
-            .map_err(db("re-sealing tokens"))?;
+            .map_err(StoreError::db("re-sealing tokens"))?;
         }
         commit(tx).await?;
         Ok(rows.len())
@@ -205,7 +201,7 @@ where
         .bind(account_id.as_str())
         .fetch_all(&self.pool)
         .await
-        .map_err(db("resolving tenants"))?;
+        .map_err(StoreError::db("resolving tenants"))?;
         Ok(tenants.into_iter().map(TenantId::new).collect())
     }
 }
@@ -250,7 +246,7 @@ where
         .bind(old.value)
         .execute(&self.pool)
         .await
-        .map_err(db("writing back a re-sealed token"))?;
+        .map_err(StoreError::db("writing back a re-sealed token"))?;
         Ok(())
     }
 }

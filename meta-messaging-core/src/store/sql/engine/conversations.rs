@@ -15,10 +15,6 @@ use crate::store::query::{ConversationQuery, StorePage, into_page, page_size};
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{CONVERSATION_COLUMNS, ConversationRecord};
 
-fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    StoreError::db(operation)
-}
-
 impl<DB: SqlDialect> Engine<DB>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -46,7 +42,7 @@ where
             .bind(id.get())
             .fetch_optional(&self.pool)
             .await
-            .map_err(db("reading a conversation"))?;
+            .map_err(StoreError::db("reading a conversation"))?;
         Ok(record.map(ConversationRecord::into_model))
     }
 
@@ -82,11 +78,13 @@ where
             q.push(" AND unread_count > 0");
         }
         push_keyset(&mut q, "last_message_at_ms", f.order, cursor, size + 1);
-        let (sql, args) = q.into_parts().map_err(db("listing conversations"))?;
+        let (sql, args) = q
+            .into_parts()
+            .map_err(StoreError::db("listing conversations"))?;
         let rows = sqlx::query_as_with::<DB, ConversationRecord, _>(&sql, args)
             .fetch_all(&self.pool)
             .await
-            .map_err(db("listing conversations"))?
+            .map_err(StoreError::db("listing conversations"))?
             .into_iter()
             .map(ConversationRecord::into_model)
             .collect();
@@ -118,7 +116,10 @@ where
         let mut tx = self.begin().await?;
         let sql = format!("UPDATE conversations SET {set} WHERE tenant_id = $1 AND id = $2");
         let query = sqlx::query::<DB>(&sql).bind(tenant.as_str()).bind(id.get());
-        let done = bind(query).execute(&mut *tx).await.map_err(db(OP))?;
+        let done = bind(query)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(OP))?;
         if DB::rows_affected(&done) == 0 {
             return Err(StoreError::NotFound {
                 what: "conversation",
@@ -148,7 +149,7 @@ where
         .bind(id.get())
         .execute(&mut *tx)
         .await
-        .map_err(db(OP))?;
+        .map_err(StoreError::db(OP))?;
         if DB::rows_affected(&done) == 0 {
             return Err(StoreError::NotFound {
                 what: "conversation",
@@ -164,7 +165,7 @@ where
         .bind(now_ms())
         .execute(&mut *tx)
         .await
-        .map_err(db(OP))?;
+        .map_err(StoreError::db(OP))?;
         commit(tx).await?;
         self.get_conversation(tenant, id)
             .await?

@@ -14,10 +14,6 @@ use crate::store::query::{MessageQuery, StorePage, into_page, page_size};
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{MESSAGE_COLUMNS, MessageRecord};
 
-fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    StoreError::db(operation)
-}
-
 fn push_message_filters<'a, DB: SqlDialect>(
     q: &mut DynamicQuery<'a, DB>,
     tenant: &'a TenantId,
@@ -74,7 +70,7 @@ where
             .bind(id.get())
             .fetch_optional(&self.pool)
             .await
-            .map_err(db("reading a message"))?;
+            .map_err(StoreError::db("reading a message"))?;
         record.map(MessageRecord::into_model).transpose()
     }
 
@@ -94,7 +90,7 @@ where
             .bind(message_id.as_str())
             .fetch_optional(&self.pool)
             .await
-            .map_err(db("reading a message"))?;
+            .map_err(StoreError::db("reading a message"))?;
         record.map(MessageRecord::into_model).transpose()
     }
 
@@ -113,11 +109,11 @@ where
         let mut q = DynamicQuery::<DB>::new(format!("SELECT {MESSAGE_COLUMNS}{raw} FROM messages"));
         push_message_filters(&mut q, tenant, f);
         push_keyset(&mut q, "timestamp_ms", f.order, cursor, size + 1);
-        let (sql, args) = q.into_parts().map_err(db("listing messages"))?;
+        let (sql, args) = q.into_parts().map_err(StoreError::db("listing messages"))?;
         let records = sqlx::query_as_with::<DB, MessageRecord, _>(&sql, args)
             .fetch_all(&self.pool)
             .await
-            .map_err(db("listing messages"))?;
+            .map_err(StoreError::db("listing messages"))?;
         let rows = records
             .into_iter()
             .map(MessageRecord::into_model)
@@ -134,11 +130,13 @@ where
     ) -> Result<u64, StoreError> {
         let mut q = DynamicQuery::<DB>::new("SELECT COUNT(*) FROM messages");
         push_message_filters(&mut q, tenant, f);
-        let (sql, args) = q.into_parts().map_err(db("counting messages"))?;
+        let (sql, args) = q
+            .into_parts()
+            .map_err(StoreError::db("counting messages"))?;
         let n: i64 = sqlx::query_scalar_with::<DB, i64, _>(&sql, args)
             .fetch_one(&self.pool)
             .await
-            .map_err(db("counting messages"))?;
+            .map_err(StoreError::db("counting messages"))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }

@@ -14,10 +14,6 @@ use crate::store::query::page_size;
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{RAW_EVENT_COLUMNS, RawEventRecord};
 
-fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    StoreError::db(operation)
-}
-
 impl<DB: SqlDialect> Engine<DB>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -55,7 +51,7 @@ where
         .bind(raw.raw.as_str())
         .execute(&mut **tx)
         .await
-        .map_err(db(OP))?;
+        .map_err(StoreError::db(OP))?;
         if DB::rows_affected(&done) > 0 {
             report.raw_kept += 1;
         } else {
@@ -82,7 +78,7 @@ where
             .bind(r.raw.as_str())
             .execute(&mut *tx)
             .await
-            .map_err(db("keeping unrouted events"))
+            .map_err(StoreError::db("keeping unrouted events"))
             .map(|done| DB::rows_affected(&done))?;
         }
         commit(tx).await?;
@@ -101,7 +97,7 @@ where
         .bind(account_id.as_str())
         .fetch_one(&self.pool)
         .await
-        .map_err(db("counting unrouted events"))?;
+        .map_err(StoreError::db("counting unrouted events"))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -122,7 +118,7 @@ where
             .bind(i64::try_from(size).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await
-            .map_err(db("listing raw events"))?
+            .map_err(StoreError::db("listing raw events"))?
             .into_iter()
             .map(RawEventRecord::into_model)
             .collect()

@@ -8,10 +8,12 @@ use super::error::Result;
 /// Under the default `rustls` feature, reqwest is built without a crypto provider of its own
 /// (ring is the faster first build; reqwest ships only aws-lc-rs), so a bare
 /// `reqwest::Client::new()` panics unless a process-wide provider is installed. This builder
-/// instead carries a rustls configuration with ring's provider, TLS 1.2 and 1.3, the platform's
-/// certificate verifier and ALPN for HTTP/2 and HTTP/1.1, which is what reqwest sets up itself
-/// with its own provider. Because the configuration is ready-made, reqwest's own TLS settings
-/// on the returned builder (`add_root_certificate`, `min_tls_version`, ...) do not apply to it.
+/// instead carries a rustls configuration with the process-wide provider when the host
+/// installed one (`CryptoProvider::install_default`) and ring's otherwise, TLS 1.2 and 1.3, the
+/// platform's certificate verifier and ALPN for HTTP/2 and HTTP/1.1, which is what reqwest sets
+/// up itself with its own provider. Because the configuration is ready-made, reqwest's own TLS
+/// settings on the returned builder (`add_root_certificate`, `min_tls_version`, ...) do not
+/// apply to it.
 ///
 /// With `rustls-aws-lc` or `native-tls` on, reqwest has a backend of its own and this is
 /// `reqwest::Client::builder()`.
@@ -39,8 +41,8 @@ pub fn http_client_builder() -> Result<reqwest::ClientBuilder> {
     Ok(builder)
 }
 
-/// reqwest's rustls setup, with ring as the provider: reqwest built without a provider of its
-/// own (the `rustls` feature alone) cannot make it.
+/// reqwest's rustls setup, with the process-wide provider or else ring's: reqwest built without
+/// a provider of its own (the `rustls` feature alone) cannot make it.
 #[cfg(all(
     feature = "rustls",
     not(feature = "rustls-aws-lc"),
@@ -54,9 +56,12 @@ mod ring {
 
     use crate::graph::error::{GraphError, Result};
 
-    /// The configuration reqwest would build with its own provider, given ring's.
+    /// The configuration reqwest would build with its own provider, given the process-wide
+    /// provider when the host installed one, and ring's otherwise.
     pub(super) fn client_config() -> Result<ClientConfig> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
         let verifier = Verifier::new(Arc::clone(&provider)).map_err(tls_error)?;
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -73,7 +78,10 @@ mod ring {
 
     fn tls_error(source: rustls::Error) -> GraphError {
         GraphError::Configuration {
-            message: "cannot set up TLS for the HTTP client".into(),
+            message: "cannot set up TLS for HTTPS to Meta (no CA certificates found on this \
+                      system?): install the ca-certificates package, or build with the \
+                      `native-tls` feature"
+                .into(),
             source: Some(Box::new(source)),
         }
     }

@@ -89,8 +89,11 @@ impl std::fmt::Debug for InboxConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A required variable is not set.
-    #[error("{0} is not set: export it (see the example's header comment for every variable)")]
+    /// A required variable is not set, or holds nothing but blanks and commas.
+    #[error(
+        "{0} is not set or is empty: export it (see the `InboxConfig` documentation for every \
+         variable)"
+    )]
     Missing(&'static str),
     /// A variable has a value this crate cannot use.
     #[error("{variable} is invalid: {reason}")]
@@ -174,7 +177,8 @@ impl InboxConfig {
     /// Reads the settings from the process environment.
     ///
     /// # Errors
-    /// [`ConfigError::Missing`] when `META_APP_SECRET` or `META_VERIFY_TOKEN` is not set, or
+    /// [`ConfigError::Missing`] when `META_APP_SECRET` (or every item of it) or
+    /// `META_VERIFY_TOKEN` is not set or empty, or
     /// `META_APP_ID` is set without `META_OAUTH_REDIRECT_URI`;
     /// [`ConfigError::TokenKey`] when `META_TOKEN_KEY` is set but not valid.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -187,13 +191,13 @@ impl InboxConfig {
     /// As [`from_env`](Self::from_env).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let app_secrets: Vec<AppSecret> = get("META_APP_SECRET")
-            .ok_or(ConfigError::Missing("META_APP_SECRET"))?
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        let app_secrets: Vec<AppSecret> = list(get("META_APP_SECRET"))
+            .into_iter()
             .map(AppSecret::new)
             .collect();
+        if app_secrets.is_empty() {
+            return Err(ConfigError::Missing("META_APP_SECRET"));
+        }
         let verify_token = VerifyToken::new(
             get("META_VERIFY_TOKEN").ok_or(ConfigError::Missing("META_VERIFY_TOKEN"))?,
         );
@@ -322,8 +326,10 @@ async fn open_store(
     }
     #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
     let _ = token_keys;
+    // The URL may hold a password: never show it whole.
     Err(invalid(format!(
-        "{url:?} is not `memory`, `sqlite://PATH` or `postgres://...`"
+        "{:?} is not `memory`, `sqlite://PATH` or `postgres://...`",
+        crate::store::redacted_url(url)
     )))
 }
 
@@ -417,6 +423,14 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_list_without_a_secret_is_missing() {
+        assert!(matches!(
+            config(&[("META_APP_SECRET", " , ,"), ("META_VERIFY_TOKEN", "v")]),
+            Err(ConfigError::Missing("META_APP_SECRET"))
+        ));
+    }
+
+    #[test]
     fn several_secrets_while_rotating() {
         let rotating =
             config(&[("META_APP_SECRET", "new, old,"), ("META_VERIFY_TOKEN", "v")]).expect("valid");
@@ -464,6 +478,18 @@ mod tests {
             }
         ));
         assert!(err.to_string().contains("sqlite://PATH"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_store_url_is_not_shown_with_its_password() {
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("META_STORE", "redis://app:redis-pass-7@localhost/0"));
+        let err = config(&vars)
+            .expect("read")
+            .build()
+            .await
+            .expect_err("redis is not a store");
+        assert!(!err.to_string().contains("redis-pass-7"), "{err}");
     }
 
     #[test]

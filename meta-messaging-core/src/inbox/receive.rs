@@ -125,11 +125,9 @@ impl Inbox {
                 limit: self.inner.max_body_bytes,
             });
         }
-        if let Err(err) = self.inner.verifier.verify(signature, body) {
-            webhook::warn_refused(remote, &err);
-            return Err(err.into());
-        }
-        Ok(webhook::parse(body)?)
+        let events = webhook::verify_and_parse(&self.inner.verifier, signature, body)
+            .inspect_err(|e| webhook::warn_refused(remote, e))?;
+        Ok(events)
     }
 
     /// Tells live subscribers what the delivery changed. The write is already durable, so a

@@ -1,8 +1,6 @@
 //! Sending: [`SendRequest`], a reply as `POST /messages` takes it, and [`Inbox::send`], which
 //! sends it through the account's Graph client and records it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::Deserialize;
 
 use super::error::{self, InboxError};
@@ -11,7 +9,7 @@ use crate::graph::{AccountClient, AttachmentKind, MessageTag, QuickReply};
 use crate::ids::{AccountId, InstagramAccountId, MessageId, PageId, TenantId, UserId};
 use crate::platform::Platform;
 use crate::store::{
-    Account, AccountToken, OutboundMessage, StoredAttachment, StoredMessage, StoredReplyTo,
+    Account, AccountToken, OutboundMessage, StoredAttachment, StoredMessage, StoredReplyTo, now_ms,
 };
 
 /// A message to send from a connected account, in the JSON form of `POST /messages`:
@@ -285,10 +283,4 @@ impl Inbox {
             _ => Err(cannot_send("its token is not one this platform accepts")),
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

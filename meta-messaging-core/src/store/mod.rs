@@ -106,6 +106,7 @@ pub use failpoint::FailPoint;
 pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenSealError};
 pub use memory::InMemoryStore;
 pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, StoredReplyTo};
+pub(crate) use plan::now_ms;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use query::{

@@ -2,13 +2,15 @@
 //!
 //! Secrets given as arguments or in the environment (`--secret`, `--token`, `--verify-token`,
 //! `--app-secret`) are read into the secret types of `meta_messaging_core::secret`, so the
-//! `Debug` of every argument struct prints `[REDACTED]` in their place.
+//! `Debug` of every argument struct prints `[REDACTED]` in their place. `META_APP_SECRET` may
+//! hold several comma-separated secrets while rotating: the first non-empty one is used.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use meta_messaging_core::Platform;
 use meta_messaging_core::secret::{AppSecret, PageAccessToken, VerifyToken};
+use meta_messaging_core::store::redacted_url;
 
 /// Inspect, sign and simulate Messenger and Instagram webhook deliveries; diagnose a connected
 /// account and send messages through the Graph API.
@@ -86,7 +88,9 @@ pub enum TokenKeyCommand {
 }
 
 /// Arguments of `token-key reseal`.
-#[derive(Debug, Args)]
+///
+/// `Debug` prints `[REDACTED]` for the keys and the store URL without its password.
+#[derive(Args)]
 pub struct ResealArgs {
     /// The store: `sqlite://PATH` or `postgres://...`.
     #[arg(long, env = "META_STORE")]
@@ -98,6 +102,16 @@ pub struct ResealArgs {
     /// The PostgreSQL schema the store's tables are in, when not the default search path.
     #[arg(long)]
     pub schema: Option<String>,
+}
+
+impl std::fmt::Debug for ResealArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResealArgs")
+            .field("store", &redacted_url(&self.store))
+            .field("keys", &format_args!("[REDACTED]"))
+            .field("schema", &self.schema)
+            .finish()
+    }
 }
 
 /// Arguments of `inspect`.
@@ -112,7 +126,7 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// The app secret (Meta dashboard: App settings > Basic).
-    #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
     pub secret: AppSecret,
     /// The body to sign: a file, or `-` (the default) for standard input. Signed byte for byte.
     #[arg(default_value = "-")]
@@ -126,7 +140,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub url: String,
     /// The app secret the endpoint verifies signatures with.
-    #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
     pub secret: AppSecret,
     /// The platform of the built delivery.
     #[arg(long, default_value = "instagram")]
@@ -174,7 +188,7 @@ pub struct DoctorArgs {
     pub json: bool,
     /// The app secret, when the Meta app has "Require App Secret" on: every call then carries
     /// its `appsecret_proof`.
-    #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
     pub app_secret: Option<AppSecret>,
     /// The Graph API base URL (for a local mock server).
     #[arg(long, default_value = "https://graph.facebook.com")]
@@ -211,7 +225,7 @@ pub struct SendArgs {
     pub attachment_type: String,
     /// The app secret, when the Meta app has "Require App Secret" on: every call then carries
     /// its `appsecret_proof`.
-    #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
     pub app_secret: Option<AppSecret>,
     /// The Graph API base URL (for a local mock server).
     #[arg(long, default_value = "https://graph.facebook.com")]
@@ -233,7 +247,7 @@ pub struct EmulateArgs {
     #[arg(long)]
     pub callback: Option<String>,
     /// Sign deliveries with this app secret instead of the world's.
-    #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
     pub app_secret: Option<AppSecret>,
     /// Act as an app with "Require App Secret" on: Graph calls with a Page or user token must
     /// carry appsecret_proof, or get Meta's error (code 100).
@@ -365,6 +379,19 @@ pub enum TriggerAction {
         #[arg(long, conflicts_with = "url")]
         none: bool,
     },
+}
+
+/// Reads an app secret from `--secret`/`--app-secret` or `META_APP_SECRET`.
+///
+/// While rotating, `META_APP_SECRET` holds several comma-separated secrets, the current one
+/// first (as `InboxConfig` reads it): the CLI signs and proves with that first non-empty item.
+fn parse_app_secret(value: &str) -> Result<AppSecret, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .find(|secret| !secret.is_empty())
+        .map(AppSecret::new)
+        .ok_or_else(|| "the app secret is empty".to_owned())
 }
 
 fn parse_attachment(value: &str) -> Result<(String, String), String> {

@@ -54,6 +54,12 @@ pub enum CliError {
         /// The URL, its password hidden.
         store: String,
     },
+    /// A `sqlite://` store names a file that does not exist (reseal never creates one).
+    #[error("no database at {}: check --store / META_STORE", path.display())]
+    NoDatabase {
+        /// The path as given.
+        path: PathBuf,
+    },
     /// The store failed.
     #[error("the store failed")]
     Store(#[source] StoreError),

@@ -43,6 +43,11 @@ async fn open(
 ) -> Result<Arc<dyn MessageStore>, CliError> {
     let url = args.store.as_str();
     if let Some(path) = url.strip_prefix("sqlite://") {
+        // Opening a missing file would create an empty store and "re-seal" nothing: a typo in
+        // the path must fail instead of reporting success.
+        if !std::path::Path::new(path).is_file() {
+            return Err(CliError::NoDatabase { path: path.into() });
+        }
         let options = SqliteOptions::new(path).token_sealer(keys);
         return Ok(Arc::new(
             SqliteStore::open_with(options)

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::graph_mock::{APP_SECRET, PAGE_ID, PSID};
-use crate::support::inbox::{connect_accounts, harness_with, tenant};
+use crate::support::inbox::{VERIFY_TOKEN, connect_accounts, harness_with, tenant};
 use crate::support::servers::{API_TOKEN, Adapter, serve};
 
 const LIMIT: usize = 4 * 1024;
@@ -126,7 +126,7 @@ async fn run(adapter: Adapter) {
     // The webhook and the OAuth callback need no token: Meta calls them.
     let handshake = anonymous
         .get(format!(
-            "{base}/webhook?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1"
+            "{base}/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444"
         ))
         .send()
         .await
@@ -135,6 +135,23 @@ async fn run(adapter: Adapter) {
         handshake.status(),
         401,
         "{adapter:?}: the handshake is Meta's"
+    );
+    assert_eq!(handshake.status(), 200, "{adapter:?}: the handshake");
+    assert_eq!(
+        handshake.text().await.unwrap(),
+        "1158201444",
+        "{adapter:?}: the handshake echoes the challenge"
+    );
+    // The harness configures no connect flow: the callback answers that, not 401.
+    let callback = anonymous
+        .get(format!("{base}/oauth/callback?code=x&state=y"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer(callback).await,
+        (404, "oauth_not_configured".to_owned()),
+        "{adapter:?}: the OAuth callback is Meta's redirect, not a tenant route"
     );
 
     // Sign in: the session cookie is HttpOnly and SameSite=Strict.

@@ -97,6 +97,23 @@ async fn sign_matches_the_library_and_signs_bytes_verbatim() {
     assert_ne!(out.stdout.trim_end(), expected);
 }
 
+#[tokio::test]
+async fn sign_uses_the_first_of_several_rotating_app_secrets() {
+    // META_APP_SECRET holds "NEW,OLD" while rotating (as InboxConfig reads it); the flag and
+    // the variable share one parser, so the flag exercises what the variable gets.
+    let expected = webhook::sign(&AppSecret::new("new"), DELIVERY.as_bytes());
+    for value in ["new,old", " new , old", ",new,old"] {
+        let out = run(&["sign", "--secret", value], DELIVERY.as_bytes()).await;
+        assert!(out.succeeded(), "{value:?}: {}", out.stderr);
+        assert_eq!(out.stdout.trim_end(), expected, "{value:?}");
+    }
+    let single = run(&["sign", "--secret", "new"], DELIVERY.as_bytes()).await;
+    assert_eq!(single.stdout.trim_end(), expected);
+    let empty =
+        <Cli as clap::Parser>::try_parse_from(["meta-messaging", "sign", "--secret", " , "]);
+    assert!(empty.is_err(), "an empty secret list is refused");
+}
+
 #[test]
 fn secrets_can_come_from_the_environment_and_stay_hidden_in_help() {
     let cli = Cli::command();

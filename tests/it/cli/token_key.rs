@@ -176,3 +176,47 @@ async fn reseal_refuses_invalid_keys_and_unknown_stores() {
         unknown.stderr
     );
 }
+
+#[tokio::test]
+async fn reseal_refuses_a_missing_sqlite_file_and_creates_none() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("typo.db");
+    let url = format!("sqlite://{}", path.display());
+    let key = TokenKeyring::generate_key();
+    let out = run(
+        &["token-key", "reseal", "--store", &url, "--keys", &key],
+        b"",
+    )
+    .await;
+    assert!(!out.succeeded(), "stdout: {}", out.stdout);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains(&format!("no database at {}", path.display())),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("META_STORE"), "{}", out.stderr);
+    assert!(!path.exists(), "reseal created {}", path.display());
+}
+
+#[test]
+fn reseal_arguments_never_show_keys_or_the_store_password_in_debug() {
+    use clap::Parser;
+    let key = TokenKeyring::generate_key();
+    let cli = meta_messaging_cli::Cli::try_parse_from([
+        "meta-messaging",
+        "token-key",
+        "reseal",
+        "--store",
+        "postgres://inbox:db-PASSWORD-7@127.0.0.1:5432/inbox",
+        "--keys",
+        &key,
+    ])
+    .expect("valid arguments");
+    let shown = format!("{cli:?} {cli:#?}");
+    assert!(!shown.contains(&key), "{shown}");
+    assert!(!shown.contains("db-PASSWORD-7"), "{shown}");
+    assert!(shown.contains("[REDACTED]"), "{shown}");
+    assert!(shown.contains("127.0.0.1:5432/inbox"), "{shown}");
+}

@@ -437,7 +437,7 @@ impl InboxRoutes {
     /// Serves one request of `route`.
     ///
     /// `resolved` is the tenant the host's resolver mapped the request to (with
-    /// [`Access::tenant_resolver`]; adapters pass `None` otherwise), and `body` the request's
+    /// routes mounted by [`MountedRoutes::with_resolver`]; `None` otherwise), and `body` the request's
     /// body as it arrives: it is read only when the route takes one, and only after the request
     /// passed every check, up to [`Inbox::max_body_bytes`] and within
     /// [`Inbox::body_timeout`].

@@ -136,6 +136,12 @@ conformance_tests!(
     account_routing_and_status,
     account_last_event_time,
     unrouted_events_kept_once,
+    change_log_records_each_write,
+    change_log_one_stored_per_message,
+    change_log_concurrent_writers_no_gaps,
+    change_log_failed_write_appends_nothing,
+    change_log_tenant_isolation,
+    change_log_pruning,
 );
 
 /// The whole suite through `run_all`, once, as a user of `test-util` would call it.

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::account::{Account, AccountStatus, NewAccount};
+use super::changes::{ChangeNotice, ChangePage};
 use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
 use super::model::{StoredAttachment, StoredMessage, StoredReplyTo};
@@ -309,6 +310,32 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<RawEvent>, StoreError>;
+
+    /// One page of a tenant's change log: its changes with a sequence number above `after`
+    /// (0: from the first), oldest first, at most `limit` (1 to
+    /// [`MAX_CHANGES_PAGE`](super::MAX_CHANGES_PAGE)), each with what it names as it is now.
+    ///
+    /// A keyset read: asking again with the last `seq` continues where the page stopped, with
+    /// no gap and no repeat, whatever is written meanwhile (a change is visible only once every
+    /// change before it is). [`ChangePage::gap`] says when changes after `after` were pruned.
+    async fn changes_after(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<ChangePage, StoreError>;
+
+    /// The tenant's newest change sequence number (0 before its first change).
+    async fn change_head(&self, tenant: &TenantId) -> Result<u64, StoreError>;
+
+    /// Deletes every tenant's changes written before `before_ms` (ms since the epoch); the
+    /// sequences go on from where they were. Returns how many were deleted.
+    async fn prune_changes(&self, before_ms: i64) -> Result<u64, StoreError>;
+
+    /// Notices of this process's commits that appended changes: a wake-up for readers of the
+    /// log (live events, caches). Each call is a new receiver; one that falls 4096 notices
+    /// behind gets `Lagged` and should read every log it follows.
+    fn change_notices(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice>;
 
     /// Re-seals every stored account token (of every tenant) that is not sealed under the
     /// store's current [`TokenSealer`](super::TokenSealer) scheme: tokens stored in clear

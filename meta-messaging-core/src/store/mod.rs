@@ -65,6 +65,7 @@
 
 mod account;
 mod api;
+mod changes;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod batch;
 #[cfg(any(test, feature = "test-util"))]
@@ -96,6 +97,10 @@ pub use account::{
 };
 pub use api::{
     ApplyReport, IntoMessageStore, MessageStore, OutboundMessage, RawEvent, TenantEvent,
+};
+pub use changes::{
+    Change, ChangeKind, ChangeNotice, ChangePage, ChangeSubject, DEFAULT_CHANGE_RETENTION,
+    MAX_CHANGES_PAGE,
 };
 pub use conversation::{Conversation, ParticipantProfile};
 pub use cursor::Cursor;

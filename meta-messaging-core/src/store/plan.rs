@@ -129,6 +129,16 @@ pub(crate) enum ReceiptScope {
     Messages(Vec<Target>),
 }
 
+impl ReceiptScope {
+    /// The tenant whose messages the receipt covers (`None`: it names no message).
+    pub(crate) fn tenant_id(&self) -> Option<&TenantId> {
+        match self {
+            Self::UpTo { tenant_id, .. } => Some(tenant_id),
+            Self::Messages(targets) => targets.first().map(|t| &t.tenant_id),
+        }
+    }
+}
+
 /// An event kept whole.
 #[derive(Debug, Clone)]
 pub(crate) struct RawRow {

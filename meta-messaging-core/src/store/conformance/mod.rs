@@ -19,6 +19,7 @@
 //! a database that already holds data). A case panics with a message naming what failed.
 
 mod cases;
+mod changes;
 mod fixtures;
 mod lists;
 mod tenancy;
@@ -28,6 +29,11 @@ use std::sync::Arc;
 pub use self::cases::{
     deletes, echo_after_outbound_merges, edits, idempotent_messages, inbound_message_fields,
     outbound_after_echo_merges, reactions, receipts, unknown_and_orphan_events_are_kept,
+};
+pub use self::changes::{
+    change_log_concurrent_writers_no_gaps, change_log_failed_write_appends_nothing,
+    change_log_one_stored_per_message, change_log_pruning, change_log_records_each_write,
+    change_log_tenant_isolation,
 };
 pub use self::lists::{
     conversation_archive_and_read, conversation_moves_on_new_message,
@@ -101,5 +107,12 @@ pub async fn run_all(h: &Harness) {
         account_routing_and_status,
         account_last_event_time,
         unrouted_events_kept_once,
+        change_log_records_each_write,
+        change_log_one_stored_per_message,
+        change_log_concurrent_writers_no_gaps,
+        change_log_failed_write_appends_nothing,
+        change_log_tenant_isolation,
+        // Last: it prunes every tenant's changes.
+        change_log_pruning,
     );
 }

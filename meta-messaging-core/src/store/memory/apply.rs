@@ -60,7 +60,7 @@ impl Tx<'_> {
             {
                 let mut account = account.clone();
                 account.last_event_at_ms = Some(touch.at_ms);
-                self.put_account(account)?;
+                self.touch_account(account)?;
             }
         }
         Ok(report)

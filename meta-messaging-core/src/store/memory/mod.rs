@@ -2,6 +2,7 @@
 
 mod accounts;
 mod apply;
+mod changes;
 mod state;
 
 use std::sync::{Mutex, MutexGuard};
@@ -12,6 +13,7 @@ use self::apply::Upsert;
 use self::state::State;
 use super::account::{Account, AccountStatus, NewAccount};
 use super::api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
+use super::changes::{ChangeNotice, ChangeNotices, ChangePage};
 use super::conversation::{Conversation, ParticipantProfile};
 use super::cursor::{Cursor, ListKind};
 use super::error::StoreError;
@@ -32,6 +34,7 @@ use crate::webhook::Event;
 pub struct InMemoryStore {
     state: Mutex<State>,
     fail: FailPoint,
+    notices: ChangeNotices,
 }
 
 impl InMemoryStore {
@@ -59,15 +62,20 @@ impl InMemoryStore {
         &self,
         f: impl FnOnce(&mut state::Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut state = self.lock();
-        let mut tx = state.begin(&self.fail);
-        match f(&mut tx) {
-            Ok(value) => Ok(value),
-            Err(err) => {
-                tx.rollback();
-                Err(err)
+        let notices = {
+            let mut state = self.lock();
+            let mut tx = state.begin(&self.fail);
+            match f(&mut tx) {
+                Ok(value) => (value, tx.commit(now_ms())),
+                Err(err) => {
+                    tx.rollback();
+                    return Err(err);
+                }
             }
-        }
+        };
+        let (value, notices) = notices;
+        self.notices.send(notices);
+        Ok(value)
     }
 
     fn conversation_mut(
@@ -408,6 +416,28 @@ impl MessageStore for InMemoryStore {
         account_id: &AccountId,
     ) -> Result<Vec<TenantId>, StoreError> {
         Ok(self.tenants_of(platform, account_id))
+    }
+
+    async fn changes_after(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<ChangePage, StoreError> {
+        tenant_check(tenant)?;
+        self.changes_now(tenant, after, limit)
+    }
+
+    async fn change_head(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        Ok(self.lock().logs.get(tenant).map_or(0, |log| log.head))
+    }
+
+    async fn prune_changes(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(self.prune_now(before_ms))
+    }
+
+    fn change_notices(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice> {
+        self.notices.subscribe()
     }
 
     async fn list_raw_events(

@@ -1,12 +1,13 @@
 //! The in-memory store's tables and how a [`Plan`] changes them, with an undo log so that a
 //! failed write leaves nothing behind.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 use crate::store::account::Account;
 use crate::store::api::RawEvent;
+use crate::store::changes::{ChangeNotice, ChangeSet, PendingChange};
 use crate::store::conversation::Conversation;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
@@ -52,6 +53,15 @@ pub(super) struct State {
     raw_keys: HashSet<(TenantId, String)>,
     pub unrouted: HashMap<String, (Platform, AccountId)>,
     pub accounts: BTreeMap<AccountKey, Account>,
+    pub logs: HashMap<TenantId, TenantLog>,
+}
+
+/// One tenant's change log.
+#[derive(Debug, Default)]
+pub(super) struct TenantLog {
+    pub head: u64,
+    /// `(seq, written at, change)`, oldest first.
+    pub entries: VecDeque<(u64, i64, PendingChange)>,
 }
 
 enum Undo {
@@ -66,6 +76,7 @@ pub(super) struct Tx<'a> {
     state: &'a mut State,
     undo: Vec<Undo>,
     fail: &'a FailPoint,
+    changes: ChangeSet,
 }
 
 impl State {
@@ -82,6 +93,7 @@ impl State {
             state: self,
             undo: Vec::new(),
             fail,
+            changes: ChangeSet::default(),
         }
     }
 }
@@ -89,6 +101,26 @@ impl State {
 impl Tx<'_> {
     pub fn state(&self) -> &State {
         self.state
+    }
+
+    /// Ends the write: appends its changes to the tenants' logs, and returns what to tell
+    /// listeners once the lock is released.
+    pub fn commit(self, now_ms: i64) -> Vec<ChangeNotice> {
+        let mut notices = Vec::new();
+        for (tenant, changes) in self.changes.into_sorted() {
+            let accounts = changes.iter().any(|c| matches!(c, PendingChange::Account(..)));
+            let log = self.state.logs.entry(tenant.clone()).or_default();
+            for change in changes {
+                log.head += 1;
+                log.entries.push_back((log.head, now_ms, change));
+            }
+            notices.push(ChangeNotice {
+                tenant_id: tenant,
+                head: log.head,
+                accounts,
+            });
+        }
+        notices
     }
 
     pub fn rollback(mut self) {
@@ -150,6 +182,13 @@ impl Tx<'_> {
             platform: m.platform,
             message_id: m.message_id.clone(),
         };
+        if self.state.messages.contains_key(&id) {
+            self.changes
+                .message_updated(&m.tenant_id, id, m.conversation_id.get());
+        } else {
+            self.changes
+                .message_stored(&m.tenant_id, id, m.conversation_id.get());
+        }
         self.state.message_keys.insert(key, id);
         let old = self.state.messages.insert(id, entry);
         self.undo.push(Undo::Message(id, old.map(Box::new)));
@@ -160,6 +199,7 @@ impl Tx<'_> {
         self.fail.hit()?;
         let id = c.id.get();
         let key = ConversationKey::of_conversation(&c);
+        self.changes.conversation_updated(&c.tenant_id, id);
         self.state.conversation_keys.insert(key, id);
         let old = self.state.conversations.insert(id, c);
         self.undo.push(Undo::Conversation(id, old.map(Box::new)));
@@ -167,6 +207,14 @@ impl Tx<'_> {
     }
 
     pub fn put_account(&mut self, account: Account) -> Result<(), StoreError> {
+        self.changes
+            .account_changed(&account.tenant_id, account.platform, &account.account_id);
+        self.touch_account(account)
+    }
+
+    /// Writes an account without a change: its last-event time moves with every delivery, and
+    /// no reader of the log cares.
+    pub fn touch_account(&mut self, account: Account) -> Result<(), StoreError> {
         self.fail.hit()?;
         let key = (
             account.tenant_id.clone(),

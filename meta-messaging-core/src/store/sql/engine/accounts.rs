@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::{Engine, commit};
+use crate::store::changes::ChangeSet;
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
@@ -69,7 +70,9 @@ where
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("saving an account"))?;
-        commit(tx).await?;
+        let mut changes = ChangeSet::default();
+        changes.account_changed(tenant, a.platform, &a.account_id);
+        self.commit_changes(tx, changes).await?;
         self.get_account(tenant, a.platform, &a.account_id)
             .await?
             .ok_or_else(|| StoreError::NotFound {
@@ -121,6 +124,7 @@ where
         account_id: &AccountId,
         status: &AccountStatus,
     ) -> Result<Account, StoreError> {
+        let mut tx = self.begin().await?;
         let done = sqlx::query::<DB>(
             "UPDATE accounts SET status = $4, updated_at_ms = $5 \
              WHERE tenant_id = $1 AND platform = $2 AND account_id = $3",
@@ -130,7 +134,7 @@ where
         .bind(account_id.as_str())
         .bind(status.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::db("updating an account"))?;
         let missing = || StoreError::NotFound {
@@ -140,6 +144,9 @@ where
         if DB::rows_affected(&done) == 0 {
             return Err(missing());
         }
+        let mut changes = ChangeSet::default();
+        changes.account_changed(tenant, platform, account_id);
+        self.commit_changes(tx, changes).await?;
         self.get_account(tenant, platform, account_id)
             .await?
             .ok_or_else(missing)

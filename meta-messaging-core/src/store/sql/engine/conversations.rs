@@ -4,7 +4,8 @@
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::dynamic::{DynamicQuery, push_keyset};
-use super::{Engine, commit};
+use super::Engine;
+use crate::store::changes::ChangeSet;
 use crate::ids::ConversationId;
 use crate::ids::TenantId;
 use crate::store::conversation::{Conversation, ParticipantProfile};
@@ -126,7 +127,9 @@ where
                 id: id.to_string(),
             });
         }
-        commit(tx).await?;
+        let mut changes = ChangeSet::default();
+        changes.conversation_updated(tenant, id.get());
+        self.commit_changes(tx, changes).await?;
         self.get_conversation(tenant, id)
             .await?
             .ok_or_else(|| StoreError::NotFound {
@@ -156,17 +159,22 @@ where
                 id: id.to_string(),
             });
         }
-        sqlx::query::<DB>(
+        let read: Vec<i64> = sqlx::query_scalar::<DB, i64>(
             "UPDATE messages SET read_at_ms = $3 WHERE tenant_id = $1 AND conversation_id = $2 \
-             AND direction = 'inbound' AND read_at_ms IS NULL",
+             AND direction = 'inbound' AND read_at_ms IS NULL RETURNING id",
         )
         .bind(tenant.as_str())
         .bind(id.get())
         .bind(now_ms())
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await
         .map_err(StoreError::db(OP))?;
-        commit(tx).await?;
+        let mut changes = ChangeSet::default();
+        for message in read {
+            changes.message_updated(tenant, message, id.get());
+        }
+        changes.conversation_updated(tenant, id.get());
+        self.commit_changes(tx, changes).await?;
         self.get_conversation(tenant, id)
             .await?
             .ok_or_else(|| StoreError::NotFound {

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `store.rs` | [`SqlStore`], the public store type, and its `MessageStore` implementation |
 //! | `write.rs` | group commit: a batch of plans in one transaction, messages first |
+//! | `changes.rs` | the change log: appending a transaction's changes, reading, pruning |
 //! | `ops.rs` | changes to stored messages: reactions, edits, deletes, receipts |
 //! | `raw_events.rs` | events kept whole: raw (orphans, unsupported) and unrouted |
 //! | `messages.rs` | reading messages: by id, pages, counts |
@@ -18,6 +19,7 @@
 //! both databases meet.
 
 mod accounts;
+mod changes;
 mod conversations;
 mod dynamic;
 mod messages;
@@ -34,6 +36,7 @@ use std::sync::{Arc, Mutex};
 use sqlx::{Encode, Executor, IntoArguments, Type};
 
 use crate::store::account::TokenSealer;
+use crate::store::changes::ChangeNotices;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
 use crate::store::plan::ConversationKey;
@@ -59,6 +62,8 @@ pub(crate) struct Engine<DB: sqlx::Database> {
     /// Told after each group commit (SQLite: wakes the background checkpointer). Full means
     /// a wake-up is already pending, which covers this commit too.
     pub committed: Option<tokio::sync::mpsc::Sender<()>>,
+    /// Told after every commit that appended changes.
+    pub notices: ChangeNotices,
 }
 
 /// Most conversation ids kept in [`Engine::conversation_ids`] before it starts over.
@@ -88,6 +93,7 @@ where
             token_write_back,
             conversation_ids: Arc::default(),
             committed: None,
+            notices: ChangeNotices::default(),
         }
     }
 }

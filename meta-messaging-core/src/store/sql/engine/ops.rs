@@ -5,6 +5,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 use super::write::db;
 use super::{Engine, Tx};
 use crate::store::api::ApplyReport;
+use crate::store::changes::ChangeSet;
 use crate::store::error::StoreError;
 use crate::store::model::StoredAttachment;
 use crate::store::plan::{
@@ -19,6 +20,12 @@ const KEY: &str = "tenant_id = $1 AND platform = $2 AND message_id = $3";
 const RECEIPT_SET: &str = "UPDATE messages SET delivered_at_ms = COALESCE(delivered_at_ms, $1), \
     read_at_ms = CASE WHEN $2 THEN COALESCE(read_at_ms, $1) ELSE read_at_ms END \
     WHERE direction = 'outbound' AND (delivered_at_ms IS NULL OR ($2 AND read_at_ms IS NULL))";
+
+/// What a receipt update returns: the messages it changed, for the change log.
+const RECEIPT_RETURNING: &str = " RETURNING id, conversation_id";
+
+/// A stored message a change touched: its row id and its conversation's.
+type Touched = (i64, i64);
 
 impl<DB: SqlDialect> Engine<DB>
 where
@@ -40,6 +47,7 @@ where
         tx: &mut Tx<DB>,
         op: &Op,
         report: &mut ApplyReport,
+        changes: &mut ChangeSet,
     ) -> Result<(), StoreError> {
         let (changed, target, orphan) = match op {
             Op::Receipt {
@@ -47,11 +55,16 @@ where
                 read,
                 timestamp_ms,
             } => {
-                let changed = self.receipt(tx, scope, *read, *timestamp_ms).await?;
-                if changed == 0 {
+                let touched = self.receipt(tx, scope, *read, *timestamp_ms).await?;
+                if touched.is_empty() {
                     report.duplicates += 1;
                 }
-                report.updated += changed;
+                report.updated += touched.len() as u64;
+                if let Some(tenant) = scope.tenant_id() {
+                    for (message, conversation) in touched {
+                        changes.message_updated(tenant, message, conversation);
+                    }
+                }
                 return Ok(());
             }
             Op::React {
@@ -68,7 +81,7 @@ where
                     apply_reaction(states, actor, *remove, reaction, emoji, *timestamp_ms)
                 };
                 match self.react(tx, target, merge).await? {
-                    Some(changed) => (changed, target, orphan),
+                    Some(touched) => (touched.map(|t| (t, false)), target, orphan),
                     None => return self.keep_raw(tx, orphan, report).await,
                 }
             }
@@ -86,24 +99,29 @@ where
             }
             Op::Delete { target, orphan } => (self.delete(tx, target).await?, target, orphan),
         };
-        if changed {
-            report.updated += 1;
-            Ok(())
-        } else {
-            self.unchanged(tx, target, orphan, report).await
+        match changed {
+            Some(((message, conversation), conversation_changed)) => {
+                report.updated += 1;
+                changes.message_updated(&target.tenant_id, message, conversation);
+                if conversation_changed {
+                    changes.conversation_updated(&target.tenant_id, conversation);
+                }
+                Ok(())
+            }
+            None => self.unchanged(tx, target, orphan, report).await,
         }
     }
 
     /// Merges a reaction into the message's stored states: `None` if the message is missing,
-    /// else whether `merge` changed them.
+    /// else the message if `merge` changed them.
     async fn react(
         &self,
         tx: &mut Tx<DB>,
         target: &Target,
         merge: impl FnOnce(&mut Vec<ReactionState>) -> bool + Send,
-    ) -> Result<Option<bool>, StoreError> {
+    ) -> Result<Option<Option<Touched>>, StoreError> {
         let sql = format!(
-            "SELECT id, reactions FROM messages WHERE {KEY}{}",
+            "SELECT id, reactions, conversation_id FROM messages WHERE {KEY}{}",
             DB::FOR_UPDATE
         );
         let found = sqlx::query::<DB>(&sql)
@@ -118,9 +136,10 @@ where
         };
         let id: i64 = found.try_get(0).map_err(db)?;
         let text: String = found.try_get(1).map_err(db)?;
+        let conversation: i64 = found.try_get(2).map_err(db)?;
         let mut states: Vec<ReactionState> = json("messages.reactions", &text)?;
         if !merge(&mut states) {
-            return Ok(Some(false));
+            return Ok(Some(None));
         }
         self.fail.hit()?;
         let json = serde_json::to_string(&states).unwrap_or_else(|_| "[]".to_owned());
@@ -130,11 +149,12 @@ where
             .execute(&mut **tx)
             .await
             .map_err(db)?;
-        Ok(Some(true))
+        Ok(Some(Some((id, conversation))))
     }
 
     /// Replaces a message's text with a newer edit, and the preview if it is the newest
-    /// message of its conversation. False if there was nothing to change.
+    /// message of its conversation. `None` if there was nothing to change, else the message
+    /// and whether its conversation's preview changed.
     async fn edit(
         &self,
         tx: &mut Tx<DB>,
@@ -142,11 +162,12 @@ where
         text: Option<&str>,
         num_edit: u32,
         at: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<(Touched, bool)>, StoreError> {
         self.fail.hit()?;
         let sql = format!(
             "UPDATE messages SET text = $4, edit_count = $5, edited_at_ms = $6 \
-             WHERE {KEY} AND NOT deleted AND edit_count < $5 RETURNING conversation_id, attachments"
+             WHERE {KEY} AND NOT deleted AND edit_count < $5 \
+             RETURNING conversation_id, attachments, id"
         );
         let row = sqlx::query::<DB>(&sql)
             .bind(target.tenant_id.as_str())
@@ -159,14 +180,15 @@ where
             .await
             .map_err(db)?;
         let Some(row) = row else {
-            return Ok(false);
+            return Ok(None);
         };
         let conversation: i64 = row.try_get(0).map_err(db)?;
         let attachments: String = row.try_get(1).map_err(db)?;
+        let id: i64 = row.try_get(2).map_err(db)?;
         let attachments: Vec<StoredAttachment> = json("messages.attachments", &attachments)?;
         let preview = preview(text, &attachments);
         self.fail.hit()?;
-        sqlx::query::<DB>(
+        let moved = sqlx::query::<DB>(
             "UPDATE conversations SET last_message_preview = $1 \
              WHERE id = $2 AND last_message_id = $3",
         )
@@ -176,17 +198,22 @@ where
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-        Ok(true)
+        Ok(Some(((id, conversation), DB::rows_affected(&moved) > 0)))
     }
 
     /// Blanks a message, and takes it out of its conversation's preview and unread count.
-    /// False if it was already deleted (or is missing).
-    async fn delete(&self, tx: &mut Tx<DB>, target: &Target) -> Result<bool, StoreError> {
+    /// `None` if it was already deleted (or is missing), else the message and whether its
+    /// conversation changed.
+    async fn delete(
+        &self,
+        tx: &mut Tx<DB>,
+        target: &Target,
+    ) -> Result<Option<(Touched, bool)>, StoreError> {
         self.fail.hit()?;
         let sql = format!(
             "UPDATE messages SET deleted = TRUE, text = NULL, attachments = '[]', \
              raw_event = NULL WHERE {KEY} AND NOT deleted \
-             RETURNING conversation_id, direction, read_at_ms"
+             RETURNING conversation_id, direction, read_at_ms, id"
         );
         let row = sqlx::query::<DB>(&sql)
             .bind(target.tenant_id.as_str())
@@ -196,20 +223,21 @@ where
             .await
             .map_err(db)?;
         let Some(row) = row else {
-            return Ok(false);
+            return Ok(None);
         };
         let conversation: i64 = row.try_get(0).map_err(db)?;
         let direction: String = row.try_get(1).map_err(db)?;
         let read_at: Option<i64> = row.try_get(2).map_err(db)?;
+        let id: i64 = row.try_get(3).map_err(db)?;
         let was_unread = direction == "inbound" && read_at.is_none();
         self.fail.hit()?;
-        sqlx::query::<DB>(
+        let moved = sqlx::query::<DB>(
             "UPDATE conversations SET \
              last_message_preview = CASE WHEN last_message_id = $2 \
                 THEN NULL ELSE last_message_preview END, \
              unread_count = CASE WHEN $3 AND unread_count > 0 \
                 THEN unread_count - 1 ELSE unread_count END \
-             WHERE id = $1",
+             WHERE id = $1 AND (last_message_id = $2 OR ($3 AND unread_count > 0))",
         )
         .bind(conversation)
         .bind(target.message_id.as_str())
@@ -217,7 +245,7 @@ where
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-        Ok(true)
+        Ok(Some(((id, conversation), DB::rows_affected(&moved) > 0)))
     }
 
     /// An op that changed nothing: a repeat if the message exists, an orphan if it does not.
@@ -252,7 +280,7 @@ where
         scope: &ReceiptScope,
         read: bool,
         at: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Vec<Touched>, StoreError> {
         match scope {
             ReceiptScope::UpTo {
                 tenant_id,
@@ -265,7 +293,7 @@ where
                 let sql = format!(
                     "{RECEIPT_SET} AND tenant_id = $3 AND timestamp_ms <= $4 AND conversation_id = \
                      (SELECT id FROM conversations WHERE tenant_id = $3 AND platform = $5 \
-                     AND account_id = $6 AND participant_id = $7)"
+                     AND account_id = $6 AND participant_id = $7){RECEIPT_RETURNING}"
                 );
                 let done = sqlx::query::<DB>(&sql)
                     .bind(at)
@@ -275,21 +303,21 @@ where
                     .bind(platform.as_str())
                     .bind(account_id.as_str())
                     .bind(participant_id.as_str())
-                    .execute(&mut **tx)
+                    .fetch_all(&mut **tx)
                     .await
                     .map_err(db)?;
-                Ok(DB::rows_affected(&done))
+                touched(&done)
             }
             ReceiptScope::Messages(targets) => {
-                let mut changed = 0;
+                let mut changed = Vec::new();
                 for target in targets {
                     // A read covers everything sent before the message read; a delivery
                     // names its messages exactly.
-                    changed += if read {
+                    changed.extend(if read {
                         self.read_up_to(tx, target, at).await?
                     } else {
                         self.delivered(tx, target, at).await?
-                    };
+                    });
                 }
                 Ok(changed)
             }
@@ -302,7 +330,7 @@ where
         tx: &mut Tx<DB>,
         target: &Target,
         at: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Vec<Touched>, StoreError> {
         let sql = format!("SELECT conversation_id, timestamp_ms FROM messages WHERE {KEY}");
         let found = sqlx::query::<DB>(&sql)
             .bind(target.tenant_id.as_str())
@@ -311,12 +339,15 @@ where
             .fetch_optional(&mut **tx)
             .await
             .map_err(db)?;
-        let Some(found) = found else { return Ok(0) };
+        let Some(found) = found else {
+            return Ok(Vec::new());
+        };
         let conversation: i64 = found.try_get(0).map_err(db)?;
         let upto: i64 = found.try_get(1).map_err(db)?;
         self.fail.hit()?;
         let sql = format!(
-            "{RECEIPT_SET} AND tenant_id = $3 AND conversation_id = $4 AND timestamp_ms <= $5"
+            "{RECEIPT_SET} AND tenant_id = $3 AND conversation_id = $4 AND timestamp_ms <= $5\
+             {RECEIPT_RETURNING}"
         );
         let done = sqlx::query::<DB>(&sql)
             .bind(at)
@@ -324,10 +355,10 @@ where
             .bind(target.tenant_id.as_str())
             .bind(conversation)
             .bind(upto)
-            .execute(&mut **tx)
+            .fetch_all(&mut **tx)
             .await
             .map_err(db)?;
-        Ok(DB::rows_affected(&done))
+        touched(&done)
     }
 
     /// Marks `target` delivered, if it is outbound.
@@ -336,18 +367,32 @@ where
         tx: &mut Tx<DB>,
         target: &Target,
         at: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Vec<Touched>, StoreError> {
         self.fail.hit()?;
-        let sql = format!("{RECEIPT_SET} AND tenant_id = $3 AND platform = $4 AND message_id = $5");
+        let sql = format!(
+            "{RECEIPT_SET} AND tenant_id = $3 AND platform = $4 AND message_id = $5\
+             {RECEIPT_RETURNING}"
+        );
         let done = sqlx::query::<DB>(&sql)
             .bind(at)
             .bind(false)
             .bind(target.tenant_id.as_str())
             .bind(target.platform.as_str())
             .bind(target.message_id.as_str())
-            .execute(&mut **tx)
+            .fetch_all(&mut **tx)
             .await
             .map_err(db)?;
-        Ok(DB::rows_affected(&done))
+        touched(&done)
     }
+}
+
+/// The `(id, conversation_id)` rows a receipt update returned.
+fn touched<DB: SqlDialect>(rows: &[DB::Row]) -> Result<Vec<Touched>, StoreError>
+where
+    for<'q> i64: Decode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    rows.iter()
+        .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?)))
+        .collect()
 }

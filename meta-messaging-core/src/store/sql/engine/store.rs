@@ -14,6 +14,7 @@ use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
 use crate::store::api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
 use crate::store::batch::{BatchConfig, GroupCommit, PlanOutcome, PlanWriter};
+use crate::store::changes::{ChangeNotice, ChangePage};
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
 use crate::store::model::StoredMessage;
@@ -275,6 +276,28 @@ where
         account_id: &AccountId,
     ) -> Result<Vec<TenantId>, StoreError> {
         self.engine.tenants_for_account(platform, account_id).await
+    }
+
+    async fn changes_after(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<ChangePage, StoreError> {
+        check_tenant(tenant)?;
+        self.engine.changes_after(tenant, after, limit).await
+    }
+
+    async fn change_head(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        self.engine.change_head(tenant).await
+    }
+
+    async fn prune_changes(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.engine.prune_changes(before_ms).await
+    }
+
+    fn change_notices(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice> {
+        self.engine.notices.subscribe()
     }
 
     async fn list_raw_events(

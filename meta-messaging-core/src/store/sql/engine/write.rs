@@ -6,11 +6,12 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::{CONVERSATION_CACHE, Engine, Tx, commit};
+use super::{CONVERSATION_CACHE, Engine, Tx};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::platform::Platform;
 use crate::store::api::ApplyReport;
 use crate::store::batch::PlanOutcome;
+use crate::store::changes::ChangeSet;
 use crate::store::error::StoreError;
 use crate::store::model::Direction;
 use crate::store::plan::{ConversationKey, MessageRow, Plan, Target, now_ms};
@@ -70,18 +71,21 @@ where
         let rows: Vec<&MessageRow> = plans.iter().flat_map(|p| &p.messages).collect();
         let conversations = self.ensure_conversations(&mut tx, &rows).await?;
         let mut outcomes: Vec<PlanOutcome> = plans.iter().map(|_| PlanOutcome::default()).collect();
-        self.write_messages(&mut tx, plans, &rows, &conversations, &mut outcomes)
+        let mut changes = ChangeSet::default();
+        let batch = (plans, rows.as_slice(), &conversations);
+        self.write_messages(&mut tx, batch, &mut outcomes, &mut changes)
             .await?;
         for (plan, outcome) in plans.iter().zip(&mut outcomes) {
             for op in &plan.ops {
-                self.apply_op(&mut tx, op, &mut outcome.report).await?;
+                self.apply_op(&mut tx, op, &mut outcome.report, &mut changes)
+                    .await?;
             }
             for raw in &plan.raw {
                 self.keep_raw(&mut tx, raw, &mut outcome.report).await?;
             }
         }
         self.touch_accounts(&mut tx, plans).await?;
-        commit(tx).await?;
+        self.commit_changes(tx, changes).await?;
         self.committed_batch(conversations);
         Ok(outcomes)
     }
@@ -104,10 +108,9 @@ where
     async fn write_messages(
         &self,
         tx: &mut Tx<DB>,
-        plans: &[Plan],
-        rows: &[&MessageRow],
-        conversations: &ConversationIds,
+        (plans, rows, conversations): (&[Plan], &[&MessageRow], &ConversationIds),
         outcomes: &mut [PlanOutcome],
+        changes: &mut ChangeSet,
     ) -> Result<(), StoreError> {
         let mut claimed = self.insert_inbound(tx, rows, conversations).await?;
         let mut inserted = Vec::new();
@@ -119,17 +122,29 @@ where
                     if let Some(id) = claimed.remove(&key) {
                         outcome.report.inserted += 1;
                         inserted.push(Inserted { conversation, row });
+                        changes.message_stored(&row.tenant_id, id, conversation);
                         id
                     } else {
                         outcome.report.duplicates += 1;
                         self.message_pk(tx, &key).await?
                     }
                 } else {
+                    let before = outcome.report;
                     let report = &mut outcome.report;
-                    (self.upsert_outbound(tx, row, conversation, report, &mut inserted)).await?
+                    let id =
+                        (self.upsert_outbound(tx, row, conversation, report, &mut inserted)).await?;
+                    if outcome.report.inserted > before.inserted {
+                        changes.message_stored(&row.tenant_id, id, conversation);
+                    } else if outcome.report.updated > before.updated {
+                        changes.message_updated(&row.tenant_id, id, conversation);
+                    }
+                    id
                 };
                 outcome.message_ids.push(id);
             }
+        }
+        for Inserted { conversation, row } in &inserted {
+            changes.conversation_updated(&row.tenant_id, *conversation);
         }
         self.bump_conversations(tx, &inserted).await
     }

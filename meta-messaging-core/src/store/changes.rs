@@ -1,0 +1,279 @@
+//! The change log: every write that changes a tenant's inbox appends, in the same transaction,
+//! one entry per thing it changed, numbered by a per-tenant sequence that only grows.
+//!
+//! Live events, their resumption after a reconnect, the other instances of an app and the
+//! account routing cache all read it, so none of them can miss a change or see one twice.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use super::conversation::Conversation;
+use super::model::StoredMessage;
+use crate::ids::{AccountId, TenantId};
+use crate::platform::Platform;
+
+/// How long changes are kept unless the inbox is told otherwise: 7 days.
+pub const DEFAULT_CHANGE_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Most changes one [`MessageStore::changes_after`](super::MessageStore::changes_after) call returns.
+pub const MAX_CHANGES_PAGE: u32 = 1000;
+
+/// The page size a `changes_after` limit asks for.
+pub(crate) fn change_page_size(limit: u32) -> Result<usize, super::StoreError> {
+    if limit == 0 {
+        return Err(super::StoreError::invalid("a page size of 0"));
+    }
+    Ok(limit.min(MAX_CHANGES_PAGE) as usize)
+}
+
+/// What one change log entry says changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChangeKind {
+    /// A message was stored for the first time.
+    MessageStored,
+    /// A stored message changed: an echo merged, a reaction, an edit, a deletion, a receipt.
+    MessageUpdated,
+    /// A conversation's preview, unread count, state or participant changed.
+    ConversationUpdated,
+    /// An account was connected, updated, or its status changed.
+    AccountChanged,
+}
+
+impl ChangeKind {
+    /// The name kept in the log: `message_stored`, `message_updated`, `conversation_updated`,
+    /// `account_changed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MessageStored => "message_stored",
+            Self::MessageUpdated => "message_updated",
+            Self::ConversationUpdated => "conversation_updated",
+            Self::AccountChanged => "account_changed",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "message_stored" => Self::MessageStored,
+            "message_updated" => Self::MessageUpdated,
+            "conversation_updated" => Self::ConversationUpdated,
+            "account_changed" => Self::AccountChanged,
+            _ => return None,
+        })
+    }
+}
+
+/// One entry of a tenant's change log, with what it names as it is now.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Change {
+    /// The tenant's sequence number: 1 for its first change, then one more for each.
+    pub seq: u64,
+    /// When the change was written, in ms since the epoch.
+    pub at_ms: i64,
+    /// What changed.
+    pub subject: ChangeSubject,
+}
+
+/// What a [`Change`] changed, read back when the log is read (so two changes of one message
+/// both show it as it is now). Messages never carry their raw webhook JSON here.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ChangeSubject {
+    /// [`ChangeKind::MessageStored`].
+    MessageStored(Box<StoredMessage>),
+    /// [`ChangeKind::MessageUpdated`].
+    MessageUpdated(Box<StoredMessage>),
+    /// [`ChangeKind::ConversationUpdated`].
+    ConversationUpdated(Box<Conversation>),
+    /// [`ChangeKind::AccountChanged`]: the account's key (read the account itself with
+    /// [`MessageStore::get_account`](super::MessageStore::get_account): it holds its token).
+    AccountChanged {
+        /// Messenger or Instagram.
+        platform: Platform,
+        /// The Page or Instagram account.
+        account_id: AccountId,
+    },
+}
+
+impl ChangeSubject {
+    /// The kind of change.
+    pub fn kind(&self) -> ChangeKind {
+        match self {
+            Self::MessageStored(_) => ChangeKind::MessageStored,
+            Self::MessageUpdated(_) => ChangeKind::MessageUpdated,
+            Self::ConversationUpdated(_) => ChangeKind::ConversationUpdated,
+            Self::AccountChanged { .. } => ChangeKind::AccountChanged,
+        }
+    }
+}
+
+/// One page of a tenant's changes, from [`MessageStore::changes_after`](super::MessageStore::changes_after).
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct ChangePage {
+    /// The changes after the sequence number asked for, oldest first, at most the limit.
+    pub changes: Vec<Change>,
+    /// The tenant's newest sequence number when the page was read (0: no change yet).
+    pub head: u64,
+    /// Some changes right after the sequence number asked for are gone (pruned after the
+    /// retention), or the number is beyond the head (the log was started over): a reader
+    /// cannot continue without a gap and must reload.
+    pub gap: bool,
+}
+
+impl ChangePage {
+    /// Whether more changes wait after this page.
+    pub fn has_more(&self) -> bool {
+        self.changes.last().is_some_and(|c| c.seq < self.head)
+    }
+}
+
+/// Told by a store, in this process, after each commit that appended changes: which tenant's
+/// log grew and to what. A wake-up only: the log itself is the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChangeNotice {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// Its newest sequence number after the commit.
+    pub head: u64,
+    /// Whether the commit changed an account (connected, updated, status).
+    pub accounts: bool,
+}
+
+/// How many notices wait for a slow listener before it is told it lagged.
+const NOTICE_CAPACITY: usize = 4096;
+
+/// The sender side of [`ChangeNotice`]s every backend keeps.
+#[derive(Debug, Clone)]
+pub(crate) struct ChangeNotices {
+    tx: broadcast::Sender<ChangeNotice>,
+}
+
+impl Default for ChangeNotices {
+    fn default() -> Self {
+        Self {
+            tx: broadcast::channel(NOTICE_CAPACITY).0,
+        }
+    }
+}
+
+impl ChangeNotices {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<ChangeNotice> {
+        self.tx.subscribe()
+    }
+
+    pub(crate) fn send(&self, notices: Vec<ChangeNotice>) {
+        for notice in notices {
+            // No listener is fine: nobody is waiting for live events.
+            let _ = self.tx.send(notice);
+        }
+    }
+}
+
+/// A change about to be appended, naming what it changed by row id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PendingChange {
+    /// A message (and its conversation).
+    Message {
+        kind: ChangeKind,
+        message: i64,
+        conversation: i64,
+    },
+    Conversation(i64),
+    Account(Platform, AccountId),
+}
+
+impl PendingChange {
+    pub(crate) fn kind(&self) -> ChangeKind {
+        match self {
+            Self::Message { kind, .. } => *kind,
+            Self::Conversation(_) => ChangeKind::ConversationUpdated,
+            Self::Account(..) => ChangeKind::AccountChanged,
+        }
+    }
+
+    fn same_subject(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Message { message: a, .. }, Self::Message { message: b, .. }) => a == b,
+            (Self::Conversation(a), Self::Conversation(b)) => a == b,
+            (Self::Account(p, a), Self::Account(q, b)) => p == q && a == b,
+            _ => false,
+        }
+    }
+}
+
+/// The changes of one transaction, per tenant, in order, each thing once: a message stored
+/// and then updated in one transaction is one `message_stored`.
+#[derive(Debug, Default)]
+pub(crate) struct ChangeSet {
+    tenants: Vec<(TenantId, Vec<PendingChange>)>,
+    index: HashMap<TenantId, usize>,
+}
+
+impl ChangeSet {
+    fn push(&mut self, tenant: &TenantId, change: PendingChange) {
+        let slot = *self.index.entry(tenant.clone()).or_insert_with(|| {
+            self.tenants.push((tenant.clone(), Vec::new()));
+            self.tenants.len() - 1
+        });
+        let changes = &mut self.tenants[slot].1;
+        match changes.iter_mut().find(|c| c.same_subject(&change)) {
+            // A message stored in this transaction is new to every reader, whatever else
+            // happened to it since.
+            Some(PendingChange::Message { kind, .. }) if change.kind() == ChangeKind::MessageStored => {
+                *kind = ChangeKind::MessageStored;
+            }
+            Some(_) => {}
+            None => changes.push(change),
+        }
+    }
+
+    pub(crate) fn message_stored(&mut self, tenant: &TenantId, message: i64, conversation: i64) {
+        let kind = ChangeKind::MessageStored;
+        self.push(tenant, PendingChange::Message { kind, message, conversation });
+    }
+
+    pub(crate) fn message_updated(&mut self, tenant: &TenantId, message: i64, conversation: i64) {
+        let kind = ChangeKind::MessageUpdated;
+        self.push(tenant, PendingChange::Message { kind, message, conversation });
+    }
+
+    pub(crate) fn conversation_updated(&mut self, tenant: &TenantId, conversation: i64) {
+        self.push(tenant, PendingChange::Conversation(conversation));
+    }
+
+    pub(crate) fn account_changed(
+        &mut self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+    ) {
+        self.push(tenant, PendingChange::Account(platform, account_id.clone()));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tenants.is_empty()
+    }
+
+    /// The tenants and their changes, tenants sorted: every writer takes the tenants' sequence
+    /// rows in one order, so concurrent transactions cannot deadlock on them. Within a tenant,
+    /// messages come before conversations and accounts (each in the order they changed), so
+    /// every backend logs one transaction alike whatever order it wrote its rows in.
+    pub(crate) fn into_sorted(mut self) -> Vec<(TenantId, Vec<PendingChange>)> {
+        self.tenants.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, changes) in &mut self.tenants {
+            changes.sort_by_key(|c| match c {
+                PendingChange::Message { .. } => 0,
+                PendingChange::Conversation(_) => 1,
+                PendingChange::Account(..) => 2,
+            });
+        }
+        self.tenants
+    }
+}

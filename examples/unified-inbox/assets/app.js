@@ -899,7 +899,9 @@ function checkList(a) {
 // ---------------------------------------------------------------------------------------------
 // Live events
 
-const live = { source: null, openedBefore: false, retryDelay: 1000, retryTimer: null };
+// `lastEventId` is the change the page has seen last: a stream opened again resumes after it
+// (the browser resends it by itself when it reconnects; a new EventSource passes it in the URL).
+const live = { source: null, lastEventId: null, retryDelay: 1000, retryTimer: null };
 
 function setLiveState(value) {
   dom.live.dataset.state = value;
@@ -910,14 +912,12 @@ function connectLive() {
   clearTimeout(live.retryTimer);
   live.source?.close();
   setLiveState('connecting');
-  const source = new EventSource(`${API}/events`);
+  const resume = live.lastEventId === null ? '' : `?last_event_id=${encodeURIComponent(live.lastEventId)}`;
+  const source = new EventSource(`${API}/events${resume}`);
   live.source = source;
   source.addEventListener('open', () => {
     live.retryDelay = 1000;
     setLiveState('open');
-    // The stream does not replay what happened while it was down: catch up by reloading.
-    if (live.openedBefore) resync();
-    live.openedBefore = true;
   });
   source.addEventListener('error', () => {
     if (source !== live.source) return;
@@ -930,11 +930,19 @@ function connectLive() {
       setLiveState('connecting'); // the browser reconnects by itself (the server asks for 2 s)
     }
   });
+  // The stream starts after `ready`'s id and then replays whatever changed since: nothing is
+  // missed while it was down, so nothing needs reloading.
+  onEvent(source, 'ready', () => {});
   onEvent(source, 'message_stored', (data) => onMessage(data.message, true));
   onEvent(source, 'message_updated', (data) => onMessage(data.message, false));
   onEvent(source, 'conversation_updated', (data) => onConversationUpdated(data.conversation));
-  // Events were dropped for this subscriber and the stream ends: reconnect; `open` reloads.
-  onEvent(source, 'lagged', () => connectLive());
+  // The server no longer holds what changed after our last event: reload, then follow anew.
+  onEvent(source, 'reset', () => {
+    live.lastEventId = null;
+    source.close();
+    resync();
+    connectLive();
+  });
 }
 
 /** The stream's status is hidden from scripts, and a 401 (the session ended) looks like any
@@ -946,6 +954,7 @@ async function retryLive() {
 
 function onEvent(source, type, handler) {
   source.addEventListener(type, (event) => {
+    if (event.lastEventId) live.lastEventId = event.lastEventId;
     let data;
     try {
       data = JSON.parse(event.data);
@@ -1032,7 +1041,7 @@ function leaveInbox() {
   clearTimeout(listRefreshTimer);
   clearTimeout(live.retryTimer);
   live.source?.close();
-  Object.assign(live, { source: null, openedBefore: false, retryDelay: 1000 });
+  Object.assign(live, { source: null, lastEventId: null, retryDelay: 1000 });
   setLiveState('connecting');
   Object.assign(state, {
     conversations: [], conversationsCursor: null, open: null, messages: [], olderCursor: null,

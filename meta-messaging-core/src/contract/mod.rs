@@ -209,6 +209,8 @@ pub struct RequestHeaders<'a> {
     pub host: Option<&'a str>,
     /// `Content-Type`.
     pub content_type: Option<&'a str>,
+    /// `Last-Event-ID` (a live event stream resuming after a reconnect).
+    pub last_event_id: Option<&'a str>,
 }
 
 impl<'a> RequestHeaders<'a> {
@@ -228,6 +230,7 @@ impl<'a> RequestHeaders<'a> {
             sec_fetch_site: lookup("sec-fetch-site"),
             host: lookup("host").or(authority),
             content_type: lookup("content-type"),
+            last_event_id: lookup("last-event-id"),
         }
     }
 }
@@ -605,15 +608,18 @@ impl InboxRoutes {
                 };
                 ApiResponse::json(200, &report)
             }
-            (Route::Events, Method::Get) => match EventStream::open(inbox, tenant) {
-                Some(stream) => ApiResponse {
-                    status: 200,
-                    content_type: "text/event-stream",
-                    headers: vec![("cache-control", "no-cache".to_owned())],
-                    body: ResponseBody::Events(stream),
-                },
-                None => ApiResponse::refused(Refusal::TooManyStreams),
-            },
+            (Route::Events, Method::Get) => {
+                let after = query::last_event_id(request.query, request.headers.last_event_id)?;
+                match EventStream::open(inbox, tenant, after).await? {
+                    Some(stream) => ApiResponse {
+                        status: 200,
+                        content_type: "text/event-stream",
+                        headers: vec![("cache-control", "no-cache".to_owned())],
+                        body: ResponseBody::Events(stream),
+                    },
+                    None => ApiResponse::refused(Refusal::TooManyStreams),
+                }
+            }
             (Route::OAuthStart, Method::Get) => connect_routes::start(inbox, tenant)?,
             _ => return Ok(None),
         };

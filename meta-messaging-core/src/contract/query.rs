@@ -107,6 +107,25 @@ pub(crate) fn status_check(query: &str) -> Result<bool, InboxError> {
         .unwrap_or(false))
 }
 
+/// `GET /events?last_event_id`, or the `Last-Event-ID` header (which wins): the change a
+/// resuming stream starts after. A browser resends the header when it reconnects by itself; a
+/// page that opens a new stream passes the id it saw last in the query.
+pub(crate) fn last_event_id(query: &str, header: Option<&str>) -> Result<Option<u64>, InboxError> {
+    let params = Params::parse(query);
+    params.reject_unknown(&["last_event_id"])?;
+    match header {
+        Some(id) => id.trim().parse::<u64>().map(Some).map_err(|_| {
+            InboxError::InvalidRequest(format!(
+                "Last-Event-ID {id:?}: expected the id of an event this server sent (a number)"
+            ))
+        }),
+        None => params.parsed(
+            "last_event_id",
+            "the id of an event this server sent (a number)",
+        ),
+    }
+}
+
 /// `GET /messages?platform&account_id&conversation_id&direction&since&until&cursor&limit`.
 pub(crate) fn message_query(query: &str) -> Result<MessageQuery, InboxError> {
     let params = Params::parse(query);

@@ -5,28 +5,47 @@ use std::time::Duration;
 use futures_util::Stream;
 
 use super::EventStream;
-use crate::inbox::InboxEvent;
+use crate::inbox::{InboxEvent, LiveEvent};
 
 /// How often an idle event stream sends a comment, so proxies and browsers keep it open.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// One SSE frame: `event: <type>` and `data: <json>`.
-pub fn frame(event: &InboxEvent) -> String {
+/// One SSE frame: `id: <seq>` (the browser sends it back as `Last-Event-ID` when it
+/// reconnects), `event: <type>` and `data: <json>`. A `reset` frame has no id: the client
+/// must not resume from it.
+pub fn frame(live: &LiveEvent) -> String {
     // Serializing these types cannot fail (no maps with non-string keys, no custom errors); an
     // empty object keeps the stream well-formed if it ever did.
-    let data = serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned());
-    format!("event: {}\ndata: {data}\n\n", event.name())
+    let data = serde_json::to_string(&live.event).unwrap_or_else(|_| "{}".to_owned());
+    match live.event {
+        InboxEvent::Reset => format!("event: reset\ndata: {data}\n\n"),
+        _ => format!(
+            "id: {}\nevent: {}\ndata: {data}\n\n",
+            live.seq,
+            live.event.name()
+        ),
+    }
 }
 
-/// An event stream as SSE text chunks: a `retry` hint first, then one frame per event, and a
-/// `: keep-alive` comment after every [`KEEP_ALIVE`] of silence. Ends after a `lagged` frame.
+/// The first frame of a stream: `event: ready` with the place the stream starts after as its
+/// `id`, so a client that reconnects before any change resumes from there.
+pub fn ready_frame(position: u64) -> String {
+    format!(
+        "retry: 2000\nid: {position}\nevent: ready\ndata: {{\"type\":\"ready\",\"after\":{position}}}\n\n"
+    )
+}
+
+/// An event stream as SSE text chunks: a [`ready_frame`] (with a `retry` hint), then one
+/// [`frame`] per event, and a `: keep-alive` comment after every [`KEEP_ALIVE`] of silence.
+/// Ends after a `reset` frame.
 pub fn stream(events: EventStream) -> impl Stream<Item = String> + Send + 'static {
     let state = (Some(events.subscription), true);
     futures_util::stream::unfold(state, |(subscription, first)| async move {
-        if first {
-            return Some(("retry: 2000\n\n".to_owned(), (subscription, false)));
-        }
         let mut subscription = subscription?;
+        if first {
+            let ready = ready_frame(subscription.position());
+            return Some((ready, (Some(subscription), false)));
+        }
         match tokio::time::timeout(KEEP_ALIVE, subscription.next()).await {
             Ok(Some(event)) => Some((frame(&event), (Some(subscription), false))),
             Ok(None) => None,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::changes::{Background, Forward, Listeners};
 use super::connect::OAuthSettings;
 use super::handler::EventHandler;
 use super::live::LiveHub;
@@ -10,7 +11,7 @@ use super::tenancy::{Router, Tenancy};
 use super::{Inbox, InboxInner};
 use crate::graph::{GraphClient, GraphError};
 use crate::secret::{AppSecret, VerifyToken};
-use crate::store::{IntoMessageStore, MessageStore};
+use crate::store::{DEFAULT_CHANGE_RETENTION, IntoMessageStore, MessageStore};
 use crate::webhook::SignatureVerifier;
 
 /// The default limit on a webhook body: 1 MiB, far above any delivery Meta sends.
@@ -67,6 +68,7 @@ pub struct InboxBuilder {
     fanout: Option<super::LiveFanout>,
     oauth: Option<OAuthSettings>,
     fetch_profiles: bool,
+    change_retention: Option<Duration>,
 }
 
 impl std::fmt::Debug for InboxBuilder {
@@ -179,23 +181,33 @@ impl InboxBuilder {
         self
     }
 
-    /// How many live events a subscriber may fall behind before it is dropped with a lag notice
-    /// (default [`DEFAULT_LIVE_CAPACITY`]).
+    /// How many batches of live events a subscriber may fall behind before it reads the
+    /// change log itself to catch up (default [`DEFAULT_LIVE_CAPACITY`]).
     #[must_use]
     pub fn live_capacity(mut self, capacity: usize) -> Self {
         self.live_capacity = Some(capacity);
         self
     }
 
-    /// Shares live events with every other instance on the same PostgreSQL database (see
-    /// [`LiveFanout`](super::LiveFanout)): what one instance receives, sends, marks read or
-    /// archives reaches the subscribers of all. The store must be that database's
-    /// `PostgresStore`: other instances' events are looked up in it.
+    /// Wakes every other instance on the same PostgreSQL database when this one changes the
+    /// inbox (see [`LiveFanout`](super::LiveFanout)): what one instance receives, sends, marks
+    /// read or archives reaches the subscribers of all at once, and account changes reach
+    /// every instance's routing cache. The store must be that database's `PostgresStore`:
+    /// the others read the changes from its change log.
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     #[must_use]
     pub fn live_fanout(mut self, fanout: super::LiveFanout) -> Self {
         self.fanout = Some(fanout);
+        self
+    }
+
+    /// How long the change log keeps a change (default
+    /// [`DEFAULT_CHANGE_RETENTION`], 7 days): a live client that reconnects with a
+    /// `Last-Event-ID` older than this is told to reload. Pruned hourly in the background.
+    #[must_use]
+    pub fn change_retention(mut self, retention: Duration) -> Self {
+        self.change_retention = Some(retention);
         self
     }
 
@@ -242,25 +254,41 @@ impl InboxBuilder {
             Some(secret) => graph.or_app_secret(secret),
             None => graph,
         };
-        let live = LiveHub::new(self.live_capacity.unwrap_or(DEFAULT_LIVE_CAPACITY));
+        let live = LiveHub::new(
+            Arc::clone(&store),
+            self.live_capacity.unwrap_or(DEFAULT_LIVE_CAPACITY),
+        );
         #[cfg(feature = "postgres")]
-        let live = match self.fanout {
-            // Cyclic: the fan-out's listener holds the hub weakly, so dropping the inbox stops it.
-            Some(fanout) => Arc::new_cyclic(|hub| {
-                live.forwarding(Box::new(fanout.attach(Arc::clone(&store), hub.clone())))
-            }),
-            None => Arc::new(live),
+        let live = if self.fanout.is_some() {
+            live.polling(super::live::SHARED_STORE_POLL)
+        } else {
+            live
         };
-        #[cfg(not(feature = "postgres"))]
         let live = Arc::new(live);
-        Ok(Inbox {
+        let router = Arc::new(Router::new(tenancy));
+        #[cfg(feature = "postgres")]
+        let forward = self.fanout.map(|fanout| {
+            // Weak: the fan-out's listener must not keep a dropped inbox alive.
+            let outbox = fanout.attach(Arc::downgrade(&live), Arc::downgrade(&router));
+            Box::new(outbox) as Box<dyn Forward>
+        });
+        #[cfg(not(feature = "postgres"))]
+        let forward = None;
+        let listeners = Listeners {
+            live: Arc::clone(&live),
+            router: Arc::clone(&router),
+            forward,
+        };
+        let inbox = Inbox {
             inner: Arc::new(InboxInner {
                 verifier,
                 verify_token,
                 store,
                 graph,
-                router: Router::new(tenancy),
+                router,
                 live,
+                background: Background::new(listeners),
+                change_retention: self.change_retention.unwrap_or(DEFAULT_CHANGE_RETENTION),
                 handlers: self.handlers,
                 max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
                 body_timeout: self.body_timeout.unwrap_or(DEFAULT_BODY_TIMEOUT),
@@ -274,7 +302,13 @@ impl InboxBuilder {
                 profiles: self.fetch_profiles.then(Default::default),
                 oauth: self.oauth,
             }),
-        })
+        };
+        // Inside a runtime (the usual case) the background starts now; otherwise with the
+        // first call that runs in one.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            inbox.start_background();
+        }
+        Ok(inbox)
     }
 }
 

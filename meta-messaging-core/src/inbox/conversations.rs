@@ -1,7 +1,7 @@
 //! Reading and changing a tenant's conversations, messages and accounts, and telling live
 //! subscribers about each change.
 
-use super::{Inbox, InboxError, InboxEvent};
+use super::{Inbox, InboxError};
 use crate::ids::TenantId;
 use crate::store::{
     Account, Conversation, ConversationId, ConversationQuery, MessageQuery, StorePage,
@@ -33,7 +33,7 @@ impl Inbox {
         Ok(self.inner.store.list_messages(tenant, query).await?)
     }
 
-    /// Marks a conversation read and notifies subscribers.
+    /// Marks a conversation read (live subscribers hear of it through the change log).
     ///
     /// # Errors
     /// [`InboxError::Store`] (404 when the conversation is not the tenant's).
@@ -43,11 +43,10 @@ impl Inbox {
         id: ConversationId,
     ) -> Result<Conversation, InboxError> {
         let conversation = self.inner.store.mark_conversation_read(tenant, id).await?;
-        self.publish_updated_conversation(tenant, &conversation);
         Ok(conversation)
     }
 
-    /// Archives or unarchives a conversation and notifies subscribers.
+    /// Archives or unarchives a conversation (live subscribers hear of it through the change log).
     ///
     /// # Errors
     /// [`InboxError::Store`] (404 when the conversation is not the tenant's).
@@ -62,17 +61,7 @@ impl Inbox {
             .store
             .set_conversation_archived(tenant, id, archived)
             .await?;
-        self.publish_updated_conversation(tenant, &conversation);
         Ok(conversation)
-    }
-
-    fn publish_updated_conversation(&self, tenant: &TenantId, conversation: &Conversation) {
-        self.inner.live.publish(
-            tenant,
-            InboxEvent::ConversationUpdated {
-                conversation: Box::new(conversation.clone()),
-            },
-        );
     }
 
     /// The tenant's connected accounts (their tokens are never serialized).

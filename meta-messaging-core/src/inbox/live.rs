@@ -1,14 +1,30 @@
-//! Live updates: a bounded broadcast of inbox changes per tenant.
+//! Live updates: the tenant's change log, followed.
+//!
+//! One follower task per tenant with subscribers in this process reads the store's change log
+//! when woken (by a commit here, or another instance's notice through the fan-out) and
+//! broadcasts what it read, in batches, to the tenant's subscribers. A subscriber that misses
+//! a batch (it fell behind, or joined between two) reads the log itself from where it is, so
+//! it never skips a change and never sees one twice. Ingestion never waits for any of this.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use futures_util::Stream;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
-use crate::ids::TenantId;
-use crate::store::{Conversation, StoredMessage};
+use crate::error::ErrorChain;
+use crate::ids::{AccountId, TenantId};
+use crate::platform::Platform;
+use crate::store::{Change, ChangeSubject, Conversation, MessageStore, StoreError, StoredMessage};
+
+/// How many changes one read of the log takes.
+const READ_PAGE: u32 = 500;
+
+/// How long a follower waits before reading the log when nothing woke it, when other
+/// instances write to the same store: a safety net for a lost fan-out notice.
+pub(crate) const SHARED_STORE_POLL: Duration = Duration::from_secs(2);
 
 /// A change in a tenant's inbox, as sent to live subscribers (and, in JSON, over Server-Sent
 /// Events: the `type` is the SSE event name).
@@ -21,9 +37,10 @@ use crate::store::{Conversation, StoredMessage};
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum InboxEvent {
-    /// A message was stored for the first time (inbound, or sent through the inbox).
+    /// A message was stored for the first time (inbound, an echo of a message sent elsewhere,
+    /// or sent through the inbox: once, whatever copies of it arrive later).
     MessageStored {
-        /// The message as stored.
+        /// The message as it is now.
         message: Box<StoredMessage>,
     },
     /// A stored message changed: an echo merged, a reaction, an edit, a deletion, a receipt.
@@ -36,158 +53,350 @@ pub enum InboxEvent {
         /// The conversation as it is now.
         conversation: Box<Conversation>,
     },
-    /// This subscriber fell behind and `missed` events were dropped for it; the stream ends
-    /// after this notice. Reload the inbox and subscribe again.
-    Lagged {
-        /// How many events were dropped.
-        missed: u64,
+    /// An account was connected or updated, or its status changed.
+    AccountUpdated {
+        /// Messenger or Instagram.
+        platform: Platform,
+        /// The Page or Instagram account.
+        account_id: AccountId,
     },
+    /// This subscriber cannot be brought up to date without a gap: the changes after its
+    /// place were pruned, or the log could not be read. The stream ends after this notice;
+    /// reload the inbox and subscribe again (from the current head).
+    Reset,
 }
 
 impl InboxEvent {
-    /// The event as subscribers may see it: messages without their raw webhook JSON.
-    fn without_raw(mut self) -> Self {
-        match &mut self {
-            Self::MessageStored { message } | Self::MessageUpdated { message } => {
-                message.raw_event = None;
-            }
-            Self::ConversationUpdated { .. } | Self::Lagged { .. } => {}
-        }
-        self
-    }
-
-    /// The event's `type`: `message_stored`, `message_updated`, `conversation_updated`, `lagged`.
+    /// The event's `type`: `message_stored`, `message_updated`, `conversation_updated`,
+    /// `account_updated`, `reset`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::MessageStored { .. } => "message_stored",
             Self::MessageUpdated { .. } => "message_updated",
             Self::ConversationUpdated { .. } => "conversation_updated",
-            Self::Lagged { .. } => "lagged",
+            Self::AccountUpdated { .. } => "account_updated",
+            Self::Reset => "reset",
+        }
+    }
+
+    fn of(subject: ChangeSubject) -> Self {
+        match subject {
+            ChangeSubject::MessageStored(message) => Self::MessageStored { message },
+            ChangeSubject::MessageUpdated(message) => Self::MessageUpdated { message },
+            ChangeSubject::ConversationUpdated(conversation) => {
+                Self::ConversationUpdated { conversation }
+            }
+            ChangeSubject::AccountChanged {
+                platform,
+                account_id,
+            } => Self::AccountUpdated {
+                platform,
+                account_id,
+            },
         }
     }
 }
 
-/// Where published events go besides this process's subscribers: other instances, through the
-/// PostgreSQL fan-out. Must not wait: `publish` runs inside `receive`.
-pub(crate) trait Forward: Send + Sync + std::fmt::Debug {
-    fn forward(&self, tenant: &TenantId, event: &InboxEvent);
+/// One live event and its place in the tenant's change log (the SSE `id`).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct LiveEvent {
+    /// The change's sequence number; for [`InboxEvent::Reset`], the subscriber's last place.
+    pub seq: u64,
+    /// What changed.
+    pub event: InboxEvent,
 }
 
-/// One bounded channel per tenant with subscribers. Publishing never waits: a subscriber that
-/// falls more than `capacity` events behind loses them and gets a [`InboxEvent::Lagged`] notice.
+impl LiveEvent {
+    fn of(change: Change) -> Self {
+        let mut event = InboxEvent::of(change.subject);
+        if let InboxEvent::MessageStored { message } | InboxEvent::MessageUpdated { message } =
+            &mut event
+        {
+            message.raw_event = None;
+        }
+        Self {
+            seq: change.seq,
+            event,
+        }
+    }
+}
+
+/// What a follower broadcasts: the changes `(after, upto]` of the log.
+#[derive(Debug)]
+struct Batch {
+    after: u64,
+    upto: u64,
+    events: Vec<Arc<LiveEvent>>,
+}
+
+/// A tenant followed in this process.
+#[derive(Debug)]
+struct Feed {
+    tx: broadcast::Sender<Arc<Batch>>,
+    wake: Arc<Notify>,
+}
+
+/// The followers of this process's subscribed tenants.
 #[derive(Debug)]
 pub(crate) struct LiveHub {
+    store: Arc<dyn MessageStore>,
     capacity: usize,
-    channels: Mutex<HashMap<TenantId, broadcast::Sender<Arc<InboxEvent>>>>,
-    forward: Option<Box<dyn Forward>>,
+    /// Set when other instances write to the store: followers also read the log this often.
+    poll: Option<Duration>,
+    feeds: Mutex<HashMap<TenantId, Feed>>,
 }
 
 impl LiveHub {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(store: Arc<dyn MessageStore>, capacity: usize) -> Self {
         Self {
+            store,
             capacity: capacity.max(1),
-            channels: Mutex::new(HashMap::new()),
-            forward: None,
+            poll: None,
+            feeds: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Followers read the log at least every `poll`, woken or not.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    pub(crate) fn forwarding(mut self, to: Box<dyn Forward>) -> Self {
-        self.forward = Some(to);
+    pub(crate) fn polling(mut self, poll: Duration) -> Self {
+        self.poll = Some(poll);
         self
     }
 
-    /// Whether anyone may want the tenant's events: with a fan-out, another instance's
-    /// subscribers may, so changes are always looked up.
-    pub(crate) fn has_subscribers(&self, tenant: &TenantId) -> bool {
-        self.forward.is_some() || self.has_local_subscribers(tenant)
-    }
-
-    pub(crate) fn has_local_subscribers(&self, tenant: &TenantId) -> bool {
-        self.lock()
-            .get(tenant)
-            .is_some_and(|tx| tx.receiver_count() > 0)
-    }
-
-    /// Publishes to this process's subscribers and forwards to the other instances.
-    pub(crate) fn publish(&self, tenant: &TenantId, event: InboxEvent) {
-        if let Some(forward) = &self.forward {
-            forward.forward(tenant, &event);
-        }
-        self.publish_local(tenant, event);
-    }
-
-    /// Every event reaches subscribers through here, so this is where raw JSON is dropped.
-    pub(crate) fn publish_local(&self, tenant: &TenantId, event: InboxEvent) {
-        let event = event.without_raw();
-        let mut channels = self.lock();
-        // Every subscriber has gone when sending fails: drop the channel so idle tenants cost
-        // nothing.
-        if let Some(tx) = channels.get(tenant)
-            && tx.send(Arc::new(event)).is_err()
-        {
-            channels.remove(tenant);
+    /// Wakes the tenant's follower, if it has one: its log grew.
+    pub(crate) fn wake(&self, tenant: &TenantId) {
+        if let Some(feed) = self.lock().get(tenant) {
+            feed.wake.notify_one();
         }
     }
 
-    pub(crate) fn subscribe(&self, tenant: &TenantId) -> Subscription {
-        let rx = self
-            .lock()
-            .entry(tenant.clone())
-            .or_insert_with(|| broadcast::channel(self.capacity).0)
-            .subscribe();
-        Subscription { rx, ended: false }
+    /// Wakes every follower: notices may have been missed.
+    pub(crate) fn wake_all(&self) {
+        for feed in self.lock().values() {
+            feed.wake.notify_one();
+        }
     }
 
-    /// A subscription, unless the tenant already has `max` open (in this process).
-    pub(crate) fn subscribe_within(&self, tenant: &TenantId, max: usize) -> Option<Subscription> {
-        let mut channels = self.lock();
-        let tx = channels
-            .entry(tenant.clone())
-            .or_insert_with(|| broadcast::channel(self.capacity).0);
-        (tx.receiver_count() < max).then(|| Subscription {
-            rx: tx.subscribe(),
+    /// A subscription from `last` on, unless `max` is given and the tenant already has that
+    /// many open here; a new follower starts at `head`.
+    fn join(
+        self: &Arc<Self>,
+        tenant: &TenantId,
+        (last, head): (u64, u64),
+        max: Option<usize>,
+    ) -> Option<Subscription> {
+        let mut feeds = self.lock();
+        let feed = feeds.entry(tenant.clone()).or_insert_with(|| {
+            let (tx, _) = broadcast::channel(self.capacity);
+            let wake = Arc::new(Notify::new());
+            let follower = Follower {
+                hub: Arc::downgrade(self),
+                tenant: tenant.clone(),
+                cursor: head,
+                tx: tx.clone(),
+                wake: Arc::clone(&wake),
+                poll: self.poll,
+            };
+            tokio::spawn(follower.run());
+            Feed { tx, wake }
+        });
+        if max.is_some_and(|max| feed.tx.receiver_count() >= max) {
+            return None;
+        }
+        Some(Subscription {
+            rx: feed.tx.subscribe(),
+            wake: Arc::clone(&feed.wake),
+            store: Arc::clone(&self.store),
+            tenant: tenant.clone(),
+            last,
+            catch_up: false,
+            pending: VecDeque::new(),
             ended: false,
         })
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<TenantId, broadcast::Sender<Arc<InboxEvent>>>> {
-        // A panic while holding the lock cannot leave the map inconsistent (each operation is
-        // one insert or remove), so a poisoned lock is still usable.
-        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Feed>> {
+        // Each operation on the map is one insert, lookup or remove: a panic cannot leave it
+        // inconsistent.
+        self.feeds.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// A tenant's live inbox events, from [`Inbox::subscribe`](super::Inbox::subscribe).
+/// Follows a tenant's log for this process's subscribers, until none is left.
+struct Follower {
+    hub: Weak<LiveHub>,
+    tenant: TenantId,
+    cursor: u64,
+    tx: broadcast::Sender<Arc<Batch>>,
+    wake: Arc<Notify>,
+    poll: Option<Duration>,
+}
+
+impl Follower {
+    async fn run(mut self) {
+        loop {
+            // A permit left by a wake-up during the last read makes this return at once.
+            match self.poll {
+                Some(poll) => drop(tokio::time::timeout(poll, self.wake.notified()).await),
+                None => self.wake.notified().await,
+            }
+            let Some(hub) = self.hub.upgrade() else {
+                return;
+            };
+            if self.tx.receiver_count() == 0 {
+                let mut feeds = hub.lock();
+                // Checked again under the lock: a subscriber may have just joined.
+                if self.tx.receiver_count() == 0 {
+                    feeds.remove(&self.tenant);
+                    return;
+                }
+            }
+            let store = Arc::clone(&hub.store);
+            drop(hub);
+            self.read(store.as_ref()).await;
+        }
+    }
+
+    /// Reads the log after the cursor to its head and broadcasts it.
+    async fn read(&mut self, store: &dyn MessageStore) {
+        loop {
+            let page = match store
+                .changes_after(&self.tenant, self.cursor, READ_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(err) => {
+                    // The next wake-up or poll reads again from the same place.
+                    tracing::warn!(error = %ErrorChain(&err), tenant = %self.tenant, "live events: reading the change log failed");
+                    return;
+                }
+            };
+            if page.gap {
+                // Subscribers behind the gap find it when they read the log themselves.
+                self.cursor = page.head;
+                return;
+            }
+            let more = page.has_more();
+            let upto = page.changes.last().map_or(self.cursor, |c| c.seq);
+            if upto > self.cursor {
+                let events = page
+                    .changes
+                    .into_iter()
+                    .map(|c| Arc::new(LiveEvent::of(c)))
+                    .collect();
+                let batch = Batch {
+                    after: self.cursor,
+                    upto,
+                    events,
+                };
+                // No receiver left: the next turn ends the follower.
+                let _ = self.tx.send(Arc::new(batch));
+                self.cursor = upto;
+            }
+            if !more {
+                return;
+            }
+        }
+    }
+}
+
+/// A tenant's live inbox events, from [`Inbox::subscribe`](super::Inbox::subscribe): every
+/// change after the subscription's starting place, in order, each once.
 #[derive(Debug)]
 pub struct Subscription {
-    rx: broadcast::Receiver<Arc<InboxEvent>>,
+    rx: broadcast::Receiver<Arc<Batch>>,
+    /// The follower's wake-up: a dropped subscription may have been its last.
+    wake: Arc<Notify>,
+    store: Arc<dyn MessageStore>,
+    tenant: TenantId,
+    /// The last change delivered (or skipped as already known).
+    last: u64,
+    /// Read the log before waiting: the subscription starts behind the head.
+    catch_up: bool,
+    pending: VecDeque<Arc<LiveEvent>>,
     ended: bool,
 }
 
 impl Subscription {
-    /// The next event; `None` once the inbox is gone or after a [`InboxEvent::Lagged`] notice.
-    pub async fn next(&mut self) -> Option<Arc<InboxEvent>> {
-        if self.ended {
-            return None;
-        }
-        match self.rx.recv().await {
-            Ok(event) => Some(event),
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                self.ended = true;
-                Some(Arc::new(InboxEvent::Lagged { missed }))
+    /// The sequence number of the last change this subscription delivered (or started after).
+    pub fn position(&self) -> u64 {
+        self.last
+    }
+
+    /// The next event; `None` once the inbox is gone or after an [`InboxEvent::Reset`].
+    pub async fn next(&mut self) -> Option<Arc<LiveEvent>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
             }
-            Err(broadcast::error::RecvError::Closed) => {
-                self.ended = true;
-                None
+            if self.ended {
+                return None;
+            }
+            if self.catch_up {
+                self.catch_up = false;
+                if let Err(reset) = self.read_log().await {
+                    return Some(self.reset(reset));
+                }
+                continue;
+            }
+            match self.rx.recv().await {
+                Ok(batch) if batch.upto <= self.last => {}
+                // A batch this subscription has not seen the start of: the log has the rest.
+                Ok(batch) if batch.after > self.last => self.catch_up = true,
+                Ok(batch) => {
+                    let last = self.last;
+                    let fresh = batch.events.iter().filter(|e| e.seq > last).cloned();
+                    self.pending.extend(fresh);
+                    self.last = batch.upto;
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up = true,
+                Err(broadcast::error::RecvError::Closed) => self.ended = true,
             }
         }
     }
 
-    /// The subscription as a `Stream`, for SSE responses.
-    pub fn into_stream(self) -> impl Stream<Item = Arc<InboxEvent>> + Send + 'static {
+    /// Reads the log after `last` up to its head into `pending`.
+    async fn read_log(&mut self) -> Result<(), Option<StoreError>> {
+        loop {
+            let page = self
+                .store
+                .changes_after(&self.tenant, self.last, READ_PAGE)
+                .await
+                .map_err(Some)?;
+            if page.gap {
+                return Err(None);
+            }
+            let more = page.has_more();
+            for change in page.changes {
+                self.last = change.seq;
+                self.pending.push_back(Arc::new(LiveEvent::of(change)));
+            }
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    fn reset(&mut self, cause: Option<StoreError>) -> Arc<LiveEvent> {
+        match cause {
+            Some(err) => {
+                tracing::warn!(error = %ErrorChain(&err), tenant = %self.tenant, "live events: a subscriber could not catch up; it is told to reload")
+            }
+            None => {
+                tracing::info!(tenant = %self.tenant, after = self.last, "live events: a subscriber resumed from a place the change log no longer holds; it is told to reload")
+            }
+        }
+        self.ended = true;
+        self.pending.clear();
+        Arc::new(LiveEvent {
+            seq: self.last,
+            event: InboxEvent::Reset,
+        })
+    }
+
+    /// The subscription as a `Stream` (ending after an [`InboxEvent::Reset`]).
+    pub fn into_stream(self) -> impl Stream<Item = Arc<LiveEvent>> + Send + 'static {
         futures_util::stream::unfold(self, |mut sub| async move {
             let event = sub.next().await?;
             Some((event, sub))
@@ -195,27 +404,66 @@ impl Subscription {
     }
 }
 
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.wake.notify_one();
+    }
+}
+
+/// A subscription after `after` (default: the head), unless `max` is given and the tenant
+/// has that many open here.
+pub(crate) async fn subscribe(
+    hub: &Arc<LiveHub>,
+    tenant: &TenantId,
+    after: Option<u64>,
+    max: Option<usize>,
+) -> Result<Option<Subscription>, StoreError> {
+    let head = hub.store.change_head(tenant).await?;
+    let start = (after.unwrap_or(head), head);
+    let Some(mut subscription) = hub.join(tenant, start, max) else {
+        return Ok(None);
+    };
+    subscription.catch_up = after.is_some_and(|after| after != head);
+    Ok(Some(subscription))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::InMemoryStore;
 
-    #[test]
-    fn subscriptions_within_a_limit_free_their_place_when_dropped() {
-        let hub = LiveHub::new(4);
+    #[tokio::test]
+    async fn subscriptions_within_a_limit_free_their_place_when_dropped() {
+        let hub = Arc::new(LiveHub::new(Arc::new(InMemoryStore::new()), 4));
         let (a, b) = (TenantId::new("a"), TenantId::new("b"));
-        let first = hub.subscribe_within(&a, 2).expect("first");
-        let second = hub.subscribe_within(&a, 2).expect("second");
+        let first = subscribe(&hub, &a, None, Some(2))
+            .await
+            .expect("store")
+            .expect("first");
+        let second = subscribe(&hub, &a, None, Some(2))
+            .await
+            .expect("store")
+            .expect("second");
         assert!(
-            hub.subscribe_within(&a, 2).is_none(),
+            subscribe(&hub, &a, None, Some(2))
+                .await
+                .expect("store")
+                .is_none(),
             "the third is over the limit"
         );
         assert!(
-            hub.subscribe_within(&b, 2).is_some(),
+            subscribe(&hub, &b, None, Some(2))
+                .await
+                .expect("store")
+                .is_some(),
             "another tenant has its own"
         );
         drop(first);
         assert!(
-            hub.subscribe_within(&a, 2).is_some(),
+            subscribe(&hub, &a, None, Some(2))
+                .await
+                .expect("store")
+                .is_some(),
             "a dropped one frees its place"
         );
         drop(second);

@@ -44,6 +44,7 @@
 //! ```
 
 mod builder;
+mod changes;
 mod config;
 mod connect;
 mod conversations;
@@ -74,7 +75,7 @@ pub use fanout::{
     DEFAULT_FANOUT_CHANNEL, DEFAULT_FANOUT_QUEUE, FanoutError, FanoutOptions, LiveFanout,
 };
 pub use handler::{EventHandler, HandlerError};
-pub use live::{InboxEvent, Subscription};
+pub use live::{InboxEvent, LiveEvent, Subscription};
 pub use receive::Receipt;
 pub use send::{SendAttachment, SendQuickReply, SendRequest};
 pub use status::{AccountStatusReport, StatusReport};
@@ -100,8 +101,11 @@ struct InboxInner {
     verify_token: VerifyToken,
     store: Arc<dyn MessageStore>,
     graph: GraphClient,
-    router: Router,
+    router: Arc<Router>,
     live: Arc<LiveHub>,
+    /// Follows the store's change notices for `live`, `router` and the fan-out.
+    background: changes::Background,
+    change_retention: Duration,
     handlers: Vec<Arc<dyn EventHandler>>,
     max_body_bytes: usize,
     body_timeout: Duration,
@@ -167,18 +171,71 @@ impl Inbox {
         )?)
     }
 
-    /// Live inbox events of a tenant. Bounded: a subscriber that falls behind is dropped with
-    /// an [`InboxEvent::Lagged`] notice and never slows ingestion.
-    pub fn subscribe(&self, tenant: &TenantId) -> Subscription {
-        self.inner.live.subscribe(tenant)
+    /// Live inbox events of a tenant: every change from now on, in order, each once (see
+    /// [`subscribe_after`](Self::subscribe_after)).
+    ///
+    /// # Errors
+    /// [`InboxError::Store`] when the change log cannot be read.
+    pub async fn subscribe(&self, tenant: &TenantId) -> Result<Subscription, InboxError> {
+        self.unlimited_subscription(tenant, None).await
     }
 
-    /// [`subscribe`](Self::subscribe), unless the tenant already has
-    /// [`InboxBuilder::max_event_streams_per_tenant`] subscriptions open: what `GET /events`
-    /// uses, so one tenant cannot hold an unbounded number of streams.
-    pub(crate) fn subscribe_within_limit(&self, tenant: &TenantId) -> Option<Subscription> {
-        self.inner
-            .live
-            .subscribe_within(tenant, self.inner.max_event_streams)
+    /// Live inbox events of a tenant after the change numbered `after` (a
+    /// [`LiveEvent::seq`] it saw before, the SSE `Last-Event-ID`): every change since, read
+    /// from the change log, then the live ones, with no gap and no repeat, on any instance
+    /// sharing the store. When the change log no longer holds the changes right after `after`
+    /// (older than [`InboxBuilder::change_retention`]), the first event is
+    /// [`InboxEvent::Reset`]: reload.
+    ///
+    /// A subscriber never slows ingestion: one that falls behind the live batches reads the
+    /// log to catch up.
+    ///
+    /// # Errors
+    /// [`InboxError::Store`] when the change log cannot be read.
+    pub async fn subscribe_after(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+    ) -> Result<Subscription, InboxError> {
+        self.unlimited_subscription(tenant, Some(after)).await
+    }
+
+    async fn unlimited_subscription(
+        &self,
+        tenant: &TenantId,
+        after: Option<u64>,
+    ) -> Result<Subscription, InboxError> {
+        self.start_background();
+        let subscription = live::subscribe(&self.inner.live, tenant, after, None).await?;
+        subscription.ok_or(InboxError::Store(crate::store::StoreError::Invariant {
+            what: "a subscription without a limit was refused",
+        }))
+    }
+
+    /// A subscription, unless the tenant already has `max` open in this process: `GET /events`
+    /// uses [`InboxBuilder::max_event_streams_per_tenant`], so one tenant cannot hold an
+    /// unbounded number of streams.
+    pub(crate) async fn subscription_within(
+        &self,
+        tenant: &TenantId,
+        after: Option<u64>,
+        max: usize,
+    ) -> Result<Option<Subscription>, InboxError> {
+        self.start_background();
+        Ok(live::subscribe(&self.inner.live, tenant, after, Some(max)).await?)
+    }
+
+    /// The most `GET /events` streams one tenant may hold open here.
+    pub(crate) fn max_event_streams(&self) -> usize {
+        self.inner.max_event_streams
+    }
+
+    /// Starts the background tasks if they are not running (they need a Tokio runtime, which
+    /// [`InboxBuilder::build`] may not have had).
+    pub(crate) fn start_background(&self) {
+        let inner = &self.inner;
+        inner
+            .background
+            .ensure_started(&inner.store, inner.change_retention);
     }
 }

@@ -113,8 +113,6 @@ impl Inbox {
         store
             .set_participant_profile(tenant, message.conversation_id, &profile)
             .await?;
-        self.publish_conversation(tenant, message.conversation_id)
-            .await;
         Ok(())
     }
 }

@@ -1,16 +1,14 @@
 //! `Inbox::receive`: one webhook delivery, from raw bytes to stored, broadcast events.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use serde::Serialize;
 
 use super::Inbox;
 use super::error::InboxError;
-use super::live::InboxEvent;
 use crate::error::ErrorChain;
-use crate::store::{ApplyReport, ConversationId, TenantEvent};
-use crate::webhook::{self, Event, EventKind};
+use crate::store::{ApplyReport, TenantEvent};
+use crate::webhook::{self, Event};
 
 /// What a delivery changed, returned once every write is durable.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -26,8 +24,9 @@ pub struct Receipt {
 
 impl Inbox {
     /// Handles one webhook delivery: checks its size and signature, parses it, routes each
-    /// event to its tenant(s), stores them in one write, then notifies live subscribers and
-    /// starts the [`EventHandler`](super::EventHandler)s.
+    /// event to its tenant(s), stores them in one write (which appends what changed to the
+    /// change log that live subscribers follow), then starts the
+    /// [`EventHandler`](super::EventHandler)s.
     ///
     /// `signature` is the `X-Hub-Signature-256` header value (`None` when absent) and `body`
     /// the raw request body. Returns only after the write is durable: answer Meta 200 then, and
@@ -68,6 +67,7 @@ impl Inbox {
         body: &[u8],
     ) -> Result<Receipt, InboxError> {
         let inner = &self.inner;
+        self.start_background();
         let events = self.verify_delivery_from(remote, signature, body)?;
         let count = events.len();
         let routed = inner.router.route(inner.store.as_ref(), events).await?;
@@ -81,7 +81,6 @@ impl Inbox {
         } else {
             inner.store.record_unrouted(&routed.unrouted).await?
         };
-        self.publish(&routed.events).await;
         self.fill_profiles(&routed.events);
         self.run_handlers(routed.events);
         Ok(Receipt {
@@ -128,69 +127,6 @@ impl Inbox {
         let events = webhook::verify_and_parse(&self.inner.verifier, signature, body)
             .inspect_err(|e| webhook::warn_refused(remote, e))?;
         Ok(events)
-    }
-
-    /// Tells live subscribers what the delivery changed. The write is already durable, so a
-    /// failed look-up here is logged, not returned: the subscriber catches up on reload.
-    async fn publish(&self, events: &[TenantEvent]) {
-        let store = self.inner.store.as_ref();
-        let mut conversations: HashSet<(&crate::ids::TenantId, ConversationId)> = HashSet::new();
-        for routed in events {
-            let tenant = &routed.tenant_id;
-            if !self.inner.live.has_subscribers(tenant) {
-                continue;
-            }
-            let Some(mid) = routed.event.message_id() else {
-                continue;
-            };
-            let message = match store.find_message(tenant, routed.event.platform, mid).await {
-                Ok(Some(message)) => message,
-                Ok(None) => continue,
-                Err(err) => {
-                    tracing::warn!(
-                        error = %ErrorChain(&err),
-                        "live update skipped: message look-up failed"
-                    );
-                    continue;
-                }
-            };
-            let conversation_id = message.conversation_id;
-            let event = match routed.event.kind() {
-                EventKind::Message | EventKind::Echo => InboxEvent::MessageStored {
-                    message: Box::new(message),
-                },
-                _ => InboxEvent::MessageUpdated {
-                    message: Box::new(message),
-                },
-            };
-            self.inner.live.publish(tenant, event);
-            conversations.insert((tenant, conversation_id));
-        }
-        for (tenant, id) in conversations {
-            self.publish_conversation(tenant, id).await;
-        }
-    }
-
-    pub(crate) async fn publish_conversation(
-        &self,
-        tenant: &crate::ids::TenantId,
-        id: ConversationId,
-    ) {
-        match self.inner.store.get_conversation(tenant, id).await {
-            Ok(Some(conversation)) => self.inner.live.publish(
-                tenant,
-                InboxEvent::ConversationUpdated {
-                    conversation: Box::new(conversation),
-                },
-            ),
-            Ok(None) => {}
-            Err(err) => {
-                tracing::warn!(
-                    error = %ErrorChain(&err),
-                    "live update skipped: conversation look-up failed"
-                )
-            }
-        }
     }
 
     fn run_handlers(&self, events: Vec<TenantEvent>) {

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
+use super::Inbox;
 use super::error::{self, InboxError};
-use super::{Inbox, InboxEvent};
 use crate::graph::{AccountClient, AttachmentKind, MessageTag, QuickReply};
 use crate::ids::{AccountId, InstagramAccountId, MessageId, PageId, TenantId, UserId};
 use crate::platform::Platform;
@@ -230,14 +230,6 @@ impl Inbox {
         // The answer goes to the host's front end: an echo merged first would bring Meta's raw
         // JSON, which has no place there (the store's read API keeps it).
         stored.raw_event = None;
-        self.inner.live.publish(
-            tenant,
-            InboxEvent::MessageStored {
-                message: Box::new(stored.clone()),
-            },
-        );
-        self.publish_conversation(tenant, stored.conversation_id)
-            .await;
         Ok(stored)
     }
 

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
@@ -33,12 +34,30 @@ pub(crate) struct Routed {
     pub(crate) unrouted: Vec<Event>,
 }
 
-/// Routes events, remembering in single-tenant mode which accounts are already recorded so a
-/// delivery costs no extra query once its account is known.
+/// How long a cached account route is trusted without a change notice: the bound on how
+/// stale a route can be when instances share a database without a live fan-out (with one, or
+/// on one instance, every connect and disconnect clears the cache at once).
+const ROUTE_TTL: Duration = Duration::from_secs(30);
+
+/// Most account routes cached before the cache starts over.
+const MAX_ROUTES: usize = 100_000;
+
+/// Routes events. A delivery costs no store query once its account is known: in single-tenant
+/// mode the accounts already recorded are remembered, in multi-tenant mode the tenants of each
+/// account, forgotten whenever the change log says an account changed.
 #[derive(Debug)]
 pub(crate) struct Router {
     tenancy: Tenancy,
     recorded: Mutex<HashSet<(Platform, AccountId)>>,
+    routes: Mutex<Routes>,
+}
+
+/// The tenants of each account, as last read from the store.
+#[derive(Debug, Default)]
+struct Routes {
+    /// Bumped by every forget, so a lookup that raced one is not cached.
+    epoch: u64,
+    tenants: HashMap<(Platform, AccountId), (Vec<TenantId>, Instant)>,
 }
 
 impl Router {
@@ -46,7 +65,48 @@ impl Router {
         Self {
             tenancy,
             recorded: Mutex::new(HashSet::new()),
+            routes: Mutex::new(Routes::default()),
         }
+    }
+
+    /// Forgets every cached route: an account was connected, changed or disconnected.
+    pub(crate) fn forget_routes(&self) {
+        let mut routes = self.lock_routes();
+        routes.epoch += 1;
+        routes.tenants.clear();
+    }
+
+    fn lock_routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        // Every change to the map is one clear or insert: a panic cannot leave it inconsistent.
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tenants of an account: cached, or read from the store and cached.
+    async fn tenants_of(
+        &self,
+        store: &dyn MessageStore,
+        key: &(Platform, AccountId),
+    ) -> Result<Vec<TenantId>, StoreError> {
+        let epoch = {
+            let routes = self.lock_routes();
+            if let Some((tenants, at)) = routes.tenants.get(key)
+                && at.elapsed() < ROUTE_TTL
+            {
+                return Ok(tenants.clone());
+            }
+            routes.epoch
+        };
+        let tenants = store.tenants_for_account(key.0, &key.1).await?;
+        let mut routes = self.lock_routes();
+        if routes.epoch == epoch {
+            if routes.tenants.len() >= MAX_ROUTES {
+                routes.tenants.clear();
+            }
+            routes
+                .tenants
+                .insert(key.clone(), (tenants.clone(), Instant::now()));
+        }
+        Ok(tenants)
     }
 
     pub(crate) fn tenancy(&self) -> &Tenancy {
@@ -69,7 +129,7 @@ impl Router {
                     unrouted: Vec::new(),
                 })
             }
-            Tenancy::Multi => route_multi(store, events).await,
+            Tenancy::Multi => self.route_multi(store, events).await,
         }
     }
 
@@ -109,48 +169,52 @@ impl Router {
         }
         Ok(())
     }
-}
 
-async fn route_multi(store: &dyn MessageStore, events: Vec<Event>) -> Result<Routed, StoreError> {
-    let mut tenants_of: HashMap<(Platform, AccountId), Vec<TenantId>> = HashMap::new();
-    let mut routed = Routed::default();
-    for event in events {
-        if let Some(object) = event.unknown_object() {
-            // Tenants connect Pages and Instagram accounts only, so no account can route an
-            // entry of another object: it is kept with the unrouted events.
-            tracing::info!(
-                object,
-                entry_id = %event.account_id,
-                "delivery of a webhook object this version does not handle: kept as unrouted"
-            );
-            routed.unrouted.push(event);
-            continue;
-        }
-        let key = (event.platform, event.account_id.clone());
-        if !tenants_of.contains_key(&key) {
-            let tenants = store.tenants_for_account(key.0, &key.1).await?;
-            tenants_of.insert(key.clone(), tenants);
-        }
-        let tenants = tenants_of.get(&key).map_or(&[][..], Vec::as_slice);
-        match tenants {
-            [] => {
-                tracing::warn!(
-                    platform = %event.platform,
-                    account_id = %event.account_id,
-                    kind = %event.kind(),
-                    "event for an account no tenant has connected: kept as unrouted"
+    async fn route_multi(
+        &self,
+        store: &dyn MessageStore,
+        events: Vec<Event>,
+    ) -> Result<Routed, StoreError> {
+        let mut tenants_of: HashMap<(Platform, AccountId), Vec<TenantId>> = HashMap::new();
+        let mut routed = Routed::default();
+        for event in events {
+            if let Some(object) = event.unknown_object() {
+                // Tenants connect Pages and Instagram accounts only, so no account can route an
+                // entry of another object: it is kept with the unrouted events.
+                tracing::info!(
+                    object,
+                    entry_id = %event.account_id,
+                    "delivery of a webhook object this version does not handle: kept as unrouted"
                 );
                 routed.unrouted.push(event);
+                continue;
             }
-            [only] => routed.events.push(TenantEvent::new(only.clone(), event)),
-            several => {
-                for tenant in several {
-                    routed
-                        .events
-                        .push(TenantEvent::new(tenant.clone(), event.clone()));
+            let key = (event.platform, event.account_id.clone());
+            if !tenants_of.contains_key(&key) {
+                let tenants = self.tenants_of(store, &key).await?;
+                tenants_of.insert(key.clone(), tenants);
+            }
+            let tenants = tenants_of.get(&key).map_or(&[][..], Vec::as_slice);
+            match tenants {
+                [] => {
+                    tracing::warn!(
+                        platform = %event.platform,
+                        account_id = %event.account_id,
+                        kind = %event.kind(),
+                        "event for an account no tenant has connected: kept as unrouted"
+                    );
+                    routed.unrouted.push(event);
+                }
+                [only] => routed.events.push(TenantEvent::new(only.clone(), event)),
+                several => {
+                    for tenant in several {
+                        routed
+                            .events
+                            .push(TenantEvent::new(tenant.clone(), event.clone()));
+                    }
                 }
             }
         }
+        Ok(routed)
     }
-    Ok(routed)
 }

@@ -226,7 +226,9 @@ impl ChangeSet {
         match changes.iter_mut().find(|c| c.same_subject(&change)) {
             // A message stored in this transaction is new to every reader, whatever else
             // happened to it since.
-            Some(PendingChange::Message { kind, .. }) if change.kind() == ChangeKind::MessageStored => {
+            Some(PendingChange::Message { kind, .. })
+                if change.kind() == ChangeKind::MessageStored =>
+            {
                 *kind = ChangeKind::MessageStored;
             }
             Some(_) => {}
@@ -236,12 +238,26 @@ impl ChangeSet {
 
     pub(crate) fn message_stored(&mut self, tenant: &TenantId, message: i64, conversation: i64) {
         let kind = ChangeKind::MessageStored;
-        self.push(tenant, PendingChange::Message { kind, message, conversation });
+        self.push(
+            tenant,
+            PendingChange::Message {
+                kind,
+                message,
+                conversation,
+            },
+        );
     }
 
     pub(crate) fn message_updated(&mut self, tenant: &TenantId, message: i64, conversation: i64) {
         let kind = ChangeKind::MessageUpdated;
-        self.push(tenant, PendingChange::Message { kind, message, conversation });
+        self.push(
+            tenant,
+            PendingChange::Message {
+                kind,
+                message,
+                conversation,
+            },
+        );
     }
 
     pub(crate) fn conversation_updated(&mut self, tenant: &TenantId, conversation: i64) {

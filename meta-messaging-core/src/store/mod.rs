@@ -65,9 +65,9 @@
 
 mod account;
 mod api;
-mod changes;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod batch;
+mod changes;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;

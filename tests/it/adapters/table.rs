@@ -17,6 +17,7 @@ use crate::support::graph_mock::{
 };
 use crate::support::inbox::{VERIFY_TOKEN, connect_accounts, delivery, harness_with, tenant};
 use crate::support::servers::{Adapter, serve};
+use meta_messaging_core::store::MessageStore;
 
 /// What a scenario sends.
 enum Send {
@@ -332,44 +333,111 @@ async fn actix_passes_the_table() {
     run_table(Adapter::Actix).await;
 }
 
-/// `GET /events` streams SSE frames as deliveries arrive.
+/// Reads SSE chunks until the text received holds `until`.
+async fn read_until<B: AsRef<[u8]>>(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin),
+    until: &str,
+) -> String {
+    let mut received = String::new();
+    while !received.contains(until) {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {until:?} within 5 s; got {received:?}"))
+            .unwrap()
+            .unwrap();
+        received.push_str(std::str::from_utf8(chunk.as_ref()).unwrap());
+    }
+    received
+}
+
+/// The `id:` and `data:` of the first frame of `event`.
+fn sse_frame(received: &str, event: &str) -> (u64, Value) {
+    let frame = received
+        .split("\n\n")
+        .find(|f| f.contains(&format!("event: {event}\n")))
+        .unwrap_or_else(|| panic!("no {event} frame in {received:?}"));
+    let field = |name: &str| {
+        frame
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {frame:?}"))
+            .to_owned()
+    };
+    let id = field("id: ").parse().unwrap();
+    (id, serde_json::from_str(&field("data: ")).unwrap())
+}
+
+/// `GET /events` streams SSE frames as deliveries arrive, each with its change's `id`; a
+/// client reconnecting with `Last-Event-ID` gets what it missed, then the live frames.
 async fn live_events(adapter: Adapter) {
     let h = harness_with(Tenancy::Single(tenant()), |b| b).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    let head = h.store.change_head(&tenant()).await.unwrap();
+    assert!(head > 0, "connecting accounts is in the log");
     let base = serve(adapter, h.inbox.clone()).await;
-    let response = crate::support::servers::client()
-        .get(format!("{base}/events"))
-        .send()
-        .await
-        .unwrap();
+    let client = crate::support::servers::client();
+    let response = client.get(format!("{base}/events")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_eq!(response.headers()["cache-control"], "no-cache");
     let mut stream = response.bytes_stream();
-    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(&first[..], b"retry: 2000\n\n");
+    let ready = read_until(&mut stream, "event: ready").await;
+    assert!(ready.starts_with("retry: 2000\n"), "{ready:?}");
+    assert_eq!(
+        sse_frame(&ready, "ready"),
+        (head, json!({"type": "ready", "after": head}))
+    );
 
     let (body, signature) = delivery(Platform::Messenger, PAGE_ID, PSID, "live!");
     h.inbox.receive(Some(&signature), &body).await.unwrap();
-    let mut received = String::new();
-    while !received.contains("event: conversation_updated") {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        received.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-    let frame = received
-        .split("\n\n")
-        .find(|f| f.starts_with("event: message_stored"))
-        .unwrap();
-    let data: Value = serde_json::from_str(frame.split_once("data: ").unwrap().1).unwrap();
+    let received = read_until(&mut stream, "event: conversation_updated").await;
+    let (stored_id, data) = sse_frame(&received, "message_stored");
+    assert_eq!(stored_id, head + 1);
     assert_eq!(data["type"], "message_stored");
     assert_eq!(data["message"]["text"], "live!");
+    assert_eq!(sse_frame(&received, "conversation_updated").0, head + 2);
+    drop(stream);
+
+    // Gone after the first frame: resuming gets the rest, then what comes next.
+    let (body, signature) = delivery(Platform::Messenger, PAGE_ID, PSID, "while away");
+    h.inbox.receive(Some(&signature), &body).await.unwrap();
+    let resumed = client
+        .get(format!("{base}/events"))
+        .header("last-event-id", stored_id.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 200);
+    let mut stream = resumed.bytes_stream();
+    let received = read_until(&mut stream, "event: message_stored").await;
+    assert_eq!(sse_frame(&received, "ready").0, stored_id);
+    assert_eq!(sse_frame(&received, "conversation_updated").0, head + 2);
+    let (id, data) = sse_frame(&received, "message_stored");
+    assert_eq!(
+        (id, data["message"]["text"].as_str()),
+        (head + 3, Some("while away"))
+    );
+
+    // A page opening a new stream passes the id in the query instead.
+    let by_query = client
+        .get(format!("{base}/events?last_event_id={stored_id}"))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = by_query.bytes_stream();
+    let received = read_until(&mut stream, "event: message_stored").await;
+    assert_eq!(sse_frame(&received, "ready").0, stored_id);
+    assert_eq!(sse_frame(&received, "message_stored").0, head + 3);
+
+    let refused = client
+        .get(format!("{base}/events"))
+        .header("last-event-id", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let error: Value = refused.json().await.unwrap();
+    assert_eq!(error["error"]["kind"], "invalid_request");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{
-    FanoutOptions, Inbox, InboxEvent, LiveFanout, Subscription, Tenancy,
+    FanoutOptions, Inbox, InboxEvent, LiveEvent, LiveFanout, Subscription, Tenancy,
 };
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
@@ -70,7 +70,7 @@ where
     postgres::in_schema(&url, &schema, case(a, b, channel)).await;
 }
 
-async fn next(sub: &mut Subscription) -> Arc<InboxEvent> {
+async fn next(sub: &mut Subscription) -> Arc<LiveEvent> {
     tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
         .expect("an event within 5 s")
@@ -78,7 +78,7 @@ async fn next(sub: &mut Subscription) -> Arc<InboxEvent> {
 }
 
 /// The next event if one comes within 300 ms.
-async fn next_or_none(sub: &mut Subscription) -> Option<Arc<InboxEvent>> {
+async fn next_or_none(sub: &mut Subscription) -> Option<Arc<LiveEvent>> {
     tokio::time::timeout(Duration::from_millis(300), sub.next())
         .await
         .ok()
@@ -102,12 +102,12 @@ async fn expect_message(
     text: &str,
 ) -> meta_messaging_core::store::ConversationId {
     let event = next(sub).await;
-    let InboxEvent::MessageStored { message } = &*event else {
+    let InboxEvent::MessageStored { message } = &event.event else {
         panic!("expected message_stored({text}), got {event:?}");
     };
     assert_eq!(message.text.as_deref(), Some(text));
     let event = next(sub).await;
-    let InboxEvent::ConversationUpdated { conversation } = &*event else {
+    let InboxEvent::ConversationUpdated { conversation } = &event.event else {
         panic!("expected conversation_updated after {text}, got {event:?}");
     };
     assert_eq!(conversation.id, message.conversation_id);
@@ -117,18 +117,24 @@ async fn expect_message(
 #[tokio::test]
 async fn a_delivery_to_one_instance_reaches_subscribers_of_another() {
     with_two_instances(|a, b, _| async move {
-        let mut on_a = a.subscribe(&tenant());
-        let mut on_b = b.subscribe(&tenant());
+        let mut on_a = a.subscribe(&tenant()).await.unwrap();
+        let mut on_b = b.subscribe(&tenant()).await.unwrap();
 
         receive(&a, Platform::Messenger, "Is the blue one in stock?").await;
         expect_message(&mut on_a, "Is the blue one in stock?").await;
         let conversation = expect_message(&mut on_b, "Is the blue one in stock?").await;
 
-        // Changes made through the other instance come back the same way.
+        // Changes made through the other instance come back the same way (marking read
+        // updates the message, then the conversation).
         b.mark_read(&tenant(), conversation).await.unwrap();
         for sub in [&mut on_b, &mut on_a] {
             let event = next(sub).await;
-            let InboxEvent::ConversationUpdated { conversation } = &*event else {
+            assert!(
+                matches!(&event.event, InboxEvent::MessageUpdated { message } if message.read_at_ms.is_some()),
+                "{event:?}"
+            );
+            let event = next(sub).await;
+            let InboxEvent::ConversationUpdated { conversation } = &event.event else {
                 panic!("expected conversation_updated after mark_read, got {event:?}");
             };
             assert_eq!(conversation.unread_count, 0);
@@ -140,9 +146,9 @@ async fn a_delivery_to_one_instance_reaches_subscribers_of_another() {
 #[tokio::test]
 async fn an_instance_skips_its_own_notifications_and_tenants_stay_apart() {
     with_two_instances(|a, b, _| async move {
-        let mut shop_on_a = a.subscribe(&tenant());
-        let mut shop_on_b = b.subscribe(&tenant());
-        let mut boutique_on_b = b.subscribe(&boutique());
+        let mut shop_on_a = a.subscribe(&tenant()).await.unwrap();
+        let mut shop_on_b = b.subscribe(&tenant()).await.unwrap();
+        let mut boutique_on_b = b.subscribe(&boutique()).await.unwrap();
 
         receive(&b, Platform::Messenger, "first, through B").await;
         expect_message(&mut shop_on_b, "first, through B").await;
@@ -183,7 +189,7 @@ async fn an_invalid_channel_is_refused_before_connecting() {
 async fn the_listener_reconnects_after_its_connection_is_killed() {
     let Some(url) = postgres::url() else { return };
     with_two_instances(|a, b, channel| async move {
-        let mut on_b = b.subscribe(&tenant());
+        let mut on_b = b.subscribe(&tenant()).await.unwrap();
         let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
         let listeners = || {
             sqlx::query_scalar::<_, i32>(
@@ -200,7 +206,8 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
                 .await
                 .unwrap();
         }
-        // Events published before the listeners are back are lost (documented); wait for both.
+        // Changed while B's listener is down: B reads it from the change log when it is back.
+        receive(&a, Platform::Messenger, "while the listeners were down").await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let now = listeners().fetch_all(&mut admin).await.unwrap();
@@ -213,8 +220,11 @@ async fn the_listener_reconnects_after_its_connection_is_killed() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        expect_message(&mut on_b, "while the listeners were down").await;
         receive(&a, Platform::Messenger, "after the reconnect").await;
         expect_message(&mut on_b, "after the reconnect").await;
+        let extra = next_or_none(&mut on_b).await;
+        assert!(extra.is_none(), "an event came twice: {extra:?}");
     })
     .await;
 }

@@ -44,7 +44,7 @@ async fn a_new_participant_s_profile_is_looked_up_once_and_published() {
         .expect(1)
         .mount(&h.graph.server)
         .await;
-    let mut live = h.inbox.subscribe(&tenant());
+    let mut live = h.inbox.subscribe(&tenant()).await.unwrap();
 
     for text in ["Hi", "Are you there?"] {
         let (body, signature) = delivery(Platform::Messenger, PAGE_ID, PSID, text);
@@ -60,7 +60,7 @@ async fn a_new_participant_s_profile_is_looked_up_once_and_published() {
     // Subscribers see the conversation with the name.
     let mut published = false;
     while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(2), live.next()).await {
-        if let InboxEvent::ConversationUpdated { conversation } = &*event
+        if let InboxEvent::ConversationUpdated { conversation } = &event.event
             && conversation.participant.name.as_deref() == Some("Ada Lovelace")
         {
             published = true;

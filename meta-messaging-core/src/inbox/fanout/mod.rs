@@ -1,9 +1,10 @@
 //! Live events across instances through PostgreSQL `LISTEN`/`NOTIFY` (feature `postgres`).
 //!
-//! Every instance `NOTIFY`s a small reference to each change it publishes (tenant, kind and the
-//! message's or conversation's id, never the message: a payload is limited to 8000 bytes) and
-//! `LISTEN`s for the others'. On a reference it looks the row up in the shared store and
-//! publishes the full [`InboxEvent`] to its own subscribers; it ignores its own references.
+//! A wake-up only: every instance `NOTIFY`s, after each commit that grew a tenant's change
+//! log, the tenant and its new head, and `LISTEN`s for the others'. On a notice it wakes its
+//! follower of that tenant, which reads the log from where it is; it ignores its own notices.
+//! A lost notice delays an event (the followers also poll the log every few seconds), it never
+//! loses one.
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,15 +16,15 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
-use super::live::{InboxEvent, LiveHub};
-use crate::ids::{MessageId, TenantId};
-use crate::platform::Platform;
-use crate::store::{ConversationId, MessageStore, PostgresOptions};
+use super::live::LiveHub;
+use super::tenancy::Router;
+use crate::ids::TenantId;
+use crate::store::PostgresOptions;
 
 /// The default `LISTEN`/`NOTIFY` channel of [`FanoutOptions::new`].
 pub const DEFAULT_FANOUT_CHANNEL: &str = "meta_messaging_inbox";
 
-/// The default number of references waiting to be `NOTIFY`d before new ones are dropped.
+/// The default number of notices waiting to be `NOTIFY`d before new ones are dropped.
 pub const DEFAULT_FANOUT_QUEUE: usize = 1024;
 
 // PostgreSQL refuses payloads of 8000 bytes or more, and channel names longer than an identifier.
@@ -90,7 +91,7 @@ impl FanoutOptions {
         &self.channel
     }
 
-    /// How many references may wait to be sent before new ones are dropped (and logged), so a
+    /// How many notices may wait to be sent before new ones are dropped (and logged), so a
     /// slow database never slows `receive`.
     #[must_use]
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
@@ -140,19 +141,19 @@ pub enum FanoutError {
 /// ```
 ///
 /// It holds two connections of its own (one `LISTEN`s, one `NOTIFY`s), outside the store's
-/// pool. Events cross instances as references that the receiving instance looks up in the
-/// store, so every instance must use the same database (and schema) for its store.
+/// pool. Notices only say that a tenant's change log grew; every instance reads the changes
+/// from the log in the shared store, so every instance must use the same database (and
+/// schema) for its store.
 ///
-/// What it guarantees, and what it does not:
+/// What it guarantees:
 /// - a failed or slow `NOTIFY` never fails or slows [`Inbox::receive`](super::Inbox::receive):
-///   references wait in a bounded queue, and are dropped (with a warning) when it is full or
-///   when the `NOTIFY` fails; the write itself is already durable;
-/// - when the listening connection drops it is re-established with backoff (logged); events
-///   other instances published while it was down are **not** replayed to this instance's
-///   subscribers, so a client that must not miss anything reloads the inbox after a
-///   reconnect (the log line says when);
-/// - a subscriber that falls behind locally still gets the
-///   [`InboxEvent::Lagged`] notice, as without a fan-out.
+///   notices wait in a bounded queue, and are dropped (with a warning) when it is full or when
+///   the `NOTIFY` fails; the write itself is already durable, and the other instances find
+///   the change on their next poll of the log (every 2 seconds while they have subscribers);
+/// - when the listening connection drops it is re-established with backoff (logged); on
+///   reconnecting, every follower reads the log, so this instance's subscribers get every
+///   change made meanwhile, in order, and the account routes are looked up again;
+/// - account changes (connect, disconnect) reach every instance's routing cache at once.
 pub struct LiveFanout {
     instance_id: String,
     channel: String,
@@ -229,9 +230,9 @@ impl LiveFanout {
         &self.channel
     }
 
-    /// Starts the tasks: one sends this hub's events, one publishes the other instances' events
-    /// into it. Both end when the hub is dropped.
-    pub(super) fn attach(self, store: Arc<dyn MessageStore>, hub: Weak<LiveHub>) -> Outbox {
+    /// Starts the tasks: one sends this instance's notices, one wakes this instance's
+    /// followers on the others'. Both end when the inbox is dropped.
+    pub(super) fn attach(self, hub: Weak<LiveHub>, router: Weak<Router>) -> Outbox {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let origin: Arc<str> = self.instance_id.into();
         self.runtime
@@ -241,8 +242,8 @@ impl LiveFanout {
             pool: self.listen_pool,
             channel: self.channel,
             origin: origin.clone(),
-            store,
             hub,
+            router,
         }));
         Outbox {
             origin,
@@ -252,82 +253,14 @@ impl LiveFanout {
     }
 }
 
-/// What one instance tells the others: a reference to a change, looked up by the receiver.
+/// What one instance tells the others: a tenant's change log grew to `head`.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Notice {
     origin: String,
     tenant: TenantId,
-    #[serde(flatten)]
-    change: Change,
-}
-
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Change {
-    MessageStored {
-        platform: Platform,
-        message_id: MessageId,
-    },
-    MessageUpdated {
-        platform: Platform,
-        message_id: MessageId,
-    },
-    ConversationUpdated {
-        conversation_id: ConversationId,
-    },
-}
-
-impl Change {
-    fn of(event: &InboxEvent) -> Option<Self> {
-        Some(match event {
-            InboxEvent::MessageStored { message } => Self::MessageStored {
-                platform: message.platform,
-                message_id: message.message_id.clone(),
-            },
-            InboxEvent::MessageUpdated { message } => Self::MessageUpdated {
-                platform: message.platform,
-                message_id: message.message_id.clone(),
-            },
-            InboxEvent::ConversationUpdated { conversation } => Self::ConversationUpdated {
-                conversation_id: conversation.id,
-            },
-            InboxEvent::Lagged { .. } => return None,
-        })
-    }
-
-    /// The full event, from the shared store; `None` when the row is gone or not the tenant's.
-    async fn resolve(
-        self,
-        store: &dyn MessageStore,
-        tenant: &TenantId,
-    ) -> Result<Option<InboxEvent>, crate::store::StoreError> {
-        Ok(match self {
-            Self::MessageStored {
-                platform,
-                message_id,
-            } => store
-                .find_message(tenant, platform, &message_id)
-                .await?
-                .map(|message| InboxEvent::MessageStored {
-                    message: Box::new(message),
-                }),
-            Self::MessageUpdated {
-                platform,
-                message_id,
-            } => store
-                .find_message(tenant, platform, &message_id)
-                .await?
-                .map(|message| InboxEvent::MessageUpdated {
-                    message: Box::new(message),
-                }),
-            Self::ConversationUpdated { conversation_id } => store
-                .get_conversation(tenant, conversation_id)
-                .await?
-                .map(|conversation| InboxEvent::ConversationUpdated {
-                    conversation: Box::new(conversation),
-                }),
-        })
-    }
+    head: u64,
+    #[serde(default)]
+    accounts: bool,
 }
 
 mod tasks;
@@ -340,37 +273,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn references_are_small_json_and_read_back() {
+    fn notices_are_small_json_and_read_back() {
         let notice = Notice {
             origin: "00ff".into(),
             tenant: TenantId::new("shop"),
-            change: Change::MessageStored {
-                platform: Platform::Instagram,
-                message_id: MessageId::new("m_1"),
-            },
+            head: 42,
+            accounts: true,
         };
         let json = serde_json::to_string(&notice).expect("serializable");
         assert_eq!(
             json,
-            r#"{"origin":"00ff","tenant":"shop","kind":"message_stored","platform":"instagram","message_id":"m_1"}"#
+            r#"{"origin":"00ff","tenant":"shop","head":42,"accounts":true}"#
         );
         assert_eq!(
             serde_json::from_str::<Notice>(&json).expect("readable"),
             notice
         );
-        let conversation =
-            r#"{"origin":"1","tenant":"t","kind":"conversation_updated","conversation_id":"42"}"#;
-        assert_eq!(
-            serde_json::from_str::<Notice>(conversation)
-                .expect("readable")
-                .change,
-            Change::ConversationUpdated {
-                conversation_id: ConversationId::new(42)
-            }
-        );
+        let older = r#"{"origin":"1","tenant":"t","head":7}"#;
         assert!(
-            serde_json::from_str::<Notice>(r#"{"origin":"1","tenant":"t","kind":"new"}"#).is_err()
+            !serde_json::from_str::<Notice>(older)
+                .expect("readable")
+                .accounts
         );
+        assert!(serde_json::from_str::<Notice>(r#"{"origin":"1","tenant":"t"}"#).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The fan-out's two background tasks: the notifier, which sends queued references in
-//! batches, and the listener, which turns other instances' references into local events.
+//! The fan-out's two background tasks: the notifier, which sends queued notices in batches,
+//! and the listener, which wakes this instance's followers on the other instances' notices.
 
 use std::fmt;
 use std::sync::{Arc, Weak};
@@ -7,16 +7,15 @@ use std::sync::{Arc, Weak};
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::mpsc;
 
-use super::{
-    Change, FIRST_BACKOFF, FanoutError, MAX_BACKOFF, MAX_NOTIFY_BATCH, MAX_PAYLOAD_BYTES, Notice,
-};
+use super::{FIRST_BACKOFF, FanoutError, MAX_BACKOFF, MAX_NOTIFY_BATCH, MAX_PAYLOAD_BYTES, Notice};
 use crate::error::ErrorChain;
-use crate::ids::TenantId;
-use crate::inbox::live::{Forward, InboxEvent, LiveHub};
-use crate::store::MessageStore;
+use crate::inbox::changes::Forward;
+use crate::inbox::live::LiveHub;
+use crate::inbox::tenancy::Router;
+use crate::store::ChangeNotice;
 
-/// The hub's side of the fan-out: queues references for the notifier task, and stops the
-/// listener task when dropped with the hub.
+/// The inbox's side of the fan-out: queues notices for the notifier task, and stops the
+/// listener task when dropped with the inbox.
 pub(in crate::inbox) struct Outbox {
     pub(super) origin: Arc<str>,
     pub(super) tx: mpsc::Sender<String>,
@@ -39,41 +38,39 @@ impl Drop for Outbox {
 }
 
 impl Forward for Outbox {
-    fn forward(&self, tenant: &TenantId, event: &InboxEvent) {
-        let Some(change) = Change::of(event) else {
-            return;
-        };
+    fn forward(&self, notice: &ChangeNotice) {
+        let tenant = &notice.tenant_id;
         let notice = Notice {
             origin: self.origin.to_string(),
             tenant: tenant.clone(),
-            change,
+            head: notice.head,
+            accounts: notice.accounts,
         };
         let payload = match serde_json::to_string(&notice) {
             Ok(payload) if payload.len() <= MAX_PAYLOAD_BYTES => payload,
             Ok(_) => {
-                tracing::warn!(kind = event.name(), %tenant, "live fan-out skipped: reference too large for NOTIFY");
+                tracing::warn!(%tenant, "live fan-out skipped: tenant id too long for NOTIFY; other instances find the change on their next poll");
                 return;
             }
             Err(err) => {
-                tracing::warn!(error = %ErrorChain(&err), kind = event.name(), "live fan-out skipped: reference not serializable");
+                tracing::warn!(error = %ErrorChain(&err), "live fan-out skipped: notice not serializable");
                 return;
             }
         };
         if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(payload) {
             tracing::warn!(
-                kind = event.name(),
                 %tenant,
-                "live fan-out queue full: other instances miss this event"
+                "live fan-out queue full: other instances find this change on their next poll"
             );
         }
     }
 }
 
-/// Sends queued references, many per statement, until the hub is gone and the queue is empty.
+/// Sends queued notices, many per statement, until the hub is gone and the queue is empty.
 pub(super) async fn notify_loop(pool: PgPool, channel: String, mut rx: mpsc::Receiver<String>) {
     let mut batch = Vec::with_capacity(MAX_NOTIFY_BATCH);
     while rx.recv_many(&mut batch, MAX_NOTIFY_BATCH).await > 0 {
-        // One transaction per batch keeps the references in order and costs one round trip.
+        // One statement per batch keeps the notices in order and costs one round trip.
         let sent = sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
             .bind(&channel)
             .bind(&batch)
@@ -83,7 +80,7 @@ pub(super) async fn notify_loop(pool: PgPool, channel: String, mut rx: mpsc::Rec
             tracing::warn!(
                 error = %ErrorChain(&err),
                 events = batch.len(),
-                "live fan-out NOTIFY failed: other instances miss these events"
+                "live fan-out NOTIFY failed: other instances find these changes on their next poll"
             );
         }
         batch.clear();
@@ -110,12 +107,12 @@ pub(super) struct Listening {
     pub(super) pool: PgPool,
     pub(super) channel: String,
     pub(super) origin: Arc<str>,
-    pub(super) store: Arc<dyn MessageStore>,
     pub(super) hub: Weak<LiveHub>,
+    pub(super) router: Weak<Router>,
 }
 
-/// Publishes the other instances' events locally, reconnecting with backoff; runs until the
-/// hub drops the [`Outbox`] (which aborts it).
+/// Wakes this instance on the other instances' notices, reconnecting with backoff; runs until
+/// the inbox drops the [`Outbox`] (which aborts it).
 pub(super) async fn listen_loop(mut state: Listening) {
     let mut backoff = FIRST_BACKOFF;
     loop {
@@ -125,8 +122,9 @@ pub(super) async fn listen_loop(mut state: Listening) {
                 Ok(listener) => {
                     tracing::info!(
                         channel = %state.channel,
-                        "live fan-out reconnected; events other instances published meanwhile were not delivered here"
+                        "live fan-out reconnected; reading what other instances changed meanwhile from the change log"
                     );
+                    state.caught_up();
                     state.listener.insert(listener)
                 }
                 Err(err) => {
@@ -140,15 +138,16 @@ pub(super) async fn listen_loop(mut state: Listening) {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
                 backoff = FIRST_BACKOFF;
-                state.deliver(notification.payload()).await;
+                state.deliver(notification.payload());
             }
             // The listener has already reconnected and listens again.
             Ok(None) => {
                 backoff = FIRST_BACKOFF;
                 tracing::warn!(
                     channel = %state.channel,
-                    "live fan-out connection lost and re-established; events other instances published meanwhile were not delivered here"
+                    "live fan-out connection lost and re-established; reading what other instances changed meanwhile from the change log"
                 );
+                state.caught_up();
             }
             Err(err) => {
                 // A fresh connection rather than the listener's own retry: some errors leave
@@ -163,10 +162,10 @@ pub(super) async fn listen_loop(mut state: Listening) {
 }
 
 impl Listening {
-    async fn deliver(&self, payload: &str) {
+    fn deliver(&self, payload: &str) {
         let notice = match serde_json::from_str::<Notice>(payload) {
             Ok(notice) => notice,
-            // A newer version's kind, or a foreign NOTIFY on the channel.
+            // A newer version's notice, or a foreign NOTIFY on the channel.
             Err(err) => {
                 tracing::debug!(error = %ErrorChain(&err), "live fan-out ignored an unreadable notification");
                 return;
@@ -175,29 +174,24 @@ impl Listening {
         if *notice.origin == *self.origin {
             return;
         }
-        // The hub is upgraded only for a moment: holding it across the look-up would keep a
-        // dropped inbox alive.
-        let wanted = self
-            .hub
-            .upgrade()
-            .is_some_and(|hub| hub.has_local_subscribers(&notice.tenant));
-        if !wanted {
-            return;
-        }
-        let event = match notice
-            .change
-            .resolve(self.store.as_ref(), &notice.tenant)
-            .await
-        {
-            Ok(Some(event)) => event,
-            Ok(None) => return,
-            Err(err) => {
-                tracing::warn!(error = %ErrorChain(&err), "live fan-out event skipped: store look-up failed");
-                return;
-            }
-        };
         if let Some(hub) = self.hub.upgrade() {
-            hub.publish_local(&notice.tenant, event);
+            hub.wake(&notice.tenant);
+        }
+        if notice.accounts
+            && let Some(router) = self.router.upgrade()
+        {
+            router.forget_routes();
+        }
+    }
+
+    /// Notices may have been missed while the connection was down: every follower reads its
+    /// log, every account route is looked up again.
+    fn caught_up(&self) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.wake_all();
+        }
+        if let Some(router) = self.router.upgrade() {
+            router.forget_routes();
         }
     }
 }

@@ -35,7 +35,10 @@ pub async fn change_log_records_each_write(h: &Harness) {
     let s = Scene::new(Platform::Instagram);
     assert_eq!(store.change_head(&s.tenant).await.expect("head"), 0);
     let first = page(store, &s.tenant, 0).await;
-    assert!(first.changes.is_empty() && first.head == 0 && !first.gap, "{first:?}");
+    assert!(
+        first.changes.is_empty() && first.head == 0 && !first.gap,
+        "{first:?}"
+    );
 
     let message = s.text("u1", "cl-1", "hello", tick());
     s.apply(store, vec![message.clone()]).await.expect("apply");
@@ -56,7 +59,11 @@ pub async fn change_log_records_each_write(h: &Harness) {
     assert!(after_one.changes[0].at_ms > 0);
 
     s.apply(store, vec![message]).await.expect("redelivery");
-    assert_eq!(store.change_head(&s.tenant).await.expect("head"), 2, "a redelivery changes nothing");
+    assert_eq!(
+        store.change_head(&s.tenant).await.expect("head"),
+        2,
+        "a redelivery changes nothing"
+    );
 
     s.apply(store, vec![s.reaction("u1", "cl-1", "react", "❤", tick())])
         .await
@@ -160,7 +167,10 @@ pub async fn change_log_one_stored_per_message(h: &Harness) {
     let at = tick();
     let sent = OutboundMessage::new(s.platform, s.account.as_str(), "u2", "cl-out", at)
         .with_text("on its way");
-    store.record_outbound(&s.tenant, &sent).await.expect("outbound");
+    store
+        .record_outbound(&s.tenant, &sent)
+        .await
+        .expect("outbound");
     s.apply(store, vec![s.echo("u2", "cl-out", "on its way", at)])
         .await
         .expect("echo");
@@ -184,9 +194,12 @@ pub async fn change_log_one_stored_per_message(h: &Harness) {
     );
 
     // An echo of a message the inbox never recorded is that message's first copy.
-    s.apply(store, vec![s.echo("u2", "cl-out-2", "from the Page inbox", tick())])
-        .await
-        .expect("echo only");
+    s.apply(
+        store,
+        vec![s.echo("u2", "cl-out-2", "from the Page inbox", tick())],
+    )
+    .await
+    .expect("echo only");
     let echoed = page(store, &s.tenant, all.head).await;
     assert_eq!(
         kinds(&echoed),
@@ -280,7 +293,10 @@ pub async fn change_log_failed_write_appends_nothing(h: &Harness) {
         if armed {
             break;
         }
-        assert!(matches!(result, Err(StoreError::InjectedFailure)), "{result:?}");
+        assert!(
+            matches!(result, Err(StoreError::InjectedFailure)),
+            "{result:?}"
+        );
         assert_eq!(store.change_head(&s.tenant).await.expect("head"), head);
         assert!(page(store, &s.tenant, head).await.changes.is_empty());
         assert!(
@@ -289,7 +305,11 @@ pub async fn change_log_failed_write_appends_nothing(h: &Harness) {
         );
     }
     let grown = store.change_head(&s.tenant).await.expect("head");
-    assert_eq!(grown, head + 3, "the write that went through appends its three changes");
+    assert_eq!(
+        grown,
+        head + 3,
+        "the write that went through appends its three changes"
+    );
     let notice = notices.try_recv().expect("the commit is announced");
     assert_eq!((notice.tenant_id, notice.head), (s.tenant.clone(), grown));
 }
@@ -318,7 +338,12 @@ pub async fn change_log_tenant_isolation(h: &Harness) {
             }
         }
     }
-    assert!(page(store, &TenantId::new("cl-nobody"), 0).await.changes.is_empty());
+    assert!(
+        page(store, &TenantId::new("cl-nobody"), 0)
+            .await
+            .changes
+            .is_empty()
+    );
 }
 
 /// Pruned changes are gone, a reader behind them is told of the gap, and the sequence goes on.
@@ -334,11 +359,17 @@ pub async fn change_log_pruning(h: &Harness) {
     let pruned = store.prune_changes(now_ms() + 1_000).await.expect("prune");
     assert!(pruned >= 2, "pruned {pruned}");
     let behind = page(store, &s.tenant, 0).await;
-    assert!(behind.gap && behind.changes.is_empty() && behind.head == 2, "{behind:?}");
+    assert!(
+        behind.gap && behind.changes.is_empty() && behind.head == 2,
+        "{behind:?}"
+    );
     let current = page(store, &s.tenant, 2).await;
     assert!(!current.gap && current.changes.is_empty());
     let future = page(store, &s.tenant, 99).await;
-    assert!(future.gap, "an id beyond the head means the log started over");
+    assert!(
+        future.gap,
+        "an id beyond the head means the log started over"
+    );
     s.apply(store, vec![s.text("u5", "cp-2", "new", tick())])
         .await
         .expect("apply");

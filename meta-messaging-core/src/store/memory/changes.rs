@@ -37,7 +37,8 @@ impl InMemoryStore {
                 });
             }
         }
-        let gap = after > log.head || first.is_some_and(|seq| seq != after + 1)
+        let gap = after > log.head
+            || first.is_some_and(|seq| seq != after + 1)
             || (first.is_none() && after < log.head);
         Ok(ChangePage {
             changes,
@@ -50,7 +51,11 @@ impl InMemoryStore {
         let mut state = self.lock();
         let mut pruned = 0;
         for log in state.logs.values_mut() {
-            while log.entries.front().is_some_and(|(_, at, _)| *at < before_ms) {
+            while log
+                .entries
+                .front()
+                .is_some_and(|(_, at, _)| *at < before_ms)
+            {
                 log.entries.pop_front();
                 pruned += 1;
             }

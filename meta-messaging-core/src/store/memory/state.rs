@@ -108,7 +108,9 @@ impl Tx<'_> {
     pub fn commit(self, now_ms: i64) -> Vec<ChangeNotice> {
         let mut notices = Vec::new();
         for (tenant, changes) in self.changes.into_sorted() {
-            let accounts = changes.iter().any(|c| matches!(c, PendingChange::Account(..)));
+            let accounts = changes
+                .iter()
+                .any(|c| matches!(c, PendingChange::Account(..)));
             let log = self.state.logs.entry(tenant.clone()).or_default();
             for change in changes {
                 log.head += 1;

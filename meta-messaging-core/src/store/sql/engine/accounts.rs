@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::{Engine, commit};
-use crate::store::changes::ChangeSet;
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
+use crate::store::changes::ChangeSet;
 use crate::store::error::StoreError;
 use crate::store::plan::now_ms;
 use crate::store::sql::dialect::SqlDialect;

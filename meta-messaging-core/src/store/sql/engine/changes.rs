@@ -175,14 +175,9 @@ where
             .iter()
             .map(logged_change::<DB>)
             .collect::<Result<Vec<_>, _>>()?;
-        let gap = after > head
-            || logged.first().map_or(after < head, |c| c.seq != after + 1);
+        let gap = after > head || logged.first().map_or(after < head, |c| c.seq != after + 1);
         let changes = self.resolve(tenant, logged).await?;
-        Ok(ChangePage {
-            changes,
-            head,
-            gap,
-        })
+        Ok(ChangePage { changes, head, gap })
     }
 
     /// Reads what the changes name, two statements for the whole page.

@@ -3,11 +3,11 @@
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::dynamic::{DynamicQuery, push_keyset};
 use super::Engine;
-use crate::store::changes::ChangeSet;
+use super::dynamic::{DynamicQuery, push_keyset};
 use crate::ids::ConversationId;
 use crate::ids::TenantId;
+use crate::store::changes::ChangeSet;
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::cursor::{Cursor, ListKind};
 use crate::store::error::StoreError;

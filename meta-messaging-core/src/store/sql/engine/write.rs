@@ -131,8 +131,8 @@ where
                 } else {
                     let before = outcome.report;
                     let report = &mut outcome.report;
-                    let id =
-                        (self.upsert_outbound(tx, row, conversation, report, &mut inserted)).await?;
+                    let id = (self.upsert_outbound(tx, row, conversation, report, &mut inserted))
+                        .await?;
                     if outcome.report.inserted > before.inserted {
                         changes.message_stored(&row.tenant_id, id, conversation);
                     } else if outcome.report.updated > before.updated {

@@ -146,7 +146,8 @@ pub struct ChangeNotice {
     pub accounts: bool,
 }
 
-/// How many notices wait for a slow listener before it is told it lagged.
+/// How many notices wait for a slow listener before it misses some (and must read every log
+/// it follows).
 const NOTICE_CAPACITY: usize = 4096;
 
 /// The sender side of [`ChangeNotice`]s every backend keeps.

@@ -136,6 +136,7 @@ conformance_tests!(
     account_routing_and_status,
     account_last_event_time,
     unrouted_events_kept_once,
+    nul_characters_are_replaced,
 );
 
 /// The whole suite through `run_all`, once, as a user of `test-util` would call it.

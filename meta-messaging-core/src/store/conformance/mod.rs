@@ -21,6 +21,7 @@
 mod cases;
 mod fixtures;
 mod lists;
+mod nul;
 mod tenancy;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use self::lists::{
     message_filters, message_filters_combined, message_raw_json_opt_in, message_sort,
     pagination_under_concurrent_inserts,
 };
+pub use self::nul::nul_characters_are_replaced;
 pub use self::tenancy::{
     account_last_event_time, account_routing_and_status, account_token_kept_and_redacted,
     account_upsert_updates_in_place, concurrent_writers, failed_writes_leave_nothing,
@@ -101,5 +103,6 @@ pub async fn run_all(h: &Harness) {
         account_routing_and_status,
         account_last_event_time,
         unrouted_events_kept_once,
+        nul_characters_are_replaced,
     );
 }

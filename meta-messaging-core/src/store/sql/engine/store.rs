@@ -17,6 +17,7 @@ use crate::store::batch::{BatchConfig, GroupCommit, PlanOutcome, PlanWriter};
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
 use crate::store::model::StoredMessage;
+use crate::store::nul::cleaned;
 use crate::store::plan::{Plan, raw_row};
 use crate::store::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::store::sql::dialect::SqlDialect;
@@ -90,6 +91,8 @@ fn check_tenant(tenant: &TenantId) -> Result<(), StoreError> {
     Ok(())
 }
 
+// Every id and value a method is handed is cleaned of NUL first (`nul.rs`), so that a lookup
+// finds what a write with the same id stored, as in the other backends.
 #[async_trait]
 impl<DB: SqlDialect> MessageStore for SqlStore<DB>
 where
@@ -132,7 +135,7 @@ where
             .copied()
             .ok_or(StoreError::WriterStopped)?;
         self.engine
-            .get_message(tenant, StoredMessageId::new(id))
+            .get_message(&cleaned(tenant), StoredMessageId::new(id))
             .await?
             .ok_or_else(|| StoreError::NotFound {
                 what: "message",
@@ -153,7 +156,9 @@ where
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<u64, StoreError> {
-        self.engine.unrouted_count(platform, account_id).await
+        self.engine
+            .unrouted_count(platform, &cleaned(account_id))
+            .await
     }
 
     async fn get_message(
@@ -161,7 +166,7 @@ where
         tenant: &TenantId,
         id: StoredMessageId,
     ) -> Result<Option<StoredMessage>, StoreError> {
-        self.engine.get_message(tenant, id).await
+        self.engine.get_message(&cleaned(tenant), id).await
     }
 
     async fn find_message(
@@ -170,7 +175,9 @@ where
         platform: Platform,
         message_id: &MessageId,
     ) -> Result<Option<StoredMessage>, StoreError> {
-        self.engine.find_message(tenant, platform, message_id).await
+        self.engine
+            .find_message(&cleaned(tenant), platform, &cleaned(message_id))
+            .await
     }
 
     async fn list_messages(
@@ -178,7 +185,9 @@ where
         tenant: &TenantId,
         query: &MessageQuery,
     ) -> Result<StorePage<StoredMessage>, StoreError> {
-        self.engine.list_messages(tenant, query).await
+        self.engine
+            .list_messages(&cleaned(tenant), &cleaned(query))
+            .await
     }
 
     async fn count_messages(
@@ -186,7 +195,9 @@ where
         tenant: &TenantId,
         query: &MessageQuery,
     ) -> Result<u64, StoreError> {
-        self.engine.count_messages(tenant, query).await
+        self.engine
+            .count_messages(&cleaned(tenant), &cleaned(query))
+            .await
     }
 
     async fn get_conversation(
@@ -194,7 +205,7 @@ where
         tenant: &TenantId,
         id: ConversationId,
     ) -> Result<Option<Conversation>, StoreError> {
-        self.engine.get_conversation(tenant, id).await
+        self.engine.get_conversation(&cleaned(tenant), id).await
     }
 
     async fn list_conversations(
@@ -202,7 +213,9 @@ where
         tenant: &TenantId,
         query: &ConversationQuery,
     ) -> Result<StorePage<Conversation>, StoreError> {
-        self.engine.list_conversations(tenant, query).await
+        self.engine
+            .list_conversations(&cleaned(tenant), &cleaned(query))
+            .await
     }
 
     async fn mark_conversation_read(
@@ -210,7 +223,9 @@ where
         tenant: &TenantId,
         id: ConversationId,
     ) -> Result<Conversation, StoreError> {
-        self.engine.mark_conversation_read(tenant, id).await
+        self.engine
+            .mark_conversation_read(&cleaned(tenant), id)
+            .await
     }
 
     async fn set_conversation_archived(
@@ -220,7 +235,7 @@ where
         archived: bool,
     ) -> Result<Conversation, StoreError> {
         self.engine
-            .set_conversation_archived(tenant, id, archived)
+            .set_conversation_archived(&cleaned(tenant), id, archived)
             .await
     }
 
@@ -231,7 +246,7 @@ where
         profile: &ParticipantProfile,
     ) -> Result<Conversation, StoreError> {
         self.engine
-            .set_participant_profile(tenant, id, profile)
+            .set_participant_profile(&cleaned(tenant), id, &cleaned(profile))
             .await
     }
 
@@ -241,7 +256,9 @@ where
         account: &NewAccount,
     ) -> Result<Account, StoreError> {
         check_tenant(tenant)?;
-        self.engine.upsert_account(tenant, account).await
+        self.engine
+            .upsert_account(&cleaned(tenant), &cleaned(account))
+            .await
     }
 
     async fn get_account(
@@ -250,11 +267,13 @@ where
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Option<Account>, StoreError> {
-        self.engine.get_account(tenant, platform, account_id).await
+        self.engine
+            .get_account(&cleaned(tenant), platform, &cleaned(account_id))
+            .await
     }
 
     async fn list_accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError> {
-        self.engine.list_accounts(tenant).await
+        self.engine.list_accounts(&cleaned(tenant)).await
     }
 
     async fn set_account_status(
@@ -265,7 +284,12 @@ where
         status: &AccountStatus,
     ) -> Result<Account, StoreError> {
         self.engine
-            .set_account_status(tenant, platform, account_id, status)
+            .set_account_status(
+                &cleaned(tenant),
+                platform,
+                &cleaned(account_id),
+                &cleaned(status),
+            )
             .await
     }
 
@@ -274,7 +298,9 @@ where
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Vec<TenantId>, StoreError> {
-        self.engine.tenants_for_account(platform, account_id).await
+        self.engine
+            .tenants_for_account(platform, &cleaned(account_id))
+            .await
     }
 
     async fn list_raw_events(
@@ -283,7 +309,9 @@ where
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<RawEvent>, StoreError> {
-        self.engine.list_raw_events(tenant, before, limit).await
+        self.engine
+            .list_raw_events(&cleaned(tenant), before, limit)
+            .await
     }
 
     async fn reseal_tokens(&self) -> Result<usize, StoreError> {

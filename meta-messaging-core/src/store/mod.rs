@@ -53,7 +53,8 @@
 //! 3. In memory: `memory/apply.rs` executes the plan under one lock, undoing it on failure
 //!    (`memory/state.rs`).
 //! 4. In SQL: `batch.rs` queues the plan; a writer task takes every plan waiting (up to
-//!    `max_batch`) and hands them to the engine together (group commit).
+//!    `max_batch`) and hands them to the engine together (group commit). A batch that fails
+//!    is halved until the failing plans are alone; only they get the error.
 //! 5. `sql/engine/write.rs` runs the batch in one transaction: conversations, then messages
 //!    (inbound in multi-row inserts, outbound merged one by one), then conversation bumps,
 //!    ops (`sql/engine/ops.rs`) and raw events (`sql/engine/raw_events.rs`), then account

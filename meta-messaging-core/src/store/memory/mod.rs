@@ -140,7 +140,8 @@ impl MessageStore for InMemoryStore {
             tenant_check(&e.tenant_id)?;
         }
         let plan = Plan::from_events(events);
-        self.write(|tx| tx.apply(&plan))
+        self.fail
+            .transaction_sync(&plan, || self.write(|tx| tx.apply(&plan)))
     }
 
     async fn record_outbound(
@@ -150,14 +151,16 @@ impl MessageStore for InMemoryStore {
     ) -> Result<StoredMessage, StoreError> {
         tenant_check(tenant)?;
         let plan = Plan::from_outbound(tenant, message);
-        let id = self.write(|tx| {
-            let mut id = None;
-            for row in &plan.messages {
-                id = Some(match tx.upsert_message(row)? {
-                    Upsert::Inserted(id) | Upsert::Merged(id) | Upsert::Unchanged(id) => id,
-                });
-            }
-            Ok(id)
+        let id = self.fail.transaction_sync(&plan, || {
+            self.write(|tx| {
+                let mut id = None;
+                for row in &plan.messages {
+                    id = Some(match tx.upsert_message(row)? {
+                        Upsert::Inserted(id) | Upsert::Merged(id) | Upsert::Unchanged(id) => id,
+                    });
+                }
+                Ok(id)
+            })
         })?;
         let id = id.ok_or_else(|| StoreError::invalid("nothing to record"))?;
         self.get_message(tenant, StoredMessageId::new(id))

@@ -62,7 +62,7 @@ where
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
     async fn write(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
-        self.write_plans(plans).await
+        self.fail.transaction(plans, self.write_plans(plans)).await
     }
 }
 

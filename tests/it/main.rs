@@ -13,5 +13,6 @@ mod support;
 mod webhook;
 
 mod store;
+mod store_batch;
 mod store_tokens;
 mod unified_inbox;

@@ -136,6 +136,7 @@ conformance_tests!(
     account_routing_and_status,
     account_last_event_time,
     unrouted_events_kept_once,
+    nul_characters_are_replaced,
     change_log_records_each_write,
     change_log_one_stored_per_message,
     change_log_concurrent_writers_no_gaps,

@@ -155,7 +155,7 @@ pub struct RawEvent {
     pub timestamp_ms: i64,
     /// When the store received it.
     pub received_at_ms: i64,
-    /// The event's JSON as Meta sent it.
+    /// The event's JSON as Meta sent it (NUL characters replaced, as everywhere in the store).
     pub raw: serde_json::Value,
 }
 
@@ -168,6 +168,10 @@ fn id_as_string<S: serde::Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error>
 /// Every call that reads or changes tenant data takes the [`TenantId`] and sees only that
 /// tenant's rows. Use it as `Arc<dyn MessageStore>`; backends are [`InMemoryStore`](super::InMemoryStore),
 /// `SqliteStore` (feature `sqlite`) and `PostgresStore` (feature `postgres`).
+///
+/// Every backend replaces the NUL character (which PostgreSQL refuses in text) with U+FFFD in
+/// every string and id it keeps, and in every id a call looks up, so that all of them keep,
+/// find and return the same values.
 ///
 /// # Errors
 /// Every method returns [`StoreError`]: database failures, invalid cursors or input, and

@@ -48,11 +48,13 @@
 //! 1. `api.rs`: the trait; each backend checks the tenant ids first.
 //! 2. `plan.rs`: [`TenantEvent`]s become a `Plan`, the same for every backend: message rows
 //!    to insert, ops on stored messages (reactions, edits, deletes, receipts), events to keep
-//!    raw, accounts to touch. What each event kind means is decided here, once.
+//!    raw, accounts to touch. What each event kind means is decided here, once; NUL
+//!    characters are replaced here too (`nul.rs`), in every string the plan holds.
 //! 3. In memory: `memory/apply.rs` executes the plan under one lock, undoing it on failure
 //!    (`memory/state.rs`).
 //! 4. In SQL: `batch.rs` queues the plan; a writer task takes every plan waiting (up to
-//!    `max_batch`) and hands them to the engine together (group commit).
+//!    `max_batch`) and hands them to the engine together (group commit). A batch that fails
+//!    is halved until the failing plans are alone; only they get the error.
 //! 5. `sql/engine/write.rs` runs the batch in one transaction: conversations, then messages
 //!    (inbound in multi-row inserts, outbound merged one by one), then conversation bumps,
 //!    ops (`sql/engine/ops.rs`) and raw events (`sql/engine/raw_events.rs`), then account
@@ -78,6 +80,7 @@ mod failpoint;
 mod keyring;
 mod memory;
 mod model;
+mod nul;
 mod plan;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use super::api::{OutboundMessage, TenantEvent};
 use super::conversation::Conversation;
 use super::model::{Direction, StoredAttachment, StoredReplyTo};
+use super::nul::Clean;
 pub(crate) use super::reaction::{ReactionState, apply_reaction, visible_reactions};
 use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
 use crate::platform::Platform;
@@ -178,19 +179,6 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// PostgreSQL cannot store NUL in text; every backend replaces it so they all agree.
-pub(crate) fn clean(text: &str) -> String {
-    if text.contains('\0') {
-        text.replace('\0', "\u{FFFD}")
-    } else {
-        text.to_owned()
-    }
-}
-
-fn clean_opt(text: Option<&str>) -> Option<String> {
-    text.map(clean)
-}
-
 /// The conversation-list preview of a message.
 pub(crate) fn preview(text: Option<&str>, attachments: &[StoredAttachment]) -> Option<String> {
     match text {
@@ -200,37 +188,40 @@ pub(crate) fn preview(text: Option<&str>, attachments: &[StoredAttachment]) -> O
 }
 
 /// The raw JSON of an event: Meta's bytes when parsed, its own JSON form when built in code.
+/// (Left to [`Plan`]'s constructors to clean.)
 fn raw_json(event: &Event) -> String {
     match event.raw() {
-        Some(raw) => clean(raw.get()),
+        Some(raw) => raw.get().to_owned(),
         None => serde_json::to_string(event).unwrap_or_else(|_| "null".to_owned()),
     }
 }
 
+/// An event to keep whole, cleaned (see [`nul`](super::nul)), with the hash of what is kept.
 pub(crate) fn raw_row(tenant_id: TenantId, event: &Event, reason: Option<String>) -> RawRow {
-    let raw = raw_json(event);
-    let kind = event.kind().as_str().to_owned();
+    let mut row = RawRow {
+        tenant_id,
+        platform: event.platform,
+        account_id: event.account_id.clone(),
+        kind: event.kind().as_str().to_owned(),
+        reason,
+        timestamp_ms: event.timestamp_ms,
+        received_at_ms: now_ms(),
+        event_hash: String::new(),
+        raw: raw_json(event),
+    };
+    row.clean();
     let mut hash = Sha256::new();
     for part in [
-        event.platform.as_str(),
-        event.account_id.as_str(),
-        &kind,
-        &raw,
+        row.platform.as_str(),
+        row.account_id.as_str(),
+        &row.kind,
+        &row.raw,
     ] {
         hash.update(part.as_bytes());
         hash.update([0]);
     }
-    RawRow {
-        tenant_id,
-        platform: event.platform,
-        account_id: event.account_id.clone(),
-        kind,
-        reason,
-        timestamp_ms: event.timestamp_ms,
-        received_at_ms: now_ms(),
-        event_hash: hex::encode(hash.finalize()),
-        raw,
-    }
+    row.event_hash = hex::encode(hash.finalize());
+    row
 }
 
 fn message_row(
@@ -255,7 +246,7 @@ fn message_row(
         .iter()
         .map(StoredAttachment::from)
         .collect();
-    let text = clean_opt(message.text.as_deref());
+    let text = message.text.clone();
     Some(MessageRow {
         tenant_id: tenant.clone(),
         platform: event.platform,
@@ -272,9 +263,9 @@ fn message_row(
             .reply_to
             .as_ref()
             .and_then(StoredReplyTo::from_webhook),
-        quick_reply: clean_opt(message.quick_reply.as_deref()),
+        quick_reply: message.quick_reply.clone(),
         app_id: message.app_id.as_ref().map(|id| id.as_str().to_owned()),
-        metadata: clean_opt(message.metadata.as_deref()),
+        metadata: message.metadata.clone(),
         timestamp_ms: event.timestamp_ms,
         unsupported: message.is_unsupported,
         raw_event: Some(raw_json(event)),
@@ -292,19 +283,20 @@ fn target(tenant: &TenantId, event: &Event, mid: &MessageId) -> Target {
 const ORPHAN: &str = "refers to a message the store does not have";
 
 impl Plan {
-    /// Plans a batch of routed events, in order.
+    /// Plans a batch of routed events, in order, cleaned (see [`nul`](super::nul)).
     pub(crate) fn from_events(events: &[TenantEvent]) -> Plan {
         let mut plan = Plan::default();
         for TenantEvent { tenant_id, event } in events {
             plan.touch(tenant_id, event);
             plan.add_event(tenant_id, event);
         }
+        plan.clean();
         plan
     }
 
-    /// Plans one outbound message.
+    /// Plans one outbound message, cleaned (see [`nul`](super::nul)).
     pub(crate) fn from_outbound(tenant: &TenantId, message: &OutboundMessage) -> Plan {
-        let text = clean_opt(message.text.as_deref());
+        let text = message.text.clone();
         let row = MessageRow {
             tenant_id: tenant.clone(),
             platform: message.platform,
@@ -320,15 +312,17 @@ impl Plan {
             reply_to: message.reply_to.clone(),
             quick_reply: None,
             app_id: None,
-            metadata: clean_opt(message.metadata.as_deref()),
+            metadata: message.metadata.clone(),
             timestamp_ms: message.timestamp_ms,
             unsupported: false,
             raw_event: None,
         };
-        Plan {
+        let mut plan = Plan {
             messages: vec![row],
             ..Plan::default()
-        }
+        };
+        plan.clean();
+        plan
     }
 
     fn touch(&mut self, tenant: &TenantId, event: &Event) {
@@ -360,7 +354,7 @@ impl Plan {
             EventDetails::Reaction(r) => self.add_reaction(tenant, event, r),
             EventDetails::Edit(e) => self.ops.push(Op::Edit {
                 target: target(tenant, event, &e.mid),
-                text: clean_opt(e.text.as_deref()),
+                text: e.text.clone(),
                 num_edit: e.num_edit.max(1),
                 timestamp_ms: event.timestamp_ms,
                 orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
@@ -395,8 +389,8 @@ impl Plan {
             target: target(tenant, event, &reaction.mid),
             actor,
             remove,
-            reaction: clean_opt(reaction.reaction.as_deref()),
-            emoji: clean_opt(reaction.emoji.as_deref()),
+            reaction: reaction.reaction.clone(),
+            emoji: reaction.emoji.clone(),
             timestamp_ms: event.timestamp_ms,
             orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
         });

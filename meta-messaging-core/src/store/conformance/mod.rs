@@ -22,6 +22,7 @@ mod cases;
 mod changes;
 mod fixtures;
 mod lists;
+mod nul;
 mod tenancy;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub use self::lists::{
     message_filters, message_filters_combined, message_raw_json_opt_in, message_sort,
     pagination_under_concurrent_inserts,
 };
+pub use self::nul::nul_characters_are_replaced;
 pub use self::tenancy::{
     account_last_event_time, account_routing_and_status, account_token_kept_and_redacted,
     account_upsert_updates_in_place, concurrent_writers, failed_writes_leave_nothing,
@@ -107,6 +109,7 @@ pub async fn run_all(h: &Harness) {
         account_routing_and_status,
         account_last_event_time,
         unrouted_events_kept_once,
+        nul_characters_are_replaced,
         change_log_records_each_write,
         change_log_one_stored_per_message,
         change_log_concurrent_writers_no_gaps,

@@ -19,6 +19,7 @@ use super::cursor::{Cursor, ListKind};
 use super::error::StoreError;
 use super::failpoint::FailPoint;
 use super::model::{Direction, StoredMessage};
+use super::nul::cleaned;
 use super::plan::{Plan, Target, now_ms, raw_row};
 use super::query::{ConversationQuery, MessageQuery, Order, StorePage, into_page, page_size};
 use crate::ids::{AccountId, MessageId, TenantId};
@@ -138,6 +139,8 @@ fn sort_keyed<T>(rows: &mut [T], order: Order, key: impl Fn(&T) -> (i64, i64)) {
     }
 }
 
+// Every id and value a method is handed is cleaned of NUL first (`nul.rs`), as the SQL
+// backends must (PostgreSQL refuses NUL in text), so that all of them keep the same values.
 #[async_trait]
 impl MessageStore for InMemoryStore {
     async fn apply(&self, events: &[TenantEvent]) -> Result<ApplyReport, StoreError> {
@@ -145,7 +148,8 @@ impl MessageStore for InMemoryStore {
             tenant_check(&e.tenant_id)?;
         }
         let plan = Plan::from_events(events);
-        self.write(|tx| tx.apply(&plan))
+        self.fail
+            .transaction_sync(&plan, || self.write(|tx| tx.apply(&plan)))
     }
 
     async fn record_outbound(
@@ -155,14 +159,16 @@ impl MessageStore for InMemoryStore {
     ) -> Result<StoredMessage, StoreError> {
         tenant_check(tenant)?;
         let plan = Plan::from_outbound(tenant, message);
-        let id = self.write(|tx| {
-            let mut id = None;
-            for row in &plan.messages {
-                id = Some(match tx.upsert_message(row)? {
-                    Upsert::Inserted(id) | Upsert::Merged(id) | Upsert::Unchanged(id) => id,
-                });
-            }
-            Ok(id)
+        let id = self.fail.transaction_sync(&plan, || {
+            self.write(|tx| {
+                let mut id = None;
+                for row in &plan.messages {
+                    id = Some(match tx.upsert_message(row)? {
+                        Upsert::Inserted(id) | Upsert::Merged(id) | Upsert::Unchanged(id) => id,
+                    });
+                }
+                Ok(id)
+            })
         })?;
         let id = id.ok_or_else(|| StoreError::invalid("nothing to record"))?;
         self.get_message(tenant, StoredMessageId::new(id))
@@ -189,6 +195,7 @@ impl MessageStore for InMemoryStore {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<u64, StoreError> {
+        let account_id = &cleaned(account_id);
         let state = self.lock();
         let n = state
             .unrouted
@@ -203,6 +210,7 @@ impl MessageStore for InMemoryStore {
         tenant: &TenantId,
         id: StoredMessageId,
     ) -> Result<Option<StoredMessage>, StoreError> {
+        let tenant = &cleaned(tenant);
         let state = self.lock();
         state
             .messages
@@ -219,9 +227,9 @@ impl MessageStore for InMemoryStore {
         message_id: &MessageId,
     ) -> Result<Option<StoredMessage>, StoreError> {
         let target = Target {
-            tenant_id: tenant.clone(),
+            tenant_id: cleaned(tenant),
             platform,
-            message_id: message_id.clone(),
+            message_id: cleaned(message_id),
         };
         let id = self.lock().message_id_of(&target);
         match id {
@@ -235,6 +243,7 @@ impl MessageStore for InMemoryStore {
         tenant: &TenantId,
         query: &MessageQuery,
     ) -> Result<StorePage<StoredMessage>, StoreError> {
+        let (tenant, query) = (&cleaned(tenant), &cleaned(query));
         let size = page_size(query.limit)?;
         let cursor = query
             .cursor
@@ -266,6 +275,7 @@ impl MessageStore for InMemoryStore {
         tenant: &TenantId,
         query: &MessageQuery,
     ) -> Result<u64, StoreError> {
+        let (tenant, query) = (&cleaned(tenant), &cleaned(query));
         let state = self.lock();
         let n = state
             .messages
@@ -280,6 +290,7 @@ impl MessageStore for InMemoryStore {
         tenant: &TenantId,
         id: ConversationId,
     ) -> Result<Option<Conversation>, StoreError> {
+        let tenant = &cleaned(tenant);
         let state = self.lock();
         Ok(state
             .conversations
@@ -293,6 +304,7 @@ impl MessageStore for InMemoryStore {
         tenant: &TenantId,
         q: &ConversationQuery,
     ) -> Result<StorePage<Conversation>, StoreError> {
+        let (tenant, q) = (&cleaned(tenant), &cleaned(q));
         let size = page_size(q.limit)?;
         let cursor = q
             .cursor
@@ -332,7 +344,7 @@ impl MessageStore for InMemoryStore {
         id: ConversationId,
     ) -> Result<Conversation, StoreError> {
         let now = now_ms();
-        self.conversation_mut(tenant, id, |c, tx| {
+        self.conversation_mut(&cleaned(tenant), id, |c, tx| {
             c.unread_count = 0;
             let unread: Vec<_> = tx
                 .state()
@@ -360,7 +372,7 @@ impl MessageStore for InMemoryStore {
         id: ConversationId,
         archived: bool,
     ) -> Result<Conversation, StoreError> {
-        self.conversation_mut(tenant, id, |c, _| {
+        self.conversation_mut(&cleaned(tenant), id, |c, _| {
             c.archived = archived;
             Ok(())
         })
@@ -372,8 +384,9 @@ impl MessageStore for InMemoryStore {
         id: ConversationId,
         profile: &ParticipantProfile,
     ) -> Result<Conversation, StoreError> {
-        self.conversation_mut(tenant, id, |c, _| {
-            c.participant = profile.clone();
+        let profile = cleaned(profile);
+        self.conversation_mut(&cleaned(tenant), id, |c, _| {
+            c.participant = profile;
             Ok(())
         })
     }
@@ -383,7 +396,7 @@ impl MessageStore for InMemoryStore {
         tenant: &TenantId,
         new: &NewAccount,
     ) -> Result<Account, StoreError> {
-        self.upsert_account_now(tenant, new)
+        self.upsert_account_now(&cleaned(tenant), &cleaned(new))
     }
 
     async fn get_account(
@@ -392,12 +405,12 @@ impl MessageStore for InMemoryStore {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Option<Account>, StoreError> {
-        let key = (tenant.clone(), platform, account_id.clone());
+        let key = (cleaned(tenant), platform, cleaned(account_id));
         Ok(self.lock().accounts.get(&key).cloned())
     }
 
     async fn list_accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError> {
-        Ok(self.accounts_of(tenant))
+        Ok(self.accounts_of(&cleaned(tenant)))
     }
 
     async fn set_account_status(
@@ -407,7 +420,8 @@ impl MessageStore for InMemoryStore {
         account_id: &AccountId,
         status: &AccountStatus,
     ) -> Result<Account, StoreError> {
-        self.set_status_now(tenant, platform, account_id, status)
+        let status = cleaned(status);
+        self.set_status_now(&cleaned(tenant), platform, &cleaned(account_id), &status)
     }
 
     async fn tenants_for_account(
@@ -415,7 +429,7 @@ impl MessageStore for InMemoryStore {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Vec<TenantId>, StoreError> {
-        Ok(self.tenants_of(platform, account_id))
+        Ok(self.tenants_of(platform, &cleaned(account_id)))
     }
 
     async fn changes_after(
@@ -447,6 +461,7 @@ impl MessageStore for InMemoryStore {
         limit: u32,
     ) -> Result<Vec<RawEvent>, StoreError> {
         let size = page_size(limit)?;
+        let tenant = &cleaned(tenant);
         let state = self.lock();
         Ok(state
             .raw

@@ -18,6 +18,7 @@ use crate::store::changes::{ChangeNotice, ChangePage};
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
 use crate::store::model::StoredMessage;
+use crate::store::nul::cleaned;
 use crate::store::plan::{Plan, raw_row};
 use crate::store::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::store::sql::dialect::SqlDialect;
@@ -62,7 +63,7 @@ where
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
     async fn write(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
-        self.write_plans(plans).await
+        self.fail.transaction(plans, self.write_plans(plans)).await
     }
 }
 
@@ -91,6 +92,8 @@ fn check_tenant(tenant: &TenantId) -> Result<(), StoreError> {
     Ok(())
 }
 
+// Every id and value a method is handed is cleaned of NUL first (`nul.rs`), so that a lookup
+// finds what a write with the same id stored, as in the other backends.
 #[async_trait]
 impl<DB: SqlDialect> MessageStore for SqlStore<DB>
 where
@@ -133,7 +136,7 @@ where
             .copied()
             .ok_or(StoreError::WriterStopped)?;
         self.engine
-            .get_message(tenant, StoredMessageId::new(id))
+            .get_message(&cleaned(tenant), StoredMessageId::new(id))
             .await?
             .ok_or_else(|| StoreError::NotFound {
                 what: "message",
@@ -154,7 +157,9 @@ where
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<u64, StoreError> {
-        self.engine.unrouted_count(platform, account_id).await
+        self.engine
+            .unrouted_count(platform, &cleaned(account_id))
+            .await
     }
 
     async fn get_message(
@@ -162,7 +167,7 @@ where
         tenant: &TenantId,
         id: StoredMessageId,
     ) -> Result<Option<StoredMessage>, StoreError> {
-        self.engine.get_message(tenant, id).await
+        self.engine.get_message(&cleaned(tenant), id).await
     }
 
     async fn find_message(
@@ -171,7 +176,9 @@ where
         platform: Platform,
         message_id: &MessageId,
     ) -> Result<Option<StoredMessage>, StoreError> {
-        self.engine.find_message(tenant, platform, message_id).await
+        self.engine
+            .find_message(&cleaned(tenant), platform, &cleaned(message_id))
+            .await
     }
 
     async fn list_messages(
@@ -179,7 +186,9 @@ where
         tenant: &TenantId,
         query: &MessageQuery,
     ) -> Result<StorePage<StoredMessage>, StoreError> {
-        self.engine.list_messages(tenant, query).await
+        self.engine
+            .list_messages(&cleaned(tenant), &cleaned(query))
+            .await
     }
 
     async fn count_messages(
@@ -187,7 +196,9 @@ where
         tenant: &TenantId,
         query: &MessageQuery,
     ) -> Result<u64, StoreError> {
-        self.engine.count_messages(tenant, query).await
+        self.engine
+            .count_messages(&cleaned(tenant), &cleaned(query))
+            .await
     }
 
     async fn get_conversation(
@@ -195,7 +206,7 @@ where
         tenant: &TenantId,
         id: ConversationId,
     ) -> Result<Option<Conversation>, StoreError> {
-        self.engine.get_conversation(tenant, id).await
+        self.engine.get_conversation(&cleaned(tenant), id).await
     }
 
     async fn list_conversations(
@@ -203,7 +214,9 @@ where
         tenant: &TenantId,
         query: &ConversationQuery,
     ) -> Result<StorePage<Conversation>, StoreError> {
-        self.engine.list_conversations(tenant, query).await
+        self.engine
+            .list_conversations(&cleaned(tenant), &cleaned(query))
+            .await
     }
 
     async fn mark_conversation_read(
@@ -211,7 +224,9 @@ where
         tenant: &TenantId,
         id: ConversationId,
     ) -> Result<Conversation, StoreError> {
-        self.engine.mark_conversation_read(tenant, id).await
+        self.engine
+            .mark_conversation_read(&cleaned(tenant), id)
+            .await
     }
 
     async fn set_conversation_archived(
@@ -221,7 +236,7 @@ where
         archived: bool,
     ) -> Result<Conversation, StoreError> {
         self.engine
-            .set_conversation_archived(tenant, id, archived)
+            .set_conversation_archived(&cleaned(tenant), id, archived)
             .await
     }
 
@@ -232,7 +247,7 @@ where
         profile: &ParticipantProfile,
     ) -> Result<Conversation, StoreError> {
         self.engine
-            .set_participant_profile(tenant, id, profile)
+            .set_participant_profile(&cleaned(tenant), id, &cleaned(profile))
             .await
     }
 
@@ -242,7 +257,9 @@ where
         account: &NewAccount,
     ) -> Result<Account, StoreError> {
         check_tenant(tenant)?;
-        self.engine.upsert_account(tenant, account).await
+        self.engine
+            .upsert_account(&cleaned(tenant), &cleaned(account))
+            .await
     }
 
     async fn get_account(
@@ -251,11 +268,13 @@ where
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Option<Account>, StoreError> {
-        self.engine.get_account(tenant, platform, account_id).await
+        self.engine
+            .get_account(&cleaned(tenant), platform, &cleaned(account_id))
+            .await
     }
 
     async fn list_accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError> {
-        self.engine.list_accounts(tenant).await
+        self.engine.list_accounts(&cleaned(tenant)).await
     }
 
     async fn set_account_status(
@@ -266,7 +285,12 @@ where
         status: &AccountStatus,
     ) -> Result<Account, StoreError> {
         self.engine
-            .set_account_status(tenant, platform, account_id, status)
+            .set_account_status(
+                &cleaned(tenant),
+                platform,
+                &cleaned(account_id),
+                &cleaned(status),
+            )
             .await
     }
 
@@ -275,7 +299,9 @@ where
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Vec<TenantId>, StoreError> {
-        self.engine.tenants_for_account(platform, account_id).await
+        self.engine
+            .tenants_for_account(platform, &cleaned(account_id))
+            .await
     }
 
     async fn changes_after(
@@ -306,7 +332,9 @@ where
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<RawEvent>, StoreError> {
-        self.engine.list_raw_events(tenant, before, limit).await
+        self.engine
+            .list_raw_events(&cleaned(tenant), before, limit)
+            .await
     }
 
     async fn reseal_tokens(&self) -> Result<usize, StoreError> {

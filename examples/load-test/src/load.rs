@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use meta_messaging_core::secret::AppSecret;
 use meta_messaging_core::webhook::{SIGNATURE_HEADER, sign};
 
-use crate::serve::{SECRET, Target};
+use crate::live::{LiveClient, LiveReport};
+use crate::serve::{ACCOUNT, SECRET, Spec, Target};
 
 /// What one target did during the measured period.
 struct Outcome {
-    target: Target,
+    spec: Spec,
     requests: u64,
     errors: u64,
     seconds: f64,
@@ -21,35 +22,36 @@ struct Outcome {
     p99_ms: f64,
     rss_start_kib: u64,
     rss_end_kib: u64,
+    live: Option<LiveReport>,
 }
 
 pub(crate) async fn compare(
-    targets: &[Target],
+    targets: &[Spec],
     connections: usize,
     warmup: u64,
     duration: u64,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut outcomes = Vec::new();
-    for &target in targets {
-        let mut server = Server::start(target)?;
-        let outcome = load(&server, target, connections, warmup, duration).await;
+    for &spec in targets {
+        let mut server = Server::start(spec.target)?;
+        let outcome = load(&server, spec, connections, warmup, duration).await;
         server.stop();
         outcomes.push(outcome?);
     }
     let baseline = outcomes
         .iter()
-        .find(|o| o.target == Target::Minimal)
+        .find(|o| o.spec.target == Target::Minimal)
         .map(|o| o.requests as f64 / o.seconds);
     println!(
-        "\n{:<8} {:>10} {:>8} {:>8} {:>8} {:>7} {:>12} {:>12}",
+        "\n{:<14} {:>10} {:>8} {:>8} {:>8} {:>7} {:>12} {:>12}",
         "target", "req/s", "vs min", "p50 ms", "p99 ms", "errors", "rss start", "rss end"
     );
     for o in &outcomes {
         let rate = o.requests as f64 / o.seconds;
         let ratio = baseline.map_or("-".to_owned(), |b| format!("{:.0}%", 100.0 * rate / b));
         println!(
-            "{:<8} {:>10.0} {:>8} {:>8.2} {:>8.2} {:>7} {:>9} KiB {:>9} KiB",
-            o.target.name(),
+            "{:<14} {:>10.0} {:>8} {:>8.2} {:>8.2} {:>7} {:>9} KiB {:>9} KiB",
+            o.spec.to_string(),
             rate,
             ratio,
             o.p50_ms,
@@ -59,13 +61,19 @@ pub(crate) async fn compare(
             o.rss_end_kib
         );
     }
+    for o in &outcomes {
+        if let Some(live) = &o.live {
+            println!("{:<14} live events: {live}", o.spec.to_string());
+        }
+    }
     Ok(())
 }
 
 /// A target serving in a child process.
 struct Server {
     child: Child,
-    url: String,
+    /// The routes' base URL.
+    base: String,
 }
 
 impl Server {
@@ -82,7 +90,7 @@ impl Server {
             .ok_or("the server did not start")?;
         Ok(Self {
             child,
-            url: format!("http://{addr}/api/meta/webhook"),
+            base: format!("http://{addr}/api/meta"),
         })
     }
 
@@ -106,9 +114,10 @@ impl Server {
 }
 
 /// One realistic one-message delivery with a unique message id, signed.
+/// Its message id ends with `n` in 20 digits ([`crate::live::delivery_number`] reads it back).
 fn delivery(n: u64) -> (Vec<u8>, String) {
     let body = format!(
-        r#"{{"object":"instagram","entry":[{{"id":"17841400000000000","time":1700000000000,"messaging":[{{"sender":{{"id":"5000000000{:06}"}},"recipient":{{"id":"17841400000000000"}},"timestamp":{},"message":{{"mid":"aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAyMjQ5NjA0NjA1OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTgxNzE0OTk3NDc1MTg4NzozMTQ5NTY0NTM1Mjc1NjA3{n:020}","text":"Hi! Is the blue jacket still available in size M?"}}}}]}}]}}"#,
+        r#"{{"object":"instagram","entry":[{{"id":"{ACCOUNT}","time":1700000000000,"messaging":[{{"sender":{{"id":"5000000000{:06}"}},"recipient":{{"id":"{ACCOUNT}"}},"timestamp":{},"message":{{"mid":"aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAyMjQ5NjA0NjA1OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTgxNzE0OTk3NDc1MTg4NzozMTQ5NTY0NTM1Mjc1NjA3{n:020}","text":"Hi! Is the blue jacket still available in size M?"}}}}]}}]}}"#,
         n % 1000,
         1_700_000_000_000_u64 + n
     );
@@ -118,15 +127,18 @@ fn delivery(n: u64) -> (Vec<u8>, String) {
 
 async fn load(
     server: &Server,
-    target: Target,
+    spec: Spec,
     connections: usize,
     warmup: u64,
     duration: u64,
 ) -> Result<Outcome, Box<dyn std::error::Error>> {
     eprintln!(
-        "loading {} with {connections} connections: {warmup} s warm-up, {duration} s measured",
-        target.name()
+        "loading {spec} with {connections} connections: {warmup} s warm-up, {duration} s measured"
     );
+    let live = match spec.sse {
+        true => Some(LiveClient::start(&server.base, Duration::from_secs(warmup + duration / 2)).await?),
+        false => None,
+    };
     let counter = Arc::new(AtomicU64::new(0));
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
@@ -138,16 +150,18 @@ async fn load(
             .pool_max_idle_per_host(1)
             .build()?;
         let (url, counter, measuring, stop, errors) = (
-            server.url.clone(),
+            format!("{}/webhook", server.base),
             counter.clone(),
             measuring.clone(),
             stop.clone(),
             errors.clone(),
         );
+        let acknowledged = live.as_ref().map(LiveClient::acknowledged);
         workers.push(tokio::spawn(async move {
             let mut latencies_us: Vec<u32> = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                let (body, signature) = delivery(counter.fetch_add(1, Ordering::Relaxed));
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let (body, signature) = delivery(n);
                 let started = Instant::now();
                 let ok = client
                     .post(&url)
@@ -156,6 +170,9 @@ async fn load(
                     .send()
                     .await
                     .is_ok_and(|r| r.status().is_success());
+                if ok && let Some(acknowledged) = &acknowledged {
+                    acknowledged.record(n);
+                }
                 if measuring.load(Ordering::Relaxed) {
                     if ok {
                         latencies_us
@@ -187,8 +204,13 @@ async fn load(
             .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
             .map_or(0.0, |us| f64::from(*us) / 1000.0)
     };
+    let live = match live {
+        Some(client) => Some(client.finish().await),
+        None => None,
+    };
     Ok(Outcome {
-        target,
+        spec,
+        live,
         requests: latencies.len() as u64,
         errors: errors.load(Ordering::Relaxed),
         seconds,

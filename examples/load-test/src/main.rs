@@ -5,6 +5,8 @@
 //! ```text
 //! cargo run --release -p load-test                      # minimal, memory and sqlite, 20 s each
 //! cargo run --release -p load-test -- --duration 300 --targets memory   # memory over 5 minutes
+//! cargo run --release -p load-test -- --targets sqlite,sqlite+sse,sqlite-multi
+//! cargo run --release -p load-test -- --targets postgres+sse --connections 32
 //! ```
 //!
 //! Each target runs in its own process (this binary, `serve` subcommand) so its memory can be
@@ -12,6 +14,7 @@
 //! a time. Prints requests/s, p50 and p99 latency, errors, and the server's resident memory at
 //! the start and end of the measured period.
 
+mod live;
 mod load;
 mod serve;
 
@@ -33,9 +36,11 @@ struct Args {
     /// Concurrent connections.
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// Targets to load, in order: minimal, memory, sqlite.
+    /// Targets to load, in order: minimal, memory, sqlite, sqlite-multi, postgres (needs
+    /// META_MESSAGING_TEST_POSTGRES_URL); `<target>+sse` also follows `GET /events` with one
+    /// client, measures the push latency and reconnects once in the middle.
     #[arg(long, value_delimiter = ',', default_value = "minimal,memory,sqlite")]
-    targets: Vec<serve::Target>,
+    targets: Vec<serve::Spec>,
 }
 
 #[derive(Subcommand)]

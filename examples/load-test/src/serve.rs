@@ -10,13 +10,30 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use meta_messaging_core::contract::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{Inbox, Tenancy};
+use meta_messaging_core::inbox::{FanoutOptions, Inbox, LiveFanout, Tenancy};
+use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
-use meta_messaging_core::store::{InMemoryStore, MessageStore, SqliteStore};
+use meta_messaging_core::store::{
+    InMemoryStore, MessageStore, NewAccount, PostgresOptions, PostgresStore, SqliteStore,
+};
+use sqlx::Connection;
 use meta_messaging_core::webhook::{SIGNATURE_HEADER, SignatureVerifier};
 
 /// The app secret both sides use.
 pub(crate) const SECRET: &str = "load-test-app-secret";
+
+/// The API token the load generator's live-event client uses.
+pub(crate) const API_TOKEN: &str = "load-test-api-token";
+
+/// The tenant every delivery goes to.
+const TENANT: &str = "load";
+
+/// The Instagram account of the deliveries.
+pub(crate) const ACCOUNT: &str = "17841400000000000";
+
+/// The schema the `postgres` target starts over in, in the database of
+/// `META_MESSAGING_TEST_POSTGRES_URL`.
+const PG_SCHEMA: &str = "mm_load_test";
 
 /// A server to load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +44,12 @@ pub(crate) enum Target {
     Memory,
     /// The inbox with a SQLite file (WAL, synchronous=FULL) in a temporary directory.
     Sqlite,
+    /// As `sqlite`, multi-tenant: the account is connected to the tenant, and each delivery is
+    /// routed by it.
+    SqliteMulti,
+    /// The inbox with a PostgreSQL store (the database of `META_MESSAGING_TEST_POSTGRES_URL`, in
+    /// a schema of its own) and the live fan-out: the several-instances set-up.
+    Postgres,
 }
 
 impl FromStr for Target {
@@ -36,8 +59,10 @@ impl FromStr for Target {
             "minimal" => Ok(Self::Minimal),
             "memory" => Ok(Self::Memory),
             "sqlite" => Ok(Self::Sqlite),
+            "sqlite-multi" => Ok(Self::SqliteMulti),
+            "postgres" => Ok(Self::Postgres),
             other => Err(format!(
-                "unknown target {other:?}: minimal, memory or sqlite"
+                "unknown target {other:?}: minimal, memory, sqlite, sqlite-multi or postgres"
             )),
         }
     }
@@ -49,8 +74,64 @@ impl Target {
             Self::Minimal => "minimal",
             Self::Memory => "memory",
             Self::Sqlite => "sqlite",
+            Self::SqliteMulti => "sqlite-multi",
+            Self::Postgres => "postgres",
         }
     }
+}
+
+/// A target and whether a live-event client follows it during the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spec {
+    pub(crate) target: Target,
+    /// One `GET /events` client connected (`<target>+sse`).
+    pub(crate) sse: bool,
+}
+
+impl FromStr for Spec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (target, sse) = match s.strip_suffix("+sse") {
+            Some(target) => (target, true),
+            None => (s, false),
+        };
+        let target: Target = target.parse()?;
+        if sse && target == Target::Minimal {
+            return Err("minimal has no live events".to_owned());
+        }
+        Ok(Self { target, sse })
+    }
+}
+
+impl std::fmt::Display for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.target.name(), if self.sse { "+sse" } else { "" })
+    }
+}
+
+/// The store of a target.
+async fn store(
+    target: Target,
+    dir: &std::path::Path,
+) -> Result<Arc<dyn MessageStore>, Box<dyn std::error::Error>> {
+    Ok(match target {
+        Target::Sqlite | Target::SqliteMulti => {
+            Arc::new(SqliteStore::open(dir.join("load.db")).await?)
+        }
+        Target::Postgres => Arc::new(PostgresStore::connect_with(postgres_options().await?).await?),
+        Target::Minimal | Target::Memory => Arc::new(InMemoryStore::new()),
+    })
+}
+
+/// A fresh schema in the test database.
+async fn postgres_options() -> Result<PostgresOptions, Box<dyn std::error::Error>> {
+    let url = std::env::var("META_MESSAGING_TEST_POSTGRES_URL")
+        .map_err(|_| "the postgres target needs META_MESSAGING_TEST_POSTGRES_URL")?;
+    let mut admin = sqlx::PgConnection::connect(&url).await?;
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        .execute(&mut admin)
+        .await?;
+    Ok(PostgresOptions::new(url).schema(PG_SCHEMA))
 }
 
 async fn minimal(
@@ -68,6 +149,13 @@ async fn minimal(
     }
 }
 
+/// The options of the schema [`postgres_options`] made, without starting it over.
+fn postgres_options_kept() -> Result<PostgresOptions, Box<dyn std::error::Error>> {
+    let url = std::env::var("META_MESSAGING_TEST_POSTGRES_URL")
+        .map_err(|_| "the postgres target needs META_MESSAGING_TEST_POSTGRES_URL")?;
+    Ok(PostgresOptions::new(url).schema(PG_SCHEMA))
+}
+
 /// Serves `target` on a free port and prints `LISTENING <addr>` for the load generator.
 pub(crate) async fn run(target: Target) -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
@@ -75,19 +163,31 @@ pub(crate) async fn run(target: Target) -> Result<(), Box<dyn std::error::Error>
         Target::Minimal => Router::new()
             .route("/api/meta/webhook", post(minimal))
             .with_state(Arc::new(SignatureVerifier::new(AppSecret::new(SECRET)))),
-        Target::Memory | Target::Sqlite => {
-            let store: Arc<dyn MessageStore> = match target {
-                Target::Sqlite => Arc::new(SqliteStore::open(dir.path().join("load.db")).await?),
-                _ => Arc::new(InMemoryStore::new()),
+        _ => {
+            let store = store(target, dir.path()).await?;
+            let tenant = TenantId::new(TENANT);
+            let tenancy = match target {
+                Target::SqliteMulti => {
+                    let account = NewAccount::new(Platform::Instagram, ACCOUNT);
+                    store.upsert_account(&tenant, &account).await?;
+                    Tenancy::Multi
+                }
+                _ => Tenancy::Single(tenant.clone()),
             };
-            let inbox = Inbox::builder()
+            let builder = Inbox::builder()
                 .app_secret(AppSecret::new(SECRET))
                 .verify_token(VerifyToken::new("unused"))
                 .store(store)
-                .tenancy(Tenancy::Single(TenantId::new("load")))
-                .build()?;
-            // The load only posts webhooks; the other routes stay behind a token nobody has.
-            let tokens = ApiTokens::new().token(ApiToken::generate(), TenantId::new("load"));
+                .tenancy(tenancy);
+            let builder = match target {
+                Target::Postgres => builder.live_fanout(
+                    LiveFanout::connect(FanoutOptions::for_store(&postgres_options_kept()?))
+                        .await?,
+                ),
+                _ => builder,
+            };
+            let inbox = builder.build()?;
+            let tokens = ApiTokens::new().token(ApiToken::new(API_TOKEN), tenant);
             Router::new().nest(
                 "/api/meta",
                 meta_messaging_axum::router(inbox, Access::api_tokens(tokens)),

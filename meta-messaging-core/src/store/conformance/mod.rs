@@ -20,6 +20,7 @@
 
 mod cases;
 mod fixtures;
+mod idempotency;
 mod lists;
 mod tenancy;
 
@@ -28,6 +29,11 @@ use std::sync::Arc;
 pub use self::cases::{
     deletes, echo_after_outbound_merges, edits, idempotent_messages, inbound_message_fields,
     outbound_after_echo_merges, reactions, receipts, unknown_and_orphan_events_are_kept,
+};
+pub use self::idempotency::{
+    idempotency_claim_finish_replay, idempotency_concurrent_claims_one_wins,
+    idempotency_keys_are_per_tenant, idempotency_keys_expire_and_are_pruned,
+    idempotency_release_frees_the_key,
 };
 pub use self::lists::{
     conversation_archive_and_read, conversation_moves_on_new_message,
@@ -101,5 +107,10 @@ pub async fn run_all(h: &Harness) {
         account_routing_and_status,
         account_last_event_time,
         unrouted_events_kept_once,
+        idempotency_claim_finish_replay,
+        idempotency_release_frees_the_key,
+        idempotency_keys_expire_and_are_pruned,
+        idempotency_keys_are_per_tenant,
+        idempotency_concurrent_claims_one_wins,
     );
 }

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod apply;
+mod idempotency;
 mod state;
 
 use std::sync::{Mutex, MutexGuard};
@@ -16,6 +17,9 @@ use super::conversation::{Conversation, ParticipantProfile};
 use super::cursor::{Cursor, ListKind};
 use super::error::StoreError;
 use super::failpoint::FailPoint;
+use super::idempotency::{
+    IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
+};
 use super::model::{Direction, StoredMessage};
 use super::plan::{Plan, Target, now_ms, raw_row};
 use super::query::{ConversationQuery, MessageQuery, Order, StorePage, into_page, page_size};
@@ -31,6 +35,7 @@ use crate::webhook::Event;
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     state: Mutex<State>,
+    idempotency: idempotency::IdempotencyRecords,
     fail: FailPoint,
 }
 
@@ -408,6 +413,37 @@ impl MessageStore for InMemoryStore {
         account_id: &AccountId,
     ) -> Result<Vec<TenantId>, StoreError> {
         Ok(self.tenants_of(platform, account_id))
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        claim: &IdempotencyClaimRequest,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        tenant_check(tenant)?;
+        Ok(self.idempotency.claim(tenant, claim))
+    }
+
+    async fn finish_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        answer: &IdempotentAnswer,
+    ) -> Result<(), StoreError> {
+        self.idempotency.finish(tenant, key, answer)
+    }
+
+    async fn release_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        self.idempotency.release(tenant, key);
+        Ok(())
+    }
+
+    async fn prune_idempotency_keys(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(self.idempotency.prune(now_ms))
     }
 
     async fn list_raw_events(

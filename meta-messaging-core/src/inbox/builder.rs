@@ -67,6 +67,7 @@ pub struct InboxBuilder {
     fanout: Option<super::LiveFanout>,
     oauth: Option<OAuthSettings>,
     fetch_profiles: bool,
+    idempotency_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for InboxBuilder {
@@ -217,6 +218,17 @@ impl InboxBuilder {
         self
     }
 
+    /// How long an idempotency key of [`Inbox::send_idempotent`] (`POST /messages` with an
+    /// `Idempotency-Key`) is kept, from its first use (default
+    /// [`DEFAULT_IDEMPOTENCY_TTL`](super::DEFAULT_IDEMPOTENCY_TTL), 24 hours): within it a
+    /// retry is answered from the record, after it the key is new again. Expired records are
+    /// pruned in the background.
+    #[must_use]
+    pub fn idempotency_ttl(mut self, ttl: Duration) -> Self {
+        self.idempotency_ttl = Some(ttl);
+        self
+    }
+
     /// Builds the inbox.
     ///
     /// # Errors
@@ -273,6 +285,10 @@ impl InboxBuilder {
                 ),
                 profiles: self.fetch_profiles.then(Default::default),
                 oauth: self.oauth,
+                idempotency: super::idempotent::IdempotencySettings::new(
+                    self.idempotency_ttl
+                        .unwrap_or(super::idempotent::DEFAULT_IDEMPOTENCY_TTL),
+                ),
             }),
         })
     }

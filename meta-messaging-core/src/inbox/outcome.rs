@@ -18,10 +18,10 @@ use crate::store::{Direction, OutboundMessage, StoredAttachment, StoredMessage, 
 #[non_exhaustive]
 pub enum SendOutcome {
     /// Sent and stored.
-    Stored(StoredMessage),
+    Stored(Box<StoredMessage>),
     /// Sent (Meta answered its id) but the store could not record it: the echo webhook Meta
     /// sends for it stores it when it arrives, and the inbox's live events announce it then.
-    NotStored(UnstoredMessage),
+    NotStored(Box<UnstoredMessage>),
 }
 
 /// A message Meta accepted and the store has not recorded yet (see [`SendOutcome::NotStored`]).

@@ -228,7 +228,7 @@ impl Inbox {
         request: &SendRequest,
     ) -> Result<SendOutcome, InboxError> {
         match self.send_and_record(tenant, request).await? {
-            Recorded::Stored(message) => Ok(SendOutcome::Stored(message)),
+            Recorded::Stored(message) => Ok(SendOutcome::Stored(Box::new(message))),
             Recorded::NotStored(sent, err) => {
                 // Meta has the message: an error answer would invite a second send. Its echo
                 // webhook (a message the store does not have) is stored as an outbound message.
@@ -238,7 +238,9 @@ impl Inbox {
                     message_id = %sent.message_id,
                     "Meta accepted the message but the store could not record it; its echo webhook will store it"
                 );
-                Ok(SendOutcome::NotStored(UnstoredMessage::from_outbound(sent)))
+                Ok(SendOutcome::NotStored(Box::new(
+                    UnstoredMessage::from_outbound(sent),
+                )))
             }
         }
     }

@@ -124,11 +124,6 @@ impl RequestFingerprint {
         Self(hex::encode(Sha256::digest(canonical)))
     }
 
-    /// A fingerprint as the store keeps it (64 lower-case hex digits).
-    pub fn from_hex(hex: impl Into<String>) -> Self {
-        Self(hex.into())
-    }
-
     /// The 64 lower-case hex digits.
     pub fn as_str(&self) -> &str {
         &self.0

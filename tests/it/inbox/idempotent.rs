@@ -536,3 +536,69 @@ async fn keys_expire_after_the_configured_ttl() {
             .unwrap(),
     );
 }
+
+/// The same on SQLite, through its group commit: the failed write is the batch's, the key's
+/// records are the store's own table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_message_not_stored_is_answered_once_and_stored_by_its_echo() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        meta_messaging_core::store::SqliteStore::open(dir.path().join("inbox.db"))
+            .await
+            .unwrap(),
+    );
+    let graph = GraphMock::start().await;
+    let inbox = Inbox::builder()
+        .app_secret(AppSecret::new(APP_SECRET))
+        .verify_token(VerifyToken::new(VERIFY_TOKEN))
+        .store(store.clone())
+        .graph(graph.client())
+        .tenancy(Tenancy::Single(tenant()))
+        .build()
+        .unwrap();
+    connect_accounts(store.as_ref(), &tenant()).await;
+    let mid = fixture("send_response")["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send_call("Stored by the echo")
+        .respond_with(json(200, fixture("send_response")))
+        .expect(1)
+        .mount(&graph.server)
+        .await;
+    store.fail_point().fail_after(0);
+    let k = key("sqlite-store-down");
+    let request = reply("Stored by the echo");
+    let outcome = sent(
+        inbox
+            .send_idempotent(&tenant(), &k, &request)
+            .await
+            .unwrap(),
+    );
+    assert!(
+        matches!(&outcome, SendOutcome::NotStored(u) if u.message_id == mid.as_str()),
+        "{outcome:?}"
+    );
+    let (status, body) = replayed(
+        inbox
+            .send_idempotent(&tenant(), &k, &request)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, body),
+        (201, serde_json::to_value(&outcome).unwrap())
+    );
+    assert_eq!(message_count(store.as_ref()).await, 0);
+    let (body, signature) = echo(&mid, "Stored by the echo");
+    assert_eq!(
+        inbox
+            .receive(Some(&signature), &body)
+            .await
+            .unwrap()
+            .applied
+            .inserted,
+        1
+    );
+    assert_eq!(message_count(store.as_ref()).await, 1);
+}

@@ -81,8 +81,8 @@ async fn serve(
         // The host's refusal is its own response, sent as is.
         Err(TenantRejection(refusal)) => return *refusal,
     };
-    let headers = RequestHeaders::from_lookup(
-        |name| request.headers().get(name).and_then(|v| v.to_str().ok()),
+    let headers = RequestHeaders::from_raw_lookup(
+        |name| request.headers().get(name).map(|v| v.as_bytes()),
         request.uri().authority().map(|a| a.as_str()),
     );
     let api_request = ApiRequest::new(

@@ -97,8 +97,8 @@ async fn serve(
         .iter()
         .find(|(name, _)| *name == "id")
         .map(|(_, value)| value);
-    let headers = RequestHeaders::from_lookup(
-        |name| parts.headers.get(name).and_then(|v| v.to_str().ok()),
+    let headers = RequestHeaders::from_raw_lookup(
+        |name| parts.headers.get(name).map(|v| v.as_bytes()),
         parts.uri.authority().map(|a| a.as_str()),
     );
     let remote = parts

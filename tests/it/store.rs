@@ -17,8 +17,8 @@ use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::store::conformance::{self, Harness};
 use meta_messaging_core::store::{
-    InMemoryStore, MessageQuery, MessageStore, PostgresOptions, PostgresStore, SqliteStore,
-    TenantEvent,
+    IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, InMemoryStore, MessageQuery,
+    MessageStore, PostgresOptions, PostgresStore, RequestFingerprint, SqliteStore, TenantEvent,
 };
 use meta_messaging_core::webhook::{self, DeliveryBuilder};
 
@@ -136,6 +136,11 @@ conformance_tests!(
     account_routing_and_status,
     account_last_event_time,
     unrouted_events_kept_once,
+    idempotency_claim_finish_replay,
+    idempotency_release_frees_the_key,
+    idempotency_keys_expire_and_are_pruned,
+    idempotency_keys_are_per_tenant,
+    idempotency_concurrent_claims_one_wins,
     nul_characters_are_replaced,
     change_log_records_each_write,
     change_log_one_stored_per_message,
@@ -232,4 +237,64 @@ async fn sqlite_two_stores_share_one_file() {
         .await
         .expect("count");
     assert_eq!(total, 2 * 4 * 25);
+}
+
+/// Two instances of an application (two stores, each with its pool) on one PostgreSQL schema
+/// claim the same keys at once: for each key exactly one claim wins, whichever instance makes
+/// it, so a retry that a load balancer sends to the other instance never sends twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_instances_race_for_each_key_once() {
+    let Some(url) = pg::url() else { return };
+    let schema = pg::fresh_schema("mm_idem");
+    let connect = {
+        let (url, schema) = (url.clone(), schema.clone());
+        move || PostgresStore::connect_with(PostgresOptions::new(&url).schema(&schema))
+    };
+    let first = Arc::new(connect().await.expect("connect 1"));
+    let second = Arc::new(connect().await.expect("connect 2"));
+    pg::in_schema(&url, &schema, async move {
+        let tenant = TenantId::new("shop");
+        let fingerprint = RequestFingerprint::of(b"{\"text\":\"hi\"}");
+        for round in 0..20 {
+            let key = IdempotencyKey::parse(&format!("race-{round}")).expect("key");
+            let start = Arc::new(tokio::sync::Barrier::new(16));
+            let tasks: Vec<_> = (0..16)
+                .map(|n| {
+                    let store: Arc<dyn MessageStore> = if n % 2 == 0 {
+                        first.clone()
+                    } else {
+                        second.clone()
+                    };
+                    let claim = IdempotencyClaimRequest::new(
+                        key.clone(),
+                        fingerprint.clone(),
+                        1_700_000_000_000,
+                        1_700_086_400_000,
+                    );
+                    let (tenant, start) = (tenant.clone(), start.clone());
+                    tokio::spawn(async move {
+                        start.wait().await;
+                        store
+                            .claim_idempotency_key(&tenant, &claim)
+                            .await
+                            .expect("claim")
+                    })
+                })
+                .collect();
+            let mut outcomes = Vec::new();
+            for task in tasks {
+                outcomes.push(task.await.expect("task"));
+            }
+            let won = outcomes
+                .iter()
+                .filter(|c| **c == IdempotencyClaim::Claimed)
+                .count();
+            let in_flight = outcomes
+                .iter()
+                .filter(|c| matches!(c, IdempotencyClaim::InFlight { .. }))
+                .count();
+            assert_eq!((won, in_flight), (1, 15), "round {round}: {outcomes:?}");
+        }
+    })
+    .await;
 }

@@ -596,6 +596,98 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         1
     );
 
+    // Every reply carries an idempotency key. The connection drops after the request went
+    // out (the server sent the reply, the page never saw the answer); pressing Send again
+    // sends the same key, and the server answers from the first attempt: one message at Meta.
+    assert_eq!(browser.eval(DROP_THE_NEXT_SEND_ANSWER).await, true);
+    let retried = "Back in stock on Monday.";
+    let sent_before = emulator.sent_messages().len();
+    let composer = browser
+        .find("[data-testid=send-form] textarea[name=text]")
+        .await;
+    composer.send_keys(retried).await.unwrap();
+    browser.click("[data-testid=send-button]").await;
+    browser
+        .wait_until(
+            "the dropped answer is shown as a network error",
+            "!document.querySelector('[data-testid=send-error]').hidden && document.querySelector('[data-testid=send-error-message]').textContent.includes('could not be reached')",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(
+        emulator.sent_messages().len(),
+        sent_before + 1,
+        "the first attempt reached Meta"
+    );
+    browser.click("[data-testid=send-button]").await;
+    browser
+        .wait_until(
+            "the retried reply is answered and the error cleared",
+            &format!(
+                "document.querySelector('[data-testid=send-error]').hidden && window.__sends.length === 2 && document.querySelector('[data-testid=send-form] textarea[name=text]').value === '' && [...document.querySelectorAll('[data-testid=thread] [data-testid=message-text]')].some(e => e.textContent.includes({retried:?}))"
+            ),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(
+        emulator.sent_messages().len(),
+        sent_before + 1,
+        "the retry sent nothing"
+    );
+    let sends = browser.eval("window.__sends").await;
+    let key = sends[0]["key"]
+        .as_str()
+        .expect("the page sent an Idempotency-Key");
+    assert_eq!(sends[1]["key"], key, "the retry reused the key: {sends}");
+    assert_eq!(sends[1]["body"], sends[0]["body"]);
+    assert!(
+        key.len() == 36 && key.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+        "a UUID: {key}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        browser
+            .eval(&format!(
+                "[...document.querySelectorAll('[data-testid=thread] [data-testid=message-text]')].filter(e => e.textContent.includes({retried:?})).length"
+            ))
+            .await,
+        1
+    );
+    // The server keeps the page's key: the same request from anywhere is answered from it.
+    let replay = crate::support::http::client()
+        .post(format!("{}api/meta/messages", app.url))
+        .bearer_auth(api_token(&app))
+        .header(CONTENT_TYPE, "application/json")
+        .header("idempotency-key", key)
+        .body(sends[0]["body"].as_str().unwrap().to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 201);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let replayed: Value = replay.json().await.unwrap();
+    assert_eq!(replayed["text"], retried);
+    assert_eq!(replayed["stored"], true);
+    assert_eq!(emulator.sent_messages().len(), sent_before + 1);
+    // A new reply gets a new key.
+    browser
+        .find("[data-testid=send-form] textarea[name=text]")
+        .await
+        .send_keys("And in red too.")
+        .await
+        .unwrap();
+    browser.click("[data-testid=send-button]").await;
+    browser
+        .wait_until(
+            "the next reply is sent",
+            "window.__sends.length === 3 && document.querySelector('[data-testid=send-form] textarea[name=text]').value === ''",
+            Duration::from_secs(5),
+        )
+        .await;
+    let next = browser.eval("window.__sends[2].key").await;
+    assert!(next.is_string() && next != key, "{next}");
+    assert_eq!(emulator.sent_messages().len(), sent_before + 2);
+
     // A customer who wrote 30 hours ago: Meta refuses, and the page says why and what to do.
     browser
         .click(&format!(
@@ -745,6 +837,27 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         .unwrap();
     assert_eq!(refusal(answer).await, (401, "unauthorized".to_owned()));
 }
+
+/// Wraps the page's `fetch`: records each `POST /messages` (its `Idempotency-Key` and body)
+/// in `window.__sends`, and throws away the answer of the next one after the server gave it,
+/// as a connection that drops after the request went out.
+const DROP_THE_NEXT_SEND_ANSWER: &str = "(() => {
+    const real = window.fetch;
+    window.__sends = [];
+    let drop = true;
+    window.fetch = async (url, options = {}) => {
+        const send = options.method === 'POST' && String(url).endsWith('/messages');
+        if (send) window.__sends.push({ key: options.headers['Idempotency-Key'], body: options.body });
+        const response = await real(url, options);
+        if (send && drop) {
+            drop = false;
+            await response.text();
+            throw new TypeError('Failed to fetch');
+        }
+        return response;
+    };
+    return true;
+})()";
 
 /// A customer made to attack the page: every string is markup or a script URL.
 const HOSTILE: &str = "6758492015640666";

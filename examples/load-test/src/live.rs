@@ -247,7 +247,11 @@ impl Follower {
         report.messages += 1;
         let n = field("data: ")
             .and_then(|data| serde_json::from_str::<serde_json::Value>(data).ok())
-            .and_then(|data| data["message"]["message_id"].as_str().and_then(delivery_number));
+            .and_then(|data| {
+                data["message"]["message_id"]
+                    .as_str()
+                    .and_then(delivery_number)
+            });
         let Some(n) = n else { return };
         if !seen.insert(n) {
             report.repeats += 1;
@@ -255,9 +259,10 @@ impl Follower {
         // A frame can beat the generator's reading of the 200 it follows: that is no delay.
         let acknowledged = self.acknowledged.at(n);
         if let Some(at) = acknowledged {
-            report
-                .latencies_us
-                .push(u64::try_from(arrived.saturating_duration_since(at).as_micros()).unwrap_or(u64::MAX));
+            report.latencies_us.push(
+                u64::try_from(arrived.saturating_duration_since(at).as_micros())
+                    .unwrap_or(u64::MAX),
+            );
         }
         if let Phase::CatchingUp { since, backlog } = *phase
             && acknowledged.is_none_or(|at| at >= since)

@@ -136,7 +136,9 @@ async fn load(
         "loading {spec} with {connections} connections: {warmup} s warm-up, {duration} s measured"
     );
     let live = match spec.sse {
-        true => Some(LiveClient::start(&server.base, Duration::from_secs(warmup + duration / 2)).await?),
+        true => {
+            Some(LiveClient::start(&server.base, Duration::from_secs(warmup + duration / 2)).await?)
+        }
         false => None,
     };
     let counter = Arc::new(AtomicU64::new(0));

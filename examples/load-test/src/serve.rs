@@ -16,8 +16,8 @@ use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::{
     InMemoryStore, MessageStore, NewAccount, PostgresOptions, PostgresStore, SqliteStore,
 };
-use sqlx::Connection;
 use meta_messaging_core::webhook::{SIGNATURE_HEADER, SignatureVerifier};
+use sqlx::Connection;
 
 /// The app secret both sides use.
 pub(crate) const SECRET: &str = "load-test-app-secret";
@@ -105,7 +105,12 @@ impl FromStr for Spec {
 
 impl std::fmt::Display for Spec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{}", self.target.name(), if self.sse { "+sse" } else { "" })
+        write!(
+            f,
+            "{}{}",
+            self.target.name(),
+            if self.sse { "+sse" } else { "" }
+        )
     }
 }
 

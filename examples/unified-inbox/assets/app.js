@@ -47,6 +47,10 @@ const state = {
   accounts: [],
   checked: false,           // whether the accounts come from a live check
   sending: false,
+  // Idempotency keys of replies whose answer never arrived (network error) or that were still
+  // in flight (409), by request body: sending the same reply again reuses its key, so the
+  // server answers the first attempt instead of sending twice.
+  sendKeys: new Map(),
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -181,13 +185,15 @@ class ApiError extends Error {
 /** A same-origin request (the session cookie goes along); a body is always sent as JSON, the
  *  only type the API accepts. With `needsSession`, a 401 means the session ended: the page
  *  goes back to the sign-in form (and the caller still gets the error). */
-async function request(url, { method = 'GET', body, needsSession = true } = {}) {
+async function request(url, { method = 'GET', body, idempotencyKey, needsSession = true } = {}) {
+  const headers = body ? { 'Content-Type': 'application/json' } : {};
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
   let response;
   try {
     response = await fetch(url, {
       method,
       credentials: 'same-origin',
-      headers: body ? { 'Content-Type': 'application/json' } : {},
+      headers,
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch {
@@ -750,6 +756,34 @@ function validationError(fields) {
   return null;
 }
 
+/** A fresh idempotency key: a random UUID (randomUUID needs a secure context, such as https or
+ *  localhost; elsewhere the same 122 random bits come from getRandomValues). */
+function newIdempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Sends one reply under an idempotency key: the key of an earlier attempt at the same reply
+ *  whose answer never arrived, else a new one. The key is forgotten once the server answered
+ *  (a retry after a definite answer is a new message), kept after a network error or a 409. */
+async function sendReply(body) {
+  const id = JSON.stringify(body);
+  const idempotencyKey = state.sendKeys.get(id) ?? newIdempotencyKey();
+  state.sendKeys.set(id, idempotencyKey);
+  try {
+    const answer = await meta('/messages', { method: 'POST', body, idempotencyKey });
+    state.sendKeys.delete(id);
+    return answer;
+  } catch (err) {
+    if (!(err instanceof ApiError) || (err.status !== 0 && err.status !== 409)) state.sendKeys.delete(id);
+    throw err;
+  }
+}
+
 async function onSubmit(event) {
   event.preventDefault();
   if (state.sending || !state.open) return;
@@ -763,9 +797,11 @@ async function onSubmit(event) {
   setSending(true);
   try {
     for (const body of sendRequests(fields)) {
-      const stored = await meta('/messages', { method: 'POST', body });
-      // Shown at once; the live event for the same stored id later replaces it in place.
-      onMessage(stored, true);
+      const sent = await sendReply(body);
+      // Shown at once; the live event for the same stored id later replaces it in place. A
+      // message Meta accepted but the server could not store yet (`stored: false`) has no id:
+      // its echo stores it, and the live event shows it then.
+      if (sent.stored !== false) onMessage(sent, true);
       // Clear what went out, so a failure of the second request leaves only it to retry;
       // a field edited while the request was in flight is left alone.
       const field = body.attachment ? fields.attachment_url : fields.text;

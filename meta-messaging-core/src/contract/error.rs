@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::graph::ErrorKind;
 use crate::inbox::InboxError;
-use crate::store::StoreError;
+use crate::store::{InvalidIdempotencyKey, StoreError};
 
 /// The JSON body of an error response: `{"error": {...}}`.
 #[derive(Debug, Clone, Serialize)]
@@ -44,9 +44,11 @@ pub struct ErrorDetail {
 /// | body too large | 413 |
 /// | body slower than the timeout | 408 |
 /// | body cut short (the client hung up) | 400 |
+/// | a request with the same idempotency key still in flight | 409 |
 /// | account cannot send; Meta refused the call (permission, token, window, user, ...) | 422 |
+/// | an idempotency key reused with another request body | 422 |
 /// | rate limited by Meta | 429 |
-/// | store failure (so Meta redelivers) | 500 |
+/// | store failure (so Meta redelivers); a message sent but not stored (`Inbox::send` only: `POST /messages` answers it 201) | 500 |
 /// | Meta unavailable, network failure, unexpected answer | 502 |
 /// | timeout talking to Meta | 504 |
 pub fn status(err: &InboxError) -> u16 {
@@ -60,6 +62,9 @@ pub fn status(err: &InboxError) -> u16 {
         InboxError::AccountNotFound { .. } | InboxError::OAuthNotConfigured => 404,
         InboxError::AccountCannotSend { .. } => 422,
         InboxError::OAuthState(_) | InboxError::OAuthDenied { .. } => 400,
+        InboxError::IdempotencyKeyInFlight { .. } => 409,
+        InboxError::IdempotencyKeyReused => 422,
+        InboxError::SentNotStored { .. } => 500,
         InboxError::Store(StoreError::NotFound { .. }) => 404,
         InboxError::Store(StoreError::InvalidCursor { .. } | StoreError::InvalidInput { .. }) => {
             400
@@ -126,11 +131,14 @@ pub(crate) enum Refusal {
     Unserializable,
     /// `/session` on routes whose access is not [`Access::api_tokens`](super::Access::api_tokens).
     SessionsUnavailable,
+    /// An `Idempotency-Key` that is not 1 to 255 visible ASCII characters.
+    InvalidIdempotencyKey(InvalidIdempotencyKey),
 }
 
 impl Refusal {
     pub(crate) fn status(self) -> u16 {
         match self {
+            Refusal::InvalidIdempotencyKey(_) => 400,
             Refusal::Unauthorized | Refusal::TenantRequired => 401,
             Refusal::CrossSite => 403,
             Refusal::MethodNotAllowed => 405,
@@ -143,7 +151,16 @@ impl Refusal {
     }
 
     pub(crate) fn body(self) -> ErrorBody {
+        let invalid_key;
         let (kind, message, fix) = match self {
+            Refusal::InvalidIdempotencyKey(reason) => {
+                invalid_key = reason.to_string();
+                (
+                    "invalid_idempotency_key",
+                    invalid_key.as_str(),
+                    "send 1 to 255 visible ASCII characters (a UUID per message), or no Idempotency-Key header",
+                )
+            }
             Refusal::Unauthorized => (
                 "unauthorized",
                 "this route needs credentials: an API token or a signed-in session",

@@ -35,6 +35,7 @@ mod body;
 mod connect_routes;
 mod error;
 mod events;
+mod messages;
 mod query;
 mod session;
 pub mod sse;
@@ -55,7 +56,7 @@ pub use events::EventStream;
 use self::access::AccessKind;
 use self::error::Refusal;
 use crate::ids::TenantId;
-use crate::inbox::{Inbox, InboxError, SendRequest, Tenancy};
+use crate::inbox::{Inbox, InboxError, Tenancy};
 use crate::store::ConversationId;
 
 /// A route of the inbox, relative to where the host mounts it (e.g. `/api/meta`).
@@ -211,6 +212,10 @@ pub struct RequestHeaders<'a> {
     pub content_type: Option<&'a str>,
     /// `Last-Event-ID` (a live event stream resuming after a reconnect).
     pub last_event_id: Option<&'a str>,
+    /// `Idempotency-Key` (of `POST /messages`), as the raw bytes of its value: the contract
+    /// checks it (1 to 255 visible ASCII characters, else 400), so a key that is not valid
+    /// text is refused rather than ignored.
+    pub idempotency_key: Option<&'a [u8]>,
 }
 
 impl<'a> RequestHeaders<'a> {
@@ -222,17 +227,40 @@ impl<'a> RequestHeaders<'a> {
         lookup: impl Fn(&'static str) -> Option<&'a str>,
         authority: Option<&'a str>,
     ) -> Self {
+        Self::from_raw_lookup(|name| lookup(name).map(str::as_bytes), authority)
+    }
+
+    /// [`from_lookup`](Self::from_lookup) over the headers' raw bytes (what both adapters
+    /// use): a value that is not visible ASCII (tab and space allowed) counts as absent, as
+    /// frameworks' text views of headers have it, except for `Idempotency-Key`, which is kept
+    /// raw so that an invalid key is refused, not ignored.
+    pub fn from_raw_lookup(
+        lookup: impl Fn(&'static str) -> Option<&'a [u8]>,
+        authority: Option<&'a str>,
+    ) -> Self {
+        let text = |name| lookup(name).and_then(header_text);
         Self {
-            signature: lookup("x-hub-signature-256"),
-            cookie: lookup("cookie"),
-            authorization: lookup("authorization"),
-            origin: lookup("origin"),
-            sec_fetch_site: lookup("sec-fetch-site"),
-            host: lookup("host").or(authority),
-            content_type: lookup("content-type"),
-            last_event_id: lookup("last-event-id"),
+            signature: text("x-hub-signature-256"),
+            cookie: text("cookie"),
+            authorization: text("authorization"),
+            origin: text("origin"),
+            sec_fetch_site: text("sec-fetch-site"),
+            host: text("host").or(authority),
+            content_type: text("content-type"),
+            last_event_id: text("last-event-id"),
+            idempotency_key: lookup("idempotency-key"),
         }
     }
+}
+
+/// A header value as text when it is visible ASCII, tab or space (what `http`'s
+/// `HeaderValue::to_str` accepts).
+fn header_text(value: &[u8]) -> Option<&str> {
+    value
+        .iter()
+        .all(|b| *b == b'\t' || (b' '..=b'~').contains(b))
+        .then(|| std::str::from_utf8(value).ok())
+        .flatten()
 }
 
 /// What an adapter extracts from a request's head; the body follows as a stream.
@@ -328,6 +356,10 @@ impl fmt::Debug for RequestHeaders<'_> {
             .field("sec_fetch_site", &self.sec_fetch_site)
             .field("host", &self.host)
             .field("content_type", &self.content_type)
+            .field(
+                "idempotency_key",
+                &self.idempotency_key.map(String::from_utf8_lossy),
+            )
             .finish()
     }
 }
@@ -582,10 +614,7 @@ impl InboxRoutes {
                 ApiResponse::json(200, &inbox.messages(tenant, &query).await?)
             }
             (Route::Messages, Method::Post) => {
-                let send: SendRequest = serde_json::from_slice(body).map_err(|err| {
-                    InboxError::InvalidRequest(format!("send request body: {err}"))
-                })?;
-                ApiResponse::json(201, &inbox.send(tenant, &send).await?)
+                messages::post(inbox, tenant, request.headers.idempotency_key, body).await
             }
             (Route::ConversationRead, Method::Post) => {
                 let id = conversation_id(request.id)?;

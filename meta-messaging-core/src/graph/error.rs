@@ -148,6 +148,25 @@ impl GraphError {
         self.meta_error().and_then(|a| a.is_transient) == Some(true) || self.kind().is_retryable()
     }
 
+    /// Whether the call may have taken effect at Meta although it failed, so that repeating it
+    /// (a send, say) may do it twice: the request went out and no answer came back (a timeout
+    /// or a connection reset after sending), Meta failed with a 5xx status (its own error
+    /// object or a proxy's page), or a success status came with a body that could not be read.
+    /// False when Meta answered its error object with a 4xx status (it refused the call), or
+    /// the call failed before it was sent (connecting, an invalid request, the configuration).
+    pub fn may_have_reached_meta(&self) -> bool {
+        match self {
+            Self::Transport {
+                may_have_been_delivered,
+                ..
+            } => *may_have_been_delivered,
+            Self::Meta(api) => api.status >= 500,
+            Self::Http { status, .. } => *status >= 500,
+            Self::Decode { .. } => true,
+            Self::InvalidRequest(_) | Self::Configuration { .. } => false,
+        }
+    }
+
     /// How long Meta says to wait before calling again (from `X-Business-Use-Case-Usage` or
     /// `X-Page-Usage`'s `estimated_time_to_regain_access`).
     pub fn retry_after(&self) -> Option<Duration> {

@@ -69,6 +69,7 @@ pub struct InboxBuilder {
     oauth: Option<OAuthSettings>,
     fetch_profiles: bool,
     change_retention: Option<Duration>,
+    idempotency_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for InboxBuilder {
@@ -229,6 +230,17 @@ impl InboxBuilder {
         self
     }
 
+    /// How long an idempotency key of [`Inbox::send_idempotent`] (`POST /messages` with an
+    /// `Idempotency-Key`) is kept, from its first use (default
+    /// [`DEFAULT_IDEMPOTENCY_TTL`](super::DEFAULT_IDEMPOTENCY_TTL), 24 hours): within it a
+    /// retry is answered from the record, after it the key is new again. Expired records are
+    /// pruned in the background.
+    #[must_use]
+    pub fn idempotency_ttl(mut self, ttl: Duration) -> Self {
+        self.idempotency_ttl = Some(ttl);
+        self
+    }
+
     /// Builds the inbox.
     ///
     /// # Errors
@@ -301,6 +313,10 @@ impl InboxBuilder {
                 ),
                 profiles: self.fetch_profiles.then(Default::default),
                 oauth: self.oauth,
+                idempotency: super::idempotent::IdempotencySettings::new(
+                    self.idempotency_ttl
+                        .unwrap_or(super::idempotent::DEFAULT_IDEMPOTENCY_TTL),
+                ),
             }),
         };
         // Inside a runtime (the usual case) the background starts now; otherwise with the

@@ -1,7 +1,7 @@
 //! [`InboxError`]: why an inbox operation failed, its stable kind and its fix.
 
 use crate::graph::GraphError;
-use crate::ids::AccountId;
+use crate::ids::{AccountId, MessageId};
 use crate::platform::Platform;
 use crate::store::StoreError;
 use crate::webhook::WebhookError;
@@ -61,6 +61,28 @@ pub enum InboxError {
         /// What is missing.
         reason: &'static str,
     },
+    /// Meta accepted the message (it has this id) but the store could not record it. Do not
+    /// send it again: the echo webhook Meta sends for it stores it when it arrives.
+    /// ([`Inbox::send`](super::Inbox::send) answers this; `POST /messages` answers 201 with
+    /// `"stored": false` instead.)
+    #[error("the message was sent (Meta's id {message_id}) but the store could not record it yet")]
+    SentNotStored {
+        /// The id Meta answered.
+        message_id: MessageId,
+        /// Why the store failed.
+        #[source]
+        source: StoreError,
+    },
+    /// A request with this idempotency key is still running (or stopped before it finished:
+    /// see [`Inbox::send_idempotent`](super::Inbox::send_idempotent)).
+    #[error("a request with this idempotency key is still in flight")]
+    IdempotencyKeyInFlight {
+        /// When the first request claimed the key, in ms since the epoch.
+        claimed_at_ms: i64,
+    },
+    /// This idempotency key was used with another request body.
+    #[error("this idempotency key was already used with another request")]
+    IdempotencyKeyReused,
     /// The connect flow is not configured ([`InboxBuilder::oauth`](super::InboxBuilder::oauth)).
     #[error("connecting accounts is not configured on this inbox")]
     OAuthNotConfigured,
@@ -105,6 +127,9 @@ impl InboxError {
             Self::Graph(e) => e.kind().as_str(),
             Self::AccountNotFound { .. } => "account_not_found",
             Self::AccountCannotSend { .. } => "account_cannot_send",
+            Self::SentNotStored { .. } => "sent_not_stored",
+            Self::IdempotencyKeyInFlight { .. } => "idempotency_key_in_flight",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::OAuthNotConfigured => "oauth_not_configured",
             Self::OAuthState(_) => "oauth_state_invalid",
             Self::OAuthDenied { .. } => "oauth_denied",
@@ -151,6 +176,15 @@ impl InboxError {
             Self::AccountCannotSend { .. } => {
                 "Reconnect the account through the OAuth flow so the inbox stores its Page token.".to_owned()
             }
+            Self::SentNotStored { .. } => "Do not send the message again: Meta has it, and its echo webhook stores it. \
+                 Check the database's logs and connectivity."
+                .to_owned(),
+            Self::IdempotencyKeyInFlight { .. } => "Retry with the same key after the Retry-After delay: the first request's answer \
+                 is replayed once it is known. If it stays in flight (the server stopped mid-send), check the conversation \
+                 before sending again with a new key."
+                .to_owned(),
+            Self::IdempotencyKeyReused => "Use a new Idempotency-Key for each new message; send the same body to retry one."
+                .to_owned(),
             Self::OAuthNotConfigured => {
                 "Give the inbox the app id and callback URL with InboxBuilder::oauth(OAuthSettings::new(..)).".to_owned()
             }

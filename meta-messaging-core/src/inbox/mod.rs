@@ -9,7 +9,8 @@
 //!   [`subscribe`](Inbox::subscribe)rs and [`EventHandler`]s;
 //! - [`verify_subscription`](Inbox::verify_subscription) answers Meta's handshake;
 //! - [`send`](Inbox::send) replies through the Graph API and stores the outbound message (the
-//!   echo Meta sends afterwards merges with it);
+//!   echo Meta sends afterwards merges with it); [`send_idempotent`](Inbox::send_idempotent)
+//!   does it under a client's idempotency key, so a retry never sends twice;
 //! - queries list conversations and messages, mark read, archive.
 //!
 //! ```
@@ -52,7 +53,9 @@ mod error;
 #[cfg(feature = "postgres")]
 mod fanout;
 mod handler;
+mod idempotent;
 mod live;
+mod outcome;
 mod profiles;
 mod receive;
 mod send;
@@ -75,7 +78,9 @@ pub use fanout::{
     DEFAULT_FANOUT_CHANNEL, DEFAULT_FANOUT_QUEUE, FanoutError, FanoutOptions, LiveFanout,
 };
 pub use handler::{EventHandler, HandlerError};
+pub use idempotent::{DEFAULT_IDEMPOTENCY_TTL, IdempotentSend};
 pub use live::{InboxEvent, LiveEvent, Subscription};
+pub use outcome::{SendOutcome, UnstoredMessage};
 pub use receive::Receipt;
 pub use send::{SendAttachment, SendQuickReply, SendRequest};
 pub use status::{AccountStatusReport, StatusReport};
@@ -115,6 +120,8 @@ struct InboxInner {
     oauth: Option<OAuthSettings>,
     /// Set when participant profiles are looked up ([`InboxBuilder::fetch_profiles`]).
     profiles: Option<profiles::ProfileLookups>,
+    /// How long idempotency keys are kept, and when they were last pruned.
+    idempotency: idempotent::IdempotencySettings,
 }
 
 impl std::fmt::Debug for Inbox {

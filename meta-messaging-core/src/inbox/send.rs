@@ -1,15 +1,17 @@
 //! Sending: [`SendRequest`], a reply as `POST /messages` takes it, and [`Inbox::send`], which
 //! sends it through the account's Graph client and records it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::Inbox;
 use super::error::{self, InboxError};
+use super::outcome::{SendOutcome, UnstoredMessage};
 use crate::graph::{AccountClient, AttachmentKind, MessageTag, QuickReply};
 use crate::ids::{AccountId, InstagramAccountId, MessageId, PageId, TenantId, UserId};
 use crate::platform::Platform;
 use crate::store::{
-    Account, AccountToken, OutboundMessage, StoredAttachment, StoredMessage, StoredReplyTo, now_ms,
+    Account, AccountToken, OutboundMessage, RequestFingerprint, StoredAttachment, StoredMessage,
+    StoredReplyTo, now_ms,
 };
 
 /// A message to send from a connected account, in the JSON form of `POST /messages`:
@@ -21,7 +23,8 @@ use crate::store::{
 /// ```
 ///
 /// Exactly one of `text` and `attachment` (`{"type": "image|video|audio|file", "url": ...}`).
-#[derive(Debug, Clone, Deserialize)]
+/// It serializes to the same form, with every field present (absent ones as `null` or `[]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SendRequest {
@@ -50,7 +53,7 @@ pub struct SendRequest {
 }
 
 /// An attachment of a [`SendRequest`].
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SendAttachment {
@@ -62,7 +65,7 @@ pub struct SendAttachment {
 }
 
 /// A quick reply of a [`SendRequest`].
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SendQuickReply {
@@ -70,6 +73,12 @@ pub struct SendQuickReply {
     pub title: String,
     /// The payload the user's answer carries back.
     pub payload: String,
+}
+
+/// A message Meta accepted: stored, or not (with the store's error).
+enum Recorded {
+    Stored(StoredMessage),
+    NotStored(OutboundMessage, crate::store::StoreError),
 }
 
 /// What to send, checked.
@@ -157,6 +166,15 @@ impl SendRequest {
         }
     }
 
+    /// The request's fingerprint for an idempotency key: the SHA-256 of its JSON form, in
+    /// which fields have one order and absent ones one spelling, so two bodies that ask for
+    /// the same send have the same fingerprint.
+    pub(crate) fn fingerprint(&self) -> Result<RequestFingerprint, InboxError> {
+        let canonical = serde_json::to_vec(self)
+            .map_err(|err| InboxError::InvalidRequest(format!("send request: {err}")))?;
+        Ok(RequestFingerprint::of(&canonical))
+    }
+
     pub(crate) fn graph_quick_replies(&self) -> Vec<QuickReply> {
         self.quick_replies
             .iter()
@@ -173,18 +191,66 @@ impl Inbox {
     /// Meta answered (the echo webhook that follows merges with it), notifies subscribers and
     /// returns the stored message, without its raw webhook JSON (`raw_event` is `None` even when
     /// an echo merged first: read it through [`messages`](Self::messages) with
-    /// [`MessageQuery::include_raw`](crate::store::MessageQuery::include_raw)). When Meta accepted the message but the store write failed,
-    /// the error is returned and the echo webhook stores the message later: nothing is lost.
+    /// [`MessageQuery::include_raw`](crate::store::MessageQuery::include_raw)).
+    ///
+    /// To make a send safe to retry, use [`send_idempotent`](Self::send_idempotent).
     ///
     /// # Errors
     /// [`InboxError::InvalidRequest`], [`InboxError::AccountNotFound`],
     /// [`InboxError::AccountCannotSend`], [`InboxError::Graph`] (with Meta's error, its kind
-    /// and fix), [`InboxError::Store`].
+    /// and fix; [`GraphError::may_have_reached_meta`](crate::graph::GraphError::may_have_reached_meta)
+    /// says whether the message may have been sent all the same), [`InboxError::Store`] (nothing
+    /// was sent), and [`InboxError::SentNotStored`] when Meta accepted the message but the store
+    /// could not record it: it must not be sent again, its echo webhook stores it.
     pub async fn send(
         &self,
         tenant: &TenantId,
         request: &SendRequest,
     ) -> Result<StoredMessage, InboxError> {
+        match self.send_and_record(tenant, request).await? {
+            Recorded::Stored(message) => Ok(message),
+            Recorded::NotStored(sent, source) => Err(InboxError::SentNotStored {
+                message_id: sent.message_id,
+                source,
+            }),
+        }
+    }
+
+    /// [`send`](Self::send), answering a message Meta accepted and the store could not record
+    /// as [`SendOutcome::NotStored`] (the store's error is logged) rather than as an error:
+    /// what `POST /messages` answers.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), except [`InboxError::SentNotStored`].
+    pub async fn send_outcome(
+        &self,
+        tenant: &TenantId,
+        request: &SendRequest,
+    ) -> Result<SendOutcome, InboxError> {
+        match self.send_and_record(tenant, request).await? {
+            Recorded::Stored(message) => Ok(SendOutcome::Stored(Box::new(message))),
+            Recorded::NotStored(sent, err) => {
+                // Meta has the message: an error answer would invite a second send. Its echo
+                // webhook (a message the store does not have) is stored as an outbound message.
+                tracing::error!(
+                    error = %crate::error::ErrorChain(&err),
+                    tenant = %tenant,
+                    message_id = %sent.message_id,
+                    "Meta accepted the message but the store could not record it; its echo webhook will store it"
+                );
+                Ok(SendOutcome::NotStored(Box::new(
+                    UnstoredMessage::from_outbound(sent),
+                )))
+            }
+        }
+    }
+
+    /// Sends, then records the message (and announces it) or says why it could not.
+    async fn send_and_record(
+        &self,
+        tenant: &TenantId,
+        request: &SendRequest,
+    ) -> Result<Recorded, InboxError> {
         let content = request.content()?;
         let account = self
             .inner
@@ -226,11 +292,14 @@ impl Inbox {
         if let Some(mid) = &request.reply_to {
             outbound = outbound.with_reply_to(StoredReplyTo::message(mid.clone()));
         }
-        let mut stored = self.inner.store.record_outbound(tenant, &outbound).await?;
+        let mut stored = match self.inner.store.record_outbound(tenant, &outbound).await {
+            Ok(stored) => stored,
+            Err(err) => return Ok(Recorded::NotStored(outbound, err)),
+        };
         // The answer goes to the host's front end: an echo merged first would bring Meta's raw
         // JSON, which has no place there (the store's read API keeps it).
         stored.raw_event = None;
-        Ok(stored)
+        Ok(Recorded::Stored(stored))
     }
 
     /// A Graph client for the account, with its token opened: the one place the inbox opens

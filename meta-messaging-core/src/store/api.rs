@@ -10,6 +10,9 @@ use super::account::{Account, AccountStatus, NewAccount};
 use super::changes::{ChangeNotice, ChangePage};
 use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
+use super::idempotency::{
+    IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
+};
 use super::model::{StoredAttachment, StoredMessage, StoredReplyTo};
 use super::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
@@ -340,6 +343,44 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
     /// log (live events, caches). Each call is a new receiver; one that falls 4096 notices
     /// behind gets `Lagged` and should read every log it follows.
     fn change_notices(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice>;
+
+    /// Claims an idempotency key for a request, atomically: creates the tenant's record of
+    /// `claim.key` in flight with the request's fingerprint when there is none (or the one
+    /// there expired at or before `claim.now_ms`), else reports the live record. Of two
+    /// concurrent claims of one key, exactly one gets [`IdempotencyClaim::Claimed`], across
+    /// every instance sharing the database. See [`idempotency`](super::idempotency) for the
+    /// lifecycle.
+    async fn claim_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        claim: &IdempotencyClaimRequest,
+    ) -> Result<IdempotencyClaim, StoreError>;
+
+    /// Stores the answer of the request that holds the key in flight: every later claim with
+    /// the same fingerprint gets it back, until the record expires.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the tenant has no record of the key in flight (it was
+    /// released, finished or pruned).
+    async fn finish_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        answer: &IdempotentAnswer,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the tenant's record of the key while it is in flight, so the client may retry
+    /// with the same key: for requests that certainly had no effect. A finished record is
+    /// kept; releasing a key with no record does nothing.
+    async fn release_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the idempotency records (of every tenant) that expired at or before `now_ms`;
+    /// returns how many.
+    async fn prune_idempotency_keys(&self, now_ms: i64) -> Result<u64, StoreError>;
 
     /// Re-seals every stored account token (of every tenant) that is not sealed under the
     /// store's current [`TokenSealer`](super::TokenSealer) scheme: tokens stored in clear

@@ -77,6 +77,7 @@ mod conversation;
 mod cursor;
 mod error;
 mod failpoint;
+pub mod idempotency;
 mod keyring;
 mod memory;
 mod model;
@@ -111,6 +112,10 @@ pub use error::StoreError;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use failpoint::FailPoint;
+pub use idempotency::{
+    IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
+    InvalidIdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, RequestFingerprint,
+};
 pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenSealError};
 pub use memory::InMemoryStore;
 pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, StoredReplyTo};

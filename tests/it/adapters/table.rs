@@ -28,6 +28,13 @@ enum Send {
         body: Vec<u8>,
     },
     Put(String),
+    /// `POST /messages` with an `Idempotency-Key` (raw bytes); `replay` says whether the
+    /// answer must carry `Idempotent-Replayed: true` (checked in [`call`]).
+    Keyed {
+        key: Vec<u8>,
+        body: Vec<u8>,
+        replay: bool,
+    },
 }
 
 enum Signature {
@@ -106,6 +113,15 @@ async fn run_table(adapter: Adapter) {
         .expect(1)
         .mount(&h.graph.server)
         .await;
+    // The idempotent reply reaches Meta once, however often it is retried.
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_partial_json(
+            json!({"recipient": {"id": PSID}, "message": {"text": "Sent once"}}),
+        ))
+        .respond_with(json(200, fixture("send_response")))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
     let base = serve(adapter, h.inbox.clone()).await;
     let client = crate::support::servers::client();
 
@@ -179,6 +195,7 @@ async fn run_table(adapter: Adapter) {
             Expect { status: 201, content_type: "application/json", check: |b| {
                 assert_eq!(b.json()["direction"], "outbound");
                 assert_eq!(b.json()["text"], "On its way!");
+                assert_eq!(b.json()["stored"], true);
                 assert!(b.json()["message_id"].as_str().unwrap().starts_with("aWdf"));
             } },
         ),
@@ -193,6 +210,28 @@ async fn run_table(adapter: Adapter) {
                 assert!(!e.to_string().contains(PAGE_TOKEN));
             } },
         ),
+        (
+            "idempotent reply sent",
+            keyed(b"0b6f2c9e-6a36-4c1e-9d0a-6f1f7f1f0c11", "Sent once", false),
+            Expect { status: 201, content_type: "application/json", check: |b| {
+                assert_eq!(b.json()["text"], "Sent once");
+                assert_eq!(b.json()["stored"], true);
+                assert!(b.json()["id"].is_string(), "{}", b.json());
+            } },
+        ),
+        (
+            "idempotent retry answered from the first, nothing sent",
+            keyed(b"0b6f2c9e-6a36-4c1e-9d0a-6f1f7f1f0c11", "Sent once", true),
+            Expect { status: 201, content_type: "application/json", check: |b| {
+                assert_eq!(b.json()["text"], "Sent once");
+                assert_eq!(b.json()["stored"], true);
+                assert!(b.json()["id"].is_string(), "{}", b.json());
+            } },
+        ),
+        ("idempotency key reused with another body", keyed(b"0b6f2c9e-6a36-4c1e-9d0a-6f1f7f1f0c11", "Something else", false), error!(422, "idempotency_key_reused")),
+        ("idempotency key with a space", keyed(b"two words", "x", false), error!(400, "invalid_idempotency_key")),
+        ("idempotency key over 255 characters", keyed(&[b'k'; 256], "x", false), error!(400, "invalid_idempotency_key")),
+        ("idempotency key that is not ASCII", keyed(b"caf\xe9", "x", false), error!(400, "invalid_idempotency_key")),
         ("reply with an invalid body", post("/messages", Signature::None, b"{\"platform\":\"instagram\"}".to_vec()), error!(400, "invalid_request")),
         ("reply from an account not connected", post("/messages", Signature::None, json!({"platform": "messenger", "account_id": "1", "recipient_id": PSID, "text": "x"}).to_string().into_bytes()), error!(404, "account_not_found")),
         (
@@ -261,6 +300,16 @@ async fn conversation_state_changes(client: &reqwest::Client, base: &str) {
     }
 }
 
+fn keyed(key: &[u8], text: &str, replay: bool) -> Send {
+    Send::Keyed {
+        key: key.to_vec(),
+        body: json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID, "text": text})
+            .to_string()
+            .into_bytes(),
+        replay,
+    }
+}
+
 fn post(path: &str, signature: Signature, body: Vec<u8>) -> Send {
     Send::Post {
         path: path.to_owned(),
@@ -270,7 +319,19 @@ fn post(path: &str, signature: Signature, body: Vec<u8>) -> Send {
 }
 
 async fn call(client: &reqwest::Client, base: &str, send: Send) -> (u16, String, Body) {
+    let replay = match &send {
+        Send::Keyed { replay, .. } => Some(*replay),
+        _ => None,
+    };
     let request = match send {
+        Send::Keyed { key, body, .. } => client
+            .post(format!("{base}/messages"))
+            .header("content-type", "application/json")
+            .header(
+                "idempotency-key",
+                reqwest::header::HeaderValue::from_bytes(&key).unwrap(),
+            )
+            .body(body),
         Send::Get(path) => client.get(format!("{base}{path}")),
         Send::Put(path) => client.put(format!("{base}{path}")),
         Send::Post {
@@ -300,6 +361,14 @@ async fn call(client: &reqwest::Client, base: &str, send: Send) -> (u16, String,
         }
     };
     let response = request.send().await.unwrap();
+    if let Some(replay) = replay {
+        let replayed = response.headers().get("idempotent-replayed");
+        assert_eq!(
+            replayed.and_then(|v| v.to_str().ok()),
+            replay.then_some("true"),
+            "Idempotent-Replayed"
+        );
+    }
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -448,4 +517,58 @@ async fn axum_streams_live_events() {
 #[tokio::test]
 async fn actix_streams_live_events() {
     live_events(Adapter::Actix).await;
+}
+
+/// A retry while the first request with its key is still sending: 409 with `Retry-After`,
+/// then, once the first is answered, its answer.
+async fn retry_while_in_flight(adapter: Adapter) {
+    let h = harness_with(Tenancy::Single(tenant()), |b| b).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_partial_json(json!({"message": {"text": "Slow"}})))
+        .respond_with(json(200, fixture("send_response")).set_delay(Duration::from_millis(800)))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    let base = serve(adapter, h.inbox.clone()).await;
+    let client = crate::support::servers::client();
+    let send = || {
+        client
+            .post(format!("{base}/messages"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "slow-reply-1")
+            .body(
+                json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID, "text": "Slow"})
+                    .to_string(),
+            )
+            .send()
+    };
+    let first = tokio::spawn(send());
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let busy = send().await.unwrap();
+    assert_eq!(busy.status(), 409, "{adapter:?}");
+    assert_eq!(busy.headers()["retry-after"], "1", "{adapter:?}");
+    let error: Value = busy.json().await.unwrap();
+    assert_eq!(
+        error["error"]["kind"], "idempotency_key_in_flight",
+        "{error}"
+    );
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+}
+
+#[tokio::test]
+async fn axum_answers_409_to_a_retry_while_in_flight() {
+    retry_while_in_flight(Adapter::Axum).await;
+}
+
+#[tokio::test]
+async fn actix_answers_409_to_a_retry_while_in_flight() {
+    retry_while_in_flight(Adapter::Actix).await;
 }

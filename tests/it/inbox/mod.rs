@@ -1,6 +1,7 @@
 //! The core `Inbox` service: receive, route, store, broadcast, send.
 
 mod fanout;
+mod idempotent;
 mod live;
 mod order;
 mod profiles;

@@ -21,6 +21,7 @@
 mod cases;
 mod changes;
 mod fixtures;
+mod idempotency;
 mod lists;
 mod nul;
 mod tenancy;
@@ -35,6 +36,11 @@ pub use self::changes::{
     change_log_concurrent_writers_no_gaps, change_log_failed_write_appends_nothing,
     change_log_one_stored_per_message, change_log_pruning, change_log_records_each_write,
     change_log_tenant_isolation,
+};
+pub use self::idempotency::{
+    idempotency_claim_finish_replay, idempotency_concurrent_claims_one_wins,
+    idempotency_keys_are_per_tenant, idempotency_keys_expire_and_are_pruned,
+    idempotency_release_frees_the_key,
 };
 pub use self::lists::{
     conversation_archive_and_read, conversation_moves_on_new_message,
@@ -109,6 +115,11 @@ pub async fn run_all(h: &Harness) {
         account_routing_and_status,
         account_last_event_time,
         unrouted_events_kept_once,
+        idempotency_claim_finish_replay,
+        idempotency_release_frees_the_key,
+        idempotency_keys_expire_and_are_pruned,
+        idempotency_keys_are_per_tenant,
+        idempotency_concurrent_claims_one_wins,
         nul_characters_are_replaced,
         change_log_records_each_write,
         change_log_one_stored_per_message,

@@ -3,6 +3,7 @@
 mod accounts;
 mod apply;
 mod changes;
+mod idempotency;
 mod state;
 
 use std::sync::{Mutex, MutexGuard};
@@ -18,6 +19,9 @@ use super::conversation::{Conversation, ParticipantProfile};
 use super::cursor::{Cursor, ListKind};
 use super::error::StoreError;
 use super::failpoint::FailPoint;
+use super::idempotency::{
+    IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
+};
 use super::model::{Direction, StoredMessage};
 use super::nul::cleaned;
 use super::plan::{Plan, Target, now_ms, raw_row};
@@ -34,6 +38,7 @@ use crate::webhook::Event;
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     state: Mutex<State>,
+    idempotency: idempotency::IdempotencyRecords,
     fail: FailPoint,
     notices: ChangeNotices,
 }
@@ -452,6 +457,37 @@ impl MessageStore for InMemoryStore {
 
     fn change_notices(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice> {
         self.notices.subscribe()
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        claim: &IdempotencyClaimRequest,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        tenant_check(tenant)?;
+        Ok(self.idempotency.claim(tenant, claim))
+    }
+
+    async fn finish_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        answer: &IdempotentAnswer,
+    ) -> Result<(), StoreError> {
+        self.idempotency.finish(tenant, key, answer)
+    }
+
+    async fn release_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        self.idempotency.release(tenant, key);
+        Ok(())
+    }
+
+    async fn prune_idempotency_keys(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(self.idempotency.prune(now_ms))
     }
 
     async fn list_raw_events(

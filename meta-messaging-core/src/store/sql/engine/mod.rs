@@ -12,6 +12,7 @@
 //! | `messages.rs` | reading messages: by id, pages, counts |
 //! | `conversations.rs` | reading conversations, and marking read, archiving, profiles |
 //! | `accounts.rs` | accounts, their sealed tokens, tenant routing |
+//! | `idempotency.rs` | idempotency records: claim, finish, release, prune |
 //! | `dynamic.rs` | the statement builder of the list queries |
 //!
 //! sqlx cannot promise that every database binds and decodes every Rust type, so each `impl`
@@ -22,6 +23,7 @@ mod accounts;
 mod changes;
 mod conversations;
 mod dynamic;
+mod idempotency;
 mod messages;
 mod ops;
 mod raw_events;

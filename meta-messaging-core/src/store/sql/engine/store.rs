@@ -17,6 +17,9 @@ use crate::store::batch::{BatchConfig, GroupCommit, PlanOutcome, PlanWriter};
 use crate::store::changes::{ChangeNotice, ChangePage};
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
+use crate::store::idempotency::{
+    IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
+};
 use crate::store::model::StoredMessage;
 use crate::store::nul::cleaned;
 use crate::store::plan::{Plan, raw_row};
@@ -339,6 +342,38 @@ where
 
     async fn reseal_tokens(&self) -> Result<usize, StoreError> {
         self.engine.reseal_tokens().await
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        claim: &IdempotencyClaimRequest,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        check_tenant(tenant)?;
+        self.engine.claim_idempotency_key(tenant, claim).await
+    }
+
+    async fn finish_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+        answer: &IdempotentAnswer,
+    ) -> Result<(), StoreError> {
+        self.engine
+            .finish_idempotency_key(tenant, key, answer)
+            .await
+    }
+
+    async fn release_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        self.engine.release_idempotency_key(tenant, key).await
+    }
+
+    async fn prune_idempotency_keys(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.engine.prune_idempotency_keys(now_ms).await
     }
 }
 

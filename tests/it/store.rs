@@ -136,6 +136,7 @@ conformance_tests!(
     account_routing_and_status,
     account_last_event_time,
     unrouted_events_kept_once,
+    unrouted_events_listed_for_replay,
     idempotency_claim_finish_replay,
     idempotency_release_frees_the_key,
     idempotency_keys_expire_and_are_pruned,

@@ -277,7 +277,7 @@ impl InboxBuilder {
             live
         };
         let live = Arc::new(live);
-        let router = Arc::new(Router::new(tenancy));
+        let router = Arc::new(Router::new(tenancy, store.change_notices()));
         #[cfg(feature = "postgres")]
         let forward = self.fanout.map(|fanout| {
             // Weak: the fan-out's listener must not keep a dropped inbox alive.

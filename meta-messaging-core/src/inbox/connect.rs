@@ -224,11 +224,20 @@ impl Inbox {
             .await?;
         let store = self.store();
         let messenger = messenger_account(&page, token.clone());
-        connected.push(store.upsert_account(tenant, &messenger).await?);
+        let mut accounts = vec![store.upsert_account(tenant, &messenger).await?];
         if let Some(ig) = &page.instagram_business_account {
             let instagram = instagram_account(&page, ig, token);
-            connected.push(store.upsert_account(tenant, &instagram).await?);
+            accounts.push(store.upsert_account(tenant, &instagram).await?);
         }
+        for account in &accounts {
+            let replayed = self
+                .replay_unrouted(tenant, account.platform, &account.account_id)
+                .await?;
+            if replayed.inserted + replayed.updated + replayed.raw_kept > 0 {
+                tracing::info!(%tenant, platform = %account.platform, account_id = %account.account_id, inserted = replayed.inserted, "replayed the events the account received before it was connected");
+            }
+        }
+        connected.extend(accounts);
         Ok(())
     }
 

@@ -61,6 +61,7 @@ mod receive;
 mod send;
 mod status;
 mod tenancy;
+mod unrouted;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
-use crate::store::{MessageStore, NewAccount, StoreError, TenantEvent};
+use tokio::sync::broadcast;
+
+use crate::store::{ChangeNotice, MessageStore, NewAccount, StoreError, TenantEvent};
 use crate::webhook::Event;
 
 /// How deliveries are routed to tenants.
@@ -50,6 +52,10 @@ pub(crate) struct Router {
     tenancy: Tenancy,
     recorded: Mutex<HashSet<(Platform, AccountId)>>,
     routes: Mutex<Routes>,
+    /// This process's commits, read before each multi-tenant routing: an account changed by a
+    /// write that finished before the delivery is routed afresh, with no race against the
+    /// background relay.
+    notices: Mutex<broadcast::Receiver<ChangeNotice>>,
 }
 
 /// The tenants of each account, as last read from the store.
@@ -61,11 +67,29 @@ struct Routes {
 }
 
 impl Router {
-    pub(crate) fn new(tenancy: Tenancy) -> Self {
+    pub(crate) fn new(tenancy: Tenancy, notices: broadcast::Receiver<ChangeNotice>) -> Self {
         Self {
             tenancy,
             recorded: Mutex::new(HashSet::new()),
             routes: Mutex::new(Routes::default()),
+            notices: Mutex::new(notices),
+        }
+    }
+
+    /// Forgets the cached routes if a commit of this process changed an account since the
+    /// last look.
+    fn read_notices(&self) {
+        let mut notices = self.notices.lock().unwrap_or_else(|e| e.into_inner());
+        let mut accounts_changed = false;
+        loop {
+            match notices.try_recv() {
+                Ok(notice) => accounts_changed |= notice.accounts,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => accounts_changed = true,
+                Err(_) => break,
+            }
+        }
+        if accounts_changed {
+            self.forget_routes();
         }
     }
 
@@ -129,7 +153,10 @@ impl Router {
                     unrouted: Vec::new(),
                 })
             }
-            Tenancy::Multi => self.route_multi(store, events).await,
+            Tenancy::Multi => {
+                self.read_notices();
+                self.route_multi(store, events).await
+            }
         }
     }
 

@@ -162,6 +162,31 @@ pub struct RawEvent {
     pub raw: serde_json::Value,
 }
 
+impl RawEvent {
+    /// The event again, read from its kept JSON as Meta sent it (wrapped in a delivery of its
+    /// platform and account; a `changes[]` item is recognized by its `field`). An event kept
+    /// from `standby[]` comes back as a `messaging[]` one.
+    ///
+    /// # Errors
+    /// [`WebhookError`](crate::webhook::WebhookError) when the kept JSON is not an event.
+    pub fn to_events(&self) -> Result<Vec<Event>, crate::webhook::WebhookError> {
+        let list = if self.raw.get("field").is_some() {
+            "changes"
+        } else {
+            "messaging"
+        };
+        let delivery = serde_json::json!({
+            "object": self.platform.webhook_object(),
+            "entry": [{
+                "id": self.account_id,
+                "time": self.timestamp_ms,
+                list: [&self.raw],
+            }],
+        });
+        crate::webhook::parse(delivery.to_string().as_bytes())
+    }
+}
+
 fn id_as_string<S: serde::Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(id)
 }
@@ -200,6 +225,18 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
     /// Keeps events whose account no tenant has connected, so nothing is lost; returns how
     /// many were new.
     async fn record_unrouted(&self, events: &[Event]) -> Result<u64, StoreError>;
+
+    /// The events kept for an account no tenant had connected, oldest first, with an id above
+    /// `after` (0: from the first), at most `limit`: what
+    /// [`Inbox::replay_unrouted`](crate::inbox::Inbox::replay_unrouted) applies for a tenant that
+    /// connects the account. Their `tenant_id` is empty.
+    async fn unrouted_events(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<RawEvent>, StoreError>;
 
     /// How many unrouted events the store keeps for an account.
     async fn unrouted_count(

@@ -96,6 +96,50 @@ async fn multi_tenant_fans_out_and_keeps_unrouted_events() {
     assert_eq!(messages.data.len(), 1);
 }
 
+/// Events for a Page no tenant had connected are replayed into the tenant that connects it, once;
+/// the routing cache forgets that the Page had no tenant.
+#[tokio::test]
+async fn an_account_connected_later_gets_what_it_received_before() {
+    let h = harness(Tenancy::Multi).await;
+    let shop = TenantId::new("late-shop");
+    for text in ["Anyone there?", "Hello?"] {
+        let (body, signature) = delivery(Platform::Messenger, PAGE_ID, PSID, text);
+        let receipt = h.inbox.receive(Some(&signature), &body).await.unwrap();
+        assert_eq!(receipt.unrouted, 1);
+    }
+    connect_accounts(h.store.as_ref(), &shop).await;
+    let replayed = h
+        .inbox
+        .replay_unrouted(&shop, Platform::Messenger, &PAGE_ID.into())
+        .await
+        .unwrap();
+    assert_eq!(replayed.inserted, 2);
+    let again = h
+        .inbox
+        .replay_unrouted(&shop, Platform::Messenger, &PAGE_ID.into())
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.inserted, again.duplicates),
+        (0, 2),
+        "replaying twice changes nothing"
+    );
+
+    let (body, signature) = delivery(Platform::Messenger, PAGE_ID, PSID, "Now connected");
+    let receipt = h.inbox.receive(Some(&signature), &body).await.unwrap();
+    assert_eq!((receipt.applied.inserted, receipt.unrouted), (1, 0));
+    let texts: Vec<_> = h
+        .inbox
+        .messages(&shop, &MessageQuery::new())
+        .await
+        .unwrap()
+        .data
+        .into_iter()
+        .filter_map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["Now connected", "Hello?", "Anyone there?"]);
+}
+
 #[tokio::test]
 async fn refusals_map_to_the_documented_statuses_and_bodies() {
     let h = harness_with(Tenancy::Single(tenant()), |b| b.max_body_bytes(2048)).await;

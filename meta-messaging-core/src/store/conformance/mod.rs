@@ -53,7 +53,7 @@ pub use self::tenancy::{
     account_last_event_time, account_routing_and_status, account_token_kept_and_redacted,
     account_upsert_updates_in_place, concurrent_writers, failed_writes_leave_nothing,
     tenant_isolation_accounts, tenant_isolation_reads, tenant_isolation_writes,
-    unrouted_events_kept_once,
+    unrouted_events_kept_once, unrouted_events_listed_for_replay,
 };
 use super::api::MessageStore;
 use super::failpoint::FailPoint;
@@ -115,6 +115,7 @@ pub async fn run_all(h: &Harness) {
         account_routing_and_status,
         account_last_event_time,
         unrouted_events_kept_once,
+        unrouted_events_listed_for_replay,
         idempotency_claim_finish_replay,
         idempotency_release_frees_the_key,
         idempotency_keys_expire_and_are_pruned,

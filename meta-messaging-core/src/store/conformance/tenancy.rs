@@ -410,3 +410,46 @@ pub async fn unrouted_events_kept_once(h: &Harness) {
         1
     );
 }
+
+/// Unrouted events are listed per account, oldest first, by keyset, and read back as the events
+/// they were: what a tenant connecting the account replays.
+pub async fn unrouted_events_listed_for_replay(h: &Harness) {
+    let store = &*h.store;
+    let stray = Scene::new(Platform::Instagram);
+    let other = Scene::new(Platform::Instagram);
+    let items = vec![
+        stray.text("u12", "replay-1", "first", tick()),
+        stray.text("u12", "replay-2", "second", tick()),
+        stray.reaction("u12", "replay-1", "react", "❤", tick()),
+    ];
+    store
+        .record_unrouted(&stray.events(items))
+        .await
+        .expect("unrouted");
+    store
+        .record_unrouted(&other.events(vec![other.text("u13", "elsewhere", "no", tick())]))
+        .await
+        .expect("other");
+    let account = AccountId::new(stray.account.as_str());
+    let all = store
+        .unrouted_events(stray.platform, &account, 0, 50)
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+    assert!(all.iter().all(|e| e.account_id == account));
+    let events = all[0].to_events().expect("reads back");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].message_id().map(|m| m.as_str()), Some("replay-1"));
+    assert_eq!(events[0].text(), Some("first"));
+    assert_eq!(
+        all[2].to_events().expect("reaction")[0].kind(),
+        crate::webhook::EventKind::Reaction
+    );
+    let rest = store
+        .unrouted_events(stray.platform, &account, all[0].id, 1)
+        .await
+        .expect("page");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].id, all[1].id);
+}

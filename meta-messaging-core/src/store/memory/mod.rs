@@ -192,7 +192,13 @@ impl MessageStore for InMemoryStore {
                 )
             })
             .collect();
-        self.write(|tx| Ok(rows.iter().filter(|row| tx.insert_unrouted(row)).count() as u64))
+        self.write(|tx| {
+            let mut new = 0;
+            for row in &rows {
+                new += u64::from(tx.insert_unrouted(row)?);
+            }
+            Ok(new)
+        })
     }
 
     async fn unrouted_count(
@@ -205,9 +211,29 @@ impl MessageStore for InMemoryStore {
         let n = state
             .unrouted
             .values()
-            .filter(|(p, a)| *p == platform && a == account_id)
+            .filter(|e| e.platform == platform && e.account_id == *account_id)
             .count();
         Ok(n as u64)
+    }
+
+    async fn unrouted_events(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        let size = page_size(limit)?;
+        let account_id = &cleaned(account_id);
+        let state = self.lock();
+        Ok(state
+            .unrouted
+            .range(after.saturating_add(1)..)
+            .map(|(_, e)| e)
+            .filter(|e| e.platform == platform && e.account_id == *account_id)
+            .take(size)
+            .cloned()
+            .collect())
     }
 
     async fn get_message(

@@ -51,7 +51,9 @@ pub(super) struct State {
     conversation_keys: HashMap<ConversationKey, i64>,
     pub raw: BTreeMap<i64, RawEvent>,
     raw_keys: HashSet<(TenantId, String)>,
-    pub unrouted: HashMap<String, (Platform, AccountId)>,
+    /// Unrouted events by id, and their hashes (each kept once).
+    pub unrouted: BTreeMap<i64, RawEvent>,
+    unrouted_keys: HashSet<String>,
     pub accounts: BTreeMap<AccountKey, Account>,
     pub logs: HashMap<TenantId, TenantLog>,
 }
@@ -228,15 +230,31 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn insert_unrouted(&mut self, row: &RawRow) -> bool {
-        if self.state.unrouted.contains_key(&row.event_hash) {
-            return false;
+    pub fn insert_unrouted(&mut self, row: &RawRow) -> Result<bool, StoreError> {
+        if self.state.unrouted_keys.contains(&row.event_hash) {
+            return Ok(false);
         }
+        let raw = serde_json::from_str(&row.raw).map_err(|source| StoreError::Corrupt {
+            what: "unrouted_events.raw",
+            source,
+        })?;
+        let id = self.next_id();
+        self.state.unrouted_keys.insert(row.event_hash.clone());
         self.state.unrouted.insert(
-            row.event_hash.clone(),
-            (row.platform, row.account_id.clone()),
+            id,
+            RawEvent {
+                id,
+                tenant_id: TenantId::new(""),
+                platform: row.platform,
+                account_id: row.account_id.clone(),
+                kind: row.kind.clone(),
+                reason: None,
+                timestamp_ms: row.timestamp_ms,
+                received_at_ms: row.received_at_ms,
+                raw,
+            },
         );
-        true
+        Ok(true)
     }
 
     /// Keeps a raw event unless the tenant already has it; returns whether it was new.

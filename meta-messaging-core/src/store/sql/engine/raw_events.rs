@@ -101,6 +101,31 @@ where
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    pub(super) async fn unrouted_events(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        let size = page_size(limit)?;
+        sqlx::query_as::<DB, RawEventRecord>(
+            "SELECT id, '' AS tenant_id, platform, account_id, kind, CAST(NULL AS TEXT) AS reason, \
+             timestamp_ms, received_at_ms, raw FROM unrouted_events \
+             WHERE platform = $1 AND account_id = $2 AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(platform.as_str())
+        .bind(account_id.as_str())
+        .bind(after)
+        .bind(i64::try_from(size).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("listing unrouted events"))?
+        .into_iter()
+        .map(RawEventRecord::into_model)
+        .collect()
+    }
+
     pub(super) async fn list_raw_events(
         &self,
         tenant: &TenantId,

@@ -155,6 +155,18 @@ where
         self.engine.record_unrouted(&rows).await
     }
 
+    async fn unrouted_events(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        self.engine
+            .unrouted_events(platform, &cleaned(account_id), after, limit)
+            .await
+    }
+
     async fn unrouted_count(
         &self,
         platform: Platform,

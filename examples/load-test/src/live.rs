@@ -51,6 +51,7 @@ pub(crate) struct LiveReport {
     gaps: u64,
     /// Message ids stored twice.
     repeats: u64,
+    /// From the 200 to the frame, for frames pushed live (not read back after the reconnect).
     latencies_us: Vec<u64>,
     /// Changes read back after the reconnect, and how long until the client was live again.
     resume: Option<(u64, Duration)>,
@@ -257,8 +258,11 @@ impl Follower {
             report.repeats += 1;
         }
         // A frame can beat the generator's reading of the 200 it follows: that is no delay.
+        // Frames read back after the reconnect measure the resume, not the push.
         let acknowledged = self.acknowledged.at(n);
-        if let Some(at) = acknowledged {
+        if let Some(at) = acknowledged
+            && !matches!(phase, Phase::CatchingUp { .. })
+        {
             report.latencies_us.push(
                 u64::try_from(arrived.saturating_duration_since(at).as_micros())
                     .unwrap_or(u64::MAX),

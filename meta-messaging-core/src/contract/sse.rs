@@ -35,9 +35,10 @@ pub fn ready_frame(position: u64) -> String {
     )
 }
 
-/// An event stream as SSE text chunks: a [`ready_frame`] (with a `retry` hint), then one
-/// [`frame`] per event, and a `: keep-alive` comment after every [`KEEP_ALIVE`] of silence.
-/// Ends after a `reset` frame.
+/// An event stream as SSE text chunks: a [`ready_frame`] (with a `retry` hint), then the
+/// [`frame`]s of the events, every frame ready at once in one chunk (one write however many
+/// changes a busy tenant has), and a `: keep-alive` comment after every [`KEEP_ALIVE`] of
+/// silence. Ends after a `reset` frame.
 pub fn stream(events: EventStream) -> impl Stream<Item = String> + Send + 'static {
     let state = (Some(events.subscription), true);
     futures_util::stream::unfold(state, |(subscription, first)| async move {
@@ -47,7 +48,13 @@ pub fn stream(events: EventStream) -> impl Stream<Item = String> + Send + 'stati
             return Some((ready, (Some(subscription), false)));
         }
         match tokio::time::timeout(KEEP_ALIVE, subscription.next()).await {
-            Ok(Some(event)) => Some((frame(&event), (Some(subscription), false))),
+            Ok(Some(event)) => {
+                let mut chunk = frame(&event);
+                while let Some(event) = subscription.try_next() {
+                    chunk.push_str(&frame(&event));
+                }
+                Some((chunk, (Some(subscription), false)))
+            }
             Ok(None) => None,
             Err(_idle) => Some((": keep-alive\n\n".to_owned(), (Some(subscription), false))),
         }

@@ -356,6 +356,12 @@ impl Subscription {
         }
     }
 
+    /// The next event if one is ready now, without waiting: the SSE stream writes every ready
+    /// frame in one chunk.
+    pub fn try_next(&mut self) -> Option<Arc<LiveEvent>> {
+        self.pending.pop_front()
+    }
+
     /// Reads the log after `last` up to its head into `pending`.
     async fn read_log(&mut self) -> Result<(), Option<StoreError>> {
         loop {

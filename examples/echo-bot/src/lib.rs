@@ -1,13 +1,19 @@
 //! A bot on meta-messaging: an [`EventHandler`] that answers every message a customer writes,
 //! on Messenger and Instagram, mounted in an actix-web server (see `src/main.rs`).
 //!
-//! The handler runs after each delivery is stored, so answering (a Graph API call) never
-//! delays the 200 Meta waits for. Meta redelivers, so the same message can reach the handler
-//! twice; the bot looks in the store for its own earlier answer before answering.
+//! The handler runs in the background from the inbox's durable handler queue, so answering (a
+//! Graph API call) never delays the 200 Meta waits for, and a message Meta delivers twice runs
+//! it once. Handlers run **at least once**, though: after a crash, or an error, the same event
+//! runs again. Meta's send is not idempotent, so the bot sends under the event's idempotency
+//! key ([`Inbox::send_idempotent`]): the key is stored before the send, a run after a finished
+//! send replays its answer instead of sending, and a run that finds the key still in flight
+//! (the first run stopped mid-send) leaves it at that: whether that answer reached the
+//! customer shows as its echo in the conversation, and it is never sent twice.
 
 use async_trait::async_trait;
-use meta_messaging_core::inbox::{EventHandler, HandlerError, Inbox, SendRequest};
-use meta_messaging_core::store::{Direction, MessageQuery, StoredReplyTo, TenantEvent};
+use meta_messaging_core::inbox::{
+    EventHandler, HandlerError, HandlerEvent, Inbox, InboxError, SendRequest,
+};
 use meta_messaging_core::webhook::{EventDetails, Message};
 
 /// Answers each inbound message: its text back, or a word about its attachment.
@@ -29,17 +35,19 @@ pub fn answer(message: &Message) -> Option<String> {
 
 #[async_trait]
 impl EventHandler for EchoBot {
-    async fn handle(&self, inbox: &Inbox, routed: &TenantEvent) -> Result<(), HandlerError> {
-        let event = &routed.event;
+    /// Stable, whatever the crate is renamed to: it keys the bot's cursor in the store.
+    fn name(&self) -> &str {
+        "echo-bot"
+    }
+
+    async fn handle(&self, inbox: &Inbox, handled: &HandlerEvent) -> Result<(), HandlerError> {
+        let event = &handled.event;
         let EventDetails::Message(message) = &event.details else {
             return Ok(());
         };
         let (Some(text), Some(sender)) = (answer(message), &event.sender_id) else {
             return Ok(());
         };
-        if answered_already(inbox, routed, message).await? {
-            return Ok(());
-        }
         let reply = SendRequest::text(
             event.platform,
             event.account_id.clone(),
@@ -47,35 +55,23 @@ impl EventHandler for EchoBot {
             text,
         )
         .with_reply_to(message.mid.clone());
-        inbox.send(&routed.tenant_id, &reply).await?;
-        Ok(())
+        match inbox
+            .send_idempotent(&handled.tenant_id, handled.idempotency_key(), &reply)
+            .await
+        {
+            // Sent now, or by an earlier run whose answer is replayed: nothing more to do.
+            Ok(_) => Ok(()),
+            // An earlier run stopped mid-send: its echo tells whether it went out; sending
+            // again could answer twice.
+            Err(InboxError::IdempotencyKeyInFlight { .. }) => {
+                tracing::info!(
+                    tenant = %handled.tenant_id,
+                    seq = handled.seq,
+                    "an earlier answer to this message was interrupted mid-send: not sent again"
+                );
+                Ok(())
+            }
+            Err(err) => Err(err.into()),
+        }
     }
-}
-
-/// Whether the store holds an answer of ours to `message` (a redelivery, or another instance
-/// got there first).
-async fn answered_already(
-    inbox: &Inbox,
-    routed: &TenantEvent,
-    message: &Message,
-) -> Result<bool, HandlerError> {
-    let store = inbox.store();
-    let Some(stored) = store
-        .find_message(&routed.tenant_id, routed.event.platform, &message.mid)
-        .await?
-    else {
-        return Ok(false);
-    };
-    let replies = store
-        .list_messages(
-            &routed.tenant_id,
-            &MessageQuery::new()
-                .conversation(stored.conversation_id)
-                .direction(Direction::Outbound)
-                .since_ms(stored.timestamp_ms),
-        )
-        .await?;
-    Ok(replies.data.iter().any(|reply| {
-        matches!(&reply.reply_to, Some(StoredReplyTo::Message { mid }) if *mid == message.mid)
-    }))
 }

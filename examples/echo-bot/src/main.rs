@@ -73,7 +73,14 @@ async fn serve() -> Result<(), Error> {
             token.expose()
         );
     }
-    server(inbox, access.access, listener)?.await?;
+    // actix-web stops on Ctrl-C (or SIGTERM) after the requests in flight; then the answers
+    // being sent are given time to finish (what does not finish runs again at the next start).
+    server(inbox.clone(), access.access, listener)?.await?;
+    if !inbox.shutdown(Duration::from_secs(30)).await {
+        tracing::warn!(
+            "event handlers still running after 30 s: stopped; they resume at the next start"
+        );
+    }
     Ok(())
 }
 

@@ -59,6 +59,7 @@ pub struct InboxBuilder {
     graph: Option<GraphClient>,
     tenancy: Option<Tenancy>,
     handlers: Vec<Arc<dyn EventHandler>>,
+    handler_options: Option<super::HandlerOptions>,
     max_body_bytes: Option<usize>,
     body_timeout: Option<Duration>,
     max_event_streams: Option<usize>,
@@ -141,11 +142,19 @@ impl InboxBuilder {
         self
     }
 
-    /// Adds a hook that runs on every stored event (see [`EventHandler`]): a handler by value,
-    /// or an `Arc` of one you keep (to read its state in tests, say).
+    /// Adds a hook that runs on every event that changed an inbox (see [`EventHandler`], and
+    /// its at-least-once contract): a handler by value, or an `Arc` of one you keep (to read
+    /// its state in tests, say). Its [`name`](EventHandler::name) keys its durable cursor.
     #[must_use]
     pub fn handler(mut self, handler: impl EventHandler) -> Self {
         self.handlers.push(Arc::new(handler));
+        self
+    }
+
+    /// How event handlers are driven: leases, retries, concurrency (see [`HandlerOptions`](super::HandlerOptions)).
+    #[must_use]
+    pub fn handler_options(mut self, options: super::HandlerOptions) -> Self {
+        self.handler_options = Some(options);
         self
     }
 
@@ -301,6 +310,10 @@ impl InboxBuilder {
                 live,
                 background: Background::new(listeners),
                 change_retention: self.change_retention.unwrap_or(DEFAULT_CHANGE_RETENTION),
+                runner: super::handlers::Runner::new(
+                    self.handler_options.unwrap_or_default(),
+                    self.handlers.len(),
+                ),
                 handlers: self.handlers,
                 max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
                 body_timeout: self.body_timeout.unwrap_or(DEFAULT_BODY_TIMEOUT),

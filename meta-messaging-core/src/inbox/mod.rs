@@ -53,6 +53,7 @@ mod error;
 #[cfg(feature = "postgres")]
 mod fanout;
 mod handler;
+mod handlers;
 mod idempotent;
 mod live;
 mod outcome;
@@ -78,7 +79,8 @@ pub use error::InboxError;
 pub use fanout::{
     DEFAULT_FANOUT_CHANNEL, DEFAULT_FANOUT_QUEUE, FanoutError, FanoutOptions, LiveFanout,
 };
-pub use handler::{EventHandler, HandlerError};
+pub use handler::{EventHandler, HandlerError, HandlerEvent};
+pub use handlers::HandlerOptions;
 pub use idempotent::{DEFAULT_IDEMPOTENCY_TTL, IdempotentSend};
 pub use live::{InboxEvent, LiveEvent, Subscription};
 pub use outcome::{SendOutcome, UnstoredMessage};
@@ -113,6 +115,8 @@ struct InboxInner {
     background: changes::Background,
     change_retention: Duration,
     handlers: Vec<Arc<dyn EventHandler>>,
+    /// Drives `handlers` from the store's handler queue.
+    runner: handlers::Runner,
     max_body_bytes: usize,
     body_timeout: Duration,
     max_event_streams: usize,
@@ -245,5 +249,6 @@ impl Inbox {
         inner
             .background
             .ensure_started(&inner.store, inner.change_retention);
+        self.start_handlers();
     }
 }

@@ -6,8 +6,7 @@ use serde::Serialize;
 
 use super::Inbox;
 use super::error::InboxError;
-use crate::error::ErrorChain;
-use crate::store::{ApplyReport, TenantEvent};
+use crate::store::ApplyReport;
 use crate::webhook::{self, Event};
 
 /// What a delivery changed, returned once every write is durable.
@@ -25,8 +24,8 @@ pub struct Receipt {
 impl Inbox {
     /// Handles one webhook delivery: checks its size and signature, parses it, routes each
     /// event to its tenant(s), stores them in one write (which appends what changed to the
-    /// change log that live subscribers follow), then starts the
-    /// [`EventHandler`](super::EventHandler)s.
+    /// change log that live subscribers follow) and queues them for the
+    /// [`EventHandler`](super::EventHandler)s, which run in the background.
     ///
     /// `signature` is the `X-Hub-Signature-256` header value (`None` when absent) and `body`
     /// the raw request body. Returns only after the write is durable: answer Meta 200 then, and
@@ -81,8 +80,8 @@ impl Inbox {
         } else {
             inner.store.record_unrouted(&routed.unrouted).await?
         };
+        self.queue_for_handlers(&routed.events).await?;
         self.fill_profiles(&routed.events);
-        self.run_handlers(routed.events);
         Ok(Receipt {
             events: count,
             applied,
@@ -127,27 +126,5 @@ impl Inbox {
         let events = webhook::verify_and_parse(&self.inner.verifier, signature, body)
             .inspect_err(|e| webhook::warn_refused(remote, e))?;
         Ok(events)
-    }
-
-    fn run_handlers(&self, events: Vec<TenantEvent>) {
-        if self.inner.handlers.is_empty() || events.is_empty() {
-            return;
-        }
-        let inbox = self.clone();
-        tokio::spawn(async move {
-            for event in &events {
-                for handler in &inbox.inner.handlers {
-                    if let Err(err) = handler.handle(&inbox, event).await {
-                        tracing::warn!(
-                            error = %ErrorChain(&*err),
-                            kind = %event.event.kind(),
-                            tenant = %event.tenant_id,
-                            account_id = %event.event.account_id,
-                            "event handler failed"
-                        );
-                    }
-                }
-            }
-        });
     }
 }

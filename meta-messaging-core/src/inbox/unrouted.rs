@@ -18,6 +18,8 @@ impl Inbox {
     /// flow calls it for each account it connects; call it after connecting an account with
     /// [`MessageStore::upsert_account`](crate::store::MessageStore::upsert_account) yourself.
     ///
+    /// The replayed events are not run by the [`EventHandler`](super::EventHandler)s: they
+    /// can be days old (a bot would answer long-gone customers, outside Meta's window).
     /// The events stay kept (another tenant may connect the account too), and applying is
     /// idempotent, so replaying twice changes nothing the second time. A kept event that no
     /// longer reads as an event is logged and skipped.

@@ -10,6 +10,7 @@ use super::account::{Account, AccountStatus, NewAccount};
 use super::changes::{ChangeNotice, ChangePage};
 use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
+use super::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use super::idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
 };
@@ -418,6 +419,55 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
     /// Deletes the idempotency records (of every tenant) that expired at or before `now_ms`;
     /// returns how many.
     async fn prune_idempotency_keys(&self, now_ms: i64) -> Result<u64, StoreError>;
+
+    /// Queues, for the event handlers, the events that are not queued yet: each event once
+    /// per tenant (a redelivery is recognized by its hash), numbered by the tenant's queue
+    /// sequence in the order given. Returns how many were queued.
+    async fn queue_handler_events(&self, events: &[TenantEvent]) -> Result<u64, StoreError>;
+
+    /// Registers a handler: every tenant with queued events gets the handler's cursor at its
+    /// newest event, unless the handler has one (so a new handler does not run history, and a
+    /// known one resumes where it stopped). A tenant without a cursor starts at 0.
+    async fn register_handler(&self, handler: &str) -> Result<(), StoreError>;
+
+    /// Leases, for `request.handler`, one tenant with events after the handler's cursor whose
+    /// lease is free (never leased, released, or ended at or before `request.now_ms`). Of
+    /// concurrent requests, across every instance sharing the database, at most one gets a
+    /// given tenant. `None`: no work now.
+    async fn lease_handler_work(
+        &self,
+        request: &LeaseRequest,
+    ) -> Result<Option<HandlerLease>, StoreError>;
+
+    /// A tenant's queued events after `after`, oldest first, at most `limit` (1 to
+    /// [`MAX_HANDLER_EVENTS_PAGE`](super::MAX_HANDLER_EVENTS_PAGE)).
+    async fn handler_events_after(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<QueuedEvent>, StoreError>;
+
+    /// Ends a lease: the handler's cursor for the tenant moves to `cursor` and, when
+    /// `retry_at_ms` is `None`, its attempts go back to 0 and the tenant is free now; when it
+    /// is `Some`, the event after `cursor` failed: its attempts count one more (or 1 when the
+    /// cursor moved) and nobody leases the tenant before `retry_at_ms`. Returns `false` (and
+    /// changes nothing) when `owner` no longer holds the lease.
+    async fn release_handler_lease(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+        owner: &str,
+        cursor: u64,
+        retry_at_ms: Option<i64>,
+    ) -> Result<bool, StoreError>;
+
+    /// The handler's cursor for a tenant and its attempts (`None`: no cursor yet).
+    async fn handler_cursor(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+    ) -> Result<Option<HandlerLease>, StoreError>;
 
     /// Re-seals every stored account token (of every tenant) that is not sealed under the
     /// store's current [`TokenSealer`](super::TokenSealer) scheme: tokens stored in clear

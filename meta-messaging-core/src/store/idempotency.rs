@@ -66,6 +66,11 @@ impl IdempotencyKey {
         Self::from_bytes(value.as_bytes())
     }
 
+    /// A key made of a visible-ASCII prefix and a digest's hex digits: valid by construction.
+    pub(crate) fn from_digest(prefix: &'static str, digest: &[u8]) -> Self {
+        Self(format!("{prefix}{}", hex::encode(digest)))
+    }
+
     /// [`parse`](Self::parse) for a header value's raw bytes.
     ///
     /// # Errors

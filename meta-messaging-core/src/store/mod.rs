@@ -77,6 +77,7 @@ mod conversation;
 mod cursor;
 mod error;
 mod failpoint;
+mod handler_queue;
 pub mod idempotency;
 mod keyring;
 mod memory;
@@ -112,6 +113,7 @@ pub use error::StoreError;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use failpoint::FailPoint;
+pub use handler_queue::{HandlerLease, LeaseRequest, MAX_HANDLER_EVENTS_PAGE, QueuedEvent};
 pub use idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
     InvalidIdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, RequestFingerprint,

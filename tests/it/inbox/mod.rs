@@ -1,6 +1,7 @@
 //! The core `Inbox` service: receive, route, store, broadcast, send.
 
 mod fanout;
+mod handlers;
 mod idempotent;
 mod live;
 mod order;

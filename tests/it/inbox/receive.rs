@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{EventHandler, HandlerError, Inbox, InboxError, Tenancy};
+use meta_messaging_core::inbox::{
+    EventHandler, HandlerError, HandlerEvent, Inbox, InboxError, Tenancy,
+};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::AppSecret;
 use meta_messaging_core::store::{
     InMemoryStore, MessageQuery, MessageStore, PostgresOptions, PostgresStore, SqliteStore,
-    TenantEvent,
 };
 use meta_messaging_core::webhook::{self, EventKind};
 
@@ -280,7 +281,7 @@ struct StoredCheck {
 
 #[async_trait::async_trait]
 impl EventHandler for StoredCheck {
-    async fn handle(&self, inbox: &Inbox, event: &TenantEvent) -> Result<(), HandlerError> {
+    async fn handle(&self, inbox: &Inbox, event: &HandlerEvent) -> Result<(), HandlerError> {
         if event.event.kind() == EventKind::Message {
             let mid = event.event.message_id().ok_or("message without id")?;
             let stored = inbox

@@ -21,6 +21,7 @@
 mod cases;
 mod changes;
 mod fixtures;
+mod handlers;
 mod idempotency;
 mod lists;
 mod nul;
@@ -36,6 +37,10 @@ pub use self::changes::{
     change_log_concurrent_writers_no_gaps, change_log_failed_write_appends_nothing,
     change_log_one_stored_per_message, change_log_pruning, change_log_records_each_write,
     change_log_tenant_isolation,
+};
+pub use self::handlers::{
+    handler_concurrent_leases_one_wins, handler_leases_and_retries, handler_queue_each_event_once,
+    handler_registration_starts_at_head,
 };
 pub use self::idempotency::{
     idempotency_claim_finish_replay, idempotency_concurrent_claims_one_wins,
@@ -122,6 +127,10 @@ pub async fn run_all(h: &Harness) {
         idempotency_keys_are_per_tenant,
         idempotency_concurrent_claims_one_wins,
         nul_characters_are_replaced,
+        handler_queue_each_event_once,
+        handler_registration_starts_at_head,
+        handler_leases_and_retries,
+        handler_concurrent_leases_one_wins,
         change_log_records_each_write,
         change_log_one_stored_per_message,
         change_log_concurrent_writers_no_gaps,

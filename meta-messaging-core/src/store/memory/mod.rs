@@ -3,6 +3,7 @@
 mod accounts;
 mod apply;
 mod changes;
+mod handler_queue;
 mod idempotency;
 mod state;
 
@@ -19,6 +20,7 @@ use super::conversation::{Conversation, ParticipantProfile};
 use super::cursor::{Cursor, ListKind};
 use super::error::StoreError;
 use super::failpoint::FailPoint;
+use super::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use super::idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
 };
@@ -39,6 +41,7 @@ use crate::webhook::Event;
 pub struct InMemoryStore {
     state: Mutex<State>,
     idempotency: idempotency::IdempotencyRecords,
+    handler_queue: handler_queue::HandlerQueue,
     fail: FailPoint,
     notices: ChangeNotices,
 }
@@ -478,7 +481,7 @@ impl MessageStore for InMemoryStore {
     }
 
     async fn prune_changes(&self, before_ms: i64) -> Result<u64, StoreError> {
-        Ok(self.prune_now(before_ms))
+        Ok(self.prune_now(before_ms) + self.handler_queue.prune(before_ms))
     }
 
     fn change_notices(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice> {
@@ -514,6 +517,53 @@ impl MessageStore for InMemoryStore {
 
     async fn prune_idempotency_keys(&self, now_ms: i64) -> Result<u64, StoreError> {
         Ok(self.idempotency.prune(now_ms))
+    }
+
+    async fn queue_handler_events(&self, events: &[TenantEvent]) -> Result<u64, StoreError> {
+        self.fail.hit()?;
+        Ok(self.handler_queue.queue(events))
+    }
+
+    async fn register_handler(&self, handler: &str) -> Result<(), StoreError> {
+        self.handler_queue.register(handler);
+        Ok(())
+    }
+
+    async fn lease_handler_work(
+        &self,
+        request: &LeaseRequest,
+    ) -> Result<Option<HandlerLease>, StoreError> {
+        Ok(self.handler_queue.lease(request))
+    }
+
+    async fn handler_events_after(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<QueuedEvent>, StoreError> {
+        self.handler_queue.after(tenant, after, limit)
+    }
+
+    async fn release_handler_lease(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+        owner: &str,
+        cursor: u64,
+        retry_at_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .handler_queue
+            .release(handler, tenant, owner, cursor, retry_at_ms))
+    }
+
+    async fn handler_cursor(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+    ) -> Result<Option<HandlerLease>, StoreError> {
+        Ok(self.handler_queue.cursor(handler, tenant))
     }
 
     async fn list_raw_events(

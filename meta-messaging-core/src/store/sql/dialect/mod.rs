@@ -67,6 +67,9 @@ pub(crate) trait SqlDialect: sqlx::Database {
     const BEGIN_WRITE: &'static str;
     /// Appended to a SELECT whose row is then updated (row lock where the database has them).
     const FOR_UPDATE: &'static str;
+    /// Appended to the SELECT that picks a handler cursor `c` to lease: rows another
+    /// instance is leasing right now are passed over rather than waited for.
+    const SKIP_LOCKED: &'static str;
 
     /// Rows a statement changed.
     fn rows_affected(done: &Self::QueryResult) -> u64;

@@ -35,6 +35,7 @@ impl SqlDialect for Postgres {
     // Reactions are read, merged and written back; the row lock keeps two instances from
     // losing each other's change.
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE OF c SKIP LOCKED";
 
     fn rows_affected(done: &PgQueryResult) -> u64 {
         done.rows_affected()

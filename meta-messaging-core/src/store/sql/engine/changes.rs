@@ -287,7 +287,17 @@ where
             .execute(&self.pool)
             .await
             .map_err(StoreError::db("pruning the change log"))?;
-        Ok(DB::rows_affected(&done))
+        // Handler events as old, but none a handler has still to run.
+        let events = sqlx::query::<DB>(
+            "DELETE FROM handler_events WHERE received_at_ms < $1 AND NOT EXISTS \
+             (SELECT 1 FROM handler_cursors c WHERE c.tenant_id = handler_events.tenant_id \
+             AND c.seq < handler_events.seq)",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::db("pruning the handlers' queue"))?;
+        Ok(DB::rows_affected(&done) + DB::rows_affected(&events))
     }
 }
 

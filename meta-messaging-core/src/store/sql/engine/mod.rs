@@ -12,6 +12,7 @@
 //! | `messages.rs` | reading messages: by id, pages, counts |
 //! | `conversations.rs` | reading conversations, and marking read, archiving, profiles |
 //! | `accounts.rs` | accounts, their sealed tokens, tenant routing |
+//! | `handler_queue.rs` | the event handlers' queue: queueing once, leases, cursors |
 //! | `idempotency.rs` | idempotency records: claim, finish, release, prune |
 //! | `dynamic.rs` | the statement builder of the list queries |
 //!
@@ -23,6 +24,7 @@ mod accounts;
 mod changes;
 mod conversations;
 mod dynamic;
+mod handler_queue;
 mod idempotency;
 mod messages;
 mod ops;

@@ -17,6 +17,7 @@ use crate::store::batch::{BatchConfig, GroupCommit, PlanOutcome, PlanWriter};
 use crate::store::changes::{ChangeNotice, ChangePage};
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
+use crate::store::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use crate::store::idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
 };
@@ -386,6 +387,54 @@ where
 
     async fn prune_idempotency_keys(&self, now_ms: i64) -> Result<u64, StoreError> {
         self.engine.prune_idempotency_keys(now_ms).await
+    }
+
+    async fn queue_handler_events(&self, events: &[TenantEvent]) -> Result<u64, StoreError> {
+        for event in events {
+            check_tenant(&event.tenant_id)?;
+        }
+        self.engine.queue_handler_events(events).await
+    }
+
+    async fn register_handler(&self, handler: &str) -> Result<(), StoreError> {
+        self.engine.register_handler(handler).await
+    }
+
+    async fn lease_handler_work(
+        &self,
+        request: &LeaseRequest,
+    ) -> Result<Option<HandlerLease>, StoreError> {
+        self.engine.lease_handler_work(request).await
+    }
+
+    async fn handler_events_after(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<QueuedEvent>, StoreError> {
+        self.engine.handler_events_after(tenant, after, limit).await
+    }
+
+    async fn release_handler_lease(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+        owner: &str,
+        cursor: u64,
+        retry_at_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.engine
+            .release_handler_lease(handler, tenant, owner, cursor, retry_at_ms)
+            .await
+    }
+
+    async fn handler_cursor(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+    ) -> Result<Option<HandlerLease>, StoreError> {
+        self.engine.handler_cursor(handler, tenant).await
     }
 }
 

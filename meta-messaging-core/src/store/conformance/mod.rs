@@ -19,6 +19,7 @@
 //! a database that already holds data). A case panics with a message naming what failed.
 
 mod cases;
+mod early;
 mod fixtures;
 mod lists;
 mod tenancy;
@@ -28,6 +29,10 @@ use std::sync::Arc;
 pub use self::cases::{
     deletes, echo_after_outbound_merges, edits, idempotent_messages, inbound_message_fields,
     outbound_after_echo_merges, reactions, receipts, unknown_and_orphan_events_are_kept,
+};
+pub use self::early::{
+    delete_before_message, delete_before_outbound, early_edits_apply_on_arrival,
+    early_ops_fail_cleanly, early_reactions_apply_on_arrival, early_receipts_apply_on_arrival,
 };
 pub use self::lists::{
     conversation_archive_and_read, conversation_moves_on_new_message,
@@ -81,6 +86,12 @@ pub async fn run_all(h: &Harness) {
         edits,
         deletes,
         unknown_and_orphan_events_are_kept,
+        early_edits_apply_on_arrival,
+        early_reactions_apply_on_arrival,
+        delete_before_message,
+        delete_before_outbound,
+        early_receipts_apply_on_arrival,
+        early_ops_fail_cleanly,
         message_sort,
         message_filters,
         message_filters_combined,

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod apply;
+mod pending;
 mod state;
 
 use std::sync::{Mutex, MutexGuard};
@@ -151,7 +152,15 @@ impl MessageStore for InMemoryStore {
             let mut id = None;
             for row in &plan.messages {
                 id = Some(match tx.upsert_message(row)? {
-                    Upsert::Inserted(id) | Upsert::Merged(id) | Upsert::Unchanged(id) => id,
+                    Upsert::Inserted(id) => {
+                        tx.settle(&[Target {
+                            tenant_id: row.tenant_id.clone(),
+                            platform: row.platform,
+                            message_id: row.message_id.clone(),
+                        }])?;
+                        id
+                    }
+                    Upsert::Merged(id) | Upsert::Unchanged(id) => id,
                 });
             }
             Ok(id)

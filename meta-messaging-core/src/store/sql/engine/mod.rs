@@ -7,6 +7,7 @@
 //! | `store.rs` | [`SqlStore`], the public store type, and its `MessageStore` implementation |
 //! | `write.rs` | group commit: a batch of plans in one transaction, messages first |
 //! | `ops.rs` | changes to stored messages: reactions, edits, deletes, receipts |
+//! | `pending.rs` | changes whose message has not arrived yet: kept, then applied when it does |
 //! | `raw_events.rs` | events kept whole: raw (orphans, unsupported) and unrouted |
 //! | `messages.rs` | reading messages: by id, pages, counts |
 //! | `conversations.rs` | reading conversations, and marking read, archiving, profiles |
@@ -22,6 +23,7 @@ mod conversations;
 mod dynamic;
 mod messages;
 mod ops;
+mod pending;
 mod raw_events;
 mod store;
 mod write;

@@ -34,7 +34,7 @@ where
     usize: ColumnIndex<DB::Row>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
-    /// Applies one op; one whose message is missing keeps its event raw (an orphan).
+    /// Applies one op; one whose message is missing is kept until it arrives (`pending.rs`).
     pub(super) async fn apply_op(
         &self,
         tx: &mut Tx<DB>,
@@ -47,8 +47,11 @@ where
                 read,
                 timestamp_ms,
             } => {
-                let changed = self.receipt(tx, scope, *read, *timestamp_ms).await?;
-                if changed == 0 {
+                let (read, at) = (*read, *timestamp_ms);
+                let changed = self.receipt(tx, scope, read, at).await?;
+                let kept =
+                    (self.keep_missing_receipts(tx, scope, read, at, changed, report)).await?;
+                if changed == 0 && !kept {
                     report.duplicates += 1;
                 }
                 report.updated += changed;
@@ -69,7 +72,7 @@ where
                 };
                 match self.react(tx, target, merge).await? {
                     Some(changed) => (changed, target, orphan),
-                    None => return self.keep_raw(tx, orphan, report).await,
+                    None => return self.keep_pending(tx, op, target, orphan, report).await,
                 }
             }
             Op::Edit {
@@ -90,7 +93,7 @@ where
             report.updated += 1;
             Ok(())
         } else {
-            self.unchanged(tx, target, orphan, report).await
+            self.unchanged(tx, op, target, orphan, report).await
         }
     }
 
@@ -179,13 +182,13 @@ where
         Ok(true)
     }
 
-    /// Blanks a message, and takes it out of its conversation's preview and unread count.
-    /// False if it was already deleted (or is missing).
+    /// Blanks a message (its edits too), and takes it out of its conversation's preview and
+    /// unread count. False if it was already deleted (or is missing).
     async fn delete(&self, tx: &mut Tx<DB>, target: &Target) -> Result<bool, StoreError> {
         self.fail.hit()?;
         let sql = format!(
             "UPDATE messages SET deleted = TRUE, text = NULL, attachments = '[]', \
-             raw_event = NULL WHERE {KEY} AND NOT deleted \
+             raw_event = NULL, edit_count = 0, edited_at_ms = NULL WHERE {KEY} AND NOT deleted \
              RETURNING conversation_id, direction, read_at_ms"
         );
         let row = sqlx::query::<DB>(&sql)
@@ -220,10 +223,12 @@ where
         Ok(true)
     }
 
-    /// An op that changed nothing: a repeat if the message exists, an orphan if it does not.
+    /// An op that changed nothing: a repeat if the message exists, kept until it arrives if it
+    /// does not.
     async fn unchanged(
         &self,
         tx: &mut Tx<DB>,
+        op: &Op,
         target: &Target,
         orphan: &RawRow,
         report: &mut ApplyReport,
@@ -241,7 +246,7 @@ where
             report.duplicates += 1;
             Ok(())
         } else {
-            self.keep_raw(tx, orphan, report).await
+            self.keep_pending(tx, op, target, orphan, report).await
         }
     }
 
@@ -280,7 +285,7 @@ where
                     .map_err(db)?;
                 Ok(DB::rows_affected(&done))
             }
-            ReceiptScope::Messages(targets) => {
+            ReceiptScope::Messages { targets, .. } => {
                 let mut changed = 0;
                 for target in targets {
                     // A read covers everything sent before the message read; a delivery

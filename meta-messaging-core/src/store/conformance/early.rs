@@ -1,6 +1,8 @@
 //! Conformance cases: reactions, edits, unsends and receipts that arrive before their message
 //! are kept, and applied when it arrives, as if they had come in order.
 
+use std::sync::Arc;
+
 use super::Harness;
 use super::cases::{count, message};
 use super::fixtures::{Scene, tick};
@@ -10,7 +12,9 @@ use crate::platform::Platform;
 use crate::store::api::{MessageStore, OutboundMessage};
 use crate::store::conversation::Conversation;
 use crate::store::error::StoreError;
+use crate::store::model::StoredMessage;
 use crate::store::pending::WAITING;
+use crate::store::query::{ConversationQuery, MessageQuery};
 
 async fn conversation(
     store: &dyn MessageStore,
@@ -316,4 +320,63 @@ pub async fn early_ops_fail_cleanly(h: &Harness) {
     assert!(m.deleted && m.text.is_none());
     assert_eq!(m.reactions.len(), 1);
     assert_eq!(waiting_events(store, &s.tenant).await, 2);
+}
+
+/// Messages and their unsends applied at the same moment by concurrent writers (separate
+/// transactions, on PostgreSQL in flight together): whichever commits first, every message
+/// ends deleted and nothing is unread.
+pub async fn early_ops_race_their_message(h: &Harness) {
+    let s = Scene::new(Platform::Instagram);
+    let (streams, per_stream) = (4, 50);
+    let at = tick();
+    // Each stream sends its messages one after the other; a stream of their unsends runs
+    // beside it, so each message and its unsend are written at about the same time, mostly
+    // in different transactions.
+    let tasks: Vec<_> = (0..streams)
+        .flat_map(|stream| [(stream, false), (stream, true)])
+        .map(|(stream, unsends)| {
+            let store = Arc::clone(&h.store);
+            let s = s.clone();
+            tokio::spawn(async move {
+                for i in 0..per_stream {
+                    let n = stream * per_stream + i;
+                    let (user, mid) = (format!("race-u{stream}"), format!("race-{n}"));
+                    let item = if unsends {
+                        s.delete(&user, &mid, at + 1)
+                    } else {
+                        s.text(&user, &mid, "racing", at)
+                    };
+                    s.apply(&*store, vec![item])
+                        .await
+                        .expect("concurrent apply");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task panicked");
+    }
+    let messages = store_messages(&*h.store, &s.tenant).await;
+    assert_eq!(messages.len(), streams * per_stream);
+    let kept: Vec<&str> = messages
+        .iter()
+        .filter(|m| !m.deleted)
+        .map(|m| m.message_id.as_str())
+        .collect();
+    assert!(kept.is_empty(), "messages whose unsend was lost: {kept:?}");
+    let convs = h
+        .store
+        .list_conversations(&s.tenant, &ConversationQuery::new())
+        .await
+        .expect("list conversations");
+    let unread: u32 = convs.data.iter().map(|c| c.unread_count).sum();
+    assert_eq!(unread, 0, "unsent messages are not unread");
+}
+
+async fn store_messages(store: &dyn MessageStore, tenant: &TenantId) -> Vec<StoredMessage> {
+    store
+        .list_messages(tenant, &MessageQuery::new().limit(500))
+        .await
+        .expect("list messages")
+        .data
 }

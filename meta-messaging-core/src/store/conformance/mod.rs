@@ -32,7 +32,8 @@ pub use self::cases::{
 };
 pub use self::early::{
     delete_before_message, delete_before_outbound, early_edits_apply_on_arrival,
-    early_ops_fail_cleanly, early_reactions_apply_on_arrival, early_receipts_apply_on_arrival,
+    early_ops_fail_cleanly, early_ops_race_their_message, early_reactions_apply_on_arrival,
+    early_receipts_apply_on_arrival,
 };
 pub use self::lists::{
     conversation_archive_and_read, conversation_moves_on_new_message,
@@ -92,6 +93,7 @@ pub async fn run_all(h: &Harness) {
         delete_before_outbound,
         early_receipts_apply_on_arrival,
         early_ops_fail_cleanly,
+        early_ops_race_their_message,
         message_sort,
         message_filters,
         message_filters_combined,

@@ -7,9 +7,7 @@ use super::{Engine, Tx};
 use crate::store::api::ApplyReport;
 use crate::store::error::StoreError;
 use crate::store::model::StoredAttachment;
-use crate::store::plan::{
-    Op, RawRow, ReactionState, ReceiptScope, Target, apply_reaction, preview,
-};
+use crate::store::plan::{Op, ReactionState, ReceiptScope, Target, apply_reaction, preview};
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::json;
 
@@ -41,7 +39,7 @@ where
         op: &Op,
         report: &mut ApplyReport,
     ) -> Result<(), StoreError> {
-        let (changed, target, orphan) = match op {
+        let changed = match op {
             Op::Receipt {
                 scope,
                 read,
@@ -71,7 +69,7 @@ where
                     apply_reaction(states, actor, *remove, reaction, emoji, *timestamp_ms)
                 };
                 match self.react(tx, target, merge).await? {
-                    Some(changed) => (changed, target, orphan),
+                    Some(changed) => changed,
                     None => return self.keep_pending(tx, op, target, orphan, report).await,
                 }
             }
@@ -82,19 +80,26 @@ where
                 timestamp_ms,
                 orphan,
             } => {
-                let edited = self
-                    .edit(tx, target, text.as_deref(), *num_edit, *timestamp_ms)
-                    .await?;
-                (edited, target, orphan)
+                // Looked up first: an update that finds nothing cannot tell a repeat from a
+                // message committed by another transaction after it looked.
+                if !self.message_exists(tx, target).await? {
+                    return self.keep_pending(tx, op, target, orphan, report).await;
+                }
+                (self.edit(tx, target, text.as_deref(), *num_edit, *timestamp_ms)).await?
             }
-            Op::Delete { target, orphan } => (self.delete(tx, target).await?, target, orphan),
+            Op::Delete { target, orphan } => {
+                if !self.message_exists(tx, target).await? {
+                    return self.keep_pending(tx, op, target, orphan, report).await;
+                }
+                self.delete(tx, target).await?
+            }
         };
         if changed {
             report.updated += 1;
-            Ok(())
         } else {
-            self.unchanged(tx, op, target, orphan, report).await
+            report.duplicates += 1;
         }
+        Ok(())
     }
 
     /// Merges a reaction into the message's stored states: `None` if the message is missing,
@@ -137,7 +142,7 @@ where
     }
 
     /// Replaces a message's text with a newer edit, and the preview if it is the newest
-    /// message of its conversation. False if there was nothing to change.
+    /// message of its conversation. False if there was nothing to change (or it is missing).
     async fn edit(
         &self,
         tx: &mut Tx<DB>,
@@ -223,35 +228,8 @@ where
         Ok(true)
     }
 
-    /// An op that changed nothing: a repeat if the message exists, kept until it arrives if it
-    /// does not.
-    async fn unchanged(
-        &self,
-        tx: &mut Tx<DB>,
-        op: &Op,
-        target: &Target,
-        orphan: &RawRow,
-        report: &mut ApplyReport,
-    ) -> Result<(), StoreError> {
-        let sql = format!("SELECT id FROM messages WHERE {KEY}");
-        let exists = sqlx::query::<DB>(&sql)
-            .bind(target.tenant_id.as_str())
-            .bind(target.platform.as_str())
-            .bind(target.message_id.as_str())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db)?
-            .is_some();
-        if exists {
-            report.duplicates += 1;
-            Ok(())
-        } else {
-            self.keep_pending(tx, op, target, orphan, report).await
-        }
-    }
-
     /// Marks outbound messages delivered (and read): returns how many changed.
-    async fn receipt(
+    pub(super) async fn receipt(
         &self,
         tx: &mut Tx<DB>,
         scope: &ReceiptScope,

@@ -128,8 +128,9 @@ where
         }
     }
 
-    /// Keeps a receipt for each message it names that is missing. `changed` is how many
-    /// messages the receipt marked. Returns whether it counted the receipt in `report`.
+    /// Keeps a receipt for each message it names that is missing (and marks those another
+    /// transaction stored meanwhile). `changed` is how many messages the receipt marked.
+    /// Returns whether it counted the receipt in `report`.
     pub(super) async fn keep_missing_receipts(
         &self,
         tx: &mut Tx<DB>,
@@ -151,31 +152,24 @@ where
         if all_found {
             return Ok(false);
         }
-        let mut missing = Vec::new();
-        for target in targets {
-            if !self.message_exists(tx, target).await? {
-                missing.push(target);
-            }
-        }
-        if missing.is_empty() {
-            return Ok(false);
-        }
-        let mut counted = false;
+        let mut marked = 0;
         let mut waiting = Vec::new();
-        for target in missing {
-            if self.found_after_lock(tx, target).await? {
-                let op = PendingOp::Receipt { read, timestamp_ms };
-                let op = op.into_op(target.clone(), orphan.clone());
-                let mut marked = ApplyReport::default();
-                self.apply_again(tx, &op, &mut marked).await?;
-                report.updated += marked.updated;
-                counted |= marked.updated > 0;
+        for target in targets {
+            if self.message_exists(tx, target).await? || self.found_after_lock(tx, target).await? {
+                // Marked already, or stored by a transaction that committed after the receipt
+                // looked for it: marking again changes nothing in the first case.
+                let one = ReceiptScope::Messages {
+                    targets: vec![target.clone()],
+                    orphan: orphan.clone(),
+                };
+                marked += self.receipt(tx, &one, read, timestamp_ms).await?;
             } else {
                 waiting.push(target);
             }
         }
+        report.updated += marked;
         if waiting.is_empty() {
-            return Ok(counted);
+            return Ok(marked > 0);
         }
         self.keep_raw(tx, orphan, report).await?;
         for target in waiting {
@@ -248,7 +242,12 @@ where
         self.message_exists(tx, target).await
     }
 
-    async fn message_exists(&self, tx: &mut Tx<DB>, target: &Target) -> Result<bool, StoreError> {
+    /// Whether the message is stored (committed, or written by this transaction).
+    pub(super) async fn message_exists(
+        &self,
+        tx: &mut Tx<DB>,
+        target: &Target,
+    ) -> Result<bool, StoreError> {
         let found = sqlx::query::<DB>(
             "SELECT id FROM messages WHERE tenant_id = $1 AND platform = $2 AND message_id = $3",
         )

@@ -141,20 +141,24 @@ impl SqlDialect for Sqlite {
         tx: &mut Transaction<'static, Self>,
         targets: &[&Target],
     ) -> Result<Vec<Self::Row>, sqlx::Error> {
-        // `applied_at_ms IS NULL` as in the partial index, so that SQLite reads it.
+        // A join with the list (not `IN`) searches the index for each key, where `IN` scans
+        // it; `applied_at_ms IS NULL` as in the partial index, so that SQLite reads it.
         let mut q = QueryBuilder::<Sqlite>::new(concat!(
             "SELECT ",
             pending_columns!(),
-            " FROM pending_ops p JOIN raw_events r \
-             ON r.tenant_id = p.tenant_id AND r.event_hash = p.event_hash \
-             WHERE p.applied_at_ms IS NULL AND (p.tenant_id, p.message_id, p.platform) IN (",
+            " FROM ("
         ));
         q.push_values(targets, |mut b, t| {
             b.push_bind(t.tenant_id.as_str())
                 .push_bind(t.message_id.as_str())
                 .push_bind(t.platform.as_str());
         });
-        q.push(")");
+        q.push(
+            ") AS v JOIN pending_ops p ON p.tenant_id = v.column1 AND p.message_id = v.column2 \
+             AND p.platform = v.column3 \
+             JOIN raw_events r ON r.tenant_id = p.tenant_id AND r.event_hash = p.event_hash \
+             WHERE p.applied_at_ms IS NULL",
+        );
         q.build().fetch_all(&mut **tx).await
     }
 

@@ -46,7 +46,7 @@ pub(crate) struct Bump<'a> {
 
 /// An advisory lock of the pending-op protocol (`engine/pending.rs`): a class and an id, taken
 /// shared or exclusive until the transaction ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LockKey {
     /// What kind of lock (one message, or all of them).
     pub(crate) class: i32,

@@ -143,11 +143,7 @@ impl SqlDialect for Sqlite {
     ) -> Result<Vec<Self::Row>, sqlx::Error> {
         // A join with the list (not `IN`) searches the index for each key, where `IN` scans
         // it; `applied_at_ms IS NULL` as in the partial index, so that SQLite reads it.
-        let mut q = QueryBuilder::<Sqlite>::new(concat!(
-            "SELECT ",
-            pending_columns!(),
-            " FROM ("
-        ));
+        let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", pending_columns!(), " FROM ("));
         q.push_values(targets, |mut b, t| {
             b.push_bind(t.tenant_id.as_str())
                 .push_bind(t.message_id.as_str())

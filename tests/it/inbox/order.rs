@@ -31,6 +31,7 @@ use meta_messaging_core::webhook::DeliveryBuilder;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
+use tokio::task::JoinSet;
 
 use crate::support::postgres as pg;
 
@@ -263,10 +264,20 @@ async fn every_order_of_one_message(store: Arc<dyn MessageStore>) -> usize {
                 changes.iter().map(|c| (*c, story.delivery(*c))).collect();
             let in_order: Vec<&Delivery> = deliveries.iter().map(|(_, d)| d).collect();
             let expected = apply_in_order(&store, &in_order).await;
+            // The orders run at once, each for its own tenant: their writes share commits.
+            let mut runs = JoinSet::new();
             for order in permutations(&(0..deliveries.len()).collect::<Vec<_>>()) {
-                let shuffled: Vec<&Delivery> = order.iter().map(|&i| &deliveries[i].1).collect();
-                let actual = apply_in_order(&store, &shuffled).await;
                 let names: Vec<Change> = order.iter().map(|&i| deliveries[i].0).collect();
+                let shuffled: Vec<Delivery> =
+                    order.iter().map(|&i| deliveries[i].1.clone()).collect();
+                let store = Arc::clone(&store);
+                runs.spawn(async move {
+                    let shuffled: Vec<&Delivery> = shuffled.iter().collect();
+                    (names, apply_in_order(&store, &shuffled).await)
+                });
+            }
+            while let Some(run) = runs.join_next().await {
+                let (names, actual) = run.unwrap();
                 assert_eq!(actual, expected, "echo: {echo}, order: {names:?}");
                 checked += 1;
             }

@@ -116,6 +116,13 @@ conformance_tests!(
     edits,
     deletes,
     unknown_and_orphan_events_are_kept,
+    early_edits_apply_on_arrival,
+    early_reactions_apply_on_arrival,
+    delete_before_message,
+    delete_before_outbound,
+    early_receipts_apply_on_arrival,
+    early_ops_fail_cleanly,
+    early_ops_race_their_message,
     message_sort,
     message_filters,
     message_filters_combined,
@@ -302,4 +309,67 @@ async fn postgres_two_instances_race_for_each_key_once() {
         }
     })
     .await;
+}
+
+/// Two instances on one PostgreSQL schema, one storing messages while the other stores their
+/// unsends at the same moment: whichever transaction commits first, every message ends
+/// deleted (the advisory locks of the pending ops keep the two from missing each other).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_instances_race_messages_and_their_unsends() {
+    let Some(url) = pg::url() else { return };
+    let schema = pg::fresh_schema("mm_race");
+    let options = PostgresOptions::new(&url).schema(&schema);
+    let case = async move {
+        let connect = || async {
+            PostgresStore::connect_with(options.clone())
+                .await
+                .expect("connect")
+        };
+        let (first, second) = (Arc::new(connect().await), Arc::new(connect().await));
+        let tenant = TenantId::new("race");
+        let (streams, per_stream) = (6_usize, 60_i64);
+        let mut tasks = Vec::new();
+        for stream in 0..streams {
+            // Each message and its unsend leave together.
+            let together = Arc::new(tokio::sync::Barrier::new(2));
+            for (unsends, store) in [(false, first.clone()), (true, second.clone())] {
+                let tenant = tenant.clone();
+                let together = Arc::clone(&together);
+                tasks.push(tokio::spawn(async move {
+                    for i in 0..per_stream {
+                        together.wait().await;
+                        let mid = format!("race-{stream}-{i}");
+                        let message = if unsends {
+                            serde_json::json!({"mid": mid, "is_deleted": true})
+                        } else {
+                            serde_json::json!({"mid": mid, "text": "racing"})
+                        };
+                        let event = serde_json::json!({"sender": {"id": format!("user-{stream}")},
+                            "recipient": {"id": "17841400000000000"},
+                            "timestamp": 1_700_000_000_000_i64 + i, "message": message});
+                        let body = DeliveryBuilder::new(Platform::Instagram, "17841400000000000")
+                            .messaging_event(event)
+                            .build();
+                        store.apply(&routed(&tenant, &body)).await.expect("apply");
+                    }
+                }));
+            }
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+        let page = first
+            .list_messages(&tenant, &MessageQuery::new().limit(500))
+            .await
+            .expect("list");
+        assert_eq!(page.data.len(), streams * 60);
+        let kept: Vec<&str> = page
+            .data
+            .iter()
+            .filter(|m| !m.deleted)
+            .map(|m| m.message_id.as_str())
+            .collect();
+        assert!(kept.is_empty(), "messages whose unsend was lost: {kept:?}");
+    };
+    pg::in_schema(&url, &schema, case).await;
 }

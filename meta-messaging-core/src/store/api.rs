@@ -53,11 +53,14 @@ pub struct ApplyReport {
     /// did not have).
     pub inserted: u64,
     /// Existing messages changed: an echo merged into an outbound row, a reaction, an edit, a
-    /// delete, a read or delivery receipt (counted per message).
+    /// delete, a read or delivery receipt (counted per message). Also each event that arrived
+    /// before its message and was applied when this call stored the message, if it changed
+    /// the message (its arrival was counted in `raw_kept`).
     pub updated: u64,
     /// Events kept in the raw-events table: kinds the store does not model (postbacks,
     /// referrals, opt-ins, handovers, comments, mentions, unknown events) and events that
-    /// refer to a message the store does not have.
+    /// refer to a message the store does not have yet (a reaction, edit, unsend or receipt,
+    /// also kept to be applied when the message arrives).
     pub raw_kept: u64,
     /// Events that changed nothing (already applied).
     pub duplicates: u64,
@@ -212,7 +215,9 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
     ///
     /// Idempotent: a redelivered message is stored once, an echo merges with the outbound row
     /// of [`record_outbound`](Self::record_outbound), and applying the same events twice
-    /// changes nothing. Either every event is applied or none is.
+    /// changes nothing. Order does not matter either: a reaction, edit, unsend or receipt that
+    /// names a message the store does not have yet is kept, and applied when the message
+    /// arrives (through `apply` or `record_outbound`). Either every event is applied or none is.
     async fn apply(&self, events: &[TenantEvent]) -> Result<ApplyReport, StoreError>;
 
     /// Stores a message sent through the Send API (with the id Meta answered), once: its echo

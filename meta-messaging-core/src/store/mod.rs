@@ -49,16 +49,20 @@
 //! 2. `plan.rs`: [`TenantEvent`]s become a `Plan`, the same for every backend: message rows
 //!    to insert, ops on stored messages (reactions, edits, deletes, receipts), events to keep
 //!    raw, accounts to touch. What each event kind means is decided here, once; NUL
-//!    characters are replaced here too (`nul.rs`), in every string the plan holds.
+//!    characters are replaced here too (`nul.rs`), in every string the plan holds; `pending.rs`
+//!    decides what an op whose message has not arrived yet becomes, and in which order such
+//!    ops apply when it does.
 //! 3. In memory: `memory/apply.rs` executes the plan under one lock, undoing it on failure
-//!    (`memory/state.rs`).
+//!    (`memory/state.rs`); `memory/pending.rs` keeps the ops whose message is missing and
+//!    applies them when it arrives.
 //! 4. In SQL: `batch.rs` queues the plan; a writer task takes every plan waiting (up to
 //!    `max_batch`) and hands them to the engine together (group commit). A batch that fails
 //!    is halved until the failing plans are alone; only they get the error.
 //! 5. `sql/engine/write.rs` runs the batch in one transaction: conversations, then messages
 //!    (inbound in multi-row inserts, outbound merged one by one), then conversation bumps,
-//!    ops (`sql/engine/ops.rs`) and raw events (`sql/engine/raw_events.rs`), then account
-//!    touches; and commits.
+//!    ops (`sql/engine/ops.rs`) and raw events (`sql/engine/raw_events.rs`), then the ops that
+//!    waited for the messages just stored (`sql/engine/pending.rs`: one look-up per batch),
+//!    then account touches; and commits.
 //! 6. `sql/dialect/`: the multi-row statements of step 5, per database (`VALUES` lists on
 //!    SQLite, `UNNEST` arrays on PostgreSQL).
 //!
@@ -83,6 +87,7 @@ mod keyring;
 mod memory;
 mod model;
 mod nul;
+mod pending;
 mod plan;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -203,7 +203,7 @@ impl Clean for ReceiptScope {
                 account_id.clean();
                 participant_id.clean();
             }
-            ReceiptScope::Messages(targets) => targets.clean(),
+            ReceiptScope::Messages { targets, .. } => targets.clean(),
         }
     }
 }

@@ -42,7 +42,8 @@ pub(crate) struct MessageRow {
     pub preview: Option<String>,
 }
 
-/// A change to messages that already exist. `orphan` is kept raw when the message is missing.
+/// A change to messages that already exist. `orphan` is the event, kept raw (and pending,
+/// see `pending.rs`) while the message is missing.
 #[derive(Debug, Clone)]
 pub(crate) enum Op {
     React {
@@ -127,7 +128,11 @@ pub(crate) enum ReceiptScope {
         watermark_ms: i64,
     },
     /// These messages, and (for reads) every outbound message of their conversation before them.
-    Messages(Vec<Target>),
+    /// `orphan` is the event, kept while one of them is missing.
+    Messages {
+        targets: Vec<Target>,
+        orphan: RawRow,
+    },
 }
 
 impl ReceiptScope {
@@ -135,7 +140,7 @@ impl ReceiptScope {
     pub(crate) fn tenant_id(&self) -> Option<&TenantId> {
         match self {
             Self::UpTo { tenant_id, .. } => Some(tenant_id),
-            Self::Messages(targets) => targets.first().map(|t| &t.tenant_id),
+            Self::Messages { targets, .. } => targets.first().map(|t| &t.tenant_id),
         }
     }
 }
@@ -280,7 +285,7 @@ fn target(tenant: &TenantId, event: &Event, mid: &MessageId) -> Target {
     }
 }
 
-const ORPHAN: &str = "refers to a message the store does not have";
+const ORPHAN: &str = super::pending::WAITING;
 
 impl Plan {
     /// Plans a batch of routed events, in order, cleaned (see [`nul`](super::nul)).
@@ -400,7 +405,10 @@ impl Plan {
     fn add_read(&mut self, tenant: &TenantId, event: &Event, read: &ReadReceipt) {
         match (&read.mid, read.watermark_ms) {
             (Some(mid), _) => self.receipt(
-                ReceiptScope::Messages(vec![target(tenant, event, mid)]),
+                ReceiptScope::Messages {
+                    targets: vec![target(tenant, event, mid)],
+                    orphan: raw_row(tenant.clone(), event, Some(ORPHAN.to_owned())),
+                },
                 true,
                 event.timestamp_ms,
             ),
@@ -417,7 +425,9 @@ impl Plan {
                 .iter()
                 .map(|mid| target(tenant, event, mid))
                 .collect();
-            self.receipt(ReceiptScope::Messages(targets), false, event.timestamp_ms);
+            let orphan = raw_row(tenant.clone(), event, Some(ORPHAN.to_owned()));
+            let scope = ReceiptScope::Messages { targets, orphan };
+            self.receipt(scope, false, event.timestamp_ms);
         }
         if let Some(watermark_ms) = delivery.watermark_ms {
             self.watermark(tenant, event, watermark_ms, false);

@@ -20,6 +20,7 @@
 
 mod cases;
 mod changes;
+mod early;
 mod fixtures;
 mod handlers;
 mod idempotency;
@@ -37,6 +38,11 @@ pub use self::changes::{
     change_log_concurrent_writers_no_gaps, change_log_failed_write_appends_nothing,
     change_log_one_stored_per_message, change_log_pruning, change_log_records_each_write,
     change_log_tenant_isolation,
+};
+pub use self::early::{
+    delete_before_message, delete_before_outbound, early_edits_apply_on_arrival,
+    early_ops_fail_cleanly, early_ops_race_their_message, early_reactions_apply_on_arrival,
+    early_receipts_apply_on_arrival,
 };
 pub use self::handlers::{
     handler_concurrent_leases_one_wins, handler_leases_and_retries, handler_queue_each_event_once,
@@ -100,6 +106,13 @@ pub async fn run_all(h: &Harness) {
         edits,
         deletes,
         unknown_and_orphan_events_are_kept,
+        early_edits_apply_on_arrival,
+        early_reactions_apply_on_arrival,
+        delete_before_message,
+        delete_before_outbound,
+        early_receipts_apply_on_arrival,
+        early_ops_fail_cleanly,
+        early_ops_race_their_message,
         message_sort,
         message_filters,
         message_filters_combined,

@@ -168,13 +168,14 @@ pub async fn concurrent_writers(h: &Harness) {
     );
 }
 
-type Snapshot = (
+/// Everything a tenant sees: its messages, conversations and raw events.
+pub(super) type Snapshot = (
     Vec<StoredMessage>,
     Vec<crate::store::conversation::Conversation>,
     Vec<crate::store::api::RawEvent>,
 );
 
-async fn snapshot(store: &dyn MessageStore, tenant: &TenantId) -> Snapshot {
+pub(super) async fn snapshot(store: &dyn MessageStore, tenant: &TenantId) -> Snapshot {
     let messages = store
         .list_messages(tenant, &MessageQuery::new().limit(100))
         .await

@@ -7,7 +7,7 @@ use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
 use crate::store::model::{Direction, StoredMessage};
 use crate::store::plan::{
-    ConversationKey, MessageRow, Op, Plan, ReceiptScope, apply_reaction, now_ms, preview,
+    ConversationKey, MessageRow, Op, Plan, ReceiptScope, Target, apply_reaction, now_ms, preview,
 };
 
 /// What happened to one planned message.
@@ -30,9 +30,13 @@ struct ReceiptRange {
 impl Tx<'_> {
     pub fn apply(&mut self, plan: &Plan) -> Result<ApplyReport, StoreError> {
         let mut report = ApplyReport::default();
+        let mut arrived = Vec::new();
         for row in &plan.messages {
             match self.upsert_message(row)? {
-                Upsert::Inserted(_) => report.inserted += 1,
+                Upsert::Inserted(_) => {
+                    report.inserted += 1;
+                    arrived.push(message_key(row));
+                }
                 Upsert::Merged(_) => report.updated += 1,
                 Upsert::Unchanged(_) => report.duplicates += 1,
             }
@@ -47,6 +51,7 @@ impl Tx<'_> {
                 report.duplicates += 1;
             }
         }
+        report.updated += self.settle(&arrived)?;
         for touch in &plan.touches {
             let key = (
                 touch.tenant_id.clone(),
@@ -67,12 +72,7 @@ impl Tx<'_> {
     }
 
     pub fn upsert_message(&mut self, row: &MessageRow) -> Result<Upsert, StoreError> {
-        let target = crate::store::plan::Target {
-            tenant_id: row.tenant_id.clone(),
-            platform: row.platform,
-            message_id: row.message_id.clone(),
-        };
-        match self.state().message_id_of(&target) {
+        match self.state().message_id_of(&message_key(row)) {
             Some(id) => self.merge_outbound(id, row),
             None => self.insert_message(row),
         }
@@ -88,11 +88,12 @@ impl Tx<'_> {
         }
         let mut entry = old.clone();
         let m = &mut entry.message;
-        fill(&mut entry.raw, &row.raw_event);
         fill(&mut m.app_id, &row.app_id.as_deref().map(Into::into));
         fill(&mut m.metadata, &row.metadata);
         fill(&mut m.reply_to, &row.reply_to);
+        // What an unsend erased stays erased.
         if !m.deleted {
+            fill(&mut entry.raw, &row.raw_event);
             fill(&mut m.text, &row.text);
             if m.attachments.is_empty() {
                 m.attachments.clone_from(&row.attachments);
@@ -158,7 +159,7 @@ impl Tx<'_> {
         Ok(c)
     }
 
-    fn apply_op(&mut self, op: &Op, report: &mut ApplyReport) -> Result<(), StoreError> {
+    pub(super) fn apply_op(&mut self, op: &Op, report: &mut ApplyReport) -> Result<(), StoreError> {
         let (target, orphan) = match op {
             Op::React { target, orphan, .. }
             | Op::Edit { target, orphan, .. }
@@ -169,7 +170,8 @@ impl Tx<'_> {
                 timestamp_ms,
             } => {
                 let changed = self.receipt(scope, *read, *timestamp_ms)?;
-                if changed == 0 {
+                let kept = self.keep_missing_receipts(scope, *read, *timestamp_ms, report)?;
+                if changed == 0 && !kept {
                     report.duplicates += 1;
                 }
                 report.updated += changed;
@@ -177,12 +179,7 @@ impl Tx<'_> {
             }
         };
         let Some(id) = self.state().message_id_of(target) else {
-            if self.insert_raw(orphan)? {
-                report.raw_kept += 1;
-            } else {
-                report.duplicates += 1;
-            }
-            return Ok(());
+            return self.keep_pending(op, target, orphan, report);
         };
         let Some(old) = self.state().messages.get(&id) else {
             return Ok(());
@@ -250,7 +247,7 @@ impl Tx<'_> {
                     });
                 }
             }
-            ReceiptScope::Messages(targets) => {
+            ReceiptScope::Messages { targets, .. } => {
                 for target in targets {
                     let Some(id) = self.state().message_id_of(target) else {
                         continue;
@@ -341,6 +338,8 @@ fn change(entry: &mut MessageEntry, op: &Op) -> (bool, Option<Option<String>>) {
             m.deleted = true;
             m.text = None;
             m.attachments.clear();
+            m.edit_count = 0;
+            m.edited_at_ms = None;
             entry.raw = None;
             (true, Some(None))
         }
@@ -376,6 +375,15 @@ fn new_message(row: &MessageRow, id: i64, conversation_id: ConversationId) -> St
         deleted: false,
         unsupported: row.unsupported,
         raw_event: None,
+    }
+}
+
+/// The key a message is found by.
+fn message_key(row: &MessageRow) -> Target {
+    Target {
+        tenant_id: row.tenant_id.clone(),
+        platform: row.platform,
+        message_id: row.message_id.clone(),
     }
 }
 

@@ -5,6 +5,7 @@ mod apply;
 mod changes;
 mod handler_queue;
 mod idempotency;
+mod pending;
 mod state;
 
 use std::sync::{Mutex, MutexGuard};
@@ -172,7 +173,15 @@ impl MessageStore for InMemoryStore {
                 let mut id = None;
                 for row in &plan.messages {
                     id = Some(match tx.upsert_message(row)? {
-                        Upsert::Inserted(id) | Upsert::Merged(id) | Upsert::Unchanged(id) => id,
+                        Upsert::Inserted(id) => {
+                            tx.settle(&[Target {
+                                tenant_id: row.tenant_id.clone(),
+                                platform: row.platform,
+                                message_id: row.message_id.clone(),
+                            }])?;
+                            id
+                        }
+                        Upsert::Merged(id) | Upsert::Unchanged(id) => id,
                     });
                 }
                 Ok(id)

@@ -12,6 +12,7 @@ use crate::store::conversation::Conversation;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
 use crate::store::model::StoredMessage;
+use crate::store::pending::{PendingOp, Waiting};
 use crate::store::plan::{ConversationKey, RawRow, ReactionState, Target, visible_reactions};
 
 #[derive(Debug, Clone)]
@@ -55,6 +56,10 @@ pub(super) struct State {
     pub unrouted: BTreeMap<i64, RawEvent>,
     unrouted_keys: HashSet<String>,
     pub accounts: BTreeMap<AccountKey, Account>,
+    /// Ops waiting for their message, by message (see `pending.rs`).
+    waiting: HashMap<Target, Vec<Waiting>>,
+    /// Every pending op ever kept, applied or not: (raw event hash, message).
+    pending_keys: HashSet<(String, Target)>,
     pub logs: HashMap<TenantId, TenantLog>,
 }
 
@@ -71,6 +76,8 @@ enum Undo {
     Conversation(i64, Option<Box<Conversation>>),
     Raw(i64, TenantId, String),
     Account(AccountKey, Option<Box<Account>>),
+    Pending(String, Target),
+    Applied(Target, Vec<Waiting>),
 }
 
 /// A write in progress: every change is recorded so [`Tx::rollback`] can undo it.
@@ -157,6 +164,18 @@ impl Tx<'_> {
                     s.raw.remove(&id);
                     s.raw_keys.remove(&(tenant, hash));
                 }
+                Undo::Pending(hash, target) => {
+                    if let Some(waiting) = s.waiting.get_mut(&target) {
+                        waiting.retain(|w| w.orphan.event_hash != hash);
+                        if waiting.is_empty() {
+                            s.waiting.remove(&target);
+                        }
+                    }
+                    s.pending_keys.remove(&(hash, target));
+                }
+                Undo::Applied(target, waiting) => {
+                    s.waiting.insert(target, waiting);
+                }
                 Undo::Account(key, old) => match old {
                     Some(old) => {
                         s.accounts.insert(key, *old);
@@ -228,6 +247,44 @@ impl Tx<'_> {
         let old = self.state.accounts.insert(key.clone(), account);
         self.undo.push(Undo::Account(key, old.map(Box::new)));
         Ok(())
+    }
+
+    /// Keeps an op until `target` is stored, unless it is kept already.
+    pub fn put_pending(
+        &mut self,
+        target: &Target,
+        op: PendingOp,
+        orphan: &RawRow,
+    ) -> Result<(), StoreError> {
+        let key = (orphan.event_hash.clone(), target.clone());
+        if self.state.pending_keys.contains(&key) {
+            return Ok(());
+        }
+        self.fail.hit()?;
+        let waiting = Waiting {
+            id: self.next_id(),
+            target: target.clone(),
+            op,
+            orphan: orphan.clone(),
+        };
+        self.state
+            .waiting
+            .entry(target.clone())
+            .or_default()
+            .push(waiting);
+        self.state.pending_keys.insert(key.clone());
+        self.undo.push(Undo::Pending(key.0, key.1));
+        Ok(())
+    }
+
+    /// The ops that waited for `target`, now applied: they no longer wait.
+    pub fn take_waiting(&mut self, target: &Target) -> Vec<Waiting> {
+        let Some(waiting) = self.state.waiting.remove(target) else {
+            return Vec::new();
+        };
+        self.undo
+            .push(Undo::Applied(target.clone(), waiting.clone()));
+        waiting
     }
 
     pub fn insert_unrouted(&mut self, row: &RawRow) -> Result<bool, StoreError> {

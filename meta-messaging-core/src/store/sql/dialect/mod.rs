@@ -13,7 +13,7 @@ use std::future::Future;
 
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
-use crate::store::plan::{ConversationKey, MessageRow};
+use crate::store::plan::{ConversationKey, MessageRow, Target};
 
 /// A conversation to create unless it exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +42,18 @@ pub(crate) struct Bump<'a> {
     pub(crate) newest: &'a MessageRow,
     /// How many of its new messages came in (and so are unread).
     pub(crate) inbound: i64,
+}
+
+/// An advisory lock of the pending-op protocol (`engine/pending.rs`): a class and an id, taken
+/// shared or exclusive until the transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LockKey {
+    /// What kind of lock (one message, or all of them).
+    pub(crate) class: i32,
+    /// Which one of its kind.
+    pub(crate) id: i32,
+    /// Exclusive, or shared.
+    pub(crate) exclusive: bool,
 }
 
 /// An account that got events. Ordered by key first: that is the order rows are locked in.
@@ -102,6 +114,21 @@ pub(crate) trait SqlDialect: sqlx::Database {
         bumps: &[Bump<'_>],
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
+    /// The ops waiting for these messages and not applied yet, with their raw events: rows of
+    /// (id, tenant, platform, message id, op, account id, kind, reason, timestamp, received at,
+    /// event hash, raw).
+    fn find_pending(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        targets: &[&Target],
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
+
+    /// Takes these advisory locks, in this order, until the transaction ends; nothing where
+    /// one transaction at a time writes the database (SQLite).
+    fn lock(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        keys: &[LockKey],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// Moves each account's last-event time forward (never back).
     fn touch_accounts(
         tx: &mut sqlx::Transaction<'static, Self>,
@@ -117,6 +144,15 @@ macro_rules! message_columns {
     };
 }
 use message_columns;
+
+/// The columns of a pending op (`p`) and its raw event (`r`) that `find_pending` returns.
+macro_rules! pending_columns {
+    () => {
+        "p.id, p.tenant_id, p.platform, p.message_id, p.op, r.account_id, r.kind, r.reason, \
+         r.timestamp_ms, r.received_at_ms, r.event_hash, r.raw"
+    };
+}
+use pending_columns;
 
 /// What both dialects do with a message id that the tenant already has on the platform, and
 /// the columns they return for each row inserted.

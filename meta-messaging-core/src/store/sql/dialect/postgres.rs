@@ -8,9 +8,10 @@ use sqlx::query::Query;
 use sqlx::{Postgres, Transaction};
 
 use super::{
-    Bump, NewConversation, NewMessage, SqlDialect, Touch, bump_set, message_columns,
-    on_duplicate_message,
+    Bump, LockKey, NewConversation, NewMessage, SqlDialect, Touch, bump_set, message_columns,
+    on_duplicate_message, pending_columns,
 };
+use crate::store::plan::Target;
 use crate::store::sql::to_json;
 
 fn column<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
@@ -135,6 +136,44 @@ impl SqlDialect for Postgres {
         .bind(column(bumps, |b| b.newest.message_id.as_str().to_owned()))
         .bind(column(bumps, |b| b.newest.preview.clone()))
         .bind(column(bumps, |b| b.newest.direction.as_str()))
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+    }
+
+    async fn find_pending(
+        tx: &mut Transaction<'static, Self>,
+        targets: &[&Target],
+    ) -> Result<Vec<Self::Row>, sqlx::Error> {
+        sqlx::query(concat!(
+            "SELECT ",
+            pending_columns!(),
+            " FROM UNNEST($1::text[], $2::text[], $3::text[]) AS v(t, m, pl) \
+             JOIN pending_ops p ON p.tenant_id = v.t AND p.message_id = v.m \
+             AND p.platform = v.pl AND p.applied_at_ms IS NULL \
+             JOIN raw_events r ON r.tenant_id = p.tenant_id AND r.event_hash = p.event_hash",
+        ))
+        .bind(column(targets, |t| t.tenant_id.as_str().to_owned()))
+        .bind(column(targets, |t| t.message_id.as_str().to_owned()))
+        .bind(column(targets, |t| t.platform.as_str()))
+        .fetch_all(&mut **tx)
+        .await
+    }
+
+    async fn lock(
+        tx: &mut Transaction<'static, Self>,
+        keys: &[LockKey],
+    ) -> Result<(), sqlx::Error> {
+        // A function scan returns the array's rows in order, so the locks are taken in the
+        // order given.
+        sqlx::query(
+            "SELECT CASE WHEN v.x THEN pg_advisory_xact_lock(v.c, v.o) \
+             ELSE pg_advisory_xact_lock_shared(v.c, v.o) END \
+             FROM UNNEST($1::int4[], $2::int4[], $3::bool[]) AS v(c, o, x)",
+        )
+        .bind(column(keys, |k| k.class))
+        .bind(column(keys, |k| k.id))
+        .bind(column(keys, |k| k.exclusive))
         .execute(&mut **tx)
         .await
         .map(drop)

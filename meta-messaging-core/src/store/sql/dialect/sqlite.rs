@@ -4,9 +4,10 @@ use sqlx::sqlite::SqliteQueryResult;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use super::{
-    Bump, NewConversation, NewMessage, SqlDialect, Touch, bump_set, message_columns,
-    on_duplicate_message,
+    Bump, LockKey, NewConversation, NewMessage, SqlDialect, Touch, bump_set, message_columns,
+    on_duplicate_message, pending_columns,
 };
+use crate::store::plan::Target;
 use crate::store::sql::to_json;
 
 impl SqlDialect for Sqlite {
@@ -135,6 +136,35 @@ impl SqlDialect for Sqlite {
         });
         q.push(")) AS v WHERE conversations.id = v.id");
         q.build().execute(&mut **tx).await.map(drop)
+    }
+
+    async fn find_pending(
+        tx: &mut Transaction<'static, Self>,
+        targets: &[&Target],
+    ) -> Result<Vec<Self::Row>, sqlx::Error> {
+        // A join with the list (not `IN`) searches the index for each key, where `IN` scans
+        // it; `applied_at_ms IS NULL` as in the partial index, so that SQLite reads it.
+        let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", pending_columns!(), " FROM ("));
+        q.push_values(targets, |mut b, t| {
+            b.push_bind(t.tenant_id.as_str())
+                .push_bind(t.message_id.as_str())
+                .push_bind(t.platform.as_str());
+        });
+        q.push(
+            ") AS v JOIN pending_ops p ON p.tenant_id = v.column1 AND p.message_id = v.column2 \
+             AND p.platform = v.column3 \
+             JOIN raw_events r ON r.tenant_id = p.tenant_id AND r.event_hash = p.event_hash \
+             WHERE p.applied_at_ms IS NULL",
+        );
+        q.build().fetch_all(&mut **tx).await
+    }
+
+    async fn lock(
+        _tx: &mut Transaction<'static, Self>,
+        _keys: &[LockKey],
+    ) -> Result<(), sqlx::Error> {
+        // `BEGIN IMMEDIATE` already lets one write transaction at a time in.
+        Ok(())
     }
 
     async fn touch_accounts(

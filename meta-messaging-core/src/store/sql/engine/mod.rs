@@ -8,6 +8,7 @@
 //! | `write.rs` | group commit: a batch of plans in one transaction, messages first |
 //! | `changes.rs` | the change log: appending a transaction's changes, reading, pruning |
 //! | `ops.rs` | changes to stored messages: reactions, edits, deletes, receipts |
+//! | `pending.rs` | changes whose message has not arrived yet: kept, then applied when it does |
 //! | `raw_events.rs` | events kept whole: raw (orphans, unsupported) and unrouted |
 //! | `messages.rs` | reading messages: by id, pages, counts |
 //! | `conversations.rs` | reading conversations, and marking read, archiving, profiles |
@@ -28,6 +29,7 @@ mod handler_queue;
 mod idempotency;
 mod messages;
 mod ops;
+mod pending;
 mod raw_events;
 mod store;
 mod write;

@@ -8,9 +8,7 @@ use crate::store::api::ApplyReport;
 use crate::store::changes::ChangeSet;
 use crate::store::error::StoreError;
 use crate::store::model::StoredAttachment;
-use crate::store::plan::{
-    Op, RawRow, ReactionState, ReceiptScope, Target, apply_reaction, preview,
-};
+use crate::store::plan::{Op, ReactionState, ReceiptScope, Target, apply_reaction, preview};
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::json;
 
@@ -41,7 +39,7 @@ where
     usize: ColumnIndex<DB::Row>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
-    /// Applies one op; one whose message is missing keeps its event raw (an orphan).
+    /// Applies one op; one whose message is missing is kept until it arrives (`pending.rs`).
     pub(super) async fn apply_op(
         &self,
         tx: &mut Tx<DB>,
@@ -49,14 +47,19 @@ where
         report: &mut ApplyReport,
         changes: &mut ChangeSet,
     ) -> Result<(), StoreError> {
-        let (changed, target, orphan) = match op {
+        let (changed, target) = match op {
             Op::Receipt {
                 scope,
                 read,
                 timestamp_ms,
             } => {
-                let touched = self.receipt(tx, scope, *read, *timestamp_ms).await?;
-                if touched.is_empty() {
+                let (read, at) = (*read, *timestamp_ms);
+                let touched = self.receipt(tx, scope, read, at).await?;
+                let changed = touched.len() as u64;
+                let kept =
+                    (self.keep_missing_receipts(tx, scope, read, at, changed, (report, changes)))
+                        .await?;
+                if changed == 0 && !kept {
                     report.duplicates += 1;
                 }
                 report.updated += touched.len() as u64;
@@ -81,8 +84,12 @@ where
                     apply_reaction(states, actor, *remove, reaction, emoji, *timestamp_ms)
                 };
                 match self.react(tx, target, merge).await? {
-                    Some(touched) => (touched.map(|t| (t, false)), target, orphan),
-                    None => return self.keep_raw(tx, orphan, report).await,
+                    Some(touched) => (touched.map(|t| (t, false)), target),
+                    None => {
+                        return self
+                            .keep_pending(tx, op, target, orphan, (report, changes))
+                            .await;
+                    }
                 }
             }
             Op::Edit {
@@ -92,12 +99,24 @@ where
                 timestamp_ms,
                 orphan,
             } => {
-                let edited = self
-                    .edit(tx, target, text.as_deref(), *num_edit, *timestamp_ms)
-                    .await?;
-                (edited, target, orphan)
+                // Looked up first: an update that finds nothing cannot tell a repeat from a
+                // message committed by another transaction after it looked.
+                if !self.message_exists(tx, target).await? {
+                    return self
+                        .keep_pending(tx, op, target, orphan, (report, changes))
+                        .await;
+                }
+                let edited = self.edit(tx, target, text.as_deref(), *num_edit, *timestamp_ms);
+                (edited.await?, target)
             }
-            Op::Delete { target, orphan } => (self.delete(tx, target).await?, target, orphan),
+            Op::Delete { target, orphan } => {
+                if !self.message_exists(tx, target).await? {
+                    return self
+                        .keep_pending(tx, op, target, orphan, (report, changes))
+                        .await;
+                }
+                (self.delete(tx, target).await?, target)
+            }
         };
         match changed {
             Some(((message, conversation), conversation_changed)) => {
@@ -106,10 +125,10 @@ where
                 if conversation_changed {
                     changes.conversation_updated(&target.tenant_id, conversation);
                 }
-                Ok(())
             }
-            None => self.unchanged(tx, target, orphan, report).await,
+            None => report.duplicates += 1,
         }
+        Ok(())
     }
 
     /// Merges a reaction into the message's stored states: `None` if the message is missing,
@@ -153,8 +172,8 @@ where
     }
 
     /// Replaces a message's text with a newer edit, and the preview if it is the newest
-    /// message of its conversation. `None` if there was nothing to change, else the message
-    /// and whether its conversation's preview changed.
+    /// message of its conversation. `None` if there was nothing to change (or it is missing),
+    /// else the message and whether its conversation's preview changed.
     async fn edit(
         &self,
         tx: &mut Tx<DB>,
@@ -201,9 +220,9 @@ where
         Ok(Some(((id, conversation), DB::rows_affected(&moved) > 0)))
     }
 
-    /// Blanks a message, and takes it out of its conversation's preview and unread count.
-    /// `None` if it was already deleted (or is missing), else the message and whether its
-    /// conversation changed.
+    /// Blanks a message (its edits too), and takes it out of its conversation's preview and
+    /// unread count. `None` if it was already deleted (or is missing), else the message and
+    /// whether its conversation changed.
     async fn delete(
         &self,
         tx: &mut Tx<DB>,
@@ -212,7 +231,7 @@ where
         self.fail.hit()?;
         let sql = format!(
             "UPDATE messages SET deleted = TRUE, text = NULL, attachments = '[]', \
-             raw_event = NULL WHERE {KEY} AND NOT deleted \
+             raw_event = NULL, edit_count = 0, edited_at_ms = NULL WHERE {KEY} AND NOT deleted \
              RETURNING conversation_id, direction, read_at_ms, id"
         );
         let row = sqlx::query::<DB>(&sql)
@@ -248,33 +267,8 @@ where
         Ok(Some(((id, conversation), DB::rows_affected(&moved) > 0)))
     }
 
-    /// An op that changed nothing: a repeat if the message exists, an orphan if it does not.
-    async fn unchanged(
-        &self,
-        tx: &mut Tx<DB>,
-        target: &Target,
-        orphan: &RawRow,
-        report: &mut ApplyReport,
-    ) -> Result<(), StoreError> {
-        let sql = format!("SELECT id FROM messages WHERE {KEY}");
-        let exists = sqlx::query::<DB>(&sql)
-            .bind(target.tenant_id.as_str())
-            .bind(target.platform.as_str())
-            .bind(target.message_id.as_str())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db)?
-            .is_some();
-        if exists {
-            report.duplicates += 1;
-            Ok(())
-        } else {
-            self.keep_raw(tx, orphan, report).await
-        }
-    }
-
     /// Marks outbound messages delivered (and read): returns how many changed.
-    async fn receipt(
+    pub(super) async fn receipt(
         &self,
         tx: &mut Tx<DB>,
         scope: &ReceiptScope,
@@ -308,7 +302,7 @@ where
                     .map_err(db)?;
                 touched(&done)
             }
-            ReceiptScope::Messages(targets) => {
+            ReceiptScope::Messages { targets, .. } => {
                 let mut changed = Vec::new();
                 for target in targets {
                     // A read covers everything sent before the message read; a delivery

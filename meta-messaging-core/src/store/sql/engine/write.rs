@@ -1,6 +1,6 @@
 //! Group commit: executing [`Plan`]s, many per transaction, each with its own report. The
 //! order within a transaction: conversations, messages, conversation bumps, ops and raw
-//! events, account touches.
+//! events, the ops that waited for the messages just stored, account touches.
 
 use std::collections::{HashMap, HashSet};
 
@@ -73,7 +73,8 @@ where
         let mut outcomes: Vec<PlanOutcome> = plans.iter().map(|_| PlanOutcome::default()).collect();
         let mut changes = ChangeSet::default();
         let batch = (plans, rows.as_slice(), &conversations);
-        self.write_messages(&mut tx, batch, &mut outcomes, &mut changes)
+        let arrived = self
+            .write_messages(&mut tx, batch, &mut outcomes, &mut changes)
             .await?;
         for (plan, outcome) in plans.iter().zip(&mut outcomes) {
             for op in &plan.ops {
@@ -84,6 +85,8 @@ where
                 self.keep_raw(&mut tx, raw, &mut outcome.report).await?;
             }
         }
+        self.settle_arrivals(&mut tx, &arrived, &mut outcomes, &mut changes)
+            .await?;
         self.touch_accounts(&mut tx, plans).await?;
         self.commit_changes(tx, changes).await?;
         self.committed_batch(conversations);
@@ -104,18 +107,21 @@ where
 
     /// Stores the plans' messages and moves their conversations. Inbound messages go in with
     /// multi-row inserts (a redelivered id is skipped); outbound ones one by one, as a copy
-    /// may fill in what the first lacked.
+    /// may fill in what the first lacked. Returns the messages stored for the first time, each
+    /// with the index of its plan.
     async fn write_messages(
         &self,
         tx: &mut Tx<DB>,
         (plans, rows, conversations): (&[Plan], &[&MessageRow], &ConversationIds),
         outcomes: &mut [PlanOutcome],
         changes: &mut ChangeSet,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(usize, Target)>, StoreError> {
         let mut claimed = self.insert_inbound(tx, rows, conversations).await?;
         let mut inserted = Vec::new();
-        for (plan, outcome) in plans.iter().zip(outcomes) {
+        let mut arrived = Vec::new();
+        for (i, (plan, outcome)) in plans.iter().zip(outcomes).enumerate() {
             for row in &plan.messages {
+                let before = inserted.len();
                 let conversation = conversation_of(conversations, row)?;
                 let id = if row.direction == Direction::Inbound {
                     let key = message_key(row);
@@ -141,12 +147,16 @@ where
                     id
                 };
                 outcome.message_ids.push(id);
+                if inserted.len() > before {
+                    arrived.push((i, message_key(row)));
+                }
             }
         }
         for Inserted { conversation, row } in &inserted {
             changes.conversation_updated(&row.tenant_id, *conversation);
         }
-        self.bump_conversations(tx, &inserted).await
+        self.bump_conversations(tx, &inserted).await?;
+        Ok(arrived)
     }
 
     async fn ensure_conversations(
@@ -277,12 +287,15 @@ where
         let attachments = to_json(&row.attachments);
         let reply_to = row.reply_to.as_ref().map(to_json);
         let merged = sqlx::query::<DB>(
-            "UPDATE messages SET raw_event = COALESCE(raw_event, $4), app_id = COALESCE(app_id, $5), \
+            "UPDATE messages SET \
+             raw_event = CASE WHEN deleted THEN raw_event ELSE COALESCE(raw_event, $4) END, \
+             app_id = COALESCE(app_id, $5), \
              metadata = COALESCE(metadata, $6), reply_to = COALESCE(reply_to, $7), \
              text = CASE WHEN deleted THEN text ELSE COALESCE(text, $8) END, \
              attachments = CASE WHEN deleted OR attachments <> '[]' THEN attachments ELSE $9 END \
              WHERE tenant_id = $1 AND platform = $2 AND message_id = $3 AND direction = 'outbound' \
-             AND ((raw_event IS NULL AND $4 IS NOT NULL) OR (app_id IS NULL AND $5 IS NOT NULL) \
+             AND ((NOT deleted AND raw_event IS NULL AND $4 IS NOT NULL) \
+             OR (app_id IS NULL AND $5 IS NOT NULL) \
              OR (metadata IS NULL AND $6 IS NOT NULL) OR (reply_to IS NULL AND $7 IS NOT NULL) \
              OR (NOT deleted AND text IS NULL AND $8 IS NOT NULL) \
              OR (NOT deleted AND attachments = '[]' AND $9 <> '[]'))",

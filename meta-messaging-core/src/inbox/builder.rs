@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::changes::{Background, Forward, Listeners};
+#[cfg(feature = "postgres")]
+use super::changes::Forward;
+use super::changes::{Background, Listeners};
 use super::connect::OAuthSettings;
 use super::handler::EventHandler;
 use super::live::LiveHub;

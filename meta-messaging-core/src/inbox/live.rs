@@ -24,6 +24,7 @@ const READ_PAGE: u32 = 500;
 
 /// How long a follower waits before reading the log when nothing woke it, when other
 /// instances write to the same store: a safety net for a lost fan-out notice.
+#[cfg(feature = "postgres")]
 pub(crate) const SHARED_STORE_POLL: Duration = Duration::from_secs(2);
 
 /// A change in a tenant's inbox, as sent to live subscribers (and, in JSON, over Server-Sent

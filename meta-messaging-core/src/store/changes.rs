@@ -56,6 +56,7 @@ impl ChangeKind {
         }
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn parse(name: &str) -> Option<Self> {
         Some(match name {
             "message_stored" => Self::MessageStored,
@@ -274,6 +275,7 @@ impl ChangeSet {
         self.push(tenant, PendingChange::Account(platform, account_id.clone()));
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn is_empty(&self) -> bool {
         self.tenants.is_empty()
     }

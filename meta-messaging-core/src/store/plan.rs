@@ -135,6 +135,7 @@ pub(crate) enum ReceiptScope {
     },
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl ReceiptScope {
     /// The tenant whose messages the receipt covers (`None`: it names no message).
     pub(crate) fn tenant_id(&self) -> Option<&TenantId> {

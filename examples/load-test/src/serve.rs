@@ -123,20 +123,29 @@ async fn store(
         Target::Sqlite | Target::SqliteMulti => {
             Arc::new(SqliteStore::open(dir.join("load.db")).await?)
         }
-        Target::Postgres => Arc::new(PostgresStore::connect_with(postgres_options().await?).await?),
+        Target::Postgres => {
+            let options = postgres_options()?;
+            start_schema_over(&options).await?;
+            Arc::new(PostgresStore::connect_with(options).await?)
+        }
         Target::Minimal | Target::Memory => Arc::new(InMemoryStore::new()),
     })
 }
 
-/// A fresh schema in the test database.
-async fn postgres_options() -> Result<PostgresOptions, Box<dyn std::error::Error>> {
+/// The options of the `postgres` target: its own schema in the test database.
+fn postgres_options() -> Result<PostgresOptions, Box<dyn std::error::Error>> {
     let url = std::env::var("META_MESSAGING_TEST_POSTGRES_URL")
         .map_err(|_| "the postgres target needs META_MESSAGING_TEST_POSTGRES_URL")?;
-    let mut admin = sqlx::PgConnection::connect(&url).await?;
+    Ok(PostgresOptions::new(url).schema(PG_SCHEMA))
+}
+
+/// Drops the target's schema, so each run starts from an empty store.
+async fn start_schema_over(options: &PostgresOptions) -> Result<(), Box<dyn std::error::Error>> {
+    let mut admin = sqlx::PgConnection::connect(&options.url).await?;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
         .execute(&mut admin)
         .await?;
-    Ok(PostgresOptions::new(url).schema(PG_SCHEMA))
+    Ok(())
 }
 
 async fn minimal(
@@ -152,13 +161,6 @@ async fn minimal(
         Ok(_) => StatusCode::OK,
         Err(_) => StatusCode::BAD_REQUEST,
     }
-}
-
-/// The options of the schema [`postgres_options`] made, without starting it over.
-fn postgres_options_kept() -> Result<PostgresOptions, Box<dyn std::error::Error>> {
-    let url = std::env::var("META_MESSAGING_TEST_POSTGRES_URL")
-        .map_err(|_| "the postgres target needs META_MESSAGING_TEST_POSTGRES_URL")?;
-    Ok(PostgresOptions::new(url).schema(PG_SCHEMA))
 }
 
 /// Serves `target` on a free port and prints `LISTENING <addr>` for the load generator.
@@ -186,8 +188,7 @@ pub(crate) async fn run(target: Target) -> Result<(), Box<dyn std::error::Error>
                 .tenancy(tenancy);
             let builder = match target {
                 Target::Postgres => builder.live_fanout(
-                    LiveFanout::connect(FanoutOptions::for_store(&postgres_options_kept()?))
-                        .await?,
+                    LiveFanout::connect(FanoutOptions::for_store(&postgres_options()?)).await?,
                 ),
                 _ => builder,
             };

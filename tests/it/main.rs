@@ -6,6 +6,7 @@
 mod adapters;
 mod cli;
 mod emulator;
+mod faults;
 mod graph;
 mod inbox;
 mod properties;

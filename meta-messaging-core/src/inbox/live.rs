@@ -21,6 +21,9 @@ use crate::store::{Change, ChangeSubject, Conversation, MessageStore, StoreError
 
 /// How many changes one read of the log takes.
 const READ_PAGE: u32 = 500;
+/// The wait before reading the log again after a read failed (the database restarting, say):
+/// the changes are still there, so followers and subscribers retry instead of giving up.
+const READ_RETRY: Duration = Duration::from_millis(500);
 
 /// How long a follower waits before reading the log when nothing woke it, when other
 /// instances write to the same store: a safety net for a lost fan-out notice.
@@ -255,12 +258,16 @@ impl Follower {
             }
             let store = Arc::clone(&hub.store);
             drop(hub);
-            self.read(store.as_ref()).await;
+            if !self.read(store.as_ref()).await {
+                tokio::time::sleep(READ_RETRY).await;
+                self.wake.notify_one();
+            }
         }
     }
 
-    /// Reads the log after the cursor to its head and broadcasts it.
-    async fn read(&mut self, store: &dyn MessageStore) {
+    /// Reads the log after the cursor to its head and broadcasts it; `false` when a read
+    /// failed, to be tried again.
+    async fn read(&mut self, store: &dyn MessageStore) -> bool {
         loop {
             let page = match store
                 .changes_after(&self.tenant, self.cursor, READ_PAGE)
@@ -268,15 +275,14 @@ impl Follower {
             {
                 Ok(page) => page,
                 Err(err) => {
-                    // The next wake-up or poll reads again from the same place.
-                    tracing::warn!(error = %ErrorChain(&err), tenant = %self.tenant, "live events: reading the change log failed");
-                    return;
+                    tracing::warn!(error = %ErrorChain(&err), tenant = %self.tenant, "live events: reading the change log failed; reading again shortly");
+                    return false;
                 }
             };
             if page.gap {
                 // Subscribers behind the gap find it when they read the log themselves.
                 self.cursor = page.head;
-                return;
+                return true;
             }
             let more = page.has_more();
             let upto = page.changes.last().map_or(self.cursor, |c| c.seq);
@@ -296,7 +302,7 @@ impl Follower {
                 self.cursor = upto;
             }
             if !more {
-                return;
+                return true;
             }
         }
     }
@@ -335,9 +341,15 @@ impl Subscription {
                 return None;
             }
             if self.catch_up {
-                self.catch_up = false;
-                if let Err(reset) = self.read_log().await {
-                    return Some(self.reset(reset));
+                // `catch_up` is cleared only once the read succeeded: this future may be
+                // dropped mid-read (an SSE keep-alive timeout) and must read again next time.
+                match self.read_log().await {
+                    Ok(()) => self.catch_up = false,
+                    Err(LogRead::Pruned) => return Some(self.reset()),
+                    Err(LogRead::Failed(err)) => {
+                        tracing::warn!(error = %ErrorChain(&err), tenant = %self.tenant, after = self.last, "live events: a subscriber could not read the change log; reading again shortly");
+                        tokio::time::sleep(READ_RETRY).await;
+                    }
                 }
                 continue;
             }
@@ -364,15 +376,15 @@ impl Subscription {
     }
 
     /// Reads the log after `last` up to its head into `pending`.
-    async fn read_log(&mut self) -> Result<(), Option<StoreError>> {
+    async fn read_log(&mut self) -> Result<(), LogRead> {
         loop {
             let page = self
                 .store
                 .changes_after(&self.tenant, self.last, READ_PAGE)
                 .await
-                .map_err(Some)?;
+                .map_err(LogRead::Failed)?;
             if page.gap {
-                return Err(None);
+                return Err(LogRead::Pruned);
             }
             let more = page.has_more();
             for change in page.changes {
@@ -385,15 +397,8 @@ impl Subscription {
         }
     }
 
-    fn reset(&mut self, cause: Option<StoreError>) -> Arc<LiveEvent> {
-        match cause {
-            Some(err) => {
-                tracing::warn!(error = %ErrorChain(&err), tenant = %self.tenant, "live events: a subscriber could not catch up; it is told to reload")
-            }
-            None => {
-                tracing::info!(tenant = %self.tenant, after = self.last, "live events: a subscriber resumed from a place the change log no longer holds; it is told to reload")
-            }
-        }
+    fn reset(&mut self) -> Arc<LiveEvent> {
+        tracing::info!(tenant = %self.tenant, after = self.last, "live events: a subscriber resumed from a place the change log no longer holds; it is told to reload");
         self.ended = true;
         self.pending.clear();
         Arc::new(LiveEvent {
@@ -409,6 +414,14 @@ impl Subscription {
             Some((event, sub))
         })
     }
+}
+
+/// Why a subscription's read of the change log stopped short.
+enum LogRead {
+    /// The log no longer holds the changes after the subscription's place.
+    Pruned,
+    /// The store failed; the changes are still there.
+    Failed(StoreError),
 }
 
 impl Drop for Subscription {

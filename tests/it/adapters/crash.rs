@@ -4,15 +4,22 @@
 //! only the crash tests start), sends it signed deliveries from many tasks, kills it with
 //! SIGKILL in the middle, reopens the database and checks that every delivery answered 200 is
 //! there. Then a restarted host takes Meta's redeliveries of everything and stores each once.
+//!
+//! With an event handler (a slow one, so events are in flight when the host dies), every
+//! event of a delivery answered 200 runs after the restart: at least once, as the handler
+//! contract says.
 
-use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use meta_messaging_core::ids::{MessageId, TenantId};
-use meta_messaging_core::inbox::{Inbox, Tenancy};
+use meta_messaging_core::inbox::{
+    EventHandler, HandlerError, HandlerEvent, HandlerOptions, Inbox, Tenancy,
+};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::{
@@ -25,6 +32,7 @@ use crate::support::postgres;
 
 const STORE_ENV: &str = "META_MESSAGING_CRASH_CHILD_STORE";
 const SCHEMA_ENV: &str = "META_MESSAGING_CRASH_CHILD_SCHEMA";
+const HANDLER_LOG_ENV: &str = "META_MESSAGING_CRASH_CHILD_HANDLER_LOG";
 const SECRET: &str = "crash-test-secret";
 const ACCOUNT: &str = "17841400000000000";
 
@@ -48,13 +56,22 @@ async fn open(store: &str, schema: Option<&str>) -> Arc<dyn MessageStore> {
 async fn serve_until_killed() {
     let store = std::env::var(STORE_ENV).expect("only the crash tests run this host");
     let store = open(&store, std::env::var(SCHEMA_ENV).ok().as_deref()).await;
-    let inbox = Inbox::builder()
+    let mut builder = Inbox::builder()
         .app_secret(AppSecret::new(SECRET))
         .verify_token(VerifyToken::new("unused"))
         .store(store)
-        .tenancy(Tenancy::Single(tenant()))
-        .build()
-        .unwrap();
+        .tenancy(Tenancy::Single(tenant()));
+    if let Ok(log) = std::env::var(HANDLER_LOG_ENV) {
+        // A short lease: the killed host's lease must run out before the restarted one
+        // takes its work over.
+        let mut options = HandlerOptions::default();
+        options.lease = Duration::from_secs(2);
+        options.poll_interval = Duration::from_millis(100);
+        builder = builder
+            .handler(RecordRuns(log.into()))
+            .handler_options(options);
+    }
+    let inbox = builder.build().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("LISTENING {}", listener.local_addr().unwrap());
     let access = crate::support::servers::access(&inbox);
@@ -62,12 +79,45 @@ async fn serve_until_killed() {
     axum::serve(listener, app).await.unwrap();
 }
 
+/// A slow handler that appends the message id of each event it ran to a file: what a
+/// `kill -9` leaves written is what ran.
+struct RecordRuns(PathBuf);
+
+#[async_trait::async_trait]
+impl EventHandler for RecordRuns {
+    fn name(&self) -> &str {
+        "record-runs"
+    }
+
+    async fn handle(&self, _inbox: &Inbox, event: &HandlerEvent) -> Result<(), HandlerError> {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if let Some(mid) = event.event.message_id() {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.0)?;
+            // One write per line, so lines of concurrent runs never interleave.
+            file.write_all(format!("{mid}\n").as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// The message ids the handler recorded so far, with how many times each ran.
+fn runs(log: &Path) -> HashMap<String, usize> {
+    let mut runs = HashMap::new();
+    for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
+        *runs.entry(line.to_owned()).or_default() += 1;
+    }
+    runs
+}
+
 struct Host {
     child: Child,
     url: String,
 }
 
-fn start_host(store: &str, schema: Option<&str>) -> Host {
+fn start_host(store: &str, schema: Option<&str>, handler_log: Option<&Path>) -> Host {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([
@@ -82,6 +132,9 @@ fn start_host(store: &str, schema: Option<&str>) -> Host {
         .stderr(Stdio::null());
     if let Some(schema) = schema {
         command.env(SCHEMA_ENV, schema);
+    }
+    if let Some(log) = handler_log {
+        command.env(HANDLER_LOG_ENV, log);
     }
     let mut child = command.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -116,9 +169,9 @@ fn deliveries(count: usize) -> Vec<(MessageId, Vec<u8>, String)> {
         .collect()
 }
 
-async fn crash_under_load(store: &str, schema: Option<&str>) {
+async fn crash_under_load(store: &str, schema: Option<&str>, handler_log: Option<&Path>) {
     let all = Arc::new(deliveries(3_000));
-    let host = start_host(store, schema);
+    let host = start_host(store, schema, handler_log);
     let acked = Arc::new(Mutex::new(HashSet::new()));
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let client = crate::support::servers::client();
@@ -180,6 +233,14 @@ async fn crash_under_load(store: &str, schema: Option<&str>) {
         all.len()
     );
 
+    if let Some(log) = handler_log {
+        let ran = runs(log).len();
+        assert!(
+            ran < acked.len(),
+            "the handler had caught up ({ran} of {} runs) when the host was killed: nothing was in flight",
+            acked.len()
+        );
+    }
     let store_after = open(store, schema).await;
     for mid in &acked {
         let found = store_after
@@ -194,7 +255,7 @@ async fn crash_under_load(store: &str, schema: Option<&str>) {
     drop(store_after);
 
     // Meta redelivers everything to a restarted host: each message stored once.
-    let host = start_host(store, schema);
+    let host = start_host(store, schema, handler_log);
     for (_, body, signature) in all.iter() {
         let response = client
             .post(&host.url)
@@ -204,6 +265,9 @@ async fn crash_under_load(store: &str, schema: Option<&str>) {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
+    }
+    if let Some(log) = handler_log {
+        every_event_ran(log, &all).await;
     }
     let mut child = host.child;
     child.kill().unwrap();
@@ -216,11 +280,43 @@ async fn crash_under_load(store: &str, schema: Option<&str>) {
     assert_eq!(count, all.len() as u64, "every message stored exactly once");
 }
 
+/// Waits (up to 60 s) until the restarted host's handler has run every message's event.
+async fn every_event_ran(log: &Path, all: &[(MessageId, Vec<u8>, String)]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ran = runs(log);
+        let missing: Vec<&MessageId> = all
+            .iter()
+            .map(|(mid, _, _)| mid)
+            .filter(|mid| !ran.contains_key(mid.as_str()))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {} events never ran after the restart, e.g. {}",
+            missing.len(),
+            all.len(),
+            missing[0]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn sqlite_host_killed_under_load_loses_no_acknowledged_delivery() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite://{}", dir.path().join("crash.db").display());
-    crash_under_load(&store, None).await;
+    crash_under_load(&store, None, None).await;
+}
+
+#[tokio::test]
+async fn sqlite_host_killed_with_handlers_in_flight_runs_every_event_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("crash.db").display());
+    let log = dir.path().join("handler-runs.log");
+    crash_under_load(&store, None, Some(&log)).await;
 }
 
 #[tokio::test]
@@ -229,7 +325,22 @@ async fn postgres_host_killed_under_load_loses_no_acknowledged_delivery() {
     let schema = postgres::fresh_schema("mm_crash");
     let case = {
         let (url, schema) = (url.clone(), schema.clone());
-        async move { crash_under_load(&url, Some(&schema)).await }
+        async move { crash_under_load(&url, Some(&schema), None).await }
+    };
+    postgres::in_schema(&url, &schema, case).await;
+}
+
+#[tokio::test]
+async fn postgres_host_killed_with_handlers_in_flight_runs_every_event_after_restart() {
+    let Some(url) = postgres::url() else { return };
+    let schema = postgres::fresh_schema("mm_crash_handlers");
+    let case = {
+        let (url, schema) = (url.clone(), schema.clone());
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            let log = dir.path().join("handler-runs.log");
+            crash_under_load(&url, Some(&schema), Some(&log)).await;
+        }
     };
     postgres::in_schema(&url, &schema, case).await;
 }

@@ -39,7 +39,7 @@ pub use self::store::SqlStore;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use sqlx::{Encode, Executor, IntoArguments, Type};
+use sqlx::{Connection as _, Encode, Executor, IntoArguments, Type};
 
 use crate::store::account::TokenSealer;
 use crate::store::changes::ChangeNotices;
@@ -126,17 +126,40 @@ impl<DB: SqlDialect> Engine<DB> {
     }
 
     async fn begin(&self) -> Result<Tx<DB>, StoreError> {
-        self.pool
-            .begin_with(DB::BEGIN_WRITE)
-            .await
-            .map_err(StoreError::db("beginning a transaction"))
+        begin_on(&self.pool).await
     }
 
     async fn begin_batch(&self) -> Result<Tx<DB>, StoreError> {
-        self.writer
-            .begin_with(DB::BEGIN_WRITE)
-            .await
-            .map_err(StoreError::db("beginning a transaction"))
+        begin_on(&self.writer).await
+    }
+}
+
+/// Begins a write transaction on a connection of `pool`.
+///
+/// sqlx keeps counting a transaction that SQLite rolled back by itself (after `SQLITE_FULL`,
+/// say, a failed `COMMIT` leaves no transaction, so the `ROLLBACK` sqlx sends fails too), and
+/// refuses every later `BEGIN` on that connection: a store would answer 500 for good once its
+/// disk had filled. Such a connection is closed instead, and the pool opens a fresh one.
+async fn begin_on<DB: SqlDialect>(pool: &sqlx::Pool<DB>) -> Result<Tx<DB>, StoreError> {
+    // The refusing connection goes back to the pool's idle queue, behind the others: closing
+    // one connection per try reaches it within the pool's size.
+    let mut tries = pool.options().get_max_connections();
+    loop {
+        match pool.begin_with(DB::BEGIN_WRITE).await {
+            Err(sqlx::Error::InvalidSavePointStatement) if tries > 0 => {
+                tries -= 1;
+                tracing::warn!(
+                    "store: closing a database connection left in a transaction the database had already ended"
+                );
+                let connection = pool
+                    .acquire()
+                    .await
+                    .map_err(StoreError::db("beginning a transaction"))?;
+                // Closing is best effort: the connection is out of the pool either way.
+                let _ = connection.detach().close().await;
+            }
+            begun => return begun.map_err(StoreError::db("beginning a transaction")),
+        }
     }
 }
 

@@ -34,6 +34,9 @@ async fn main() -> ExitCode {
                     meta_messaging_actix::configure(inbox.clone(), access.access.clone()),
                 ))
             })
+            // Live events are small writes on an open stream: without TCP_NODELAY, Nagle's
+            // algorithm holds them until the browser's delayed ACK (up to 40 ms).
+            .tcp_nodelay(true)
             .bind(&bind)?;
         println!("actix-basic listening on http://{bind}/api/meta (webhook: /api/meta/webhook)");
         if let Some(token) = generated {

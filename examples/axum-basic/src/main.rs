@@ -22,6 +22,7 @@
 //! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. Every other route
 //! needs `Authorization: Bearer <API token>`.
 
+use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
 
 use std::process::ExitCode;
@@ -50,6 +51,12 @@ async fn main() -> ExitCode {
                 token.expose()
             );
         }
+        // TCP_NODELAY: live events are small writes on an open stream, which Nagle's algorithm
+        // would hold until the browser's delayed ACK (up to 40 ms).
+        let listener = listener.tap_io(|tcp| {
+            // A socket that refuses it still serves, only with that delay.
+            let _ = tcp.set_nodelay(true);
+        });
         // The peer's address goes into the log of refused webhook signatures.
         axum::serve(
             listener,

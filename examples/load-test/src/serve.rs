@@ -1,5 +1,6 @@
 //! The servers under load.
 
+use axum::serve::ListenerExt as _;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -202,6 +203,12 @@ pub(crate) async fn run(target: Target) -> Result<(), Box<dyn std::error::Error>
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("LISTENING {}", listener.local_addr()?);
+    // As the examples serve: without TCP_NODELAY a live frame can wait for the client's
+    // delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        // A socket that refuses it still serves, only with that delay.
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The app: the inbox routes under `/api/meta`, the page, and (in demo mode) the emulator and
 //! its simulated customers.
 
+use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -259,6 +260,12 @@ async fn serve(
     if demo.is_some() {
         app = app.merge(demo::media_routes());
     }
+    // TCP_NODELAY: live events are small writes on an open stream, which Nagle's algorithm
+    // would hold until the browser's delayed ACK (up to 40 ms).
+    let listener = listener.tap_io(|tcp| {
+        // A socket that refuses it still serves, only with that delay.
+        let _ = tcp.set_nodelay(true);
+    });
     // The peer's address goes into the log of refused webhook signatures.
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move { axum::serve(listener, service).await });

@@ -131,6 +131,7 @@ conformance_tests!(
     conversation_archive_and_read,
     conversation_moves_on_new_message,
     conversation_participant_profile,
+    last_inbound_time,
     pagination_under_concurrent_inserts,
     invalid_cursors_are_refused,
     tenant_isolation_reads,

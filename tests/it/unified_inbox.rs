@@ -16,6 +16,7 @@ use crate::support::browser::Browser;
 const GRACE: &str = "5000000000000001";
 const ADA: &str = "6758492015643287";
 const LATE: &str = "6758492015643289";
+const GONE: &str = "6758492015643290";
 
 /// Where the browser test leaves its screenshot for review.
 fn screenshot_path() -> PathBuf {
@@ -131,8 +132,8 @@ async fn demo_mode_connects_the_accounts_and_plays_the_opening_scene() {
     assert!(connected.contains(&("messenger", unified_inbox::demo::PAGE)));
     assert!(connected.contains(&("instagram", unified_inbox::demo::INSTAGRAM_ACCOUNT)));
 
-    // Five customers wrote, on both platforms, and their names were looked up.
-    let conversations = conversations_with_names(&app, 5).await;
+    // Six customers wrote, on both platforms, and their names were looked up.
+    let conversations = conversations_with_names(&app, 6).await;
     let names: Vec<&str> = conversations
         .iter()
         .map(|c| c["participant"]["name"].as_str().unwrap())
@@ -470,7 +471,7 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     };
     let app = demo().await;
     let emulator = app.emulator().expect("demo mode has an emulator");
-    conversations_with_names(&app, 5).await;
+    conversations_with_names(&app, 6).await;
 
     open_signed_in(&browser, &app).await;
     let cookies = browser.client.get_all_cookies().await.unwrap();
@@ -488,7 +489,7 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     browser
         .wait_until(
             "the opening conversations are listed",
-            "document.querySelectorAll('[data-testid=conversation]').length >= 5",
+            "document.querySelectorAll('[data-testid=conversation]').length >= 6",
             Duration::from_secs(5),
         )
         .await;
@@ -564,6 +565,14 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         .wait_until(
             "Ada's thread is open",
             "document.querySelectorAll('[data-testid=thread] [data-testid=message]').length >= 1",
+            Duration::from_secs(5),
+        )
+        .await;
+    // She just wrote: the header counts the 24-hour window down.
+    browser
+        .wait_until(
+            "Ada's window is open, with the time left",
+            "(() => { const w = document.querySelector('[data-testid=thread-window]'); return !w.hidden && w.dataset.state === 'open' && /^Reply window: 2[0-3] h \\d+ min left$/.test(w.textContent); })()",
             Duration::from_secs(5),
         )
         .await;
@@ -688,16 +697,18 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     assert!(next.is_string() && next != key, "{next}");
     assert_eq!(emulator.sent_messages().len(), sent_before + 2);
 
-    // A customer who wrote 30 hours ago: Meta refuses, and the page says why and what to do.
+    // A customer who wrote 8 days ago: the header says the window is closed, and a reply is
+    // refused before it reaches Meta, with what to do.
+    let sent_before = emulator.sent_messages().len();
     browser
         .click(&format!(
-            "[data-testid=conversation][data-participant-id=\"{LATE}\"]"
+            "[data-testid=conversation][data-participant-id=\"{GONE}\"]"
         ))
         .await;
     browser
         .wait_until(
-            "Linus's thread is open",
-                        "document.querySelector('[data-testid=thread]').dataset.conversationId !== '' && document.querySelector('[data-testid=thread-name]').textContent.includes('Linus')",
+            "Margaret's thread is open and her window closed",
+            "document.querySelector('[data-testid=thread-name]').textContent.includes('Margaret') && document.querySelector('[data-testid=thread-window]').dataset.state === 'closed' && document.querySelector('[data-testid=thread-window]').textContent === 'Window closed: wait for the customer to write'",
             Duration::from_secs(5),
         )
         .await;
@@ -708,8 +719,8 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     browser.click("[data-testid=send-button]").await;
     browser
         .wait_until(
-            "the send error and its fix are shown",
-            "!document.querySelector('[data-testid=send-error]').hidden && document.querySelector('[data-testid=send-error-fix]').textContent.includes('HUMAN_AGENT')",
+            "the refusal and its fix are shown",
+            "!document.querySelector('[data-testid=send-error]').hidden && document.querySelector('[data-testid=send-error-fix]').textContent.includes('Wait for the customer to write again')",
             Duration::from_secs(5),
         )
         .await;
@@ -719,29 +730,45 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         .text()
         .await
         .unwrap();
-    assert!(
-        message.contains("outside") || message.contains("window"),
-        "{message}"
+    assert!(message.contains("the customer last wrote at"), "{message}");
+    assert_eq!(
+        emulator.sent_messages().len(),
+        sent_before,
+        "nothing reached Meta"
     );
 
     browser.screenshot(&screenshot_path()).await;
 
-    // With the human-agent tag, the same reply goes through.
+    // A customer who wrote 30 hours ago: only a human agent may answer, and the page's reply
+    // (a person's) goes out with the HUMAN_AGENT tag.
     browser
-        .click("[data-testid=send-form] input[name=human_agent]")
+        .click(&format!(
+            "[data-testid=conversation][data-participant-id=\"{LATE}\"]"
+        ))
         .await;
+    browser
+        .wait_until(
+            "Linus's thread is open, human agent only, with the days left",
+            "document.querySelector('[data-testid=thread-name]').textContent.includes('Linus') && document.querySelector('[data-testid=thread-window]').dataset.state === 'human_agent' && /^Human agent only: [56] d \\d+ h left$/.test(document.querySelector('[data-testid=thread-window]').textContent)",
+            Duration::from_secs(5),
+        )
+        .await;
+    let composer = browser
+        .find("[data-testid=send-form] textarea[name=text]")
+        .await;
+    composer.clear().await.unwrap();
+    composer.send_keys("Sorry for the wait!").await.unwrap();
     browser.click("[data-testid=send-button]").await;
     browser
         .wait_until(
-            "the tagged reply is sent and the error cleared",
+            "the reply is sent",
             "document.querySelector('[data-testid=send-error]').hidden && [...document.querySelectorAll('[data-testid=thread] [data-testid=message][data-direction=outbound]')].length >= 1",
             Duration::from_secs(5),
         )
         .await;
-    assert_eq!(
-        emulator.sent_messages().last().unwrap().tag.as_deref(),
-        Some("HUMAN_AGENT")
-    );
+    let sent = emulator.sent_messages();
+    assert_eq!(sent.len(), sent_before + 1);
+    assert_eq!(sent.last().unwrap().tag.as_deref(), Some("HUMAN_AGENT"));
 
     // Sign out: the form comes back and the page's requests are no longer let in.
     browser.click("[data-testid=sign-out]").await;
@@ -803,7 +830,7 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     browser
         .wait_until(
             "the conversations are listed again",
-            "document.querySelectorAll('[data-testid=conversation]').length >= 5",
+            "document.querySelectorAll('[data-testid=conversation]').length >= 6",
             Duration::from_secs(5),
         )
         .await;

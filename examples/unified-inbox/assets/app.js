@@ -67,6 +67,7 @@ const dom = {
   // thread
   threadEmpty: byTestId('thread-empty'), threadHeader: $('.thread-header'), threadAvatar: $('.thread-avatar'),
   threadName: byTestId('thread-name'), threadSubtitle: $('.thread-subtitle'), back: $('.back-button'),
+  threadWindow: byTestId('thread-window'),
   markRead: byTestId('mark-read'), archive: byTestId('archive'), thread: byTestId('thread'),
   threadState: $('.thread-state'), loadOlder: byTestId('load-older'), messages: $('.messages'),
   // send box
@@ -443,6 +444,47 @@ function renderThreadHeader() {
   ].filter(Boolean).join(' · ');
   dom.threadSubtitle.replaceChildren(platformBadge(c.platform), ` ${details}`);
   dom.archive.textContent = c.archived ? 'Unarchive' : 'Archive';
+  renderWindow();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messaging window: 24 hours after the customer's last message any reply goes; up to 7 days only
+// a person's (this page's replies are a person's: the server tags them HUMAN_AGENT when needed).
+
+const HUMAN_AGENT_MS = 7 * 24 * 3_600_000;
+
+/** The open conversation's window now: the server's, or the state that followed it since. */
+function currentWindow(c, now) {
+  const w = c.window;
+  if (!w || w.closes_at == null || now < w.closes_at) return w ?? null;
+  const humanEnd = c.last_inbound_at_ms + HUMAN_AGENT_MS;
+  return now < humanEnd ? { state: 'human_agent', closes_at: humanEnd } : { state: 'closed', closes_at: null };
+}
+
+/** "2 d 4 h", "5 h 12 min", "12 min", "under a minute". */
+function timeLeft(ms) {
+  const minutes = Math.floor(ms / 60_000);
+  const hours = Math.floor(minutes / 60);
+  const days = Math.floor(hours / 24);
+  if (days > 0) return `${days} d ${hours % 24} h`;
+  if (hours > 0) return `${hours} h ${minutes % 60} min`;
+  return minutes > 0 ? `${minutes} min` : 'under a minute';
+}
+
+function renderWindow() {
+  const c = state.open;
+  const w = c ? currentWindow(c, Date.now()) : null;
+  dom.threadWindow.hidden = !w;
+  if (!w) return;
+  dom.threadWindow.dataset.state = w.state;
+  const left = w.closes_at == null ? '' : timeLeft(w.closes_at - Date.now());
+  if (w.closes_at != null) dom.threadWindow.title = `Until ${fullFormat.format(new Date(w.closes_at))}`;
+  else dom.threadWindow.removeAttribute('title');
+  dom.threadWindow.textContent = {
+    open: `Reply window: ${left} left`,
+    human_agent: `Human agent only: ${left} left`,
+    closed: 'Window closed: wait for the customer to write',
+  }[w.state] ?? w.state;
 }
 
 async function fetchMessages(conversationId, cursor) {
@@ -734,7 +776,8 @@ function quickReplies(value) {
 function sendRequests(fields) {
   const c = state.open;
   const base = { platform: c.platform, account_id: c.account_id, recipient_id: c.participant_id };
-  if (fields.human_agent.checked) base.tag = 'HUMAN_AGENT';
+  // A person writes these replies: the server adds HUMAN_AGENT only when the window needs it.
+  base.human_agent = true;
   const requests = [];
   const url = fields.attachment_url.value.trim();
   if (url) requests.push({ ...base, attachment: { type: fields.attachment_type.value, url } });
@@ -1217,6 +1260,7 @@ function bindEvents() {
 async function start() {
   bindEvents();
   renderThreadHeader();
+  setInterval(renderWindow, 30_000);
   const code = takeSignInCode();
   let problem = null;
   if (code) {

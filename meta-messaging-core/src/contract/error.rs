@@ -45,7 +45,7 @@ pub struct ErrorDetail {
 /// | body slower than the timeout | 408 |
 /// | body cut short (the client hung up) | 400 |
 /// | a request with the same idempotency key still in flight | 409 |
-/// | account cannot send; Meta refused the call (permission, token, window, user, ...) | 422 |
+/// | account cannot send; outside the messaging window (refused before calling Meta); Meta refused the call (permission, token, window, user, ...) | 422 |
 /// | an idempotency key reused with another request body | 422 |
 /// | rate limited by Meta | 429 |
 /// | store failure (so Meta redelivers); a message sent but not stored (`Inbox::send` only: `POST /messages` answers it 201) | 500 |
@@ -60,7 +60,7 @@ pub fn status(err: &InboxError) -> u16 {
         InboxError::BodyTimeout { .. } => 408,
         InboxError::BodyIncomplete => 400,
         InboxError::AccountNotFound { .. } | InboxError::OAuthNotConfigured => 404,
-        InboxError::AccountCannotSend { .. } => 422,
+        InboxError::AccountCannotSend { .. } | InboxError::OutsideMessagingWindow(_) => 422,
         InboxError::OAuthState(_) | InboxError::OAuthDenied { .. } => 400,
         InboxError::IdempotencyKeyInFlight { .. } => 409,
         InboxError::IdempotencyKeyReused => 422,

@@ -1,5 +1,6 @@
 //! [`InboxError`]: why an inbox operation failed, its stable kind and its fix.
 
+use super::window::WindowRefusal;
 use crate::graph::GraphError;
 use crate::ids::{AccountId, MessageId};
 use crate::platform::Platform;
@@ -61,6 +62,12 @@ pub enum InboxError {
         /// What is missing.
         reason: &'static str,
     },
+    /// The conversation's messaging window does not allow this send, so it was not sent: more
+    /// than 24 hours since the customer last wrote and the request does not say a human wrote
+    /// it (`human_agent`), or more than 7 days. Refused before calling Meta, which would
+    /// refuse it too (code 10, subcode 2018278).
+    #[error("{}", .0.message())]
+    OutsideMessagingWindow(WindowRefusal),
     /// Meta accepted the message (it has this id) but the store could not record it. Do not
     /// send it again: the echo webhook Meta sends for it stores it when it arrives.
     /// ([`Inbox::send`](super::Inbox::send) answers this; `POST /messages` answers 201 with
@@ -127,6 +134,7 @@ impl InboxError {
             Self::Graph(e) => e.kind().as_str(),
             Self::AccountNotFound { .. } => "account_not_found",
             Self::AccountCannotSend { .. } => "account_cannot_send",
+            Self::OutsideMessagingWindow(_) => "outside_messaging_window",
             Self::SentNotStored { .. } => "sent_not_stored",
             Self::IdempotencyKeyInFlight { .. } => "idempotency_key_in_flight",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
@@ -176,6 +184,7 @@ impl InboxError {
             Self::AccountCannotSend { .. } => {
                 "Reconnect the account through the OAuth flow so the inbox stores its Page token.".to_owned()
             }
+            Self::OutsideMessagingWindow(refusal) => refusal.fix(),
             Self::SentNotStored { .. } => "Do not send the message again: Meta has it, and its echo webhook stores it. \
                  Check the database's logs and connectivity."
                 .to_owned(),

@@ -63,6 +63,7 @@ mod send;
 mod status;
 mod tenancy;
 mod unrouted;
+mod window;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,6 +89,7 @@ pub use receive::Receipt;
 pub use send::{SendAttachment, SendQuickReply, SendRequest};
 pub use status::{AccountStatusReport, StatusReport};
 pub use tenancy::Tenancy;
+pub use window::WindowRefusal;
 
 use crate::graph::GraphClient;
 use crate::ids::TenantId;

@@ -19,8 +19,11 @@ use crate::store::{
 /// ```json
 /// {"platform": "instagram", "account_id": "17841400000000000", "recipient_id": "5000000000000001",
 ///  "text": "Which size?", "quick_replies": [{"title": "S", "payload": "SIZE_S"}],
-///  "reply_to": "aWdf...", "tag": "HUMAN_AGENT"}
+///  "reply_to": "aWdf...", "human_agent": true}
 /// ```
+///
+/// A send the conversation's messaging window does not allow is refused before it reaches
+/// Meta ([`InboxError::OutsideMessagingWindow`]).
 ///
 /// Exactly one of `text` and `attachment` (`{"type": "image|video|audio|file", "url": ...}`).
 /// It serializes to the same form, with every field present (absent ones as `null` or `[]`).
@@ -47,9 +50,17 @@ pub struct SendRequest {
     #[serde(default)]
     pub reply_to: Option<MessageId>,
     /// A message tag (`HUMAN_AGENT`, ...) for sends outside the 24-hour window; a name this
-    /// version does not know is passed on to Meta as given.
+    /// version does not know is passed on to Meta as given. Leave it out for human replies and
+    /// set [`human_agent`](Self::human_agent) instead: the inbox adds `HUMAN_AGENT` only when
+    /// the window needs it.
     #[serde(default)]
     pub tag: Option<MessageTag>,
+    /// A person wrote this message (an agent in an inbox page), not a bot: between 24 hours
+    /// and 7 days after the customer last wrote it is sent with the `HUMAN_AGENT` tag; inside
+    /// the 24-hour window no tag is added. Meta's policy forbids the tag on automated
+    /// messages, so event handlers leave this `false` (the default).
+    #[serde(default)]
+    pub human_agent: bool,
 }
 
 /// An attachment of a [`SendRequest`].
@@ -104,6 +115,7 @@ impl SendRequest {
             quick_replies: Vec::new(),
             reply_to: None,
             tag: None,
+            human_agent: false,
         }
     }
 
@@ -152,6 +164,13 @@ impl SendRequest {
         self
     }
 
+    /// Says a person wrote the message (see [`human_agent`](Self::human_agent)).
+    #[must_use]
+    pub fn by_human_agent(mut self) -> Self {
+        self.human_agent = true;
+        self
+    }
+
     pub(crate) fn content(&self) -> Result<Content<'_>, InboxError> {
         match (&self.text, &self.attachment) {
             (Some(text), None) => Ok(Content::Text(text)),
@@ -197,7 +216,8 @@ impl Inbox {
     ///
     /// # Errors
     /// [`InboxError::InvalidRequest`], [`InboxError::AccountNotFound`],
-    /// [`InboxError::AccountCannotSend`], [`InboxError::Graph`] (with Meta's error, its kind
+    /// [`InboxError::AccountCannotSend`], [`InboxError::OutsideMessagingWindow`] (nothing was
+    /// sent), [`InboxError::Graph`] (with Meta's error, its kind
     /// and fix; [`GraphError::may_have_reached_meta`](crate::graph::GraphError::may_have_reached_meta)
     /// says whether the message may have been sent all the same), [`InboxError::Store`] (nothing
     /// was sent), and [`InboxError::SentNotStored`] when Meta accepted the message but the store
@@ -261,6 +281,7 @@ impl Inbox {
                 platform: request.platform,
                 account_id: request.account_id.clone(),
             })?;
+        let tag = self.window_tag(tenant, request).await?;
         let client = self.account_client(&account).await?;
         let recipient = request.recipient_id.clone();
         let mut builder = match content {
@@ -271,8 +292,8 @@ impl Inbox {
         if let Some(mid) = &request.reply_to {
             builder = builder.reply_to(mid.clone());
         }
-        if let Some(tag) = &request.tag {
-            builder = builder.tag(tag.clone());
+        if let Some(tag) = tag {
+            builder = builder.tag(tag);
         }
         let sent = builder.send().await?;
 

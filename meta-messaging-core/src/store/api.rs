@@ -287,6 +287,16 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         id: ConversationId,
     ) -> Result<Option<Conversation>, StoreError>;
 
+    /// The conversation of an account with a user, if the store has one (what a send looks up
+    /// for its [`MessagingWindow`](super::MessagingWindow)).
+    async fn find_conversation(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+        participant_id: &UserId,
+    ) -> Result<Option<Conversation>, StoreError>;
+
     /// One page of conversations, by last activity.
     async fn list_conversations(
         &self,

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::Direction;
+use super::plan::now_ms;
+use super::window::MessagingWindow;
 use crate::ids::ConversationId;
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::platform::Platform;
@@ -49,7 +51,9 @@ impl ParticipantProfile {
 ///
 /// Serializes with `id`, `tenant_id`, `platform`, `account_id`, `participant_id`,
 /// `participant` (profile), `last_message_at_ms`, `last_message_id`, `last_message_preview`,
-/// `last_message_direction`, `unread_count`, `archived`, `created_at_ms`.
+/// `last_message_direction`, `unread_count`, `archived`, `created_at_ms`,
+/// `last_inbound_at_ms` and `window`: the [`MessagingWindow`] at the time of serializing
+/// (`null` while the store knows of no message from the user).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Conversation {
@@ -81,4 +85,31 @@ pub struct Conversation {
     pub archived: bool,
     /// When the store first saw the conversation.
     pub created_at_ms: i64,
+    /// When the user last wrote (or opened the messaging window otherwise: a postback, a
+    /// referral, a reaction), in ms since the epoch, by Meta's timestamps; `None` while the
+    /// store has seen nothing from the user (only our own messages, or none since the store
+    /// was set up). Echoes and sent messages never move it. (The JSON form adds `window`.)
+    #[serde(flatten, serialize_with = "window_now")]
+    pub last_inbound_at_ms: Option<i64>,
+}
+
+impl Conversation {
+    /// The messaging window at `now_ms`; `None` while the store has seen nothing from the
+    /// user (then only Meta knows: a send is left to it).
+    pub fn window(&self, now_ms: i64) -> Option<MessagingWindow> {
+        self.last_inbound_at_ms
+            .map(|last| MessagingWindow::at(last, now_ms))
+    }
+}
+
+fn window_now<S: serde::Serializer>(
+    last_inbound_at_ms: &Option<i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let window = last_inbound_at_ms.map(|last| MessagingWindow::at(last, now_ms()));
+    let mut map = s.serialize_map(Some(2))?;
+    map.serialize_entry("last_inbound_at_ms", last_inbound_at_ms)?;
+    map.serialize_entry("window", &window)?;
+    map.end()
 }

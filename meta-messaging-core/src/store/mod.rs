@@ -62,7 +62,8 @@
 //!    (inbound in multi-row inserts, outbound merged one by one), then conversation bumps,
 //!    ops (`sql/engine/ops.rs`) and raw events (`sql/engine/raw_events.rs`), then the ops that
 //!    waited for the messages just stored (`sql/engine/pending.rs`: one look-up per batch),
-//!    then account touches; and commits.
+//!    then the window openings (postbacks, referrals, reactions: `last_inbound_at_ms`), then
+//!    account touches; and commits.
 //! 6. `sql/dialect/`: the multi-row statements of step 5, per database (`VALUES` lists on
 //!    SQLite, `UNNEST` arrays on PostgreSQL).
 //!
@@ -99,6 +100,7 @@ mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod stored_token;
+mod window;
 
 pub use crate::ids::{ConversationId, StoredMessageId};
 pub use account::{
@@ -139,3 +141,4 @@ pub use sql::engine::SqlStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use stored_token::StoredToken;
+pub use window::{HUMAN_AGENT_WINDOW_MS, MessagingWindow, STANDARD_WINDOW_MS, WindowState};

@@ -13,7 +13,9 @@ use serde_json::Value;
 use super::account::{AccountStatus, AccountToken, NewAccount};
 use super::conversation::ParticipantProfile;
 use super::model::{StoredAttachment, StoredReplyTo};
-use super::plan::{AccountTouch, MessageRow, Op, Plan, RawRow, ReceiptScope, Target};
+use super::plan::{
+    AccountTouch, MessageRow, Op, Plan, RawRow, ReceiptScope, Target, WindowOpening,
+};
 use super::query::{ConversationQuery, MessageQuery};
 use crate::ids::{AccountId, AppId, MediaId, MessageId, PageId, ParticipantId, TenantId, UserId};
 use crate::secret::{InstagramAccessToken, PageAccessToken};
@@ -261,12 +263,21 @@ impl Clean for AccountTouch {
     }
 }
 
+impl Clean for WindowOpening {
+    fn clean(&mut self) {
+        self.key.tenant_id.clean();
+        self.key.account_id.clean();
+        self.key.participant_id.clean();
+    }
+}
+
 impl Clean for Plan {
     fn clean(&mut self) {
         self.messages.clean();
         self.ops.clean();
         self.raw.clean();
         self.touches.clean();
+        self.openings.clean();
     }
 }
 

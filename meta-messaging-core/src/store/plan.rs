@@ -168,6 +168,18 @@ pub(crate) struct Plan {
     pub raw: Vec<RawRow>,
     /// The accounts' last-event times.
     pub touches: Vec<AccountTouch>,
+    /// Events that open the messaging window without being messages.
+    pub openings: Vec<WindowOpening>,
+}
+
+/// A user's event that opens the messaging window as a message does (a postback, a referral,
+/// a reaction: what Meta lists among the actions that open the standard window). It moves the
+/// conversation's `last_inbound_at_ms` when the conversation exists; it creates none (the
+/// event itself is kept raw).
+#[derive(Debug, Clone)]
+pub(crate) struct WindowOpening {
+    pub key: ConversationKey,
+    pub at_ms: i64,
 }
 
 /// An account that got events, and the newest one's time.
@@ -357,7 +369,14 @@ impl Plan {
         match &event.details {
             EventDetails::Message(m) => self.add_message(tenant, event, m, false),
             EventDetails::Echo(m) => self.add_message(tenant, event, m, true),
-            EventDetails::Reaction(r) => self.add_reaction(tenant, event, r),
+            EventDetails::Reaction(r) => {
+                self.open_window(tenant, event);
+                self.add_reaction(tenant, event, r);
+            }
+            EventDetails::Postback(_) | EventDetails::Referral(_) => {
+                self.open_window(tenant, event);
+                self.keep_raw(tenant, event, None);
+            }
             EventDetails::Edit(e) => self.ops.push(Op::Edit {
                 target: target(tenant, event, &e.mid),
                 text: e.text.clone(),
@@ -373,6 +392,25 @@ impl Plan {
             EventDetails::Delivery(d) => self.add_delivery(tenant, event, d),
             _ => self.keep_raw(tenant, event, None),
         }
+    }
+
+    /// A user's postback, referral or reaction (not the account's own: its id is the sender).
+    fn open_window(&mut self, tenant: &TenantId, event: &Event) {
+        let Some(sender) = &event.sender_id else {
+            return;
+        };
+        if sender.as_str() == event.account_id.as_str() {
+            return;
+        }
+        self.openings.push(WindowOpening {
+            key: ConversationKey {
+                tenant_id: tenant.clone(),
+                platform: event.platform,
+                account_id: event.account_id.clone(),
+                participant_id: UserId::new(sender.as_str()),
+            },
+            at_ms: event.timestamp_ms,
+        });
     }
 
     fn add_message(&mut self, tenant: &TenantId, event: &Event, message: &Message, echo: bool) {
@@ -455,5 +493,90 @@ impl Plan {
             watermark_ms,
         };
         self.receipt(scope, read, event.timestamp_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const PAGE: &str = "104417552380421";
+    const USER: &str = "6758492015643287";
+    const AT: i64 = 1_700_000_000_000;
+
+    fn plan(item: serde_json::Value) -> Plan {
+        let body =
+            json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [item]}]});
+        let events = crate::webhook::parse(body.to_string().as_bytes()).unwrap();
+        let routed: Vec<TenantEvent> = events
+            .into_iter()
+            .map(|e| TenantEvent::new(TenantId::new("t"), e))
+            .collect();
+        Plan::from_events(&routed)
+    }
+
+    fn from(sender: &str, details: serde_json::Value) -> serde_json::Value {
+        let mut item =
+            json!({"sender": {"id": sender}, "recipient": {"id": PAGE}, "timestamp": AT});
+        for (k, v) in details.as_object().unwrap() {
+            item[k] = v.clone();
+        }
+        item
+    }
+
+    fn opened(plan: &Plan) -> Vec<(&str, i64)> {
+        plan.openings
+            .iter()
+            .map(|o| (o.key.participant_id.as_str(), o.at_ms))
+            .collect()
+    }
+
+    #[test]
+    fn postbacks_referrals_and_reactions_open_the_window() {
+        let postback = plan(from(
+            USER,
+            json!({"postback": {"title": "Start", "payload": "GO"}}),
+        ));
+        assert_eq!(opened(&postback), [(USER, AT)]);
+        assert_eq!(postback.raw.len(), 1, "a postback is still kept raw");
+        let referral = plan(from(
+            USER,
+            json!({"referral": {"ref": "ad", "source": "ADS", "type": "OPEN_THREAD"}}),
+        ));
+        assert_eq!(opened(&referral), [(USER, AT)]);
+        let reaction = plan(from(
+            USER,
+            json!({"reaction": {"mid": "m_1", "action": "react", "reaction": "love"}}),
+        ));
+        assert_eq!(opened(&reaction), [(USER, AT)]);
+    }
+
+    #[test]
+    fn a_story_mention_is_an_inbound_message() {
+        let mention = plan(from(
+            USER,
+            json!({"message": {"mid": "m_2", "attachments": [
+            {"type": "story_mention", "payload": {"url": "https://cdn.example/s.mp4"}}]}}),
+        ));
+        assert_eq!(mention.messages.len(), 1);
+        assert_eq!(mention.messages[0].direction, Direction::Inbound);
+    }
+
+    #[test]
+    fn the_account_s_own_events_open_nothing() {
+        let echo = plan(
+            json!({"sender": {"id": PAGE}, "recipient": {"id": USER}, "timestamp": AT,
+            "message": {"mid": "m_3", "text": "hi", "is_echo": true}}),
+        );
+        assert!(echo.openings.is_empty());
+        assert_eq!(echo.messages[0].direction, Direction::Outbound);
+        let own_reaction = plan(from(
+            PAGE,
+            json!({"reaction": {"mid": "m_1", "action": "react", "reaction": "love"}}),
+        ));
+        assert!(own_reaction.openings.is_empty());
+        let read = plan(from(USER, json!({"read": {"watermark": 41}})));
+        assert!(read.openings.is_empty(), "a read receipt opens nothing");
     }
 }

@@ -137,7 +137,8 @@ fn ensure_within_window(
     } else {
         WINDOW_MS
     };
-    if now - last > window {
+    // The window ends at `last + window` exactly, as the inbox's `MessagingWindow` counts it.
+    if now - last >= window {
         return Err(GraphFailure::outside_window());
     }
     Ok(())

@@ -89,6 +89,31 @@ macro_rules! error {
 
 const LIMIT: usize = 8 * 1024;
 
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// A Messenger customer who last wrote 30 hours ago.
+const LATE_PSID: &str = "6758492015640030";
+/// A Messenger customer who last wrote 8 days ago.
+const GONE_PSID: &str = "6758492015640008";
+
+/// A delivery of one message from each of `LATE_PSID` and `GONE_PSID`, dated in the past.
+fn old_customers() -> Vec<u8> {
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let message = |user: &str, ago_ms: i64, mid: &str| {
+        json!({"sender": {"id": user}, "recipient": {"id": PAGE_ID}, "timestamp": now - ago_ms,
+               "message": {"mid": mid, "text": "Hello?"}})
+    };
+    webhook::DeliveryBuilder::new(Platform::Messenger, PAGE_ID)
+        .messaging_event(message(LATE_PSID, 30 * 3600 * 1000, "m_late_customer"))
+        .messaging_event(message(GONE_PSID, 8 * DAY_MS, "m_gone_customer"))
+        .build()
+}
+
 /// Runs the table against one adapter.
 async fn run_table(adapter: Adapter) {
     let h = harness_with(Tenancy::Single(tenant()), |b| b.max_body_bytes(LIMIT)).await;
@@ -96,8 +121,12 @@ async fn run_table(adapter: Adapter) {
     // Two sends reach Meta: one accepted, one refused as outside the window.
     graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
         .and(body_partial_json(
-            json!({"recipient": {"id": IGSID}, "message": {"text": "On its way!"}}),
+            json!({"recipient": {"id": IGSID}, "messaging_type": "RESPONSE", "message": {"text": "On its way!"}}),
         ))
+        // A human agent inside the 24-hour window: no tag.
+        .and(|request: &wiremock::Request| {
+            serde_json::from_slice::<Value>(&request.body).is_ok_and(|b| b.get("tag").is_none())
+        })
         .respond_with(json(200, fixture("send_response_instagram")))
         .expect(1)
         .mount(&h.graph.server)
@@ -109,6 +138,21 @@ async fn run_table(adapter: Adapter) {
             10,
             Some(2_018_278),
             "(#10) This message is sent outside of allowed window.",
+        ))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    // A human agent's reply 30 hours after the customer wrote: tagged HUMAN_AGENT by the inbox.
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_partial_json(json!({
+            "recipient": {"id": LATE_PSID},
+            "messaging_type": "MESSAGE_TAG",
+            "tag": "HUMAN_AGENT",
+            "message": {"text": "A person here"},
+        })))
+        .respond_with(json(
+            200,
+            json!({"recipient_id": LATE_PSID, "message_id": "m_human_agent_reply"}),
         ))
         .expect(1)
         .mount(&h.graph.server)
@@ -191,7 +235,7 @@ async fn run_table(adapter: Adapter) {
         ("conversation id that is not one", post("/conversations/abc/read", Signature::None, Vec::new()), error!(400, "invalid_request")),
         (
             "reply sent",
-            post("/messages", Signature::None, json!({"platform": "instagram", "account_id": IG_ACCOUNT_ID, "recipient_id": IGSID, "text": "On its way!"}).to_string().into_bytes()),
+            post("/messages", Signature::None, json!({"platform": "instagram", "account_id": IG_ACCOUNT_ID, "recipient_id": IGSID, "text": "On its way!", "human_agent": true}).to_string().into_bytes()),
             Expect { status: 201, content_type: "application/json", check: |b| {
                 assert_eq!(b.json()["direction"], "outbound");
                 assert_eq!(b.json()["text"], "On its way!");
@@ -208,6 +252,49 @@ async fn run_table(adapter: Adapter) {
                 assert_eq!((e["code"].as_i64(), e["subcode"].as_i64()), (Some(10), Some(2_018_278)));
                 assert_eq!(e["fbtrace_id"], "AzFbTrace01");
                 assert!(!e.to_string().contains(PAGE_TOKEN));
+            } },
+        ),
+        ("customers who wrote 30 hours and 8 days ago", post("/webhook", Signature::Valid, old_customers()), Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 2) }),
+        (
+            "conversations show their messaging window",
+            Send::Get("/conversations?platform=messenger".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                let window_of = |user: &str| {
+                    let data = b.json()["data"].as_array().unwrap();
+                    let c = data.iter().find(|c| c["participant_id"] == user).unwrap_or_else(|| panic!("no {user} in {data:?}"));
+                    (c["last_inbound_at_ms"].as_i64().unwrap(), c["window"].clone())
+                };
+                let (late, window) = window_of(LATE_PSID);
+                assert_eq!(window, json!({"state": "human_agent", "closes_at": late + 7 * DAY_MS}));
+                let (_, window) = window_of(GONE_PSID);
+                assert_eq!(window, json!({"state": "closed", "closes_at": null}));
+            } },
+        ),
+        (
+            "reply outside the window refused before calling Meta",
+            post("/messages", Signature::None, json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": LATE_PSID, "text": "Still there?"}).to_string().into_bytes()),
+            Expect { status: 422, content_type: "application/json", check: |b| {
+                error_kind("outside_messaging_window")(b);
+                let e = &b.json()["error"];
+                assert_eq!((e["code"].as_i64(), e["subcode"].as_i64()), (None, None), "not Meta's answer: {e}");
+                assert!(e["message"].as_str().unwrap().contains("the customer last wrote at "), "{e}");
+                assert!(e["message"].as_str().unwrap().contains("24-hour messaging window closed at "), "{e}");
+                assert!(e["fix"].as_str().unwrap().contains("\"human_agent\": true until "), "{e}");
+            } },
+        ),
+        (
+            "a human agent's reply sent with the HUMAN_AGENT tag",
+            post("/messages", Signature::None, json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": LATE_PSID, "text": "A person here", "human_agent": true}).to_string().into_bytes()),
+            Expect { status: 201, content_type: "application/json", check: |b| assert_eq!(b.json()["text"], "A person here") },
+        ),
+        (
+            "a human agent's reply after 7 days refused before calling Meta",
+            post("/messages", Signature::None, json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": GONE_PSID, "text": "Hello again", "human_agent": true}).to_string().into_bytes()),
+            Expect { status: 422, content_type: "application/json", check: |b| {
+                error_kind("outside_messaging_window")(b);
+                let e = &b.json()["error"];
+                assert!(e["message"].as_str().unwrap().contains("7-day human-agent window at "), "{e}");
+                assert!(e["fix"].as_str().unwrap().starts_with("Wait for the customer to write again"), "{e}");
             } },
         ),
         (

@@ -317,24 +317,36 @@ async fn meta_s_refusals_reach_the_http_api_with_their_fix() {
     );
     assert_eq!(subcode, 2_018_001);
 
-    // The customer wrote 30 hours ago: outside the 24-hour window, but a human agent may answer.
+    // The customer wrote 30 hours ago: outside the 24-hour window the inbox refuses a send
+    // that does not say a person wrote it, before calling Meta; a human agent's goes out tagged.
     let long_ago = now_ms() - 30 * 3_600_000;
     app.emulator
         .user_writes(PSID, Inbound::text("Hello?").at(long_ago))
         .await
         .unwrap();
     app.delivered(1).await;
-    let subcode = expect(
-        app.send(to_messenger.clone()).await,
-        422,
-        "outside_messaging_window",
-        10,
-        "HUMAN_AGENT",
+    let (status, body) = app.send(to_messenger.clone()).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["kind"], "outside_messaging_window", "{body}");
+    assert!(
+        body["error"]["code"].is_null(),
+        "Meta was not asked: {body}"
     );
-    assert_eq!(subcode, 2_018_278);
-    let mut tagged = to_messenger.clone();
-    tagged["tag"] = json!("HUMAN_AGENT");
-    assert_eq!(app.send(tagged).await.0, 201);
+    assert!(
+        body["error"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("\"human_agent\": true until"),
+        "{body}"
+    );
+    assert!(app.emulator.sent_messages().is_empty());
+    let mut human = to_messenger.clone();
+    human["human_agent"] = json!(true);
+    assert_eq!(app.send(human).await.0, 201);
+    let sent = app.emulator.sent_messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].tag.as_deref(), Some("HUMAN_AGENT"));
+    assert_eq!(sent[0].messaging_type.as_deref(), Some("MESSAGE_TAG"));
 
     // The Instagram account without instagram_manage_messages: the capability error.
     app.emulator

@@ -8,3 +8,4 @@ mod order;
 mod profiles;
 mod receive;
 mod send;
+mod window;

@@ -37,16 +37,25 @@ pub(crate) const CUSTOMERS: &[Customer] = &[
         platform: Platform::Instagram,
         name: "Katherine Johnson",
     },
-    // Wrote more than a day ago: a reply needs the HUMAN_AGENT tag (see the send box).
+    // Wrote more than a day ago: only a human agent may answer (the page's replies are).
     Customer {
         id: "6758492015643289",
         platform: Platform::Messenger,
         name: "Linus Pauling",
     },
+    // Wrote more than a week ago: the window is closed until she writes again.
+    Customer {
+        id: "6758492015643290",
+        platform: Platform::Messenger,
+        name: "Margaret Hamilton",
+    },
 ];
 
 /// The customer whose last message is older than Meta's 24-hour window.
 pub(crate) const LATE_CUSTOMER: &str = "6758492015643289";
+
+/// The customer whose last message is older than the 7 days a human agent has.
+pub(crate) const GONE_CUSTOMER: &str = "6758492015643290";
 
 /// The ids of the demo's customers on `platform`.
 pub fn customer_ids(platform: Platform) -> Vec<&'static str> {

@@ -8,7 +8,7 @@ use meta_messaging_emulator::{Inbound, InboundReaction, RunningEmulator};
 use rand::seq::IndexedRandom;
 
 use super::Demo;
-use super::cast::{CUSTOMERS, LATE_CUSTOMER};
+use super::cast::{CUSTOMERS, GONE_CUSTOMER, LATE_CUSTOMER};
 use super::media::PATH as MEDIA;
 
 const ADA: &str = "6758492015643287";
@@ -85,7 +85,7 @@ struct Scene {
     last: Vec<(&'static str, String)>,
 }
 
-/// Plays the opening scene (the late customer's message from yesterday, then the first
+/// Plays the opening scene (the late customers' messages from yesterday and last week, then the first
 /// messages of the others) and returns; then, when `every` is set, the customers do one thing
 /// that often, in the background.
 pub(crate) async fn start(demo: &Demo, base: &str, every: Option<Duration>) {
@@ -95,6 +95,11 @@ pub(crate) async fn start(demo: &Demo, base: &str, every: Option<Duration>) {
         Inbound::text("Hello, can I still return the boots I bought last month?").at(yesterday);
     if let Err(err) = scene.emulator.user_writes(LATE_CUSTOMER, late).await {
         tracing::warn!(error = %meta_messaging_core::error::ErrorChain(&err), "demo: the late customer could not write");
+    }
+    let last_week = now_ms() - 8 * 24 * 3_600_000;
+    let gone = Inbound::text("Do you ship to Boston?").at(last_week);
+    if let Err(err) = scene.emulator.user_writes(GONE_CUSTOMER, gone).await {
+        tracing::warn!(error = %meta_messaging_core::error::ErrorChain(&err), "demo: the gone customer could not write");
     }
     for beat in OPENING {
         scene.play(beat).await;
@@ -197,7 +202,7 @@ impl Scene {
             let mut rng = rand::rng();
             let talkative: Vec<&'static str> = CUSTOMERS
                 .iter()
-                .filter(|c| c.id != LATE_CUSTOMER)
+                .filter(|c| c.id != LATE_CUSTOMER && c.id != GONE_CUSTOMER)
                 .map(|c| c.id)
                 .collect();
             talkative

@@ -27,6 +27,7 @@ mod idempotency;
 mod lists;
 mod nul;
 mod tenancy;
+mod window;
 
 use std::sync::Arc;
 
@@ -66,6 +67,7 @@ pub use self::tenancy::{
     tenant_isolation_accounts, tenant_isolation_reads, tenant_isolation_writes,
     unrouted_events_kept_once, unrouted_events_listed_for_replay,
 };
+pub use self::window::last_inbound_time;
 use super::api::MessageStore;
 use super::failpoint::FailPoint;
 
@@ -121,6 +123,7 @@ pub async fn run_all(h: &Harness) {
         conversation_archive_and_read,
         conversation_moves_on_new_message,
         conversation_participant_profile,
+        last_inbound_time,
         pagination_under_concurrent_inserts,
         invalid_cursors_are_refused,
         tenant_isolation_reads,

@@ -7,7 +7,8 @@ use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
 use crate::store::model::{Direction, StoredMessage};
 use crate::store::plan::{
-    ConversationKey, MessageRow, Op, Plan, ReceiptScope, Target, apply_reaction, now_ms, preview,
+    ConversationKey, MessageRow, Op, Plan, ReceiptScope, Target, WindowOpening, apply_reaction,
+    now_ms, preview,
 };
 
 /// What happened to one planned message.
@@ -52,6 +53,9 @@ impl Tx<'_> {
             }
         }
         report.updated += self.settle(&arrived)?;
+        for opening in &plan.openings {
+            self.open_window(opening)?;
+        }
         for touch in &plan.touches {
             let key = (
                 touch.tenant_id.clone(),
@@ -126,9 +130,29 @@ impl Tx<'_> {
         if row.direction == Direction::Inbound {
             c.unread_count = c.unread_count.saturating_add(1);
             c.archived = false;
+            c.last_inbound_at_ms = Some(later(c.last_inbound_at_ms, row.timestamp_ms));
         }
         self.put_conversation(c)?;
         Ok(Upsert::Inserted(id))
+    }
+
+    /// Moves the conversation's last inbound time to a window-opening event's, when it is later.
+    fn open_window(&mut self, opening: &WindowOpening) -> Result<(), StoreError> {
+        let Some(c) = self
+            .state()
+            .conversation_of(&opening.key)
+            .and_then(|id| self.state().conversations.get(&id))
+        else {
+            return Ok(());
+        };
+        if c.last_inbound_at_ms
+            .is_some_and(|last| last >= opening.at_ms)
+        {
+            return Ok(());
+        }
+        let mut c = c.clone();
+        c.last_inbound_at_ms = Some(opening.at_ms);
+        self.put_conversation(c)
     }
 
     fn ensure_conversation(&mut self, row: &MessageRow) -> Result<Conversation, StoreError> {
@@ -154,6 +178,7 @@ impl Tx<'_> {
             unread_count: 0,
             archived: false,
             created_at_ms: now_ms(),
+            last_inbound_at_ms: None,
         };
         self.put_conversation(c.clone())?;
         Ok(c)
@@ -385,6 +410,11 @@ fn message_key(row: &MessageRow) -> Target {
         platform: row.platform,
         message_id: row.message_id.clone(),
     }
+}
+
+/// The later of a stored time and a new one.
+fn later(stored: Option<i64>, new: i64) -> i64 {
+    stored.map_or(new, |stored| stored.max(new))
 }
 
 fn fill<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {

@@ -27,9 +27,9 @@ use super::idempotency::{
 };
 use super::model::{Direction, StoredMessage};
 use super::nul::cleaned;
-use super::plan::{Plan, Target, now_ms, raw_row};
+use super::plan::{ConversationKey, Plan, Target, now_ms, raw_row};
 use super::query::{ConversationQuery, MessageQuery, Order, StorePage, into_page, page_size};
-use crate::ids::{AccountId, MessageId, TenantId};
+use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
 use crate::webhook::Event;
@@ -339,6 +339,26 @@ impl MessageStore for InMemoryStore {
             .conversations
             .get(&id.get())
             .filter(|c| c.tenant_id == *tenant)
+            .cloned())
+    }
+
+    async fn find_conversation(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+        participant_id: &UserId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let key = ConversationKey {
+            tenant_id: cleaned(tenant),
+            platform,
+            account_id: cleaned(account_id),
+            participant_id: cleaned(participant_id),
+        };
+        let state = self.lock();
+        Ok(state
+            .conversation_of(&key)
+            .and_then(|id| state.conversations.get(&id))
             .cloned())
     }
 

@@ -36,7 +36,7 @@ pub(crate) const MESSAGE_COLUMNS: &str = "id, tenant_id, platform, account_id, c
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, tenant_id, platform, account_id, \
     participant_id, participant_name, participant_username, participant_profile_pic_url, \
     last_message_at_ms, last_message_id, last_message_preview, last_message_direction, \
-    unread_count, archived, created_at_ms";
+    unread_count, archived, created_at_ms, last_inbound_at_ms";
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "tenant_id, platform, account_id, name, username, \
     linked_page_id, token_kind, token_scheme, token_sealed, token_expires_at_ms, status, \
@@ -92,6 +92,7 @@ pub(crate) struct ConversationRecord {
     unread_count: i64,
     archived: bool,
     created_at_ms: i64,
+    last_inbound_at_ms: Option<i64>,
 }
 
 // No `Debug`: under the plain scheme the sealed value is the access token itself.
@@ -208,6 +209,7 @@ impl ConversationRecord {
             unread_count: count(self.unread_count),
             archived: self.archived,
             created_at_ms: self.created_at_ms,
+            last_inbound_at_ms: self.last_inbound_at_ms,
         }
     }
 }

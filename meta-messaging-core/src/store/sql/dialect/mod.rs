@@ -42,6 +42,8 @@ pub(crate) struct Bump<'a> {
     pub(crate) newest: &'a MessageRow,
     /// How many of its new messages came in (and so are unread).
     pub(crate) inbound: i64,
+    /// The time of the newest of its new inbound messages (the messaging window's start).
+    pub(crate) inbound_at: Option<i64>,
 }
 
 /// An advisory lock of the pending-op protocol (`engine/pending.rs`): a class and an id, taken
@@ -165,10 +167,13 @@ macro_rules! on_duplicate_message {
 use on_duplicate_message;
 
 /// The `SET` list that moves a conversation by a row `v` of (id, inbound, at, message_id,
-/// preview, direction): the same in both dialects, which differ only in how `v` is spelled.
+/// preview, direction, inbound_at): the same in both dialects, which differ only in how `v` is
+/// spelled.
 macro_rules! bump_set {
     () => {
         "unread_count = unread_count + v.inbound, \
+         last_inbound_at_ms = CASE WHEN v.inbound_at IS NOT NULL AND (last_inbound_at_ms IS NULL \
+            OR v.inbound_at > last_inbound_at_ms) THEN v.inbound_at ELSE last_inbound_at_ms END, \
          archived = CASE WHEN v.inbound > 0 THEN FALSE ELSE archived END, \
          last_message_id = CASE WHEN v.at >= last_message_at_ms \
             THEN v.message_id ELSE last_message_id END, \

@@ -127,7 +127,8 @@ impl SqlDialect for Postgres {
             "UPDATE conversations SET ",
             bump_set!(),
             " FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::text[], \
-             $6::text[]) AS v(id, inbound, at, message_id, preview, direction) \
+             $6::text[], $7::int8[]) AS v(id, inbound, at, message_id, preview, direction, \
+             inbound_at) \
              WHERE conversations.id = v.id",
         ))
         .bind(column(bumps, |b| b.conversation_id))
@@ -136,6 +137,7 @@ impl SqlDialect for Postgres {
         .bind(column(bumps, |b| b.newest.message_id.as_str().to_owned()))
         .bind(column(bumps, |b| b.newest.preview.clone()))
         .bind(column(bumps, |b| b.newest.direction.as_str()))
+        .bind(column(bumps, |b| b.inbound_at))
         .execute(&mut **tx)
         .await
         .map(drop)

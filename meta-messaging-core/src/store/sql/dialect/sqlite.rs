@@ -124,7 +124,8 @@ impl SqlDialect for Sqlite {
             "UPDATE conversations SET ",
             bump_set!(),
             " FROM (SELECT column1 AS id, column2 AS inbound, column3 AS at, \
-             column4 AS message_id, column5 AS preview, column6 AS direction FROM (",
+             column4 AS message_id, column5 AS preview, column6 AS direction, \
+             column7 AS inbound_at FROM (",
         ));
         q.push_values(bumps, |mut b, bump| {
             b.push_bind(bump.conversation_id)
@@ -132,7 +133,8 @@ impl SqlDialect for Sqlite {
                 .push_bind(bump.newest.timestamp_ms)
                 .push_bind(bump.newest.message_id.as_str())
                 .push_bind(bump.newest.preview.as_deref())
-                .push_bind(bump.newest.direction.as_str());
+                .push_bind(bump.newest.direction.as_str())
+                .push_bind(bump.inbound_at);
         });
         q.push(")) AS v WHERE conversations.id = v.id");
         q.build().execute(&mut **tx).await.map(drop)

@@ -6,7 +6,8 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use super::Engine;
 use super::dynamic::{DynamicQuery, push_keyset};
 use crate::ids::ConversationId;
-use crate::ids::TenantId;
+use crate::ids::{AccountId, TenantId, UserId};
+use crate::platform::Platform;
 use crate::store::changes::ChangeSet;
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::cursor::{Cursor, ListKind};
@@ -44,6 +45,28 @@ where
             .fetch_optional(&self.pool)
             .await
             .map_err(StoreError::db("reading a conversation"))?;
+        Ok(record.map(ConversationRecord::into_model))
+    }
+
+    pub(super) async fn find_conversation(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+        participant_id: &UserId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = $1 \
+             AND platform = $2 AND account_id = $3 AND participant_id = $4"
+        );
+        let record = sqlx::query_as::<DB, ConversationRecord>(&sql)
+            .bind(tenant.as_str())
+            .bind(platform.as_str())
+            .bind(account_id.as_str())
+            .bind(participant_id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("finding a conversation"))?;
         Ok(record.map(ConversationRecord::into_model))
     }
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::Engine;
-use crate::ids::{AccountId, MessageId, TenantId};
+use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
@@ -223,6 +223,23 @@ where
         id: ConversationId,
     ) -> Result<Option<Conversation>, StoreError> {
         self.engine.get_conversation(&cleaned(tenant), id).await
+    }
+
+    async fn find_conversation(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+        participant_id: &UserId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.engine
+            .find_conversation(
+                &cleaned(tenant),
+                platform,
+                &cleaned(account_id),
+                &cleaned(participant_id),
+            )
+            .await
     }
 
     async fn list_conversations(

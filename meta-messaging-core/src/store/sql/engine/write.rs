@@ -1,6 +1,6 @@
 //! Group commit: executing [`Plan`]s, many per transaction, each with its own report. The
 //! order within a transaction: conversations, messages, conversation bumps, ops and raw
-//! events, the ops that waited for the messages just stored, account touches.
+//! events, the ops that waited for the messages just stored, window openings, account touches.
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,7 +14,7 @@ use crate::store::batch::PlanOutcome;
 use crate::store::changes::ChangeSet;
 use crate::store::error::StoreError;
 use crate::store::model::Direction;
-use crate::store::plan::{ConversationKey, MessageRow, Plan, Target, now_ms};
+use crate::store::plan::{ConversationKey, MessageRow, Plan, Target, WindowOpening, now_ms};
 use crate::store::sql::dialect::{Bump, NewConversation, NewMessage, SqlDialect, Touch};
 use crate::store::sql::{CHUNK_ROWS, platform, to_json};
 
@@ -87,6 +87,7 @@ where
         }
         self.settle_arrivals(&mut tx, &arrived, &mut outcomes, &mut changes)
             .await?;
+        self.open_windows(&mut tx, plans, &mut changes).await?;
         self.touch_accounts(&mut tx, plans).await?;
         self.commit_changes(tx, changes).await?;
         self.committed_batch(conversations);
@@ -328,7 +329,9 @@ where
     ) -> Result<(), StoreError> {
         let mut bumps: Vec<Bump<'_>> = Vec::new();
         for Inserted { conversation, row } in inserted {
-            let inbound = i64::from(row.direction == Direction::Inbound);
+            let is_inbound = row.direction == Direction::Inbound;
+            let inbound = i64::from(is_inbound);
+            let inbound_at = is_inbound.then_some(row.timestamp_ms);
             match bumps
                 .iter_mut()
                 .find(|b| b.conversation_id == *conversation)
@@ -338,11 +341,13 @@ where
                         bump.newest = row;
                     }
                     bump.inbound += inbound;
+                    bump.inbound_at = bump.inbound_at.max(inbound_at);
                 }
                 None => bumps.push(Bump {
                     conversation_id: *conversation,
                     newest: row,
                     inbound,
+                    inbound_at,
                 }),
             }
         }
@@ -350,6 +355,39 @@ where
         for chunk in bumps.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
             DB::bump_conversations(tx, chunk).await.map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the last inbound time of the conversations whose users opened the window with
+    /// something other than a message (a postback, a referral, a reaction), when later.
+    async fn open_windows(
+        &self,
+        tx: &mut Tx<DB>,
+        plans: &[Plan],
+        changes: &mut ChangeSet,
+    ) -> Result<(), StoreError> {
+        let mut openings: Vec<&WindowOpening> = plans.iter().flat_map(|p| &p.openings).collect();
+        // One lock order for every writer, so concurrent instances cannot deadlock.
+        openings.sort_by(|a, b| a.key.cmp(&b.key));
+        for opening in openings {
+            self.fail.hit()?;
+            let moved = sqlx::query_scalar::<DB, i64>(
+                "UPDATE conversations SET last_inbound_at_ms = $5 WHERE tenant_id = $1 \
+                 AND platform = $2 AND account_id = $3 AND participant_id = $4 \
+                 AND (last_inbound_at_ms IS NULL OR last_inbound_at_ms < $5) RETURNING id",
+            )
+            .bind(opening.key.tenant_id.as_str())
+            .bind(opening.key.platform.as_str())
+            .bind(opening.key.account_id.as_str())
+            .bind(opening.key.participant_id.as_str())
+            .bind(opening.at_ms)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db)?;
+            if let Some(id) = moved {
+                changes.conversation_updated(&opening.key.tenant_id, id);
+            }
         }
         Ok(())
     }

@@ -38,3 +38,7 @@ struct MultiTenancyGuideDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/security.md")]
 struct SecurityGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/comments-and-handover.md")]
+struct CommentsAndHandoverGuideDoctests;

@@ -13,7 +13,7 @@ use meta_messaging_core::secret::{AppSecret, PageAccessToken, VerifyToken};
 use meta_messaging_core::store::redacted_url;
 
 /// Inspect, sign and simulate Messenger and Instagram webhook deliveries; diagnose a connected
-/// account and send messages through the Graph API.
+/// account, send messages and manage the Messenger profile through the Graph API.
 #[derive(Debug, Parser)]
 #[command(name = "meta-messaging", version, about, long_about = None)]
 pub struct Cli {

@@ -150,7 +150,7 @@ mod tests {
         );
         assert!(
             Limit::GreetingText
-                .check_text(|| String::new(), &"é".repeat(160))
+                .check_text(String::new, &"é".repeat(160))
                 .is_ok()
         );
         let empty = Limit::ButtonTitle

@@ -189,9 +189,7 @@ async fn form_body(
     if !is_form {
         return Ok(HashMap::new());
     }
-    let body = to_bytes(request.into_body(), BODY_LIMIT)
-        .await
-        .map_err(|_| GraphFailure::invalid_parameter("(#100) The request body is too large"))?;
+    let body = body_bytes(request).await?;
     Ok(form_urlencoded::parse(&body).into_owned().collect())
 }
 

@@ -1,6 +1,6 @@
 //! The unified-inbox example app in demo mode: its HTTP surface and who may use it, and its
 //! page in a real headless Chromium (signing in and out, live updates, platform filter,
-//! replies, an error with its fix, hostile customer data shown as text).
+//! replies, an error with its fix, hostile customer data shown as text, a sent template).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -13,7 +13,7 @@ use meta_messaging_core::secret::{AppSecret, PageAccessToken, VerifyToken};
 use meta_messaging_core::store::redacted_url;
 
 /// Inspect, sign and simulate Messenger and Instagram webhook deliveries; diagnose a connected
-/// account and send messages through the Graph API.
+/// account, send messages and manage the Messenger profile through the Graph API.
 #[derive(Debug, Parser)]
 #[command(name = "meta-messaging", version, about, long_about = None)]
 pub struct Cli {
@@ -53,6 +53,10 @@ pub enum Command {
     /// On a Graph error, prints its kind, Meta's message and fbtrace_id, the cause and the fix,
     /// and exits 1.
     Send(SendArgs),
+    /// Read or apply the Messenger profile: ice breakers, persistent menu, Get Started button
+    /// and greeting, for Messenger or Instagram.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Run a local emulator of Meta's Graph API and webhooks (see docs/emulator.md).
     ///
     /// Serves the Send API, debug_token, /me/accounts, Page info and subscribed_apps with Meta's
@@ -85,6 +89,55 @@ pub enum TokenKeyCommand {
     /// Tokens stored in clear by an older version are sealed too. Nothing is rewritten when one
     /// token does not open with the given keys.
     Reseal(ResealArgs),
+}
+
+/// What `profile` does.
+#[derive(Debug, Subcommand)]
+#[non_exhaustive]
+pub enum ProfileCommand {
+    /// Print the profile as set on Meta (JSON).
+    Get(ProfileAccountArgs),
+    /// Make the profile match a file (TOML or JSON, by extension): print what changes, then
+    /// set the fields that differ and delete the fields listed in `delete`.
+    ///
+    /// Only the fields in the file are managed: a field absent from the file is left as it is
+    /// on Meta, unless `delete = ["greeting", ...]` names it. Applying the same file twice
+    /// changes nothing the second time.
+    Apply(ProfileApplyArgs),
+}
+
+/// The account whose profile `profile` reads or writes.
+#[derive(Debug, Args)]
+pub struct ProfileAccountArgs {
+    /// The Page access token.
+    #[arg(long, env = "META_PAGE_TOKEN", hide_env_values = true)]
+    pub token: PageAccessToken,
+    /// The Page (for Instagram: the Page linked to the Instagram account).
+    #[arg(long)]
+    pub page_id: String,
+    /// Whose profile: the Page's on Messenger, or its Instagram account's.
+    #[arg(long, default_value = "messenger")]
+    pub platform: Platform,
+    /// The app secret, when the Meta app has "Require App Secret" on: every call then carries
+    /// its `appsecret_proof`.
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
+    pub app_secret: Option<AppSecret>,
+    /// The Graph API base URL (for a local mock server or the emulator).
+    #[arg(long, default_value = "https://graph.facebook.com")]
+    pub graph_url: String,
+}
+
+/// Arguments of `profile apply`.
+#[derive(Debug, Args)]
+pub struct ProfileApplyArgs {
+    /// The desired profile: a `.toml` or `.json` file.
+    pub file: PathBuf,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The account.
+    #[command(flatten)]
+    pub account: ProfileAccountArgs,
 }
 
 /// Arguments of `token-key reseal`.

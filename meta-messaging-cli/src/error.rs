@@ -60,6 +60,14 @@ pub enum CliError {
         /// The path as given.
         path: PathBuf,
     },
+    /// A profile file is not a profile this tool can apply.
+    #[error("{} is not a valid profile file: {reason}", path.display())]
+    ProfileFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The store failed.
     #[error("the store failed")]
     Store(#[source] StoreError),

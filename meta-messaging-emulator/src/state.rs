@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use meta_messaging_core::Platform;
+use meta_messaging_core::graph::MessengerProfile;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -91,6 +92,8 @@ pub(crate) struct State {
     pub(crate) codes: HashMap<String, crate::graph::IssuedCode>,
     /// How often each message was edited, for `num_edit`.
     pub(crate) edits: HashMap<String, u32>,
+    /// The Messenger profile of each Page, per platform.
+    pub(crate) profiles: HashMap<(String, Platform), MessengerProfile>,
 }
 
 /// The user id Meta shows as the owner of the emulated user token.
@@ -110,6 +113,7 @@ impl State {
             recent_sends: HashMap::new(),
             edits: HashMap::new(),
             codes: HashMap::new(),
+            profiles: HashMap::new(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The unified-inbox example app in demo mode: its HTTP surface and who may use it, and its
 //! page in a real headless Chromium (signing in and out, live updates, platform filter,
-//! replies, an error with its fix, hostile customer data shown as text).
+//! replies, an error with its fix, hostile customer data shown as text, a sent template).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -1055,4 +1055,81 @@ async fn live_mode_puts_the_oauth_callback_on_bind_unless_one_is_given() {
             .expect("META_APP_ID turns on the connect flow");
         assert_eq!(oauth.redirect_uri, expected);
     }
+}
+
+/// A template the shop sent (through the Graph API, so it arrives by its echo) shows in the
+/// thread as its cards and buttons; a postback button shows its payload, a URL button links.
+#[tokio::test]
+async fn the_page_shows_a_sent_template_with_its_buttons() {
+    use meta_messaging_core::graph::{Button, GenericElement, GraphClient, Template};
+    use meta_messaging_core::ids::{PageId, Psid};
+    use meta_messaging_core::secret::PageAccessToken;
+
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = demo().await;
+    let emulator = app.emulator().expect("demo mode has an emulator");
+    conversations_with_names(&app, 5).await;
+    let page = GraphClient::builder()
+        .graph_url(emulator.url())
+        .build()
+        .unwrap()
+        .messenger(
+            PageId::from(unified_inbox::demo::PAGE),
+            PageAccessToken::new(crate::support::emulator::PAGE_TOKEN),
+        );
+    let card = GenericElement::new("Classic white tee")
+        .subtitle("100% cotton")
+        .button(Button::postback("Buy", "BUY_TEE"))
+        .button(Button::web_url("Details", "https://shop.example.com/tee"));
+    page.template(Psid::from(ADA), Template::generic(vec![card]).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let url = format!("{}api/meta/messages?limit=200", app.url);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !get_json(&app, url.clone()).await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["attachments"].as_array().unwrap())
+        .any(|a| a["type"] == "template")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the template's echo was not stored"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    open_signed_in(&browser, &app).await;
+    let row = format!("[data-testid=conversation][data-participant-id=\"{ADA}\"]");
+    browser
+        .wait_until(
+            "Ada's conversation is listed",
+            &format!("document.querySelector('{row}') !== null"),
+            Duration::from_secs(5),
+        )
+        .await;
+    browser.click(&row).await;
+    browser
+        .wait_until(
+            "the template is in the thread",
+            "document.querySelector('[data-testid=thread] [data-testid=template]') !== null",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("(() => { const t = document.querySelector('[data-testid=thread] [data-testid=template]'); return [t.dataset.templateType, t.querySelector('.template-title').textContent, t.querySelector('.template-subtitle').textContent]; })()")
+            .await,
+        json!(["generic", "Classic white tee", "100% cotton"])
+    );
+    assert_eq!(
+        browser
+            .eval("[...document.querySelectorAll('[data-testid=thread] [data-testid=template-button]')].map(b => [b.tagName, b.textContent, b.dataset.payload ?? b.getAttribute('href')])")
+            .await,
+        json!([["SPAN", "Buy", "BUY_TEE"], ["A", "Details", "https://shop.example.com/tee"]])
+    );
 }

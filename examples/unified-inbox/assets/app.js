@@ -643,6 +643,7 @@ function attachmentNode(a) {
       media(INLINE_MEDIA.image(url, 'Story'), a.type, url));
   }
   if (a.type === 'location') return locationCard(a, url);
+  if (a.type === 'template' && a.payload?.template_type) return templateNode(a.payload);
   // Known types get their label; an unknown type is named as Meta spells it.
   return card(label, a.title || (ATTACHMENT_LABELS[a.type] ? null : a.type), url, 'Open link');
 }
@@ -673,6 +674,46 @@ function fileName(url, title) {
   } catch {
     return last; // not valid percent-encoding: show it as it is
   }
+}
+
+/** A structured template (generic cards, a button template, a media template) as sent: its
+ *  cards, text and buttons. Buttons are shown, not tappable: only the customer can tap them. */
+function templateNode(payload) {
+  const type = payload.template_type;
+  const elements = Array.isArray(payload.elements) ? payload.elements : [];
+  const body = type === 'button'
+    ? [h('p', { class: 'template-text', text: String(payload.text ?? '') }), templateButtons(payload.buttons)]
+    : elements.map((e) => templateElement(type, e));
+  return h('div', { class: `template template-${type}`, 'data-testid': 'template', 'data-template-type': type },
+    h('span', { class: 'card-label', text: TEMPLATE_LABELS[type] ?? 'Template' }),
+    ...body);
+}
+
+const TEMPLATE_LABELS = { generic: 'Cards', button: 'Buttons', media: 'Media' };
+
+function templateElement(type, e) {
+  const image = safeUrl(type === 'media' ? e.url : e.image_url);
+  const video = type === 'media' && e.media_type === 'video';
+  return h('div', { class: 'template-element', 'data-testid': 'template-element' },
+    image ? (video ? INLINE_MEDIA.video(image) : INLINE_MEDIA.image(image, String(e.title ?? ''))) : null,
+    e.title ? h('strong', { class: 'template-title', text: String(e.title) }) : null,
+    e.subtitle ? h('span', { class: 'template-subtitle', text: String(e.subtitle) }) : null,
+    templateButtons(e.buttons));
+}
+
+/** Postback buttons show their payload on hover; URL buttons link to their (http) URL. */
+function templateButtons(buttons) {
+  if (!Array.isArray(buttons) || !buttons.length) return null;
+  return h('div', { class: 'template-buttons' }, ...buttons.map((b) => {
+    const url = b.type === 'web_url' ? safeUrl(b.url) : null;
+    if (url) {
+      return h('a', { class: 'template-button', 'data-testid': 'template-button', href: url, target: '_blank', rel: 'noopener noreferrer', text: String(b.title ?? url) });
+    }
+    return h('span', {
+      class: 'template-button', 'data-testid': 'template-button', 'data-payload': b.payload ?? null,
+      title: b.payload ? `Postback payload: ${b.payload}` : null, text: String(b.title ?? ''),
+    });
+  }));
 }
 
 /** Meta sends a shared location's coordinates in the payload, usually without a URL. */

@@ -3,6 +3,7 @@
 mod doctor;
 mod emulate;
 mod inspect;
+mod profile;
 mod send;
 mod sign;
 mod simulate;
@@ -26,6 +27,7 @@ pub(crate) async fn run(command: Command, io: &mut Io) -> Result<ExitCode, CliEr
         Command::VerifyEndpoint(args) => verify_endpoint::run(&args, io).await,
         Command::Doctor(args) => doctor::run(&args, io).await,
         Command::Send(args) => send::run(&args, io).await,
+        Command::Profile(command) => profile::run(&command, io).await,
         Command::Emulate(args) => emulate::run(&args, io).await,
         Command::Trigger(args) => trigger::run(&args, io).await,
         Command::TokenKey(command) => token_key::run(&command, io).await,

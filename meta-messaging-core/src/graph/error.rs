@@ -366,6 +366,22 @@ pub enum InvalidRequest {
         /// The file name given.
         filename: String,
     },
+    /// A value breaks one of Meta's documented limits (a length or a count).
+    #[error("{at} has {found} {}; {limit}", limit.unit())]
+    OutOfLimit {
+        /// The limit broken.
+        limit: super::limit::Limit,
+        /// Where: `greeting[0].text`, `elements[2].buttons`, ...
+        at: String,
+        /// The length or count found.
+        found: usize,
+    },
+    /// A localized profile field has no entry for the `default` locale, which Meta requires.
+    #[error("{field} has no entry with locale \"default\"; Meta requires one as the fallback")]
+    MissingDefaultLocale {
+        /// The profile field (`greeting`, `ice_breakers`, `persistent_menu`).
+        field: &'static str,
+    },
     /// A parameter is malformed.
     #[error("{0}")]
     Other(String),

@@ -7,6 +7,10 @@
 //!   [`messenger`](GraphClient::messenger), [`instagram_via_page`](GraphClient::instagram_via_page)
 //!   or [`instagram_login`](GraphClient::instagram_login). It sends ([`SendBuilder`]), reads
 //!   ([`ListRequest`], [`GraphPage`]) and manages webhook subscriptions.
+//! - [`MessengerProfile`] (ice breakers, persistent menu, Get Started, greeting) is read and
+//!   written with [`AccountClient::messenger_profile`] and
+//!   [`AccountClient::set_messenger_profile`]; [`Template`]s are sent with
+//!   [`AccountClient::template`]. Both check Meta's [`Limit`]s before the call.
 //! - [`OAuth`] runs the login flow; [`UserClient`] lists a user's Pages and their tokens;
 //!   [`GraphClient::connection_report`] checks an account end to end.
 //! - [`http_client_builder`] starts a `reqwest::Client` of your own with the TLS backend the
@@ -44,20 +48,25 @@
 mod account_admin;
 mod account_client;
 mod action;
+mod button;
 pub mod catalog;
 mod client;
 mod error;
 mod http_client;
 mod kind;
+mod limit;
 mod oauth;
 mod outgoing;
 mod paging;
+mod profile;
+mod profile_client;
 mod read;
 mod report;
 mod request;
 mod requirements;
 mod retry;
 mod send;
+mod template;
 mod throttle;
 mod token;
 mod usage;
@@ -68,6 +77,7 @@ pub use account_admin::{
 };
 pub use account_client::{AccountClient, AccountRoute};
 pub use action::{ActionBuilder, UploadBuilder};
+pub use button::Button;
 pub use catalog::Troubleshooting;
 pub use client::{
     DEFAULT_DIALOG_URL, DEFAULT_GRAPH_URL, DEFAULT_INSTAGRAM_URL, DEFAULT_VERSION, GraphClient,
@@ -76,6 +86,7 @@ pub use client::{
 pub use error::{GraphError, InvalidRequest, MetaError, Result};
 pub use http_client::http_client_builder;
 pub use kind::ErrorKind;
+pub use limit::Limit;
 pub use oauth::{OAuth, OAuthState, UserToken};
 pub use outgoing::{
     ActionResponse, AttachmentKind, INSTAGRAM_TEXT_MAX_BYTES, MESSENGER_TEXT_MAX_CHARS, MessageTag,
@@ -83,6 +94,10 @@ pub use outgoing::{
     QuickReply, Recipient, SendResponse, SenderAction,
 };
 pub use paging::{Cursors, GraphPage, ListRequest, Paging};
+pub use profile::{
+    DEFAULT_LOCALE, GetStarted, Greeting, IceBreaker, IceBreakers, MessengerProfile,
+    PersistentMenu, ProfileField,
+};
 pub use read::{
     Edge, GraphConversation, GraphMessage, MessageAttachment, Participant, UserProfile,
 };
@@ -93,6 +108,7 @@ pub use requirements::{
 };
 pub use retry::RetryPolicy;
 pub use send::SendBuilder;
+pub use template::{DefaultAction, GenericElement, MediaElement, MediaType, Template};
 pub use throttle::Throttle;
 pub use token::{Credential, Host};
 pub use usage::{

@@ -11,6 +11,7 @@ use super::account_client::AccountClient;
 use super::error::{InvalidRequest, Result};
 use super::outgoing::*;
 use super::request::Call;
+use super::template::Template;
 
 #[derive(Debug, Clone)]
 enum Content {
@@ -30,6 +31,7 @@ enum Content {
         filename: String,
         mime: String,
     },
+    Template(Box<Template>),
 }
 
 /// A message being built; [`send`](Self::send) validates it against the platform's limits and
@@ -96,6 +98,12 @@ impl AccountClient {
             mime: mime.into(),
         };
         self.compose(to.into(), content)
+    }
+
+    /// A structured template (generic, button or media), already checked against Meta's
+    /// limits when built; a media template is refused on Instagram.
+    pub fn template(&self, to: impl Into<Recipient>, template: Template) -> SendBuilder<'_> {
+        self.compose(to.into(), Content::Template(Box::new(template)))
     }
 
     /// A private reply to a comment on a post of this Page or Instagram account: the comment's
@@ -167,6 +175,15 @@ impl SendBuilder<'_> {
         if let Content::Text(text) = &self.content {
             check_text(platform, text)?;
         }
+        if let Content::Template(template) = &self.content
+            && platform == Platform::Instagram
+            && matches!(**template, Template::Media { .. })
+        {
+            return Err(InvalidRequest::Unsupported {
+                what: "the media template",
+                route: "on Instagram (Messenger only)",
+            });
+        }
         if let Content::Upload {
             bytes, filename, ..
         } = &self.content
@@ -221,6 +238,9 @@ impl SendBuilder<'_> {
                     .send()
                     .await?;
                 json!({ "attachment": { "type": kind, "payload": { "attachment_id": id } } })
+            }
+            Content::Template(template) => {
+                json!({ "attachment": { "type": "template", "payload": template } })
             }
         };
         let mut message = attachment;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod oauth;
+mod profile;
 mod read;
 mod send;
 mod upload;
@@ -38,7 +39,10 @@ type Answer = Result<Json<Value>, GraphFailure>;
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/{version}/{node}", get(get_node))
-        .route("/{version}/{node}/{edge}", get(get_edge).post(post_edge))
+        .route(
+            "/{version}/{node}/{edge}",
+            get(get_edge).post(post_edge).delete(delete_edge),
+        )
 }
 
 async fn get_node(
@@ -92,6 +96,7 @@ fn authenticated_edge(
         "subscribed_apps" => accounts::subscribed_apps(shared, &principal, node),
         "conversations" => read::conversations(shared, &principal, node, query),
         "messages" => read::conversation_messages(shared, &principal, node, query),
+        "messenger_profile" => profile::get(shared, &principal, node, query),
         _ => Err(GraphFailure::object_not_found(node, "get")),
     }
     .map(Json)
@@ -111,12 +116,12 @@ async fn post_edge(
     let principal = authenticate(&shared, &headers, &query)?;
     match edge.as_str() {
         "messages" => {
-            let body = to_bytes(request.into_body(), BODY_LIMIT)
-                .await
-                .map_err(|_| {
-                    GraphFailure::invalid_parameter("(#100) The request body is too large")
-                })?;
+            let body = body_bytes(request).await?;
             send::send(&shared, &principal, &node, &body).await
+        }
+        "messenger_profile" => {
+            let body = body_bytes(request).await?;
+            profile::set(&shared, &principal, &node, &query, &body)
         }
         "message_attachments" => {
             upload::upload(&shared, &principal, &node, &headers, request).await
@@ -125,6 +130,30 @@ async fn post_edge(
         _ => Err(GraphFailure::object_not_found(&node, "post")),
     }
     .map(Json)
+}
+
+async fn delete_edge(
+    State(shared): State<Shared>,
+    Path((_version, node, edge)): Path<(String, String, String)>,
+    Query(query): Params,
+    headers: HeaderMap,
+    request: Request,
+) -> Answer {
+    let principal = authenticate(&shared, &headers, &query)?;
+    match edge.as_str() {
+        "messenger_profile" => {
+            let body = body_bytes(request).await?;
+            profile::delete(&shared, &principal, &node, &query, &body)
+        }
+        _ => Err(GraphFailure::object_not_found(&node, "delete")),
+    }
+    .map(Json)
+}
+
+async fn body_bytes(request: Request) -> Result<axum::body::Bytes, GraphFailure> {
+    to_bytes(request.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|_| GraphFailure::invalid_parameter("(#100) The request body is too large"))
 }
 
 /// The Page a write is made as: the token must be a Page token, and the node addressed that
@@ -160,9 +189,7 @@ async fn form_body(
     if !is_form {
         return Ok(HashMap::new());
     }
-    let body = to_bytes(request.into_body(), BODY_LIMIT)
-        .await
-        .map_err(|_| GraphFailure::invalid_parameter("(#100) The request body is too large"))?;
+    let body = body_bytes(request).await?;
     Ok(form_urlencoded::parse(&body).into_owned().collect())
 }
 

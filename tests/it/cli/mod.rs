@@ -5,4 +5,5 @@ mod doctor_emulator;
 mod emulate;
 mod endpoints;
 mod local;
+mod profile;
 mod token_key;

@@ -7,6 +7,7 @@ mod bot;
 mod control;
 mod inbox;
 mod oauth;
+mod profile;
 mod read;
 mod send;
 

@@ -5,8 +5,10 @@
 mod accounts;
 mod appsecret_proof;
 mod errors;
+mod profile;
 mod read;
 mod report;
 mod retry;
 mod send;
+mod templates;
 mod troubleshooting_doc;

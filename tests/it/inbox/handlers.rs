@@ -17,7 +17,7 @@ use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::{
     MessageStore, NewAccount, PostgresOptions, PostgresStore, SqliteStore,
 };
-use meta_messaging_core::webhook::DeliveryBuilder;
+use meta_messaging_core::webhook::{DeliveryBuilder, EventDetails};
 
 use crate::support::graph_mock::{APP_SECRET, PAGE_ID};
 use crate::support::inbox::{VERIFY_TOKEN, delivery, tenant};
@@ -414,4 +414,57 @@ async fn two_instances_on_one_postgres_database_run_each_event_once() {
         }
     };
     pg::in_schema(&url, &schema, case).await;
+}
+
+/// Records the postbacks a handler sees: (title, payload).
+struct Postbacks(Mutex<Vec<(Option<String>, Option<String>)>>);
+
+#[async_trait::async_trait]
+impl EventHandler for Postbacks {
+    fn name(&self) -> &str {
+        "postbacks"
+    }
+
+    async fn handle(&self, _inbox: &Inbox, event: &HandlerEvent) -> Result<(), HandlerError> {
+        if let EventDetails::Postback(postback) = &event.event.details {
+            let tap = (postback.title.clone(), postback.payload.clone());
+            self.0.lock().unwrap().push(tap);
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_buttons_postback_reaches_handlers_with_its_title_and_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir.path().join("store.db")).await;
+    let postbacks = Arc::new(Postbacks(Mutex::new(Vec::new())));
+    let inbox = inbox(store, Tenancy::Single(tenant()), postbacks.clone(), fast());
+    // A `messaging_postbacks` delivery, as Meta sends it when a template's postback button
+    // is tapped.
+    let (body, signature) = DeliveryBuilder::new(Platform::Messenger, PAGE_ID)
+        .messaging_event(serde_json::json!({
+            "sender": {"id": "24817365029481736"},
+            "recipient": {"id": PAGE_ID},
+            "timestamp": 1733412520408i64,
+            "postback": {
+                "title": "Start Chatting",
+                "payload": "DEVELOPER_DEFINED_PAYLOAD",
+                "mid": "m_postback_1",
+            },
+        }))
+        .signed(&AppSecret::new(APP_SECRET));
+    inbox.receive(Some(&signature), &body).await.unwrap();
+    eventually("the postback ran", || {
+        !postbacks.0.lock().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(
+        postbacks.0.lock().unwrap().clone(),
+        [(
+            Some("Start Chatting".to_owned()),
+            Some("DEVELOPER_DEFINED_PAYLOAD".to_owned())
+        )]
+    );
+    assert!(inbox.shutdown(Duration::from_secs(1)).await);
 }

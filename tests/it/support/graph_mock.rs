@@ -113,6 +113,28 @@ impl Match for NoQuery {
     }
 }
 
+/// Matches a request whose query string holds exactly these parameters, in any order.
+pub struct QueryIs(Vec<(String, String)>);
+
+impl QueryIs {
+    pub fn exactly(params: &[(&str, &str)]) -> Self {
+        let mut params: Vec<_> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        params.sort();
+        Self(params)
+    }
+}
+
+impl Match for QueryIs {
+    fn matches(&self, request: &Request) -> bool {
+        let mut sent: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+        sent.sort();
+        sent == self.0
+    }
+}
+
 /// Matches an `application/x-www-form-urlencoded` body holding exactly these fields, in any
 /// order.
 pub struct FormBody(Vec<(String, String)>);

@@ -6,7 +6,8 @@
 //! - [`AccountClient`] binds it to one account and its token:
 //!   [`messenger`](GraphClient::messenger), [`instagram_via_page`](GraphClient::instagram_via_page)
 //!   or [`instagram_login`](GraphClient::instagram_login). It sends ([`SendBuilder`]), reads
-//!   ([`ListRequest`], [`GraphPage`]) and manages webhook subscriptions.
+//!   ([`ListRequest`], [`GraphPage`]), manages webhook subscriptions and passes or takes
+//!   control of a conversation with other apps ([`AccountClient::pass_thread_control`]).
 //! - [`OAuth`] runs the login flow; [`UserClient`] lists a user's Pages and their tokens;
 //!   [`GraphClient::connection_report`] checks an account end to end.
 //! - [`http_client_builder`] starts a `reqwest::Client` of your own with the TLS backend the
@@ -47,6 +48,7 @@ mod action;
 pub mod catalog;
 mod client;
 mod error;
+mod handover;
 mod http_client;
 mod kind;
 mod oauth;
@@ -74,6 +76,7 @@ pub use client::{
     GraphClientBuilder,
 };
 pub use error::{GraphError, InvalidRequest, MetaError, Result};
+pub use handover::{PAGE_INBOX_APP_ID, SecondaryReceiver};
 pub use http_client::http_client_builder;
 pub use kind::ErrorKind;
 pub use oauth::{OAuth, OAuthState, UserToken};

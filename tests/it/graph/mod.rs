@@ -5,6 +5,7 @@
 mod accounts;
 mod appsecret_proof;
 mod errors;
+mod handover;
 mod read;
 mod report;
 mod retry;

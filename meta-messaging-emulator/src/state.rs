@@ -91,6 +91,9 @@ pub(crate) struct State {
     pub(crate) codes: HashMap<String, crate::graph::IssuedCode>,
     /// How often each message was edited, for `num_edit`.
     pub(crate) edits: HashMap<String, u32>,
+    /// The app holding each (Page, user) thread when it is not the emulated app (the handover
+    /// protocol); a thread missing here is the emulated app's.
+    pub(crate) thread_owners: HashMap<(String, String), String>,
 }
 
 /// The user id Meta shows as the owner of the emulated user token.
@@ -110,6 +113,7 @@ impl State {
             recent_sends: HashMap::new(),
             edits: HashMap::new(),
             codes: HashMap::new(),
+            thread_owners: HashMap::new(),
         }
     }
 
@@ -206,6 +210,14 @@ impl State {
     }
 
     /// Counts a send for `page`; `false` when it exceeds the configured per-second limit.
+    /// The app that owns the thread of `user` with `page` (the emulated app unless another
+    /// app took it).
+    pub(crate) fn thread_owner(&self, page: &str, user: &str) -> &str {
+        self.thread_owners
+            .get(&(page.to_owned(), user.to_owned()))
+            .map_or(self.world.app.id.as_str(), String::as_str)
+    }
+
     pub(crate) fn admit_send(&mut self, page: &str) -> bool {
         let Some(limit) = self.world.send_rate_limit else {
             return true;

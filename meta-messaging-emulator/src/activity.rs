@@ -176,7 +176,7 @@ pub(crate) async fn write(
     if inbound.text.is_none() && inbound.attachment.is_none() {
         return Err(ControlError::EmptyMessage);
     }
-    let (platform, account, event, mid) = {
+    let (platform, account, event, mid, standby) = {
         let mut state = shared.lock();
         let (user, account) = target(&state, id)?;
         let mid = DeliveryBuilder::new(user.platform, account.as_str()).new_message_id();
@@ -207,9 +207,14 @@ pub(crate) async fn write(
             content: message.clone(),
         });
         let event = event(&user, &account, timestamp, "message", message);
-        (user.platform, account, event, mid)
+        let standby = state.thread_owner(&user.page, &user.id) != state.world.app.id;
+        (user.platform, account, event, mid, standby)
     };
-    shared.outbox.send(platform, &account, event).await;
+    if standby {
+        shared.outbox.send_standby(platform, &account, event).await;
+    } else {
+        shared.outbox.send(platform, &account, event).await;
+    }
     Ok(mid)
 }
 
@@ -313,6 +318,49 @@ pub(crate) async fn unsend(shared: &Shared, id: &str, mid: &str) -> Result<(), C
         }
         let payload = json!({"mid": mid, "is_deleted": true});
         let event = event(&user, &account, now_ms(), "message", payload);
+        (user.platform, account, event)
+    };
+    shared.outbox.send(platform, &account, event).await;
+    Ok(())
+}
+
+/// What another app of the Page does with a user's thread (the handover protocol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum OtherAppAction {
+    /// Takes the thread from the emulated app: Meta tells the app that lost it.
+    Take,
+    /// Passes the thread back to the emulated app: Meta tells the app that receives it.
+    Pass,
+}
+
+/// Another app (`app_id`) takes user `id`'s thread or passes it back to the emulated app, and
+/// the emulated app gets the `take_thread_control` / `pass_thread_control` webhook. While
+/// another app holds the thread, the user's messages reach the emulated app in `standby`.
+pub(crate) async fn other_app(
+    shared: &Shared,
+    id: &str,
+    action: OtherAppAction,
+    app_id: &str,
+    metadata: Option<&str>,
+) -> Result<(), ControlError> {
+    let (platform, account, event) = {
+        let mut state = shared.lock();
+        let (user, account) = target(&state, id)?;
+        let ours = state.world.app.id.clone();
+        let key = (user.page.clone(), user.id.clone());
+        let (name, previous, new) = match action {
+            OtherAppAction::Take => {
+                state.thread_owners.insert(key, app_id.to_owned());
+                ("take_thread_control", ours.as_str(), app_id)
+            }
+            OtherAppAction::Pass => {
+                state.thread_owners.remove(&key);
+                ("pass_thread_control", app_id, ours.as_str())
+            }
+        };
+        let payload = json!({"previous_owner_app_id": previous, "new_owner_app_id": new, "metadata": metadata});
+        let event = event(&user, &account, now_ms(), name, payload);
         (user.platform, account, event)
     };
     shared.outbox.send(platform, &account, event).await;

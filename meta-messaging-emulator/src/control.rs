@@ -71,6 +71,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/_emulator/users/{id}/reads", post(user_reads))
         .route("/_emulator/users/{id}/edits", post(user_edits))
         .route("/_emulator/users/{id}/unsends", post(user_unsends))
+        .route("/_emulator/users/{id}/thread_control", post(thread_control))
         .route("/_emulator/callback", put(set_callback))
         .route("/_emulator/tokens/{token}/expire", post(expire))
         .route("/_emulator/pages/{id}/permissions", post(permissions))
@@ -141,6 +142,33 @@ async fn user_unsends(
     Json(unsend): Json<Unsend>,
 ) -> Result<Json<Value>, ControlError> {
     activity::unsend(&shared, &id, &unsend.mid).await?;
+    Ok(Json(json!({"success": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThreadControl {
+    action: activity::OtherAppAction,
+    app_id: String,
+    #[serde(default)]
+    metadata: Option<String>,
+}
+
+/// Another app of the Page takes the user's thread or passes it back (`{"action": "take" |
+/// "pass", "app_id", "metadata"}`); the emulated app gets the handover webhook.
+async fn thread_control(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<ThreadControl>,
+) -> Result<Json<Value>, ControlError> {
+    activity::other_app(
+        &shared,
+        &id,
+        body.action,
+        &body.app_id,
+        body.metadata.as_deref(),
+    )
+    .await?;
     Ok(Json(json!({"success": true})))
 }
 

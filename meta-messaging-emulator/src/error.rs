@@ -126,6 +126,16 @@ impl GraphFailure {
         )
     }
 
+    /// 10: a pass by an app that does not own the thread.
+    pub(crate) fn not_thread_owner() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            10,
+            None,
+            "(#10) This app is not the thread owner and cannot pass thread control",
+        )
+    }
+
     /// 613: too many calls.
     pub(crate) fn rate_limited() -> Self {
         let mut failure = Self::new(

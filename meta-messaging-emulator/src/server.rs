@@ -133,6 +133,44 @@ impl RunningEmulator {
         activity::write(&self.shared, user_id, inbound).await
     }
 
+    /// Another app of the Page (`app_id`) takes user `user_id`'s thread: the emulated app gets
+    /// the `take_thread_control` webhook, and the user's messages reach it in `standby` until
+    /// the thread comes back (its own `take_thread_control` call, or
+    /// [`another_app_passes_back`](Self::another_app_passes_back)).
+    ///
+    /// # Errors
+    /// [`ControlError`] when the user is unknown.
+    pub async fn another_app_takes(&self, user_id: &str, app_id: &str) -> Result<(), ControlError> {
+        activity::other_app(
+            &self.shared,
+            user_id,
+            activity::OtherAppAction::Take,
+            app_id,
+            None,
+        )
+        .await
+    }
+
+    /// Another app of the Page (`app_id`) passes user `user_id`'s thread back to the emulated
+    /// app, which gets the `pass_thread_control` webhook.
+    ///
+    /// # Errors
+    /// [`ControlError`] when the user is unknown.
+    pub async fn another_app_passes_back(
+        &self,
+        user_id: &str,
+        app_id: &str,
+    ) -> Result<(), ControlError> {
+        activity::other_app(
+            &self.shared,
+            user_id,
+            activity::OtherAppAction::Pass,
+            app_id,
+            None,
+        )
+        .await
+    }
+
     /// Makes user `user_id` react to (or unreact from) a message of their conversation; the
     /// `reaction` webhook is queued.
     ///

@@ -94,6 +94,9 @@ pub(crate) struct State {
     pub(crate) edits: HashMap<String, u32>,
     /// The Messenger profile of each Page, per platform.
     pub(crate) profiles: HashMap<(String, Platform), MessengerProfile>,
+    /// The app holding each (Page, user) thread when it is not the emulated app (the handover
+    /// protocol); a thread missing here is the emulated app's.
+    pub(crate) thread_owners: HashMap<(String, String), String>,
 }
 
 /// The user id Meta shows as the owner of the emulated user token.
@@ -114,6 +117,7 @@ impl State {
             edits: HashMap::new(),
             codes: HashMap::new(),
             profiles: HashMap::new(),
+            thread_owners: HashMap::new(),
         }
     }
 
@@ -210,6 +214,14 @@ impl State {
     }
 
     /// Counts a send for `page`; `false` when it exceeds the configured per-second limit.
+    /// The app that owns the thread of `user` with `page` (the emulated app unless another
+    /// app took it).
+    pub(crate) fn thread_owner(&self, page: &str, user: &str) -> &str {
+        self.thread_owners
+            .get(&(page.to_owned(), user.to_owned()))
+            .map_or(self.world.app.id.as_str(), String::as_str)
+    }
+
     pub(crate) fn admit_send(&mut self, page: &str) -> bool {
         let Some(limit) = self.world.send_rate_limit else {
             return true;

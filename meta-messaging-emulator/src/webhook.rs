@@ -47,6 +47,15 @@ impl Outbox {
         // The worker only stops once every Outbox is gone, so this cannot fail while we hold one.
         let _ = self.queue.send(body).await;
     }
+
+    /// Queues one event in `standby[]`: what Meta sends an app that does not own the thread.
+    pub(crate) async fn send_standby(&self, platform: Platform, account_id: &str, event: Value) {
+        let body = serde_json::json!({
+            "object": platform.webhook_object(),
+            "entry": [{"id": account_id, "time": crate::state::now_ms(), "standby": [event]}],
+        });
+        let _ = self.queue.send(body.to_string().into_bytes()).await;
+    }
 }
 
 /// Redelivers `body` after growing delays (the world's `webhook_retry_delay_ms`, doubled each

@@ -132,6 +132,7 @@ conformance_tests!(
     conversation_moves_on_new_message,
     conversation_participant_profile,
     last_inbound_time,
+    conversation_owner,
     pagination_under_concurrent_inserts,
     invalid_cursors_are_refused,
     tenant_isolation_reads,

@@ -770,6 +770,32 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     assert_eq!(sent.len(), sent_before + 1);
     assert_eq!(sent.last().unwrap().tag.as_deref(), Some("HUMAN_AGENT"));
 
+    // The bot answers Linus until a person takes the conversation over; handing it back gives
+    // it to the bot again.
+    browser
+        .wait_until(
+            "the header says the bot answers",
+            "document.querySelector('[data-testid=thread-owner]').dataset.owner === 'bot' && document.querySelector('[data-testid=handover]').textContent === 'Take over'",
+            Duration::from_secs(5),
+        )
+        .await;
+    browser.click("[data-testid=handover]").await;
+    browser
+        .wait_until(
+            "the conversation is taken over",
+            "document.querySelector('[data-testid=thread-owner]').dataset.owner === 'human' && document.querySelector('[data-testid=thread-owner]').textContent === 'Answered by a person (you)' && document.querySelector('[data-testid=handover]').textContent === 'Hand back'",
+            Duration::from_secs(5),
+        )
+        .await;
+    browser.click("[data-testid=handover]").await;
+    browser
+        .wait_until(
+            "the conversation is handed back",
+            "document.querySelector('[data-testid=thread-owner]').dataset.owner === 'bot' && document.querySelector('[data-testid=handover]').textContent === 'Take over'",
+            Duration::from_secs(5),
+        )
+        .await;
+
     // Sign out: the form comes back and the page's requests are no longer let in.
     browser.click("[data-testid=sign-out]").await;
     browser

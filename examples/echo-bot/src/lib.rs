@@ -41,6 +41,10 @@ impl EventHandler for EchoBot {
     }
 
     async fn handle(&self, inbox: &Inbox, handled: &HandlerEvent) -> Result<(), HandlerError> {
+        // A person took the conversation over (or another app holds it): not the bot's turn.
+        if !handled.bot_answers() {
+            return Ok(());
+        }
         let event = &handled.event;
         let EventDetails::Message(message) = &event.details else {
             return Ok(());

@@ -67,7 +67,7 @@ const dom = {
   // thread
   threadEmpty: byTestId('thread-empty'), threadHeader: $('.thread-header'), threadAvatar: $('.thread-avatar'),
   threadName: byTestId('thread-name'), threadSubtitle: $('.thread-subtitle'), back: $('.back-button'),
-  threadWindow: byTestId('thread-window'),
+  threadWindow: byTestId('thread-window'), threadOwner: byTestId('thread-owner'), handover: byTestId('handover'),
   markRead: byTestId('mark-read'), archive: byTestId('archive'), thread: byTestId('thread'),
   threadState: $('.thread-state'), loadOlder: byTestId('load-older'), messages: $('.messages'),
   // send box
@@ -444,7 +444,42 @@ function renderThreadHeader() {
   ].filter(Boolean).join(' · ');
   dom.threadSubtitle.replaceChildren(platformBadge(c.platform), ` ${details}`);
   dom.archive.textContent = c.archived ? 'Unarchive' : 'Archive';
+  renderOwner(c);
   renderWindow();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handover: who answers the conversation. A person taking it over silences the bot (the
+// server's handlers see the owner); handing it back lets the bot answer again.
+
+const OWNER_LABELS = {
+  bot: 'Answered by the bot',
+  human: 'Answered by a person (you)',
+  other_app: 'Answered by another app of the Page',
+};
+
+function renderOwner(c) {
+  const owner = c.owner || 'bot';
+  dom.threadOwner.dataset.owner = owner;
+  dom.threadOwner.textContent = OWNER_LABELS[owner] || `Owner: ${owner}`;
+  dom.handover.textContent = owner === 'human' ? 'Hand back' : 'Take over';
+  dom.handover.title = owner === 'human'
+    ? 'Let the bot answer this conversation again'
+    : 'Answer this conversation yourself: the bot stops replying';
+}
+
+async function toggleHandover() {
+  const c = state.open;
+  if (!c) return;
+  dom.handover.disabled = true;
+  const action = c.owner === 'human' ? 'hand_back' : 'take_over';
+  try {
+    onConversationUpdated(await meta(`/conversations/${encodeURIComponent(c.id)}/${action}`, { method: 'POST' }));
+  } catch (err) {
+    showError(err, action === 'take_over' ? 'Taking the conversation over' : 'Handing the conversation back');
+  } finally {
+    dom.handover.disabled = false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1282,6 +1317,7 @@ function bindEvents() {
   dom.back.addEventListener('click', closeThreadOnNarrowScreens);
   dom.markRead.addEventListener('click', markRead);
   dom.archive.addEventListener('click', toggleArchive);
+  dom.handover.addEventListener('click', toggleHandover);
   dom.checkButton.addEventListener('click', checkConnections);
   dom.form.addEventListener('submit', onSubmit);
   dom.form.querySelector('.reply-cancel').addEventListener('click', () => setReplyTo(null));

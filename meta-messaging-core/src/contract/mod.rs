@@ -73,6 +73,10 @@ pub enum Route {
     ConversationArchive,
     /// `POST /conversations/{id}/unarchive`.
     ConversationUnarchive,
+    /// `POST /conversations/{id}/take_over`: a person answers it, the bot stays quiet.
+    ConversationTakeOver,
+    /// `POST /conversations/{id}/hand_back`: the bot answers it again.
+    ConversationHandBack,
     /// `GET /messages` (list) and `POST /messages` (send).
     Messages,
     /// `GET /accounts`.
@@ -121,6 +125,14 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         route: Route::ConversationUnarchive,
         path: "/conversations/{id}/unarchive",
+    },
+    RouteSpec {
+        route: Route::ConversationTakeOver,
+        path: "/conversations/{id}/take_over",
+    },
+    RouteSpec {
+        route: Route::ConversationHandBack,
+        path: "/conversations/{id}/hand_back",
     },
     RouteSpec {
         route: Route::Messages,
@@ -624,6 +636,14 @@ impl InboxRoutes {
                 let id = conversation_id(request.id)?;
                 let archive = route == Route::ConversationArchive;
                 ApiResponse::json(200, &inbox.set_archived(tenant, id, archive).await?)
+            }
+            (Route::ConversationTakeOver, Method::Post) => {
+                let id = conversation_id(request.id)?;
+                ApiResponse::json(200, &inbox.take_over(tenant, id).await?)
+            }
+            (Route::ConversationHandBack, Method::Post) => {
+                let id = conversation_id(request.id)?;
+                ApiResponse::json(200, &inbox.hand_back(tenant, id).await?)
             }
             (Route::Accounts, Method::Get) => {
                 let accounts = inbox.accounts(tenant).await?;

@@ -6,11 +6,12 @@
 //! - [`AccountClient`] binds it to one account and its token:
 //!   [`messenger`](GraphClient::messenger), [`instagram_via_page`](GraphClient::instagram_via_page)
 //!   or [`instagram_login`](GraphClient::instagram_login). It sends ([`SendBuilder`]), reads
-//!   ([`ListRequest`], [`GraphPage`]) and manages webhook subscriptions.
 //! - [`MessengerProfile`] (ice breakers, persistent menu, Get Started, greeting) is read and
 //!   written with [`AccountClient::messenger_profile`] and
 //!   [`AccountClient::set_messenger_profile`]; [`Template`]s are sent with
 //!   [`AccountClient::template`]. Both check Meta's [`Limit`]s before the call.
+//!   ([`ListRequest`], [`GraphPage`]), manages webhook subscriptions and passes or takes
+//!   control of a conversation with other apps ([`AccountClient::pass_thread_control`]).
 //! - [`OAuth`] runs the login flow; [`UserClient`] lists a user's Pages and their tokens;
 //!   [`GraphClient::connection_report`] checks an account end to end.
 //! - [`http_client_builder`] starts a `reqwest::Client` of your own with the TLS backend the
@@ -52,6 +53,7 @@ mod button;
 pub mod catalog;
 mod client;
 mod error;
+mod handover;
 mod http_client;
 mod kind;
 mod limit;
@@ -84,6 +86,7 @@ pub use client::{
     GraphClientBuilder,
 };
 pub use error::{GraphError, InvalidRequest, MetaError, Result};
+pub use handover::{PAGE_INBOX_APP_ID, SecondaryReceiver};
 pub use http_client::http_client_builder;
 pub use kind::ErrorKind;
 pub use limit::Limit;

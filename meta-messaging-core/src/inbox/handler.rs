@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::Inbox;
 use crate::ids::TenantId;
-use crate::store::{IdempotencyKey, TenantEvent};
+use crate::store::{IdempotencyKey, TenantEvent, ThreadOwner};
 use crate::webhook::Event;
 
 /// The error an [`EventHandler`] may return: the event is retried (see [`EventHandler`]); it
@@ -13,6 +13,10 @@ use crate::webhook::Event;
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs on every webhook event that changed an inbox, after it is durably stored.
+///
+/// Events Meta delivers in `standby` (another app of the Page owns the thread) are stored but
+/// never run. Every event carries its conversation's [`HandlerEvent::owner`]: a bot answers
+/// only when [`HandlerEvent::bot_answers`] (a person may have taken the conversation over).
 ///
 /// Handlers are driven from a durable queue in the store, in background tasks, so a slow
 /// handler (one that calls the Graph API to answer, say) never delays the 200 Meta waits for:
@@ -91,6 +95,10 @@ pub struct HandlerEvent {
     pub seq: u64,
     /// 1 on the first run, then one more after each failed run this handler's cursor counted.
     pub attempt: u32,
+    /// Who answers the event's conversation when the handler runs: a bot answers only
+    /// [`ThreadOwner::Bot`] conversations (a person took over a `Human` one, another app of
+    /// the Page holds an `OtherApp` one). `Bot` for an event without a stored conversation.
+    pub owner: ThreadOwner,
     key: IdempotencyKey,
 }
 
@@ -115,7 +123,14 @@ impl HandlerEvent {
             event,
             seq,
             attempt,
+            owner: ThreadOwner::Bot,
         }
+    }
+
+    /// Whether a bot should answer this event: its conversation is the bot's, not a person's
+    /// or another app's.
+    pub fn bot_answers(&self) -> bool {
+        self.owner == ThreadOwner::Bot
     }
 
     /// The tenant and event, as the store keeps them.

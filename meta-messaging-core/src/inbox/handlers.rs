@@ -3,6 +3,7 @@
 //! number of conversations at a time), and moves the handler's durable cursor past what
 //! succeeded, retrying failures with backoff.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -14,9 +15,10 @@ use tokio::task::JoinHandle;
 use super::handler::{EventHandler, HandlerEvent};
 use super::{Inbox, InboxInner};
 use crate::error::ErrorChain;
-use crate::ids::TenantId;
+use crate::ids::{TenantId, UserId};
 use crate::store::{
-    LeaseRequest, MAX_HANDLER_EVENTS_PAGE, QueuedEvent, StoreError, TenantEvent, now_ms,
+    LeaseRequest, MAX_HANDLER_EVENTS_PAGE, QueuedEvent, StoreError, TenantEvent, ThreadOwner,
+    now_ms,
 };
 use crate::webhook::Event;
 
@@ -167,15 +169,33 @@ impl Inbox {
     /// Queues routed events for the handlers (nothing without handlers), in the store, before
     /// the delivery is answered: a crash before this makes Meta redeliver, and the queue keeps
     /// each event once.
+    ///
+    /// Events delivered in `standby[]` are stored like any other (the inbox shows what the
+    /// customer wrote while another app owned the thread) but never queued: that app answers
+    /// them, and a bot answering too would talk over it.
     pub(crate) async fn queue_for_handlers(
         &self,
         events: &[TenantEvent],
     ) -> Result<(), StoreError> {
-        if self.inner.handlers.is_empty() || events.is_empty() {
+        if self.inner.handlers.is_empty() {
+            return Ok(());
+        }
+        let owned: Cow<'_, [TenantEvent]> = if events.iter().any(|e| e.event.standby) {
+            Cow::Owned(
+                events
+                    .iter()
+                    .filter(|e| !e.event.standby)
+                    .cloned()
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(events)
+        };
+        if owned.is_empty() {
             return Ok(());
         }
         self.register_handlers().await?;
-        if self.inner.store.queue_handler_events(events).await? > 0 {
+        if self.inner.store.queue_handler_events(&owned).await? > 0 {
             self.start_handlers();
             self.inner.runner.wake();
         }
@@ -406,6 +426,22 @@ fn conversation_key(event: &Event) -> (String, String, String) {
     )
 }
 
+/// Who answers the conversation of `event` (the bot when the store has no conversation).
+async fn owner(inbox: &Inbox, event: &HandlerEvent) -> Result<ThreadOwner, StoreError> {
+    let (_, _, customer) = conversation_key(&event.event);
+    let found = inbox
+        .inner
+        .store
+        .find_conversation(
+            &event.tenant_id,
+            event.event.platform,
+            &event.event.account_id,
+            &UserId::new(customer),
+        )
+        .await?;
+    Ok(found.map_or(ThreadOwner::Bot, |c| c.owner))
+}
+
 /// Runs one conversation's events in order, stopping at the first failure (the events after
 /// it wait for its retry); returns that one.
 async fn run_group(
@@ -413,7 +449,24 @@ async fn run_group(
     handler: &dyn EventHandler,
     group: Vec<HandlerEvent>,
 ) -> Option<(u64, HandlerEvent)> {
-    for event in group {
+    let first = group.first()?;
+    // Read when the group runs, not when it was queued: a person may have taken the
+    // conversation over since.
+    let owner = match owner(inbox, first).await {
+        Ok(owner) => owner,
+        Err(err) => {
+            tracing::warn!(
+                error = %ErrorChain(&err),
+                handler = handler.name(),
+                tenant = %first.tenant_id,
+                seq = first.seq,
+                "cannot read a conversation's owner; retrying its events with backoff"
+            );
+            return Some((first.seq, first.clone()));
+        }
+    };
+    for mut event in group {
+        event.owner = owner;
         if let Err(err) = handler.handle(inbox, &event).await {
             tracing::warn!(
                 error = %ErrorChain(&*err),

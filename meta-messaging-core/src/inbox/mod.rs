@@ -54,6 +54,7 @@ mod error;
 mod fanout;
 mod handler;
 mod handlers;
+mod handover;
 mod idempotent;
 mod live;
 mod outcome;

@@ -80,6 +80,7 @@ impl Inbox {
         } else {
             inner.store.record_unrouted(&routed.unrouted).await?
         };
+        self.apply_handovers(&routed.events).await?;
         self.queue_for_handlers(&routed.events).await?;
         self.fill_profiles(&routed.events);
         Ok(Receipt {

@@ -15,6 +15,7 @@ use super::idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
 };
 use super::model::{StoredAttachment, StoredMessage, StoredReplyTo};
+use super::owner::ThreadOwner;
 use super::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::ids::{ConversationId, StoredMessageId};
@@ -309,6 +310,14 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         &self,
         tenant: &TenantId,
         id: ConversationId,
+    ) -> Result<Conversation, StoreError>;
+
+    /// Sets who answers a conversation (the handover between a bot and a human).
+    async fn set_conversation_owner(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        owner: ThreadOwner,
     ) -> Result<Conversation, StoreError>;
 
     /// Archives or unarchives a conversation.

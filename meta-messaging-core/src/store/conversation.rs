@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::Direction;
+use super::owner::ThreadOwner;
 use super::plan::now_ms;
 use super::window::MessagingWindow;
 use crate::ids::ConversationId;
@@ -51,7 +52,7 @@ impl ParticipantProfile {
 ///
 /// Serializes with `id`, `tenant_id`, `platform`, `account_id`, `participant_id`,
 /// `participant` (profile), `last_message_at_ms`, `last_message_id`, `last_message_preview`,
-/// `last_message_direction`, `unread_count`, `archived`, `created_at_ms`,
+/// `last_message_direction`, `unread_count`, `archived`, `created_at_ms`, `owner`,
 /// `last_inbound_at_ms` and `window`: the [`MessagingWindow`] at the time of serializing
 /// (`null` while the store knows of no message from the user).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,6 +86,8 @@ pub struct Conversation {
     pub archived: bool,
     /// When the store first saw the conversation.
     pub created_at_ms: i64,
+    /// Who answers it now: the bot (the default), a person, or another app of the Page.
+    pub owner: ThreadOwner,
     /// When the user last wrote (or opened the messaging window otherwise: a postback, a
     /// referral, a reaction), in ms since the epoch, by Meta's timestamps; `None` while the
     /// store has seen nothing from the user (only our own messages, or none since the store

@@ -88,6 +88,7 @@ mod keyring;
 mod memory;
 mod model;
 mod nul;
+mod owner;
 mod pending;
 mod plan;
 #[cfg(feature = "postgres")]
@@ -128,6 +129,7 @@ pub use idempotency::{
 pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenSealError};
 pub use memory::InMemoryStore;
 pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, StoredReplyTo};
+pub use owner::ThreadOwner;
 pub(crate) use plan::now_ms;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};

@@ -1,6 +1,7 @@
 //! The emulated Graph API: the endpoints `meta-messaging-core`'s `GraphClient` calls.
 
 mod accounts;
+mod handover;
 mod oauth;
 mod profile;
 mod read;
@@ -97,6 +98,7 @@ fn authenticated_edge(
         "conversations" => read::conversations(shared, &principal, node, query),
         "messages" => read::conversation_messages(shared, &principal, node, query),
         "messenger_profile" => profile::get(shared, &principal, node, query),
+        "thread_owner" => handover::thread_owner(shared, &principal, node, query),
         _ => Err(GraphFailure::object_not_found(node, "get")),
     }
     .map(Json)
@@ -127,6 +129,14 @@ async fn post_edge(
             upload::upload(&shared, &principal, &node, &headers, request).await
         }
         "subscribed_apps" => accounts::subscribe(&shared, &principal, &node, &query),
+        "pass_thread_control" | "take_thread_control" | "request_thread_control" => {
+            let body = to_bytes(request.into_body(), BODY_LIMIT)
+                .await
+                .map_err(|_| {
+                    GraphFailure::invalid_parameter("(#100) The request body is too large")
+                })?;
+            handover::control(&shared, &principal, &node, &edge, &body)
+        }
         _ => Err(GraphFailure::object_not_found(&node, "post")),
     }
     .map(Json)

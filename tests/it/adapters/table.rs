@@ -375,6 +375,8 @@ async fn conversation_state_changes(client: &reqwest::Client, base: &str) {
         ("read", "unread_count", json!(0)),
         ("archive", "archived", json!(true)),
         ("unarchive", "archived", json!(false)),
+        ("take_over", "owner", json!("human")),
+        ("hand_back", "owner", json!("bot")),
     ] {
         let response = client
             .post(format!("{base}/conversations/{id}/{action}"))
@@ -385,6 +387,18 @@ async fn conversation_state_changes(client: &reqwest::Client, base: &str) {
         let conversation: Value = response.json().await.unwrap();
         assert_eq!(conversation[field], value, "{action}: {conversation}");
     }
+    let missing = client
+        .post(format!("{base}/conversations/999999999/take_over"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.status(),
+        404,
+        "take_over of an unknown conversation"
+    );
+    let error: Value = missing.json().await.unwrap();
+    assert_eq!(error["error"]["kind"], "not_found", "{error}");
 }
 
 fn keyed(key: &[u8], text: &str, replay: bool) -> Send {

@@ -491,3 +491,87 @@ async fn a_failed_delivery_is_redelivered_and_stored_once() {
         1
     );
 }
+
+/// A pass/take cycle offline: another app takes the thread (the inbox shows `other_app` and
+/// keeps the customer's standby message), a person takes it over through `take_over` (the
+/// emulator's thread owner is the app again), hands it back, and the other app's pass back
+/// returns it to the bot.
+#[tokio::test]
+async fn a_take_pass_cycle_through_the_emulator() {
+    const OTHER_APP: &str = "263902037430900";
+    let app = Deployment::start(Adapter::Axum, World::demo()).await;
+    app.emulator
+        .user_writes(PSID, Inbound::text("I need a refund"))
+        .await
+        .unwrap();
+    app.messages_when("messenger", |m| m.len() == 1).await;
+    let conversation = |list: &Value| list["data"][0].clone();
+    let listed = app.get("/conversations?platform=messenger").await;
+    assert_eq!(conversation(&listed)["owner"], "bot");
+    let id = conversation(&listed)["id"].as_str().unwrap().to_owned();
+
+    app.emulator
+        .another_app_takes(PSID, OTHER_APP)
+        .await
+        .unwrap();
+    app.delivered(2).await;
+    let listed = app.get("/conversations?platform=messenger").await;
+    assert_eq!(conversation(&listed)["owner"], "other_app");
+    // While the other app holds the thread, the customer's message comes in standby: kept.
+    app.emulator
+        .user_writes(PSID, Inbound::text("Hello? Anyone?"))
+        .await
+        .unwrap();
+    let thread = app.messages_when("messenger", |m| m.len() == 2).await;
+    assert_eq!(thread[1]["text"], "Hello? Anyone?");
+    app.delivered(3).await;
+    let standby = app.emulator.deliveries()[2].body.clone();
+    assert_eq!(
+        standby["entry"][0]["standby"][0]["message"]["text"], "Hello? Anyone?",
+        "{standby}"
+    );
+
+    let taken = app
+        .http
+        .post(format!("{}/conversations/{id}/take_over", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), 200);
+    let taken: Value = taken.json().await.unwrap();
+    assert_eq!(taken["owner"], "human");
+    // The inbox took the thread back from the other app: new messages are no longer standby.
+    app.emulator
+        .user_writes(PSID, Inbound::text("Thanks!"))
+        .await
+        .unwrap();
+    app.delivered(4).await;
+    let last = app.emulator.deliveries()[3].body.clone();
+    assert_eq!(
+        last["entry"][0]["messaging"][0]["message"]["text"], "Thanks!",
+        "{last}"
+    );
+
+    let back: Value = app
+        .http
+        .post(format!("{}/conversations/{id}/hand_back", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(back["owner"], "bot");
+
+    app.emulator
+        .another_app_takes(PSID, OTHER_APP)
+        .await
+        .unwrap();
+    app.emulator
+        .another_app_passes_back(PSID, OTHER_APP)
+        .await
+        .unwrap();
+    app.delivered(6).await;
+    let listed = app.get("/conversations?platform=messenger").await;
+    assert_eq!(conversation(&listed)["owner"], "bot");
+}

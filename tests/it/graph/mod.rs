@@ -6,6 +6,7 @@ mod accounts;
 mod appsecret_proof;
 mod errors;
 mod profile;
+mod handover;
 mod read;
 mod report;
 mod retry;

@@ -416,6 +416,110 @@ async fn two_instances_on_one_postgres_database_run_each_event_once() {
     pg::in_schema(&url, &schema, case).await;
 }
 
+/// Messages delivered in `standby[]` (another app owned the thread) are kept in the inbox but
+/// never reach the handlers; the next message of the app's own thread does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standby_messages_are_stored_but_not_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir.path().join("store.db")).await;
+    let recorder = Recorder::new("standby");
+    let inbox = inbox(
+        store.clone(),
+        Tenancy::Single(tenant()),
+        recorder.clone(),
+        fast(),
+    );
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/webhooks/messenger_standby.json"
+    );
+    let standby = std::fs::read(file).unwrap();
+    let signature = meta_messaging_core::webhook::sign(&AppSecret::new(APP_SECRET), &standby);
+    inbox.receive(Some(&signature), &standby).await.unwrap();
+    let (body, signature) = delivery(Platform::Messenger, PAGE_ID, "u1", "hello");
+    inbox.receive(Some(&signature), &body).await.unwrap();
+    eventually("the owned message ran", || !recorder.runs().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let texts: Vec<String> = recorder.runs().into_iter().map(|r| r.0).collect();
+    assert_eq!(texts, ["hello"], "standby events never reach a handler");
+    let kept = store
+        .find_message(
+            &tenant(),
+            Platform::Messenger,
+            &meta_messaging_core::ids::MessageId::from(
+                "m_3aJ4IKCKDkNsosLo-doZDDhpuPuoJGmksIXY0mtGuZkyXoSgbDwzl9Il4MU0_qe6x8UT_WKueUdECH3f6s_iAG",
+            ),
+        )
+        .await
+        .unwrap()
+        .expect("the standby message is kept");
+    assert_eq!(kept.text.as_deref(), Some("Is anyone there?"));
+    assert!(inbox.shutdown(Duration::from_secs(1)).await);
+}
+
+/// Records each event's text and the owner its handler saw.
+struct Owners(Mutex<Vec<(String, bool)>>);
+
+#[async_trait::async_trait]
+impl EventHandler for Owners {
+    fn name(&self) -> &str {
+        "owners"
+    }
+
+    async fn handle(&self, _inbox: &Inbox, event: &HandlerEvent) -> Result<(), HandlerError> {
+        let text = event.event.text().unwrap_or_default().to_owned();
+        self.0.lock().unwrap().push((text, event.bot_answers()));
+        Ok(())
+    }
+}
+
+/// Once a person took a conversation over, its events reach the handlers marked as not the
+/// bot's; handed back, they are the bot's again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_see_who_owns_the_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir.path().join("store.db")).await;
+    let owners = Arc::new(Owners(Mutex::new(Vec::new())));
+    let inbox = inbox(
+        store.clone(),
+        Tenancy::Single(tenant()),
+        owners.clone(),
+        fast(),
+    );
+    let seen = || owners.0.lock().unwrap().clone();
+    let (body, signature) = delivery(Platform::Messenger, PAGE_ID, "u1", "first");
+    inbox.receive(Some(&signature), &body).await.unwrap();
+    eventually("first ran", || seen().len() == 1).await;
+    let id = store
+        .find_conversation(
+            &tenant(),
+            Platform::Messenger,
+            &PAGE_ID.into(),
+            &"u1".into(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    inbox.take_over(&tenant(), id).await.unwrap();
+    let (body, signature) = delivery(Platform::Messenger, PAGE_ID, "u1", "to a person");
+    inbox.receive(Some(&signature), &body).await.unwrap();
+    eventually("second ran", || seen().len() == 2).await;
+    inbox.hand_back(&tenant(), id).await.unwrap();
+    let (body, signature) = delivery(Platform::Messenger, PAGE_ID, "u1", "to the bot");
+    inbox.receive(Some(&signature), &body).await.unwrap();
+    eventually("third ran", || seen().len() == 3).await;
+    assert_eq!(
+        seen(),
+        [
+            ("first".to_owned(), true),
+            ("to a person".to_owned(), false),
+            ("to the bot".to_owned(), true)
+        ]
+    );
+    assert!(inbox.shutdown(Duration::from_secs(1)).await);
+}
+
 /// Records the postbacks a handler sees: (title, payload).
 struct Postbacks(Mutex<Vec<(Option<String>, Option<String>)>>);
 

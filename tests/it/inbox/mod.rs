@@ -2,6 +2,7 @@
 
 mod fanout;
 mod handlers;
+mod handover;
 mod idempotent;
 mod live;
 mod order;

@@ -26,6 +26,7 @@ mod handlers;
 mod idempotency;
 mod lists;
 mod nul;
+mod owner;
 mod tenancy;
 mod window;
 
@@ -61,6 +62,7 @@ pub use self::lists::{
     pagination_under_concurrent_inserts,
 };
 pub use self::nul::nul_characters_are_replaced;
+pub use self::owner::conversation_owner;
 pub use self::tenancy::{
     account_last_event_time, account_routing_and_status, account_token_kept_and_redacted,
     account_upsert_updates_in_place, concurrent_writers, failed_writes_leave_nothing,
@@ -124,6 +126,7 @@ pub async fn run_all(h: &Harness) {
         conversation_moves_on_new_message,
         conversation_participant_profile,
         last_inbound_time,
+        conversation_owner,
         pagination_under_concurrent_inserts,
         invalid_cursors_are_refused,
         tenant_isolation_reads,

@@ -6,6 +6,7 @@ use crate::store::api::ApplyReport;
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
 use crate::store::model::{Direction, StoredMessage};
+use crate::store::owner::ThreadOwner;
 use crate::store::plan::{
     ConversationKey, MessageRow, Op, Plan, ReceiptScope, Target, WindowOpening, apply_reaction,
     now_ms, preview,
@@ -178,6 +179,7 @@ impl Tx<'_> {
             unread_count: 0,
             archived: false,
             created_at_ms: now_ms(),
+            owner: ThreadOwner::Bot,
             last_inbound_at_ms: None,
         };
         self.put_conversation(c.clone())?;

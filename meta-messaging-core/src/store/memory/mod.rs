@@ -27,6 +27,7 @@ use super::idempotency::{
 };
 use super::model::{Direction, StoredMessage};
 use super::nul::cleaned;
+use super::owner::ThreadOwner;
 use super::plan::{ConversationKey, Plan, Target, now_ms, raw_row};
 use super::query::{ConversationQuery, MessageQuery, Order, StorePage, into_page, page_size};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
@@ -437,6 +438,18 @@ impl MessageStore for InMemoryStore {
     ) -> Result<Conversation, StoreError> {
         self.conversation_mut(&cleaned(tenant), id, |c, _| {
             c.archived = archived;
+            Ok(())
+        })
+    }
+
+    async fn set_conversation_owner(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        owner: ThreadOwner,
+    ) -> Result<Conversation, StoreError> {
+        self.conversation_mut(&cleaned(tenant), id, |c, _| {
+            c.owner = owner;
             Ok(())
         })
     }

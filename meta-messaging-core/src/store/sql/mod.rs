@@ -13,6 +13,7 @@ use super::api::RawEvent;
 use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
 use super::model::{Direction, StoredMessage};
+use super::owner::ThreadOwner;
 use super::plan::{ReactionState, visible_reactions};
 use super::stored_token::{StoredToken, TokenOwner, TokenWriteBack};
 use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
@@ -36,7 +37,7 @@ pub(crate) const MESSAGE_COLUMNS: &str = "id, tenant_id, platform, account_id, c
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, tenant_id, platform, account_id, \
     participant_id, participant_name, participant_username, participant_profile_pic_url, \
     last_message_at_ms, last_message_id, last_message_preview, last_message_direction, \
-    unread_count, archived, created_at_ms, last_inbound_at_ms";
+    unread_count, archived, created_at_ms, last_inbound_at_ms, owner";
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "tenant_id, platform, account_id, name, username, \
     linked_page_id, token_kind, token_scheme, token_sealed, token_expires_at_ms, status, \
@@ -93,6 +94,7 @@ pub(crate) struct ConversationRecord {
     archived: bool,
     created_at_ms: i64,
     last_inbound_at_ms: Option<i64>,
+    owner: String,
 }
 
 // No `Debug`: under the plain scheme the sealed value is the access token itself.
@@ -209,6 +211,7 @@ impl ConversationRecord {
             unread_count: count(self.unread_count),
             archived: self.archived,
             created_at_ms: self.created_at_ms,
+            owner: ThreadOwner::from_db(&self.owner),
             last_inbound_at_ms: self.last_inbound_at_ms,
         }
     }

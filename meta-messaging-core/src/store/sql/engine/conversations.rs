@@ -12,6 +12,7 @@ use crate::store::changes::ChangeSet;
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::cursor::{Cursor, ListKind};
 use crate::store::error::StoreError;
+use crate::store::owner::ThreadOwner;
 use crate::store::plan::now_ms;
 use crate::store::query::{ConversationQuery, StorePage, into_page, page_size};
 use crate::store::sql::dialect::SqlDialect;
@@ -213,6 +214,16 @@ where
         archived: bool,
     ) -> Result<Conversation, StoreError> {
         self.update_conversation(tenant, id, "archived = $3", |q| q.bind(archived))
+            .await
+    }
+
+    pub(super) async fn set_conversation_owner(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        owner: ThreadOwner,
+    ) -> Result<Conversation, StoreError> {
+        self.update_conversation(tenant, id, "owner = $3", |q| q.bind(owner.as_str()))
             .await
     }
 

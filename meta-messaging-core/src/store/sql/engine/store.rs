@@ -23,6 +23,7 @@ use crate::store::idempotency::{
 };
 use crate::store::model::StoredMessage;
 use crate::store::nul::cleaned;
+use crate::store::owner::ThreadOwner;
 use crate::store::plan::{Plan, raw_row};
 use crate::store::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::store::sql::dialect::SqlDialect;
@@ -270,6 +271,17 @@ where
     ) -> Result<Conversation, StoreError> {
         self.engine
             .set_conversation_archived(&cleaned(tenant), id, archived)
+            .await
+    }
+
+    async fn set_conversation_owner(
+        &self,
+        tenant: &TenantId,
+        id: ConversationId,
+        owner: ThreadOwner,
+    ) -> Result<Conversation, StoreError> {
+        self.engine
+            .set_conversation_owner(&cleaned(tenant), id, owner)
             .await
     }
 

@@ -5,8 +5,8 @@
 mod accounts;
 mod appsecret_proof;
 mod errors;
-mod profile;
 mod handover;
+mod profile;
 mod read;
 mod report;
 mod retry;

@@ -2,7 +2,7 @@
 //!
 //! They need root (they create a PostgreSQL cluster of their own and mount a small tmpfs), so
 //! they are ignored in the README's test command and run on their own by `.ci/run`:
-//! `cargo test -p meta-messaging-tests --all-features -- --ignored --test-threads=1 faults::`.
+//! `cargo test --workspace --all-features --test it -- --ignored --test-threads=1 faults::`.
 
 mod cluster;
 mod disk_full;

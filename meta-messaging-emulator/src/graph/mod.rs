@@ -130,11 +130,7 @@ async fn post_edge(
         }
         "subscribed_apps" => accounts::subscribe(&shared, &principal, &node, &query),
         "pass_thread_control" | "take_thread_control" | "request_thread_control" => {
-            let body = to_bytes(request.into_body(), BODY_LIMIT)
-                .await
-                .map_err(|_| {
-                    GraphFailure::invalid_parameter("(#100) The request body is too large")
-                })?;
+            let body = body_bytes(request).await?;
             handover::control(&shared, &principal, &node, &edge, &body)
         }
         _ => Err(GraphFailure::object_not_found(&node, "post")),

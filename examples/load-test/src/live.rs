@@ -1,7 +1,8 @@
 //! The live-event client of a `<target>+sse` run: follows `GET /events` during the load,
-//! measures the push latency (from the webhook's 200 to the frame) and, once, drops its
-//! connection for two seconds and resumes with `Last-Event-ID`, measuring how long it takes to
-//! catch up and checking that no change is skipped or repeated.
+//! measures the push latency (from the webhook's 200 to the frame, until it first drops its
+//! connection) and, once, drops its connection for two seconds and resumes with
+//! `Last-Event-ID`, measuring how long it takes to catch up and checking that no change is
+//! skipped or repeated.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -260,8 +261,11 @@ impl Follower {
         // A frame can beat the generator's reading of the 200 it follows: that is no delay.
         // Frames read back after the reconnect measure the resume, not the push.
         let acknowledged = self.acknowledged.at(n);
+        // Only frames pushed live count: after the reconnect, frames of messages acknowledged
+        // while the client was reading its backlog arrive with that backlog, and their delay is
+        // the resume's, reported on its own.
         if let Some(at) = acknowledged
-            && !matches!(phase, Phase::CatchingUp { .. })
+            && matches!(phase, Phase::Before)
         {
             report.latencies_us.push(
                 u64::try_from(arrived.saturating_duration_since(at).as_micros())

@@ -164,6 +164,12 @@ string_id! {
 }
 
 string_id! {
+    /// What a comment thread is about: an Instagram media id (a post, reel or live video), or
+    /// a Facebook Page post id (`{page-id}_{post-id}`).
+    PostId
+}
+
+string_id! {
     /// A Meta app id.
     AppId
 }
@@ -191,6 +197,7 @@ widen_id!(Psid => UserId);
 widen_id!(Igsid => UserId);
 widen_id!(UserId => ParticipantId);
 widen_id!(AccountId => ParticipantId);
+widen_id!(MediaId => PostId);
 
 // The store's own row ids: integers it assigns, serialized as JSON strings so that a browser's
 // 53-bit numbers never round them, and parsed back from strings (path segments, query strings).

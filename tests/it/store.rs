@@ -133,6 +133,7 @@ conformance_tests!(
     conversation_participant_profile,
     last_inbound_time,
     conversation_owner,
+    comment_threads,
     pagination_under_concurrent_inserts,
     invalid_cursors_are_refused,
     tenant_isolation_reads,

@@ -50,8 +50,8 @@ impl TenantEvent {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ApplyReport {
-    /// Messages stored for the first time (inbound messages and echoes of messages the store
-    /// did not have).
+    /// Messages stored for the first time (inbound messages, echoes of messages the store
+    /// did not have, and new comments).
     pub inserted: u64,
     /// Existing messages changed: an echo merged into an outbound row, a reaction, an edit, a
     /// delete, a read or delivery receipt (counted per message). Also each event that arrived
@@ -59,9 +59,9 @@ pub struct ApplyReport {
     /// the message (its arrival was counted in `raw_kept`).
     pub updated: u64,
     /// Events kept in the raw-events table: kinds the store does not model (postbacks,
-    /// referrals, opt-ins, handovers, comments, mentions, unknown events) and events that
-    /// refer to a message the store does not have yet (a reaction, edit, unsend or receipt,
-    /// also kept to be applied when the message arrives).
+    /// referrals, opt-ins, handovers, mentions, unknown events) and events that refer to a
+    /// message the store does not have yet (a reaction, edit, unsend, receipt, or a comment's
+    /// edit, removal or hiding, also kept to be applied when the message arrives).
     pub raw_kept: u64,
     /// Events that changed nothing (already applied).
     pub duplicates: u64,

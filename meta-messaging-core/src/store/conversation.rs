@@ -7,7 +7,7 @@ use super::owner::ThreadOwner;
 use super::plan::now_ms;
 use super::window::MessagingWindow;
 use crate::ids::ConversationId;
-use crate::ids::{AccountId, MessageId, TenantId, UserId};
+use crate::ids::{AccountId, MessageId, PostId, TenantId, UserId};
 use crate::platform::Platform;
 
 /// What the store knows about the user of a conversation (filled by
@@ -48,9 +48,60 @@ impl ParticipantProfile {
     }
 }
 
-/// One conversation: a tenant's business account and one user, on one platform.
+/// What a [`Conversation`] holds: a user's direct messages, or the comments on one post.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ConversationKind {
+    /// Direct messages between the account and one user (Messenger, Instagram Direct).
+    #[default]
+    Direct,
+    /// The comments on one post or media of the account and the account's public replies:
+    /// each comment is a message whose `message_id` is Meta's comment id.
+    Comments,
+}
+
+impl ConversationKind {
+    /// `"direct"` or `"comments"`, as in JSON, query strings and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Comments => "comments",
+        }
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn from_db(text: &str) -> Self {
+        if text == "comments" {
+            Self::Comments
+        } else {
+            Self::Direct
+        }
+    }
+}
+
+impl std::str::FromStr for ConversationKind {
+    type Err = UnknownConversationKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "direct" => Ok(Self::Direct),
+            "comments" => Ok(Self::Comments),
+            other => Err(UnknownConversationKind(other.to_owned())),
+        }
+    }
+}
+
+/// A conversation kind that is neither `direct` nor `comments`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown conversation kind {0:?}: expected \"direct\" or \"comments\"")]
+pub struct UnknownConversationKind(pub String);
+
+/// One conversation: a tenant's business account and one user, on one platform; or, for
+/// [`ConversationKind::Comments`], the comments on one post.
 ///
-/// Serializes with `id`, `tenant_id`, `platform`, `account_id`, `participant_id`,
+/// Serializes with `id`, `tenant_id`, `kind`, `post_id` (comment threads), `platform`,
+/// `account_id`, `participant_id`,
 /// `participant` (profile), `last_message_at_ms`, `last_message_id`, `last_message_preview`,
 /// `last_message_direction`, `unread_count`, `archived`, `created_at_ms`, `owner`,
 /// `last_inbound_at_ms` and `window`: the [`MessagingWindow`] at the time of serializing
@@ -62,11 +113,17 @@ pub struct Conversation {
     pub id: ConversationId,
     /// The tenant that owns it.
     pub tenant_id: TenantId,
-    /// Messenger or Instagram.
+    /// Direct messages, or the comments on one post.
+    pub kind: ConversationKind,
+    /// Comment threads: the post or media the comments are on (the same id as
+    /// `participant_id`); `None` for direct conversations.
+    pub post_id: Option<PostId>,
+    /// Messenger or Instagram (Facebook Page comments are on the Page's side, `messenger`).
     pub platform: Platform,
     /// The business account (Page or Instagram account).
     pub account_id: AccountId,
-    /// The user (PSID or IGSID).
+    /// The user (PSID or IGSID); for a comment thread, the post id (see
+    /// [`post_id`](Self::post_id)).
     pub participant_id: UserId,
     /// The user's profile, as far as known.
     pub participant: ParticipantProfile,
@@ -99,9 +156,19 @@ pub struct Conversation {
 impl Conversation {
     /// The messaging window at `now_ms`; `None` while the store has seen nothing from the
     /// user (then only Meta knows: a send is left to it).
+    /// Comment threads have none: a comment opens no window, a private reply is its own rule.
     pub fn window(&self, now_ms: i64) -> Option<MessagingWindow> {
-        self.last_inbound_at_ms
-            .map(|last| MessagingWindow::at(last, now_ms))
+        match self.kind {
+            ConversationKind::Direct => self
+                .last_inbound_at_ms
+                .map(|last| MessagingWindow::at(last, now_ms)),
+            ConversationKind::Comments => None,
+        }
+    }
+
+    /// The post id of a conversation of this kind with this participant.
+    pub(crate) fn post_id_of(kind: ConversationKind, participant: &UserId) -> Option<PostId> {
+        (kind == ConversationKind::Comments).then(|| PostId::new(participant.as_str()))
     }
 }
 

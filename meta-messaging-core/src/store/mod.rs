@@ -115,7 +115,9 @@ pub use changes::{
     Change, ChangeKind, ChangeNotice, ChangePage, ChangeSubject, DEFAULT_CHANGE_RETENTION,
     MAX_CHANGES_PAGE,
 };
-pub use conversation::{Conversation, ParticipantProfile};
+pub use conversation::{
+    Conversation, ConversationKind, ParticipantProfile, UnknownConversationKind,
+};
 pub use cursor::Cursor;
 pub use error::StoreError;
 #[cfg(any(test, feature = "test-util"))]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AccountId, AppId, MediaId, MessageId, ParticipantId, TenantId};
+use crate::ids::{AccountId, AppId, CommentId, MediaId, MessageId, ParticipantId, TenantId};
 use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
 use crate::webhook::{Attachment, AttachmentType, ReplyTo};
@@ -99,6 +99,12 @@ pub enum StoredReplyTo {
         /// The story's CDN URL (expires).
         url: Option<String>,
     },
+    /// A comment: the message is a private reply to it, the first message of a direct
+    /// conversation that the comment opened.
+    Comment {
+        /// Meta's comment id (the `message_id` of the comment in its thread).
+        id: CommentId,
+    },
 }
 
 impl StoredReplyTo {
@@ -142,7 +148,12 @@ pub struct MessageReaction {
 /// `sender_id`, `recipient_id`, `message_id`, `text`, `attachments`, `reply_to`, `quick_reply`,
 /// `app_id`, `metadata`, `timestamp_ms`, `created_at_ms`, the state (`delivered_at_ms`,
 /// `read_at_ms`, `read`, `reactions`, `edited`, `edit_count`, `edited_at_ms`, `deleted`,
-/// `unsupported`) and, only when loaded, `raw_event`. Row ids are strings.
+/// `hidden`, `unsupported`), `sender_name` and, only when loaded, `raw_event`. Row ids are
+/// strings.
+///
+/// In a comment thread ([`ConversationKind::Comments`](super::ConversationKind)) each
+/// comment is a message: `message_id` is Meta's comment id, `reply_to` names the comment it
+/// answers, and the account's public replies are outbound.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct StoredMessage {
@@ -193,10 +204,15 @@ pub struct StoredMessage {
     pub edit_count: u32,
     /// When it was last edited.
     pub edited_at_ms: Option<i64>,
-    /// The sender deleted (unsent) it: its text, attachments and raw event are erased.
+    /// The sender deleted (unsent) it, or a comment was removed: its text, attachments and
+    /// raw event are erased.
     pub deleted: bool,
+    /// Comments: the account hid it (only its author still sees it on Meta's side).
+    pub hidden: bool,
     /// Instagram: the message has content Meta cannot show through the API.
     pub unsupported: bool,
+    /// Comments: the author's Instagram username or Facebook name, as the webhook named them.
+    pub sender_name: Option<String>,
     /// The webhook event JSON as Meta sent it (inbound messages and echoes), when the query
     /// asked for it ([`MessageQuery::include_raw`](super::MessageQuery::include_raw)).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -17,7 +17,9 @@ use super::plan::{
     AccountTouch, MessageRow, Op, Plan, RawRow, ReceiptScope, Target, WindowOpening,
 };
 use super::query::{ConversationQuery, MessageQuery};
-use crate::ids::{AccountId, AppId, MediaId, MessageId, PageId, ParticipantId, TenantId, UserId};
+use crate::ids::{
+    AccountId, AppId, CommentId, MediaId, MessageId, PageId, ParticipantId, TenantId, UserId,
+};
 use crate::secret::{InstagramAccessToken, PageAccessToken};
 use crate::webhook::AttachmentType;
 
@@ -79,7 +81,8 @@ clean_ids!(
     MessageId,
     AppId,
     PageId,
-    MediaId
+    MediaId,
+    CommentId
 );
 
 /// JSON text as the store keeps it (a raw event): a `\u0000` escape becomes `\ufffd`, so that
@@ -160,6 +163,7 @@ impl Clean for StoredReplyTo {
                 id.clean();
                 url.clean();
             }
+            StoredReplyTo::Comment { id } => id.clean(),
         }
     }
 }
@@ -182,6 +186,7 @@ impl Clean for MessageRow {
             clean_json_text(raw);
         }
         self.preview.clean();
+        self.sender_name.clean();
     }
 }
 
@@ -237,7 +242,7 @@ impl Clean for Op {
                 text.clean();
                 orphan.clean();
             }
-            Op::Delete { target, orphan } => {
+            Op::Delete { target, orphan } | Op::Hide { target, orphan, .. } => {
                 target.clean();
                 orphan.clean();
             }

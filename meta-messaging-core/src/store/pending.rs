@@ -34,8 +34,10 @@ pub(crate) enum PendingOp {
         num_edit: u32,
         timestamp_ms: i64,
     },
-    /// An unsend.
+    /// An unsend, or a comment's removal.
     Delete,
+    /// A comment hidden or unhidden.
+    Hide { hidden: bool },
     /// A read or delivery receipt naming the message.
     Receipt { read: bool, timestamp_ms: i64 },
 }
@@ -70,6 +72,7 @@ impl PendingOp {
                 timestamp_ms: *timestamp_ms,
             }),
             Op::Delete { .. } => Some(Self::Delete),
+            Op::Hide { hidden, .. } => Some(Self::Hide { hidden: *hidden }),
             Op::Receipt { .. } => None,
         }
     }
@@ -104,6 +107,11 @@ impl PendingOp {
                 orphan,
             },
             Self::Delete => Op::Delete { target, orphan },
+            Self::Hide { hidden } => Op::Hide {
+                target,
+                hidden,
+                orphan,
+            },
             Self::Receipt { read, timestamp_ms } => Op::Receipt {
                 scope: ReceiptScope::Messages {
                     targets: vec![target],
@@ -115,13 +123,15 @@ impl PendingOp {
         }
     }
 
-    /// Its place in the replay: receipts, reactions by time, edits by count, and the unsend
-    /// last, so that it erases what the others wrote, as it would have in order.
+    /// Its place in the replay: receipts, reactions by time, edits by count (comment edits,
+    /// which Meta does not number, and hides by arrival), and the unsend last, so that it
+    /// erases what the others wrote, as it would have in order.
     fn rank(&self) -> (u8, i64) {
         match self {
             Self::Receipt { timestamp_ms, .. } => (0, *timestamp_ms),
             Self::React { timestamp_ms, .. } => (1, *timestamp_ms),
             Self::Edit { num_edit, .. } => (2, i64::from(*num_edit)),
+            Self::Hide { .. } => (2, 0),
             Self::Delete => (3, 0),
         }
     }

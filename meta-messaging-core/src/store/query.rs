@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::conversation::ConversationKind;
 use super::cursor::Cursor;
 use super::error::StoreError;
 use super::model::Direction;
@@ -180,6 +181,8 @@ impl MessageQuery {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationQuery {
+    /// Only direct conversations or only comment threads (`None`: both).
+    pub kind: Option<ConversationKind>,
     /// Only this platform (`None`: both).
     pub platform: Option<Platform>,
     /// Only this business account.
@@ -206,6 +209,7 @@ impl ConversationQuery {
     /// All conversations of the tenant (archived or not), most recently active first.
     pub fn new() -> Self {
         Self {
+            kind: None,
             platform: None,
             account_id: None,
             archived: None,
@@ -227,6 +231,13 @@ impl ConversationQuery {
     #[must_use]
     pub fn account(mut self, account_id: impl Into<AccountId>) -> Self {
         self.account_id = Some(account_id.into());
+        self
+    }
+
+    /// Only direct conversations, or only comment threads.
+    #[must_use]
+    pub fn kind(mut self, kind: ConversationKind) -> Self {
+        self.kind = Some(kind);
         self
     }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::ids::{AppId, CommentId, MediaId, MessageId, ParticipantId};
+use crate::ids::{AppId, CommentId, MediaId, MessageId, ParticipantId, PostId};
 
 /// A reaction added to or removed from a message.
 #[derive(Debug, Clone, Serialize)]
@@ -208,32 +208,59 @@ pub enum Handover {
     },
 }
 
-/// A comment on a post, reel or live video (Instagram `comments` / `live_comments`).
+/// A comment added, edited, removed, hidden or unhidden on a post, reel or live video:
+/// Instagram `comments` / `live_comments` changes (always [`CommentAction::Add`]: Instagram
+/// reports nothing else) and Facebook Page `feed` changes whose `item` is `comment`.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Comment {
     /// The comment id: reply to it privately with a `comment_id` recipient.
     pub comment_id: CommentId,
-    /// The comment's text.
+    /// What happened to it.
+    pub action: CommentAction,
+    /// The comment's text (the new text of an edit; usually none for a removal).
     pub text: Option<String>,
-    /// Who wrote it.
+    /// Who wrote it. The account itself when the comment is one of its own replies.
     pub from: Option<CommentAuthor>,
-    /// The media commented on.
+    /// Instagram: the media commented on.
     pub media: Option<CommentMedia>,
-    /// The comment this one answers, for replies in a thread.
+    /// The post or media the comment is on: the key of its comment thread. `None` only when
+    /// Meta named neither.
+    pub post_id: Option<PostId>,
+    /// The comment this one answers, for replies in a thread (`None` for a comment on the
+    /// post itself).
     pub parent_id: Option<CommentId>,
     /// True for comments on a live video (`live_comments`).
     pub live: bool,
+}
+
+/// What happened to a [`Comment`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CommentAction {
+    /// A new comment (Instagram's only kind; Facebook `verb: add`).
+    Add,
+    /// The author edited it (Facebook `verb: edited`).
+    Edit,
+    /// It was deleted, by its author or the Page (Facebook `verb: remove`).
+    Remove,
+    /// The Page hid it: only its author and their friends still see it (Facebook `verb: hide`).
+    Hide,
+    /// The Page unhid it (Facebook `verb: unhide`).
+    Unhide,
 }
 
 /// The author of a [`Comment`].
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct CommentAuthor {
-    /// The author's id (an IGSID on Instagram).
+    /// The author's id (an IGSID on Instagram, a Page-scoped id or the Page on Facebook).
     pub id: ParticipantId,
-    /// The author's username.
+    /// Instagram: the author's username.
     pub username: Option<String>,
+    /// Facebook: the author's name.
+    pub name: Option<String>,
 }
 
 /// The media a [`Comment`] is on.

@@ -44,8 +44,8 @@ mod timestamp;
 mod wire;
 
 pub use details::{
-    Comment, CommentAuthor, CommentMedia, Delete, DeliveryReceipt, Edit, Handover, Mention, Optin,
-    Postback, Reaction, ReactionAction, ReadReceipt, Referral, Unknown,
+    Comment, CommentAction, CommentAuthor, CommentMedia, Delete, DeliveryReceipt, Edit, Handover,
+    Mention, Optin, Postback, Reaction, ReactionAction, ReadReceipt, Referral, Unknown,
 };
 pub use error::{MalformedSignature, WebhookError};
 pub use event::{Event, EventDetails, EventKind};

@@ -4,8 +4,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::details::{
-    Comment, CommentAuthor, CommentMedia, Delete, DeliveryReceipt, Edit, Handover, Mention, Optin,
-    Postback, Reaction, ReactionAction, ReadReceipt, Referral, Unknown,
+    Comment, CommentAction, CommentAuthor, CommentMedia, Delete, DeliveryReceipt, Edit, Handover,
+    Mention, Optin, Postback, Reaction, ReactionAction, ReadReceipt, Referral, Unknown,
 };
 use super::error::WebhookError;
 use super::event::{Event, EventDetails};
@@ -13,7 +13,7 @@ use super::message::{Attachment, AttachmentType, Coordinates, Message, ReplyTo};
 use super::signature::SignatureVerifier;
 use super::timestamp::WireTime;
 use super::wire;
-use crate::ids::AccountId;
+use crate::ids::{AccountId, CommentId, PostId};
 use crate::platform::Platform;
 
 /// Parses a webhook delivery body into events, in the order Meta listed them.
@@ -456,6 +456,9 @@ fn change_event(ctx: &EntryContext, raw: &RawValue) -> Event {
                 comment_event(ctx, c, live, raw)
             })
         }
+        "feed" => from_value(ctx, &field, value, raw, |f: wire::FeedValue| {
+            feed_comment_event(ctx, f, raw)
+        }),
         "mentions" => from_value(ctx, &field, value, raw, |m: wire::MentionValue| {
             let details = EventDetails::Mention(Mention {
                 media_id: m.media_id.map(wire::WireId::into_id),
@@ -500,28 +503,94 @@ fn comment_event(
     let comment_id =
         c.id.map(wire::WireId::into_id)
             .ok_or_else(|| "comment without an id".to_owned())?;
-    let from = c.from.and_then(|f| {
-        Some(CommentAuthor {
-            id: f.id?.into_id(),
-            username: f.username,
+    let media = c.media.and_then(|m| {
+        Some(CommentMedia {
+            id: m.id?.into_id(),
+            media_product_type: m.media_product_type,
         })
     });
-    let sender = from.as_ref().map(|f| f.id.clone());
-    let details = EventDetails::Comment(Box::new(Comment {
+    let comment = Comment {
         comment_id,
+        action: CommentAction::Add,
         text: c.text,
-        from,
-        media: c.media.and_then(|m| {
-            Some(CommentMedia {
-                id: m.id?.into_id(),
-                media_product_type: m.media_product_type,
-            })
-        }),
+        from: c.from.and_then(author),
+        post_id: media.as_ref().map(|m| m.id.clone().into()),
+        media,
         parent_id: c.parent_id.map(wire::WireId::into_id),
         live,
-    }));
-    let mut event = ctx.event(c.timestamp.and_then(WireTime::millis), details, raw);
+    };
+    Ok(comment_as_event(ctx, comment, c.timestamp, raw))
+}
+
+/// A `feed` change about a comment; any other item (a post, a reaction, a share, ...) or verb
+/// is not handled by this version and is kept as unknown.
+fn feed_comment_event(
+    ctx: &EntryContext,
+    f: wire::FeedValue,
+    raw: &RawValue,
+) -> Result<Event, String> {
+    let item = f.item.as_deref().unwrap_or_default();
+    if item != "comment" {
+        return Err(format!("feed item {item:?} is not handled by this version"));
+    }
+    let verb = f.verb.as_deref().unwrap_or_default();
+    let action = match verb {
+        "add" => CommentAction::Add,
+        "edit" | "edited" => CommentAction::Edit,
+        "remove" | "delete" => CommentAction::Remove,
+        "hide" => CommentAction::Hide,
+        "unhide" => CommentAction::Unhide,
+        _ => {
+            return Err(format!(
+                "feed comment verb {verb:?} is not handled by this version"
+            ));
+        }
+    };
+    let comment_id: CommentId = f
+        .comment_id
+        .map(wire::WireId::into_id)
+        .ok_or_else(|| "feed comment without a comment_id".to_owned())?;
+    let post_id: Option<PostId> = f.post_id.map(wire::WireId::into_id);
+    // Meta names the post as the parent of a comment on the post itself.
+    let parent_id = f
+        .parent_id
+        .filter(|parent| {
+            post_id
+                .as_ref()
+                .is_none_or(|post| post.as_str() != parent.0)
+        })
+        .map(wire::WireId::into_id);
+    let comment = Comment {
+        comment_id,
+        action,
+        text: f.message,
+        from: f.from.and_then(author),
+        media: None,
+        post_id,
+        parent_id,
+        live: false,
+    };
+    Ok(comment_as_event(ctx, comment, f.created_time, raw))
+}
+
+fn author(from: wire::CommentFrom) -> Option<CommentAuthor> {
+    Some(CommentAuthor {
+        id: from.id?.into_id(),
+        username: from.username,
+        name: from.name,
+    })
+}
+
+fn comment_as_event(
+    ctx: &EntryContext,
+    comment: Comment,
+    time: Option<WireTime>,
+    raw: &RawValue,
+) -> Event {
+    let sender = comment.from.as_ref().map(|f| f.id.clone());
+    let details = EventDetails::Comment(Box::new(comment));
+    let mut event = ctx.event(time.and_then(WireTime::millis), details, raw);
     event.sender_id = sender;
     event.recipient_id = Some(ctx.account_id.clone().into());
-    Ok(event)
+    event
 }

@@ -231,6 +231,20 @@ pub(crate) struct CommentValue {
 pub(crate) struct CommentFrom {
     pub(crate) id: Option<WireId>,
     pub(crate) username: Option<String>,
+    pub(crate) name: Option<String>,
+}
+
+/// The `value` of a Facebook Page `feed` change: a post, comment, reaction, ... on the Page.
+#[derive(Deserialize)]
+pub(crate) struct FeedValue {
+    pub(crate) item: Option<String>,
+    pub(crate) verb: Option<String>,
+    pub(crate) comment_id: Option<WireId>,
+    pub(crate) post_id: Option<WireId>,
+    pub(crate) parent_id: Option<WireId>,
+    pub(crate) message: Option<String>,
+    pub(crate) from: Option<CommentFrom>,
+    pub(crate) created_time: Option<WireTime>,
 }
 
 #[derive(Deserialize)]

@@ -87,7 +87,10 @@ pub(super) fn fingerprint(plan: &Plan) -> u64 {
     plan.ops.len().hash(&mut h);
     for op in &plan.ops {
         match op {
-            Op::React { orphan, .. } | Op::Edit { orphan, .. } | Op::Delete { orphan, .. } => {
+            Op::React { orphan, .. }
+            | Op::Edit { orphan, .. }
+            | Op::Delete { orphan, .. }
+            | Op::Hide { orphan, .. } => {
                 (&orphan.tenant_id, &orphan.event_hash).hash(&mut h);
             }
             Op::Receipt {

@@ -64,6 +64,28 @@ impl Scene {
         webhook::parse(body.to_string().as_bytes()).unwrap_or_default()
     }
 
+    /// Parses a delivery of these `changes[]` items (comments, feed changes).
+    pub fn change_events(&self, changes: Vec<Value>) -> Vec<TenantEvent> {
+        let body = json!({
+            "object": self.platform.webhook_object(),
+            "entry": [{ "id": self.account, "time": tick(), "changes": changes }],
+        });
+        webhook::parse(body.to_string().as_bytes())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| TenantEvent::new(self.tenant.clone(), e))
+            .collect()
+    }
+
+    /// A Facebook Page `feed` change about a comment on `post`; `from` is a user or the Page.
+    pub fn feed_comment(&self, verb: &str, from: &str, post: &str, comment: &str) -> Value {
+        json!({"field": "feed", "value": {
+            "item": "comment", "verb": verb, "comment_id": comment, "post_id": post,
+            "parent_id": post, "message": format!("{verb} {comment}"),
+            "from": {"id": from, "name": format!("Name of {from}")},
+            "created_time": tick() / 1000}})
+    }
+
     pub fn routed(&self, items: Vec<Value>) -> Vec<TenantEvent> {
         self.events(items)
             .into_iter()

@@ -20,6 +20,7 @@
 
 mod cases;
 mod changes;
+mod comments;
 mod early;
 mod fixtures;
 mod handlers;
@@ -41,6 +42,7 @@ pub use self::changes::{
     change_log_one_stored_per_message, change_log_pruning, change_log_records_each_write,
     change_log_tenant_isolation,
 };
+pub use self::comments::comment_threads;
 pub use self::early::{
     delete_before_message, delete_before_outbound, early_edits_apply_on_arrival,
     early_ops_fail_cleanly, early_ops_race_their_message, early_reactions_apply_on_arrival,
@@ -127,6 +129,7 @@ pub async fn run_all(h: &Harness) {
         conversation_participant_profile,
         last_inbound_time,
         conversation_owner,
+        comment_threads,
         pagination_under_concurrent_inserts,
         invalid_cursors_are_refused,
         tenant_isolation_reads,

@@ -131,6 +131,8 @@ impl Tx<'_> {
         if row.direction == Direction::Inbound {
             c.unread_count = c.unread_count.saturating_add(1);
             c.archived = false;
+        }
+        if row.opens_window() {
             c.last_inbound_at_ms = Some(later(c.last_inbound_at_ms, row.timestamp_ms));
         }
         self.put_conversation(c)?;
@@ -168,6 +170,8 @@ impl Tx<'_> {
         let c = Conversation {
             id: ConversationId::new(self.next_row_id()),
             tenant_id: row.tenant_id.clone(),
+            kind: row.kind,
+            post_id: Conversation::post_id_of(row.kind, &row.participant_id),
             platform: row.platform,
             account_id: row.account_id.clone(),
             participant_id: row.participant_id.clone(),
@@ -190,7 +194,8 @@ impl Tx<'_> {
         let (target, orphan) = match op {
             Op::React { target, orphan, .. }
             | Op::Edit { target, orphan, .. }
-            | Op::Delete { target, orphan } => (target, orphan),
+            | Op::Delete { target, orphan }
+            | Op::Hide { target, orphan, .. } => (target, orphan),
             Op::Receipt {
                 scope,
                 read,
@@ -349,11 +354,18 @@ fn change(entry: &mut MessageEntry, op: &Op) -> (bool, Option<Option<String>>) {
             ..
         } => {
             let m = &mut entry.message;
-            if m.deleted || *num_edit <= m.edit_count {
+            let newer = match *num_edit {
+                0 => m.text != *text,
+                n => n > m.edit_count,
+            };
+            if m.deleted || !newer {
                 return (false, None);
             }
             m.text.clone_from(text);
-            m.edit_count = *num_edit;
+            m.edit_count = match *num_edit {
+                0 => m.edit_count + 1,
+                n => n,
+            };
             m.edited_at_ms = Some(*timestamp_ms);
             (true, Some(preview(text.as_deref(), &m.attachments)))
         }
@@ -369,6 +381,12 @@ fn change(entry: &mut MessageEntry, op: &Op) -> (bool, Option<Option<String>>) {
             m.edited_at_ms = None;
             entry.raw = None;
             (true, Some(None))
+        }
+        Op::Hide { hidden, .. } => {
+            let m = &mut entry.message;
+            let changed = m.hidden != *hidden;
+            m.hidden = *hidden;
+            (changed, None)
         }
         Op::Receipt { .. } => (false, None),
     }
@@ -400,7 +418,9 @@ fn new_message(row: &MessageRow, id: i64, conversation_id: ConversationId) -> St
         edit_count: 0,
         edited_at_ms: None,
         deleted: false,
+        hidden: false,
         unsupported: row.unsupported,
+        sender_name: row.sender_name.clone(),
         raw_event: None,
     }
 }

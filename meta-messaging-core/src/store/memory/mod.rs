@@ -385,6 +385,7 @@ impl MessageStore for InMemoryStore {
                     && q.platform.is_none_or(|p| c.platform == p)
                     && q.account_id.as_ref().is_none_or(|a| c.account_id == *a)
                     && q.archived.is_none_or(|a| c.archived == a)
+                    && q.kind.is_none_or(|k| c.kind == k)
                     && (!q.unread_only || c.unread_count > 0)
                     && after_cursor(q.order, key(c), cursor)
             })

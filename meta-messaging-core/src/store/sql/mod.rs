@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::account::{Account, AccountToken, TokenSealer};
 use super::api::RawEvent;
-use super::conversation::{Conversation, ParticipantProfile};
+use super::conversation::{Conversation, ConversationKind, ParticipantProfile};
 use super::error::StoreError;
 use super::model::{Direction, StoredMessage};
 use super::owner::ThreadOwner;
@@ -32,12 +32,12 @@ pub(crate) const CHUNK_ROWS: usize = 400;
 pub(crate) const MESSAGE_COLUMNS: &str = "id, tenant_id, platform, account_id, conversation_id, \
     direction, sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
     app_id, metadata, timestamp_ms, created_at_ms, delivered_at_ms, read_at_ms, reactions, \
-    edit_count, edited_at_ms, deleted, unsupported";
+    edit_count, edited_at_ms, deleted, unsupported, hidden, sender_name";
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, tenant_id, platform, account_id, \
     participant_id, participant_name, participant_username, participant_profile_pic_url, \
     last_message_at_ms, last_message_id, last_message_preview, last_message_direction, \
-    unread_count, archived, created_at_ms, last_inbound_at_ms, owner";
+    unread_count, archived, created_at_ms, last_inbound_at_ms, owner, kind";
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "tenant_id, platform, account_id, name, username, \
     linked_page_id, token_kind, token_scheme, token_sealed, token_expires_at_ms, status, \
@@ -72,6 +72,8 @@ pub(crate) struct MessageRecord {
     edited_at_ms: Option<i64>,
     deleted: bool,
     unsupported: bool,
+    hidden: bool,
+    sender_name: Option<String>,
     #[sqlx(default)]
     raw_event: Option<String>,
 }
@@ -95,6 +97,7 @@ pub(crate) struct ConversationRecord {
     created_at_ms: i64,
     last_inbound_at_ms: Option<i64>,
     owner: String,
+    kind: String,
 }
 
 // No `Debug`: under the plain scheme the sealed value is the access token itself.
@@ -178,7 +181,9 @@ impl MessageRecord {
             edit_count: count(self.edit_count),
             edited_at_ms: self.edited_at_ms,
             deleted: self.deleted,
+            hidden: self.hidden,
             unsupported: self.unsupported,
+            sender_name: self.sender_name,
             raw_event: self
                 .raw_event
                 .as_deref()
@@ -190,12 +195,16 @@ impl MessageRecord {
 
 impl ConversationRecord {
     pub(crate) fn into_model(self) -> Conversation {
+        let kind = ConversationKind::from_db(&self.kind);
+        let participant_id = UserId::new(self.participant_id);
         Conversation {
             id: ConversationId::new(self.id),
             tenant_id: TenantId::new(self.tenant_id),
+            kind,
+            post_id: Conversation::post_id_of(kind, &participant_id),
             platform: platform(&self.platform),
             account_id: AccountId::new(self.account_id),
-            participant_id: UserId::new(self.participant_id),
+            participant_id,
             participant: ParticipantProfile {
                 name: self.participant_name,
                 username: self.participant_username,

@@ -13,6 +13,7 @@ use std::future::Future;
 
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
+use crate::store::conversation::ConversationKind;
 use crate::store::plan::{ConversationKey, MessageRow, Target};
 
 /// A conversation to create unless it exists.
@@ -20,6 +21,8 @@ use crate::store::plan::{ConversationKey, MessageRow, Target};
 pub(crate) struct NewConversation {
     /// Its key.
     pub(crate) key: ConversationKey,
+    /// Direct messages or a comment thread.
+    pub(crate) kind: ConversationKind,
     /// The time of the first message that names it.
     pub(crate) first_message_at_ms: i64,
 }
@@ -142,7 +145,7 @@ macro_rules! message_columns {
     () => {
         "tenant_id, platform, account_id, conversation_id, direction, sender_id, recipient_id, \
          message_id, text, attachments, reply_to, quick_reply, app_id, metadata, timestamp_ms, \
-         created_at_ms, unsupported, raw_event"
+         created_at_ms, unsupported, raw_event, sender_name"
     };
 }
 use message_columns;

@@ -49,14 +49,16 @@ impl SqlDialect for Postgres {
     ) -> Result<(), sqlx::Error> {
         let query = sqlx::query(
             "INSERT INTO conversations (tenant_id, platform, account_id, participant_id, \
-             last_message_at_ms, created_at_ms) \
-             SELECT t, p, a, u, ts, $6 FROM UNNEST($1::text[], $2::text[], $3::text[], \
-             $4::text[], $5::int8[]) WITH ORDINALITY AS v(t, p, a, u, ts, n) ORDER BY n \
+             last_message_at_ms, created_at_ms, kind) \
+             SELECT t, p, a, u, ts, $6, k FROM UNNEST($1::text[], $2::text[], $3::text[], \
+             $4::text[], $5::int8[], $7::text[]) WITH ORDINALITY AS v(t, p, a, u, ts, k, n) \
+             ORDER BY n \
              ON CONFLICT (tenant_id, platform, account_id, participant_id) DO NOTHING",
         );
         bind_keys(query, new)
             .bind(column(new, |c| c.first_message_at_ms))
             .bind(now)
+            .bind(column(new, |c| c.kind.as_str()))
             .execute(&mut **tx)
             .await
             .map(drop)
@@ -87,13 +89,14 @@ impl SqlDialect for Postgres {
             message_columns!(),
             ") SELECT tenant_id, platform, account_id, conversation_id, direction, sender_id, \
              recipient_id, message_id, text, attachments, reply_to, quick_reply, app_id, \
-             metadata, timestamp_ms, $16, unsupported, raw_event \
+             metadata, timestamp_ms, $16, unsupported, raw_event, sender_name \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], \
              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
-             $12::text[], $13::text[], $14::text[], $15::int8[], $17::bool[], $18::text[]) \
+             $12::text[], $13::text[], $14::text[], $15::int8[], $17::bool[], $18::text[], \
+             $19::text[]) \
              WITH ORDINALITY AS v(tenant_id, platform, account_id, conversation_id, direction, \
              sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
-             app_id, metadata, timestamp_ms, unsupported, raw_event, n) ORDER BY n",
+             app_id, metadata, timestamp_ms, unsupported, raw_event, sender_name, n) ORDER BY n",
             on_duplicate_message!(),
         );
         sqlx::query(INSERT)
@@ -115,6 +118,7 @@ impl SqlDialect for Postgres {
             .bind(now)
             .bind(column(rows, |m| m.row.unsupported))
             .bind(column(rows, |m| m.row.raw_event.clone()))
+            .bind(column(rows, |m| m.row.sender_name.clone()))
             .fetch_all(&mut **tx)
             .await
     }

@@ -30,13 +30,14 @@ impl SqlDialect for Sqlite {
     ) -> Result<(), sqlx::Error> {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO conversations (tenant_id, platform, account_id, participant_id, \
-             last_message_at_ms, created_at_ms) ",
+             last_message_at_ms, created_at_ms, kind) ",
         );
         q.push_values(
             new,
             |mut b,
              NewConversation {
                  key,
+                 kind,
                  first_message_at_ms,
              }| {
                 b.push_bind(key.tenant_id.as_str())
@@ -44,7 +45,8 @@ impl SqlDialect for Sqlite {
                     .push_bind(key.account_id.as_str())
                     .push_bind(key.participant_id.as_str())
                     .push_bind(*first_message_at_ms)
-                    .push_bind(now);
+                    .push_bind(now)
+                    .push_bind(kind.as_str());
             },
         );
         q.push(" ON CONFLICT (tenant_id, platform, account_id, participant_id) DO NOTHING");
@@ -109,7 +111,8 @@ impl SqlDialect for Sqlite {
                     .push_bind(r.timestamp_ms)
                     .push_bind(now)
                     .push_bind(r.unsupported)
-                    .push_bind(r.raw_event.clone());
+                    .push_bind(r.raw_event.clone())
+                    .push_bind(r.sender_name.clone());
             },
         );
         q.push(on_duplicate_message!());

@@ -86,6 +86,9 @@ where
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = "
         ));
         q.push_bind(tenant.as_str());
+        if let Some(kind) = f.kind {
+            q.push(" AND kind = ").push_bind(kind.as_str());
+        }
         if let Some(p) = f.platform {
             q.push(" AND platform = ").push_bind(p.as_str());
         }

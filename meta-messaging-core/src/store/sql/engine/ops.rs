@@ -117,6 +117,18 @@ where
                 }
                 (self.delete(tx, target).await?, target)
             }
+            Op::Hide {
+                target,
+                hidden,
+                orphan,
+            } => {
+                if !self.message_exists(tx, target).await? {
+                    return self
+                        .keep_pending(tx, op, target, orphan, (report, changes))
+                        .await;
+                }
+                (self.hide(tx, target, *hidden).await?, target)
+            }
         };
         match changed {
             Some(((message, conversation), conversation_changed)) => {
@@ -184,8 +196,10 @@ where
     ) -> Result<Option<(Touched, bool)>, StoreError> {
         self.fail.hit()?;
         let sql = format!(
-            "UPDATE messages SET text = $4, edit_count = $5, edited_at_ms = $6 \
-             WHERE {KEY} AND NOT deleted AND edit_count < $5 \
+            "UPDATE messages SET text = $4, edited_at_ms = $6, \
+             edit_count = CASE WHEN $5 = 0 THEN edit_count + 1 ELSE $5 END \
+             WHERE {KEY} AND NOT deleted AND CASE WHEN $5 = 0 \
+                THEN text IS NULL OR text <> $4 ELSE edit_count < $5 END \
              RETURNING conversation_id, attachments, id"
         );
         let row = sqlx::query::<DB>(&sql)
@@ -265,6 +279,35 @@ where
         .await
         .map_err(db)?;
         Ok(Some(((id, conversation), DB::rows_affected(&moved) > 0)))
+    }
+
+    /// Hides or unhides a comment. `None` if it already was (or is missing), else the message;
+    /// its conversation does not change.
+    async fn hide(
+        &self,
+        tx: &mut Tx<DB>,
+        target: &Target,
+        hidden: bool,
+    ) -> Result<Option<(Touched, bool)>, StoreError> {
+        self.fail.hit()?;
+        let sql = format!(
+            "UPDATE messages SET hidden = $4 WHERE {KEY} AND hidden <> $4 \
+             RETURNING id, conversation_id"
+        );
+        let row = sqlx::query::<DB>(&sql)
+            .bind(target.tenant_id.as_str())
+            .bind(target.platform.as_str())
+            .bind(target.message_id.as_str())
+            .bind(hidden)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get(0).map_err(db)?;
+        let conversation: i64 = row.try_get(1).map_err(db)?;
+        Ok(Some(((id, conversation), false)))
     }
 
     /// Marks outbound messages delivered (and read): returns how many changed.

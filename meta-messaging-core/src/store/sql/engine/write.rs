@@ -176,6 +176,7 @@ where
                 } else if !wanted.iter().any(|c| c.key == key) {
                     wanted.push(NewConversation {
                         key,
+                        kind: row.kind,
                         first_message_at_ms: row.timestamp_ms,
                     });
                 }
@@ -331,7 +332,7 @@ where
         for Inserted { conversation, row } in inserted {
             let is_inbound = row.direction == Direction::Inbound;
             let inbound = i64::from(is_inbound);
-            let inbound_at = is_inbound.then_some(row.timestamp_ms);
+            let inbound_at = row.opens_window().then_some(row.timestamp_ms);
             match bumps
                 .iter_mut()
                 .find(|b| b.conversation_id == *conversation)

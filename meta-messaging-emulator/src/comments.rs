@@ -317,3 +317,30 @@ pub(crate) async fn deliver(shared: &Shared, comment: &StoredComment, verb: &str
         .send_change(comment.platform, &comment.account_id, field, value)
         .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_look_like_meta_s() {
+        let mut comments = Comments::default();
+        let media = comments.first_post(Platform::Instagram, "17841400000000000");
+        assert_eq!(media, "18000000000000001");
+        assert_eq!(
+            comments.first_post(Platform::Instagram, "17841400000000000"),
+            media,
+            "one first post per account"
+        );
+        assert_eq!(
+            comments.new_id(Platform::Instagram, &media),
+            "17900000000000002"
+        );
+        let post = comments.first_post(Platform::Messenger, "104417552380421");
+        assert_eq!(post, "104417552380421_122000000000000003");
+        assert_eq!(
+            comments.new_id(Platform::Messenger, &post),
+            "122000000000000003_1000000000000004"
+        );
+    }
+}

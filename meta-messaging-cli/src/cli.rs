@@ -394,6 +394,24 @@ pub enum TriggerAction {
         #[arg(long)]
         mid: String,
     },
+    /// A user comments under a post of their Page or Instagram account (prints the comment id).
+    Comment {
+        /// The user's PSID or IGSID.
+        #[arg(long)]
+        user: String,
+        /// The comment's text.
+        #[arg(long)]
+        text: String,
+        /// The post or media commented on (default: the account's first post).
+        #[arg(long)]
+        media: Option<String>,
+        /// The comment this one answers.
+        #[arg(long)]
+        reply_to: Option<String>,
+        /// Date the comment this many days in the past (e.g. 8: too old for a private reply).
+        #[arg(long)]
+        days_ago: Option<u32>,
+    },
     /// Add (or replace) a user who writes to a Page or its Instagram account.
     AddUser {
         /// The PSID or IGSID.

@@ -141,7 +141,7 @@ impl InboundReaction {
 
 /// The user, and the account id their events are addressed to: the Page, or on Instagram the
 /// Page's linked Instagram account.
-fn target(state: &State, id: &str) -> Result<(User, String), ControlError> {
+pub(crate) fn target(state: &State, id: &str) -> Result<(User, String), ControlError> {
     let user = state
         .user(id)
         .cloned()

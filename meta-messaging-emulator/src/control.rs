@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::activity::{self, Inbound, InboundReaction};
+use crate::comments::{self, InboundComment};
 use crate::server::Shared;
 use crate::world::User;
 
@@ -38,6 +39,20 @@ pub enum ControlError {
     /// The Login dialog refused the authorize URL (a wrong `client_id` or `redirect_uri`).
     #[error("the Login dialog refused: {0}")]
     LoginRefused(String),
+    /// No comment with this id is on the user's account (or it was deleted).
+    #[error("no comment {0:?} on this user's account")]
+    UnknownComment(String),
+    /// No post or media with this id is on the user's account.
+    #[error("no post {0:?} on this user's account (leave it out to use the account's first post)")]
+    UnknownPost(String),
+    /// The account named is not the one the user writes to.
+    #[error("user {user:?} comments on their own account, not on {account:?}")]
+    NotTheUsersAccount {
+        /// The user.
+        user: String,
+        /// The account asked for.
+        account: String,
+    },
     /// The callback URL is not an absolute http(s) URL.
     #[error("the callback URL must be an absolute http:// or https:// URL, not {0:?}")]
     InvalidCallback(String),
@@ -49,6 +64,9 @@ impl IntoResponse for ControlError {
             Self::EmptyMessage
             | Self::UnknownMessage(_)
             | Self::NotOnMessenger(_)
+            | Self::UnknownComment(_)
+            | Self::UnknownPost(_)
+            | Self::NotTheUsersAccount { .. }
             | Self::LoginRefused(_)
             | Self::InvalidCallback(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::NOT_FOUND,
@@ -71,12 +89,14 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/_emulator/users/{id}/reads", post(user_reads))
         .route("/_emulator/users/{id}/edits", post(user_edits))
         .route("/_emulator/users/{id}/unsends", post(user_unsends))
+        .route("/_emulator/users/{id}/comments", post(user_comments))
         .route("/_emulator/users/{id}/thread_control", post(thread_control))
         .route("/_emulator/callback", put(set_callback))
         .route("/_emulator/tokens/{token}/expire", post(expire))
         .route("/_emulator/pages/{id}/permissions", post(permissions))
         .route("/_emulator/messages", get(sent))
         .route("/_emulator/webhooks", get(deliveries))
+        .route("/_emulator/comments", get(comment_list))
         .route("/_emulator/attachments/{id}", get(attachment))
 }
 
@@ -112,6 +132,17 @@ async fn user_reads(
 ) -> Result<Json<Value>, ControlError> {
     activity::read(&shared, &id).await?;
     Ok(Json(json!({"success": true})))
+}
+
+async fn user_comments(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    Json(inbound): Json<InboundComment>,
+) -> Result<Json<Value>, ControlError> {
+    let posted = comments::write(&shared, &id, inbound).await?;
+    Ok(Json(
+        json!({"comment_id": posted.comment_id.as_str(), "post_id": posted.post_id}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -209,6 +240,10 @@ async fn sent(State(shared): State<Shared>) -> Json<Value> {
 
 async fn deliveries(State(shared): State<Shared>) -> Json<Value> {
     Json(json!({"data": shared.lock().deliveries}))
+}
+
+async fn comment_list(State(shared): State<Shared>) -> Json<Value> {
+    Json(json!({"data": shared.lock().comments.list}))
 }
 
 /// The bytes of an attachment uploaded with `filedata`, at the URL its echo carries.

@@ -126,6 +126,35 @@ impl GraphFailure {
         )
     }
 
+    /// A second private reply to the same comment: Messenger's 10900, Instagram's 10 / 2534014.
+    pub(crate) fn already_replied(platform: meta_messaging_core::Platform) -> Self {
+        match platform {
+            meta_messaging_core::Platform::Instagram => Self::new(
+                StatusCode::BAD_REQUEST,
+                10,
+                Some(2_534_014),
+                "(#10) This comment has already been replied to privately",
+            ),
+            _ => Self::new(
+                StatusCode::BAD_REQUEST,
+                10_900,
+                None,
+                "(#10900) Activity already replied to",
+            ),
+        }
+    }
+
+    /// 10903: a private reply to a comment that cannot take one (older than 7 days, deleted,
+    /// or written by the account itself).
+    pub(crate) fn not_repliable() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            10_903,
+            None,
+            "(#10903) This activity can't be replied to",
+        )
+    }
+
     /// 10: a pass by an app that does not own the thread.
     pub(crate) fn not_thread_owner() -> Self {
         Self::new(

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod activity;
+mod comments;
 mod control;
 mod error;
 mod graph;
@@ -11,6 +12,7 @@ mod webhook;
 mod world;
 
 pub use activity::{Inbound, InboundAttachment, InboundReaction};
+pub use comments::{CommentPosted, InboundComment};
 pub use control::ControlError;
 pub use error::EmulatorError;
 pub use server::{Emulator, RunningEmulator};

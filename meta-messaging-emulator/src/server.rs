@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::activity::{self, Inbound, InboundReaction};
+use crate::comments::{self, CommentPosted, InboundComment};
 use crate::control::{self, ControlError};
 use crate::error::EmulatorError;
 use crate::state::{DeliveryRecord, SentMessage, State};
@@ -214,6 +215,22 @@ impl RunningEmulator {
     /// [`ControlError`] when the user is unknown or on Messenger, or did not write `mid`.
     pub async fn user_unsends(&self, user_id: &str, mid: &str) -> Result<(), ControlError> {
         activity::unsend(&self.shared, user_id, mid).await
+    }
+
+    /// Makes user `user_id` comment under a post of their Page (Facebook) or Instagram account:
+    /// the comment is stored and the `feed` (Facebook) or `comments` (Instagram) change is
+    /// queued for the callback URL. The app can then answer it publicly, hide or delete it, or
+    /// reply privately (once, within 7 days) through the Graph API.
+    ///
+    /// # Errors
+    /// [`ControlError`] when the user is unknown, or the post, the comment answered or the
+    /// account named is not theirs.
+    pub async fn user_comments(
+        &self,
+        user_id: &str,
+        comment: InboundComment,
+    ) -> Result<CommentPosted, ControlError> {
+        comments::write(&self.shared, user_id, comment).await
     }
 
     /// Adds (or replaces) a user of the world.

@@ -8,6 +8,7 @@ use meta_messaging_core::graph::MessengerProfile;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::comments::Comments;
 use crate::control::ControlError;
 use crate::world::{FacebookPage, User, World};
 
@@ -97,6 +98,8 @@ pub(crate) struct State {
     /// The app holding each (Page, user) thread when it is not the emulated app (the handover
     /// protocol); a thread missing here is the emulated app's.
     pub(crate) thread_owners: HashMap<(String, String), String>,
+    /// The accounts' posts and the comments under them.
+    pub(crate) comments: Comments,
 }
 
 /// The user id Meta shows as the owner of the emulated user token.
@@ -118,6 +121,7 @@ impl State {
             codes: HashMap::new(),
             profiles: HashMap::new(),
             thread_owners: HashMap::new(),
+            comments: Comments::default(),
         }
     }
 

@@ -48,6 +48,26 @@ impl Outbox {
         let _ = self.queue.send(body).await;
     }
 
+    /// Queues one `changes[]` item (`field`, `value`) for the Page or Instagram account
+    /// `account_id`: how Meta delivers comments.
+    pub(crate) async fn send_change(
+        &self,
+        platform: Platform,
+        account_id: &str,
+        field: &str,
+        value: Value,
+    ) {
+        let body = serde_json::json!({
+            "object": platform.webhook_object(),
+            "entry": [{
+                "id": account_id,
+                "time": crate::state::now_ms(),
+                "changes": [{"field": field, "value": value}],
+            }],
+        });
+        let _ = self.queue.send(body.to_string().into_bytes()).await;
+    }
+
     /// Queues one event in `standby[]`: what Meta sends an app that does not own the thread.
     pub(crate) async fn send_standby(&self, platform: Platform, account_id: &str, event: Value) {
         let body = serde_json::json!({

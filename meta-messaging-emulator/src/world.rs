@@ -332,6 +332,18 @@ impl User {
         self.name = Some(name.into());
         self
     }
+
+    /// The name Meta shows for the user: theirs, or a stand-in when the world gives none.
+    pub(crate) fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| "Emulated User".to_owned())
+    }
+
+    /// The Instagram username: the display name in lower case, spaces as dots.
+    pub(crate) fn username(&self) -> String {
+        self.display_name().to_lowercase().replace(' ', ".")
+    }
 }
 
 #[cfg(test)]

@@ -96,6 +96,25 @@ fn request(action: &TriggerAction) -> (Method, Vec<&str>, Value) {
             user_path(user, "unsends"),
             json!({"mid": mid}),
         ),
+        TriggerAction::Comment {
+            user,
+            text,
+            media,
+            reply_to,
+            days_ago,
+        } => {
+            let mut body = json!({"text": text});
+            if let Some(media) = media {
+                body["media"] = json!(media);
+            }
+            if let Some(comment) = reply_to {
+                body["reply_to"] = json!(comment);
+            }
+            if let Some(days) = days_ago {
+                body["days_ago"] = json!(days);
+            }
+            (Method::POST, user_path(user, "comments"), body)
+        }
         TriggerAction::AddUser {
             id,
             platform,

@@ -104,17 +104,14 @@ pub(super) fn node(shared: &Shared, principal: &Principal, id: &str) -> Answer {
         && user.page == page.id
         && state.last_inbound(&page.id, &user.id).is_some()
     {
-        let name = user
-            .name
-            .clone()
-            .unwrap_or_else(|| "Emulated User".to_owned());
+        let name = user.display_name();
         let (first, last) = name.split_once(' ').unwrap_or((name.as_str(), ""));
         return Ok(match user.platform {
             meta_messaging_core::Platform::Messenger => json!({
                 "id": user.id, "first_name": first, "last_name": last, "name": name,
             }),
             _ => json!({
-                "id": user.id, "name": name, "username": name.to_lowercase().replace(' ', "."),
+                "id": user.id, "name": name, "username": user.username(),
             }),
         });
     }

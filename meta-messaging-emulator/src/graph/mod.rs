@@ -1,8 +1,10 @@
 //! The emulated Graph API: the endpoints `meta-messaging-core`'s `GraphClient` calls.
 
 mod accounts;
+mod comments;
 mod handover;
 mod oauth;
+mod private_reply;
 mod profile;
 mod read;
 mod send;
@@ -39,7 +41,10 @@ type Answer = Result<Json<Value>, GraphFailure>;
 /// edge names the way the Graph API does, so any version segment is accepted.
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/{version}/{node}", get(get_node))
+        .route(
+            "/{version}/{node}",
+            get(get_node).post(post_node).delete(delete_node),
+        )
         .route(
             "/{version}/{node}/{edge}",
             get(get_edge).post(post_edge).delete(delete_edge),
@@ -129,6 +134,10 @@ async fn post_edge(
             upload::upload(&shared, &principal, &node, &headers, request).await
         }
         "subscribed_apps" => accounts::subscribe(&shared, &principal, &node, &query),
+        "replies" | "comments" => {
+            let fields = fields(&query, &headers, request).await?;
+            comments::reply(&shared, &principal, &node, &edge, &fields).await
+        }
         "pass_thread_control" | "take_thread_control" | "request_thread_control" => {
             let body = body_bytes(request).await?;
             handover::control(&shared, &principal, &node, &edge, &body)
@@ -136,6 +145,32 @@ async fn post_edge(
         _ => Err(GraphFailure::object_not_found(&node, "post")),
     }
     .map(Json)
+}
+
+/// `POST /{node}`: on a comment, hides or unhides it; nothing else is written this way.
+async fn post_node(
+    State(shared): State<Shared>,
+    Path((_version, node)): Path<(String, String)>,
+    Query(query): Params,
+    headers: HeaderMap,
+    request: Request,
+) -> Answer {
+    let principal = authenticate(&shared, &headers, &query)?;
+    let fields = fields(&query, &headers, request).await?;
+    comments::hide(&shared, &principal, &node, &fields)
+        .await
+        .map(Json)
+}
+
+/// `DELETE /{node}`: deletes a comment; nothing else is deleted this way.
+async fn delete_node(
+    State(shared): State<Shared>,
+    Path((_version, node)): Path<(String, String)>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Answer {
+    let principal = authenticate(&shared, &headers, &query)?;
+    comments::delete(&shared, &principal, &node).await.map(Json)
 }
 
 async fn delete_edge(
@@ -197,6 +232,40 @@ async fn form_body(
     }
     let body = body_bytes(request).await?;
     Ok(form_urlencoded::parse(&body).into_owned().collect())
+}
+
+/// A write's parameters, wherever the client put them: the query string, then a form or JSON
+/// body (Meta takes all three). JSON scalars are read as their text (`true`, `42`).
+async fn fields(
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<HashMap<String, String>, GraphFailure> {
+    let mut fields = query.clone();
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let body = body_bytes(request).await?;
+        fields.extend(form_urlencoded::parse(&body).into_owned());
+    } else if content_type.starts_with("application/json") {
+        let body = body_bytes(request).await?;
+        let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&body) else {
+            return Err(GraphFailure::invalid_parameter(
+                "(#100) The request body is not a JSON object",
+            ));
+        };
+        fields.extend(object.into_iter().filter_map(|(key, value)| {
+            let text = match value {
+                Value::String(text) => text,
+                Value::Bool(_) | Value::Number(_) => value.to_string(),
+                _ => return None,
+            };
+            Some((key, text))
+        }));
+    }
+    Ok(fields)
 }
 
 /// The principal behind the request's token: `Authorization: Bearer` first, then the

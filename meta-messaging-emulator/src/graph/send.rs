@@ -4,7 +4,7 @@ use meta_messaging_core::Platform;
 use meta_messaging_core::webhook::DeliveryBuilder;
 use serde_json::{Value, json};
 
-use super::sending_page;
+use super::{private_reply, sending_page};
 use crate::error::GraphFailure;
 use crate::server::Shared;
 use crate::state::{ConversationMessage, Principal, SentMessage, State, now_ms};
@@ -52,14 +52,23 @@ fn accept(
     let request: Value = serde_json::from_slice(body).map_err(|_| {
         GraphFailure::invalid_parameter("(#100) The request body is not valid JSON")
     })?;
-    let recipient = recipient_id(&request)?;
+    let target = match private_reply::comment_recipient(&request) {
+        Some(comment) => Target::Comment(comment),
+        None => Target::User(recipient_id(&request)?),
+    };
     if !state.admit_send(&page.id) {
         return Err(GraphFailure::rate_limited());
     }
-    let user = page_user(&state, page, recipient)?;
-    ensure_permitted(page, user.platform)?;
     let now = now_ms();
-    ensure_within_window(&state, page, &user, &request, now)?;
+    let user = match target {
+        Target::Comment(comment) => private_reply::author(&state, page, comment, now)?,
+        Target::User(id) => page_user(&state, page, id)?,
+    };
+    ensure_permitted(page, user.platform)?;
+    // A private reply opens the conversation: the author need not have written first.
+    if let Target::User(_) = target {
+        ensure_within_window(&state, page, &user, &request, now)?;
+    }
     let outgoing = Outgoing {
         account: sending_account(page, user.platform),
         page,
@@ -76,7 +85,21 @@ fn accept(
     }
     let message = message_to_send(&request)?;
     let shown = with_stored_attachment(&state, page, &message)?;
-    Ok(record_sent(&mut state, outgoing, &request, message, &shown))
+    let accepted = record_sent(&mut state, outgoing, &request, message, &shown);
+    if let (Target::Comment(comment), Some(mid)) = (target, accepted.answer["message_id"].as_str())
+    {
+        private_reply::mark_replied(&mut state, comment, mid);
+    }
+    Ok(accepted)
+}
+
+/// Whom a send is addressed to.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// `recipient.id`: a PSID or IGSID.
+    User(&'a str),
+    /// `recipient.comment_id`: a private reply to the comment's author.
+    Comment(&'a str),
 }
 
 /// A send that passed the checks on who may be messaged and when.

@@ -191,6 +191,87 @@ async fn trigger_drives_a_running_emulator() {
 }
 
 #[tokio::test]
+async fn trigger_comment_posts_comments_and_replies() {
+    let mut receiver = Receiver::start().await;
+    let (emulator, _client) = start(Some(&receiver)).await;
+    let url = emulator.url();
+    let trigger = |args: &[&str]| {
+        let mut full = vec!["trigger".to_owned(), "--emulator".to_owned(), url.clone()];
+        full.extend(args.iter().map(|a| (*a).to_owned()));
+        async move {
+            let full: Vec<&str> = full.iter().map(String::as_str).collect();
+            crate::support::cli::run(&full, b"").await
+        }
+    };
+
+    let old = trigger(&[
+        "comment",
+        "--user",
+        IGSID,
+        "--text",
+        "Still available?",
+        "--days-ago",
+        "8",
+    ])
+    .await;
+    assert!(old.succeeded(), "{}", old.stderr);
+    let answer: serde_json::Value = serde_json::from_str(old.stdout.trim()).unwrap();
+    let comment = answer["comment_id"].as_str().unwrap().to_owned();
+    let media = answer["post_id"].as_str().unwrap().to_owned();
+    let delivery = receiver.next().await;
+    assert_eq!(delivery[0].kind(), EventKind::Comment);
+    let stored: serde_json::Value = crate::support::http::get(format!("{url}/_emulator/comments"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = stored["data"][0]["created_time"].as_i64().unwrap();
+    assert!(
+        (now_ms() - 8 * 86_400_000 - created).abs() < 60_000,
+        "{created}"
+    );
+
+    let reply = trigger(&[
+        "comment",
+        "--user",
+        IGSID,
+        "--text",
+        "Hello?",
+        "--media",
+        &media,
+        "--reply-to",
+        &comment,
+    ])
+    .await;
+    assert!(reply.succeeded(), "{}", reply.stderr);
+    let delivery = receiver.next().await;
+    let meta_messaging_core::webhook::EventDetails::Comment(parsed) = &delivery[0].details else {
+        panic!("not a comment: {:?}", delivery[0].details);
+    };
+    assert_eq!(
+        parsed.parent_id.as_ref().map(|id| id.as_str()),
+        Some(comment.as_str())
+    );
+    assert!(
+        reply.stdout.contains(parsed.comment_id.as_str()),
+        "{}",
+        reply.stdout
+    );
+
+    let unknown = trigger(&["comment", "--user", IGSID, "--text", "x", "--reply-to", "1"]).await;
+    assert!(!unknown.succeeded());
+    assert!(
+        unknown.stderr.contains("refused (400)") && unknown.stderr.contains("no comment \"1\""),
+        "{}",
+        unknown.stderr
+    );
+    let missing =
+        Cli::try_parse_from(["meta-messaging", "trigger", "comment", "--user", IGSID]).unwrap_err();
+    assert!(missing.to_string().contains("--text"), "{missing}");
+}
+
+#[tokio::test]
 async fn trigger_names_an_unreachable_emulator_without_the_token() {
     let port = free_port().to_string();
     let url = format!("http://127.0.0.1:{port}");

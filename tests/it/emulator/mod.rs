@@ -4,6 +4,7 @@ mod accounts;
 mod activity;
 mod appsecret;
 mod bot;
+mod comments;
 mod control;
 mod inbox;
 mod oauth;

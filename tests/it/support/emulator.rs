@@ -54,6 +54,16 @@ impl Receiver {
 
     /// The next delivery's events; fails unless it is signed with the app secret.
     pub async fn next(&mut self) -> Vec<Event> {
+        let body = self.next_signed().await;
+        webhook::parse(&body).expect("a delivery in Meta's shape")
+    }
+
+    /// The next delivery's JSON body as sent; fails unless it is signed with the app secret.
+    pub async fn next_json(&mut self) -> serde_json::Value {
+        serde_json::from_slice(&self.next_signed().await).expect("a JSON delivery")
+    }
+
+    async fn next_signed(&mut self) -> Bytes {
         let (signature, body) =
             tokio::time::timeout(Duration::from_secs(5), self.deliveries.recv())
                 .await
@@ -62,7 +72,14 @@ impl Receiver {
         SignatureVerifier::new(AppSecret::new(APP_SECRET))
             .verify(signature.as_deref(), &body)
             .expect("a valid X-Hub-Signature-256");
-        webhook::parse(&body).expect("a delivery in Meta's shape")
+        body
+    }
+
+    /// Fails when a delivery arrives within `wait`.
+    pub async fn assert_quiet(&mut self, wait: Duration) {
+        if let Ok(Some((_, body))) = tokio::time::timeout(wait, self.deliveries.recv()).await {
+            panic!("unexpected delivery: {}", String::from_utf8_lossy(&body));
+        }
     }
 }
 

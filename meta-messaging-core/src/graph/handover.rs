@@ -33,9 +33,25 @@ pub struct SecondaryReceiver {
     pub name: Option<String>,
 }
 
+/// Meta's `{"success": bool}` answer to a write.
 #[derive(Deserialize)]
-struct Success {
+pub(super) struct Success {
     success: bool,
+}
+
+impl Success {
+    /// `Ok` for `true`. Meta reports failures as errors; a bare `false` is kept as what it is,
+    /// an answer that did not do what was asked.
+    pub(super) fn into_result(self) -> Result<()> {
+        if self.success {
+            Ok(())
+        } else {
+            Err(GraphError::Http {
+                status: 200,
+                body_prefix: r#"{"success":false}"#.to_owned(),
+            })
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -131,16 +147,7 @@ impl AccountClient {
             .throttle(&self.account_id)
             .json(body)?;
         let answer: Success = self.client.execute(call).await?;
-        if answer.success {
-            Ok(())
-        } else {
-            // Meta reports failures as errors; a bare `false` is kept as what it is, an answer
-            // that did not do what was asked.
-            Err(GraphError::Http {
-                status: 200,
-                body_prefix: r#"{"success":false}"#.to_owned(),
-            })
-        }
+        answer.into_result()
     }
 }
 

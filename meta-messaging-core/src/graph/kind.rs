@@ -36,6 +36,11 @@ pub enum ErrorKind {
     UserUnavailable,
     /// The message falls outside the allowed messaging window (10 / 2018278, 2534022, ...).
     OutsideMessagingWindow,
+    /// The comment or post already got its one private reply (10900): Meta allows one.
+    AlreadyReplied,
+    /// The comment's author cannot get a private reply (10903): the comment is more than
+    /// 7 days old, or its author blocked the account or cannot be messaged.
+    ReplyNotAllowed,
     /// A rate limit was hit (codes 4, 17, 32, 341, 613, 80006 and similar).
     RateLimited,
     /// A parameter of the request is invalid (code 100 and its subcodes).
@@ -80,6 +85,8 @@ impl ErrorKind {
             Self::UserNotFound => "user_not_found",
             Self::UserUnavailable => "user_unavailable",
             Self::OutsideMessagingWindow => "outside_messaging_window",
+            Self::AlreadyReplied => "already_replied",
+            Self::ReplyNotAllowed => "reply_not_allowed",
             Self::RateLimited => "rate_limited",
             Self::ParameterInvalid => "parameter_invalid",
             Self::AppSecretProofInvalid => "app_secret_proof_invalid",
@@ -141,6 +148,12 @@ impl ErrorKind {
             Self::OutsideMessagingWindow => {
                 "reply within 24 hours of the person's last message, or send with messaging_type MESSAGE_TAG and the HUMAN_AGENT tag (7 days, needs approval)"
             }
+            Self::AlreadyReplied => {
+                "do not retry: the comment's author already got the one private reply Meta allows; continue in the conversation once they answer"
+            }
+            Self::ReplyNotAllowed => {
+                "do not retry: answer the comment in public instead, or wait for the person to message the account"
+            }
             Self::RateLimited => {
                 "slow down: back off and spread sends over time; watch the X-App-Usage / X-Page-Usage / X-Business-Use-Case-Usage headers"
             }
@@ -199,6 +212,8 @@ pub(crate) fn classify_by_code(code: i64, subcode: Option<i64>) -> ErrorKind {
         (1 | 2 | 1200, _) => ErrorKind::TemporarilyUnavailable,
         (4 | 17 | 32 | 341 | 613 | 80001..=80009, _) => ErrorKind::RateLimited,
         (551, _) => ErrorKind::UserUnavailable,
+        (10900, _) => ErrorKind::AlreadyReplied,
+        (10903, _) => ErrorKind::ReplyNotAllowed,
         (368, _) => ErrorKind::PolicyBlocked,
         (10 | 200..=299, _) => ErrorKind::PermissionMissing,
         (100 | 105 | 194, _) => ErrorKind::ParameterInvalid,
@@ -222,6 +237,8 @@ mod tests {
         assert_eq!(classify_by_code(10, None), ErrorKind::PermissionMissing);
         assert_eq!(classify_by_code(230, None), ErrorKind::PermissionMissing);
         assert_eq!(classify_by_code(80006, None), ErrorKind::RateLimited);
+        assert_eq!(classify_by_code(10900, None), ErrorKind::AlreadyReplied);
+        assert_eq!(classify_by_code(10903, None), ErrorKind::ReplyNotAllowed);
         assert_eq!(classify_by_code(987654, None), ErrorKind::Unknown);
     }
 

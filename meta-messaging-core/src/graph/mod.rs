@@ -12,6 +12,10 @@
 //!   [`AccountClient::template`]. Both check Meta's [`Limit`]s before the call.
 //!   ([`ListRequest`], [`GraphPage`]), manages webhook subscriptions and passes or takes
 //!   control of a conversation with other apps ([`AccountClient::pass_thread_control`]).
+//! - Comments on the account's posts get a public reply
+//!   ([`AccountClient::reply_to_comment`]), are hidden ([`AccountClient::set_comment_hidden`])
+//!   or deleted ([`AccountClient::delete_comment`]); [`AccountClient::private_reply`] messages
+//!   a comment's author.
 //! - [`OAuth`] runs the login flow; [`UserClient`] lists a user's Pages and their tokens;
 //!   [`GraphClient::connection_report`] checks an account end to end.
 //! - [`http_client_builder`] starts a `reqwest::Client` of your own with the TLS backend the
@@ -52,6 +56,7 @@ mod action;
 mod button;
 pub mod catalog;
 mod client;
+mod comments;
 mod error;
 mod handover;
 mod http_client;

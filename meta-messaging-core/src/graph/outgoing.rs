@@ -243,7 +243,8 @@ impl QuickReply {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendResponse {
-    /// The recipient's scoped id (absent on some private replies).
+    /// The recipient's scoped id: the PSID or IGSID. For a private reply, the comment's
+    /// author, whom the comment id does not name; absent when Meta leaves it out.
     #[serde(default)]
     pub recipient_id: Option<UserId>,
     /// The id of the new message; the echo webhook carries the same `mid`.

@@ -107,7 +107,15 @@ impl AccountClient {
     }
 
     /// A private reply to a comment on a post of this Page or Instagram account: the comment's
-    /// author receives `text` as a message.
+    /// author receives `text` as a message. Posted to `/{account-id}/messages` with the
+    /// recipient `{"comment_id": ...}`: the Page's node for Messenger and Instagram through a
+    /// Page, the Instagram account's node for Instagram Login.
+    ///
+    /// Meta allows one private reply per comment, within 7 days of it: a second one fails with
+    /// [`ErrorKind::AlreadyReplied`](super::ErrorKind::AlreadyReplied), a late one with
+    /// [`ErrorKind::ReplyNotAllowed`](super::ErrorKind::ReplyNotAllowed). The answer's
+    /// [`recipient_id`](SendResponse::recipient_id) is the author's PSID or IGSID, the id to
+    /// continue the conversation with once they answer.
     pub fn private_reply(&self, comment: CommentId, text: impl Into<String>) -> SendBuilder<'_> {
         self.compose(Recipient::Comment(comment), Content::Text(text.into()))
     }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod appsecret_proof;
+mod comments;
 mod errors;
 mod handover;
 mod profile;

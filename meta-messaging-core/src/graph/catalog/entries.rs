@@ -15,6 +15,8 @@ const IG: &str = "https://developers.facebook.com/docs/messenger-platform/instag
 const REVIEW: &str = "https://developers.facebook.com/docs/app-review";
 const PERMISSIONS: &str = "https://developers.facebook.com/docs/permissions";
 const SECURING: &str = "https://developers.facebook.com/docs/graph-api/securing-requests";
+const PRIVATE_REPLIES: &str =
+    "https://developers.facebook.com/docs/messenger-platform/discovery/private-replies/";
 const SEND_API: &str =
     "https://developers.facebook.com/docs/messenger-platform/reference/send-api/";
 
@@ -201,8 +203,8 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         Some(33),
         K::ObjectNotFound,
         "Object does not exist or cannot be loaded",
-        "The id is wrong, or the token belongs to a Page that cannot see this object.",
-        "Check the id, and that you use the token of the Page that owns the conversation or message.",
+        "The id is wrong, the object was deleted (a comment its author or a moderator removed), or the token belongs to a Page that cannot see it.",
+        "Check the id, and that you use the token of the Page that owns the conversation, message or comment; a deleted comment takes no reply, hide or delete.",
         GRAPH_ERRORS,
     ),
     entry(
@@ -375,6 +377,24 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         "Meta could not send the message this time.",
         "Retry later with backoff.",
         ERRORS,
+    ),
+    entry(
+        10900,
+        None,
+        K::AlreadyReplied,
+        "Activity already replied to",
+        "The comment or post already got its private reply: Meta allows one per comment, whoever sent it (this app, another app or a person in the inbox).",
+        "Do not retry; once the person answers the private reply, continue in the conversation within the 24-hour window.",
+        PRIVATE_REPLIES,
+    ),
+    entry(
+        10903,
+        None,
+        K::ReplyNotAllowed,
+        "This user can't reply to this activity",
+        "The comment's author cannot get a private reply: the comment is more than 7 days old, or its author blocked the account or cannot receive messages.",
+        "Do not retry; send private replies within 7 days of the comment, or answer it in public with a comment reply.",
+        PRIVATE_REPLIES,
     ),
     entry(
         80002,

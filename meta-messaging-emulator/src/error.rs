@@ -126,22 +126,15 @@ impl GraphFailure {
         )
     }
 
-    /// A second private reply to the same comment: Messenger's 10900, Instagram's 10 / 2534014.
-    pub(crate) fn already_replied(platform: meta_messaging_core::Platform) -> Self {
-        match platform {
-            meta_messaging_core::Platform::Instagram => Self::new(
-                StatusCode::BAD_REQUEST,
-                10,
-                Some(2_534_014),
-                "(#10) This comment has already been replied to privately",
-            ),
-            _ => Self::new(
-                StatusCode::BAD_REQUEST,
-                10_900,
-                None,
-                "(#10900) Activity already replied to",
-            ),
-        }
+    /// 10900: a second private reply to the same comment (the Send API's answer on both
+    /// platforms).
+    pub(crate) fn already_replied() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            10_900,
+            None,
+            "(#10900) Activity already replied to",
+        )
     }
 
     /// 10903: a private reply to a comment that cannot take one (older than 7 days, deleted,

@@ -90,9 +90,9 @@ async fn refusal(answer: reqwest::Response) -> (u16, String) {
     )
 }
 
-/// Waits until the opening scene's conversations are stored with their profiles.
+/// Waits until the opening scene's direct conversations are stored with their profiles.
 async fn conversations_with_names(app: &Running, count: usize) -> Vec<Value> {
-    let url = format!("{}api/meta/conversations", app.url);
+    let url = format!("{}api/meta/conversations?kind=direct", app.url);
     for _ in 0..250 {
         let data = get_json(app, url.clone()).await["data"]
             .as_array()
@@ -152,6 +152,29 @@ async fn demo_mode_connects_the_accounts_and_plays_the_opening_scene() {
             );
         }
     }
+    // Two of them commented too: one thread per post, on each platform.
+    let url = format!("{}api/meta/conversations?kind=comments", app.url);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let threads = loop {
+        let threads = get_json(&app, url.clone()).await["data"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if threads.len() >= 2 || Instant::now() > deadline {
+            break threads;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut platforms: Vec<&str> = threads
+        .iter()
+        .map(|t| {
+            assert_eq!(t["kind"], "comments", "{t}");
+            assert!(t["post_id"].is_string(), "{t}");
+            t["platform"].as_str().unwrap()
+        })
+        .collect();
+    platforms.sort_unstable();
+    assert_eq!(platforms, ["instagram", "messenger"], "{threads:?}");
 }
 
 #[tokio::test]
@@ -1158,4 +1181,125 @@ async fn the_page_shows_a_sent_template_with_its_buttons() {
             .await,
         json!([["SPAN", "Buy", "BUY_TEE"], ["A", "Details", "https://shop.example.com/tee"]])
     );
+}
+
+/// The comment thread in the page: the Comments filter lists the demo's two threads; a comment
+/// shows its author; a private reply opens the author's direct conversation (quoting the
+/// comment), a second one shows Meta's error and fix; a hidden comment shows hidden; a public
+/// reply joins the thread.
+#[tokio::test]
+async fn the_page_answers_and_moderates_a_comment_thread() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = demo().await;
+    conversations_with_names(&app, 5).await;
+    open_signed_in(&browser, &app).await;
+
+    browser
+        .click("[data-testid=kind-filter] [data-kind=comments]")
+        .await;
+    let thread = "[data-testid=conversation][data-kind=comments][data-platform=messenger]";
+    browser
+        .wait_until(
+            "only the comment threads are listed",
+            &format!("document.querySelector('{thread}') !== null && [...document.querySelectorAll('[data-testid=conversation]')].every(c => c.dataset.kind === 'comments')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.click(thread).await;
+    let ada_comment = "[data-testid=thread] [data-testid=message][data-direction=inbound]";
+    browser
+        .wait_until(
+            "Ada's comment is in the thread with her name, and no window or owner is shown",
+            &format!("(() => {{ const m = document.querySelector('{ada_comment}'); return m !== null && m.querySelector('[data-testid=comment-author]').textContent === 'Ada Lovelace' && m.querySelector('[data-testid=message-text]').textContent === 'Are these waterproof?' && document.querySelector('[data-testid=thread-window]').hidden && document.querySelector('[data-testid=thread-name]').textContent.startsWith('Comments on post'); }})()"),
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // A private reply: a DM to Ada, in her direct conversation.
+    let composer = browser
+        .find("[data-testid=send-form] textarea[name=text]")
+        .await;
+    browser
+        .click(&format!("{ada_comment} [data-testid=reply-privately]"))
+        .await;
+    composer.send_keys("We sent you the details").await.unwrap();
+    browser.click("[data-testid=send-button]").await;
+    browser
+        .wait_until(
+            "the page says where the private reply went",
+            "!document.querySelector('[data-testid=notice-banner]').hidden && document.querySelector('[data-testid=notice-banner]').textContent.includes('Private reply sent to Ada Lovelace')",
+            Duration::from_secs(10),
+        )
+        .await;
+    let messages = get_json(&app, format!("{}api/meta/messages?limit=200", app.url)).await;
+    let private = messages["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["text"] == "We sent you the details")
+        .unwrap_or_else(|| panic!("the private reply is not stored: {messages}"));
+    assert_eq!(private["reply_to"]["type"], "comment", "{private}");
+    assert_eq!(private["recipient_id"], ADA, "{private}");
+
+    // A second private reply to the same comment: Meta's error and its fix.
+    browser
+        .click(&format!("{ada_comment} [data-testid=reply-privately]"))
+        .await;
+    composer.send_keys("Did you get it?").await.unwrap();
+    browser.click("[data-testid=send-button]").await;
+    browser
+        .wait_until(
+            "Meta's refusal of a second private reply is shown with its fix",
+            "!document.querySelector('[data-testid=send-error]').hidden && document.querySelector('[data-testid=send-error-meta]').textContent.includes('code 10900') && document.querySelector('[data-testid=send-error-fix]').textContent.length > 0",
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // Hide it.
+    browser
+        .click(&format!("{ada_comment} [data-testid=hide-comment]"))
+        .await;
+    browser
+        .wait_until(
+            "the comment shows hidden",
+            "(() => { const m = document.querySelector('[data-testid=thread] [data-testid=message][data-direction=inbound]'); return m.dataset.hidden === 'true' && m.querySelector('[data-testid=comment-hidden]') !== null && m.querySelector('[data-testid=unhide-comment]') !== null; })()",
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // A public reply joins the thread.
+    browser.click(&format!("{ada_comment} .reply-button")).await;
+    composer.clear().await.unwrap();
+    composer.send_keys("Yes, fully waterproof").await.unwrap();
+    browser.click("[data-testid=send-button]").await;
+    browser
+        .wait_until(
+            "the public reply is in the thread, quoting the comment",
+            "[...document.querySelectorAll('[data-testid=thread] [data-testid=message][data-direction=outbound]')].some(m => m.querySelector('[data-testid=message-text]')?.textContent === 'Yes, fully waterproof' && m.querySelector('[data-testid=reply-quote]')?.textContent === 'Are these waterproof?')",
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // Ada's direct conversation quotes the comment her private reply answered.
+    browser
+        .click("[data-testid=kind-filter] [data-kind=direct]")
+        .await;
+    let dm = format!("[data-testid=conversation][data-kind=direct][data-participant-id=\"{ADA}\"]");
+    browser
+        .wait_until(
+            "Ada's direct conversation is listed",
+            &format!("document.querySelector('{dm}') !== null"),
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.click(&dm).await;
+    browser
+        .wait_until(
+            "the private reply quotes the comment",
+            "[...document.querySelectorAll('[data-testid=thread] [data-testid=message][data-direction=outbound]')].some(m => m.querySelector('[data-testid=private-reply-quote]') !== null && m.querySelector('[data-testid=message-text]').textContent === 'We sent you the details')",
+            Duration::from_secs(10),
+        )
+        .await;
 }

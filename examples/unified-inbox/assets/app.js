@@ -35,6 +35,7 @@ const ATTACHMENT_LABELS = {
 
 const state = {
   platform: 'all',
+  kind: 'all',              // 'direct', 'comments' or both
   archived: false,
   conversations: [],        // the list as filtered, newest activity first
   conversationsCursor: null,
@@ -44,6 +45,7 @@ const state = {
   olderCursor: null,
   threadLoaded: false,      // whether the open thread's first page has arrived
   replyTo: null,            // the message the next send replies to
+  replyPrivately: false,    // in a comment thread: the reply is a DM to the comment's author
   accounts: [],
   checked: false,           // whether the accounts come from a live check
   sending: false,
@@ -58,6 +60,7 @@ const byTestId = (id) => $(`[data-testid=${id}]`);
 const dom = {
   // header and banners
   live: byTestId('live-status'), liveLabel: $('.live-label'), filter: byTestId('platform-filter'),
+  kindFilter: byTestId('kind-filter'),
   archivedToggle: byTestId('archived-toggle'), accountsToggle: $('.accounts-toggle'),
   demoBanner: byTestId('demo-banner'), notice: byTestId('notice-banner'), errorBanner: byTestId('error-banner'),
   errorMessage: byTestId('error-banner-message'), errorFix: byTestId('error-banner-fix'),
@@ -149,7 +152,10 @@ function platformBadge(platform) {
   return h('span', { class: `badge badge-${platform}`, text: PLATFORM_LABELS[platform] ?? platform });
 }
 
+const isCommentThread = (c) => c?.kind === 'comments';
+
 function participantName(conversation) {
+  if (isCommentThread(conversation)) return `Comments on post ${conversation.post_id}`;
   const profile = conversation.participant ?? {};
   if (profile.name) return profile.name;
   if (profile.username) return `@${profile.username}`;
@@ -164,7 +170,7 @@ function avatar(name, platform, className = '') {
 
 /** A short text for a message in quotes and the reply bar. */
 function snippetOf(message) {
-  if (message.deleted) return 'This message was unsent';
+  if (message.deleted) return message.sender_name != null ? 'This comment was deleted' : 'This message was unsent';
   if (message.text) return message.text.length > 80 ? `${message.text.slice(0, 80)}…` : message.text;
   if (message.attachments.length) return `[${message.attachments[0].type}]`;
   return 'Message';
@@ -241,6 +247,7 @@ function setPlaceholder(node, text) {
 
 function matchesFilter(conversation) {
   return (state.platform === 'all' || conversation.platform === state.platform)
+    && (state.kind === 'all' || (conversation.kind ?? 'direct') === state.kind)
     && conversation.archived === state.archived;
 }
 
@@ -254,6 +261,7 @@ function sortConversations() {
 async function loadConversations({ more = false } = {}) {
   const seq = ++state.listSeq;
   const params = new URLSearchParams({ platform: state.platform, archived: String(state.archived) });
+  if (state.kind !== 'all') params.set('kind', state.kind);
   if (more) {
     params.set('cursor', state.conversationsCursor);
     params.set('limit', PAGE_SIZE);
@@ -289,6 +297,7 @@ function scheduleListRefresh() {
 
 function emptyListText() {
   if (state.archived) return 'No archived conversations.';
+  if (state.kind === 'comments') return 'No comments yet. Comments on your posts and media appear here.';
   if (state.platform !== 'all') return `No ${PLATFORM_LABELS[state.platform]} conversations yet.`;
   return 'No conversations yet. Messages sent to your Pages and Instagram accounts appear here.';
 }
@@ -312,6 +321,7 @@ function conversationItem(c) {
   return h('button', {
     type: 'button', class: `conversation${unread ? ' has-unread' : ''}`, 'data-testid': 'conversation',
     'data-conversation-id': c.id, 'data-platform': c.platform, 'data-participant-id': c.participant_id,
+    'data-kind': c.kind ?? 'direct',
     'aria-current': state.open?.id === c.id ? 'true' : null, onclick: () => openConversation(c),
   },
   avatar(name, c.platform),
@@ -381,6 +391,15 @@ function setPlatform(platform) {
   resetList();
 }
 
+function setKind(kind) {
+  if (kind === state.kind) return;
+  state.kind = kind;
+  for (const button of dom.kindFilter.querySelectorAll('button')) {
+    button.setAttribute('aria-pressed', String(button.dataset.kind === kind));
+  }
+  resetList();
+}
+
 function setArchived(archived) {
   state.archived = archived;
   dom.listHeading.textContent = archived ? 'Archived' : 'Inbox';
@@ -438,12 +457,18 @@ function renderThreadHeader() {
   const account = state.accounts.find((a) => a.platform === c.platform && a.account_id === c.account_id);
   const details = [
     c.participant?.username && c.participant.name ? `@${c.participant.username}` : null,
-    `ID ${c.participant_id}`,
+    isCommentThread(c) ? 'public comments' : `ID ${c.participant_id}`,
     `via ${account ? accountName(account) : c.account_id}`,
     c.archived ? 'archived' : null,
   ].filter(Boolean).join(' · ');
   dom.threadSubtitle.replaceChildren(platformBadge(c.platform), ` ${details}`);
   dom.archive.textContent = c.archived ? 'Unarchive' : 'Archive';
+  // Handover is about direct messages; a comment thread has no owner or window.
+  dom.threadOwner.hidden = isCommentThread(c);
+  dom.handover.hidden = isCommentThread(c);
+  dom.form.elements.text.placeholder = isCommentThread(c)
+    ? 'Pick a comment to reply to (Reply or Reply privately under it)'
+    : 'Write a reply… (Enter to send, Shift+Enter for a new line)';
   renderOwner(c);
   renderWindow();
 }
@@ -623,8 +648,9 @@ function placeMessageNode(m) {
 
 function messageItem(m) {
   return h('li', {
-    class: `message ${m.direction}${m.deleted ? ' deleted' : ''}`, 'data-testid': 'message',
-    'data-id': m.id, 'data-message-id': m.message_id, 'data-direction': m.direction,
+    class: `message ${m.direction}${m.deleted ? ' deleted' : ''}${m.hidden ? ' hidden-comment' : ''}`,
+    'data-testid': 'message', 'data-id': m.id, 'data-message-id': m.message_id,
+    'data-direction': m.direction, 'data-hidden': m.hidden ? 'true' : null,
   },
   h('div', { class: 'bubble' }, ...messageBody(m)),
   reactionChips(m),
@@ -632,8 +658,16 @@ function messageItem(m) {
 }
 
 function messageBody(m) {
-  if (m.deleted) return [h('p', { class: 'message-note', 'data-testid': 'message-deleted', text: 'This message was unsent' })];
+  const comment = isCommentThread(state.open);
+  if (m.deleted) {
+    const text = comment ? 'This comment was deleted' : 'This message was unsent';
+    return [h('p', { class: 'message-note', 'data-testid': 'message-deleted', text })];
+  }
   return [
+    comment && m.direction === 'inbound'
+      ? h('p', { class: 'comment-author', 'data-testid': 'comment-author', text: m.sender_name ?? m.sender_id })
+      : null,
+    m.hidden ? h('p', { class: 'message-note', 'data-testid': 'comment-hidden', text: 'Hidden: only its author sees it' }) : null,
     replyQuote(m),
     m.unsupported ? h('p', { class: 'message-note', 'data-testid': 'message-unsupported', text: 'Unsupported message' }) : null,
     m.text ? h('p', { class: 'message-text', 'data-testid': 'message-text', text: m.text }) : null,
@@ -647,6 +681,9 @@ function messageBody(m) {
 function replyQuote(m) {
   const reply = m.reply_to;
   if (reply?.type === 'story') return card('Story', 'Replied to your story', safeUrl(reply.url), 'Open story');
+  if (reply?.type === 'comment') {
+    return h('blockquote', { class: 'reply-quote', 'data-testid': 'private-reply-quote' }, 'Private reply to a comment');
+  }
   if (reply?.type !== 'message') return null;
   const original = state.messages.find((x) => x.message_id === reply.mid);
   return h('blockquote', { class: 'reply-quote', 'data-testid': 'reply-quote' },
@@ -785,7 +822,36 @@ function messageMeta(m) {
     m.deleted ? null : h('button', {
       type: 'button', class: 'link-button reply-button', text: 'Reply',
       'aria-label': `Reply to: ${snippetOf(m)}`, onclick: () => setReplyTo(m),
-    }));
+    }),
+    ...commentActions(m));
+}
+
+/** A comment's own actions: a private reply to its author, hiding, deleting. */
+function commentActions(m) {
+  if (!isCommentThread(state.open) || m.deleted) return [];
+  const button = (testId, text, onclick) => h('button', {
+    type: 'button', class: 'link-button', 'data-testid': testId, text,
+    'aria-label': `${text}: ${snippetOf(m)}`, onclick,
+  });
+  return [
+    m.direction === 'inbound' ? button('reply-privately', 'Reply privately', () => setReplyTo(m, { privately: true })) : null,
+    button(m.hidden ? 'unhide-comment' : 'hide-comment', m.hidden ? 'Unhide' : 'Hide', () => moderate(m, m.hidden ? 'unhide' : 'hide')),
+    button('delete-comment', 'Delete', () => moderate(m, 'delete')),
+  ].filter(Boolean);
+}
+
+/** Hides, unhides or deletes a comment on Meta; the answer is the stored comment. */
+async function moderate(m, action) {
+  if (action === 'delete' && !confirm(`Delete this comment on ${PLATFORM_LABELS[m.platform]}? This cannot be undone.`)) return;
+  const path = `/comments/${encodeURIComponent(m.message_id)}`;
+  try {
+    const updated = action === 'delete'
+      ? await meta(path, { method: 'DELETE' })
+      : await meta(`${path}/${action}`, { method: 'POST' });
+    onMessage(updated, false);
+  } catch (err) {
+    showError(err, { hide: 'Hiding the comment', unhide: 'Unhiding the comment', delete: 'Deleting the comment' }[action]);
+  }
 }
 
 /** Outbound receipts: ✓ once delivered, a highlighted ✓✓ once read. */
@@ -835,10 +901,13 @@ function onMessage(m, isNew) {
 // ---------------------------------------------------------------------------------------------
 // Sending
 
-function setReplyTo(message) {
+function setReplyTo(message, { privately = false } = {}) {
   state.replyTo = message;
+  state.replyPrivately = Boolean(message) && privately;
   dom.replyBar.hidden = !message;
-  dom.replyBarText.textContent = message ? `Replying to “${snippetOf(message)}”` : '';
+  dom.replyBar.dataset.private = String(state.replyPrivately);
+  const how = state.replyPrivately ? 'Replying privately (a direct message) to' : 'Replying to';
+  dom.replyBarText.textContent = message ? `${how} “${snippetOf(message)}”` : '';
   if (message) dom.form.elements.text.focus();
 }
 
@@ -866,6 +935,12 @@ function sendRequests(fields) {
 }
 
 function validationError(fields) {
+  if (isCommentThread(state.open)) {
+    if (!state.replyTo) return { message: 'Pick the comment to answer: Reply (public) or Reply privately under it.' };
+    if (!fields.text.value.trim()) return { message: 'Write the reply.' };
+    if (fields.attachment_url.value.trim()) return { message: 'A reply to a comment is text only.' };
+    return null;
+  }
   const url = fields.attachment_url.value.trim();
   if (!url && !fields.text.value.trim()) return { message: 'Write a message or give an attachment URL.' };
   if (url && !(/^https?:\/\//i.test(url) && safeUrl(url))) {
@@ -914,6 +989,10 @@ async function onSubmit(event) {
     return;
   }
   setSending(true);
+  if (isCommentThread(state.open)) {
+    await replyToComment(fields);
+    return;
+  }
   try {
     for (const body of sendRequests(fields)) {
       const sent = await sendReply(body);
@@ -928,6 +1007,32 @@ async function onSubmit(event) {
       setReplyTo(null);
     }
     fields.quick_replies.value = '';
+  } catch (err) {
+    showSendError(errorDetail(err));
+  } finally {
+    setSending(false);
+    fields.text.focus();
+  }
+}
+
+/** A public reply (a comment in the thread) or a private one (a DM that opens a conversation
+ *  with the comment's author, which shows up in the list). */
+async function replyToComment(fields) {
+  const comment = state.replyTo;
+  const privately = state.replyPrivately;
+  const text = fields.text.value.trim();
+  try {
+    const sent = await meta(`/comments/${encodeURIComponent(comment.message_id)}/replies`, {
+      method: 'POST', body: { text, private: privately },
+    });
+    if (sent.stored !== false) onMessage(sent, true);
+    if (fields.text.value.trim() === text) fields.text.value = '';
+    setReplyTo(null);
+    if (privately) {
+      dom.notice.querySelector('.banner-message').textContent =
+        `Private reply sent to ${comment.sender_name ?? comment.sender_id}: it is in their direct conversation.`;
+      dom.notice.hidden = false;
+    }
   } catch (err) {
     showSendError(errorDetail(err));
   } finally {
@@ -1305,6 +1410,9 @@ function bindEvents() {
   dom.signOut.addEventListener('click', signOut);
   for (const button of dom.filter.querySelectorAll('button')) {
     button.addEventListener('click', () => setPlatform(button.dataset.platform));
+  }
+  for (const button of dom.kindFilter.querySelectorAll('button')) {
+    button.addEventListener('click', () => setKind(button.dataset.kind));
   }
   dom.archivedToggle.addEventListener('change', () => setArchived(dom.archivedToggle.checked));
   dom.accountsToggle.addEventListener('click', () => setAccountsDrawer(!document.body.classList.contains('accounts-open')));

@@ -32,6 +32,7 @@
 mod access;
 mod adapter;
 mod body;
+mod comments;
 mod connect_routes;
 mod error;
 mod events;
@@ -55,7 +56,7 @@ pub use events::EventStream;
 
 use self::access::AccessKind;
 use self::error::Refusal;
-use crate::ids::TenantId;
+use crate::ids::{CommentId, TenantId};
 use crate::inbox::{Inbox, InboxError, Tenancy};
 use crate::store::ConversationId;
 
@@ -79,6 +80,15 @@ pub enum Route {
     ConversationHandBack,
     /// `GET /messages` (list) and `POST /messages` (send).
     Messages,
+    /// `POST /comments/{id}/replies`: a public or private reply to a comment (`{id}` is
+    /// Meta's comment id).
+    CommentReplies,
+    /// `POST /comments/{id}/hide`.
+    CommentHide,
+    /// `POST /comments/{id}/unhide`.
+    CommentUnhide,
+    /// `DELETE /comments/{id}`.
+    Comment,
     /// `GET /accounts`.
     Accounts,
     /// `GET /status`.
@@ -94,7 +104,7 @@ pub enum Route {
     Session,
 }
 
-/// A route and its path pattern (`{id}` marks the conversation id, in the syntax both axum
+/// A route and its path pattern (`{id}` marks the conversation or comment id, in the syntax both axum
 /// and actix-web use).
 #[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
@@ -137,6 +147,22 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         route: Route::Messages,
         path: "/messages",
+    },
+    RouteSpec {
+        route: Route::CommentReplies,
+        path: "/comments/{id}/replies",
+    },
+    RouteSpec {
+        route: Route::CommentHide,
+        path: "/comments/{id}/hide",
+    },
+    RouteSpec {
+        route: Route::CommentUnhide,
+        path: "/comments/{id}/unhide",
+    },
+    RouteSpec {
+        route: Route::Comment,
+        path: "/comments/{id}",
     },
     RouteSpec {
         route: Route::Accounts,
@@ -281,7 +307,7 @@ fn header_text(value: &[u8]) -> Option<&str> {
 pub struct ApiRequest<'a> {
     /// The method.
     pub method: Method,
-    /// The `{id}` path parameter, for the conversation routes.
+    /// The `{id}` path parameter, for the conversation and comment routes.
     pub id: Option<&'a str>,
     /// The raw query string (without `?`).
     pub query: &'a str,
@@ -645,6 +671,18 @@ impl InboxRoutes {
                 let id = conversation_id(request.id)?;
                 ApiResponse::json(200, &inbox.hand_back(tenant, id).await?)
             }
+            (Route::CommentReplies, Method::Post) => {
+                comments::reply(inbox, tenant, comment_id(request.id)?, body).await?
+            }
+            (Route::CommentHide | Route::CommentUnhide, Method::Post) => {
+                let id = comment_id(request.id)?;
+                let hidden = route == Route::CommentHide;
+                ApiResponse::json(200, &inbox.set_comment_hidden(tenant, &id, hidden).await?)
+            }
+            (Route::Comment, Method::Delete) => {
+                let id = comment_id(request.id)?;
+                ApiResponse::json(200, &inbox.delete_comment(tenant, &id).await?)
+            }
             (Route::Accounts, Method::Get) => {
                 let accounts = inbox.accounts(tenant).await?;
                 ApiResponse::json(200, &serde_json::json!({ "data": accounts }))
@@ -789,7 +827,19 @@ fn is_json(content_type: Option<&str>) -> bool {
 
 /// Whether the route reads a request body with this method.
 fn reads_body(route: Route, method: Method) -> bool {
-    matches!((route, method), (Route::Messages, Method::Post))
+    matches!(
+        (route, method),
+        (Route::Messages | Route::CommentReplies, Method::Post)
+    )
+}
+
+fn comment_id(id: Option<&str>) -> Result<CommentId, InboxError> {
+    match id {
+        Some(id) if !id.is_empty() => Ok(CommentId::new(id)),
+        _ => Err(InboxError::InvalidRequest(
+            "a comment id is missing".to_owned(),
+        )),
+    }
 }
 
 fn conversation_id(id: Option<&str>) -> Result<ConversationId, InboxError> {

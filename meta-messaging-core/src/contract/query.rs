@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use crate::inbox::InboxError;
 use crate::platform::Platform;
-use crate::store::{ConversationQuery, Cursor, Direction, MessageQuery};
+use crate::store::{ConversationKind, ConversationQuery, Cursor, Direction, MessageQuery};
 
 /// The decoded `key=value` pairs of a query string; later duplicates are ignored.
 struct Params(Vec<(String, String)>);
@@ -68,10 +68,11 @@ impl Params {
     }
 }
 
-/// `GET /conversations?platform&account_id&archived&unread&cursor&limit`.
+/// `GET /conversations?kind&platform&account_id&archived&unread&cursor&limit`.
 pub(crate) fn conversation_query(query: &str) -> Result<ConversationQuery, InboxError> {
     let params = Params::parse(query);
     params.reject_unknown(&[
+        "kind",
         "platform",
         "account_id",
         "archived",
@@ -80,6 +81,9 @@ pub(crate) fn conversation_query(query: &str) -> Result<ConversationQuery, Inbox
         "limit",
     ])?;
     let mut q = ConversationQuery::new();
+    if let Some(kind) = params.parsed::<ConversationKind>("kind", "direct or comments")? {
+        q = q.kind(kind);
+    }
     if let Some(platform) = params.platform()? {
         q = q.platform(platform);
     }

@@ -10,6 +10,10 @@ pub const MESSAGING_SCOPES: &[&str] = &[
     "instagram_basic",
     "instagram_manage_messages",
     "business_management",
+    // Comments: reading, replying to, hiding and deleting them.
+    "pages_read_user_content",
+    "pages_manage_engagement",
+    "instagram_manage_comments",
 ];
 
 /// The Page webhook fields meta-messaging handles (`subscribed_apps`).
@@ -25,6 +29,8 @@ pub const MESSENGER_WEBHOOK_FIELDS: &[&str] = &[
     "messaging_handovers",
     "standby",
     "message_edits",
+    // Comments on the Page's posts (the `feed` changes whose item is a comment).
+    "feed",
 ];
 
 /// Permissions Messenger messaging needs.

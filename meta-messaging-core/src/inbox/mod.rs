@@ -46,6 +46,7 @@
 
 mod builder;
 mod changes;
+mod comments;
 mod config;
 mod connect;
 mod conversations;
@@ -73,6 +74,7 @@ pub use builder::{
     BuildError, DEFAULT_BODY_TIMEOUT, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_EVENT_STREAMS_PER_TENANT, DEFAULT_STATUS_CHECK_INTERVAL, InboxBuilder,
 };
+pub use comments::CommentReplyRequest;
 pub use config::{ConfigError, ConfiguredAccess, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig};
 pub use connect::{ConnectStart, Connected, OAuthSettings, STATE_COOKIE};
 pub use error::InboxError;

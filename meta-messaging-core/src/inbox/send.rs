@@ -88,8 +88,8 @@ pub struct SendQuickReply {
 
 /// A message Meta accepted: stored, or not (with the store's error).
 enum Recorded {
-    Stored(StoredMessage),
-    NotStored(OutboundMessage, crate::store::StoreError),
+    Stored(Box<StoredMessage>),
+    NotStored(Box<OutboundMessage>, crate::store::StoreError),
 }
 
 /// What to send, checked.
@@ -228,7 +228,7 @@ impl Inbox {
         request: &SendRequest,
     ) -> Result<StoredMessage, InboxError> {
         match self.send_and_record(tenant, request).await? {
-            Recorded::Stored(message) => Ok(message),
+            Recorded::Stored(message) => Ok(*message),
             Recorded::NotStored(sent, source) => Err(InboxError::SentNotStored {
                 message_id: sent.message_id,
                 source,
@@ -248,7 +248,7 @@ impl Inbox {
         request: &SendRequest,
     ) -> Result<SendOutcome, InboxError> {
         match self.send_and_record(tenant, request).await? {
-            Recorded::Stored(message) => Ok(SendOutcome::Stored(Box::new(message))),
+            Recorded::Stored(message) => Ok(SendOutcome::Stored(message)),
             Recorded::NotStored(sent, err) => {
                 // Meta has the message: an error answer would invite a second send. Its echo
                 // webhook (a message the store does not have) is stored as an outbound message.
@@ -259,7 +259,7 @@ impl Inbox {
                     "Meta accepted the message but the store could not record it; its echo webhook will store it"
                 );
                 Ok(SendOutcome::NotStored(Box::new(
-                    UnstoredMessage::from_outbound(sent),
+                    UnstoredMessage::from_outbound(*sent),
                 )))
             }
         }
@@ -315,12 +315,12 @@ impl Inbox {
         }
         let mut stored = match self.inner.store.record_outbound(tenant, &outbound).await {
             Ok(stored) => stored,
-            Err(err) => return Ok(Recorded::NotStored(outbound, err)),
+            Err(err) => return Ok(Recorded::NotStored(Box::new(outbound), err)),
         };
         // The answer goes to the host's front end: an echo merged first would bring Meta's raw
         // JSON, which has no place there (the store's read API keeps it).
         stored.raw_event = None;
-        Ok(Recorded::Stored(stored))
+        Ok(Recorded::Stored(Box::new(stored)))
     }
 
     /// A Graph client for the account, with its token opened: the one place the inbox opens

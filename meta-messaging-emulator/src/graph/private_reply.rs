@@ -32,7 +32,7 @@ pub(super) fn author(
         .filter(|c| c.page_id == page.id)
         .ok_or_else(|| GraphFailure::object_not_found(id, "post"))?;
     if comment.private_reply.is_some() {
-        return Err(GraphFailure::already_replied(comment.platform));
+        return Err(GraphFailure::already_replied());
     }
     if comment.deleted || now - comment.created_time >= PRIVATE_REPLY_WINDOW_MS {
         return Err(GraphFailure::not_repliable());

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::body_partial_json;
 
 use crate::support::graph_mock::{
-    APP_SECRET, IG_ACCOUNT_ID, IGSID, PAGE_ID, PAGE_TOKEN, PSID, fixture, graph_call, json,
-    meta_error,
+    APP_SECRET, FormBody, IG_ACCOUNT_ID, IGSID, PAGE_ID, PAGE_TOKEN, PSID, fixture, graph_call,
+    json, meta_error,
 };
 use crate::support::inbox::{VERIFY_TOKEN, connect_accounts, delivery, harness_with, tenant};
 use crate::support::servers::{Adapter, serve};
@@ -28,6 +28,7 @@ enum Send {
         body: Vec<u8>,
     },
     Put(String),
+    Delete(String),
     /// `POST /messages` with an `Idempotency-Key` (raw bytes); `replay` says whether the
     /// answer must carry `Idempotent-Replayed: true` (checked in [`call`]).
     Keyed {
@@ -96,6 +97,32 @@ const LATE_PSID: &str = "6758492015640030";
 const GONE_PSID: &str = "6758492015640008";
 
 /// A delivery of one message from each of `LATE_PSID` and `GONE_PSID`, dated in the past.
+/// A Facebook comment, on a post of the Page, by `PSID`.
+const FB_COMMENT: &str = "122145678901234567_1098765432109876";
+const FB_POST: &str = "104417552380421_122145678901234567";
+/// An Instagram comment, on a media of the account, by `IGSID`.
+const IG_COMMENT: &str = "17998123456789012";
+const IG_MEDIA: &str = "18076543210987654";
+
+/// A delivery of a Page `feed` comment and one of an Instagram `comments` change.
+fn comments() -> Vec<u8> {
+    json!({"object": "page", "entry": [{"id": PAGE_ID, "time": 1_733_412_910_588_i64, "changes": [
+        {"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": FB_COMMENT,
+         "post_id": FB_POST, "parent_id": FB_POST, "message": "Is this still available?",
+         "from": {"id": PSID, "name": "Ada Lovelace"}, "created_time": 1_733_412_910}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+fn instagram_comment() -> Vec<u8> {
+    json!({"object": "instagram", "entry": [{"id": IG_ACCOUNT_ID, "time": 1_733_413_200, "changes": [
+        {"field": "comments", "value": {"id": IG_COMMENT, "text": "Do you have it in blue?",
+         "from": {"id": IGSID, "username": "grace.h"},
+         "media": {"id": IG_MEDIA, "media_product_type": "FEED"}}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
 fn old_customers() -> Vec<u8> {
     let now = i64::try_from(
         std::time::SystemTime::now()
@@ -163,6 +190,52 @@ async fn run_table(adapter: Adapter) {
             json!({"recipient": {"id": PSID}, "message": {"text": "Sent once"}}),
         ))
         .respond_with(json(200, fixture("send_response")))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    // Comments: a public reply (Facebook), a private reply (Instagram through the Page, once:
+    // Meta refuses the second), a hide (Instagram) and a delete (Facebook).
+    graph_call("POST", &format!("{FB_COMMENT}/comments"), PAGE_TOKEN)
+        .and(FormBody::exactly(&[("message", "Thanks for asking")]))
+        .respond_with(json(
+            200,
+            json!({"id": "122145678901234567_1098765432109999"}),
+        ))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_partial_json(
+            json!({"recipient": {"comment_id": IG_COMMENT}, "message": {"text": "Check your DMs"}}),
+        ))
+        .respond_with(json(
+            200,
+            json!({"recipient_id": IGSID, "message_id": "aWdfZAG1faXRlbTpwcml2YXRl"}),
+        ))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_partial_json(
+            json!({"recipient": {"comment_id": IG_COMMENT}, "message": {"text": "Again?"}}),
+        ))
+        .respond_with(meta_error(
+            400,
+            10_900,
+            None,
+            "(#10900) Activity already replied to",
+        ))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    graph_call("POST", IG_COMMENT, PAGE_TOKEN)
+        .and(FormBody::exactly(&[("hide", "true")]))
+        .respond_with(json(200, json!({"success": true})))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    graph_call("DELETE", FB_COMMENT, PAGE_TOKEN)
+        .respond_with(json(200, json!({"success": true})))
         .expect(1)
         .mount(&h.graph.server)
         .await;
@@ -340,6 +413,91 @@ async fn run_table(adapter: Adapter) {
             } },
         ),
         ("a method the route does not take", Send::Put("/messages".into()), error!(405, "method_not_allowed")),
+        ("a Facebook comment delivered", post("/webhook", Signature::Valid, comments()), Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 1) }),
+        ("an Instagram comment delivered", post("/webhook", Signature::Valid, instagram_comment()), Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 1) }),
+        (
+            "comment threads listed by kind",
+            Send::Get("/conversations?kind=comments".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                let data = b.json()["data"].as_array().unwrap();
+                let mut posts: Vec<&str> = data.iter().map(|c| {
+                    assert_eq!(c["kind"], "comments", "{c}");
+                    assert_eq!(c["window"], Value::Null, "a comment thread has no window: {c}");
+                    c["post_id"].as_str().unwrap()
+                }).collect();
+                posts.sort_unstable();
+                assert_eq!(posts, [FB_POST, IG_MEDIA]);
+            } },
+        ),
+        (
+            "direct conversations listed without the comment threads",
+            Send::Get("/conversations?kind=direct&limit=100".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                let data = b.json()["data"].as_array().unwrap();
+                assert!(!data.is_empty());
+                assert!(data.iter().all(|c| c["kind"] == "direct" && c["post_id"].is_null()), "{data:?}");
+            } },
+        ),
+        ("conversations of an unknown kind", Send::Get("/conversations?kind=forum".into()), error!(400, "invalid_request")),
+        (
+            "a comment's thread lists it with its author",
+            Send::Get("/messages?platform=messenger&direction=inbound&limit=100".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                let data = b.json()["data"].as_array().unwrap();
+                let c = data.iter().find(|m| m["message_id"] == FB_COMMENT).unwrap_or_else(|| panic!("no comment in {data:?}"));
+                assert_eq!((c["sender_name"].as_str(), c["hidden"].as_bool(), c["text"].as_str()), (Some("Ada Lovelace"), Some(false), Some("Is this still available?")));
+            } },
+        ),
+        (
+            "a public reply to a comment",
+            post(&format!("/comments/{FB_COMMENT}/replies"), Signature::None, json!({"text": "Thanks for asking"}).to_string().into_bytes()),
+            Expect { status: 201, content_type: "application/json", check: |b| {
+                let m = b.json();
+                assert_eq!(m["stored"], true, "{m}");
+                assert_eq!(m["direction"], "outbound");
+                assert_eq!(m["message_id"], "122145678901234567_1098765432109999");
+                assert_eq!(m["reply_to"], json!({"type": "message", "mid": FB_COMMENT}));
+                assert_eq!(m["text"], "Thanks for asking");
+            } },
+        ),
+        (
+            "a private reply to a comment opens the direct conversation",
+            post(&format!("/comments/{IG_COMMENT}/replies"), Signature::None, json!({"text": "Check your DMs", "private": true}).to_string().into_bytes()),
+            Expect { status: 201, content_type: "application/json", check: |b| {
+                let m = b.json();
+                assert_eq!(m["stored"], true, "{m}");
+                assert_eq!((m["platform"].as_str(), m["recipient_id"].as_str()), (Some("instagram"), Some(IGSID)));
+                assert_eq!(m["reply_to"], json!({"type": "comment", "id": IG_COMMENT}));
+            } },
+        ),
+        (
+            "a second private reply refused by Meta, with its fix",
+            post(&format!("/comments/{IG_COMMENT}/replies"), Signature::None, json!({"text": "Again?", "private": true}).to_string().into_bytes()),
+            Expect { status: 422, content_type: "application/json", check: |b| {
+                error_kind("already_replied")(b);
+                let e = &b.json()["error"];
+                assert_eq!(e["code"], 10_900, "{e}");
+                assert!(!e["fix"].as_str().unwrap_or_default().is_empty(), "{e}");
+            } },
+        ),
+        ("a reply to a comment without text", post(&format!("/comments/{FB_COMMENT}/replies"), Signature::None, json!({"text": " "}).to_string().into_bytes()), error!(400, "invalid_request")),
+        ("a reply to a comment with an unknown field", post(&format!("/comments/{FB_COMMENT}/replies"), Signature::None, json!({"text": "x", "public": true}).to_string().into_bytes()), error!(400, "invalid_request")),
+        (
+            "a comment hidden",
+            post(&format!("/comments/{IG_COMMENT}/hide"), Signature::None, Vec::new()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                assert_eq!((b.json()["message_id"].as_str(), b.json()["hidden"].as_bool()), (Some(IG_COMMENT), Some(true)));
+            } },
+        ),
+        (
+            "a comment deleted",
+            Send::Delete(format!("/comments/{FB_COMMENT}")),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                assert_eq!((b.json()["deleted"].as_bool(), b.json()["text"].clone()), (Some(true), Value::Null));
+            } },
+        ),
+        ("an unknown comment", post("/comments/404404/hide", Signature::None, Vec::new()), error!(404, "not_found")),
+        ("a method the comment routes do not take", Send::Get(format!("/comments/{FB_COMMENT}")), error!(405, "method_not_allowed")),
     ];
 
     for (name, send, expect) in scenarios {
@@ -435,6 +593,7 @@ async fn call(client: &reqwest::Client, base: &str, send: Send) -> (u16, String,
             .body(body),
         Send::Get(path) => client.get(format!("{base}{path}")),
         Send::Put(path) => client.put(format!("{base}{path}")),
+        Send::Delete(path) => client.delete(format!("{base}{path}")),
         Send::Post {
             path,
             signature,

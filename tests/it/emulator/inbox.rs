@@ -8,7 +8,7 @@ use meta_messaging_core::graph::GraphClient;
 use meta_messaging_core::inbox::{Inbox, OAuthSettings, Tenancy};
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::SqliteStore;
-use meta_messaging_emulator::{Inbound, InboundReaction, World};
+use meta_messaging_emulator::{Inbound, InboundComment, InboundReaction, World};
 use serde_json::{Value, json};
 
 use super::*;
@@ -574,4 +574,173 @@ async fn a_take_pass_cycle_through_the_emulator() {
     app.delivered(6).await;
     let listed = app.get("/conversations?platform=messenger").await;
     assert_eq!(conversation(&listed)["owner"], "bot");
+}
+
+impl Deployment {
+    async fn post(&self, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.unwrap();
+        (answer.status().as_u16(), answer.json().await.unwrap())
+    }
+
+    /// The comment thread of `platform`'s first post once `ready` holds for its comments.
+    async fn thread_when(&self, platform: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let mut last = Vec::new();
+        for _ in 0..250 {
+            let threads = self
+                .get(&format!("/conversations?kind=comments&platform={platform}"))
+                .await;
+            if let Some(id) = threads["data"][0]["id"].as_str() {
+                let page = self.get(&format!("/messages?conversation_id={id}")).await;
+                last = page["data"].as_array().unwrap().clone();
+                last.reverse();
+                if ready(&last) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the comment thread never reached the expected state: {last:#?}");
+    }
+}
+
+/// A Facebook comment through the emulator: it arrives as a thread; a private reply opens the
+/// customer's direct conversation, which they answer; a second private reply is Meta's error
+/// with its fix; hide, unhide, a public reply (whose webhook is not stored twice) and a delete
+/// show in the thread. An Instagram comment hidden (Instagram sends no webhook for it) shows
+/// hidden too.
+async fn a_comment_thread(adapter: Adapter) {
+    let app = Deployment::start(adapter, World::demo()).await;
+    let posted = app
+        .emulator
+        .user_comments(PSID, InboundComment::text("Is this in stock?"))
+        .await
+        .unwrap();
+    let comment = posted.comment_id.as_str().to_owned();
+    let thread = app.thread_when("messenger", |m| m.len() == 1).await;
+    assert_eq!(thread[0]["message_id"], comment.as_str());
+    assert_eq!(thread[0]["text"], "Is this in stock?");
+    let threads = app.get("/conversations?kind=comments").await;
+    assert_eq!(threads["data"][0]["post_id"], posted.post_id.as_str());
+    let replies = format!("/comments/{comment}/replies");
+
+    let (status, private) = app
+        .post(
+            &replies,
+            Some(json!({"text": "Yes! Which size?", "private": true})),
+        )
+        .await;
+    assert_eq!(status, 201, "{private}");
+    assert_eq!(private["recipient_id"], PSID);
+    assert_eq!(
+        private["reply_to"],
+        json!({"type": "comment", "id": comment})
+    );
+    app.emulator
+        .user_writes(PSID, Inbound::text("42 please"))
+        .await
+        .unwrap();
+    let dm = app
+        .messages_when("messenger", |m| m.iter().any(|x| x["text"] == "42 please"))
+        .await;
+    let answer = dm.iter().find(|x| x["text"] == "42 please").unwrap();
+    assert_eq!(
+        answer["conversation_id"], private["conversation_id"],
+        "the customer answers in the conversation the private reply opened"
+    );
+    let direct = app
+        .get("/conversations?kind=direct&platform=messenger")
+        .await;
+    assert_eq!(direct["data"][0]["window"]["state"], "open");
+
+    let (status, again) = app
+        .post(
+            &replies,
+            Some(json!({"text": "Still there?", "private": true})),
+        )
+        .await;
+    assert_eq!(status, 422, "{again}");
+    assert_eq!(again["error"]["kind"], "already_replied");
+    assert_eq!(again["error"]["code"], 10_900);
+    assert!(
+        !again["error"]["fix"].as_str().unwrap().is_empty(),
+        "{again}"
+    );
+
+    let (status, hidden) = app.post(&format!("/comments/{comment}/hide"), None).await;
+    assert_eq!(
+        (status, hidden["hidden"].as_bool()),
+        (200, Some(true)),
+        "{hidden}"
+    );
+    let (status, shown) = app.post(&format!("/comments/{comment}/unhide"), None).await;
+    assert_eq!(
+        (status, shown["hidden"].as_bool()),
+        (200, Some(false)),
+        "{shown}"
+    );
+
+    let (status, public) = app
+        .post(&replies, Some(json!({"text": "In stock in every size"})))
+        .await;
+    assert_eq!(status, 201, "{public}");
+    assert_eq!(public["direction"], "outbound");
+    // The Page's reply comes back as a `feed` webhook: the same comment, stored once.
+    let public_id = public["message_id"].as_str().unwrap().to_owned();
+    for _ in 0..250 {
+        let echoed = app.emulator.deliveries().iter().any(|d| {
+            d.status == Some(200)
+                && d.body["entry"][0]["changes"][0]["value"]["comment_id"] == public_id.as_str()
+        });
+        if echoed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let thread = app.thread_when("messenger", |m| m.len() == 2).await;
+    assert_eq!(thread[1]["message_id"], public_id.as_str());
+    assert_eq!(thread[1]["reply_to"]["mid"], comment.as_str());
+
+    let deleted = app
+        .http
+        .delete(format!("{}/comments/{comment}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    let deleted: Value = deleted.json().await.unwrap();
+    assert_eq!(
+        (deleted["deleted"].as_bool(), deleted["text"].clone()),
+        (Some(true), Value::Null)
+    );
+
+    let ig = app
+        .emulator
+        .user_comments(IGSID, InboundComment::text("Love it"))
+        .await
+        .unwrap();
+    app.thread_when("instagram", |m| m.len() == 1).await;
+    let (status, hidden) = app
+        .post(&format!("/comments/{}/hide", ig.comment_id.as_str()), None)
+        .await;
+    assert_eq!(
+        (status, hidden["hidden"].as_bool()),
+        (200, Some(true)),
+        "{hidden}"
+    );
+    let thread = app.thread_when("instagram", |m| m.len() == 1).await;
+    assert_eq!(thread[0]["hidden"], true);
+}
+
+#[tokio::test]
+async fn a_comment_thread_through_axum() {
+    a_comment_thread(Adapter::Axum).await;
+}
+
+#[tokio::test]
+async fn a_comment_thread_through_actix() {
+    a_comment_thread(Adapter::Actix).await;
 }

@@ -1,7 +1,9 @@
 //! Messenger events other than messages (`"object": "page"`): receipts, reactions,
 //! postbacks, referrals, opt-ins, edits, handover, standby, batches and unknown payloads.
 
-use meta_messaging_core::webhook::{EventDetails, EventKind, Handover, ReactionAction};
+use meta_messaging_core::webhook::{
+    CommentAction, EventDetails, EventKind, Handover, ReactionAction,
+};
 use serde_json::json;
 
 use super::fixture::{assert_json_eq, load, message, raw, referral, with};
@@ -563,56 +565,71 @@ fn unknown_messaging_payload_is_kept_whole_next_to_a_parsed_message() {
 }
 
 #[test]
-fn page_feed_change_is_unknown_with_its_field() {
+fn page_feed_comment_is_a_typed_comment() {
     let fixture = load("messenger_changes_feed");
     let (event, json) = fixture.single();
-    let change = json!({
-        "field": "feed",
-        "value": {
-            "from": { "id": "5123456789012345", "name": "Camille Durand" },
-            "post": {
-                "status_type": "added_photos",
-                "is_published": true,
-                "updated_time": "2024-12-05T15:35:10+0000",
-                "permalink_url": "https://www.facebook.com/104417552380421/posts/122145678901234567",
-                "promotion_status": "inactive",
-                "id": "104417552380421_122145678901234567",
-            },
-            "message": "Is this still available?",
-            "post_id": "104417552380421_122145678901234567",
-            "comment_id": "122145678901234567_1098765432109876",
-            "created_time": 1_733_412_910,
-            "item": "comment",
-            "parent_id": "104417552380421_122145678901234567",
-            "verb": "add",
-        },
-    });
-    let reason = json["unknown"]["reason"].clone();
-    assert!(
-        reason.as_str().is_some_and(|reason| !reason.is_empty()),
-        "an unknown event says why: {json:#}"
-    );
     assert_json_eq(
         json,
         &json!({
             "platform": "messenger",
-            "kind": "unknown",
+            "kind": "comment",
             "account_id": PAGE_A,
-            "sender_id": null,
-            "recipient_id": null,
-            // No time of its own: the entry's.
-            "timestamp_ms": 1_733_412_910_588_i64,
+            "sender_id": "5123456789012345",
+            "recipient_id": PAGE_A,
+            // `created_time` is in seconds.
+            "timestamp_ms": 1_733_412_910_000_i64,
             "message_id": null,
-            "text": null,
+            "text": "Is this still available?",
             "standby": false,
-            "unknown": { "field": "feed", "reason": reason, "raw": change },
+            "comment": {
+                "comment_id": "122145678901234567_1098765432109876",
+                "action": "add",
+                "text": "Is this still available?",
+                "from": { "id": "5123456789012345", "username": null, "name": "Camille Durand" },
+                "media": null,
+                "post_id": "104417552380421_122145678901234567",
+                // Meta names the post as the parent of a top-level comment: that is no parent.
+                "parent_id": null,
+                "live": false,
+            },
         }),
     );
-    assert_json_eq(&raw(event), &change);
-    let EventDetails::Unknown(unknown) = &event.details else {
-        panic!("expected an unknown event, got {:?}", event.details);
+    assert_eq!(raw(event)["field"], "feed");
+}
+
+#[test]
+fn page_feed_verbs_become_comment_actions_and_other_items_stay_unknown() {
+    let fixture = load("messenger_feed_comment_verbs");
+    let events: Vec<_> = fixture.events.iter().collect();
+    assert_eq!(events.len(), 7);
+    let comment = |i: usize| match &events[i].details {
+        EventDetails::Comment(c) => c.clone(),
+        other => panic!("event {i}: expected a comment, got {other:?}"),
     };
-    assert_eq!(unknown.field.as_deref(), Some("feed"));
+    let reply = comment(0);
+    assert_eq!(reply.action, CommentAction::Add);
+    assert_eq!(
+        reply.parent_id.as_ref().map(|id| id.as_str()),
+        Some("122145678901234567_1098765432109876"),
+        "a reply names the comment it answers"
+    );
+    assert_eq!(reply.from.as_ref().map(|f| f.id.as_str()), Some(PAGE_A));
+    let edited = comment(1);
+    assert_eq!(edited.action, CommentAction::Edit);
+    assert_eq!(
+        edited.text.as_deref(),
+        Some("Is this still available in blue?")
+    );
+    assert_eq!(comment(2).action, CommentAction::Hide);
+    assert_eq!(comment(3).action, CommentAction::Unhide);
+    assert_eq!(comment(4).action, CommentAction::Remove);
+    for (i, reason) in [(5, "feed item \"reaction\""), (6, "verb \"block\"")] {
+        let EventDetails::Unknown(unknown) = &events[i].details else {
+            panic!("event {i}: expected unknown, got {:?}", events[i].details);
+        };
+        assert_eq!(unknown.field.as_deref(), Some("feed"));
+        assert!(unknown.reason.contains(reason), "{}", unknown.reason);
+    }
 }
 
 /// A chat-plugin guest has no PSID: Meta names them by `sender.user_ref`. Outside opt-ins the

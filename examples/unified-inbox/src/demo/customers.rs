@@ -1,10 +1,11 @@
-//! The simulated customers: an opening scene, then one thing every few seconds, and answers to
-//! the operator's replies (the customer reads them, loves some, and taps offered quick replies).
+//! The simulated customers: an opening scene, then one thing every few seconds (messages, edits,
+//! unsends, comments on the accounts' posts), and answers to the operator's replies (the
+//! customer reads them, loves some, and taps offered quick replies).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use meta_messaging_emulator::{Inbound, InboundReaction, RunningEmulator};
+use meta_messaging_emulator::{Inbound, InboundComment, InboundReaction, RunningEmulator};
 use rand::seq::IndexedRandom;
 
 use super::Demo;
@@ -28,6 +29,8 @@ enum Beat {
     Edit(&'static str, &'static str),
     /// Unsends their last message (Instagram).
     Unsend(&'static str),
+    /// Comments under the first post of their Page or Instagram account.
+    Comment(&'static str, &'static str),
 }
 
 /// What happens first, so the inbox is not empty when it opens.
@@ -44,6 +47,8 @@ const OPENING: &[Beat] = &[
         Some(("image", "sneaker.svg")),
     ),
     Beat::Write(KATHERINE, "", Some(("audio", "voice-note.wav"))),
+    Beat::Comment(ADA, "Are these waterproof?"),
+    Beat::Comment(GRACE, "Do they come in white? \u{1f60d}"),
 ];
 
 /// Then, one beat per tick, in this order, over and over.
@@ -62,6 +67,7 @@ const SCRIPT: &[Beat] = &[
     Beat::Write(KATHERINE, "oops, wrong chat", None),
     Beat::Unsend(KATHERINE),
     Beat::Write(GRACE, "Do you have them in size 38?", None),
+    Beat::Comment(ALAN, "What is the price?"),
     Beat::Write(ADA, "Great, thanks!", None),
 ];
 
@@ -157,6 +163,10 @@ impl Scene {
                 Some(mid) => emulator.user_unsends(who, &mid).await,
                 None => Ok(()),
             },
+            Beat::Comment(who, text) => emulator
+                .user_comments(who, InboundComment::text(*text))
+                .await
+                .map(drop),
         };
         if let Err(err) = outcome {
             tracing::warn!(error = %meta_messaging_core::error::ErrorChain(&err), "demo: a customer could not act");

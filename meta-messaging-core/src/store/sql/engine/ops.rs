@@ -25,6 +25,20 @@ const RECEIPT_RETURNING: &str = " RETURNING id, conversation_id";
 /// A stored message a change touched: its row id and its conversation's.
 type Touched = (i64, i64);
 
+/// A query on one message: `sql` names it with [`KEY`] ($1 to $3), bound to `target`.
+fn keyed<'q, DB: SqlDialect>(
+    sql: &'q str,
+    target: &'q Target,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+{
+    sqlx::query::<DB>(sql)
+        .bind(target.tenant_id.as_str())
+        .bind(target.platform.as_str())
+        .bind(target.message_id.as_str())
+}
+
 impl<DB: SqlDialect> Engine<DB>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -155,10 +169,7 @@ where
             "SELECT id, reactions, conversation_id FROM messages WHERE {KEY}{}",
             DB::FOR_UPDATE
         );
-        let found = sqlx::query::<DB>(&sql)
-            .bind(target.tenant_id.as_str())
-            .bind(target.platform.as_str())
-            .bind(target.message_id.as_str())
+        let found = keyed::<DB>(&sql, target)
             .fetch_optional(&mut **tx)
             .await
             .map_err(db)?;
@@ -202,10 +213,7 @@ where
                 THEN text IS NULL OR text <> $4 ELSE edit_count < $5 END \
              RETURNING conversation_id, attachments, id"
         );
-        let row = sqlx::query::<DB>(&sql)
-            .bind(target.tenant_id.as_str())
-            .bind(target.platform.as_str())
-            .bind(target.message_id.as_str())
+        let row = keyed::<DB>(&sql, target)
             .bind(text)
             .bind(i64::from(num_edit))
             .bind(at)
@@ -248,10 +256,7 @@ where
              raw_event = NULL, edit_count = 0, edited_at_ms = NULL WHERE {KEY} AND NOT deleted \
              RETURNING conversation_id, direction, read_at_ms, id"
         );
-        let row = sqlx::query::<DB>(&sql)
-            .bind(target.tenant_id.as_str())
-            .bind(target.platform.as_str())
-            .bind(target.message_id.as_str())
+        let row = keyed::<DB>(&sql, target)
             .fetch_optional(&mut **tx)
             .await
             .map_err(db)?;
@@ -294,10 +299,7 @@ where
             "UPDATE messages SET hidden = $4 WHERE {KEY} AND hidden <> $4 \
              RETURNING id, conversation_id"
         );
-        let row = sqlx::query::<DB>(&sql)
-            .bind(target.tenant_id.as_str())
-            .bind(target.platform.as_str())
-            .bind(target.message_id.as_str())
+        let row = keyed::<DB>(&sql, target)
             .bind(hidden)
             .fetch_optional(&mut **tx)
             .await
@@ -369,10 +371,7 @@ where
         at: i64,
     ) -> Result<Vec<Touched>, StoreError> {
         let sql = format!("SELECT conversation_id, timestamp_ms FROM messages WHERE {KEY}");
-        let found = sqlx::query::<DB>(&sql)
-            .bind(target.tenant_id.as_str())
-            .bind(target.platform.as_str())
-            .bind(target.message_id.as_str())
+        let found = keyed::<DB>(&sql, target)
             .fetch_optional(&mut **tx)
             .await
             .map_err(db)?;

@@ -28,8 +28,8 @@ use crate::ids::CommentId;
 
 use super::account_client::{AccountClient, AccountRoute};
 use super::error::{InvalidRequest, Result};
-use super::handover::Success;
 use super::request::Call;
+use super::success::Success;
 
 #[derive(Deserialize)]
 struct Created {

@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 use crate::ids::{AppId, UserId};
 
 use super::account_client::AccountClient;
-use super::error::{GraphError, Result};
+use super::error::Result;
 use super::paging::GraphPage;
 use super::request::Call;
+use super::success::Success;
 
 /// The app id of Meta's Page Inbox (the Facebook Page Inbox and the Instagram inbox in Meta
 /// Business Suite): pass a thread to it to hand the conversation to people working there.
@@ -31,27 +32,6 @@ pub struct SecondaryReceiver {
     /// The app name.
     #[serde(default)]
     pub name: Option<String>,
-}
-
-/// Meta's `{"success": bool}` answer to a write.
-#[derive(Deserialize)]
-pub(super) struct Success {
-    success: bool,
-}
-
-impl Success {
-    /// `Ok` for `true`. Meta reports failures as errors; a bare `false` is kept as what it is,
-    /// an answer that did not do what was asked.
-    pub(super) fn into_result(self) -> Result<()> {
-        if self.success {
-            Ok(())
-        } else {
-            Err(GraphError::Http {
-                status: 200,
-                body_prefix: r#"{"success":false}"#.to_owned(),
-            })
-        }
-    }
 }
 
 #[derive(Deserialize)]

@@ -73,6 +73,7 @@ mod request;
 mod requirements;
 mod retry;
 mod send;
+mod success;
 mod template;
 mod throttle;
 mod token;

@@ -155,6 +155,7 @@ conformance_tests!(
     handler_queue_each_event_once,
     handler_registration_starts_at_head,
     handler_leases_and_retries,
+    handler_lease_extension,
     handler_concurrent_leases_one_wins,
     nul_characters_are_replaced,
     change_log_records_each_write,

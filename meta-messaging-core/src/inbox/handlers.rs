@@ -27,7 +27,9 @@ use crate::webhook::Event;
 #[non_exhaustive]
 pub struct HandlerOptions {
     /// How long an instance holds a tenant's work for a handler before another may take it
-    /// over (default 60 s): longer than a batch of events takes, or events run twice.
+    /// over (default 60 s). The instance extends it every third of this while the batch
+    /// runs, so a slow batch keeps it; only an instance that stopped (or cannot reach the
+    /// store) loses it, and another instance then runs its events again.
     pub lease: Duration,
     /// The wait before the first retry of a failed event (default 1 s); it doubles with each
     /// failure, up to `max_retry_delay`.
@@ -320,12 +322,12 @@ async fn step(inbox: &Inbox, handler: &dyn EventHandler) -> Result<bool, StoreEr
         return Ok(true);
     };
     let groups = conversations(name, &tenant, lease.cursor, lease.attempts, queued);
-    let failures: Vec<(u64, HandlerEvent)> = futures_util::stream::iter(groups)
+    let work = futures_util::stream::iter(groups)
         .map(|group| run_group(inbox, handler, group))
         .buffer_unordered(options.concurrency.max(1))
         .filter_map(|failed| async move { failed })
-        .collect()
-        .await;
+        .collect::<Vec<(u64, HandlerEvent)>>();
+    let failures = renewing(inbox, name, &tenant, lease_ms, work).await;
     let first_failed = failures.into_iter().min_by_key(|(seq, _)| *seq);
     let (cursor, retry_at) = match first_failed {
         None => (last, None),
@@ -365,6 +367,51 @@ async fn step(inbox: &Inbox, handler: &dyn EventHandler) -> Result<bool, StoreEr
         );
     }
     Ok(true)
+}
+
+/// Runs `work` while extending the lease every third of its length, so a batch slower than the
+/// lease (a handler calling a slow service) is not run again by another instance meanwhile.
+/// A lease that could not be extended is logged; the work goes on (running an event twice is
+/// what handlers are written for, dropping it is not).
+async fn renewing<T>(
+    inbox: &Inbox,
+    handler: &str,
+    tenant: &TenantId,
+    lease_ms: i64,
+    work: impl Future<Output = T>,
+) -> T {
+    let runner = &inbox.inner.runner;
+    let every = (runner.options.lease / 3).max(Duration::from_millis(10));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = ticks.tick() => {
+                let until = now_ms().saturating_add(lease_ms);
+                let extended = inbox
+                    .inner
+                    .store
+                    .extend_handler_lease(handler, tenant, runner.owner.as_str(), until)
+                    .await;
+                match extended {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(
+                        handler,
+                        tenant = %tenant,
+                        "an event handler's lease was taken over while its events ran; another instance may run them again"
+                    ),
+                    Err(err) => tracing::warn!(
+                        error = %crate::error::ErrorChain(&err),
+                        handler,
+                        tenant = %tenant,
+                        "an event handler's lease could not be extended"
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// The batch's events per conversation, each in order; conversations in order of their first

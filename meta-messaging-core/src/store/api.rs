@@ -486,6 +486,17 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         retry_at_ms: Option<i64>,
     ) -> Result<bool, StoreError>;
 
+    /// Extends the lease `owner` holds on `handler`'s work for `tenant` until `until_ms`, for a
+    /// batch that takes longer than its lease. Returns `false` (and changes nothing) when
+    /// `owner` no longer holds it (it was released, or ran out and another owner took it).
+    async fn extend_handler_lease(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+        owner: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError>;
+
     /// The handler's cursor for a tenant and its attempts (`None`: no cursor yet).
     async fn handler_cursor(
         &self,

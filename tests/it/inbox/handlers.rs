@@ -353,6 +353,74 @@ impl EventHandler for Shared {
     }
 }
 
+/// Records which instance ran each event, after taking `delay` over it.
+struct Slow {
+    instance: usize,
+    delay: Duration,
+    runs: RunsByEvent,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    async fn handle(&self, _inbox: &Inbox, event: &HandlerEvent) -> Result<(), HandlerError> {
+        self.runs
+            .lock()
+            .unwrap()
+            .entry((event.tenant_id.clone(), event.seq))
+            .or_default()
+            .push(self.instance);
+        tokio::time::sleep(self.delay).await;
+        Ok(())
+    }
+}
+
+/// A batch that takes several times its lease (one conversation's events run one after the
+/// other, each slower than the lease) keeps its lease: the other instance, polling all along,
+/// never runs them a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_longer_than_its_lease_keeps_it_and_runs_each_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir.path().join("inbox.db")).await;
+    let runs: RunsByEvent = Arc::new(Mutex::new(HashMap::new()));
+    let mut options = fast();
+    options.lease = Duration::from_millis(300);
+    options.poll_interval = Duration::from_millis(20);
+    let instances: Vec<Inbox> = (0..2)
+        .map(|instance| {
+            let handler = Slow {
+                instance,
+                delay: Duration::from_millis(400),
+                runs: Arc::clone(&runs),
+            };
+            inbox(
+                Arc::clone(&store),
+                Tenancy::Single(tenant()),
+                handler,
+                options.clone(),
+            )
+        })
+        .collect();
+    for n in 0..4 {
+        let (body, signature) = delivery(Platform::Messenger, PAGE_ID, "u1", &format!("m{n}"));
+        instances[0].receive(Some(&signature), &body).await.unwrap();
+    }
+    eventually("every event ran", || runs.lock().unwrap().len() == 4).await;
+    // Past the batch's end and another lease: time for a second run, were there one.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let runs = runs.lock().unwrap().clone();
+    for (event, by) in &runs {
+        assert_eq!(by.len(), 1, "{event:?} ran {} times, by {by:?}", by.len());
+    }
+    assert_eq!(cursor_at(store.as_ref(), "slow", 4).await, (4, 0));
+    for inbox in instances {
+        assert!(inbox.shutdown(Duration::from_secs(3)).await);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_postgres_database_run_each_event_once() {
     let Some(url) = pg::url() else { return };

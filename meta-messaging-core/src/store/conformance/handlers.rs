@@ -293,3 +293,57 @@ pub async fn handler_concurrent_leases_one_wins(h: &Harness) {
     }
     assert_eq!(won, 1, "{won} owners leased one tenant");
 }
+
+/// A lease's owner extends it for a batch that outlasts it: nobody else leases the tenant until
+/// the new end; nobody but the owner extends it; once it ran out and another owner took it,
+/// the first one's extension is refused.
+pub async fn handler_lease_extension(h: &Harness) {
+    let store = h.store.as_ref();
+    let s = Scene::new(Platform::Messenger);
+    let handler = fresh("handler-");
+    store.register_handler(&handler).await.expect("register");
+    store
+        .queue_handler_events(&s.routed(vec![s.text("u1", &fresh("m_"), "one", tick())]))
+        .await
+        .expect("queue");
+    let now = now_ms();
+    lease_tenant(store, &handler, "a", &s.tenant, now)
+        .await
+        .expect("work");
+    assert!(
+        !store
+            .extend_handler_lease(&handler, &s.tenant, "b", now + 2 * HOUR_MS)
+            .await
+            .expect("extend"),
+        "another owner extended the lease"
+    );
+    assert!(
+        store
+            .extend_handler_lease(&handler, &s.tenant, "a", now + 2 * HOUR_MS)
+            .await
+            .expect("extend")
+    );
+    assert!(
+        lease_tenant(store, &handler, "b", &s.tenant, now + HOUR_MS + 1)
+            .await
+            .is_none(),
+        "an extended lease was taken at its first end"
+    );
+    let taken = lease_tenant(store, &handler, "b", &s.tenant, now + 2 * HOUR_MS)
+        .await
+        .expect("leasable once the extension ran out");
+    assert_eq!(taken.cursor, 0);
+    assert!(
+        !store
+            .extend_handler_lease(&handler, &s.tenant, "a", now + 3 * HOUR_MS)
+            .await
+            .expect("extend"),
+        "the first owner extended a lease another owner holds now"
+    );
+    assert!(
+        store
+            .release_handler_lease(&handler, &s.tenant, "b", 1, None)
+            .await
+            .expect("release")
+    );
+}

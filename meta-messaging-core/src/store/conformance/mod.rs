@@ -49,8 +49,8 @@ pub use self::early::{
     early_receipts_apply_on_arrival,
 };
 pub use self::handlers::{
-    handler_concurrent_leases_one_wins, handler_leases_and_retries, handler_queue_each_event_once,
-    handler_registration_starts_at_head,
+    handler_concurrent_leases_one_wins, handler_lease_extension, handler_leases_and_retries,
+    handler_queue_each_event_once, handler_registration_starts_at_head,
 };
 pub use self::idempotency::{
     idempotency_claim_finish_replay, idempotency_concurrent_claims_one_wins,
@@ -152,6 +152,7 @@ pub async fn run_all(h: &Harness) {
         handler_queue_each_event_once,
         handler_registration_starts_at_head,
         handler_leases_and_retries,
+        handler_lease_extension,
         handler_concurrent_leases_one_wins,
         change_log_records_each_write,
         change_log_one_stored_per_message,

@@ -168,6 +168,27 @@ impl HandlerQueue {
         true
     }
 
+    pub(super) fn extend(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+        owner: &str,
+        until_ms: i64,
+    ) -> bool {
+        let mut tables = self.lock();
+        let held = tables
+            .cursors
+            .get_mut(&(handler.to_owned(), tenant.clone()))
+            .filter(|c| c.owner.as_deref() == Some(owner));
+        match held {
+            Some(cursor) => {
+                cursor.until_ms = until_ms;
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(super) fn cursor(&self, handler: &str, tenant: &TenantId) -> Option<HandlerLease> {
         let tables = self.lock();
         tables

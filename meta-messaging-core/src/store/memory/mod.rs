@@ -601,6 +601,16 @@ impl MessageStore for InMemoryStore {
             .release(handler, tenant, owner, cursor, retry_at_ms))
     }
 
+    async fn extend_handler_lease(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+        owner: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self.handler_queue.extend(handler, tenant, owner, until_ms))
+    }
+
     async fn handler_cursor(
         &self,
         handler: &str,

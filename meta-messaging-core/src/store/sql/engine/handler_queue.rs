@@ -267,6 +267,27 @@ where
         Ok(DB::rows_affected(&done) > 0)
     }
 
+    pub(super) async fn extend_handler_lease(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+        owner: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query::<DB>(
+            "UPDATE handler_cursors SET lease_until = $4 \
+             WHERE handler = $1 AND tenant_id = $2 AND lease_owner = $3",
+        )
+        .bind(handler)
+        .bind(tenant.as_str())
+        .bind(owner)
+        .bind(until_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::db("extending a handler lease"))?;
+        Ok(DB::rows_affected(&done) > 0)
+    }
+
     pub(super) async fn handler_cursor(
         &self,
         handler: &str,

@@ -458,6 +458,18 @@ where
             .await
     }
 
+    async fn extend_handler_lease(
+        &self,
+        handler: &str,
+        tenant: &TenantId,
+        owner: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.engine
+            .extend_handler_lease(handler, tenant, owner, until_ms)
+            .await
+    }
+
     async fn handler_cursor(
         &self,
         handler: &str,

@@ -176,14 +176,21 @@ mod tests {
             "from": {"id": "6758492015643287", "name": "Ana"}, "to": {"data": [{"id": "104417552380421"}]},
             "message": "Hi", "attachments": {"data": [{"id": "a1", "image_data": {"url": "https://cdn.example/a.jpg"}}]}}),
         );
-        let events = history_event(Platform::Messenger, &account, &user, &inbound, 5).unwrap();
+        let events = history_event(
+            Platform::Messenger,
+            &account,
+            &user,
+            &inbound,
+            1_714_557_600_000,
+        )
+        .unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind(), EventKind::Message);
         assert_eq!(
             events[0].sender_id.as_ref().unwrap().as_str(),
             "6758492015643287"
         );
-        assert_eq!(events[0].timestamp_ms, 5);
+        assert_eq!(events[0].timestamp_ms, 1_714_557_600_000);
 
         let sent = graph_message(
             json!({"id": "m_out", "created_time": "2024-05-01T10:00:00+0000",

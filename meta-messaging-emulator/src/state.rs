@@ -107,12 +107,29 @@ pub(crate) const FACEBOOK_USER_ID: &str = "10160000000000000";
 
 impl State {
     pub(crate) fn new(world: World, base_url: String) -> Self {
+        let mut conversation: Vec<ConversationMessage> = world
+            .history
+            .iter()
+            .filter_map(|prior| {
+                let user = world.users.iter().find(|u| u.id == prior.user)?;
+                Some(ConversationMessage {
+                    mid: prior.mid.clone(),
+                    page: user.page.clone(),
+                    user: user.id.clone(),
+                    from_user: prior.from_user,
+                    timestamp_ms: prior.timestamp_ms,
+                    content: serde_json::json!({"mid": prior.mid, "text": prior.text}),
+                })
+            })
+            .collect();
+        // Threads are listed in this order (newest last), as live messages are appended.
+        conversation.sort_by_key(|m| m.timestamp_ms);
         Self {
             world,
             base_url,
             attachments: HashMap::new(),
             expired: HashSet::new(),
-            conversation: Vec::new(),
+            conversation,
             sent: Vec::new(),
             deliveries: Vec::new(),
             subscriptions: HashMap::new(),

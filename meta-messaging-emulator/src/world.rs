@@ -40,6 +40,57 @@ pub struct World {
     /// is present is checked either way, as Meta does.
     #[serde(default)]
     pub require_appsecret_proof: bool,
+    /// Messages exchanged before the emulator started: the Conversations API lists them (with
+    /// their past times), no webhook is sent for them.
+    #[serde(default)]
+    pub history: Vec<PriorMessage>,
+}
+
+/// A message of a conversation that happened before the emulator started.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct PriorMessage {
+    /// Meta's message id.
+    pub mid: String,
+    /// The user of the conversation (a [`User`] of the world).
+    pub user: String,
+    /// `true` when the user wrote it, `false` when the Page or Instagram account did.
+    pub from_user: bool,
+    /// The text.
+    pub text: String,
+    /// When it was sent, in ms since the epoch.
+    pub timestamp_ms: i64,
+}
+
+impl PriorMessage {
+    /// A message `user` wrote at `timestamp_ms`.
+    pub fn from_user(
+        mid: impl Into<String>,
+        user: impl Into<String>,
+        text: impl Into<String>,
+        timestamp_ms: i64,
+    ) -> Self {
+        Self {
+            mid: mid.into(),
+            user: user.into(),
+            from_user: true,
+            text: text.into(),
+            timestamp_ms,
+        }
+    }
+
+    /// A message the account sent to `user` at `timestamp_ms`.
+    pub fn to_user(
+        mid: impl Into<String>,
+        user: impl Into<String>,
+        text: impl Into<String>,
+        timestamp_ms: i64,
+    ) -> Self {
+        Self {
+            from_user: false,
+            ..Self::from_user(mid, user, text, timestamp_ms)
+        }
+    }
 }
 
 fn default_webhook_retries() -> u32 {
@@ -66,6 +117,7 @@ impl std::fmt::Debug for World {
             .field("webhook_retries", &self.webhook_retries)
             .field("webhook_retry_delay_ms", &self.webhook_retry_delay_ms)
             .field("require_appsecret_proof", &self.require_appsecret_proof)
+            .field("history", &self.history.len())
             .finish()
     }
 }
@@ -176,6 +228,7 @@ impl World {
             webhook_retries: default_webhook_retries(),
             webhook_retry_delay_ms: default_webhook_retry_delay_ms(),
             require_appsecret_proof: false,
+            history: Vec::new(),
         }
     }
 
@@ -215,6 +268,58 @@ impl World {
     #[must_use]
     pub fn page(mut self, page: FacebookPage) -> Self {
         self.pages.push(page);
+        self
+    }
+
+    /// Adds a few days of earlier conversations of the [`demo`](Self::demo) users (three
+    /// Messenger messages three days ago, two Instagram messages two days ago, each thread with
+    /// a reply of the account), for a history backfill to import.
+    #[must_use]
+    pub fn demo_history(mut self) -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let day = 86_400_000;
+        let (ana, ig) = ("6758492015643287", "5000000000000001");
+        self.history.extend([
+            PriorMessage::from_user(
+                "m_history_1",
+                ana,
+                "Do you have the trail runners in 42?",
+                now - 3 * day,
+            ),
+            PriorMessage::to_user(
+                "m_history_2",
+                ana,
+                "We do! Black or blue?",
+                now - 3 * day + 600_000,
+            ),
+            PriorMessage::from_user(
+                "m_history_3",
+                ana,
+                "Blue please, I'll order tonight.",
+                now - 3 * day + 900_000,
+            ),
+            PriorMessage::from_user(
+                "aWdfZAG1faXRlbTpoaXN0b3J5XzE",
+                ig,
+                "Is the spring sale still on?",
+                now - 2 * day,
+            ),
+            PriorMessage::to_user(
+                "aWdfZAG1faXRlbTpoaXN0b3J5XzI",
+                ig,
+                "Until Sunday, 20% off everything.",
+                now - 2 * day + 300_000,
+            ),
+        ]);
+        self
+    }
+
+    /// Adds a message exchanged before the emulator started (see [`World::history`]).
+    #[must_use]
+    pub fn prior(mut self, message: PriorMessage) -> Self {
+        self.history.push(message);
         self
     }
 

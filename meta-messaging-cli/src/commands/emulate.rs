@@ -30,7 +30,7 @@ pub(super) async fn run(args: &EmulateArgs, io: &mut Io) -> Result<ExitCode, Cli
                 }
             }
         }
-        None => World::demo(),
+        None => World::demo().demo_history(),
     };
     if let Some(url) = &args.callback {
         super::parse_url(url)?;

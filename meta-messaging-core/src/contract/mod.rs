@@ -31,6 +31,7 @@
 
 mod access;
 mod adapter;
+mod backfill;
 mod body;
 mod comments;
 mod connect_routes;
@@ -91,6 +92,9 @@ pub enum Route {
     Comment,
     /// `GET /accounts`.
     Accounts,
+    /// `POST /accounts/{id}/backfill[?platform=messenger|instagram]`: starts (or resumes) the
+    /// account's history backfill; 202 with its progress.
+    AccountBackfill,
     /// `GET /status`.
     Status,
     /// `GET /events`: Server-Sent Events.
@@ -167,6 +171,10 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         route: Route::Accounts,
         path: "/accounts",
+    },
+    RouteSpec {
+        route: Route::AccountBackfill,
+        path: "/accounts/{id}/backfill",
     },
     RouteSpec {
         route: Route::Status,
@@ -686,6 +694,9 @@ impl InboxRoutes {
             (Route::Accounts, Method::Get) => {
                 let accounts = inbox.accounts(tenant).await?;
                 ApiResponse::json(200, &serde_json::json!({ "data": accounts }))
+            }
+            (Route::AccountBackfill, Method::Post) => {
+                backfill::post(inbox, tenant, request).await?
             }
             (Route::Status, Method::Get) => {
                 let report = if query::status_check(request.query)? {

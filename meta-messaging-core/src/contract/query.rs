@@ -111,6 +111,13 @@ pub(crate) fn status_check(query: &str) -> Result<bool, InboxError> {
         .unwrap_or(false))
 }
 
+/// `POST /accounts/{id}/backfill?platform`: the platform, when the caller names it.
+pub(crate) fn backfill_platform(query: &str) -> Result<Option<Platform>, InboxError> {
+    let params = Params::parse(query);
+    params.reject_unknown(&["platform"])?;
+    params.parsed::<Platform>("platform", "messenger or instagram")
+}
+
 /// `GET /events?last_event_id`, or the `Last-Event-ID` header (which wins): the change a
 /// resuming stream starts after. A browser resends the header when it reconnects by itself; a
 /// page that opens a new stream passes the id it saw last in the query.

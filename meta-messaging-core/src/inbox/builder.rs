@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::backfill_options::BackfillOptions;
 #[cfg(feature = "postgres")]
 use super::changes::Forward;
 use super::changes::{Background, Listeners};
@@ -71,6 +72,7 @@ pub struct InboxBuilder {
     fanout: Option<super::LiveFanout>,
     oauth: Option<OAuthSettings>,
     fetch_profiles: bool,
+    backfill: Option<BackfillOptions>,
     change_retention: Option<Duration>,
     idempotency_ttl: Option<Duration>,
 }
@@ -241,6 +243,15 @@ impl InboxBuilder {
         self
     }
 
+    /// How history backfills pace themselves and how far back they read (default
+    /// [`BackfillOptions::new`]: 30 days, 250 ms between pages, started when an account is
+    /// connected through the OAuth callback).
+    #[must_use]
+    pub fn backfill(mut self, options: BackfillOptions) -> Self {
+        self.backfill = Some(options);
+        self
+    }
+
     /// How long an idempotency key of [`Inbox::send_idempotent`] (`POST /messages` with an
     /// `Idempotency-Key`) is kept, from its first use (default
     /// [`DEFAULT_IDEMPOTENCY_TTL`](super::DEFAULT_IDEMPOTENCY_TTL), 24 hours): within it a
@@ -328,6 +339,7 @@ impl InboxBuilder {
                 ),
                 profiles: self.fetch_profiles.then(Default::default),
                 oauth: self.oauth,
+                backfills: super::backfill::BackfillRuns::new(self.backfill.unwrap_or_default()),
                 idempotency: super::idempotent::IdempotencySettings::new(
                     self.idempotency_ttl
                         .unwrap_or(super::idempotent::DEFAULT_IDEMPOTENCY_TTL),

@@ -237,6 +237,7 @@ impl Inbox {
                 tracing::info!(%tenant, platform = %account.platform, account_id = %account.account_id, inserted = replayed.inserted, "replayed the events the account received before it was connected");
             }
         }
+        self.backfill_connected(tenant, &accounts).await;
         connected.extend(accounts);
         Ok(())
     }

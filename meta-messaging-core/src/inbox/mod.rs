@@ -11,7 +11,9 @@
 //! - [`send`](Inbox::send) replies through the Graph API and stores the outbound message (the
 //!   echo Meta sends afterwards merges with it); [`send_idempotent`](Inbox::send_idempotent)
 //!   does it under a client's idempotency key, so a retry never sends twice;
-//! - queries list conversations and messages, mark read, archive.
+//! - queries list conversations and messages, mark read, archive;
+//! - [`start_backfill`](Inbox::start_backfill) imports an account's earlier conversations from
+//!   the Conversations API (see `docs/backfill.md`).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -44,6 +46,9 @@
 //! # Ok(()) }
 //! ```
 
+mod backfill;
+mod backfill_import;
+mod backfill_options;
 mod builder;
 mod changes;
 mod comments;
@@ -70,6 +75,9 @@ mod window;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use backfill_options::{
+    BackfillOptions, DEFAULT_BACKFILL_HORIZON, DEFAULT_BACKFILL_PAGE_DELAY,
+};
 pub use builder::{
     BuildError, DEFAULT_BODY_TIMEOUT, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_EVENT_STREAMS_PER_TENANT, DEFAULT_STATUS_CHECK_INTERVAL, InboxBuilder,
@@ -130,6 +138,8 @@ struct InboxInner {
     oauth: Option<OAuthSettings>,
     /// Set when participant profiles are looked up ([`InboxBuilder::fetch_profiles`]).
     profiles: Option<profiles::ProfileLookups>,
+    /// The history backfill settings and the runs going in this process.
+    backfills: backfill::BackfillRuns,
     /// How long idempotency keys are kept, and when they were last pruned.
     idempotency: idempotent::IdempotencySettings,
 }

@@ -71,7 +71,7 @@ impl Inbox {
         });
     }
 
-    async fn fill_profile(
+    pub(super) async fn fill_profile(
         &self,
         tenant: &TenantId,
         platform: Platform,

@@ -11,7 +11,7 @@ use super::error::InboxError;
 use crate::graph::Check;
 use crate::ids::{AccountId, PageId, TenantId};
 use crate::platform::Platform;
-use crate::store::{AccountStatus, AccountToken};
+use crate::store::{AccountStatus, AccountToken, BackfillProgress};
 
 /// The health of every account of a tenant, as `GET /status` returns it.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +43,8 @@ pub struct AccountStatusReport {
     pub last_event_at_ms: Option<i64>,
     /// Events received for this account while no tenant had connected it.
     pub unrouted_events: u64,
+    /// The progress of the account's history backfill; `null` when none was started.
+    pub backfill: Option<BackfillProgress>,
     /// The live checks against Meta (token, permissions, Instagram link, webhook
     /// subscription), when asked for with [`Inbox::status_checked`]; `null` otherwise, and for
     /// accounts without a Page token to check with.
@@ -72,6 +74,9 @@ impl Inbox {
                 token_expires_at_ms: account.token_expires_at_ms,
                 last_event_at_ms: account.last_event_at_ms,
                 unrouted_events,
+                backfill: store
+                    .backfill_progress(tenant, account.platform, &account.account_id)
+                    .await?,
                 checks: None,
             });
         }

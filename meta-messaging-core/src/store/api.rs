@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::account::{Account, AccountStatus, NewAccount};
+use super::backfill::BackfillProgress;
 use super::changes::{ChangeNotice, ChangePage};
 use super::conversation::{Conversation, ParticipantProfile};
 use super::error::StoreError;
@@ -503,6 +504,22 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         handler: &str,
         tenant: &TenantId,
     ) -> Result<Option<HandlerLease>, StoreError>;
+
+    /// Saves the progress of an account's history backfill, replacing the one saved before for
+    /// the same tenant, platform and account (NUL characters in its strings replaced).
+    async fn save_backfill(
+        &self,
+        tenant: &TenantId,
+        progress: &BackfillProgress,
+    ) -> Result<(), StoreError>;
+
+    /// The saved progress of an account's history backfill (`None`: never started).
+    async fn backfill_progress(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Option<BackfillProgress>, StoreError>;
 
     /// Re-seals every stored account token (of every tenant) that is not sealed under the
     /// store's current [`TokenSealer`](super::TokenSealer) scheme: tokens stored in clear

@@ -72,6 +72,7 @@
 
 mod account;
 mod api;
+mod backfill;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod batch;
 mod changes;
@@ -111,6 +112,7 @@ pub use account::{
 pub use api::{
     ApplyReport, IntoMessageStore, MessageStore, OutboundMessage, RawEvent, TenantEvent,
 };
+pub use backfill::{BackfillProgress, BackfillState};
 pub use changes::{
     Change, ChangeKind, ChangeNotice, ChangePage, ChangeSubject, DEFAULT_CHANGE_RETENTION,
     MAX_CHANGES_PAGE,

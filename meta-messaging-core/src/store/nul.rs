@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use super::account::{AccountStatus, AccountToken, NewAccount};
+use super::backfill::{BackfillProgress, BackfillState};
 use super::conversation::ParticipantProfile;
 use super::model::{StoredAttachment, StoredReplyTo};
 use super::plan::{
@@ -315,6 +316,23 @@ impl Clean for NewAccount {
         self.linked_page_id.clean();
         self.token.clean();
         self.status.clean();
+    }
+}
+
+impl Clean for BackfillState {
+    fn clean(&mut self) {
+        if let Self::Other(name) = self {
+            name.clean();
+        }
+    }
+}
+
+impl Clean for BackfillProgress {
+    fn clean(&mut self) {
+        self.account_id.clean();
+        self.state.clean();
+        self.cursor.clean();
+        self.error.clean();
     }
 }
 

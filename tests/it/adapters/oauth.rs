@@ -2,7 +2,7 @@
 //! cookie, and a connection that subscribes each Page and stores its accounts.
 
 use meta_messaging_core::graph::MESSENGER_WEBHOOK_FIELDS;
-use meta_messaging_core::inbox::{OAuthSettings, Tenancy};
+use meta_messaging_core::inbox::{BackfillOptions, OAuthSettings, Tenancy};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::store::MessageStore;
 use serde_json::{Value, json};
@@ -35,7 +35,9 @@ fn client() -> reqwest::Client {
 
 async fn connect(adapter: Adapter) {
     let h = harness_with(Tenancy::Single(tenant()), |b| {
+        // The mock expects the connect requests only; the backfill has its own tests.
         b.oauth(OAuthSettings::new(APP_ID, CALLBACK))
+            .backfill(BackfillOptions::new().on_connect(false))
     })
     .await;
     let base = serve(adapter, h.inbox.clone()).await;
@@ -241,7 +243,9 @@ async fn without_oauth_settings_the_routes_say_so() {
 #[tokio::test]
 async fn a_forged_refusal_is_a_state_error_even_when_cookie_and_state_agree() {
     let h = harness_with(Tenancy::Single(tenant()), |b| {
+        // The mock expects the connect requests only; the backfill has its own tests.
         b.oauth(OAuthSettings::new(APP_ID, CALLBACK))
+            .backfill(BackfillOptions::new().on_connect(false))
     })
     .await;
     // Same value in the query and the cookie, but not signed by this inbox.

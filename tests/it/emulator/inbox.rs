@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use meta_messaging_core::graph::GraphClient;
-use meta_messaging_core::inbox::{Inbox, OAuthSettings, Tenancy};
+use meta_messaging_core::inbox::{BackfillOptions, Inbox, OAuthSettings, Tenancy};
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::SqliteStore;
 use meta_messaging_emulator::{Inbound, InboundComment, InboundReaction, World};
@@ -15,8 +15,8 @@ use super::*;
 use crate::support::servers::{Adapter, bind, serve_bound};
 
 /// An inbox served by `adapter`, connected to the emulator's demo Page and Instagram account.
-struct Deployment {
-    emulator: RunningEmulator,
+pub(super) struct Deployment {
+    pub(super) emulator: RunningEmulator,
     base: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -24,6 +24,21 @@ struct Deployment {
 
 impl Deployment {
     async fn start(adapter: Adapter, world: World) -> Self {
+        Self::start_with(
+            adapter,
+            world,
+            BackfillOptions::new().page_delay(Duration::ZERO),
+        )
+        .await
+    }
+
+    /// [`start`](Self::start) with these backfill settings (the accounts' backfill starts when
+    /// they are connected).
+    pub(super) async fn start_with(
+        adapter: Adapter,
+        world: World,
+        backfill: BackfillOptions,
+    ) -> Self {
         let (emulator, _) = start_world(world).await;
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("inbox.db"))
@@ -44,6 +59,7 @@ impl Deployment {
             .graph(graph)
             .tenancy(Tenancy::Single("default".into()))
             .oauth(OAuthSettings::new(APP_ID, format!("{base}/oauth/callback")))
+            .backfill(backfill)
             .build()
             .unwrap();
         serve_bound(adapter, inbox, bound).await;
@@ -112,7 +128,7 @@ impl Deployment {
         assert_eq!(ids, [PAGE_ID, IG_ACCOUNT_ID]);
     }
 
-    async fn get(&self, path_and_query: &str) -> Value {
+    pub(super) async fn get(&self, path_and_query: &str) -> Value {
         let answer = self
             .http
             .get(format!("{}{path_and_query}", self.base))
@@ -136,7 +152,11 @@ impl Deployment {
 
     /// The messages of `platform`, oldest first, once `ready` holds for them (webhooks arrive
     /// asynchronously); fails after 5 s with what was there.
-    async fn messages_when(&self, platform: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub(super) async fn messages_when(
+        &self,
+        platform: &str,
+        ready: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let mut last = Vec::new();
         for _ in 0..250 {
             let page = self.get(&format!("/messages?platform={platform}")).await;
@@ -577,7 +597,7 @@ async fn a_take_pass_cycle_through_the_emulator() {
 }
 
 impl Deployment {
-    async fn post(&self, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(super) async fn post(&self, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self.http.post(format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);

@@ -3,6 +3,7 @@
 mod accounts;
 mod activity;
 mod appsecret;
+mod backfill;
 mod bot;
 mod comments;
 mod control;

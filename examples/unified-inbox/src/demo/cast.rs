@@ -69,7 +69,9 @@ pub fn customer_ids(platform: Platform) -> Vec<&'static str> {
 /// The emulated world of the demo: the emulator's demo world (its app, the Page with every
 /// messaging permission and its Instagram account), with the cast as its users.
 pub(crate) fn world() -> World {
-    CUSTOMERS.iter().fold(World::demo(), |world, c| {
-        world.user(User::new(c.id, c.platform, PAGE).name(c.name))
-    })
+    CUSTOMERS
+        .iter()
+        .fold(World::demo().demo_history(), |world, c| {
+            world.user(User::new(c.id, c.platform, PAGE).name(c.name))
+        })
 }

@@ -18,6 +18,7 @@
 //! Every case uses fresh random tenant and account ids, so the cases can share one store (and
 //! a database that already holds data). A case panics with a message naming what failed.
 
+mod backfill;
 mod cases;
 mod changes;
 mod comments;
@@ -33,6 +34,7 @@ mod window;
 
 use std::sync::Arc;
 
+pub use self::backfill::backfill_progress;
 pub use self::cases::{
     deletes, echo_after_outbound_merges, edits, idempotent_messages, inbound_message_fields,
     outbound_after_echo_merges, reactions, receipts, unknown_and_orphan_events_are_kept,
@@ -130,6 +132,7 @@ pub async fn run_all(h: &Harness) {
         last_inbound_time,
         conversation_owner,
         comment_threads,
+        backfill_progress,
         pagination_under_concurrent_inserts,
         invalid_cursors_are_refused,
         tenant_isolation_reads,

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod apply;
+mod backfill;
 mod changes;
 mod handler_queue;
 mod idempotency;
@@ -16,6 +17,7 @@ use self::apply::Upsert;
 use self::state::State;
 use super::account::{Account, AccountStatus, NewAccount};
 use super::api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
+use super::backfill::BackfillProgress;
 use super::changes::{ChangeNotice, ChangeNotices, ChangePage};
 use super::conversation::{Conversation, ParticipantProfile};
 use super::cursor::{Cursor, ListKind};
@@ -43,6 +45,7 @@ use crate::webhook::Event;
 pub struct InMemoryStore {
     state: Mutex<State>,
     idempotency: idempotency::IdempotencyRecords,
+    backfills: backfill::BackfillRows,
     handler_queue: handler_queue::HandlerQueue,
     fail: FailPoint,
     notices: ChangeNotices,
@@ -529,6 +532,27 @@ impl MessageStore for InMemoryStore {
 
     fn change_notices(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice> {
         self.notices.subscribe()
+    }
+
+    async fn save_backfill(
+        &self,
+        tenant: &TenantId,
+        progress: &BackfillProgress,
+    ) -> Result<(), StoreError> {
+        tenant_check(tenant)?;
+        self.backfills.save(&cleaned(tenant), cleaned(progress));
+        Ok(())
+    }
+
+    async fn backfill_progress(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Option<BackfillProgress>, StoreError> {
+        Ok(self
+            .backfills
+            .get(&cleaned(tenant), platform, &cleaned(account_id)))
     }
 
     async fn claim_idempotency_key(

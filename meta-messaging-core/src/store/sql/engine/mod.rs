@@ -14,6 +14,7 @@
 //! | `conversations.rs` | reading conversations, and marking read, archiving, profiles |
 //! | `accounts.rs` | accounts, their sealed tokens, tenant routing |
 //! | `handler_queue.rs` | the event handlers' queue: queueing once, leases, cursors |
+//! | `backfill.rs` | backfill progress: save and read one account's row |
 //! | `idempotency.rs` | idempotency records: claim, finish, release, prune |
 //! | `dynamic.rs` | the statement builder of the list queries |
 //!
@@ -22,6 +23,7 @@
 //! both databases meet.
 
 mod accounts;
+mod backfill;
 mod changes;
 mod conversations;
 mod dynamic;

@@ -13,6 +13,7 @@ use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
 use crate::store::account::{Account, AccountStatus, NewAccount};
 use crate::store::api::{ApplyReport, MessageStore, OutboundMessage, RawEvent, TenantEvent};
+use crate::store::backfill::BackfillProgress;
 use crate::store::batch::{BatchConfig, GroupCommit, PlanOutcome, PlanWriter};
 use crate::store::changes::{ChangeNotice, ChangePage};
 use crate::store::conversation::{Conversation, ParticipantProfile};
@@ -384,6 +385,28 @@ where
 
     async fn reseal_tokens(&self) -> Result<usize, StoreError> {
         self.engine.reseal_tokens().await
+    }
+
+    async fn save_backfill(
+        &self,
+        tenant: &TenantId,
+        progress: &BackfillProgress,
+    ) -> Result<(), StoreError> {
+        check_tenant(tenant)?;
+        self.engine
+            .save_backfill(&cleaned(tenant), &cleaned(progress))
+            .await
+    }
+
+    async fn backfill_progress(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Option<BackfillProgress>, StoreError> {
+        self.engine
+            .backfill_progress(&cleaned(tenant), platform, &cleaned(account_id))
+            .await
     }
 
     async fn claim_idempotency_key(

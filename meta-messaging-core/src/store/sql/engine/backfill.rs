@@ -1,0 +1,106 @@
+//! Backfill progress: one row per tenant, platform and account, replaced as the backfill goes.
+//! Small writes on the pool, apart from the group commit.
+
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
+
+use super::Engine;
+use crate::ids::{AccountId, TenantId};
+use crate::platform::Platform;
+use crate::store::backfill::BackfillProgress;
+use crate::store::error::StoreError;
+use crate::store::sql::dialect::SqlDialect;
+
+impl<DB: SqlDialect> Engine<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    pub(super) async fn save_backfill(
+        &self,
+        tenant: &TenantId,
+        p: &BackfillProgress,
+    ) -> Result<(), StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO backfills (tenant_id, platform, account_id, state, cursor, \
+             conversations, messages, oldest_reached_ms, horizon_ms, error, started_at_ms, \
+             updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (tenant_id, platform, account_id) DO UPDATE SET \
+             state = excluded.state, cursor = excluded.cursor, \
+             conversations = excluded.conversations, messages = excluded.messages, \
+             oldest_reached_ms = excluded.oldest_reached_ms, horizon_ms = excluded.horizon_ms, \
+             error = excluded.error, started_at_ms = excluded.started_at_ms, \
+             updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(tenant.as_str())
+        .bind(p.platform.as_str())
+        .bind(p.account_id.as_str())
+        .bind(p.state.as_str())
+        .bind(p.cursor.clone())
+        .bind(count(p.conversations))
+        .bind(count(p.messages))
+        .bind(p.oldest_reached_ms)
+        .bind(p.horizon_ms)
+        .bind(p.error.clone())
+        .bind(p.started_at_ms)
+        .bind(p.updated_at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::db("saving backfill progress"))?;
+        Ok(())
+    }
+
+    pub(super) async fn backfill_progress(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Option<BackfillProgress>, StoreError> {
+        const OP: &str = "reading backfill progress";
+        let Some(row) = sqlx::query::<DB>(
+            "SELECT state, cursor, conversations, messages, oldest_reached_ms, horizon_ms, \
+             error, started_at_ms, updated_at_ms FROM backfills \
+             WHERE tenant_id = $1 AND platform = $2 AND account_id = $3",
+        )
+        .bind(tenant.as_str())
+        .bind(platform.as_str())
+        .bind(account_id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db(OP))?
+        else {
+            return Ok(None);
+        };
+        let state: String = row.try_get(0).map_err(StoreError::db(OP))?;
+        let unsigned = |value: i64| {
+            u64::try_from(value).map_err(|_| StoreError::Invariant {
+                what: "a stored backfill count is negative",
+            })
+        };
+        let mut progress = BackfillProgress::start(
+            platform,
+            account_id.clone(),
+            row.try_get(5).map_err(StoreError::db(OP))?,
+            row.try_get(7).map_err(StoreError::db(OP))?,
+        );
+        progress.state = state.parse().unwrap_or_else(|never| match never {});
+        progress.cursor = row.try_get(1).map_err(StoreError::db(OP))?;
+        progress.conversations = unsigned(row.try_get(2).map_err(StoreError::db(OP))?)?;
+        progress.messages = unsigned(row.try_get(3).map_err(StoreError::db(OP))?)?;
+        progress.oldest_reached_ms = row.try_get(4).map_err(StoreError::db(OP))?;
+        progress.error = row.try_get(6).map_err(StoreError::db(OP))?;
+        progress.updated_at_ms = row.try_get(8).map_err(StoreError::db(OP))?;
+        Ok(Some(progress))
+    }
+}
+
+/// A count as the database's signed integer; counts past `i64::MAX` cannot happen in practice,
+/// so they saturate rather than fail a save.
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -74,6 +74,12 @@ pub enum Command {
     /// under the current key (see docs/security.md, "Tokens at rest").
     #[command(subcommand)]
     TokenKey(TokenKeyCommand),
+    /// Import an account's earlier conversations from the Conversations API into a store
+    /// (see docs/backfill.md), and print the backfill's progress as JSON.
+    ///
+    /// Resumes an interrupted run of the same account. Exits 1 when the run failed (the
+    /// progress says why; running again resumes it).
+    Backfill(BackfillArgs),
 }
 
 /// What `token-key` does.
@@ -283,6 +289,62 @@ pub struct SendArgs {
     /// The Graph API base URL (for a local mock server).
     #[arg(long, default_value = "https://graph.facebook.com")]
     pub graph_url: String,
+}
+
+/// Arguments of `backfill`.
+#[derive(Args)]
+pub struct BackfillArgs {
+    /// The Page access token (of the Page, or of the Page an Instagram account is linked to).
+    #[arg(long, env = "META_PAGE_TOKEN", hide_env_values = true)]
+    pub token: PageAccessToken,
+    /// The Page.
+    #[arg(long)]
+    pub page_id: String,
+    /// Messenger, or the Instagram account linked to the Page (then give its id).
+    #[arg(long, default_value = "messenger")]
+    pub platform: Platform,
+    /// The Instagram account id, for `--platform instagram`.
+    #[arg(long, required_if_eq("platform", "instagram"))]
+    pub instagram_account_id: Option<String>,
+    /// The store: `sqlite://PATH` (created if missing) or `postgres://...`.
+    #[arg(long, env = "META_STORE")]
+    pub store: String,
+    /// The PostgreSQL schema the store's tables are in, when not the default search path.
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// The tenant the account and its conversations belong to.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// How far back to import, in days.
+    #[arg(long, default_value_t = 30)]
+    pub days: u64,
+    /// The app secret: calls carry its `appsecret_proof`.
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
+    pub app_secret: AppSecret,
+    /// The keys that seal account tokens in the store (META_TOKEN_KEY), when it uses them.
+    #[arg(long, env = "META_TOKEN_KEY", hide_env_values = true)]
+    pub keys: Option<String>,
+    /// The Graph API base URL (for a local emulator or mock server).
+    #[arg(long, default_value = "https://graph.facebook.com")]
+    pub graph_url: String,
+}
+
+impl std::fmt::Debug for BackfillArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackfillArgs")
+            .field("token", &self.token)
+            .field("page_id", &self.page_id)
+            .field("platform", &self.platform)
+            .field("instagram_account_id", &self.instagram_account_id)
+            .field("store", &redacted_url(&self.store))
+            .field("schema", &self.schema)
+            .field("tenant", &self.tenant)
+            .field("days", &self.days)
+            .field("app_secret", &self.app_secret)
+            .field("keys", &self.keys.as_ref().map(|_| "[REDACTED]"))
+            .field("graph_url", &self.graph_url)
+            .finish()
+    }
 }
 
 /// Arguments of `emulate`.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use meta_messaging_core::graph::GraphError;
+use meta_messaging_core::inbox::{BuildError, InboxError};
 use meta_messaging_core::store::{StoreError, TokenKeyError};
 use meta_messaging_core::webhook::WebhookError;
 
@@ -71,6 +72,12 @@ pub enum CliError {
     /// The store failed.
     #[error("the store failed")]
     Store(#[source] StoreError),
+    /// The inbox a command runs could not be set up.
+    #[error("cannot set up the inbox")]
+    InboxSetup(#[source] BuildError),
+    /// The inbox refused or failed what the command asked of it.
+    #[error("the inbox failed")]
+    Inbox(#[source] InboxError),
 }
 
 impl CliError {

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod backfill;
 mod doctor;
 mod emulate;
 mod inspect;
@@ -7,6 +8,7 @@ mod profile;
 mod send;
 mod sign;
 mod simulate;
+mod store_url;
 mod token_key;
 mod trigger;
 mod verify_endpoint;
@@ -31,6 +33,7 @@ pub(crate) async fn run(command: Command, io: &mut Io) -> Result<ExitCode, CliEr
         Command::Emulate(args) => emulate::run(&args, io).await,
         Command::Trigger(args) => trigger::run(&args, io).await,
         Command::TokenKey(command) => token_key::run(&command, io).await,
+        Command::Backfill(args) => backfill::run(&args, io).await,
     }
 }
 

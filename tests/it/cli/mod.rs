@@ -1,5 +1,6 @@
 //! The `meta-messaging` CLI, driven in-process through its library entry point.
 
+mod backfill;
 mod doctor_and_send;
 mod doctor_emulator;
 mod emulate;

@@ -239,6 +239,11 @@ async fn run_table(adapter: Adapter) {
         .expect(1)
         .mount(&h.graph.server)
         .await;
+    // The backfill asked for reads the Page's conversations: none.
+    graph_call("GET", &format!("{PAGE_ID}/conversations"), PAGE_TOKEN)
+        .respond_with(json(200, json!({"data": []})))
+        .mount(&h.graph.server)
+        .await;
     let base = serve(adapter, h.inbox.clone()).await;
     let client = crate::support::servers::client();
 
@@ -497,6 +502,18 @@ async fn run_table(adapter: Adapter) {
             } },
         ),
         ("an unknown comment", post("/comments/404404/hide", Signature::None, Vec::new()), error!(404, "not_found")),
+        (
+            "a history backfill started",
+            post(&format!("/accounts/{PAGE_ID}/backfill?platform=messenger"), Signature::None, Vec::new()),
+            Expect { status: 202, content_type: "application/json", check: |b| {
+                let p = b.json();
+                assert_eq!((p["platform"].as_str(), p["account_id"].as_str()), (Some("messenger"), Some(PAGE_ID)), "{p}");
+                assert!(["running", "done"].contains(&p["state"].as_str().unwrap_or_default()), "{p}");
+                assert!(p.get("cursor").is_none(), "the paging cursor stays inside: {p}");
+            } },
+        ),
+        ("a history backfill of an account not connected", post("/accounts/1/backfill", Signature::None, Vec::new()), error!(404, "account_not_found")),
+        ("a history backfill for an unknown platform", post(&format!("/accounts/{PAGE_ID}/backfill?platform=whatsapp"), Signature::None, Vec::new()), error!(400, "invalid_request")),
         ("a method the comment routes do not take", Send::Get(format!("/comments/{FB_COMMENT}")), error!(405, "method_not_allowed")),
     ];
 

@@ -1303,3 +1303,22 @@ async fn the_page_answers_and_moderates_a_comment_thread() {
         )
         .await;
 }
+
+/// The demo's accounts were connected with earlier conversations: the accounts panel says what
+/// their history backfill imported.
+#[tokio::test]
+async fn the_accounts_panel_shows_the_history_backfill() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = demo().await;
+    conversations_with_names(&app, 5).await;
+    open_signed_in(&browser, &app).await;
+    browser
+        .wait_until(
+            "the Messenger account's history was imported",
+            "(() => { const b = document.querySelector('[data-testid=account][data-platform=messenger] [data-testid=backfill]'); return b !== null && b.dataset.state === 'done' && /^History imported: [1-9]\\d* messages? from [1-9]\\d* conversations?$/.test(b.querySelector('[data-testid=backfill-text]').textContent); })()",
+            Duration::from_secs(15),
+        )
+        .await;
+}

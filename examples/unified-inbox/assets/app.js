@@ -1114,6 +1114,7 @@ function renderAccounts() {
     : null);
   dom.checkButton.hidden = empty;
   dom.accountList.replaceChildren(...state.accounts.map(accountItem));
+  followBackfills();
 }
 
 function accountItem(a) {
@@ -1133,7 +1134,61 @@ function accountItem(a) {
     a.unrouted_events > 0
       ? h('p', { class: 'account-note', text: `${a.unrouted_events} event(s) arrived while no one had connected this account; they were kept but not added to the inbox.` })
       : null,
+    backfillNode(a),
     checkList(a));
+}
+
+// History backfill: the account's earlier conversations, imported when it was connected. A
+// run's progress is the share of the time between now and its horizon it has read back.
+
+let backfillPoll = null;
+
+function backfillNode(a) {
+  const b = a.backfill;
+  if (!('backfill' in a)) return null; // an answer of /accounts, not /status
+  const start = () => startBackfill(a);
+  if (!b) {
+    return h('div', { class: 'backfill', 'data-testid': 'backfill', 'data-state': 'none' },
+      h('button', { type: 'button', class: 'btn', text: 'Import earlier conversations', onclick: start }));
+  }
+  const counts = `${b.messages} message${b.messages === 1 ? '' : 's'} from ${b.conversations} conversation${b.conversations === 1 ? '' : 's'}`;
+  const span = Math.max(1, b.started_at_ms - b.horizon_ms);
+  const read = b.oldest_reached_ms == null ? 0 : Math.min(1, (b.started_at_ms - b.oldest_reached_ms) / span);
+  const text = {
+    running: `Importing history: ${counts} so far`,
+    paused: `History import paused: ${counts}`,
+    done: `History imported: ${counts}`,
+    failed: `History import failed: ${b.error ?? 'unknown error'}`,
+  }[b.state] ?? `History: ${b.state}`;
+  return h('div', { class: 'backfill', 'data-testid': 'backfill', 'data-state': b.state },
+    h('p', { class: 'account-note', 'data-testid': 'backfill-text', text }),
+    b.state === 'running' || b.state === 'paused'
+      ? h('progress', { 'data-testid': 'backfill-progress', max: '100', value: String(Math.round(read * 100)), 'aria-label': 'History import' })
+      : null,
+    b.state === 'failed' || b.state === 'paused'
+      ? h('button', { type: 'button', class: 'btn', text: 'Resume', onclick: start })
+      : null);
+}
+
+async function startBackfill(a) {
+  try {
+    const query = new URLSearchParams({ platform: a.platform });
+    a.backfill = await meta(`/accounts/${encodeURIComponent(a.account_id)}/backfill?${query}`, { method: 'POST' });
+    renderAccounts();
+  } catch (err) {
+    showError(err, 'Importing earlier conversations');
+  }
+}
+
+/** While a backfill runs, the panel follows it. */
+function followBackfills() {
+  const running = state.accounts.some((a) => a.backfill?.state === 'running');
+  if (running && !backfillPoll) {
+    backfillPoll = setInterval(() => loadAccounts({ check: state.checked }), 2000);
+  } else if (!running && backfillPoll) {
+    clearInterval(backfillPoll);
+    backfillPoll = null;
+  }
 }
 
 function fact(term, value) {
@@ -1314,6 +1369,8 @@ function leaveInbox() {
   dom.loadMore.hidden = true;
   dom.messages.replaceChildren();
   dom.accountList.replaceChildren();
+  clearInterval(backfillPoll);
+  backfillPoll = null;
   dom.checkButton.hidden = true;
   setPlaceholder(dom.listState, 'Loading conversations…');
   setPlaceholder(dom.accountsState, 'Loading accounts…');

@@ -21,6 +21,9 @@ type RunKey = (TenantId, Platform, AccountId);
 /// How far before a run's start the catch-up pass looks, for the clocks' difference.
 const CLOCK_MARGIN_MS: i64 = 60_000;
 
+/// The Conversations API's times are whole seconds.
+const GRAPH_TIME_PRECISION_MS: i64 = 1_000;
+
 /// The backfill settings and the runs of this process, so one account has at most one run here.
 #[derive(Debug, Default)]
 pub(super) struct BackfillRuns {
@@ -344,6 +347,13 @@ impl Inbox {
                 if at < progress.horizon_ms {
                     reached_horizon = true;
                     break;
+                }
+                // Written since the run began: the account was subscribed first, so its webhook
+                // brings it whole (the Conversations API drops what a story mention, a share or
+                // a quick reply was, and its times are whole seconds). Importing it too could
+                // store the poorer copy first. A time in the run's first second may be either.
+                if at.saturating_add(GRAPH_TIME_PRECISION_MS) > progress.started_at_ms {
+                    continue;
                 }
                 let event =
                     history_event(account.platform, &account.account_id, &user_id, message, at)?;

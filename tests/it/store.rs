@@ -134,6 +134,7 @@ conformance_tests!(
     last_inbound_time,
     conversation_owner,
     comment_threads,
+    media_records,
     pagination_under_concurrent_inserts,
     invalid_cursors_are_refused,
     tenant_isolation_reads,

@@ -152,6 +152,9 @@ impl Clean for StoredAttachment {
         self.title.clean();
         self.sticker_id.clean();
         self.payload.clean();
+        self.media_url.clean();
+        self.mime.clean();
+        self.sha256.clean();
     }
 }
 
@@ -389,5 +392,13 @@ mod tests {
         let mut token = AccountToken::Instagram(InstagramAccessToken::new("IG\0tok"));
         token.clean();
         assert!(matches!(&token, AccountToken::Instagram(t) if t.expose() == "IG\u{FFFD}tok"));
+    }
+}
+
+impl Clean for crate::store::media::NewMedia {
+    fn clean(&mut self) {
+        self.sha256.clean();
+        self.mime.clean();
+        self.media_url.clean();
     }
 }

@@ -15,6 +15,7 @@
 //! | `accounts.rs` | accounts, their sealed tokens, tenant routing |
 //! | `handler_queue.rs` | the event handlers' queue: queueing once, leases, cursors |
 //! | `idempotency.rs` | idempotency records: claim, finish, release, prune |
+//! | `media.rs` | media records of kept attachments: record, read, delete, prune |
 //! | `dynamic.rs` | the statement builder of the list queries |
 //!
 //! sqlx cannot promise that every database binds and decodes every Rust type, so each `impl`
@@ -27,6 +28,7 @@ mod conversations;
 mod dynamic;
 mod handler_queue;
 mod idempotency;
+mod media;
 mod messages;
 mod ops;
 mod pending;

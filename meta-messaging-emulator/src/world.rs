@@ -40,6 +40,15 @@ pub struct World {
     /// is present is checked either way, as Meta does.
     #[serde(default)]
     pub require_appsecret_proof: bool,
+    /// How long the URLs of attachments the emulator serves (`/_emulator/attachments/{id}`:
+    /// uploads, and media hosted with `POST /_emulator/media`) work, in ms (default 3 days).
+    /// After it they answer 403 `URL signature expired`, as Meta's CDN does.
+    #[serde(default = "default_attachment_url_ttl_ms")]
+    pub attachment_url_ttl_ms: u64,
+}
+
+fn default_attachment_url_ttl_ms() -> u64 {
+    3 * 24 * 3600 * 1000
 }
 
 fn default_webhook_retries() -> u32 {
@@ -66,6 +75,7 @@ impl std::fmt::Debug for World {
             .field("webhook_retries", &self.webhook_retries)
             .field("webhook_retry_delay_ms", &self.webhook_retry_delay_ms)
             .field("require_appsecret_proof", &self.require_appsecret_proof)
+            .field("attachment_url_ttl_ms", &self.attachment_url_ttl_ms)
             .finish()
     }
 }
@@ -176,6 +186,7 @@ impl World {
             webhook_retries: default_webhook_retries(),
             webhook_retry_delay_ms: default_webhook_retry_delay_ms(),
             require_appsecret_proof: false,
+            attachment_url_ttl_ms: default_attachment_url_ttl_ms(),
         }
     }
 
@@ -261,6 +272,14 @@ impl World {
     #[must_use]
     pub fn require_appsecret_proof(mut self, on: bool) -> Self {
         self.require_appsecret_proof = on;
+        self
+    }
+
+    /// How long the attachment URLs the emulator serves work before they answer 403, as
+    /// Meta's CDN URLs expire (default 3 days).
+    #[must_use]
+    pub fn attachment_url_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.attachment_url_ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         self
     }
 
@@ -371,6 +390,7 @@ mod tests {
             Some("3")
         );
         assert!(!world.require_appsecret_proof, "off unless asked for");
+        assert_eq!(world.attachment_url_ttl_ms, 3 * 24 * 3600 * 1000);
         let strict = World::from_json(
             br#"{"app": {"id": "1", "secret": "s"}, "require_appsecret_proof": true}"#,
         )

@@ -341,6 +341,14 @@ impl Clean for ConversationQuery {
     }
 }
 
+impl Clean for crate::store::media::NewMedia {
+    fn clean(&mut self) {
+        self.sha256.clean();
+        self.mime.clean();
+        self.media_url.clean();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -392,13 +400,5 @@ mod tests {
         let mut token = AccountToken::Instagram(InstagramAccessToken::new("IG\0tok"));
         token.clean();
         assert!(matches!(&token, AccountToken::Instagram(t) if t.expose() == "IG\u{FFFD}tok"));
-    }
-}
-
-impl Clean for crate::store::media::NewMedia {
-    fn clean(&mut self) {
-        self.sha256.clean();
-        self.mime.clean();
-        self.media_url.clean();
     }
 }

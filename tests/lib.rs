@@ -42,3 +42,7 @@ struct SecurityGuideDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/comments-and-handover.md")]
 struct CommentsAndHandoverGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/media.md")]
+struct MediaGuideDoctests;

@@ -86,6 +86,7 @@ pub mod error;
 pub mod graph;
 pub mod ids;
 pub mod inbox;
+pub mod media;
 pub mod platform;
 pub mod secret;
 pub mod store;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::activity::{self, Inbound, InboundReaction};
 use crate::comments::{self, InboundComment};
 use crate::server::Shared;
+use crate::state::now_ms;
 use crate::world::User;
 
 /// Why a control request was refused.
@@ -98,6 +99,23 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/_emulator/webhooks", get(deliveries))
         .route("/_emulator/comments", get(comment_list))
         .route("/_emulator/attachments/{id}", get(attachment))
+        .route("/_emulator/media", post(host_media))
+}
+
+/// Hosts the body (with its `Content-Type`) as a CDN file a simulated user can attach:
+/// answers its `url`, which expires after the world's `attachment_url_ttl_ms`.
+async fn host_media(
+    State(shared): State<Shared>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, Json<Value>) {
+    let mime = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let (id, url) = shared.lock().host_media(mime, body);
+    (StatusCode::CREATED, Json(json!({"id": id, "url": url})))
 }
 
 async fn add_user(
@@ -246,15 +264,19 @@ async fn comment_list(State(shared): State<Shared>) -> Json<Value> {
     Json(json!({"data": shared.lock().comments.list}))
 }
 
-/// The bytes of an attachment uploaded with `filedata`, at the URL its echo carries.
+/// The bytes of an attachment uploaded with `filedata` (at the URL its echo carries) or hosted
+/// with `POST /_emulator/media`: 403 once its URL expired, as Meta's CDN answers.
 async fn attachment(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
     let file = shared
         .lock()
         .attachments
         .get(&id)
-        .and_then(|a| a.file.clone());
+        .and_then(|a| Some((a.file.clone()?, a.expires_at_ms)));
     match file {
-        Some((mime, bytes)) => ([(CONTENT_TYPE, mime)], bytes).into_response(),
+        Some((_, expires_at_ms)) if now_ms() >= expires_at_ms => {
+            (StatusCode::FORBIDDEN, "URL signature expired").into_response()
+        }
+        Some(((mime, bytes), _)) => ([(CONTENT_TYPE, mime)], bytes).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Json(json!({"error": format!("no uploaded file {id:?}")})),

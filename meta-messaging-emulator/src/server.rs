@@ -241,6 +241,17 @@ impl RunningEmulator {
         self.shared.lock().add_user(user)
     }
 
+    /// Hosts `bytes` as a CDN file of media type `mime` and returns its URL, for a user's
+    /// inbound attachment ([`Inbound::attachment`](crate::Inbound::attachment)). The URL
+    /// answers 403 after the world's
+    /// [`attachment_url_ttl_ms`](crate::World::attachment_url_ttl_ms), as Meta's CDN does.
+    pub fn host_media(&self, mime: &str, bytes: impl Into<bytes::Bytes>) -> String {
+        self.shared
+            .lock()
+            .host_media(mime.to_owned(), bytes.into())
+            .1
+    }
+
     /// Points webhook deliveries at `url` from now on (`None` keeps them in the log only).
     ///
     /// # Errors

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 use crate::comments::Comments;
 use crate::control::ControlError;
+use rand::Rng as _;
+
 use crate::world::{FacebookPage, User, World};
 
 /// A message a user wrote or the app sent, in one conversation.
@@ -68,6 +70,8 @@ pub(crate) struct StoredAttachment {
     pub(crate) url: String,
     /// Uploaded bytes and their content type; `None` for an attachment uploaded by URL.
     pub(crate) file: Option<(String, bytes::Bytes)>,
+    /// When its emulator URL stops working (ms since the epoch).
+    pub(crate) expires_at_ms: i64,
 }
 
 /// Who a presented token belongs to.
@@ -264,6 +268,56 @@ impl State {
 }
 
 /// The emulator's clock: the system time in Unix milliseconds.
+impl State {
+    /// Keeps an attachment under a new id and returns the id and its URL, which works for the
+    /// world's `attachment_url_ttl_ms`. The URL carries its expiry as `oe` (hex seconds), as
+    /// Meta's CDN URLs do.
+    pub(crate) fn host_attachment(
+        &mut self,
+        page: String,
+        kind: String,
+        url: Option<String>,
+        file: Option<(String, bytes::Bytes)>,
+    ) -> (String, String) {
+        let id = attachment_id();
+        let ttl = i64::try_from(self.world.attachment_url_ttl_ms).unwrap_or(i64::MAX);
+        let expires_at_ms = now_ms().saturating_add(ttl);
+        let url = url.unwrap_or_else(|| {
+            format!(
+                "{}/_emulator/attachments/{id}?oe={:x}",
+                self.base_url,
+                expires_at_ms / 1000
+            )
+        });
+        self.attachments.insert(
+            id.clone(),
+            StoredAttachment {
+                page,
+                kind,
+                url: url.clone(),
+                file,
+                expires_at_ms,
+            },
+        );
+        (id, url)
+    }
+}
+
+impl State {
+    /// Hosts bytes as a CDN file no Page uploaded (what a user's inbound attachment points
+    /// at); returns its id and expiring URL.
+    pub(crate) fn host_media(&mut self, mime: String, bytes: bytes::Bytes) -> (String, String) {
+        let kind = mime.split('/').next().unwrap_or("file").to_owned();
+        self.host_attachment(String::new(), kind, None, Some((mime, bytes)))
+    }
+}
+
+/// A 16-digit id like Meta's attachment ids.
+fn attachment_id() -> String {
+    let mut rng = rand::rng();
+    format!("18{:014}", rng.random_range(0..100_000_000_000_000_u64))
+}
+
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -44,6 +44,11 @@ pub struct World {
     /// their past times), no webhook is sent for them.
     #[serde(default)]
     pub history: Vec<PriorMessage>,
+    /// How long the URLs of attachments the emulator serves (`/_emulator/attachments/{id}`:
+    /// uploads, and media hosted with `POST /_emulator/media`) work, in ms (default 3 days).
+    /// After it they answer 403 `URL signature expired`, as Meta's CDN does.
+    #[serde(default = "default_attachment_url_ttl_ms")]
+    pub attachment_url_ttl_ms: u64,
 }
 
 /// A message of a conversation that happened before the emulator started.
@@ -93,6 +98,10 @@ impl PriorMessage {
     }
 }
 
+fn default_attachment_url_ttl_ms() -> u64 {
+    3 * 24 * 3600 * 1000
+}
+
 fn default_webhook_retries() -> u32 {
     3
 }
@@ -118,6 +127,7 @@ impl std::fmt::Debug for World {
             .field("webhook_retry_delay_ms", &self.webhook_retry_delay_ms)
             .field("require_appsecret_proof", &self.require_appsecret_proof)
             .field("history", &self.history.len())
+            .field("attachment_url_ttl_ms", &self.attachment_url_ttl_ms)
             .finish()
     }
 }
@@ -229,6 +239,7 @@ impl World {
             webhook_retry_delay_ms: default_webhook_retry_delay_ms(),
             require_appsecret_proof: false,
             history: Vec::new(),
+            attachment_url_ttl_ms: default_attachment_url_ttl_ms(),
         }
     }
 
@@ -369,6 +380,14 @@ impl World {
         self
     }
 
+    /// How long the attachment URLs the emulator serves work before they answer 403, as
+    /// Meta's CDN URLs expire (default 3 days).
+    #[must_use]
+    pub fn attachment_url_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.attachment_url_ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
     /// Reads a world from its JSON form (the `--world FILE` format).
     ///
     /// # Errors
@@ -476,6 +495,7 @@ mod tests {
             Some("3")
         );
         assert!(!world.require_appsecret_proof, "off unless asked for");
+        assert_eq!(world.attachment_url_ttl_ms, 3 * 24 * 3600 * 1000);
         let strict = World::from_json(
             br#"{"app": {"id": "1", "secret": "s"}, "require_appsecret_proof": true}"#,
         )

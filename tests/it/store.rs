@@ -135,6 +135,7 @@ conformance_tests!(
     conversation_owner,
     comment_threads,
     backfill_progress,
+    media_records,
     pagination_under_concurrent_inserts,
     invalid_cursors_are_refused,
     tenant_isolation_reads,

@@ -698,13 +698,25 @@ const INLINE_MEDIA = {
   audio: (url) => h('audio', { src: url, controls: true, preload: 'none' }),
 };
 
+/**
+ * Where to load an attachment from: the inbox's kept copy when it has one (Meta's CDN URLs
+ * expire), else Meta's URL. A relative `media_url` is relative to where the routes are mounted.
+ */
+function attachmentUrl(a) {
+  if (a.stored === true && typeof a.media_url === 'string' && a.media_url !== '') {
+    const kept = /^(https?:)?\//.test(a.media_url) ? a.media_url : `${API}/${a.media_url}`;
+    return safeUrl(kept) ?? safeUrl(a.url);
+  }
+  return safeUrl(a.url);
+}
+
 function attachmentNode(a) {
-  const url = safeUrl(a.url);
+  const url = attachmentUrl(a);
   const label = ATTACHMENT_LABELS[a.type] ?? 'Attachment';
   if (url && INLINE_MEDIA[a.type]) return media(INLINE_MEDIA[a.type](url, a.title || label), a.type, url);
   if (url && a.type === 'file') {
     return h('a', { class: 'file-link', 'data-testid': 'attachment', href: url, download: true, target: '_blank', rel: 'noopener noreferrer' },
-      h('span', { 'aria-hidden': 'true', text: '📎 ' }), fileName(url, a.title));
+      h('span', { 'aria-hidden': 'true', text: '📎 ' }), fileName(safeUrl(a.url) ?? url, a.title));
   }
   if (a.type === 'story_mention') {
     // The story's media (a picture or a video) is shown as a picture; when it is not one, or

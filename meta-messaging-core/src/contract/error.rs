@@ -48,7 +48,7 @@ pub struct ErrorDetail {
 /// | account cannot send; outside the messaging window (refused before calling Meta); Meta refused the call (permission, token, window, user, ...) | 422 |
 /// | an idempotency key reused with another request body | 422 |
 /// | rate limited by Meta | 429 |
-/// | store failure (so Meta redelivers); a message sent but not stored (`Inbox::send` only: `POST /messages` answers it 201) | 500 |
+/// | store or media store failure (so Meta redelivers); a message sent but not stored (`Inbox::send` only: `POST /messages` answers it 201) | 500 |
 /// | Meta unavailable, network failure, unexpected answer | 502 |
 /// | timeout talking to Meta | 504 |
 pub fn status(err: &InboxError) -> u16 {
@@ -69,7 +69,7 @@ pub fn status(err: &InboxError) -> u16 {
         InboxError::Store(StoreError::InvalidCursor { .. } | StoreError::InvalidInput { .. }) => {
             400
         }
-        InboxError::Store(_) => 500,
+        InboxError::Store(_) | InboxError::Media(_) => 500,
         InboxError::Graph(e) => match e.kind() {
             ErrorKind::InvalidRequest => 400,
             ErrorKind::RateLimited => 429,

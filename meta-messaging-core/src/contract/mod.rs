@@ -37,6 +37,7 @@ mod comments;
 mod connect_routes;
 mod error;
 mod events;
+mod media;
 mod messages;
 mod query;
 mod session;
@@ -90,6 +91,8 @@ pub enum Route {
     CommentUnhide,
     /// `DELETE /comments/{id}`.
     Comment,
+    /// `GET /media/{id}`: a kept attachment's bytes (`{id}` is the id in its `media_url`).
+    Media,
     /// `GET /accounts`.
     Accounts,
     /// `POST /accounts/{id}/backfill[?platform=messenger|instagram]`: starts (or resumes) the
@@ -108,7 +111,7 @@ pub enum Route {
     Session,
 }
 
-/// A route and its path pattern (`{id}` marks the conversation or comment id, in the syntax both axum
+/// A route and its path pattern (`{id}` marks the conversation, comment or media id, in the syntax both axum
 /// and actix-web use).
 #[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
@@ -167,6 +170,10 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         route: Route::Comment,
         path: "/comments/{id}",
+    },
+    RouteSpec {
+        route: Route::Media,
+        path: "/media/{id}",
     },
     RouteSpec {
         route: Route::Accounts,
@@ -258,6 +265,8 @@ pub struct RequestHeaders<'a> {
     pub content_type: Option<&'a str>,
     /// `Last-Event-ID` (a live event stream resuming after a reconnect).
     pub last_event_id: Option<&'a str>,
+    /// `Range` (`GET /media/{id}` of a video or audio).
+    pub range: Option<&'a str>,
     /// `Idempotency-Key` (of `POST /messages`), as the raw bytes of its value: the contract
     /// checks it (1 to 255 visible ASCII characters, else 400), so a key that is not valid
     /// text is refused rather than ignored.
@@ -294,6 +303,7 @@ impl<'a> RequestHeaders<'a> {
             host: text("host").or(authority),
             content_type: text("content-type"),
             last_event_id: text("last-event-id"),
+            range: text("range"),
             idempotency_key: lookup("idempotency-key"),
         }
     }
@@ -402,6 +412,7 @@ impl fmt::Debug for RequestHeaders<'_> {
             .field("sec_fetch_site", &self.sec_fetch_site)
             .field("host", &self.host)
             .field("content_type", &self.content_type)
+            .field("range", &self.range)
             .field(
                 "idempotency_key",
                 &self.idempotency_key.map(String::from_utf8_lossy),
@@ -690,6 +701,9 @@ impl InboxRoutes {
             (Route::Comment, Method::Delete) => {
                 let id = comment_id(request.id)?;
                 ApiResponse::json(200, &inbox.delete_comment(tenant, &id).await?)
+            }
+            (Route::Media, Method::Get) => {
+                media::get(inbox, tenant, request.id, request.headers.range).await?
             }
             (Route::Accounts, Method::Get) => {
                 let accounts = inbox.accounts(tenant).await?;

@@ -75,6 +75,7 @@ pub struct InboxBuilder {
     backfill: Option<BackfillOptions>,
     change_retention: Option<Duration>,
     idempotency_ttl: Option<Duration>,
+    media: Option<super::MediaOptions>,
 }
 
 impl std::fmt::Debug for InboxBuilder {
@@ -252,6 +253,16 @@ impl InboxBuilder {
         self
     }
 
+    /// Keeps inbound attachments past Meta's expiring CDN URLs: each one with a media URL is
+    /// downloaded in the background after its delivery is stored, kept in the
+    /// [`MediaStore`](crate::media::MediaStore) and served at `GET {mount}/media/{id}`. Off by
+    /// default. See [`MediaOptions`](super::MediaOptions) and `docs/media.md`.
+    #[must_use]
+    pub fn media(mut self, options: super::MediaOptions) -> Self {
+        self.media = Some(options);
+        self
+    }
+
     /// How long an idempotency key of [`Inbox::send_idempotent`] (`POST /messages` with an
     /// `Idempotency-Key`) is kept, from its first use (default
     /// [`DEFAULT_IDEMPOTENCY_TTL`](super::DEFAULT_IDEMPOTENCY_TTL), 24 hours): within it a
@@ -288,6 +299,11 @@ impl InboxBuilder {
             Some(secret) => graph.or_app_secret(secret),
             None => graph,
         };
+        let media = self
+            .media
+            .map(|options| super::media::MediaKeeping::new(options, Arc::clone(&store)))
+            .transpose()
+            .map_err(BuildError::Graph)?;
         let live = LiveHub::new(
             Arc::clone(&store),
             self.live_capacity.unwrap_or(DEFAULT_LIVE_CAPACITY),
@@ -344,6 +360,7 @@ impl InboxBuilder {
                     self.idempotency_ttl
                         .unwrap_or(super::idempotent::DEFAULT_IDEMPOTENCY_TTL),
                 ),
+                media,
             }),
         };
         // Inside a runtime (the usual case) the background starts now; otherwise with the

@@ -3,6 +3,7 @@
 use super::window::WindowRefusal;
 use crate::graph::GraphError;
 use crate::ids::{AccountId, MessageId};
+use crate::media::MediaError;
 use crate::platform::Platform;
 use crate::store::StoreError;
 use crate::webhook::WebhookError;
@@ -40,6 +41,9 @@ pub enum InboxError {
     /// The Graph API refused or failed a call.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// The media store failed to read a kept attachment.
+    #[error(transparent)]
+    Media(#[from] MediaError),
     /// A request to the inbox is invalid (a send with neither text nor attachment, ...).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -132,6 +136,7 @@ impl InboxError {
             Self::Store(StoreError::Token(_)) => "token_unreadable",
             Self::Store(_) => "store_unavailable",
             Self::Graph(e) => e.kind().as_str(),
+            Self::Media(_) => "media_unavailable",
             Self::AccountNotFound { .. } => "account_not_found",
             Self::AccountCannotSend { .. } => "account_cannot_send",
             Self::OutsideMessagingWindow(_) => "outside_messaging_window",
@@ -175,6 +180,7 @@ impl InboxError {
                  Check the database's logs and connectivity."
                 .to_owned(),
             Self::Graph(e) => e.fix().to_owned(),
+            Self::Media(_) => "The media store failed; check that its directory exists and is readable by this process.".to_owned(),
             Self::AccountNotFound { .. } => {
                 "Connect the account first (GET /oauth/start), or check the platform and account_id.".to_owned()
             }

@@ -63,6 +63,7 @@ mod handlers;
 mod handover;
 mod idempotent;
 mod live;
+mod media;
 mod outcome;
 mod profiles;
 mod receive;
@@ -95,6 +96,10 @@ pub use handler::{EventHandler, HandlerError, HandlerEvent};
 pub use handlers::HandlerOptions;
 pub use idempotent::{DEFAULT_IDEMPOTENCY_TTL, IdempotentSend};
 pub use live::{InboxEvent, LiveEvent, Subscription};
+pub use media::{
+    DEFAULT_MEDIA_CONCURRENCY, DEFAULT_MEDIA_QUEUE, DEFAULT_MEDIA_RETENTION, KeptMedia,
+    MediaOptions,
+};
 pub use outcome::{SendOutcome, UnstoredMessage};
 pub use receive::Receipt;
 pub use send::{SendAttachment, SendQuickReply, SendRequest};
@@ -142,6 +147,8 @@ struct InboxInner {
     backfills: backfill::BackfillRuns,
     /// How long idempotency keys are kept, and when they were last pruned.
     idempotency: idempotent::IdempotencySettings,
+    /// Set when attachments are kept ([`InboxBuilder::media`]).
+    media: Option<media::MediaKeeping>,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -265,5 +272,8 @@ impl Inbox {
             .background
             .ensure_started(&inner.store, inner.change_retention);
         self.start_handlers();
+        if let Some(media) = &inner.media {
+            media.ensure_started();
+        }
     }
 }

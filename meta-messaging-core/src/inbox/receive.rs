@@ -83,6 +83,7 @@ impl Inbox {
         self.apply_handovers(&routed.events).await?;
         self.queue_for_handlers(&routed.events).await?;
         self.fill_profiles(&routed.events);
+        self.queue_media(&routed.events);
         Ok(Receipt {
             events: count,
             applied,

@@ -15,6 +15,7 @@ use super::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use super::idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
 };
+use super::media::{MediaRecord, NewMedia, StoredMediaId};
 use super::model::{StoredAttachment, StoredMessage, StoredReplyTo};
 use super::owner::ThreadOwner;
 use super::query::{ConversationQuery, MessageQuery, StorePage};
@@ -520,6 +521,39 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Option<BackfillProgress>, StoreError>;
+
+    /// Records a downloaded attachment of a message, in one write: its [`MediaRecord`]
+    /// (replacing one of the same attachment), the attachment's JSON marked kept (`media_url`,
+    /// `mime`, `size`, `sha256`, `stored: true`) and a `message_updated` change. Returns the
+    /// message as it is now, or `None` (recording nothing) when the tenant has no such message,
+    /// it was deleted, or it has no attachment at that position.
+    async fn record_media(
+        &self,
+        tenant: &TenantId,
+        media: &NewMedia,
+    ) -> Result<Option<StoredMessage>, StoreError>;
+
+    /// A tenant's kept attachment (`None` for another tenant's).
+    async fn get_media(
+        &self,
+        tenant: &TenantId,
+        id: &StoredMediaId,
+    ) -> Result<Option<MediaRecord>, StoreError>;
+
+    /// Deletes the media records of a message (its sender unsent it) and returns them, so the
+    /// caller can delete the files no other record names ([`media_in_use`](Self::media_in_use)).
+    async fn delete_message_media(
+        &self,
+        tenant: &TenantId,
+        message: StoredMessageId,
+    ) -> Result<Vec<MediaRecord>, StoreError>;
+
+    /// Deletes the media records (of every tenant) kept before `before_ms` and returns them.
+    /// The attachments' JSON keeps its `media_url`, which then answers 404.
+    async fn prune_media(&self, before_ms: i64) -> Result<Vec<MediaRecord>, StoreError>;
+
+    /// Whether any media record (of any tenant) names the file of this SHA-256.
+    async fn media_in_use(&self, sha256: &str) -> Result<bool, StoreError>;
 
     /// Re-seals every stored account token (of every tenant) that is not sealed under the
     /// store's current [`TokenSealer`](super::TokenSealer) scheme: tokens stored in clear

@@ -86,6 +86,7 @@ mod failpoint;
 mod handler_queue;
 pub mod idempotency;
 mod keyring;
+mod media;
 mod memory;
 mod model;
 mod nul;
@@ -131,6 +132,7 @@ pub use idempotency::{
     InvalidIdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN, RequestFingerprint,
 };
 pub use keyring::{SEALED_SCHEME, TOKEN_KEY_VAR, TokenKeyError, TokenKeyring, TokenSealError};
+pub use media::{MediaRecord, NewMedia, StoredMediaId};
 pub use memory::InMemoryStore;
 pub use model::{Direction, MessageReaction, StoredAttachment, StoredMessage, StoredReplyTo};
 pub use owner::ThreadOwner;

@@ -55,6 +55,24 @@ pub struct StoredAttachment {
     /// ids, ...); `null` when there was none.
     #[serde(default)]
     pub payload: serde_json::Value,
+    /// Once the media is kept (see [`crate::media`]): where the inbox serves it,
+    /// `{mount}/media/{id}` (or `media/{id}`, relative to the mount, when the inbox was not
+    /// told where it is mounted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
+    /// Once kept: the media type Meta's CDN answered with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime: Option<String>,
+    /// Once kept: its size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Once kept: the SHA-256 of its bytes, in lower-case hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Whether the media is kept by the inbox (`false` until its download lands, and for good
+    /// when it was refused: too large, or Meta's URL gone).
+    #[serde(default)]
+    pub stored: bool,
 }
 
 impl StoredAttachment {
@@ -66,6 +84,11 @@ impl StoredAttachment {
             title: None,
             sticker_id: None,
             payload: serde_json::Value::Null,
+            media_url: None,
+            mime: None,
+            size: None,
+            sha256: None,
+            stored: false,
         }
     }
 }
@@ -78,6 +101,11 @@ impl From<&Attachment> for StoredAttachment {
             title: a.title.clone(),
             sticker_id: a.sticker_id.clone(),
             payload: a.payload.clone(),
+            media_url: None,
+            mime: None,
+            size: None,
+            sha256: None,
+            stored: false,
         }
     }
 }

@@ -153,6 +153,9 @@ impl Clean for StoredAttachment {
         self.title.clean();
         self.sticker_id.clean();
         self.payload.clean();
+        self.media_url.clean();
+        self.mime.clean();
+        self.sha256.clean();
     }
 }
 
@@ -353,6 +356,14 @@ impl Clean for MessageQuery {
 impl Clean for ConversationQuery {
     fn clean(&mut self) {
         self.account_id.clean();
+    }
+}
+
+impl Clean for crate::store::media::NewMedia {
+    fn clean(&mut self) {
+        self.sha256.clean();
+        self.mime.clean();
+        self.media_url.clean();
     }
 }
 

@@ -4,13 +4,12 @@ use axum::body::to_bytes;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
-use rand::Rng;
 use serde_json::{Value, json};
 
 use super::{BODY_LIMIT, sending_page};
 use crate::error::GraphFailure;
 use crate::server::Shared;
-use crate::state::{Principal, StoredAttachment};
+use crate::state::Principal;
 
 const KINDS: &[&str] = &["image", "video", "audio", "file"];
 
@@ -33,18 +32,9 @@ pub(super) async fn upload(
             "(#100) Upload attachment failure: no url or filedata",
         ));
     }
-    let id = attachment_id();
-    let mut state = shared.lock();
-    let url = url.unwrap_or_else(|| format!("{}/_emulator/attachments/{id}", state.base_url));
-    state.attachments.insert(
-        id.clone(),
-        StoredAttachment {
-            page: page.id.clone(),
-            kind,
-            url,
-            file,
-        },
-    );
+    let (id, _) = shared
+        .lock()
+        .host_attachment(page.id.clone(), kind, url, file);
     Ok(json!({ "attachment_id": id }))
 }
 
@@ -115,10 +105,4 @@ async fn read_multipart(
         }
     }
     Ok((message, file))
-}
-
-/// A 16-digit id like Meta's attachment ids.
-fn attachment_id() -> String {
-    let mut rng = rand::rng();
-    format!("18{:014}", rng.random_range(0..100_000_000_000_000_u64))
 }

@@ -40,6 +40,12 @@ fn tenant_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>, bool)> 
             false,
         ),
         (Method::GET, "/accounts", None, false),
+        (
+            Method::GET,
+            "/media/0123456789abcdef0123456789abcdef",
+            None,
+            false,
+        ),
         (Method::GET, "/status", None, false),
         (Method::GET, "/status?check=true", None, true),
         (Method::GET, "/events", None, true),

@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use meta_messaging_core::inbox::Tenancy;
+use meta_messaging_core::inbox::{MediaOptions, Tenancy};
+use meta_messaging_core::media::FsMediaStore;
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::AppSecret;
 use meta_messaging_core::webhook::{self, SIGNATURE_HEADER};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 use wiremock::matchers::body_partial_json;
 
 use crate::support::graph_mock::{
@@ -16,7 +18,7 @@ use crate::support::graph_mock::{
     json, meta_error,
 };
 use crate::support::inbox::{VERIFY_TOKEN, connect_accounts, delivery, harness_with, tenant};
-use crate::support::servers::{Adapter, serve};
+use crate::support::servers::{Adapter, PREFIX, serve};
 use meta_messaging_core::store::MessageStore;
 
 /// What a scenario sends.
@@ -143,7 +145,15 @@ fn old_customers() -> Vec<u8> {
 
 /// Runs the table against one adapter.
 async fn run_table(adapter: Adapter) {
-    let h = harness_with(Tenancy::Single(tenant()), |b| b.max_body_bytes(LIMIT)).await;
+    let cdn = Cdn::start().await;
+    let files = tempfile::tempdir().unwrap();
+    let media = MediaOptions::new(FsMediaStore::new(files.path()).unwrap())
+        .mount(PREFIX)
+        .max_bytes(MEDIA_LIMIT);
+    let h = harness_with(Tenancy::Single(tenant()), |b| {
+        b.max_body_bytes(LIMIT).media(media)
+    })
+    .await;
     connect_accounts(h.store.as_ref(), &tenant()).await;
     // Two sends reach Meta: one accepted, one refused as outside the window.
     graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
@@ -515,6 +525,9 @@ async fn run_table(adapter: Adapter) {
         ("a history backfill of an account not connected", post("/accounts/1/backfill", Signature::None, Vec::new()), error!(404, "account_not_found")),
         ("a history backfill for an unknown platform", post(&format!("/accounts/{PAGE_ID}/backfill?platform=whatsapp"), Signature::None, Vec::new()), error!(400, "invalid_request")),
         ("a method the comment routes do not take", Send::Get(format!("/comments/{FB_COMMENT}")), error!(405, "method_not_allowed")),
+        ("an unknown media id", Send::Get("/media/0123456789abcdef0123456789abcdef".into()), error!(404, "not_found")),
+        ("a method the media route does not take", Send::Delete("/media/0123456789abcdef0123456789abcdef".into()), error!(405, "method_not_allowed")),
+        ("attachments delivered", post("/webhook", Signature::Valid, cdn.delivery()), Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 1) }),
     ];
 
     for (name, send, expect) in scenarios {
@@ -533,6 +546,211 @@ async fn run_table(adapter: Adapter) {
     }
 
     conversation_state_changes(&client, &base).await;
+    kept_media(&client, &base, &cdn).await;
+}
+
+/// The largest attachment the table's inbox keeps.
+const MEDIA_LIMIT: u64 = 64 * 1024;
+
+/// A stand-in for Meta's CDN, serving each attachment of [`Cdn::delivery`] once.
+struct Cdn {
+    server: wiremock::MockServer,
+}
+
+/// The CDN's files: path, media type, bytes.
+fn cdn_files() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let bytes = |n: usize, seed: u8| (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect();
+    vec![
+        ("/v/photo.jpg", "image/jpeg", bytes(3_000, 1)),
+        ("/v/clip.mp4", "video/mp4", bytes(5_000, 2)),
+        ("/v/terms.pdf", "application/pdf", bytes(700, 3)),
+        ("/v/page.html", "text/html; charset=utf-8", bytes(300, 4)),
+        (
+            "/v/huge.bin",
+            "application/octet-stream",
+            bytes(MEDIA_LIMIT as usize + 1, 5),
+        ),
+    ]
+}
+
+impl Cdn {
+    async fn start() -> Self {
+        let server = wiremock::MockServer::start().await;
+        for (path, mime, bytes) in cdn_files() {
+            wiremock::Mock::given(wiremock::matchers::method("GET"))
+                .and(wiremock::matchers::path(path))
+                .respond_with(wiremock::ResponseTemplate::new(200).set_body_raw(bytes, mime))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        Self { server }
+    }
+
+    /// A Messenger message from `PSID` with an image, a video, two files (one over the
+    /// limit, one HTML page) and a location (no media).
+    fn delivery(&self) -> Vec<u8> {
+        let url = |path: &str| format!("{}{path}", self.server.uri());
+        webhook::DeliveryBuilder::new(Platform::Messenger, PAGE_ID)
+            .messaging_event(json!({
+                "sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": 1_733_412_999_000_i64,
+                "message": {"mid": "m_media_table", "attachments": [
+                    {"type": "image", "payload": {"url": url("/v/photo.jpg")}},
+                    {"type": "video", "payload": {"url": url("/v/clip.mp4")}},
+                    {"type": "file", "payload": {"url": url("/v/terms.pdf")}},
+                    {"type": "file", "payload": {"url": url("/v/huge.bin")}},
+                    {"type": "file", "payload": {"url": url("/v/page.html")}},
+                    {"type": "location", "payload": {"coordinates": {"lat": 48.85, "long": 2.35}}},
+                ]}
+            }))
+            .build()
+    }
+}
+
+/// The delivered attachments are kept in the background and served at their `media_url`
+/// with their type, disposition, `nosniff` and (video) byte ranges; the one over the limit
+/// and the location stay `stored: false`.
+async fn kept_media(client: &reqwest::Client, base: &str, cdn: &Cdn) {
+    let attachments = wait_for_kept(client, base, 4).await;
+    let origin = base.strip_suffix(PREFIX).unwrap();
+    let files = cdn_files();
+    for (i, (expected_type, disposition)) in [
+        ("image/jpeg", "inline"),
+        ("video/mp4", "inline"),
+        ("application/pdf", "attachment"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let a = &attachments[i];
+        let bytes = &files[i].2;
+        let sha256 = hex::encode(sha2::Sha256::digest(bytes));
+        assert_eq!(a["stored"], true, "{a}");
+        assert_eq!(
+            (a["mime"].as_str(), a["size"].as_u64()),
+            (Some(expected_type), Some(bytes.len() as u64)),
+            "{a}"
+        );
+        assert_eq!(a["sha256"], sha256.as_str(), "{a}");
+        assert!(
+            a["url"].as_str().unwrap().starts_with(&cdn.server.uri()),
+            "Meta's URL is kept: {a}"
+        );
+        let media_url = a["media_url"].as_str().unwrap();
+        assert!(media_url.starts_with(&format!("{PREFIX}/media/")), "{a}");
+        let response = client
+            .get(format!("{origin}{media_url}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{media_url}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(header("content-type").as_deref(), Some(expected_type));
+        assert_eq!(header("content-disposition").as_deref(), Some(disposition));
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(response.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    }
+    // An HTML page is kept, but served to download, never as a page of this origin.
+    let html = &attachments[4];
+    assert_eq!(
+        (html["stored"].as_bool(), html["mime"].as_str()),
+        (Some(true), Some("text/html")),
+        "{html}"
+    );
+    let response = client
+        .get(format!("{origin}{}", html["media_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
+    assert_eq!(response.headers()["content-disposition"], "attachment");
+    for (i, a) in [(3, &attachments[3]), (5, &attachments[5])] {
+        assert_eq!(a["stored"], false, "attachment {i}: {a}");
+        assert!(a.get("media_url").is_none(), "attachment {i}: {a}");
+    }
+
+    let video = format!("{origin}{}", attachments[1]["media_url"].as_str().unwrap());
+    let clip = &files[1].2;
+    let part = client
+        .get(&video)
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 100-199/{}", clip.len())
+    );
+    assert_eq!(part.headers()["accept-ranges"], "bytes");
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &clip[100..200]);
+    let tail = client
+        .get(&video)
+        .header("range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), 206);
+    assert_eq!(
+        tail.bytes().await.unwrap().as_ref(),
+        &clip[clip.len() - 10..]
+    );
+    let beyond = client
+        .get(&video)
+        .header("range", "bytes=999999-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beyond.status(), 416);
+    assert_eq!(
+        beyond.headers()["content-range"],
+        format!("bytes */{}", clip.len())
+    );
+    // An image is served whole, whatever the Range.
+    let image = format!("{origin}{}", attachments[0]["media_url"].as_str().unwrap());
+    let whole = client
+        .get(&image)
+        .header("range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.bytes().await.unwrap().len(), files[0].2.len());
+}
+
+/// The attachments of the table's media message once `count` of them are kept.
+async fn wait_for_kept(client: &reqwest::Client, base: &str, count: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let page: Value = client
+            .get(format!("{base}/messages?limit=100"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let message = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["message_id"] == "m_media_table")
+            .cloned()
+            .unwrap_or_else(|| panic!("no media message in {page}"));
+        let attachments = message["attachments"].as_array().unwrap().clone();
+        if attachments.iter().filter(|a| a["stored"] == true).count() >= count {
+            return attachments;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the attachments were not kept within 5 s");
 }
 
 /// Read, archive and unarchive on the conversation the table created.

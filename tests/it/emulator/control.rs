@@ -197,3 +197,38 @@ async fn a_world_file_sets_up_pages_users_and_the_callback() {
         Some(&sent.message_id)
     );
 }
+
+/// `POST /_emulator/media` hosts a file whose URL carries its expiry (`oe`) and answers 403
+/// `URL signature expired` once the world's `attachment_url_ttl_ms` has passed, as Meta's CDN.
+#[tokio::test]
+async fn hosted_media_urls_expire_like_meta_s_cdn() {
+    let world = World::demo().attachment_url_ttl(std::time::Duration::from_millis(300));
+    let (emulator, _) = start_world(world).await;
+    let client = crate::support::http::client();
+    let hosted = client
+        .post(format!("{}/_emulator/media", emulator.url()))
+        .header("content-type", "image/png")
+        .body(b"\x89PNG-bytes".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hosted.status(), 201);
+    let hosted: Value = hosted.json().await.unwrap();
+    let url = hosted["url"].as_str().unwrap();
+    let id = hosted["id"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!(
+            "{}/_emulator/attachments/{id}?oe=",
+            emulator.url()
+        )),
+        "{url}"
+    );
+    let fresh = client.get(url).send().await.unwrap();
+    assert_eq!(fresh.status(), 200);
+    assert_eq!(fresh.headers()["content-type"], "image/png");
+    assert_eq!(fresh.bytes().await.unwrap().as_ref(), b"\x89PNG-bytes");
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    let expired = client.get(url).send().await.unwrap();
+    assert_eq!(expired.status(), 403);
+    assert_eq!(expired.text().await.unwrap(), "URL signature expired");
+}

@@ -5,21 +5,24 @@
 use std::time::Duration;
 
 use meta_messaging_core::graph::GraphClient;
-use meta_messaging_core::inbox::{BackfillOptions, Inbox, OAuthSettings, Tenancy};
+use meta_messaging_core::inbox::{BackfillOptions, Inbox, MediaOptions, OAuthSettings, Tenancy};
+use meta_messaging_core::media::FsMediaStore;
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::SqliteStore;
 use meta_messaging_emulator::{Inbound, InboundComment, InboundReaction, World};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 use super::*;
-use crate::support::servers::{Adapter, bind, serve_bound};
+use crate::support::servers::{Adapter, PREFIX, bind, serve_bound};
 
-/// An inbox served by `adapter`, connected to the emulator's demo Page and Instagram account.
+/// An inbox served by `adapter`, connected to the emulator's demo Page and Instagram account,
+/// keeping attachments in `{dir}/media`.
 pub(super) struct Deployment {
     pub(super) emulator: RunningEmulator,
     base: String,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Deployment {
@@ -60,6 +63,10 @@ impl Deployment {
             .tenancy(Tenancy::Single("default".into()))
             .oauth(OAuthSettings::new(APP_ID, format!("{base}/oauth/callback")))
             .backfill(backfill)
+            .media(
+                MediaOptions::new(FsMediaStore::new(dir.path().join("media")).unwrap())
+                    .mount(PREFIX),
+            )
             .build()
             .unwrap();
         serve_bound(adapter, inbox, bound).await;
@@ -82,7 +89,7 @@ impl Deployment {
             emulator,
             base,
             http,
-            _dir: dir,
+            dir,
         };
         deployment.connect().await;
         deployment
@@ -188,6 +195,105 @@ impl Deployment {
             self.emulator.deliveries()
         );
     }
+}
+
+/// An image an Instagram customer sends is kept before Meta's URL expires, and served afterwards with
+/// the same bytes; unsending the message deletes the kept file.
+async fn an_image_outlives_its_cdn_url(adapter: Adapter) {
+    let world = World::demo().attachment_url_ttl(Duration::from_millis(1_500));
+    let app = Deployment::start(adapter, world).await;
+    let photo: Vec<u8> = (0..4_096_u32).map(|i| (i * 7 % 251) as u8).collect();
+    let sha256 = hex::encode(sha2::Sha256::digest(&photo));
+    let cdn_url = app.emulator.host_media("image/png", photo.clone());
+    assert!(cdn_url.contains("oe="), "{cdn_url}");
+
+    let mid = app
+        .emulator
+        .user_writes(IGSID, Inbound::attachment("image", &cdn_url))
+        .await
+        .unwrap();
+    let stored = app
+        .messages_when("instagram", |m| {
+            m.len() == 1 && m[0]["attachments"][0]["stored"] == true
+        })
+        .await;
+    assert_eq!(stored[0]["message_id"], mid.as_str());
+    let a = &stored[0]["attachments"][0];
+    assert_eq!(a["url"], cdn_url.as_str(), "Meta's URL is kept: {a}");
+    assert_eq!(
+        (a["mime"].as_str(), a["size"].as_u64()),
+        (Some("image/png"), Some(4_096))
+    );
+    assert_eq!(a["sha256"], sha256.as_str());
+    let media_url = a["media_url"].as_str().unwrap();
+    let media_url = format!("{}{media_url}", app.base.strip_suffix(PREFIX).unwrap());
+
+    // Meta's URL expires, as its CDN's do.
+    let mut cdn_status = 0;
+    for _ in 0..150 {
+        cdn_status = app
+            .http
+            .get(&cdn_url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if cdn_status == 403 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(cdn_status, 403, "the emulator's URL expired");
+
+    let kept = app.http.get(&media_url).send().await.unwrap();
+    assert_eq!(kept.status(), 200);
+    assert_eq!(kept.headers()["content-type"], "image/png");
+    let body = kept.bytes().await.unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&body)), sha256);
+    let file = app
+        .dir
+        .path()
+        .join("media")
+        .join(&sha256[..2])
+        .join(&sha256);
+    assert!(file.exists(), "{file:?}");
+
+    app.emulator
+        .user_unsends(IGSID, mid.as_str())
+        .await
+        .unwrap();
+    let mut status = 0;
+    for _ in 0..250 {
+        status = app
+            .http
+            .get(&media_url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 404 && !file.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 404, "an unsent message's media is gone");
+    assert!(!file.exists(), "its file is deleted");
+    let after = app
+        .messages_when("instagram", |m| m[0]["deleted"] == true)
+        .await;
+    assert_eq!(after[0]["attachments"], json!([]));
+}
+
+#[tokio::test]
+async fn an_image_outlives_its_cdn_url_through_axum() {
+    an_image_outlives_its_cdn_url(Adapter::Axum).await;
+}
+
+#[tokio::test]
+async fn an_image_outlives_its_cdn_url_through_actix() {
+    an_image_outlives_its_cdn_url(Adapter::Actix).await;
 }
 
 async fn a_messenger_conversation(adapter: Adapter) {

@@ -5,6 +5,7 @@ mod handlers;
 mod handover;
 mod idempotent;
 mod live;
+mod media;
 mod order;
 mod profiles;
 mod receive;

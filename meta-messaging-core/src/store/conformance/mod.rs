@@ -27,6 +27,7 @@ mod fixtures;
 mod handlers;
 mod idempotency;
 mod lists;
+mod media;
 mod nul;
 mod owner;
 mod tenancy;
@@ -65,6 +66,7 @@ pub use self::lists::{
     message_filters, message_filters_combined, message_raw_json_opt_in, message_sort,
     pagination_under_concurrent_inserts,
 };
+pub use self::media::media_records;
 pub use self::nul::nul_characters_are_replaced;
 pub use self::owner::conversation_owner;
 pub use self::tenancy::{
@@ -133,6 +135,7 @@ pub async fn run_all(h: &Harness) {
         conversation_owner,
         comment_threads,
         backfill_progress,
+        media_records,
         pagination_under_concurrent_inserts,
         invalid_cursors_are_refused,
         tenant_isolation_reads,

@@ -6,6 +6,7 @@ mod backfill;
 mod changes;
 mod handler_queue;
 mod idempotency;
+mod media;
 mod pending;
 mod state;
 
@@ -27,6 +28,7 @@ use super::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use super::idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
 };
+use super::media::{MediaRecord, NewMedia, StoredMediaId};
 use super::model::{Direction, StoredMessage};
 use super::nul::cleaned;
 use super::owner::ThreadOwner;
@@ -641,6 +643,39 @@ impl MessageStore for InMemoryStore {
         tenant: &TenantId,
     ) -> Result<Option<HandlerLease>, StoreError> {
         Ok(self.handler_queue.cursor(handler, tenant))
+    }
+
+    async fn record_media(
+        &self,
+        tenant: &TenantId,
+        media: &NewMedia,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        tenant_check(tenant)?;
+        self.record_media_now(&cleaned(tenant), &cleaned(media))
+    }
+
+    async fn get_media(
+        &self,
+        tenant: &TenantId,
+        id: &StoredMediaId,
+    ) -> Result<Option<MediaRecord>, StoreError> {
+        Ok(self.get_media_now(&cleaned(tenant), id))
+    }
+
+    async fn delete_message_media(
+        &self,
+        tenant: &TenantId,
+        message: StoredMessageId,
+    ) -> Result<Vec<MediaRecord>, StoreError> {
+        Ok(self.delete_message_media_now(&cleaned(tenant), message))
+    }
+
+    async fn prune_media(&self, before_ms: i64) -> Result<Vec<MediaRecord>, StoreError> {
+        Ok(self.delete_media_where(|r| r.created_at_ms < before_ms))
+    }
+
+    async fn media_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        Ok(self.media_in_use_now(sha256))
     }
 
     async fn list_raw_events(

@@ -11,6 +11,7 @@ use crate::store::changes::{ChangeNotice, ChangeSet, PendingChange};
 use crate::store::conversation::Conversation;
 use crate::store::error::StoreError;
 use crate::store::failpoint::FailPoint;
+use crate::store::media::{MediaRecord, StoredMediaId};
 use crate::store::model::StoredMessage;
 use crate::store::pending::{PendingOp, Waiting};
 use crate::store::plan::{ConversationKey, RawRow, ReactionState, Target, visible_reactions};
@@ -61,6 +62,8 @@ pub(super) struct State {
     /// Every pending op ever kept, applied or not: (raw event hash, message).
     pending_keys: HashSet<(String, Target)>,
     pub logs: HashMap<TenantId, TenantLog>,
+    /// Kept attachments, by id.
+    pub media: BTreeMap<StoredMediaId, MediaRecord>,
 }
 
 /// One tenant's change log.
@@ -76,6 +79,7 @@ enum Undo {
     Conversation(i64, Option<Box<Conversation>>),
     Raw(i64, TenantId, String),
     Account(AccountKey, Option<Box<Account>>),
+    Media(StoredMediaId, Option<Box<MediaRecord>>),
     Pending(String, Target),
     Applied(Target, Vec<Waiting>),
 }
@@ -176,6 +180,14 @@ impl Tx<'_> {
                 Undo::Applied(target, waiting) => {
                     s.waiting.insert(target, waiting);
                 }
+                Undo::Media(id, old) => match old {
+                    Some(old) => {
+                        s.media.insert(id, *old);
+                    }
+                    None => {
+                        s.media.remove(&id);
+                    }
+                },
                 Undo::Account(key, old) => match old {
                     Some(old) => {
                         s.accounts.insert(key, *old);
@@ -233,6 +245,15 @@ impl Tx<'_> {
         self.changes
             .account_changed(&account.tenant_id, account.platform, &account.account_id);
         self.touch_account(account)
+    }
+
+    /// Writes a media record (no change of its own: its message's says it).
+    pub fn put_media(&mut self, record: MediaRecord) -> Result<(), StoreError> {
+        self.fail.hit()?;
+        let id = record.id.clone();
+        let old = self.state.media.insert(id.clone(), record);
+        self.undo.push(Undo::Media(id, old.map(Box::new)));
+        Ok(())
     }
 
     /// Writes an account without a change: its last-event time moves with every delivery, and

@@ -16,6 +16,7 @@
 //! | `handler_queue.rs` | the event handlers' queue: queueing once, leases, cursors |
 //! | `backfill.rs` | backfill progress: save and read one account's row |
 //! | `idempotency.rs` | idempotency records: claim, finish, release, prune |
+//! | `media.rs` | media records of kept attachments: record, read, delete, prune |
 //! | `dynamic.rs` | the statement builder of the list queries |
 //!
 //! sqlx cannot promise that every database binds and decodes every Rust type, so each `impl`
@@ -29,6 +30,7 @@ mod conversations;
 mod dynamic;
 mod handler_queue;
 mod idempotency;
+mod media;
 mod messages;
 mod ops;
 mod pending;

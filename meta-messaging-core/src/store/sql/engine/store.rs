@@ -22,6 +22,7 @@ use crate::store::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use crate::store::idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
 };
+use crate::store::media::{MediaRecord, NewMedia, StoredMediaId};
 use crate::store::model::StoredMessage;
 use crate::store::nul::cleaned;
 use crate::store::owner::ThreadOwner;
@@ -370,6 +371,43 @@ where
 
     fn change_notices(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice> {
         self.engine.notices.subscribe()
+    }
+
+    async fn record_media(
+        &self,
+        tenant: &TenantId,
+        media: &NewMedia,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        check_tenant(tenant)?;
+        self.engine
+            .record_media(&cleaned(tenant), &cleaned(media))
+            .await
+    }
+
+    async fn get_media(
+        &self,
+        tenant: &TenantId,
+        id: &StoredMediaId,
+    ) -> Result<Option<MediaRecord>, StoreError> {
+        self.engine.get_media(&cleaned(tenant), id).await
+    }
+
+    async fn delete_message_media(
+        &self,
+        tenant: &TenantId,
+        message: StoredMessageId,
+    ) -> Result<Vec<MediaRecord>, StoreError> {
+        self.engine
+            .delete_message_media(&cleaned(tenant), message)
+            .await
+    }
+
+    async fn prune_media(&self, before_ms: i64) -> Result<Vec<MediaRecord>, StoreError> {
+        self.engine.prune_media(before_ms).await
+    }
+
+    async fn media_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        self.engine.media_in_use(sha256).await
     }
 
     async fn list_raw_events(

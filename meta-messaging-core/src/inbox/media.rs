@@ -1,0 +1,424 @@
+//! Keeping attachments: the downloads queued after a delivery's write, the background task
+//! that runs them, serving a kept attachment, and deleting kept media (unsend, retention).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+
+use super::Inbox;
+use super::error::InboxError;
+use crate::error::ErrorChain;
+use crate::ids::{MessageId, TenantId};
+use crate::media::{MediaDownloader, MediaError, MediaStore};
+use crate::platform::Platform;
+use crate::store::{
+    MediaRecord, MessageStore, NewMedia, StoreError, StoredMediaId, TenantEvent, now_ms,
+};
+use crate::webhook::{AttachmentType, EventDetails};
+
+/// Downloads waiting for the background task, unless told otherwise; more are dropped
+/// (logged), and their attachments stay `stored: false`.
+pub const DEFAULT_MEDIA_QUEUE: usize = 1024;
+
+/// Downloads at once, unless told otherwise.
+pub const DEFAULT_MEDIA_CONCURRENCY: usize = 4;
+
+/// How long kept media is kept unless told otherwise: 90 days.
+pub const DEFAULT_MEDIA_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// How the inbox keeps attachments: where, how large, how many at once, for how long, and
+/// where it serves them. Given to [`InboxBuilder::media`](super::InboxBuilder::media).
+#[derive(Debug, Clone)]
+pub struct MediaOptions {
+    files: Arc<dyn MediaStore>,
+    downloader: Option<MediaDownloader>,
+    max_bytes: Option<u64>,
+    concurrency: usize,
+    queue: usize,
+    retention: Duration,
+    mount: Option<String>,
+}
+
+impl MediaOptions {
+    /// Keeps attachments in `files` (an [`FsMediaStore`](crate::media::FsMediaStore)), with
+    /// the defaults: 25 MiB at most, 4 downloads at once, 1024 queued, kept 90 days, served
+    /// at the relative `media/{id}`.
+    pub fn new(files: impl MediaStore + 'static) -> Self {
+        Self::shared(Arc::new(files))
+    }
+
+    /// [`new`](Self::new) with a store you also keep.
+    pub fn shared(files: Arc<dyn MediaStore>) -> Self {
+        Self {
+            files,
+            downloader: None,
+            max_bytes: None,
+            concurrency: DEFAULT_MEDIA_CONCURRENCY,
+            queue: DEFAULT_MEDIA_QUEUE,
+            retention: DEFAULT_MEDIA_RETENTION,
+            mount: None,
+        }
+    }
+
+    /// The largest attachment kept, in bytes (default
+    /// [`DEFAULT_MAX_MEDIA_BYTES`](crate::media::DEFAULT_MAX_MEDIA_BYTES)); a larger one
+    /// stays `stored: false`.
+    #[must_use]
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = Some(max_bytes);
+        self
+    }
+
+    /// Downloads at once (at least 1).
+    #[must_use]
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Downloads waiting at most (at least 1).
+    #[must_use]
+    pub fn queue(mut self, queue: usize) -> Self {
+        self.queue = queue.max(1);
+        self
+    }
+
+    /// How long kept media is kept: [`Inbox::prune_media`] deletes older media.
+    #[must_use]
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Where the inbox routes are mounted (`/api/meta`, or a full URL): attachments get
+    /// `media_url` `{mount}/media/{id}`. Without it, `media/{id}`, relative to the mount.
+    #[must_use]
+    pub fn mount(mut self, mount: impl Into<String>) -> Self {
+        self.mount = Some(mount.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The downloader (its HTTP client, tries and pause); its limit is replaced by
+    /// [`max_bytes`](Self::max_bytes) when that is set. Default: one on a client from
+    /// [`http_client_builder`](crate::graph::http_client_builder), 3 tries.
+    #[must_use]
+    pub fn downloader(mut self, downloader: MediaDownloader) -> Self {
+        self.downloader = Some(downloader);
+        self
+    }
+}
+
+/// A download to run, or a message whose media to delete.
+#[derive(Debug)]
+enum MediaJob {
+    Keep {
+        tenant: TenantId,
+        platform: Platform,
+        message_id: MessageId,
+        index: u32,
+        url: String,
+    },
+    Forget {
+        tenant: TenantId,
+        platform: Platform,
+        message_id: MessageId,
+    },
+}
+
+/// What the background task needs, apart from the inbox (which it must not keep alive).
+#[derive(Debug)]
+struct Keeper {
+    files: Arc<dyn MediaStore>,
+    store: Arc<dyn MessageStore>,
+    downloader: MediaDownloader,
+    mount: Option<String>,
+}
+
+/// The inbox's media settings, its queue, and the background task's start.
+#[derive(Debug)]
+pub(super) struct MediaKeeping {
+    keeper: Arc<Keeper>,
+    retention: Duration,
+    queue: mpsc::Sender<MediaJob>,
+    /// Taken by the first call that runs in a runtime, which starts the task.
+    start: Mutex<Option<(mpsc::Receiver<MediaJob>, usize)>>,
+}
+
+impl MediaKeeping {
+    pub(super) fn new(
+        options: MediaOptions,
+        store: Arc<dyn MessageStore>,
+    ) -> Result<Self, crate::graph::GraphError> {
+        let downloader = match options.downloader {
+            Some(d) => d,
+            None => {
+                MediaDownloader::new(crate::graph::http_client_builder()?.build().map_err(|e| {
+                    crate::graph::GraphError::Configuration {
+                        message: "the media download client could not be built".to_owned(),
+                        source: Some(Box::new(e.without_url())),
+                    }
+                })?)
+            }
+        };
+        let downloader = match options.max_bytes {
+            Some(max) => downloader.max_bytes(max),
+            None => downloader,
+        };
+        let (queue, jobs) = mpsc::channel(options.queue);
+        Ok(Self {
+            keeper: Arc::new(Keeper {
+                files: options.files,
+                store,
+                downloader,
+                mount: options.mount,
+            }),
+            retention: options.retention,
+            queue,
+            start: Mutex::new(Some((jobs, options.concurrency))),
+        })
+    }
+
+    pub(super) fn ensure_started(&self) {
+        let taken = self
+            .start
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some((jobs, concurrency)) = taken {
+            tokio::spawn(run(Arc::clone(&self.keeper), jobs, concurrency));
+        }
+    }
+
+    /// Queues the downloads and deletions a delivery's events call for. Never waits: a full
+    /// queue drops the job (the attachment stays `stored: false`).
+    fn queue(&self, events: &[TenantEvent]) {
+        for job in events.iter().flat_map(jobs_of) {
+            if let Err(mpsc::error::TrySendError::Full(job)) = self.queue.try_send(job) {
+                tracing::warn!(
+                    ?job,
+                    "media: the download queue is full; the job is dropped"
+                );
+            }
+        }
+    }
+}
+
+/// Whether an attachment of this kind points at media (rather than a link, a place or a
+/// template).
+fn is_media(kind: &AttachmentType) -> bool {
+    matches!(
+        kind,
+        AttachmentType::Image
+            | AttachmentType::Video
+            | AttachmentType::Audio
+            | AttachmentType::File
+            | AttachmentType::StoryMention
+            | AttachmentType::Share
+            | AttachmentType::IgReel
+            | AttachmentType::Reel
+            | AttachmentType::IgPost
+    )
+}
+
+fn jobs_of(e: &TenantEvent) -> Vec<MediaJob> {
+    let event = &e.event;
+    match &event.details {
+        EventDetails::Message(m) | EventDetails::Echo(m) => m
+            .attachments
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| is_media(&a.kind))
+            .filter_map(|(i, a)| {
+                Some(MediaJob::Keep {
+                    tenant: e.tenant_id.clone(),
+                    platform: event.platform,
+                    message_id: m.mid.clone(),
+                    index: u32::try_from(i).ok()?,
+                    url: a.url.clone()?,
+                })
+            })
+            .collect(),
+        EventDetails::Delete(d) => vec![MediaJob::Forget {
+            tenant: e.tenant_id.clone(),
+            platform: event.platform,
+            message_id: d.mid.clone(),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+async fn run(keeper: Arc<Keeper>, mut jobs: mpsc::Receiver<MediaJob>, concurrency: usize) {
+    let slots = Arc::new(Semaphore::new(concurrency));
+    while let Some(job) = jobs.recv().await {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let keeper = Arc::clone(&keeper);
+        tokio::spawn(async move {
+            if let Err(err) = keeper.run(&job).await {
+                tracing::warn!(?job, error = %ErrorChain(&err), "media: a job failed");
+            }
+            drop(slot);
+        });
+    }
+}
+
+impl Keeper {
+    async fn run(&self, job: &MediaJob) -> Result<(), InboxError> {
+        match job {
+            MediaJob::Keep {
+                tenant,
+                platform,
+                message_id,
+                index,
+                url,
+            } => self.keep(tenant, *platform, message_id, *index, url).await,
+            MediaJob::Forget {
+                tenant,
+                platform,
+                message_id,
+            } => {
+                let Some(message) = self
+                    .store
+                    .find_message(tenant, *platform, message_id)
+                    .await?
+                else {
+                    return Ok(());
+                };
+                let gone = self.store.delete_message_media(tenant, message.id).await?;
+                self.delete_unused(&gone).await
+            }
+        }
+    }
+
+    async fn keep(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        message_id: &MessageId,
+        index: u32,
+        url: &str,
+    ) -> Result<(), InboxError> {
+        let Some(message) = self
+            .store
+            .find_message(tenant, platform, message_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        let kept = usize::try_from(index)
+            .ok()
+            .and_then(|i| message.attachments.get(i))
+            .is_none_or(|a| a.stored);
+        if message.deleted || kept {
+            return Ok(());
+        }
+        let downloaded = match self.downloader.fetch(url).await {
+            Ok(d) => d,
+            Err(err @ (MediaError::TooLarge { .. } | MediaError::Status { .. })) => {
+                tracing::info!(%message_id, index, error = %ErrorChain(&err), "media: attachment not kept");
+                return Ok(());
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let sha256 = self.files.put(&downloaded.bytes).await?;
+        let id = StoredMediaId::of_attachment(tenant, message.id, index);
+        let media_url = match &self.mount {
+            Some(mount) => format!("{mount}/media/{id}"),
+            None => format!("media/{id}"),
+        };
+        let size = downloaded.bytes.len() as u64;
+        let mime = downloaded
+            .mime
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        let media = NewMedia::new(message.id, index, &sha256, mime, size, media_url, now_ms());
+        if self.store.record_media(tenant, &media).await?.is_none() {
+            // The message was unsent meanwhile: its file goes unless another message has it.
+            if !self.store.media_in_use(&sha256).await? {
+                self.files.delete(&sha256).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the files of deleted records that no other record names.
+    async fn delete_unused(&self, gone: &[MediaRecord]) -> Result<(), InboxError> {
+        for record in gone {
+            if !self.store.media_in_use(&record.sha256).await? {
+                self.files.delete(&record.sha256).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A kept attachment and its bytes, from [`Inbox::media`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeptMedia {
+    /// Its record (media type, size, SHA-256).
+    pub record: MediaRecord,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Inbox {
+    pub(super) fn queue_media(&self, events: &[TenantEvent]) {
+        if let Some(media) = &self.inner.media {
+            media.queue(events);
+        }
+    }
+
+    /// A tenant's kept attachment (what `GET /media/{id}` serves).
+    ///
+    /// # Errors
+    /// [`InboxError::Store`] with [`StoreError::NotFound`] when the tenant has no such media
+    /// (another tenant's, pruned, unsent, or the inbox keeps no media);
+    /// [`InboxError::Media`] when its file cannot be read.
+    pub async fn media(
+        &self,
+        tenant: &TenantId,
+        id: &StoredMediaId,
+    ) -> Result<KeptMedia, InboxError> {
+        let not_found = || StoreError::NotFound {
+            what: "media",
+            id: id.to_string(),
+        };
+        let media = self.inner.media.as_ref().ok_or_else(not_found)?;
+        let record = self
+            .inner
+            .store
+            .get_media(tenant, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let bytes = media
+            .keeper
+            .files
+            .get(&record.sha256)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(KeptMedia { record, bytes })
+    }
+
+    /// Deletes kept media older than the retention
+    /// ([`MediaOptions::retention`]), records and then the files no record names any more;
+    /// returns how many records were deleted. Call it now and then (say, daily); an inbox that
+    /// keeps no media deletes nothing.
+    ///
+    /// # Errors
+    /// [`InboxError::Store`] or [`InboxError::Media`]: a later call deletes what is left.
+    pub async fn prune_media(&self) -> Result<u64, InboxError> {
+        let Some(media) = &self.inner.media else {
+            return Ok(0);
+        };
+        let retention = i64::try_from(media.retention.as_millis()).unwrap_or(i64::MAX);
+        let gone = self
+            .inner
+            .store
+            .prune_media(now_ms().saturating_sub(retention))
+            .await?;
+        media.keeper.delete_unused(&gone).await?;
+        Ok(gone.len() as u64)
+    }
+}

@@ -31,6 +31,33 @@ fn tenant_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>, bool)> 
         (Method::POST, "/conversations/1/read", None, false),
         (Method::POST, "/conversations/1/archive", None, false),
         (Method::POST, "/conversations/1/unarchive", None, false),
+        (Method::POST, "/conversations/1/take_over", None, false),
+        (Method::POST, "/conversations/1/hand_back", None, false),
+        (
+            Method::POST,
+            "/comments/17998123456789012/replies",
+            Some(json!({"text": "hi", "private": true})),
+            true,
+        ),
+        (
+            Method::POST,
+            "/comments/17998123456789012/hide",
+            None,
+            false,
+        ),
+        (
+            Method::POST,
+            "/comments/17998123456789012/unhide",
+            None,
+            false,
+        ),
+        (Method::DELETE, "/comments/17998123456789012", None, false),
+        (
+            Method::POST,
+            "/accounts/104417552380421/backfill",
+            None,
+            true,
+        ),
         (Method::GET, "/messages", None, false),
         (Method::POST, "/messages", Some(send), true),
         (
@@ -226,10 +253,19 @@ async fn run(adapter: Adapter) {
         ("neither Origin nor Sec-Fetch-Site", vec![]),
         ("Origin: null", vec![(ORIGIN.as_str(), "null")]),
     ];
+    let state_changes = [
+        (reqwest::Method::POST, "/messages"),
+        (reqwest::Method::POST, "/conversations/1/read"),
+        (reqwest::Method::POST, "/conversations/1/take_over"),
+        (reqwest::Method::POST, "/comments/17998123456789012/replies"),
+        (reqwest::Method::POST, "/comments/17998123456789012/hide"),
+        (reqwest::Method::DELETE, "/comments/17998123456789012"),
+        (reqwest::Method::POST, "/accounts/104417552380421/backfill"),
+    ];
     for (what, headers) in cross_site {
-        for path in ["/messages", "/conversations/1/read"] {
+        for (method, path) in &state_changes {
             let mut request = anonymous
-                .post(format!("{base}{path}"))
+                .request(method.clone(), format!("{base}{path}"))
                 .header(COOKIE, &cookie)
                 .json(&json!({}));
             for (name, value) in &headers {
@@ -239,7 +275,7 @@ async fn run(adapter: Adapter) {
             assert_eq!(
                 (status, kind.as_str()),
                 (403, "cross_site_request"),
-                "{adapter:?}: POST {path} with {what}"
+                "{adapter:?}: {method} {path} with {what}"
             );
         }
     }

@@ -110,7 +110,6 @@ impl MediaOptions {
 }
 
 /// A download to run, or a message whose media to delete.
-#[derive(Debug)]
 enum MediaJob {
     Keep {
         tenant: TenantId,
@@ -124,6 +123,39 @@ enum MediaJob {
         platform: Platform,
         message_id: MessageId,
     },
+}
+
+// Hand-written: a CDN URL's query is its signature (whoever has it may fetch the media until
+// it expires), so logs get the URL without it.
+impl std::fmt::Debug for MediaJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Keep {
+                tenant,
+                platform,
+                message_id,
+                index,
+                url,
+            } => f
+                .debug_struct("Keep")
+                .field("tenant", tenant)
+                .field("platform", platform)
+                .field("message_id", message_id)
+                .field("index", index)
+                .field("url", &url.split(['?', '#']).next().unwrap_or_default())
+                .finish(),
+            Self::Forget {
+                tenant,
+                platform,
+                message_id,
+            } => f
+                .debug_struct("Forget")
+                .field("tenant", tenant)
+                .field("platform", platform)
+                .field("message_id", message_id)
+                .finish(),
+        }
+    }
 }
 
 /// What the background task needs, apart from the inbox (which it must not keep alive).
@@ -420,5 +452,30 @@ impl Inbox {
             .await?;
         media.keeper.delete_unused(&gone).await?;
         Ok(gone.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_in_a_log_has_no_cdn_signature() {
+        let job = MediaJob::Keep {
+            tenant: TenantId::new("t"),
+            platform: Platform::Instagram,
+            message_id: MessageId::new("m"),
+            index: 0,
+            url: "https://scontent.xx.fbcdn.net/v/t1/a.jpg?_nc_ohc=SECRET&oh=SIGNATURE&oe=1".into(),
+        };
+        let shown = format!("{job:?}");
+        assert!(
+            shown.contains("https://scontent.xx.fbcdn.net/v/t1/a.jpg"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("SIGNATURE"),
+            "{shown}"
+        );
     }
 }

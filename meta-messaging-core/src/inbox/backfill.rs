@@ -79,7 +79,7 @@ impl Inbox {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<BackfillProgress, InboxError> {
-        let account = self.backfill_account(tenant, platform, account_id).await?;
+        let account = self.connected_account(tenant, platform, account_id).await?;
         let key = (tenant.clone(), platform, account_id.clone());
         let runs = &self.inner.backfills;
         if !runs.claim(&key) {
@@ -123,7 +123,7 @@ impl Inbox {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<BackfillProgress, InboxError> {
-        let account = self.backfill_account(tenant, platform, account_id).await?;
+        let account = self.connected_account(tenant, platform, account_id).await?;
         let progress = self.begin_progress(tenant, &account).await?;
         self.run_backfill(tenant, &account, progress).await
     }
@@ -141,21 +141,6 @@ impl Inbox {
                 tracing::warn!(error = %crate::error::ErrorChain(&err), platform = %account.platform, account_id = %account.account_id, "history backfill not started");
             }
         }
-    }
-
-    async fn backfill_account(
-        &self,
-        tenant: &TenantId,
-        platform: Platform,
-        account_id: &AccountId,
-    ) -> Result<Account, InboxError> {
-        self.store()
-            .get_account(tenant, platform, account_id)
-            .await?
-            .ok_or_else(|| InboxError::AccountNotFound {
-                platform,
-                account_id: account_id.clone(),
-            })
     }
 
     fn fresh_progress(&self, account: &Account) -> BackfillProgress {

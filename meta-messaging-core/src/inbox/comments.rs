@@ -226,14 +226,8 @@ impl Inbox {
         thread: &Conversation,
     ) -> Result<crate::graph::AccountClient, InboxError> {
         let account = self
-            .inner
-            .store
-            .get_account(tenant, thread.platform, &thread.account_id)
-            .await?
-            .ok_or_else(|| InboxError::AccountNotFound {
-                platform: thread.platform,
-                account_id: thread.account_id.clone(),
-            })?;
+            .connected_account(tenant, thread.platform, &thread.account_id)
+            .await?;
         self.account_client(&account).await
     }
 

@@ -30,14 +30,8 @@ impl Inbox {
         let conversation = self.conversation(tenant, id).await?;
         if conversation.owner == ThreadOwner::OtherApp {
             let account = self
-                .inner
-                .store
-                .get_account(tenant, conversation.platform, &conversation.account_id)
-                .await?
-                .ok_or_else(|| InboxError::AccountNotFound {
-                    platform: conversation.platform,
-                    account_id: conversation.account_id.clone(),
-                })?;
+                .connected_account(tenant, conversation.platform, &conversation.account_id)
+                .await?;
             let client = self.account_client(&account).await?;
             client
                 .take_thread_control(

@@ -273,14 +273,8 @@ impl Inbox {
     ) -> Result<Recorded, InboxError> {
         let content = request.content()?;
         let account = self
-            .inner
-            .store
-            .get_account(tenant, request.platform, &request.account_id)
-            .await?
-            .ok_or_else(|| InboxError::AccountNotFound {
-                platform: request.platform,
-                account_id: request.account_id.clone(),
-            })?;
+            .connected_account(tenant, request.platform, &request.account_id)
+            .await?;
         let tag = self.window_tag(tenant, request).await?;
         let client = self.account_client(&account).await?;
         let recipient = request.recipient_id.clone();
@@ -321,6 +315,23 @@ impl Inbox {
         // JSON, which has no place there (the store's read API keeps it).
         stored.raw_event = None;
         Ok(Recorded::Stored(Box::new(stored)))
+    }
+
+    /// The tenant's connected account, or [`InboxError::AccountNotFound`] (404).
+    pub(super) async fn connected_account(
+        &self,
+        tenant: &TenantId,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Account, InboxError> {
+        self.inner
+            .store
+            .get_account(tenant, platform, account_id)
+            .await?
+            .ok_or_else(|| InboxError::AccountNotFound {
+                platform,
+                account_id: account_id.clone(),
+            })
     }
 
     /// A Graph client for the account, with its token opened: the one place the inbox opens

@@ -816,16 +816,22 @@ async fn a_comment_thread(adapter: Adapter) {
     assert_eq!(public["direction"], "outbound");
     // The Page's reply comes back as a `feed` webhook: the same comment, stored once.
     let public_id = public["message_id"].as_str().unwrap().to_owned();
-    for _ in 0..250 {
-        let echoed = app.emulator.deliveries().iter().any(|d| {
+    let echoed = || {
+        app.emulator.deliveries().iter().any(|d| {
             d.status == Some(200)
                 && d.body["entry"][0]["changes"][0]["value"]["comment_id"] == public_id.as_str()
-        });
-        if echoed {
+        })
+    };
+    for _ in 0..250 {
+        if echoed() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert!(
+        echoed(),
+        "the Page's reply came back as a `feed` webhook, answered 200"
+    );
     let thread = app.thread_when("messenger", |m| m.len() == 2).await;
     assert_eq!(thread[1]["message_id"], public_id.as_str());
     assert_eq!(thread[1]["reply_to"]["mid"], comment.as_str());

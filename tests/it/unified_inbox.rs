@@ -1322,3 +1322,74 @@ async fn the_accounts_panel_shows_the_history_backfill() {
         )
         .await;
 }
+
+/// The demo keeps the customers' attachments: Alan's picture is downloaded and its kept copy
+/// is served (with the API token only) with the same bytes. It is an SVG, which a browser would
+/// run: the copy is served to download, not as an image, and the page falls back to the
+/// original to show it.
+#[tokio::test]
+async fn the_demo_keeps_attachments_and_the_page_shows_the_kept_copy() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = demo().await;
+    let url = format!("{}api/meta/messages?limit=200", app.url);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let picture = loop {
+        let messages = get_json(&app, url.clone()).await;
+        let kept = messages["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["attachments"].as_array().unwrap())
+            .find(|a| a["type"] == "image" && a["stored"] == true)
+            .cloned();
+        if let Some(kept) = kept {
+            break kept;
+        }
+        assert!(Instant::now() < deadline, "no picture was kept: {messages}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let media_url = picture["media_url"].as_str().unwrap().to_owned();
+    assert!(media_url.starts_with("/api/meta/media/"), "{picture}");
+    assert_eq!(picture["mime"], "image/svg+xml", "{picture}");
+    let original_url = picture["url"].as_str().unwrap().to_owned();
+    let original = crate::support::http::get(&original_url)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let kept_url = format!("{}{}", app.url, media_url.trim_start_matches('/'));
+    let kept = crate::support::http::client()
+        .get(&kept_url)
+        .bearer_auth(api_token(&app))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.status(), 200);
+    let headers = kept.headers().clone();
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    assert_eq!(headers["content-disposition"], "attachment");
+    assert_eq!(kept.bytes().await.unwrap(), original);
+    let anonymous = crate::support::http::get(&kept_url).await.unwrap();
+    assert_eq!(anonymous.status(), 401, "the kept copy needs the token");
+
+    open_signed_in(&browser, &app).await;
+    let alan = "[data-testid=conversation][data-participant-id=\"6758492015643288\"]";
+    browser
+        .wait_until(
+            "Alan's conversation is listed",
+            &format!("document.querySelector('{alan}') !== null"),
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.click(alan).await;
+    browser
+        .wait_until(
+            "the thread shows the picture from the original, the kept copy being download-only",
+            &format!("[...document.querySelectorAll('[data-testid=thread] img')].some(i => i.getAttribute('src') === {original_url:?} && i.complete && i.naturalWidth > 0)"),
+            Duration::from_secs(10),
+        )
+        .await;
+}

@@ -713,7 +713,9 @@ function attachmentUrl(a) {
 function attachmentNode(a) {
   const url = attachmentUrl(a);
   const label = ATTACHMENT_LABELS[a.type] ?? 'Attachment';
-  if (url && INLINE_MEDIA[a.type]) return media(INLINE_MEDIA[a.type](url, a.title || label), a.type, url);
+  if (url && INLINE_MEDIA[a.type]) {
+    return media(INLINE_MEDIA[a.type](url, a.title || label), a.type, url, safeUrl(a.url));
+  }
   if (url && a.type === 'file') {
     return h('a', { class: 'file-link', 'data-testid': 'attachment', href: url, download: true, target: '_blank', rel: 'noopener noreferrer' },
       h('span', { 'aria-hidden': 'true', text: '📎 ' }), fileName(safeUrl(a.url) ?? url, a.title));
@@ -733,11 +735,19 @@ function attachmentNode(a) {
 }
 
 /** Media from Meta's CDN expires: when it no longer loads, offer the link instead. */
-function media(element, type, url) {
+/** Inline media from `url`; when it does not load, Meta's `original` URL once (a kept copy the
+ *  inbox serves only to download, such as an SVG, or one pruned since), then a card. */
+function media(element, type, url, original = null) {
   const wrapper = h('div', { class: `media media-${type}`, 'data-testid': 'attachment' }, element);
-  element.addEventListener('error', () => {
-    wrapper.replaceWith(card(ATTACHMENT_LABELS[type], 'Could not be loaded (Meta’s media links expire)', url, 'Open original'));
-  }, { once: true });
+  const failed = () => {
+    if (original && element.getAttribute('src') !== original) {
+      element.setAttribute('src', original);
+      return;
+    }
+    element.removeEventListener('error', failed);
+    wrapper.replaceWith(card(ATTACHMENT_LABELS[type], 'Could not be loaded (Meta’s media links expire)', original ?? url, 'Open original'));
+  };
+  element.addEventListener('error', failed);
   return wrapper;
 }
 

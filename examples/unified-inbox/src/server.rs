@@ -3,6 +3,7 @@
 
 use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use meta_messaging_core::contract::{Access, ApiToken, ApiTokens, RequestHeaders};
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{ConfigError, DEFAULT_TENANT, Inbox, InboxConfig};
+use meta_messaging_core::inbox::{ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, MediaOptions};
+use meta_messaging_core::media::FsMediaStore;
 use meta_messaging_emulator::RunningEmulator;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -67,6 +69,9 @@ pub enum AppError {
     /// The demo could not be set up.
     #[error(transparent)]
     Demo(#[from] DemoError),
+    /// The directory for kept attachments (`META_MEDIA_DIR`) could not be created.
+    #[error("cannot keep attachments: set META_MEDIA_DIR to a writable directory")]
+    Media(#[from] meta_messaging_core::media::MediaError),
 }
 
 /// A running app.
@@ -131,7 +136,9 @@ pub async fn start_with(
                 _ => lookup(name),
             })?;
             let listener = bind(&bind_to, false).await?;
-            serve(listener, inbox(&config).await?, &config, None).await
+            let media = setting(&lookup, "META_MEDIA_DIR").map(PathBuf::from);
+            let inbox = inbox(&config, media.as_deref()).await?;
+            serve(listener, inbox, &config, None).await
         }
         Mode::Demo { customers_every } => {
             let bind_var = setting(&lookup, "BIND");
@@ -158,7 +165,11 @@ pub async fn start_with(
                 .map(ApiToken::new)
                 .collect();
             config.allowed_hosts = list("META_ALLOWED_HOSTS");
-            let running = serve(listener, inbox(&config).await?, &config, Some(demo)).await?;
+            let media = setting(&lookup, "META_MEDIA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| demo.media_dir());
+            let inbox = inbox(&config, Some(&media)).await?;
+            let running = serve(listener, inbox, &config, Some(demo)).await?;
             if let Some(demo) = &running.demo {
                 demo.connect_accounts(&running.inbox).await?;
                 demo::start_customers(demo, &base, customers_every).await;
@@ -174,11 +185,16 @@ fn setting(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String
 }
 
 /// The inbox `config` describes, looking up participants' names for the page, with the connect
-/// flow (when configured) returning to the page, which shows how many accounts were connected.
-async fn inbox(config: &InboxConfig) -> Result<Inbox, AppError> {
+/// flow (when configured) returning to the page, which shows how many accounts were connected,
+/// and, with a `media` directory, keeping attachments there (the page shows the kept copy).
+async fn inbox(config: &InboxConfig, media: Option<&Path>) -> Result<Inbox, AppError> {
     let mut builder = config.builder().await?.fetch_profiles(true);
     if let Some(oauth) = &config.oauth {
         builder = builder.oauth(oauth.clone().success_redirect("/"));
+    }
+    if let Some(dir) = media {
+        let files = FsMediaStore::new(dir)?;
+        builder = builder.media(MediaOptions::new(files).mount(API_PREFIX));
     }
     Ok(builder.build()?)
 }

@@ -6,6 +6,7 @@ mod customers;
 mod media;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use meta_messaging_core::ids::TenantId;
@@ -48,6 +49,8 @@ pub struct Demo {
     emulator: Arc<RunningEmulator>,
     store: String,
     _dir: Option<tempfile::TempDir>,
+    /// Where the demo keeps attachments, removed with the demo.
+    media: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for Demo {
@@ -101,12 +104,22 @@ impl Demo {
             ),
         ]);
         let config = InboxConfig::from_lookup(|name| vars.get(name).cloned())?;
+        let media = tempfile::Builder::new()
+            .prefix("unified-inbox-media-")
+            .tempdir()
+            .map_err(DemoError::TempDir)?;
         let demo = Self {
             emulator: Arc::new(emulator),
             store,
             _dir: dir,
+            media,
         };
         Ok((demo, config))
+    }
+
+    /// The directory the demo keeps attachments in (unless `META_MEDIA_DIR` names another).
+    pub fn media_dir(&self) -> PathBuf {
+        self.media.path().to_owned()
     }
 
     /// The emulator, to script more of the world.

@@ -9,7 +9,19 @@ use serde::{Deserialize, Serialize};
 ///
 /// Serializes as `"messenger"` or `"instagram"`. A webhook delivery's `object` decides it:
 /// `"page"` is Messenger, `"instagram"` is Instagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Platform {

@@ -9,6 +9,7 @@ mod emulator;
 mod faults;
 mod graph;
 mod inbox;
+mod openapi;
 mod properties;
 mod support;
 mod webhook;

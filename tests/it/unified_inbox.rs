@@ -526,6 +526,9 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     );
     // A marker that a reload would wipe.
     browser.eval("window.__loadedOnce = true").await;
+    // From here on, every API call the page makes is recorded, to check against the OpenAPI
+    // document once the flow is done.
+    assert_eq!(browser.eval(RECORD_API_CALLS).await, true);
 
     // A customer writes on Instagram: the page shows it within 2 s, without a reload.
     let text = "Live from Instagram: still in stock?";
@@ -824,6 +827,7 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
     browser
         .wait_until("signed out", SIGN_IN_SHOWN, Duration::from_secs(5))
         .await;
+    every_api_call_is_documented(&browser).await;
     assert_eq!(browser.fetch_status("/api/meta/conversations").await, 401);
     assert_eq!(
         browser
@@ -912,6 +916,73 @@ async fn the_page_in_chromium_live_filtered_replies_and_errors() {
         .await
         .unwrap();
     assert_eq!(refusal(answer).await, (401, "unauthorized".to_owned()));
+}
+
+/// Wraps the page's `fetch` and `EventSource`: records the method and URL of each call in
+/// `window.__apiCalls`, before it goes out.
+const RECORD_API_CALLS: &str = "(() => {
+    window.__apiCalls = [];
+    const realFetch = window.fetch;
+    window.fetch = (url, options = {}) => {
+        const method = options.method ?? (url instanceof Request ? url.method : 'GET');
+        window.__apiCalls.push({ method: method.toUpperCase(), url: String(url instanceof Request ? url.url : url) });
+        return realFetch(url, options);
+    };
+    const RealEventSource = window.EventSource;
+    window.EventSource = class extends RealEventSource {
+        constructor(url, init) {
+            window.__apiCalls.push({ method: 'GET', url: String(url) });
+            super(url, init);
+        }
+    };
+    return true;
+})()";
+
+/// Every request the page made under the mount is a documented operation of the OpenAPI
+/// document: the calls [`RECORD_API_CALLS`] recorded (method and path), and every resource the
+/// page loaded since it opened (the calls before the recording started, images and media of
+/// kept attachments: their path is documented, for `GET`).
+async fn every_api_call_is_documented(browser: &Browser) {
+    let documented = crate::support::openapi::Documented::load();
+    let under_mount = |url: &str| -> Option<String> {
+        let path = url::Url::parse(url)
+            .ok()
+            .map(|u| u.path().to_owned())
+            .unwrap_or_else(|| url.split('?').next().unwrap_or(url).to_owned());
+        path.strip_prefix("/api/meta").map(str::to_owned)
+    };
+    let recorded = browser
+        .eval("window.__apiCalls.map(c => [c.method, new URL(c.url, location.href).href])")
+        .await;
+    let recorded: Vec<(String, String)> = serde_json::from_value(recorded).unwrap();
+    let loaded = browser
+        .eval("performance.getEntriesByType('resource').map(e => [e.initiatorType, e.name])")
+        .await;
+    let loaded: Vec<(String, String)> = serde_json::from_value(loaded).unwrap();
+    let mut calls: Vec<(String, String)> = recorded
+        .iter()
+        .filter_map(|(method, url)| Some((method.clone(), under_mount(url)?)))
+        .collect();
+    // A resource entry has no method: the page's loads of media and its requests before the
+    // recording are reads, except those the recording saw with another method.
+    for (_, url) in &loaded {
+        let Some(path) = under_mount(url) else {
+            continue;
+        };
+        if !calls.iter().any(|(_, p)| *p == path) {
+            calls.push(("GET".to_owned(), path));
+        }
+    }
+    assert!(
+        calls.iter().any(|(m, p)| m == "POST" && p == "/messages"),
+        "the flow sent a reply: {calls:?}"
+    );
+    for (method, path) in &calls {
+        assert!(
+            documented.operation(method, path).is_some(),
+            "the page called {method} /api/meta{path}, which the OpenAPI document does not describe"
+        );
+    }
 }
 
 /// Wraps the page's `fetch`: records each `POST /messages` (its `Idempotency-Key` and body)

@@ -9,14 +9,14 @@ use crate::inbox::InboxError;
 use crate::store::{InvalidIdempotencyKey, StoreError};
 
 /// The JSON body of an error response: `{"error": {...}}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// The fields of an [`ErrorBody`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct ErrorDetail {
     /// A stable snake_case name: `invalid_signature`, `outside_messaging_window`, ...

@@ -31,6 +31,7 @@
 
 mod access;
 mod adapter;
+mod answers;
 mod backfill;
 mod body;
 mod comments;
@@ -39,6 +40,7 @@ mod error;
 mod events;
 mod media;
 mod messages;
+pub(crate) mod openapi;
 mod query;
 mod session;
 pub mod sse;
@@ -55,6 +57,7 @@ pub use access::{Access, ApiTokens, DEFAULT_SESSION_TTL, SESSION_COOKIE};
 pub use adapter::{MountedRoutes, read_body, read_verified_delivery};
 pub use error::{ErrorBody, ErrorDetail, body, status};
 pub use events::EventStream;
+pub use openapi::{openapi, openapi_json};
 
 use self::access::AccessKind;
 use self::error::Refusal;
@@ -109,6 +112,8 @@ pub enum Route {
     /// `GET /session` (who is signed in), `POST /session` (sign in with an API token or a
     /// one-time code: sets the session cookie), `DELETE /session` (sign out).
     Session,
+    /// `GET /openapi.json`: the OpenAPI document of these routes ([`openapi`]).
+    OpenApiDocument,
 }
 
 /// A route and its path pattern (`{id}` marks the conversation, comment or media id, in the syntax both axum
@@ -202,6 +207,10 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         route: Route::Session,
         path: "/session",
+    },
+    RouteSpec {
+        route: Route::OpenApiDocument,
+        path: "/openapi.json",
     },
 ];
 
@@ -706,8 +715,8 @@ impl InboxRoutes {
                 media::get(inbox, tenant, request.id, request.headers.range).await?
             }
             (Route::Accounts, Method::Get) => {
-                let accounts = inbox.accounts(tenant).await?;
-                ApiResponse::json(200, &serde_json::json!({ "data": accounts }))
+                let data = inbox.accounts(tenant).await?;
+                ApiResponse::json(200, &answers::AccountList { data })
             }
             (Route::AccountBackfill, Method::Post) => {
                 backfill::post(inbox, tenant, request).await?
@@ -733,6 +742,12 @@ impl InboxRoutes {
                 }
             }
             (Route::OAuthStart, Method::Get) => connect_routes::start(inbox, tenant)?,
+            (Route::OpenApiDocument, Method::Get) => ApiResponse {
+                status: 200,
+                content_type: JSON,
+                headers: Vec::new(),
+                body: ResponseBody::Bytes(openapi_json().as_bytes().to_vec()),
+            },
             _ => return Ok(None),
         };
         Ok(Some(response))

@@ -2,19 +2,13 @@
 //! cookie; it asks who is signed in; it signs out.
 
 use bytes::Bytes;
-use serde::Deserialize;
 
 use super::access::AccessKind;
+use super::answers::{SessionTenant, SignIn};
 use super::error::Refusal;
 use super::{
     ApiRequest, ApiResponse, InboxRoutes, Method, RequestHeaders, SESSION_COOKIE, from_another_site,
 };
-
-#[derive(Deserialize)]
-struct SignIn {
-    /// An API token or a one-time code.
-    token: String,
-}
 
 /// Serves `/session`; `body` was read by the caller (JSON, checked media type).
 pub(super) fn serve(routes: &InboxRoutes, request: ApiRequest<'_>, body: &Bytes) -> ApiResponse {
@@ -27,7 +21,12 @@ pub(super) fn serve(routes: &InboxRoutes, request: ApiRequest<'_>, body: &Bytes)
     let from_elsewhere = from_another_site(headers);
     match request.method {
         Method::Get => match cookie(headers.cookie).and_then(|v| tokens.session_tenant(v)) {
-            Some(tenant) => ApiResponse::json(200, &serde_json::json!({ "tenant_id": tenant })),
+            Some(tenant) => ApiResponse::json(
+                200,
+                &SessionTenant {
+                    tenant_id: tenant.clone(),
+                },
+            ),
             None => ApiResponse::refused(Refusal::Unauthorized),
         },
         Method::Post if from_elsewhere => ApiResponse::refused(Refusal::CrossSite),
@@ -37,7 +36,7 @@ pub(super) fn serve(routes: &InboxRoutes, request: ApiRequest<'_>, body: &Bytes)
             };
             match tokens.sign_in(token.trim()) {
                 Some((tenant, value)) => {
-                    ApiResponse::json(200, &serde_json::json!({ "tenant_id": tenant })).with_header(
+                    ApiResponse::json(200, &SessionTenant { tenant_id: tenant }).with_header(
                         "set-cookie",
                         set_cookie(headers, &value, tokens.session_max_age()),
                     )

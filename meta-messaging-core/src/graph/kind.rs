@@ -12,7 +12,7 @@ use serde::Serialize;
 /// ...). One exception: Meta refuses a missing or wrong `appsecret_proof` with the generic code
 /// 100 and no subcode, so [`AppSecretProofInvalid`](Self::AppSecretProofInvalid) is told apart
 /// by the parameter name in the message (a name, which Meta does not translate).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {

@@ -140,6 +140,22 @@ impl Serialize for MessageTag {
     }
 }
 
+impl utoipa::PartialSchema for MessageTag {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::contract::openapi::string_schema(
+            "A message tag, as Meta spells it; a tag this version does not know is passed on as given.",
+            &[
+                "HUMAN_AGENT",
+                "ACCOUNT_UPDATE",
+                "CONFIRMED_EVENT_UPDATE",
+                "POST_PURCHASE_UPDATE",
+            ],
+        )
+    }
+}
+
+impl utoipa::ToSchema for MessageTag {}
+
 impl<'de> Deserialize<'de> for MessageTag {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
@@ -151,7 +167,7 @@ impl<'de> Deserialize<'de> for MessageTag {
 ///
 /// Only the four kinds the Send API takes: reading one refuses any other name (received
 /// attachments have more kinds, see [`AttachmentType`](crate::webhook::AttachmentType)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum AttachmentKind {

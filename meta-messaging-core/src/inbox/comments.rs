@@ -26,7 +26,7 @@ use crate::webhook::{Comment, CommentAction, CommentAuthor, Event, EventDetails}
 /// everyone. A private reply is a direct message to the comment's author: it opens (or
 /// continues) the direct conversation with them, and Meta allows one per comment, within 7
 /// days of it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct CommentReplyRequest {

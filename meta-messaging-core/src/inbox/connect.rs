@@ -85,7 +85,7 @@ impl std::fmt::Debug for ConnectStart {
 }
 
 /// The accounts a finished connect flow stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct Connected {
     /// The tenant they were connected for.

@@ -30,7 +30,7 @@ pub enum SendOutcome {
 /// `stored` (`false`), `platform`, `account_id`, `direction` (`outbound`), `sender_id` (the
 /// account), `recipient_id`, `message_id` (Meta's: the stored message will have it),
 /// `text`, `attachments`, `reply_to`, `timestamp_ms`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct UnstoredMessage {
     /// Messenger or Instagram.
@@ -78,6 +78,54 @@ struct Flagged<'a, T> {
     #[serde(flatten)]
     value: &'a T,
     stored: bool,
+}
+
+/// The two JSON forms of [`Flagged`]: the message's schema with `stored` set to `true` or `false`.
+impl utoipa::PartialSchema for SendOutcome {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::ToSchema;
+        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Type};
+        use utoipa::openapi::{Ref, RefOr};
+        let flagged = |name: std::borrow::Cow<'static, str>, stored: bool| {
+            let flag = ObjectBuilder::new()
+                .property(
+                    "stored",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Boolean)
+                        .enum_values(Some([stored])),
+                )
+                .required("stored");
+            AllOfBuilder::new()
+                .item(Ref::from_schema_name(name))
+                .item(flag)
+        };
+        RefOr::T(
+            OneOfBuilder::new()
+                .description(Some(
+                    "What a send did: the stored message (`stored: true`), or, when Meta \
+                     accepted it and the store could not record it, what was sent \
+                     (`stored: false`). Either way Meta has the message: do not send it again.",
+                ))
+                .item(flagged(StoredMessage::name(), true))
+                .item(flagged(UnstoredMessage::name(), false))
+                .into(),
+        )
+    }
+}
+
+impl utoipa::ToSchema for SendOutcome {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::{PartialSchema, ToSchema};
+        schemas.push((StoredMessage::name().into(), StoredMessage::schema()));
+        <StoredMessage as ToSchema>::schemas(schemas);
+        schemas.push((UnstoredMessage::name().into(), UnstoredMessage::schema()));
+        <UnstoredMessage as ToSchema>::schemas(schemas);
+    }
 }
 
 impl Serialize for SendOutcome {

@@ -10,7 +10,7 @@ use crate::store::ApplyReport;
 use crate::webhook::{self, Event};
 
 /// What a delivery changed, returned once every write is durable.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct Receipt {
     /// Events in the delivery.

@@ -27,7 +27,7 @@ use crate::store::{
 ///
 /// Exactly one of `text` and `attachment` (`{"type": "image|video|audio|file", "url": ...}`).
 /// It serializes to the same form, with every field present (absent ones as `null` or `[]`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SendRequest {
@@ -64,7 +64,7 @@ pub struct SendRequest {
 }
 
 /// An attachment of a [`SendRequest`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SendAttachment {
@@ -76,7 +76,7 @@ pub struct SendAttachment {
 }
 
 /// A quick reply of a [`SendRequest`].
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SendQuickReply {

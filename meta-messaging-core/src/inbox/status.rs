@@ -14,7 +14,7 @@ use crate::platform::Platform;
 use crate::store::{AccountStatus, AccountToken, BackfillProgress};
 
 /// The health of every account of a tenant, as `GET /status` returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct StatusReport {
     /// One entry per connected account.
@@ -22,7 +22,7 @@ pub struct StatusReport {
 }
 
 /// The status of one account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct AccountStatusReport {
     /// Messenger or Instagram.

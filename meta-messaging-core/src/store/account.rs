@@ -107,10 +107,26 @@ impl Serialize for AccountStatus {
     }
 }
 
+impl utoipa::PartialSchema for AccountStatus {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::contract::openapi::string_schema(
+            "The health of a connected account; a newer version may add names.",
+            &[
+                "active",
+                "token_expired",
+                "permission_missing",
+                "disconnected",
+            ],
+        )
+    }
+}
+
+impl utoipa::ToSchema for AccountStatus {}
+
 /// A connected Facebook Page or Instagram professional account of one tenant.
 ///
 /// Serializes without its token.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct Account {
     /// The tenant that connected it.

@@ -49,7 +49,7 @@ impl TenantEvent {
 
 /// What one [`MessageStore::apply`] call changed. Applying the same events again reports all
 /// zeros but `duplicates`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct ApplyReport {
     /// Messages stored for the first time (inbound messages, echoes of messages the store

@@ -63,6 +63,17 @@ impl Serialize for BackfillState {
     }
 }
 
+impl utoipa::PartialSchema for BackfillState {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::contract::openapi::string_schema(
+            "Where a backfill is; a newer version may add names.",
+            &["running", "paused", "done", "failed"],
+        )
+    }
+}
+
+impl utoipa::ToSchema for BackfillState {}
+
 impl<'de> Deserialize<'de> for BackfillState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
@@ -72,7 +83,7 @@ impl<'de> Deserialize<'de> for BackfillState {
 
 /// The progress of one account's backfill, as [`MessageStore::save_backfill`](super::MessageStore::save_backfill)
 /// keeps it (one row per tenant, platform and account) and `GET /status` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct BackfillProgress {
     /// Messenger or Instagram.

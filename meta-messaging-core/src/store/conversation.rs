@@ -13,7 +13,7 @@ use crate::platform::Platform;
 /// What the store knows about the user of a conversation (filled by
 /// [`MessageStore::set_participant_profile`](super::MessageStore::set_participant_profile),
 /// e.g. from a Graph API profile lookup).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct ParticipantProfile {
     /// Display name (Messenger first + last name, Instagram name).
@@ -49,7 +49,9 @@ impl ParticipantProfile {
 }
 
 /// What a [`Conversation`] holds: a user's direct messages, or the comments on one post.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ConversationKind {
@@ -106,7 +108,7 @@ pub struct UnknownConversationKind(pub String);
 /// `last_message_direction`, `unread_count`, `archived`, `created_at_ms`, `owner`,
 /// `last_inbound_at_ms` and `window`: the [`MessagingWindow`] at the time of serializing
 /// (`null` while the store knows of no message from the user).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct Conversation {
     /// The store's id of the conversation.
@@ -150,6 +152,7 @@ pub struct Conversation {
     /// store has seen nothing from the user (only our own messages, or none since the store
     /// was set up). Echoes and sent messages never move it. (The JSON form adds `window`.)
     #[serde(flatten, serialize_with = "window_now")]
+    #[schema(value_type = WindowNow)]
     pub last_inbound_at_ms: Option<i64>,
 }
 
@@ -172,14 +175,24 @@ impl Conversation {
     }
 }
 
+/// `last_inbound_at_ms` and the messaging window it gives at the time of serializing: one type,
+/// so that the serializer and the OpenAPI schema of [`Conversation`] cannot disagree.
+#[derive(Serialize, utoipa::ToSchema)]
+struct WindowNow {
+    /// When the user last wrote (or opened the messaging window otherwise), in ms since the
+    /// epoch; `null` while the store has seen nothing from the user.
+    last_inbound_at_ms: Option<i64>,
+    /// The messaging window now; `null` while `last_inbound_at_ms` is.
+    window: Option<MessagingWindow>,
+}
+
 fn window_now<S: serde::Serializer>(
     last_inbound_at_ms: &Option<i64>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let window = last_inbound_at_ms.map(|last| MessagingWindow::at(last, now_ms()));
-    let mut map = s.serialize_map(Some(2))?;
-    map.serialize_entry("last_inbound_at_ms", last_inbound_at_ms)?;
-    map.serialize_entry("window", &window)?;
-    map.end()
+    WindowNow {
+        last_inbound_at_ms: *last_inbound_at_ms,
+        window: last_inbound_at_ms.map(|last| MessagingWindow::at(last, now_ms())),
+    }
+    .serialize(s)
 }

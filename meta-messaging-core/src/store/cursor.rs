@@ -122,6 +122,17 @@ impl Serialize for Cursor {
     }
 }
 
+impl utoipa::PartialSchema for Cursor {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::contract::openapi::string_schema(
+            "An opaque cursor: pass a page's `next_cursor` as `cursor` to get the next page of the same list.",
+            &[],
+        )
+    }
+}
+
+impl utoipa::ToSchema for Cursor {}
+
 impl<'de> Deserialize<'de> for Cursor {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;

@@ -8,7 +8,7 @@ use crate::platform::Platform;
 use crate::webhook::{Attachment, AttachmentType, ReplyTo};
 
 /// Who sent a message, seen from the business account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From the user to the account.
@@ -37,7 +37,7 @@ impl Direction {
 }
 
 /// One attachment of a stored message: what Meta sent, in a form the store can read back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct StoredAttachment {
     /// Meta's type name (`image`, `video`, `share`, `story_mention`, ...).
@@ -111,7 +111,7 @@ impl From<&Attachment> for StoredAttachment {
 }
 
 /// What a stored message replies to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StoredReplyTo {
@@ -156,7 +156,7 @@ impl StoredReplyTo {
 }
 
 /// A reaction someone has on a message now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct MessageReaction {
     /// Who reacted (the user, or the account itself).
@@ -182,7 +182,7 @@ pub struct MessageReaction {
 /// In a comment thread ([`ConversationKind::Comments`](super::ConversationKind)) each
 /// comment is a message: `message_id` is Meta's comment id, `reply_to` names the comment it
 /// answers, and the account's public replies are outbound.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct StoredMessage {
     /// The store's id of the message.
@@ -224,11 +224,13 @@ pub struct StoredMessage {
     /// Outbound: when the user read it; inbound: when the business marked it read.
     /// (The JSON form adds `read`: whether this is set.)
     #[serde(flatten, serialize_with = "flags::read")]
+    #[schema(value_type = flags::ReadState)]
     pub read_at_ms: Option<i64>,
     /// Reactions on it now, one per actor.
     pub reactions: Vec<MessageReaction>,
     /// How many times it was edited (0 = never). (The JSON form adds `edited`.)
     #[serde(flatten, serialize_with = "flags::edited")]
+    #[schema(value_type = flags::EditState)]
     pub edit_count: u32,
     /// When it was last edited.
     pub edited_at_ms: Option<i64>,
@@ -259,21 +261,43 @@ impl StoredMessage {
     }
 }
 
+/// The JSON form's flags derived from a field, written beside it: one type each, so that the
+/// serializer and the OpenAPI schema of [`StoredMessage`] cannot disagree.
 mod flags {
-    use serde::Serializer;
-    use serde::ser::SerializeMap;
+    use serde::{Serialize, Serializer};
+
+    /// `read_at_ms` and `read`.
+    #[derive(Serialize, utoipa::ToSchema)]
+    pub(super) struct ReadState {
+        /// Outbound: when the user read it; inbound: when the business marked it read (ms
+        /// since the epoch).
+        read_at_ms: Option<i64>,
+        /// Whether `read_at_ms` is set.
+        read: bool,
+    }
+
+    /// `edit_count` and `edited`.
+    #[derive(Serialize, utoipa::ToSchema)]
+    pub(super) struct EditState {
+        /// How many times it was edited (0 = never).
+        edit_count: u32,
+        /// Whether it was edited.
+        edited: bool,
+    }
 
     pub(super) fn read<S: Serializer>(read_at_ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("read_at_ms", read_at_ms)?;
-        map.serialize_entry("read", &read_at_ms.is_some())?;
-        map.end()
+        ReadState {
+            read_at_ms: *read_at_ms,
+            read: read_at_ms.is_some(),
+        }
+        .serialize(s)
     }
 
     pub(super) fn edited<S: Serializer>(edit_count: &u32, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("edit_count", edit_count)?;
-        map.serialize_entry("edited", &(*edit_count > 0))?;
-        map.end()
+        EditState {
+            edit_count: *edit_count,
+            edited: *edit_count > 0,
+        }
+        .serialize(s)
     }
 }

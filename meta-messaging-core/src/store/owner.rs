@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 /// makes it `human` (handlers see the owner and a bot stays quiet); another app taking thread
 /// control (a `take_thread_control` webhook) makes it `other_app`, and a thread passed back
 /// (a `pass_thread_control` webhook) is the bot's again.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ThreadOwner {

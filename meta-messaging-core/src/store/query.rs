@@ -29,7 +29,7 @@ pub enum Order {
 /// One page of a list, and the cursor of the next one (`None` on the last page).
 ///
 /// Serializes as `{"data": [...], "next_cursor": "..." | null}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StorePage<T> {
     /// The rows of this page.
     pub data: Vec<T>,

@@ -11,7 +11,7 @@ pub const STANDARD_WINDOW_MS: i64 = 24 * 3600 * 1000;
 pub const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// Which replies a conversation accepts now. JSON: `"open"`, `"human_agent"`, `"closed"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum WindowState {
@@ -40,7 +40,7 @@ impl WindowState {
 /// when the current state ends: 24 hours after the user's last message while open, 7 days
 /// after it in the human-agent state, and `null` once closed (only the user can open it
 /// again, and nobody knows when).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct MessagingWindow {
     /// What may be sent now.

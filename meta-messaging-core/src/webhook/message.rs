@@ -206,6 +206,31 @@ impl Serialize for AttachmentType {
     }
 }
 
+impl utoipa::PartialSchema for AttachmentType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::contract::openapi::string_schema(
+            "Meta's attachment type name; any other name Meta sends is kept as spelled.",
+            &[
+                "image",
+                "video",
+                "audio",
+                "file",
+                "template",
+                "fallback",
+                "location",
+                "sticker",
+                "share",
+                "story_mention",
+                "ig_reel",
+                "reel",
+                "ig_post",
+            ],
+        )
+    }
+}
+
+impl utoipa::ToSchema for AttachmentType {}
+
 impl<'de> Deserialize<'de> for AttachmentType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;

@@ -77,6 +77,9 @@ fn tenant_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>, bool)> 
         (Method::GET, "/status?check=true", None, true),
         (Method::GET, "/events", None, true),
         (Method::GET, "/oauth/start", None, false),
+        // It reveals no data, but only the webhook and the OAuth callback go without
+        // credentials.
+        (Method::GET, "/openapi.json", None, false),
     ]
 }
 

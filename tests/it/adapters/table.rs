@@ -18,6 +18,7 @@ use crate::support::graph_mock::{
     json, meta_error,
 };
 use crate::support::inbox::{VERIFY_TOKEN, connect_accounts, delivery, harness_with, tenant};
+use crate::support::openapi::Documented;
 use crate::support::servers::{Adapter, PREFIX, serve};
 use meta_messaging_core::store::MessageStore;
 
@@ -38,6 +39,19 @@ enum Send {
         body: Vec<u8>,
         replay: bool,
     },
+}
+
+impl Send {
+    /// The method and the path (relative to the mount, with its query) of the request.
+    fn target(&self) -> (&'static str, String) {
+        match self {
+            Send::Get(path) => ("GET", path.clone()),
+            Send::Post { path, .. } => ("POST", path.clone()),
+            Send::Put(path) => ("PUT", path.clone()),
+            Send::Delete(path) => ("DELETE", path.clone()),
+            Send::Keyed { .. } => ("POST", "/messages".to_owned()),
+        }
+    }
 }
 
 enum Signature {
@@ -530,7 +544,12 @@ async fn run_table(adapter: Adapter) {
         ("attachments delivered", post("/webhook", Signature::Valid, cdn.delivery()), Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 1) }),
     ];
 
+    // Every answer is also checked against the OpenAPI document: a documented operation, a
+    // documented status, a body of the documented schema (errors: `ErrorBody`).
+    let documented = Documented::load();
+    let mut exercised = std::collections::BTreeSet::new();
     for (name, send, expect) in scenarios {
+        let (method, path) = send.target();
         let (status, content_type, body) = call(&client, &base, send).await;
         assert_eq!(
             status,
@@ -543,6 +562,39 @@ async fn run_table(adapter: Adapter) {
             "{adapter:?}: {name}: content type"
         );
         (expect.check)(&body);
+        let json = match &body {
+            Body::Json(value) => Some(value),
+            Body::Text(_) => None,
+        };
+        let what = format!("{adapter:?}: {name}");
+        documented.check(&what, method, &path, status, &content_type, json);
+        if documented.operation(method, &path).is_some() {
+            exercised.insert((
+                method,
+                documented.template(&path).unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    // The table exercises every documented operation but those tested on their own: the
+    // OAuth flow (adapters/oauth.rs), the live events (below), the session (unified_inbox.rs),
+    // the document itself (openapi.rs).
+    let elsewhere = [
+        "/oauth/start",
+        "/oauth/callback",
+        "/events",
+        "/session",
+        "/openapi.json",
+    ];
+    for (template, item) in documented.operations() {
+        if elsewhere.contains(&template.as_str()) {
+            continue;
+        }
+        for method in item {
+            assert!(
+                exercised.contains(&(method, template.clone())),
+                "{adapter:?}: the table never calls {method} {template}"
+            );
+        }
     }
 
     conversation_state_changes(&client, &base).await;

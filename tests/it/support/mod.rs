@@ -6,5 +6,6 @@ pub mod emulator;
 pub mod graph_mock;
 pub mod http;
 pub mod inbox;
+pub mod openapi;
 pub mod postgres;
 pub mod servers;

@@ -20,7 +20,7 @@ use super::requirements::{INSTAGRAM_PERMISSIONS, MESSENGER_PERMISSIONS};
 use super::token::Credential;
 
 /// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CheckStatus {
@@ -35,7 +35,7 @@ pub enum CheckStatus {
 }
 
 /// One line of the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct Check {
     /// A stable id (`token`, `messenger_permissions`, ...).

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document of the inbox routes, generated from the contract: the schemas are
 //! derived (`utoipa::ToSchema`) from the types the routes read and answer, and each route of
-//! [`ROUTES`] is described by [`operations::of`], an exhaustive `match` on [`Route`], so a new
+//! [`ROUTES`] is described in `operations.rs`, an exhaustive `match` on [`Route`](super::Route), so a new
 //! route does not compile until it is documented. Served at `GET {mount}/openapi.json` and
 //! committed as `docs/openapi.json`.
 
@@ -168,12 +168,13 @@ mod tests {
             Some(ROUTES.len()),
             "a path in the document is not a route"
         );
-        // Only the routes Meta (or its redirect) calls go without credentials.
+        // Only the routes Meta (or its redirect) calls, and signing in and out, go without
+        // credentials.
         for spec in ROUTES {
             for method in operations::methods(spec.route) {
                 let security = &document["paths"][spec.path][method]["security"];
                 let open = matches!(spec.route, Route::Webhook | Route::OAuthCallback)
-                    || (spec.route == Route::Session && method == "post");
+                    || (spec.route == Route::Session && method != "get");
                 assert_eq!(
                     security.is_null(),
                     open,

@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 
-use utoipa::ToSchema;
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
 };
@@ -16,6 +15,7 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::{API_TOKEN_SCHEME, SESSION_SCHEME, register};
 use crate::contract::answers::{AccountList, SessionTenant, SignIn};
@@ -39,6 +39,27 @@ fn named<T: ToSchema>() -> Named {
         name: T::name,
         register: register::<T>,
     }
+}
+
+/// A page of `T`s, [`StorePage<T>`], named after `T` (`ConversationPage`): utoipa names every
+/// `StorePage` alike, and one would replace the other in the components.
+fn page<T: ToSchema>() -> Named {
+    Named {
+        name: page_name::<T>,
+        register: register_page::<T>,
+    }
+}
+
+fn page_name<T: ToSchema>() -> Cow<'static, str> {
+    Cow::Owned(format!("{}Page", T::name()))
+}
+
+fn register_page<T: ToSchema>(schemas: &mut Schemas) {
+    schemas.push((
+        page_name::<T>().into_owned(),
+        <StorePage<T> as PartialSchema>::schema(),
+    ));
+    <StorePage<T> as ToSchema>::schemas(schemas);
 }
 
 impl Named {
@@ -407,7 +428,7 @@ fn describe(route: Route) -> Vec<Op> {
                     CURSOR,
                     LIMIT,
                 ])
-                .answers(200, "A page of conversations", Json(named::<StorePage<Conversation>>()))
+                .answers(200, "A page of conversations", Json(page::<Conversation>()))
                 .errors(&[400]),
         ],
         Route::ConversationRead => vec![
@@ -447,7 +468,7 @@ fn describe(route: Route) -> Vec<Op> {
                     CURSOR,
                     LIMIT,
                 ])
-                .answers(200, "A page of messages", Json(named::<StorePage<StoredMessage>>()))
+                .answers(200, "A page of messages", Json(page::<StoredMessage>()))
                 .errors(&[400]),
             op(Post, "Sends a message (text or an attachment by URL) and stores it")
                 .headers(&[(

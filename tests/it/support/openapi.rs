@@ -132,10 +132,10 @@ impl Documented {
                 ));
             }
         }
-        if let Some(allowed) = schema["enum"].as_array() {
-            if !allowed.contains(value) {
-                return Err(format!("{at}: {value} is not one of {allowed:?}"));
-            }
+        if let Some(allowed) = schema["enum"].as_array()
+            && !allowed.contains(value)
+        {
+            return Err(format!("{at}: {value} is not one of {allowed:?}"));
         }
         let types: Vec<&str> = match &schema["type"] {
             Value::String(one) => vec![one.as_str()],

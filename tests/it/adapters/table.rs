@@ -218,7 +218,7 @@ async fn run_table(adapter: Adapter) {
         .mount(&h.graph.server)
         .await;
     // Comments: a public reply (Facebook), a private reply (Instagram through the Page, once:
-    // Meta refuses the second), a hide (Instagram) and a delete (Facebook).
+    // Meta refuses the second), a hide and an unhide (Instagram) and a delete (Facebook).
     graph_call("POST", &format!("{FB_COMMENT}/comments"), PAGE_TOKEN)
         .and(FormBody::exactly(&[("message", "Thanks for asking")]))
         .respond_with(json(
@@ -254,6 +254,12 @@ async fn run_table(adapter: Adapter) {
         .await;
     graph_call("POST", IG_COMMENT, PAGE_TOKEN)
         .and(FormBody::exactly(&[("hide", "true")]))
+        .respond_with(json(200, json!({"success": true})))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    graph_call("POST", IG_COMMENT, PAGE_TOKEN)
+        .and(FormBody::exactly(&[("hide", "false")]))
         .respond_with(json(200, json!({"success": true})))
         .expect(1)
         .mount(&h.graph.server)
@@ -519,6 +525,13 @@ async fn run_table(adapter: Adapter) {
             } },
         ),
         (
+            "a comment unhidden",
+            post(&format!("/comments/{IG_COMMENT}/unhide"), Signature::None, Vec::new()),
+            Expect { status: 200, content_type: "application/json", check: |b| {
+                assert_eq!((b.json()["message_id"].as_str(), b.json()["hidden"].as_bool()), (Some(IG_COMMENT), Some(false)));
+            } },
+        ),
+        (
             "a comment deleted",
             Send::Delete(format!("/comments/{FB_COMMENT}")),
             Expect { status: 200, content_type: "application/json", check: |b| {
@@ -575,9 +588,11 @@ async fn run_table(adapter: Adapter) {
             ));
         }
     }
-    // The table exercises every documented operation but those tested on their own: the
-    // OAuth flow (adapters/oauth.rs), the live events (below), the session (unified_inbox.rs),
-    // the document itself (openapi.rs).
+    conversation_state_changes(&client, &base, &documented, &mut exercised).await;
+    kept_media(&client, &base, &cdn).await;
+    // The table and the state changes call every documented operation but those tested on
+    // their own: the OAuth flow (adapters/oauth.rs), the live events (below), the session
+    // (unified_inbox.rs), the document itself (openapi.rs).
     let elsewhere = [
         "/oauth/start",
         "/oauth/callback",
@@ -596,9 +611,6 @@ async fn run_table(adapter: Adapter) {
             );
         }
     }
-
-    conversation_state_changes(&client, &base).await;
-    kept_media(&client, &base, &cdn).await;
 }
 
 /// The largest attachment the table's inbox keeps.
@@ -806,7 +818,12 @@ async fn wait_for_kept(client: &reqwest::Client, base: &str, count: usize) -> Ve
 }
 
 /// Read, archive and unarchive on the conversation the table created.
-async fn conversation_state_changes(client: &reqwest::Client, base: &str) {
+async fn conversation_state_changes(
+    client: &reqwest::Client,
+    base: &str,
+    documented: &Documented,
+    exercised: &mut std::collections::BTreeSet<(&'static str, String)>,
+) {
     let list: Value = client
         .get(format!("{base}/conversations"))
         .send()
@@ -831,6 +848,20 @@ async fn conversation_state_changes(client: &reqwest::Client, base: &str) {
         assert_eq!(response.status(), 200, "{action}");
         let conversation: Value = response.json().await.unwrap();
         assert_eq!(conversation[field], value, "{action}: {conversation}");
+        let path = format!("/conversations/{id}/{action}");
+        let what = format!("the conversation's {action}");
+        documented.check(
+            &what,
+            "POST",
+            &path,
+            200,
+            "application/json",
+            Some(&conversation),
+        );
+        exercised.insert((
+            "POST",
+            documented.template(&path).unwrap_or_default().to_owned(),
+        ));
     }
     let missing = client
         .post(format!("{base}/conversations/999999999/take_over"))

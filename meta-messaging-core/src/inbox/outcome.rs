@@ -80,7 +80,7 @@ struct Flagged<'a, T> {
     stored: bool,
 }
 
-/// The two JSON forms of [`Flagged`]: the message's schema with `stored` set to `true` or `false`.
+/// The two JSON forms of a send outcome: the message's schema with `stored` set to `true` or `false`.
 impl utoipa::PartialSchema for SendOutcome {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::ToSchema;

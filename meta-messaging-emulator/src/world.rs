@@ -65,6 +65,11 @@ pub struct PriorMessage {
     pub text: String,
     /// When it was sent, in ms since the epoch.
     pub timestamp_ms: i64,
+    /// A picture it carries: its media type and bytes, served at an attachment URL that
+    /// expires like the others ([`World::attachment_url_ttl`]). Set in code only, not read from
+    /// a world file.
+    #[serde(skip)]
+    pub picture: Option<(String, bytes::Bytes)>,
 }
 
 impl PriorMessage {
@@ -81,7 +86,15 @@ impl PriorMessage {
             from_user: true,
             text: text.into(),
             timestamp_ms,
+            picture: None,
         }
+    }
+
+    /// The same message, carrying a picture of media type `mime`.
+    #[must_use]
+    pub fn with_picture(mut self, mime: impl Into<String>, bytes: impl Into<bytes::Bytes>) -> Self {
+        self.picture = Some((mime.into(), bytes.into()));
+        self
     }
 
     /// A message the account sent to `user` at `timestamp_ms`.

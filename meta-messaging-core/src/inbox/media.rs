@@ -222,6 +222,17 @@ impl MediaKeeping {
         }
     }
 
+    /// Queues the downloads of imported history, waiting for room: a backfill reads at its
+    /// own pace, and dropping its jobs would leave a month of pictures to expire.
+    async fn queue_waiting(&self, events: &[TenantEvent]) {
+        for job in events.iter().flat_map(jobs_of) {
+            if self.queue.send(job).await.is_err() {
+                // The background task has ended: the runtime is shutting down.
+                return;
+            }
+        }
+    }
+
     /// Queues the downloads and deletions a delivery's events call for. Never waits: a full
     /// queue drops the job (the attachment stays `stored: false`).
     fn queue(&self, events: &[TenantEvent]) {
@@ -399,6 +410,14 @@ impl Inbox {
     pub(super) fn queue_media(&self, events: &[TenantEvent]) {
         if let Some(media) = &self.inner.media {
             media.queue(events);
+        }
+    }
+
+    /// [`queue_media`](Self::queue_media) for a backfill's page: waits for room in the queue.
+    pub(super) async fn queue_history_media(&self, events: &[TenantEvent]) {
+        if let Some(media) = &self.inner.media {
+            media.ensure_started();
+            media.queue_waiting(events).await;
         }
     }
 

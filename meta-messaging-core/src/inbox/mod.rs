@@ -275,5 +275,6 @@ impl Inbox {
         if let Some(media) = &inner.media {
             media.ensure_started();
         }
+        self.resume_backfills_once();
     }
 }

@@ -35,6 +35,9 @@ pub struct TenantEvent {
     pub tenant_id: TenantId,
     /// The event.
     pub event: Event,
+    /// Whether a message it brings in is stored already read: history that a backfill imports
+    /// neither counts as unread nor unarchives its conversation. `false` for deliveries.
+    pub already_read: bool,
 }
 
 impl TenantEvent {
@@ -43,7 +46,16 @@ impl TenantEvent {
         Self {
             tenant_id: tenant_id.into(),
             event,
+            already_read: false,
         }
+    }
+
+    /// The same event, its inbound message stored already read (see
+    /// [`already_read`](Self::already_read)).
+    #[must_use]
+    pub fn read(mut self) -> Self {
+        self.already_read = true;
+        self
     }
 }
 
@@ -521,6 +533,11 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Option<BackfillProgress>, StoreError>;
+
+    /// Every backfill, of every tenant, saved as running: the runs a stop of the process
+    /// interrupted, which an inbox resumes when it starts. Paused and failed backfills wait for
+    /// the next run asked for.
+    async fn interrupted_backfills(&self) -> Result<Vec<(TenantId, BackfillProgress)>, StoreError>;
 
     /// Records a downloaded attachment of a message, in one write: its [`MediaRecord`]
     /// (replacing one of the same attachment), the attachment's JSON marked kept (`media_url`,

@@ -20,8 +20,8 @@ use crate::support::servers::{Adapter, PREFIX, bind, serve_bound};
 /// keeping attachments in `{dir}/media`.
 pub(super) struct Deployment {
     pub(super) emulator: RunningEmulator,
-    base: String,
-    http: reqwest::Client,
+    pub(super) base: String,
+    pub(super) http: reqwest::Client,
     dir: tempfile::TempDir,
 }
 

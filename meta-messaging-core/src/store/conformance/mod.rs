@@ -35,7 +35,7 @@ mod window;
 
 use std::sync::Arc;
 
-pub use self::backfill::backfill_progress;
+pub use self::backfill::{backfill_progress, history_arrives_read, interrupted_backfills};
 pub use self::cases::{
     deletes, echo_after_outbound_merges, edits, idempotent_messages, inbound_message_fields,
     outbound_after_echo_merges, reactions, receipts, unknown_and_orphan_events_are_kept,
@@ -135,6 +135,8 @@ pub async fn run_all(h: &Harness) {
         conversation_owner,
         comment_threads,
         backfill_progress,
+        interrupted_backfills,
+        history_arrives_read,
         media_records,
         pagination_under_concurrent_inserts,
         invalid_cursors_are_refused,

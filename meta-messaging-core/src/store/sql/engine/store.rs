@@ -447,6 +447,10 @@ where
             .await
     }
 
+    async fn interrupted_backfills(&self) -> Result<Vec<(TenantId, BackfillProgress)>, StoreError> {
+        self.engine.interrupted_backfills().await
+    }
+
     async fn claim_idempotency_key(
         &self,
         tenant: &TenantId,

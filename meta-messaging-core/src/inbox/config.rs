@@ -245,7 +245,7 @@ impl InboxConfig {
                 .map(|keys| keys.parse())
                 .transpose()
                 .map_err(ConfigError::TokenKey)?,
-            media: MediaConfig::from_lookup(&get)?,
+            media: MediaConfig::from_lookup(get)?,
         })
     }
 

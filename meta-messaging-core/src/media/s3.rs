@@ -211,13 +211,14 @@ impl S3MediaStoreBuilder {
         let http_allowed = s3
             .get_config_value(&AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp))
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if let Some(endpoint) = &endpoint {
-            if endpoint.starts_with("http://") && !http_allowed {
-                return Err(MediaError::Configuration(format!(
-                    "the S3 endpoint {endpoint} is plain HTTP: allow it explicitly \
-                     (`allow_http(true)`, or AWS_ALLOW_HTTP=true) for a local server, or use https"
-                )));
-            }
+        if let Some(endpoint) = &endpoint
+            && endpoint.starts_with("http://")
+            && !http_allowed
+        {
+            return Err(MediaError::Configuration(format!(
+                "the S3 endpoint {endpoint} is plain HTTP: allow it explicitly \
+                 (`allow_http(true)`, or AWS_ALLOW_HTTP=true) for a local server, or use https"
+            )));
         }
         let s3 = s3.build().map_err(|source| MediaError::ObjectStore {
             operation: "configure the S3 client",

@@ -13,6 +13,7 @@ mod properties;
 mod support;
 mod webhook;
 
+mod media_s3;
 mod store;
 mod store_batch;
 mod store_tokens;

@@ -7,8 +7,9 @@
 //!
 //! The variables are those of `axum-basic` (`META_APP_SECRET`, `META_VERIFY_TOKEN`,
 //! `META_STORE`, `META_GRAPH_URL`, `BIND`, `META_API_TOKEN`, `META_ALLOWED_HOSTS`,
-//! `META_TOKEN_KEY`, and `META_APP_ID`, `META_OAUTH_REDIRECT_URI`, `META_DIALOG_URL` for the
-//! connect flow); see `InboxConfig` in meta-messaging-core.
+//! `META_TOKEN_KEY`, `META_MEDIA` for kept attachments, and `META_APP_ID`,
+//! `META_OAUTH_REDIRECT_URI`, `META_DIALOG_URL` for the connect flow); see `InboxConfig` in
+//! meta-messaging-core.
 //! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. Every other route
 //! needs `Authorization: Bearer <API token>`: the token of `META_API_TOKEN`, or the one printed
 //! at start when it is unset.
@@ -76,11 +77,13 @@ fn env(name: &str) -> Option<String> {
 /// unless `META_OAUTH_REDIRECT_URI` names another.
 fn settings() -> Result<(String, InboxConfig), ConfigError> {
     let bind = env("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-    let config = InboxConfig::from_lookup(|name| match name {
+    let mut config = InboxConfig::from_lookup(|name| match name {
         "META_OAUTH_REDIRECT_URI" => {
             env(name).or_else(|| Some(format!("http://{bind}/api/meta/oauth/callback")))
         }
         _ => env(name),
     })?;
+    // Kept attachments (`META_MEDIA`) are served under the routes' mount.
+    config.media = config.media.map(|media| media.mount("/api/meta"));
     Ok((bind, config))
 }

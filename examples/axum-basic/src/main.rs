@@ -18,6 +18,7 @@
 //! | `META_DIALOG_URL` | the Login dialog's base URL (an emulator's, offline) | Meta's |
 //! | `META_API_TOKEN` | the API tokens of the inbox routes (`Authorization: Bearer ...`), comma-separated while rotating | a random one, printed at start |
 //! | `META_ALLOWED_HOSTS` | host names the inbox routes answer to (DNS-rebinding guard) | loopback names |
+//! | `META_MEDIA` | keeps attachments past Meta's expiring URLs: a directory, `file://DIR` or `s3://bucket/prefix` (feature `s3`; see docs/media.md for `META_MEDIA_S3_ENDPOINT`, `META_MEDIA_MAX_BYTES`, `META_MEDIA_RETENTION_DAYS`) | off |
 //!
 //! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. Every other route
 //! needs `Authorization: Bearer <API token>`.
@@ -93,11 +94,13 @@ fn env(name: &str) -> Option<String> {
 /// unless `META_OAUTH_REDIRECT_URI` names another.
 fn settings() -> Result<(String, InboxConfig), ConfigError> {
     let bind = env("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-    let config = InboxConfig::from_lookup(|name| match name {
+    let mut config = InboxConfig::from_lookup(|name| match name {
         "META_OAUTH_REDIRECT_URI" => {
             env(name).or_else(|| Some(format!("http://{bind}/api/meta/oauth/callback")))
         }
         _ => env(name),
     })?;
+    // Kept attachments (`META_MEDIA`) are served under the routes' mount.
+    config.media = config.media.map(|media| media.mount("/api/meta"));
     Ok((bind, config))
 }

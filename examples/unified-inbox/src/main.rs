@@ -27,7 +27,8 @@
 //! | `META_OAUTH_REDIRECT_URI` | the connect flow's callback, as registered with Meta | `http://{BIND}/api/meta/oauth/callback` |
 //! | `META_DIALOG_URL` | the Login dialog's base URL | Meta's (demo: the emulator) |
 //! | `BIND` | the listening address | `127.0.0.1:3000` |
-//! | `META_MEDIA_DIR` | where attachments are kept, past Meta's expiring URLs (docs/media.md) | off (demo: a temporary directory) |
+//! | `META_MEDIA` | where attachments are kept, past Meta's expiring URLs: a directory, `file://DIR` or `s3://bucket/prefix` (docs/media.md); `META_MEDIA_DIR`, its older name, still works | off (demo: a temporary directory) |
+//! | `META_MEDIA_S3_ENDPOINT`, `META_MEDIA_MAX_BYTES`, `META_MEDIA_RETENTION_DAYS` | an S3-compatible server's endpoint, the largest attachment kept, days kept (`AWS_*` for S3 credentials) | AWS, 25 MiB, 90 |
 //! | `META_API_TOKEN` | the API tokens (comma-separated while rotating): `Authorization: Bearer ...` for scripts, and the page's sign-in form | a random one, printed at start |
 //! | `META_ALLOWED_HOSTS` | host names the page and API answer to (DNS-rebinding guard) | loopback names |
 //!

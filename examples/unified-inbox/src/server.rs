@@ -3,7 +3,6 @@
 
 use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use meta_messaging_core::contract::{Access, ApiToken, ApiTokens, RequestHeaders};
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, MediaOptions};
-use meta_messaging_core::media::FsMediaStore;
+use meta_messaging_core::inbox::{
+    ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, MediaConfig, MediaLocation,
+};
 use meta_messaging_emulator::RunningEmulator;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -69,9 +69,6 @@ pub enum AppError {
     /// The demo could not be set up.
     #[error(transparent)]
     Demo(#[from] DemoError),
-    /// The directory for kept attachments (`META_MEDIA_DIR`) could not be created.
-    #[error("cannot keep attachments: set META_MEDIA_DIR to a writable directory")]
-    Media(#[from] meta_messaging_core::media::MediaError),
 }
 
 /// A running app.
@@ -130,14 +127,15 @@ pub async fn start_with(
     match mode {
         Mode::Live => {
             let bind_to = setting(&lookup, "BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-            let config = InboxConfig::from_lookup(|name| match name {
+            let mut config = InboxConfig::from_lookup(|name| match name {
                 "META_OAUTH_REDIRECT_URI" => setting(&lookup, name)
                     .or_else(|| Some(format!("http://{bind_to}{API_PREFIX}/oauth/callback"))),
+                "META_MEDIA" => media_setting(&lookup),
                 _ => lookup(name),
             })?;
+            config.media = config.media.map(|media| media.mount(API_PREFIX));
             let listener = bind(&bind_to, false).await?;
-            let media = setting(&lookup, "META_MEDIA_DIR").map(PathBuf::from);
-            let inbox = inbox(&config, media.as_deref()).await?;
+            let inbox = inbox(&config).await?;
             serve(listener, inbox, &config, None).await
         }
         Mode::Demo { customers_every } => {
@@ -165,10 +163,14 @@ pub async fn start_with(
                 .map(ApiToken::new)
                 .collect();
             config.allowed_hosts = list("META_ALLOWED_HOSTS");
-            let media = setting(&lookup, "META_MEDIA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| demo.media_dir());
-            let inbox = inbox(&config, Some(&media)).await?;
+            // The demo always keeps attachments: in a temporary directory unless told where.
+            let media = MediaConfig::from_lookup(|name| match name {
+                "META_MEDIA" => media_setting(&lookup),
+                _ => lookup(name),
+            })?
+            .unwrap_or_else(|| MediaConfig::new(MediaLocation::Directory(demo.media_dir())));
+            config.media = Some(media.mount(API_PREFIX));
+            let inbox = inbox(&config).await?;
             let running = serve(listener, inbox, &config, Some(demo)).await?;
             if let Some(demo) = &running.demo {
                 demo.connect_accounts(&running.inbox).await?;
@@ -179,6 +181,11 @@ pub async fn start_with(
     }
 }
 
+/// `META_MEDIA`, or `META_MEDIA_DIR`, its older name (a directory).
+fn media_setting(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    setting(&lookup, "META_MEDIA").or_else(|| setting(&lookup, "META_MEDIA_DIR"))
+}
+
 /// The variable `name`, unless it is unset or blank (as [`InboxConfig`] reads them).
 fn setting(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name).filter(|value| !value.trim().is_empty())
@@ -186,15 +193,11 @@ fn setting(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String
 
 /// The inbox `config` describes, looking up participants' names for the page, with the connect
 /// flow (when configured) returning to the page, which shows how many accounts were connected,
-/// and, with a `media` directory, keeping attachments there (the page shows the kept copy).
-async fn inbox(config: &InboxConfig, media: Option<&Path>) -> Result<Inbox, AppError> {
+/// and, with media configured, keeping attachments (the page shows the kept copy).
+async fn inbox(config: &InboxConfig) -> Result<Inbox, AppError> {
     let mut builder = config.builder().await?.fetch_profiles(true);
     if let Some(oauth) = &config.oauth {
         builder = builder.oauth(oauth.clone().success_redirect("/"));
-    }
-    if let Some(dir) = media {
-        let files = FsMediaStore::new(dir)?;
-        builder = builder.media(MediaOptions::new(files).mount(API_PREFIX));
     }
     Ok(builder.build()?)
 }

@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use super::builder::BuildError;
+use super::media_config::MediaConfig;
 use super::{Inbox, InboxBuilder, OAuthSettings, Tenancy};
 use crate::contract::{Access, ApiToken, ApiTokens};
 use crate::graph::{GraphClient, GraphError};
 use crate::ids::TenantId;
+use crate::media::MediaError;
 use crate::secret::{AppSecret, VerifyToken};
 use crate::store::{InMemoryStore, MessageStore, StoreError, TokenKeyError, TokenKeyring};
 
@@ -30,6 +32,15 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `META_API_TOKEN` | the API tokens of the inbox routes (`Authorization: Bearer ...`); several, comma-separated, while rotating | a random one, made at start ([`InboxConfig::access`]) |
 /// | `META_ALLOWED_HOSTS` | the host names (with port, if not 80/443) the inbox routes and page answer to, comma-separated | loopback names only |
 /// | `META_TOKEN_KEY` | the key that seals account tokens at rest: base64 of 32 bytes; several, comma-separated, while rotating (the first seals) | SQLite: a key file beside the database; PostgreSQL: required |
+/// | `META_MEDIA` | keeps inbound attachments past Meta's expiring URLs: a directory path, `file://DIR`, or `s3://bucket[/prefix]` (feature `s3`) | off |
+/// | `META_MEDIA_S3_ENDPOINT` | the endpoint of an S3-compatible server other than AWS (MinIO, Ceph, R2, ...); an `http://` one also needs `AWS_ALLOW_HTTP=true` | AWS |
+/// | `META_MEDIA_MAX_BYTES` | the largest attachment kept, in bytes | 26214400 (25 MiB) |
+/// | `META_MEDIA_RETENTION_DAYS` | how many days kept media is kept ([`Inbox::prune_media`] deletes older media) | 90 |
+///
+/// With an `s3://` `META_MEDIA`, credentials and region come from the standard `AWS_*`
+/// variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
+/// web identity, container or instance credentials), as the AWS tools read them. See
+/// [`MediaConfig`] and `docs/media.md`.
 ///
 /// Where to listen is the app's own setting: the examples read `BIND` and, when
 /// `META_OAUTH_REDIRECT_URI` is unset, pass the callback route on that address through
@@ -66,6 +77,9 @@ pub struct InboxConfig {
     /// The host names the inbox routes answer to, from `META_ALLOWED_HOSTS` (empty: loopback
     /// names only).
     pub allowed_hosts: Vec<String>,
+    /// How attachments are kept, from `META_MEDIA` and the `META_MEDIA_*` variables (`None`:
+    /// not kept). Set its [`mount`](MediaConfig::mount) to where the app mounts the routes.
+    pub media: Option<MediaConfig>,
 }
 
 impl std::fmt::Debug for InboxConfig {
@@ -81,6 +95,7 @@ impl std::fmt::Debug for InboxConfig {
             .field("token_keys", &self.token_keys)
             .field("api_tokens", &self.api_tokens)
             .field("allowed_hosts", &self.allowed_hosts)
+            .field("media", &self.media)
             .finish()
     }
 }
@@ -121,6 +136,9 @@ pub enum ConfigError {
     /// The inbox could not be built.
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// The media store named by `META_MEDIA` could not be set up.
+    #[error("cannot set up the media store named by META_MEDIA")]
+    Media(#[source] MediaError),
     /// The live-event fan-out between instances could not start.
     #[cfg(feature = "postgres")]
     #[error("cannot start the live-event fan-out on the PostgreSQL store")]
@@ -180,7 +198,9 @@ impl InboxConfig {
     /// [`ConfigError::Missing`] when `META_APP_SECRET` (or every item of it) or
     /// `META_VERIFY_TOKEN` is not set or empty, or
     /// `META_APP_ID` is set without `META_OAUTH_REDIRECT_URI`;
-    /// [`ConfigError::TokenKey`] when `META_TOKEN_KEY` is set but not valid.
+    /// [`ConfigError::TokenKey`] when `META_TOKEN_KEY` is set but not valid;
+    /// [`ConfigError::Invalid`] for a `META_MEDIA*` variable that cannot be used (see
+    /// [`MediaConfig::from_lookup`]).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -225,17 +245,20 @@ impl InboxConfig {
                 .map(|keys| keys.parse())
                 .transpose()
                 .map_err(ConfigError::TokenKey)?,
+            media: MediaConfig::from_lookup(get)?,
         })
     }
 
-    /// An inbox builder with the secrets, the opened store, the Graph client and single-tenant
-    /// routing set; add handlers or limits, then `build()`.
+    /// An inbox builder with the secrets, the opened store, the Graph client, single-tenant
+    /// routing and, with `META_MEDIA`, kept attachments set; add handlers or limits, then
+    /// `build()`.
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] for an unknown `META_STORE` scheme, [`ConfigError::Store`] when
     /// the store cannot be opened, [`ConfigError::TokenKeyRequired`] for a PostgreSQL store
     /// without `META_TOKEN_KEY`, [`ConfigError::TokenKey`] when a SQLite store's key file cannot
-    /// be used, [`ConfigError::Graph`] when `META_GRAPH_URL` is unusable.
+    /// be used, [`ConfigError::Graph`] when `META_GRAPH_URL` is unusable,
+    /// [`ConfigError::Media`] when the media store cannot be set up.
     pub async fn builder(&self) -> Result<InboxBuilder, ConfigError> {
         let mut graph = GraphClient::builder();
         if let Some(url) = &self.graph_url {
@@ -254,6 +277,9 @@ impl InboxConfig {
         }
         if let Some(oauth) = &self.oauth {
             builder = builder.oauth(oauth.clone());
+        }
+        if let Some(media) = &self.media {
+            builder = builder.media(media.options().map_err(ConfigError::Media)?);
         }
         #[cfg(feature = "postgres")]
         if is_postgres(&self.store) {
@@ -490,6 +516,42 @@ mod tests {
             .await
             .expect_err("redis is not a store");
         assert!(!err.to_string().contains("redis-pass-7"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn meta_media_turns_keeping_attachments_on() {
+        let dir = tempfile::tempdir().expect("dir");
+        let kept = dir.path().join("kept");
+        let mut vars = REQUIRED.to_vec();
+        let location = format!("file://{}", kept.display());
+        vars.extend([
+            ("META_STORE", "memory"),
+            ("META_MEDIA", &location),
+            ("META_MEDIA_MAX_BYTES", "1000"),
+        ]);
+        let read = config(&vars).expect("valid");
+        let media = read.media.as_ref().expect("media is on");
+        assert_eq!(
+            media.location,
+            super::super::MediaLocation::Directory(kept.clone())
+        );
+        assert_eq!(media.max_bytes, 1000);
+        read.build().await.expect("build");
+        assert!(kept.is_dir(), "building the inbox opens the media store");
+
+        assert!(config(&REQUIRED).expect("valid").media.is_none());
+        vars.push(("META_MEDIA_RETENTION_DAYS", "a week"));
+        let err = config(&vars).expect_err("not a number of days");
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    variable: "META_MEDIA_RETENTION_DAYS",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

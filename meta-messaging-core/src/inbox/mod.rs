@@ -64,6 +64,7 @@ mod handover;
 mod idempotent;
 mod live;
 mod media;
+mod media_config;
 mod outcome;
 mod profiles;
 mod receive;
@@ -100,6 +101,7 @@ pub use media::{
     DEFAULT_MEDIA_CONCURRENCY, DEFAULT_MEDIA_QUEUE, DEFAULT_MEDIA_RETENTION, KeptMedia,
     MediaOptions,
 };
+pub use media_config::{MediaConfig, MediaLocation};
 pub use outcome::{SendOutcome, UnstoredMessage};
 pub use receive::Receipt;
 pub use send::{SendAttachment, SendQuickReply, SendRequest};

@@ -7,4 +7,5 @@ pub mod graph_mock;
 pub mod http;
 pub mod inbox;
 pub mod postgres;
+pub mod s3;
 pub mod servers;

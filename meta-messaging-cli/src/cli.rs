@@ -38,7 +38,7 @@ pub enum Command {
     /// whether the body looks re-serialized (raw non-ASCII or unescaped '/' where Meta sends
     /// escapes, pretty-printed JSON). Never prints the body or the secret.
     ///
-    /// Prints "valid", or "invalid: <reason>" and the diagnosis, and then exits 1.
+    /// Prints `valid`, or `invalid: <reason>` and the diagnosis, and then exits 1.
     Verify(VerifyArgs),
     /// Build a realistic delivery (or read one from a file), sign it and POST it to a webhook
     /// endpoint; print the response's status and body.

@@ -33,6 +33,13 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Print the X-Hub-Signature-256 header value (sha256=...) Meta would send for a body.
     Sign(SignArgs),
+    /// Check a captured delivery body against its X-Hub-Signature-256 value, and when it does
+    /// not verify, say why as far as the request tells: which header came, the body's length,
+    /// whether the body looks re-serialized (raw non-ASCII or unescaped '/' where Meta sends
+    /// escapes, pretty-printed JSON). Never prints the body or the secret.
+    ///
+    /// Prints `valid`, or `invalid: <reason>` and the diagnosis, and then exits 1.
+    Verify(VerifyArgs),
     /// Build a realistic delivery (or read one from a file), sign it and POST it to a webhook
     /// endpoint; print the response's status and body.
     ///
@@ -188,6 +195,25 @@ pub struct SignArgs {
     #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
     pub secret: AppSecret,
     /// The body to sign: a file, or `-` (the default) for standard input. Signed byte for byte.
+    #[arg(default_value = "-")]
+    pub input: PathBuf,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The app secret (Meta dashboard: App settings > Basic).
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
+    pub secret: AppSecret,
+    /// The X-Hub-Signature-256 value that came with the body (sha256=...); leave it out when
+    /// the request had none. A sha1=... value (X-Hub-Signature) is diagnosed as such.
+    #[arg(long)]
+    pub signature: Option<String>,
+    /// The request also carried an X-Hub-Signature (SHA-1) header.
+    #[arg(long)]
+    pub sha1_header: bool,
+    /// The captured body: a file, or `-` (the default) for standard input. Checked byte for
+    /// byte, so capture it before anything parses it.
     #[arg(default_value = "-")]
     pub input: PathBuf,
 }

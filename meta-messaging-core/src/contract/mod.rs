@@ -251,6 +251,9 @@ impl Method {
 pub struct RequestHeaders<'a> {
     /// `X-Hub-Signature-256`.
     pub signature: Option<&'a str>,
+    /// `X-Hub-Signature` (the legacy SHA-1 signature): never verified, only told in the
+    /// diagnosis of a refused delivery (a proxy that forwards it alone).
+    pub legacy_signature: Option<&'a str>,
     /// `Cookie` (the OAuth state and the session cookie).
     pub cookie: Option<&'a str>,
     /// `Authorization` (`Bearer <API token>`).
@@ -296,6 +299,7 @@ impl<'a> RequestHeaders<'a> {
         let text = |name| lookup(name).and_then(header_text);
         Self {
             signature: text("x-hub-signature-256"),
+            legacy_signature: text("x-hub-signature"),
             cookie: text("cookie"),
             authorization: text("authorization"),
             origin: text("origin"),
@@ -406,6 +410,7 @@ impl fmt::Debug for RequestHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestHeaders")
             .field("signature", &self.signature.is_some())
+            .field("legacy_signature", &self.legacy_signature.is_some())
             .field("cookie", &presence(self.cookie))
             .field("authorization", &presence(self.authorization))
             .field("origin", &self.origin)
@@ -759,7 +764,12 @@ impl InboxRoutes {
                     Err(refused) => return refused,
                 };
                 match inbox
-                    .receive_from(request.remote, request.headers.signature, &body)
+                    .receive_checked(
+                        request.remote,
+                        request.headers.signature,
+                        request.headers.legacy_signature.is_some(),
+                        &body,
+                    )
                     .await
                 {
                     Ok(receipt) => ApiResponse::json(200, &receipt),

@@ -227,13 +227,9 @@ impl MetaError {
         let wire = envelope.error;
         let code = wire.code.as_ref().and_then(number)?;
         let error_subcode = wire.error_subcode.as_ref().and_then(number);
-        let message = wire.message.unwrap_or_default();
-        let kind = catalog::lookup_error(code, error_subcode, &message)
-            .map(|t| t.kind)
-            .unwrap_or_else(|| classify_by_code(code, error_subcode));
-        Some(Self {
+        let mut error = Self {
             status,
-            message,
+            message: wire.message.unwrap_or_default(),
             error_type: wire.error_type,
             code,
             error_subcode,
@@ -243,15 +239,34 @@ impl MetaError {
             is_transient: wire.is_transient,
             error_data: wire.error_data,
             other: wire.other,
-            kind,
+            kind: ErrorKind::Unknown,
             usage: RateLimitUsage::default(),
-        })
+        };
+        error.kind = error
+            .troubleshooting()
+            .map(|t| t.kind)
+            .unwrap_or_else(|| classify_by_code(code, error_subcode));
+        Some(error)
     }
 
-    /// The troubleshooting entry for this code and subcode (and, for `appsecret_proof`, the
-    /// parameter the message names).
+    /// Meta's texts that the catalog reads when the numbers are ambiguous: `message`, `type`,
+    /// `error_user_title` and `error_user_msg`.
+    fn texts(&self) -> Vec<&str> {
+        [
+            Some(self.message.as_str()),
+            self.error_type.as_deref(),
+            self.error_user_title.as_deref(),
+            self.error_user_msg.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The troubleshooting entry for this error: its code and subcode, and where they are
+    /// ambiguous or missing, Meta's text (see [`catalog::lookup_error`]).
     pub fn troubleshooting(&self) -> Option<&'static Troubleshooting> {
-        catalog::lookup_error(self.code, self.error_subcode, &self.message)
+        catalog::lookup_error(self.code, self.error_subcode, &self.texts())
     }
 
     /// The one-line fix.

@@ -199,3 +199,49 @@ async fn send_with_the_app_secret_carries_the_appsecret_proof() {
     let (code, _, err) = run(&args).await;
     assert_eq!(code, ExitCode::SUCCESS, "{err}");
 }
+
+#[tokio::test]
+async fn send_explains_the_real_errors_the_report_quoted() {
+    let fixtures = field_fixtures();
+    let cases = [
+        (
+            "window_10_no_subcode_home_assistant",
+            "error: outside_messaging_window\n",
+            "fix: Reply within 24 hours",
+        ),
+        (
+            "blocked_200_botkit",
+            "error: user_unavailable\n",
+            "fix: Do not retry and do not reconnect",
+        ),
+    ];
+    for (name, first_line, fix) in cases {
+        let case = &fixtures.iter().find(|(n, _)| n == name).unwrap().1;
+        let mock = GraphMock::start().await;
+        graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+            .respond_with(json(
+                case["status"].as_u64().unwrap() as u16,
+                case["body"].clone(),
+            ))
+            .expect(1)
+            .mount(&mock.server)
+            .await;
+        let args = [
+            "send",
+            "--token",
+            PAGE_TOKEN,
+            "--page-id",
+            PAGE_ID,
+            "--to",
+            PSID,
+            "--text",
+            "Hi",
+            "--graph-url",
+            &mock.uri(),
+        ];
+        let (code, _, err) = run(&args).await;
+        assert_eq!(code, ExitCode::FAILURE);
+        assert!(err.starts_with(first_line), "{name}: {err}");
+        assert!(err.contains(fix), "{name}: {err}");
+    }
+}

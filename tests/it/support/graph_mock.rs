@@ -35,6 +35,24 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
+/// The real error bodies of `fixtures/graph/field/`, by file name, sorted.
+pub fn field_fixtures() -> Vec<(String, Value)> {
+    let dir = format!("{}/fixtures/graph/field", env!("CARGO_MANIFEST_DIR"));
+    let mut cases: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, value)
+        })
+        .collect();
+    cases.sort_by(|a, b| a.0.cmp(&b.0));
+    cases
+}
+
 /// A mock Graph server whose catch-all fails any test that sends an unexpected request.
 pub struct GraphMock {
     pub server: MockServer,

@@ -20,13 +20,13 @@ use crate::support::servers::{Adapter, PREFIX, bind, serve_bound};
 /// keeping attachments in `{dir}/media`.
 pub(super) struct Deployment {
     pub(super) emulator: RunningEmulator,
-    base: String,
-    http: reqwest::Client,
+    pub(super) base: String,
+    pub(super) http: reqwest::Client,
     dir: tempfile::TempDir,
 }
 
 impl Deployment {
-    async fn start(adapter: Adapter, world: World) -> Self {
+    pub(super) async fn start(adapter: Adapter, world: World) -> Self {
         Self::start_with(
             adapter,
             world,
@@ -178,7 +178,7 @@ impl Deployment {
     }
 
     /// Waits until the emulator delivered `count` webhooks and the inbox answered each 200.
-    async fn delivered(&self, count: usize) {
+    pub(super) async fn delivered(&self, count: usize) {
         for _ in 0..250 {
             let deliveries = self.emulator.deliveries();
             if deliveries.len() >= count {

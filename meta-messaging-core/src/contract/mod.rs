@@ -42,6 +42,7 @@ mod messages;
 mod query;
 mod session;
 pub mod sse;
+mod upload;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -536,7 +537,8 @@ impl InboxRoutes {
     /// `resolved` is the tenant the host's resolver mapped the request to (with
     /// routes mounted by [`MountedRoutes::with_resolver`]; `None` otherwise), and `body` the request's
     /// body as it arrives: it is read only when the route takes one, and only after the request
-    /// passed every check, up to [`Inbox::max_body_bytes`] and within
+    /// passed every check, up to [`Inbox::max_body_bytes`] (a `multipart/form-data`
+    /// `POST /messages`: [`Inbox::max_upload_bytes`] and room for its fields) and within
     /// [`Inbox::body_timeout`].
     pub async fn serve<S, E>(
         &self,
@@ -579,6 +581,12 @@ impl InboxRoutes {
         };
         if request.method.changes_state() && !caller.proof.may_change_state(&request.headers) {
             return ApiResponse::refused(Refusal::CrossSite);
+        }
+        if route == Route::Messages
+            && request.method == Method::Post
+            && upload::is_multipart(request.headers.content_type)
+        {
+            return upload::post(&self.inbox, &caller.tenant, request, body).await;
         }
         let body = if reads_body(route, request.method) {
             match self.read_json_body(request, body).await {

@@ -93,6 +93,12 @@ impl GraphError {
             Self::Http { .. } | Self::Decode { .. } => ErrorKind::UnexpectedResponse,
             Self::Transport { source, .. } if source.is_timeout() => ErrorKind::Timeout,
             Self::Transport { .. } => ErrorKind::Network,
+            Self::InvalidRequest(InvalidRequest::AttachmentTooLarge { .. }) => {
+                ErrorKind::AttachmentTooLarge
+            }
+            Self::InvalidRequest(InvalidRequest::AttachmentTypeNotAllowed { .. }) => {
+                ErrorKind::AttachmentTypeNotAllowed
+            }
             Self::InvalidRequest(_) => ErrorKind::InvalidRequest,
             Self::Configuration { .. } => ErrorKind::Configuration,
         }
@@ -380,6 +386,34 @@ pub enum InvalidRequest {
     EmptyAttachment {
         /// The file name given.
         filename: String,
+    },
+    /// An uploaded file is larger than the platform takes for its kind.
+    #[error(
+        "the {kind} is {size} bytes; {platform} takes {kind} attachments of at most {max} bytes: make it smaller (compress, resize or shorten it), or send a link to it as text"
+    )]
+    AttachmentTooLarge {
+        /// The platform whose limit applies.
+        platform: crate::Platform,
+        /// The attachment's kind.
+        kind: super::AttachmentKind,
+        /// The file's size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        max: u64,
+    },
+    /// An uploaded file's media type is not one the platform takes for its kind.
+    #[error(
+        "{platform} does not take {mime:?} as {kind}: convert the file to {allowed}, or send a link to it as text"
+    )]
+    AttachmentTypeNotAllowed {
+        /// The platform whose rule applies.
+        platform: crate::Platform,
+        /// The attachment's kind.
+        kind: super::AttachmentKind,
+        /// The file's media type.
+        mime: String,
+        /// The media types the platform takes for the kind.
+        allowed: &'static str,
     },
     /// A value breaks one of Meta's documented limits (a length or a count).
     #[error("{at} has {found} {}; {limit}", limit.unit())]

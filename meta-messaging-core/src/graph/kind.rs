@@ -69,6 +69,12 @@ pub enum ErrorKind {
     Timeout,
     /// The request was refused by this crate before it was sent (a text too long, ...).
     InvalidRequest,
+    /// An uploaded file is larger than the platform takes for its kind (checked before the
+    /// upload, so nothing was sent).
+    AttachmentTooLarge,
+    /// An uploaded file's media type is not one the platform takes for its kind (checked
+    /// before the upload, so nothing was sent).
+    AttachmentTypeNotAllowed,
     /// Meta (or a proxy in between) answered with something that is not the expected JSON.
     UnexpectedResponse,
     /// The client was configured wrongly (a base URL that does not parse, ...).
@@ -103,6 +109,8 @@ impl ErrorKind {
             Self::Network => "network",
             Self::Timeout => "timeout",
             Self::InvalidRequest => "invalid_request",
+            Self::AttachmentTooLarge => "attachment_too_large",
+            Self::AttachmentTypeNotAllowed => "attachment_type_not_allowed",
             Self::UnexpectedResponse => "unexpected_response",
             Self::Configuration => "configuration",
         }
@@ -190,6 +198,12 @@ impl ErrorKind {
                 "raise the client's timeout or retry later; a timed-out send may have been delivered"
             }
             Self::InvalidRequest => "fix the request as the message says; nothing was sent",
+            Self::AttachmentTooLarge => {
+                "make the file smaller than the limit in the message (compress, resize or shorten it), or send a link to it as text; nothing was sent"
+            }
+            Self::AttachmentTypeNotAllowed => {
+                "convert the file to one of the types the message lists, or send a link to it as text; nothing was sent"
+            }
             Self::UnexpectedResponse => {
                 "a proxy or Meta answered with something unexpected; retry later, and check the base URL"
             }

@@ -58,6 +58,7 @@ pub mod catalog;
 mod client;
 mod comments;
 mod error;
+mod file_limits;
 mod handover;
 mod http_client;
 mod kind;
@@ -92,6 +93,9 @@ pub use client::{
     GraphClientBuilder,
 };
 pub use error::{GraphError, InvalidRequest, MetaError, Result};
+pub use file_limits::{
+    INSTAGRAM_MAX_IMAGE_BYTES, MAX_ATTACHMENT_BYTES, attachment_kind_of, check_upload,
+};
 pub use handover::{PAGE_INBOX_APP_ID, SecondaryReceiver};
 pub use http_client::http_client_builder;
 pub use kind::ErrorKind;

@@ -233,6 +233,16 @@ impl MediaKeeping {
         }
     }
 
+    /// Where kept files live.
+    pub(super) fn files(&self) -> &Arc<dyn MediaStore> {
+        &self.keeper.files
+    }
+
+    /// Where the inbox serves the kept attachment `id`.
+    pub(super) fn media_url(&self, id: &StoredMediaId) -> String {
+        self.keeper.media_url(id)
+    }
+
     /// Queues the downloads and deletions a delivery's events call for. Never waits: a full
     /// queue drops the job (the attachment stays `stored: false`).
     fn queue(&self, events: &[TenantEvent]) {
@@ -367,10 +377,7 @@ impl Keeper {
         };
         let sha256 = self.files.put(&downloaded.bytes).await?;
         let id = StoredMediaId::of_attachment(tenant, message.id, index);
-        let media_url = match &self.mount {
-            Some(mount) => format!("{mount}/media/{id}"),
-            None => format!("media/{id}"),
-        };
+        let media_url = self.media_url(&id);
         let size = downloaded.bytes.len() as u64;
         let mime = downloaded
             .mime
@@ -383,6 +390,14 @@ impl Keeper {
             }
         }
         Ok(())
+    }
+
+    /// Where the inbox serves the kept attachment `id`.
+    fn media_url(&self, id: &StoredMediaId) -> String {
+        match &self.mount {
+            Some(mount) => format!("{mount}/media/{id}"),
+            None => format!("media/{id}"),
+        }
     }
 
     /// Deletes the files of deleted records that no other record names.

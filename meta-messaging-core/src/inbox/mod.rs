@@ -69,6 +69,7 @@ mod outcome;
 mod profiles;
 mod receive;
 mod send;
+mod send_file;
 mod status;
 mod tenancy;
 mod unrouted;
@@ -82,7 +83,8 @@ pub use backfill_options::{
 };
 pub use builder::{
     BuildError, DEFAULT_BODY_TIMEOUT, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_EVENT_STREAMS_PER_TENANT, DEFAULT_STATUS_CHECK_INTERVAL, InboxBuilder,
+    DEFAULT_MAX_EVENT_STREAMS_PER_TENANT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_STATUS_CHECK_INTERVAL,
+    InboxBuilder,
 };
 pub use comments::CommentReplyRequest;
 pub use config::{ConfigError, ConfiguredAccess, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig};
@@ -105,6 +107,7 @@ pub use media_config::{MediaConfig, MediaLocation};
 pub use outcome::{SendOutcome, UnstoredMessage};
 pub use receive::Receipt;
 pub use send::{SendAttachment, SendQuickReply, SendRequest};
+pub use send_file::OutgoingFile;
 pub use status::{AccountStatusReport, StatusReport};
 pub use tenancy::Tenancy;
 pub use window::WindowRefusal;
@@ -138,6 +141,7 @@ struct InboxInner {
     /// Drives `handlers` from the store's handler queue.
     runner: handlers::Runner,
     max_body_bytes: usize,
+    max_upload_bytes: usize,
     body_timeout: Duration,
     max_event_streams: usize,
     /// Answers of the live connection checks, per Page, reused within `status_check_interval`.
@@ -188,6 +192,12 @@ impl Inbox {
     /// is read whole.
     pub fn max_body_bytes(&self) -> usize {
         self.inner.max_body_bytes
+    }
+
+    /// The largest file a `multipart/form-data` `POST /messages` takes
+    /// ([`InboxBuilder::max_upload_bytes`]).
+    pub fn max_upload_bytes(&self) -> usize {
+        self.inner.max_upload_bytes
     }
 
     /// How long a request body may take to arrive.

@@ -29,8 +29,11 @@ use crate::server::Shared;
 use crate::state::{Principal, State as Live};
 use crate::world::FacebookPage;
 
-/// The largest request body accepted; Meta's own attachment limit is 25 MB.
-pub(crate) const BODY_LIMIT: usize = 25 * 1024 * 1024;
+/// The largest file an attachment upload takes, as Meta's: 25 MB.
+pub(crate) const FILE_LIMIT: usize = 25 * 1024 * 1024;
+
+/// The largest request body accepted: a largest file and room for the upload's other fields.
+pub(crate) const BODY_LIMIT: usize = FILE_LIMIT + 64 * 1024;
 
 pub(crate) use oauth::{IssuedCode, consent};
 
@@ -49,6 +52,8 @@ pub(crate) fn routes() -> Router<Shared> {
             "/{version}/{node}/{edge}",
             get(get_edge).post(post_edge).delete(delete_edge),
         )
+        // axum's extractors (the upload's multipart one) stop at 2 MB unless told otherwise.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 async fn get_node(

@@ -28,7 +28,7 @@ pub(super) struct Deployment {
 }
 
 impl Deployment {
-    async fn start(adapter: Adapter, world: World) -> Self {
+    pub(super) async fn start(adapter: Adapter, world: World) -> Self {
         Self::start_with(
             adapter,
             world,
@@ -195,7 +195,7 @@ impl Deployment {
     }
 
     /// Waits until the emulator delivered `count` webhooks and the inbox answered each 200.
-    async fn delivered(&self, count: usize) {
+    pub(super) async fn delivered(&self, count: usize) {
         for _ in 0..250 {
             let deliveries = self.emulator.deliveries();
             if deliveries.len() >= count {

@@ -17,3 +17,4 @@ mod store;
 mod store_batch;
 mod store_tokens;
 mod unified_inbox;
+mod unified_inbox_cli;

@@ -18,3 +18,4 @@ mod store;
 mod store_batch;
 mod store_tokens;
 mod unified_inbox;
+mod unified_inbox_cli;

@@ -14,7 +14,7 @@ use axum::routing::get;
 use meta_messaging_core::contract::{Access, ApiToken, ApiTokens, RequestHeaders};
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{
-    ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, MediaConfig, MediaLocation,
+    ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, MediaConfig, MediaLocation, ShutdownReport,
 };
 use meta_messaging_emulator::RunningEmulator;
 use serde_json::{Value, json};
@@ -51,6 +51,12 @@ pub enum Mode {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppError {
+    /// No variable of the configuration is set at all.
+    #[error(
+        "no configuration: set META_APP_SECRET and META_VERIFY_TOKEN (every variable is in \
+         docs/operations.md), or try it offline first: cargo run -p unified-inbox -- --demo"
+    )]
+    Unconfigured,
     /// The environment does not configure an inbox.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -87,6 +93,8 @@ pub struct Running {
     /// The demo, in demo mode: its emulator (to script more) and where its store lives.
     pub demo: Option<Demo>,
     server: JoinHandle<std::io::Result<()>>,
+    /// How long a graceful shutdown may take (`META_SHUTDOWN_TIMEOUT_SECS`).
+    shutdown_timeout: Duration,
 }
 
 impl Running {
@@ -95,16 +103,68 @@ impl Running {
         self.demo.as_ref().map(Demo::emulator)
     }
 
-    /// Serves until the server stops or the process is interrupted.
+    /// Serves until the server stops.
     ///
     /// # Errors
     /// The server's I/O error.
     pub async fn wait(self) -> std::io::Result<()> {
-        match self.server.await {
-            Ok(result) => result,
-            Err(join) => Err(std::io::Error::other(join)),
-        }
+        joined(self.server).await
     }
+
+    /// Serves until `signal` (SIGTERM or Ctrl-C in the binary), then stops gracefully within
+    /// `META_SHUTDOWN_TIMEOUT_SECS`: stops accepting, ends the page's live stream with a
+    /// reconnect hint, finishes the requests in flight, commits every queued write
+    /// ([`Inbox::serve_gracefully`]).
+    ///
+    /// # Errors
+    /// The server's I/O error.
+    pub async fn serve_until(
+        self,
+        signal: impl Future<Output = ()>,
+    ) -> std::io::Result<ShutdownReport> {
+        self.inbox
+            .serve_gracefully(joined(self.server), signal, self.shutdown_timeout)
+            .await
+    }
+}
+
+/// The result of the server's task.
+async fn joined(server: JoinHandle<std::io::Result<()>>) -> std::io::Result<()> {
+    match server.await {
+        Ok(result) => result,
+        Err(join) => Err(std::io::Error::other(join)),
+    }
+}
+
+/// The effective configuration of [`Mode::Live`] as `lookup` gives it, secrets redacted:
+/// what `--check-config` prints.
+///
+/// # Errors
+/// [`AppError::Unconfigured`] when nothing is set, else the configuration's error, naming
+/// the variable and its fix.
+pub fn check_config(lookup: impl Fn(&str) -> Option<String>) -> Result<String, AppError> {
+    let (bind, config) = live_config(&lookup)?;
+    Ok(format!("{config}{:<28}{bind}\n", "BIND"))
+}
+
+/// `BIND` and the inbox configuration of live mode, the connect flow's callback on `BIND`
+/// unless `META_OAUTH_REDIRECT_URI` names another.
+fn live_config(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<(String, InboxConfig), AppError> {
+    if InboxConfig::is_unconfigured(lookup) {
+        return Err(AppError::Unconfigured);
+    }
+    let bind_to = setting(lookup, "BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    let mut config = InboxConfig::from_lookup(|name| match name {
+        "META_OAUTH_REDIRECT_URI" => setting(lookup, name)
+            .or_else(|| Some(format!("http://{bind_to}{API_PREFIX}/oauth/callback"))),
+        "META_MEDIA" => media_setting(lookup),
+        _ => lookup(name),
+    })?;
+    // Kept attachments are served under the routes' mount.
+    config.media = config.media.map(|media| media.mount(API_PREFIX));
+    Ok((bind_to, config))
 }
 
 /// Starts the app in `mode`, listening on `BIND` (default `127.0.0.1:3000`; in demo mode a
@@ -126,14 +186,7 @@ pub async fn start_with(
 ) -> Result<Running, AppError> {
     match mode {
         Mode::Live => {
-            let bind_to = setting(&lookup, "BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-            let mut config = InboxConfig::from_lookup(|name| match name {
-                "META_OAUTH_REDIRECT_URI" => setting(&lookup, name)
-                    .or_else(|| Some(format!("http://{bind_to}{API_PREFIX}/oauth/callback"))),
-                "META_MEDIA" => media_setting(&lookup),
-                _ => lookup(name),
-            })?;
-            config.media = config.media.map(|media| media.mount(API_PREFIX));
+            let (bind_to, config) = live_config(&lookup)?;
             let listener = bind(&bind_to, false).await?;
             let inbox = inbox(&config).await?;
             serve(listener, inbox, &config, None).await
@@ -287,7 +340,13 @@ async fn serve(
     });
     // The peer's address goes into the log of refused webhook signatures.
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    let server = tokio::spawn(async move { axum::serve(listener, service).await });
+    // Stops accepting when the inbox drains (`Running::serve_until`).
+    let drained = inbox.drained();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(drained)
+            .await
+    });
     let url = format!("http://{addr}/");
     Ok(Running {
         sign_in_url: match &code {
@@ -296,6 +355,8 @@ async fn serve(
         },
         api_token: configured.generated,
         url,
+        // The demo's configuration leaves it at its default.
+        shutdown_timeout: config.shutdown_timeout,
         inbox,
         demo,
         server,

@@ -136,6 +136,8 @@ pub(crate) enum Refusal {
     SessionsUnavailable,
     /// An `Idempotency-Key` that is not 1 to 255 visible ASCII characters.
     InvalidIdempotencyKey(InvalidIdempotencyKey),
+    /// A live stream asked for while the inbox drains ([`Inbox::drain`](crate::inbox::Inbox::drain)).
+    ShuttingDown,
 }
 
 impl Refusal {
@@ -150,6 +152,7 @@ impl Refusal {
             Refusal::TooManyStreams => 429,
             Refusal::Unserializable => 500,
             Refusal::SessionsUnavailable => 404,
+            Refusal::ShuttingDown => 503,
         }
     }
 
@@ -203,6 +206,11 @@ impl Refusal {
                 "internal_error",
                 "the answer could not be written",
                 "report this as a bug, with the request that caused it",
+            ),
+            Refusal::ShuttingDown => (
+                "shutting_down",
+                "this server is shutting down",
+                "reconnect after the Retry-After delay: another instance, or this one restarted, answers",
             ),
             Refusal::SessionsUnavailable => (
                 "sessions_unavailable",

@@ -37,6 +37,7 @@ mod comments;
 mod connect_routes;
 mod error;
 mod events;
+mod health;
 mod media;
 mod messages;
 mod query;
@@ -110,6 +111,11 @@ pub enum Route {
     /// `GET /session` (who is signed in), `POST /session` (sign in with an API token or a
     /// one-time code: sets the session cookie), `DELETE /session` (sign out).
     Session,
+    /// `GET /health/live`: 200 `{"status":"ok"}` while the process serves. No credentials.
+    HealthLive,
+    /// `GET /health/ready`: 200 `{"status":"ok"}` when [`Inbox::ready`], else 503
+    /// `{"status":"unavailable"}` (the cause is logged, not sent). No credentials.
+    HealthReady,
 }
 
 /// A route and its path pattern (`{id}` marks the conversation, comment or media id, in the syntax both axum
@@ -204,14 +210,30 @@ pub const ROUTES: &[RouteSpec] = &[
         route: Route::Session,
         path: "/session",
     },
+    RouteSpec {
+        route: Route::HealthLive,
+        path: "/health/live",
+    },
+    RouteSpec {
+        route: Route::HealthReady,
+        path: "/health/ready",
+    },
 ];
 
 impl Route {
     /// Whether the route acts for a tenant the host names: everything but the webhook (Meta
-    /// calls it), the OAuth callback (the tenant travels in its signed state) and the session
-    /// route (it checks the credentials it is given itself).
+    /// calls it), the OAuth callback (the tenant travels in its signed state), the session
+    /// route (it checks the credentials it is given itself) and the health probes (an
+    /// orchestrator calls them, and they say nothing about any tenant).
     pub fn needs_tenant(self) -> bool {
-        !matches!(self, Route::Webhook | Route::OAuthCallback | Route::Session)
+        !matches!(
+            self,
+            Route::Webhook
+                | Route::OAuthCallback
+                | Route::Session
+                | Route::HealthLive
+                | Route::HealthReady
+        )
     }
 }
 
@@ -556,6 +578,9 @@ impl InboxRoutes {
                 return connect_routes::callback(&self.inbox, request).await;
             }
             Route::OAuthCallback => return ApiResponse::refused(Refusal::MethodNotAllowed),
+            // Before the host check: a probe names the pod's address, not the inbox's host.
+            Route::HealthLive => return health::live(request.method),
+            Route::HealthReady => return health::ready(&self.inbox, request.method).await,
             _ => {}
         }
         if !self.access.host_allowed(request.headers.host) {
@@ -732,6 +757,10 @@ impl InboxRoutes {
                     inbox.status(tenant).await?
                 };
                 ApiResponse::json(200, &report)
+            }
+            (Route::Events, Method::Get) if inbox.is_draining() => {
+                ApiResponse::refused(Refusal::ShuttingDown)
+                    .with_header("retry-after", "1".to_owned())
             }
             (Route::Events, Method::Get) => {
                 let after = query::last_event_id(request.query, request.headers.last_event_id)?;

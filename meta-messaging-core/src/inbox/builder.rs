@@ -333,13 +333,17 @@ impl InboxBuilder {
         let live = Arc::new(live);
         let router = Arc::new(Router::new(tenancy, store.change_notices()));
         #[cfg(feature = "postgres")]
-        let forward = self.fanout.map(|fanout| {
-            // Weak: the fan-out's listener must not keep a dropped inbox alive.
-            let outbox = fanout.attach(Arc::downgrade(&live), Arc::downgrade(&router));
-            Box::new(outbox) as Box<dyn Forward>
-        });
+        let (forward, fanout_connected) = match self.fanout {
+            Some(fanout) => {
+                // Weak: the fan-out's listener must not keep a dropped inbox alive.
+                let outbox = fanout.attach(Arc::downgrade(&live), Arc::downgrade(&router));
+                let connected = outbox.connected();
+                (Some(Box::new(outbox) as Box<dyn Forward>), Some(connected))
+            }
+            None => (None, None),
+        };
         #[cfg(not(feature = "postgres"))]
-        let forward = None;
+        let (forward, fanout_connected) = (None, None);
         let listeners = Listeners {
             live: Arc::clone(&live),
             router: Arc::clone(&router),
@@ -378,6 +382,8 @@ impl InboxBuilder {
                         .unwrap_or(super::idempotent::DEFAULT_IDEMPOTENCY_TTL),
                 ),
                 media,
+                draining: tokio::sync::watch::channel(false).0,
+                fanout_connected,
             }),
         };
         // Inside a runtime (the usual case) the background starts now; otherwise with the

@@ -62,6 +62,7 @@ mod handler;
 mod handlers;
 mod handover;
 mod idempotent;
+mod lifecycle;
 mod live;
 mod media;
 mod media_config;
@@ -98,6 +99,9 @@ pub use fanout::{
 pub use handler::{EventHandler, HandlerError, HandlerEvent};
 pub use handlers::HandlerOptions;
 pub use idempotent::{DEFAULT_IDEMPOTENCY_TTL, IdempotentSend};
+pub use lifecycle::{
+    DEFAULT_SHUTDOWN_TIMEOUT, NotReady, READY_TIMEOUT, ShutdownReport, shutdown_signal,
+};
 pub use live::{InboxEvent, LiveEvent, Subscription};
 pub use media::{
     DEFAULT_MEDIA_CONCURRENCY, DEFAULT_MEDIA_QUEUE, DEFAULT_MEDIA_RETENTION, KeptMedia,
@@ -155,6 +159,10 @@ struct InboxInner {
     idempotency: idempotent::IdempotencySettings,
     /// Set when attachments are kept ([`InboxBuilder::media`]).
     media: Option<media::MediaKeeping>,
+    /// `true` once the inbox drains ([`Inbox::drain`]): live streams end, readiness fails.
+    draining: tokio::sync::watch::Sender<bool>,
+    /// Whether the PostgreSQL fan-out's `LISTEN` connection is up, when there is a fan-out.
+    fanout_connected: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl std::fmt::Debug for Inbox {

@@ -582,6 +582,34 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
     async fn reseal_tokens(&self) -> Result<usize, StoreError> {
         Ok(0)
     }
+
+    /// Whether the store can serve requests now: the database answers and its schema has every
+    /// migration this version needs. What `GET /health/ready` asks (within a short timeout:
+    /// an unreachable database may not answer at all).
+    ///
+    /// The default implementation, for stores that need no connection (the in-memory one),
+    /// is always ready.
+    ///
+    /// # Errors
+    /// The database's error when it cannot be reached; `StoreError::MigrationsPending` when
+    /// the schema is behind.
+    async fn ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Waits until every write submitted before the call (a delivery's `apply`, a sent
+    /// message's `record_outbound`) has been committed or failed: what a graceful shutdown
+    /// waits for before the process exits, so no write it accepted is left half-way in a
+    /// group commit's queue. Writes submitted meanwhile are waited for too.
+    ///
+    /// The default implementation, for stores that write in the caller's task (the in-memory
+    /// one), has nothing to wait for.
+    ///
+    /// # Errors
+    /// None from the backends of this crate; a store of yours may report its own.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// What [`InboxBuilder::store`](crate::inbox::InboxBuilder::store) accepts: a store by value

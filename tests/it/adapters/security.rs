@@ -202,6 +202,62 @@ async fn run(adapter: Adapter) {
         "{adapter:?}: the OAuth callback is Meta's redirect, not a tenant route"
     );
 
+    // The health probes are the other deliberate exception: an orchestrator calls them, under
+    // the pod's address, and they answer a word, never a cause or a tenant's data.
+    for path in ["/health/live", "/health/ready"] {
+        let probe = anonymous
+            .get(format!("{base}{path}"))
+            .header(HOST, "10.0.0.7:8080")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            probe.status(),
+            200,
+            "{adapter:?}: {path} needs no credentials"
+        );
+        assert_eq!(
+            probe.text().await.unwrap(),
+            r#"{"status":"ok"}"#,
+            "{adapter:?}: {path} says nothing else"
+        );
+    }
+    // Every route is a tenant route of the table above or one of these exceptions: a new
+    // route left out of both fails here.
+    let exceptions = [
+        "/webhook",
+        "/oauth/callback",
+        "/session",
+        "/health/live",
+        "/health/ready",
+    ];
+    let tested: Vec<String> = tenant_routes()
+        .iter()
+        .map(|(_, path, _, _)| {
+            path.split('?')
+                .next()
+                .unwrap_or_default()
+                .replace("/1/", "/{id}/")
+                .replace("17998123456789012", "{id}")
+                .replace("104417552380421", "{id}")
+                .replace("0123456789abcdef0123456789abcdef", "{id}")
+        })
+        .collect();
+    for spec in meta_messaging_core::contract::ROUTES {
+        let covered = exceptions.contains(&spec.path) || tested.iter().any(|p| p == spec.path);
+        assert!(
+            covered,
+            "{} is neither tested for credentials nor a deliberate exception",
+            spec.path
+        );
+        assert_eq!(
+            spec.route.needs_tenant(),
+            !exceptions.contains(&spec.path),
+            "{}: only the exceptions act for no tenant",
+            spec.path
+        );
+    }
+
     // Sign in: the session cookie is HttpOnly and SameSite=Strict.
     let signed_in = anonymous
         .post(format!("{base}/session"))

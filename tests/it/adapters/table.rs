@@ -514,6 +514,17 @@ async fn run_table(adapter: Adapter) {
             } },
         ),
         ("a method the route does not take", Send::Put("/messages".into()), error!(405, "method_not_allowed")),
+        (
+            "liveness probe",
+            Send::Get("/health/live".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json(), &json!({"status": "ok"})) },
+        ),
+        (
+            "readiness probe",
+            Send::Get("/health/ready".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json(), &json!({"status": "ok"})) },
+        ),
+        ("a probe takes GET only", Send::Delete("/health/live".into()), error!(405, "method_not_allowed")),
         ("a Facebook comment delivered", post("/webhook", Signature::Valid, comments()), Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 1) }),
         ("an Instagram comment delivered", post("/webhook", Signature::Valid, instagram_comment()), Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 1) }),
         (

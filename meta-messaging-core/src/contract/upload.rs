@@ -141,7 +141,10 @@ fn invalid(err: &multer::Error) -> InboxError {
 mod tests {
     use super::*;
 
-    fn form(parts: &[(&str, Option<(&str, &str)>, &str)]) -> Bytes {
+    /// A form part: its name, its file's name and media type (for a file), and its value.
+    type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str);
+
+    fn form(parts: &[Part<'_>]) -> Bytes {
         let mut body = String::new();
         for (name, file, value) in parts {
             body.push_str("--XyZ\r\n");

@@ -128,6 +128,11 @@ impl State {
             .collect();
         // Threads are listed in this order (newest last), as live messages are appended.
         conversation.sort_by_key(|m| m.timestamp_ms);
+        let subscriptions = world
+            .pages
+            .iter()
+            .filter_map(|p| Some((p.id.clone(), p.subscribed_fields.clone()?)))
+            .collect();
         Self {
             world,
             base_url,
@@ -136,7 +141,7 @@ impl State {
             conversation,
             sent: Vec::new(),
             deliveries: Vec::new(),
-            subscriptions: HashMap::new(),
+            subscriptions,
             recent_sends: HashMap::new(),
             edits: HashMap::new(),
             codes: HashMap::new(),

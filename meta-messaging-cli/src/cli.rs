@@ -43,10 +43,12 @@ pub enum Command {
     ///
     /// Exits 1 when the endpoint would fail Meta's check.
     VerifyEndpoint(VerifyEndpointArgs),
-    /// Check a Page token end to end (validity and expiry, permissions, linked Instagram
-    /// account, webhook subscription) and print a checklist with a fix for each failure.
+    /// Check a Page token end to end (validity, expiry and data access, permissions, linked
+    /// Instagram account and its message access, the Page's webhook fields) and, with
+    /// --app-secret, the app (development mode, its webhook fields, its callback URL); print a
+    /// checklist with a fix for each problem.
     ///
-    /// Exits 1 when something is broken.
+    /// Exits 1 when something is broken (warnings do not).
     Doctor(DoctorArgs),
     /// Send a text or an attachment through the Graph API and print the message id.
     ///

@@ -148,7 +148,7 @@ pub struct App {
     #[serde(default = "default_app_name")]
     pub name: String,
     /// Development or Live. In development, Meta delivers webhooks only for people with a role
-    /// on the app ([`User::app_role`]), and `GET /{app-id}/permissions` lists no approved
+    /// on the app ([`User::app_role()`]), and `GET /{app-id}/permissions` lists no approved
     /// messaging permission.
     #[serde(default)]
     pub mode: AppMode,
@@ -438,7 +438,7 @@ impl World {
     }
 
     /// Sets the app's mode; in [`AppMode::Development`] only users with
-    /// [`app_role`](User::app_role) are delivered.
+    /// [`app_role`](User::app_role()) are delivered.
     #[must_use]
     pub fn app_mode(mut self, mode: AppMode) -> Self {
         self.app.mode = mode;

@@ -93,7 +93,7 @@ impl DeliveryLog {
             .kinds
             .iter()
             .map(|(kind, (last_at_ms, count))| KindDeliveries {
-                kind: *kind,
+                kind,
                 last_at_ms: *last_at_ms,
                 count: *count,
             })

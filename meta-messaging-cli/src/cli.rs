@@ -50,10 +50,12 @@ pub enum Command {
     ///
     /// Exits 1 when the endpoint would fail Meta's check.
     VerifyEndpoint(VerifyEndpointArgs),
-    /// Check a Page token end to end (validity and expiry, permissions, linked Instagram
-    /// account, webhook subscription) and print a checklist with a fix for each failure.
+    /// Check a Page token end to end (validity, expiry and data access, permissions, linked
+    /// Instagram account and its message access, the Page's webhook fields) and, with
+    /// --app-secret, the app (development mode, its webhook fields, its callback URL); print a
+    /// checklist with a fix for each problem.
     ///
-    /// Exits 1 when something is broken.
+    /// Exits 1 when something is broken (warnings do not).
     Doctor(DoctorArgs),
     /// Send a text or an attachment through the Graph API and print the message id.
     ///
@@ -271,10 +273,17 @@ pub struct DoctorArgs {
     /// Print the report as JSON instead of a checklist.
     #[arg(long)]
     pub json: bool,
-    /// The app secret, when the Meta app has "Require App Secret" on: every call then carries
-    /// its `appsecret_proof`.
+    /// The app secret. With it, every call carries its `appsecret_proof` (needed when the Meta
+    /// app has "Require App Secret" on), and the app's own settings are checked with its app
+    /// token: the messaging permissions approved for people without a role on the app
+    /// (development mode), the app's `page` and `instagram` webhook fields, and the callback
+    /// URL Meta has on file.
     #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
     pub app_secret: Option<AppSecret>,
+    /// The webhook URL this app serves (`https://.../webhook`), compared with the callback URL
+    /// Meta has on file (needs --app-secret).
+    #[arg(long)]
+    pub callback_url: Option<String>,
     /// The Graph API base URL (for a local mock server).
     #[arg(long, default_value = "https://graph.facebook.com")]
     pub graph_url: String,

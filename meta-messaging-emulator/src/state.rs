@@ -112,6 +112,11 @@ pub(crate) const FACEBOOK_USER_ID: &str = "10160000000000000";
 impl State {
     pub(crate) fn new(world: World, base_url: String) -> Self {
         let history = world.history.clone();
+        let subscriptions = world
+            .pages
+            .iter()
+            .filter_map(|p| Some((p.id.clone(), p.subscribed_fields.clone()?)))
+            .collect();
         let mut state = Self {
             world,
             base_url,
@@ -120,7 +125,7 @@ impl State {
             conversation: Vec::new(),
             sent: Vec::new(),
             deliveries: Vec::new(),
-            subscriptions: HashMap::new(),
+            subscriptions,
             recent_sends: HashMap::new(),
             edits: HashMap::new(),
             codes: HashMap::new(),

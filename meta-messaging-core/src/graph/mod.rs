@@ -53,6 +53,7 @@
 mod account_admin;
 mod account_client;
 mod action;
+mod app_admin;
 mod button;
 pub mod catalog;
 mod client;
@@ -86,6 +87,7 @@ pub use account_admin::{
 };
 pub use account_client::{AccountClient, AccountRoute};
 pub use action::{ActionBuilder, UploadBuilder};
+pub use app_admin::{AppPermission, AppSubscription, SubscriptionField};
 pub use button::Button;
 pub use catalog::Troubleshooting;
 pub use client::{
@@ -114,10 +116,10 @@ pub use profile::{
 pub use read::{
     Edge, GraphConversation, GraphMessage, MessageAttachment, Participant, UserProfile,
 };
-pub use report::{Check, CheckStatus, ConnectionReport};
+pub use report::{Check, CheckStatus, ConnectionReport, ReportOptions};
 pub use requirements::{
-    INSTAGRAM_PERMISSIONS, MESSAGING_SCOPES, MESSENGER_PERMISSIONS, MESSENGER_WEBHOOK_FIELDS,
-    REQUIRED_WEBHOOK_FIELDS,
+    INSTAGRAM_PERMISSIONS, INSTAGRAM_WEBHOOK_FIELDS, MESSAGING_SCOPES, MESSENGER_PERMISSIONS,
+    MESSENGER_WEBHOOK_FIELDS, REQUIRED_INSTAGRAM_WEBHOOK_FIELDS, REQUIRED_WEBHOOK_FIELDS,
 };
 pub use retry::RetryPolicy;
 pub use send::SendBuilder;

@@ -374,6 +374,7 @@ impl InboxBuilder {
                     self.status_check_interval
                         .unwrap_or(DEFAULT_STATUS_CHECK_INTERVAL),
                 ),
+                deliveries: super::deliveries::DeliveryLog::default(),
                 profiles: self.fetch_profiles.then(Default::default),
                 oauth: self.oauth,
                 backfills: super::backfill::BackfillRuns::new(self.backfill.unwrap_or_default()),

@@ -55,6 +55,7 @@ mod comments;
 mod config;
 mod connect;
 mod conversations;
+mod deliveries;
 mod error;
 #[cfg(feature = "postgres")]
 mod fanout;
@@ -90,6 +91,7 @@ pub use builder::{
 pub use comments::CommentReplyRequest;
 pub use config::{ConfigError, ConfiguredAccess, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig};
 pub use connect::{ConnectStart, Connected, OAuthSettings, STATE_COOKIE};
+pub use deliveries::{KindDeliveries, UnknownEvents};
 pub use error::InboxError;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -150,6 +152,8 @@ struct InboxInner {
     max_event_streams: usize,
     /// Answers of the live connection checks, per Page, reused within `status_check_interval`.
     status_checks: status::CheckCache,
+    /// What each account received, per event kind, since this instance started.
+    deliveries: deliveries::DeliveryLog,
     oauth: Option<OAuthSettings>,
     /// Set when participant profiles are looked up ([`InboxBuilder::fetch_profiles`]).
     profiles: Option<profiles::ProfileLookups>,

@@ -82,6 +82,7 @@ impl Inbox {
         let inner = &self.inner;
         self.start_background();
         let events = self.verify_checked(remote, signature, sha1_header_present, body)?;
+        inner.deliveries.record(&events);
         let count = events.len();
         let routed = inner.router.route(inner.store.as_ref(), events).await?;
         let applied = if routed.events.is_empty() {

@@ -1,6 +1,7 @@
 //! The emulated Graph API: the endpoints `meta-messaging-core`'s `GraphClient` calls.
 
 mod accounts;
+mod app;
 mod comments;
 mod handover;
 mod oauth;
@@ -104,6 +105,8 @@ fn authenticated_edge(
     match edge {
         "accounts" if node == "me" => accounts::me_accounts(shared, &principal),
         "permissions" if node == "me" => accounts::permissions(&principal),
+        "permissions" => app::permissions(shared, &principal, node),
+        "subscriptions" => app::subscriptions(shared, &principal, node),
         "subscribed_apps" => accounts::subscribed_apps(shared, &principal, node),
         "conversations" => read::conversations(shared, &principal, node, query),
         "messages" => read::conversation_messages(shared, &principal, node, query),

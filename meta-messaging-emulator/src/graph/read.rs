@@ -28,6 +28,9 @@ pub(super) fn conversations(
         Some("instagram") => Platform::Instagram,
         _ => Platform::Messenger,
     };
+    if platform == Platform::Instagram && !super::send::allows_messages(page) {
+        return Err(GraphFailure::instagram_messages_off());
+    }
     let mut threads: Vec<(&User, Vec<&ConversationMessage>)> = state
         .world
         .users

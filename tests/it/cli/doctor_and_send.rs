@@ -17,8 +17,16 @@ async fn run(args: &[&str]) -> (ExitCode, String, String) {
 async fn doctor_passes_a_healthy_page() {
     let mock = GraphMock::start().await;
     mount_healthy_page(&mock, fixture("debug_token_page")["data"]["scopes"].clone()).await;
-    let (code, out, err) =
-        run(&["doctor", "--token", PAGE_TOKEN, "--graph-url", &mock.uri()]).await;
+    let (code, out, err) = run(&[
+        "doctor",
+        "--token",
+        PAGE_TOKEN,
+        "--app-secret",
+        APP_SECRET,
+        "--graph-url",
+        &mock.uri(),
+    ])
+    .await;
     assert_eq!(code, ExitCode::SUCCESS, "{out}{err}");
     assert!(
         out.contains("Connection report for Acme Shoes (104417552380421)"),
@@ -28,8 +36,12 @@ async fn doctor_passes_a_healthy_page() {
         out.contains("[ok]   Instagram account linked to the Page: @acmeshoes"),
         "{out}"
     );
+    assert!(
+        out.contains("[ok]   App subscribed to the instagram webhook fields"),
+        "{out}"
+    );
     assert!(out.contains("All checks passed."), "{out}");
-    assert!(!out.contains(PAGE_TOKEN));
+    assert!(!out.contains(PAGE_TOKEN) && !out.contains(APP_SECRET));
 }
 
 #[tokio::test]
@@ -50,6 +62,8 @@ async fn doctor_prints_a_fix_for_each_failure_and_exits_non_zero() {
         PAGE_TOKEN,
         "--page-id",
         PAGE_ID,
+        "--app-secret",
+        APP_SECRET,
         "--graph-url",
         &mock.uri(),
     ])

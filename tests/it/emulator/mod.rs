@@ -12,6 +12,7 @@ mod oauth;
 mod profile;
 mod read;
 mod send;
+mod silences;
 mod upload;
 
 use crate::support::graph_mock::fast_retries;

@@ -46,3 +46,7 @@ struct CommentsAndHandoverGuideDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/media.md")]
 struct MediaGuideDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/operations.md")]
+struct OperationsGuideDoctests;

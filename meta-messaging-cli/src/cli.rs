@@ -33,6 +33,13 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Print the X-Hub-Signature-256 header value (sha256=...) Meta would send for a body.
     Sign(SignArgs),
+    /// Check a captured delivery body against its X-Hub-Signature-256 value, and when it does
+    /// not verify, say why as far as the request tells: which header came, the body's length,
+    /// whether the body looks re-serialized (raw non-ASCII or unescaped '/' where Meta sends
+    /// escapes, pretty-printed JSON). Never prints the body or the secret.
+    ///
+    /// Prints `valid`, or `invalid: <reason>` and the diagnosis, and then exits 1.
+    Verify(VerifyArgs),
     /// Build a realistic delivery (or read one from a file), sign it and POST it to a webhook
     /// endpoint; print the response's status and body.
     ///
@@ -43,10 +50,12 @@ pub enum Command {
     ///
     /// Exits 1 when the endpoint would fail Meta's check.
     VerifyEndpoint(VerifyEndpointArgs),
-    /// Check a Page token end to end (validity and expiry, permissions, linked Instagram
-    /// account, webhook subscription) and print a checklist with a fix for each failure.
+    /// Check a Page token end to end (validity, expiry and data access, permissions, linked
+    /// Instagram account and its message access, the Page's webhook fields) and, with
+    /// --app-secret, the app (development mode, its webhook fields, its callback URL); print a
+    /// checklist with a fix for each problem.
     ///
-    /// Exits 1 when something is broken.
+    /// Exits 1 when something is broken (warnings do not).
     Doctor(DoctorArgs),
     /// Send a text or an attachment through the Graph API and print the message id.
     ///
@@ -192,6 +201,25 @@ pub struct SignArgs {
     pub input: PathBuf,
 }
 
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The app secret (Meta dashboard: App settings > Basic).
+    #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
+    pub secret: AppSecret,
+    /// The X-Hub-Signature-256 value that came with the body (sha256=...); leave it out when
+    /// the request had none. A sha1=... value (X-Hub-Signature) is diagnosed as such.
+    #[arg(long)]
+    pub signature: Option<String>,
+    /// The request also carried an X-Hub-Signature (SHA-1) header.
+    #[arg(long)]
+    pub sha1_header: bool,
+    /// The captured body: a file, or `-` (the default) for standard input. Checked byte for
+    /// byte, so capture it before anything parses it.
+    #[arg(default_value = "-")]
+    pub input: PathBuf,
+}
+
 /// Arguments of `simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -245,10 +273,17 @@ pub struct DoctorArgs {
     /// Print the report as JSON instead of a checklist.
     #[arg(long)]
     pub json: bool,
-    /// The app secret, when the Meta app has "Require App Secret" on: every call then carries
-    /// its `appsecret_proof`.
+    /// The app secret. With it, every call carries its `appsecret_proof` (needed when the Meta
+    /// app has "Require App Secret" on), and the app's own settings are checked with its app
+    /// token: the messaging permissions approved for people without a role on the app
+    /// (development mode), the app's `page` and `instagram` webhook fields, and the callback
+    /// URL Meta has on file.
     #[arg(long, env = "META_APP_SECRET", hide_env_values = true, value_parser = parse_app_secret)]
     pub app_secret: Option<AppSecret>,
+    /// The webhook URL this app serves (`https://.../webhook`), compared with the callback URL
+    /// Meta has on file (needs --app-secret).
+    #[arg(long)]
+    pub callback_url: Option<String>,
     /// The Graph API base URL (for a local mock server).
     #[arg(long, default_value = "https://graph.facebook.com")]
     pub graph_url: String,

@@ -96,6 +96,17 @@ impl GraphFailure {
         )
     }
 
+    /// 10: the Instagram account's "Allow access to messages" is off. Meta documents the
+    /// setting as required but not the exact error; the emulator answers a permission error.
+    pub(crate) fn instagram_messages_off() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            10,
+            None,
+            "(#10) The Instagram account does not allow access to its messages (Allow access to messages is off)",
+        )
+    }
+
     /// 230: the Page token lacks `pages_messaging`.
     pub(crate) fn pages_messaging_missing() -> Self {
         Self::new(

@@ -8,6 +8,7 @@ mod error;
 mod graph;
 mod server;
 mod state;
+mod subscriptions;
 mod webhook;
 mod world;
 
@@ -17,7 +18,7 @@ pub use control::ControlError;
 pub use error::EmulatorError;
 pub use server::{Emulator, RunningEmulator};
 pub use state::{DeliveryRecord, SentMessage};
-pub use world::{App, FacebookPage, InstagramAccount, PriorMessage, User, World};
+pub use world::{App, AppMode, FacebookPage, InstagramAccount, PriorMessage, User, World};
 
 // The guide's code blocks compile and run as doctests, so it cannot drift from the code. Under
 // `cfg(doctest)` only, so the path outside the package never matters to `cargo package`.

@@ -111,39 +111,50 @@ pub(crate) const FACEBOOK_USER_ID: &str = "10160000000000000";
 
 impl State {
     pub(crate) fn new(world: World, base_url: String) -> Self {
-        let mut conversation: Vec<ConversationMessage> = world
-            .history
+        let history = world.history.clone();
+        let subscriptions = world
+            .pages
             .iter()
-            .filter_map(|prior| {
-                let user = world.users.iter().find(|u| u.id == prior.user)?;
-                Some(ConversationMessage {
-                    mid: prior.mid.clone(),
-                    page: user.page.clone(),
-                    user: user.id.clone(),
-                    from_user: prior.from_user,
-                    timestamp_ms: prior.timestamp_ms,
-                    content: serde_json::json!({"mid": prior.mid, "text": prior.text}),
-                })
-            })
+            .filter_map(|p| Some((p.id.clone(), p.subscribed_fields.clone()?)))
             .collect();
-        // Threads are listed in this order (newest last), as live messages are appended.
-        conversation.sort_by_key(|m| m.timestamp_ms);
-        Self {
+        let mut state = Self {
             world,
             base_url,
             attachments: HashMap::new(),
             expired: HashSet::new(),
-            conversation,
+            conversation: Vec::new(),
             sent: Vec::new(),
             deliveries: Vec::new(),
-            subscriptions: HashMap::new(),
+            subscriptions,
             recent_sends: HashMap::new(),
             edits: HashMap::new(),
             codes: HashMap::new(),
             profiles: HashMap::new(),
             thread_owners: HashMap::new(),
             comments: Comments::default(),
+        };
+        for prior in history {
+            let Some(user) = state.user(&prior.user).cloned() else {
+                continue;
+            };
+            let mut content = serde_json::json!({"mid": prior.mid, "text": prior.text});
+            if let Some((mime, bytes)) = prior.picture {
+                let (_, url) = state.host_media(mime, bytes);
+                content["attachments"] =
+                    serde_json::json!([{"type": "image", "payload": {"url": url}}]);
+            }
+            state.conversation.push(ConversationMessage {
+                mid: prior.mid,
+                page: user.page,
+                user: user.id,
+                from_user: prior.from_user,
+                timestamp_ms: prior.timestamp_ms,
+                content,
+            });
         }
+        // Threads are listed in this order (newest last), as live messages are appended.
+        state.conversation.sort_by_key(|m| m.timestamp_ms);
+        state
     }
 
     /// Who `token` belongs to, or `None` when no such token was issued.

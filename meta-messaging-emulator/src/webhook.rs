@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::state::{DeliveryRecord, State};
+use crate::subscriptions::{Outgoing, messaging_field, messaging_user};
 
 /// Deliveries waiting for the worker; bounded so a stuck callback slows the emulator down
 /// instead of growing memory without limit.
@@ -20,6 +21,8 @@ const QUEUE: usize = 1024;
 #[derive(Clone)]
 pub(crate) struct Outbox {
     queue: mpsc::Sender<Vec<u8>>,
+    /// Read before queuing, for the settings that keep Meta from delivering an event.
+    state: Arc<Mutex<State>>,
 }
 
 impl Outbox {
@@ -28,7 +31,9 @@ impl Outbox {
     /// does: later deliveries do not wait for it, so a retry can arrive out of order.
     pub(crate) fn start(state: Arc<Mutex<State>>, http: reqwest::Client) -> Self {
         let (queue, mut pending) = mpsc::channel::<Vec<u8>>(QUEUE);
+        let worker_state = Arc::clone(&state);
         tokio::spawn(async move {
+            let state = worker_state;
             while let Some(body) = pending.recv().await {
                 let body: Arc<[u8]> = body.into();
                 if !attempt(&state, &http, &body, 1).await {
@@ -36,11 +41,34 @@ impl Outbox {
                 }
             }
         });
-        Self { queue }
+        Self { queue, state }
+    }
+
+    /// Whether Meta would deliver the event; a withheld one is logged with the reason.
+    fn delivers(&self, event: &Outgoing<'_>) -> bool {
+        let Some(reason) = lock(&self.state).withheld(event) else {
+            return true;
+        };
+        tracing::info!(
+            account = event.account_id,
+            field = event.field,
+            reason,
+            "webhook not delivered"
+        );
+        false
     }
 
     /// Queues one `messaging[]` event for the Page or Instagram account `account_id`.
     pub(crate) async fn send(&self, platform: Platform, account_id: &str, event: Value) {
+        let outgoing = Outgoing {
+            platform,
+            account_id,
+            field: messaging_field(platform, &event),
+            user: messaging_user(account_id, &event),
+        };
+        if !self.delivers(&outgoing) {
+            return;
+        }
         let body = DeliveryBuilder::new(platform, account_id)
             .messaging_event(event)
             .build();
@@ -57,6 +85,15 @@ impl Outbox {
         field: &str,
         value: Value,
     ) {
+        let outgoing = Outgoing {
+            platform,
+            account_id,
+            field,
+            user: value["from"]["id"].as_str(),
+        };
+        if !self.delivers(&outgoing) {
+            return;
+        }
         let body = serde_json::json!({
             "object": platform.webhook_object(),
             "entry": [{
@@ -70,6 +107,15 @@ impl Outbox {
 
     /// Queues one event in `standby[]`: what Meta sends an app that does not own the thread.
     pub(crate) async fn send_standby(&self, platform: Platform, account_id: &str, event: Value) {
+        let outgoing = Outgoing {
+            platform,
+            account_id,
+            field: "standby",
+            user: messaging_user(account_id, &event),
+        };
+        if !self.delivers(&outgoing) {
+            return;
+        }
         let body = serde_json::json!({
             "object": platform.webhook_object(),
             "entry": [{"id": account_id, "time": crate::state::now_ms(), "standby": [event]}],

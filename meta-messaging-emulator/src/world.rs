@@ -1,6 +1,9 @@
 //! The emulated world: the app, its Pages and Instagram accounts, and the people who write to them.
 
+use std::collections::BTreeMap;
+
 use meta_messaging_core::Platform;
+use meta_messaging_core::graph::{INSTAGRAM_WEBHOOK_FIELDS, MESSENGER_WEBHOOK_FIELDS};
 use serde::Deserialize;
 
 /// Everything the emulator knows at start: the app, its Pages (with tokens, permissions and
@@ -65,6 +68,11 @@ pub struct PriorMessage {
     pub text: String,
     /// When it was sent, in ms since the epoch.
     pub timestamp_ms: i64,
+    /// A picture it carries: its media type and bytes, served at an attachment URL that
+    /// expires like the others ([`World::attachment_url_ttl`]). Set in code only, not read from
+    /// a world file.
+    #[serde(skip)]
+    pub picture: Option<(String, bytes::Bytes)>,
 }
 
 impl PriorMessage {
@@ -81,7 +89,15 @@ impl PriorMessage {
             from_user: true,
             text: text.into(),
             timestamp_ms,
+            picture: None,
         }
+    }
+
+    /// The same message, carrying a picture of media type `mime`.
+    #[must_use]
+    pub fn with_picture(mut self, mime: impl Into<String>, bytes: impl Into<bytes::Bytes>) -> Self {
+        self.picture = Some((mime.into(), bytes.into()));
+        self
     }
 
     /// A message the account sent to `user` at `timestamp_ms`.
@@ -144,6 +160,28 @@ pub struct App {
     /// The app's name.
     #[serde(default = "default_app_name")]
     pub name: String,
+    /// Development or Live. In development, Meta delivers webhooks only for people with a role
+    /// on the app ([`User::app_role()`]), and `GET /{app-id}/permissions` lists no approved
+    /// messaging permission.
+    #[serde(default)]
+    pub mode: AppMode,
+    /// The webhook fields the app subscribes to, per object (`page`, `instagram`), as
+    /// `GET /{app-id}/subscriptions` lists them; an event of a field not listed is not
+    /// delivered. `None` (the default) subscribes every field the emulator delivers.
+    #[serde(default)]
+    pub webhook_fields: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// The App Dashboard's app mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum AppMode {
+    /// Only people with a role on the app (and test users) are served.
+    Development,
+    /// Everyone is served (the messaging permissions are approved).
+    #[default]
+    Live,
 }
 
 impl std::fmt::Debug for App {
@@ -152,6 +190,8 @@ impl std::fmt::Debug for App {
             .field("id", &self.id)
             .field("secret", &"[redacted]")
             .field("name", &self.name)
+            .field("mode", &self.mode)
+            .field("webhook_fields", &self.webhook_fields)
             .finish()
     }
 }
@@ -177,6 +217,12 @@ pub struct FacebookPage {
     /// The Instagram professional account linked to the Page.
     #[serde(default)]
     pub instagram: Option<InstagramAccount>,
+    /// The fields the app is subscribed to on this Page (`subscribed_apps`) at start; an event
+    /// of a field not subscribed is not delivered, and `POST /{page-id}/subscribed_apps`
+    /// replaces them. `None` (the default) lists no subscription until the app subscribes,
+    /// and delivers every field either way.
+    #[serde(default)]
+    pub subscribed_fields: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for FacebookPage {
@@ -187,6 +233,7 @@ impl std::fmt::Debug for FacebookPage {
             .field("token", &"[redacted]")
             .field("permissions", &self.permissions)
             .field("instagram", &self.instagram)
+            .field("subscribed_fields", &self.subscribed_fields)
             .finish()
     }
 }
@@ -203,6 +250,15 @@ pub struct InstagramAccount {
     /// The account's display name.
     #[serde(default)]
     pub name: Option<String>,
+    /// The Instagram app's "Allow access to messages" setting (default on). Off, no message
+    /// webhook of the account is delivered and the Send and Conversations APIs refuse its
+    /// messages.
+    #[serde(default = "default_true")]
+    pub allow_access_to_messages: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// A person who writes to a Page (Messenger, by PSID) or its Instagram account (by IGSID).
@@ -219,6 +275,10 @@ pub struct User {
     /// The user's display name.
     #[serde(default)]
     pub name: Option<String>,
+    /// Whether the user has a role on the app (admin, developer, tester): in development mode
+    /// only their events are delivered.
+    #[serde(default)]
+    pub app_role: bool,
 }
 
 impl World {
@@ -229,6 +289,8 @@ impl World {
                 id: app_id.into(),
                 secret: app_secret.into(),
                 name: default_app_name(),
+                mode: AppMode::Live,
+                webhook_fields: None,
             },
             pages: Vec::new(),
             users: Vec::new(),
@@ -388,6 +450,35 @@ impl World {
         self
     }
 
+    /// Sets the app's mode; in [`AppMode::Development`] only users with
+    /// [`app_role`](User::app_role()) are delivered.
+    #[must_use]
+    pub fn app_mode(mut self, mode: AppMode) -> Self {
+        self.app.mode = mode;
+        self
+    }
+
+    /// Subscribes the app to exactly `fields` of `object` (`page` or `instagram`); the other
+    /// object keeps every field unless set too.
+    #[must_use]
+    pub fn app_webhook_fields<I, S>(mut self, object: &str, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let all = self.app.webhook_fields.get_or_insert_with(|| {
+            BTreeMap::from([
+                ("page".to_owned(), strings(MESSENGER_WEBHOOK_FIELDS)),
+                ("instagram".to_owned(), strings(INSTAGRAM_WEBHOOK_FIELDS)),
+            ])
+        });
+        all.insert(
+            object.to_owned(),
+            fields.into_iter().map(Into::into).collect(),
+        );
+        self
+    }
+
     /// Reads a world from its JSON form (the `--world FILE` format).
     ///
     /// # Errors
@@ -395,6 +486,11 @@ impl World {
     pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(json)
     }
+}
+
+/// Owned copies of a list of field names.
+pub(crate) fn strings(fields: &[&str]) -> Vec<String> {
+    fields.iter().map(|f| (*f).to_owned()).collect()
 }
 
 impl FacebookPage {
@@ -406,6 +502,7 @@ impl FacebookPage {
             token: token.into(),
             permissions: Vec::new(),
             instagram: None,
+            subscribed_fields: None,
         }
     }
 
@@ -420,6 +517,18 @@ impl FacebookPage {
         self
     }
 
+    /// Starts the Page subscribed to exactly `fields`; events of other fields are not
+    /// delivered.
+    #[must_use]
+    pub fn subscribed_fields<I, S>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.subscribed_fields = Some(fields.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Links an Instagram professional account.
     #[must_use]
     pub fn instagram(mut self, account: InstagramAccount) -> Self {
@@ -429,12 +538,20 @@ impl FacebookPage {
 }
 
 impl InstagramAccount {
+    /// Turns "Allow access to messages" off (or back on).
+    #[must_use]
+    pub fn allow_access_to_messages(mut self, on: bool) -> Self {
+        self.allow_access_to_messages = on;
+        self
+    }
+
     /// An account with this id and username.
     pub fn new(id: impl Into<String>, username: impl Into<String>) -> Self {
         Self {
             id: id.into(),
             username: username.into(),
             name: None,
+            allow_access_to_messages: true,
         }
     }
 }
@@ -447,7 +564,15 @@ impl User {
             platform,
             page: page.into(),
             name: None,
+            app_role: false,
         }
+    }
+
+    /// Gives the user a role on the app, so development mode delivers their events.
+    #[must_use]
+    pub fn app_role(mut self) -> Self {
+        self.app_role = true;
+        self
     }
 
     /// Sets the display name.

@@ -14,7 +14,9 @@ mod properties;
 mod support;
 mod webhook;
 
+mod media_s3;
 mod store;
 mod store_batch;
 mod store_tokens;
 mod unified_inbox;
+mod unified_inbox_cli;

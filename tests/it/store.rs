@@ -135,6 +135,8 @@ conformance_tests!(
     conversation_owner,
     comment_threads,
     backfill_progress,
+    interrupted_backfills,
+    history_arrives_read,
     media_records,
     pagination_under_concurrent_inserts,
     invalid_cursors_are_refused,

@@ -1464,3 +1464,163 @@ async fn the_demo_keeps_attachments_and_the_page_shows_the_kept_copy() {
         )
         .await;
 }
+
+/// A 1x1 PNG: a picture the browser can show.
+const PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xfc, 0xcf, 0xc0, 0x50,
+    0x0f, 0x00, 0x04, 0x85, 0x01, 0x80, 0x84, 0xa9, 0x8c, 0x21, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// Files from the page: one dropped on the thread is attached; one picked with the file button
+/// is uploaded (with progress) and shows in the thread from the kept copy; one Instagram does
+/// not take is refused with the fix, before anything reaches Meta.
+#[tokio::test]
+async fn the_page_sends_a_file_and_shows_it_in_the_thread() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = demo().await;
+    let emulator = app.emulator().expect("demo mode has an emulator");
+    conversations_with_names(&app, 6).await;
+    let files = tempfile::tempdir().unwrap();
+    let picture = files.path().join("pixel.png");
+    std::fs::write(&picture, PIXEL_PNG).unwrap();
+    let webp = files.path().join("photo.webp");
+    std::fs::write(&webp, b"RIFF\x00\x00\x00\x00WEBPVP8 ").unwrap();
+
+    open_signed_in(&browser, &app).await;
+    let ada = format!("[data-testid=conversation][data-participant-id=\"{ADA}\"]");
+    browser
+        .wait_until(
+            "Ada's conversation is listed",
+            &format!("document.querySelector('{ada}') !== null"),
+            Duration::from_secs(10),
+        )
+        .await;
+    // Clicked from the page's own script: the list re-renders on every live event, which can
+    // make an element WebDriver found stale before its click lands.
+    browser
+        .eval(&format!("document.querySelector('{ada}').click()"))
+        .await;
+    browser
+        .wait_until(
+            "Ada's thread is open",
+            "document.querySelectorAll('[data-testid=thread] [data-testid=message]').length >= 1",
+            Duration::from_secs(5),
+        )
+        .await;
+
+    // Dropping a file on the thread attaches it; the chip's ✕ takes it off again.
+    browser
+        .eval("(() => { const t = new DataTransfer(); t.items.add(new File(['hello'], 'notes.txt', { type: 'text/plain' })); document.querySelector('.thread-pane').dispatchEvent(new DragEvent('drop', { dataTransfer: t, bubbles: true, cancelable: true })); return true; })()")
+        .await;
+    browser
+        .wait_until(
+            "the dropped file is attached",
+            "!document.querySelector('[data-testid=file-chip]').hidden && document.querySelector('[data-testid=file-chip-name]').textContent.startsWith('notes.txt')",
+            Duration::from_secs(2),
+        )
+        .await;
+    browser.click("[data-testid=file-chip] .file-remove").await;
+    assert_eq!(
+        browser
+            .eval("document.querySelector('[data-testid=file-chip]').hidden")
+            .await,
+        true
+    );
+
+    // Upload progress is reported while the picked file goes up.
+    browser
+        .eval("(() => { window.__progress = []; const send = XMLHttpRequest.prototype.send; XMLHttpRequest.prototype.send = function (body) { this.upload.addEventListener('progress', (e) => window.__progress.push([e.loaded, e.total])); return send.call(this, body); }; return true; })()")
+        .await;
+    browser
+        .find("[data-testid=file-input]")
+        .await
+        .send_keys(picture.to_str().unwrap())
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "the picked file is attached",
+            "document.querySelector('[data-testid=file-chip-name]').textContent.startsWith('pixel.png')",
+            Duration::from_secs(2),
+        )
+        .await;
+    browser.click("[data-testid=send-button]").await;
+    browser
+        .wait_until(
+            "the picture is in the thread, shown from the kept copy",
+            "[...document.querySelectorAll('[data-testid=thread] [data-testid=message][data-direction=outbound] img')].some(i => i.getAttribute('src').includes('/api/meta/media/') && i.complete && i.naturalWidth === 1)",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("window.__progress.length > 0 && window.__progress.at(-1)[0] === window.__progress.at(-1)[1]")
+            .await,
+        true,
+        "progress: {}",
+        browser.eval("JSON.stringify(window.__progress)").await
+    );
+    assert_eq!(
+        browser
+            .eval("document.querySelector('[data-testid=file-chip]').hidden && document.querySelector('[data-testid=upload-progress]').hidden")
+            .await,
+        true
+    );
+    let sent = emulator.sent_messages();
+    let last = sent.last().unwrap();
+    assert_eq!(last.recipient_id, ADA);
+    assert_eq!(
+        last.message["attachment"]["type"], "image",
+        "{:?}",
+        last.message
+    );
+    let sent_count = sent.len();
+
+    // Grace writes on Instagram, which takes no WebP: the page shows why, and what to do.
+    emulator
+        .user_writes(GRACE, Inbound::text("Here is a photo of mine"))
+        .await
+        .unwrap();
+    let grace = format!("[data-testid=conversation][data-participant-id=\"{GRACE}\"]");
+    browser
+        .wait_until(
+            "Grace's new message is listed",
+            &format!("document.querySelector('{grace} [data-testid=conversation-preview]')?.textContent.includes('Here is a photo of mine')"),
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .eval(&format!("document.querySelector('{grace}').click()"))
+        .await;
+    browser
+        .wait_until(
+            "Grace's thread is open",
+            "document.querySelector('[data-testid=thread-name]').textContent.includes('Grace') && document.querySelectorAll('[data-testid=thread] [data-testid=message]').length >= 1",
+            Duration::from_secs(5),
+        )
+        .await;
+    browser
+        .find("[data-testid=file-input]")
+        .await
+        .send_keys(webp.to_str().unwrap())
+        .await
+        .unwrap();
+    browser.click("[data-testid=send-button]").await;
+    browser
+        .wait_until(
+            "the refusal and its fix are shown",
+            "!document.querySelector('[data-testid=send-error]').hidden && document.querySelector('[data-testid=send-error-message]').textContent.includes('PNG, JPEG or GIF') && document.querySelector('[data-testid=send-error-fix]').textContent.includes('convert')",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(
+        emulator.sent_messages().len(),
+        sent_count,
+        "nothing reached Meta"
+    );
+}

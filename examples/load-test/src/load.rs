@@ -1,6 +1,7 @@
 //! The load generator and the comparison table.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +24,9 @@ struct Outcome {
     rss_start_kib: u64,
     rss_end_kib: u64,
     live: Option<LiveReport>,
+    /// With `+media`: the deliveries answered 200 (warm-up included) and the pictures kept
+    /// by the end of the measured period.
+    media: Option<(u64, u64)>,
 }
 
 pub(crate) async fn compare(
@@ -31,10 +35,14 @@ pub(crate) async fn compare(
     warmup: u64,
     duration: u64,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let cdn = match targets.iter().any(|s| s.media) {
+        true => Some(crate::media::start_cdn().await?),
+        false => None,
+    };
     let mut outcomes = Vec::new();
     for &spec in targets {
-        let mut server = Server::start(spec.target)?;
-        let outcome = load(&server, spec, connections, warmup, duration).await;
+        let mut server = Server::start(spec)?;
+        let outcome = load(&server, spec, cdn.as_deref(), connections, warmup, duration).await;
         server.stop();
         outcomes.push(outcome?);
     }
@@ -65,6 +73,12 @@ pub(crate) async fn compare(
         if let Some(live) = &o.live {
             println!("{:<14} live events: {live}", o.spec.to_string());
         }
+        if let Some((acknowledged, kept)) = o.media {
+            println!(
+                "{:<14} media: {kept} pictures kept of {acknowledged} deliveries answered 200",
+                o.spec.to_string()
+            );
+        }
     }
     Ok(())
 }
@@ -74,23 +88,34 @@ struct Server {
     child: Child,
     /// The routes' base URL.
     base: String,
+    /// Where it keeps attachments, with `+media`.
+    media: Option<PathBuf>,
 }
 
 impl Server {
-    fn start(target: Target) -> Result<Self, Box<dyn std::error::Error>> {
-        let mut child = Command::new(std::env::current_exe()?)
-            .args(["serve", target.name()])
-            .stdout(Stdio::piped())
-            .spawn()?;
+    fn start(spec: Spec) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command.args(["serve", spec.target.name()]);
+        if spec.media {
+            command.arg("--media");
+        }
+        let mut child = command.stdout(Stdio::piped()).spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut media = None;
         let addr = BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("LISTENING ").map(str::to_owned))
+            .find_map(|line| {
+                if let Some(dir) = line.strip_prefix("MEDIA ") {
+                    media = Some(PathBuf::from(dir));
+                }
+                line.strip_prefix("LISTENING ").map(str::to_owned)
+            })
             .ok_or("the server did not start")?;
         Ok(Self {
             child,
             base: format!("http://{addr}/api/meta"),
+            media,
         })
     }
 
@@ -113,11 +138,18 @@ impl Server {
     }
 }
 
-/// One realistic one-message delivery with a unique message id, signed.
+/// One realistic one-message delivery with a unique message id, signed, carrying the picture
+/// `{cdn}/{n}.jpg` when a stand-in CDN runs.
 /// Its message id ends with `n` in 20 digits ([`crate::live::delivery_number`] reads it back).
-fn delivery(n: u64) -> (Vec<u8>, String) {
+fn delivery(n: u64, cdn: Option<&str>) -> (Vec<u8>, String) {
+    let attachments = match cdn {
+        Some(cdn) => format!(
+            r#","attachments":[{{"type":"image","payload":{{"url":"{cdn}/{n}.jpg?_nc_cat=1&oh=00_load&oe=6700000"}}}}]"#
+        ),
+        None => String::new(),
+    };
     let body = format!(
-        r#"{{"object":"instagram","entry":[{{"id":"{ACCOUNT}","time":1700000000000,"messaging":[{{"sender":{{"id":"5000000000{:06}"}},"recipient":{{"id":"{ACCOUNT}"}},"timestamp":{},"message":{{"mid":"aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAyMjQ5NjA0NjA1OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTgxNzE0OTk3NDc1MTg4NzozMTQ5NTY0NTM1Mjc1NjA3{n:020}","text":"Hi! Is the blue jacket still available in size M?"}}}}]}}]}}"#,
+        r#"{{"object":"instagram","entry":[{{"id":"{ACCOUNT}","time":1700000000000,"messaging":[{{"sender":{{"id":"5000000000{:06}"}},"recipient":{{"id":"{ACCOUNT}"}},"timestamp":{},"message":{{"mid":"aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAyMjQ5NjA0NjA1OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1OTgxNzE0OTk3NDc1MTg4NzozMTQ5NTY0NTM1Mjc1NjA3{n:020}","text":"Hi! Is the blue jacket still available in size M?"{attachments}}}}}]}}]}}"#,
         n % 1000,
         1_700_000_000_000_u64 + n
     );
@@ -128,6 +160,7 @@ fn delivery(n: u64) -> (Vec<u8>, String) {
 async fn load(
     server: &Server,
     spec: Spec,
+    cdn: Option<&str>,
     connections: usize,
     warmup: u64,
     duration: u64,
@@ -145,25 +178,28 @@ async fn load(
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
+    let answered = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for _ in 0..connections {
         // One client per worker, one idle connection each: `connections` keep-alive connections.
         let client = meta_messaging_core::graph::http_client_builder()?
             .pool_max_idle_per_host(1)
             .build()?;
-        let (url, counter, measuring, stop, errors) = (
+        let (url, counter, measuring, stop, errors, answered) = (
             format!("{}/webhook", server.base),
             counter.clone(),
             measuring.clone(),
             stop.clone(),
             errors.clone(),
+            answered.clone(),
         );
+        let cdn = cdn.map(str::to_owned);
         let acknowledged = live.as_ref().map(LiveClient::acknowledged);
         workers.push(tokio::spawn(async move {
             let mut latencies_us: Vec<u32> = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let (body, signature) = delivery(n);
+                let (body, signature) = delivery(n, cdn.as_deref());
                 let started = Instant::now();
                 let ok = client
                     .post(&url)
@@ -172,6 +208,9 @@ async fn load(
                     .send()
                     .await
                     .is_ok_and(|r| r.status().is_success());
+                if ok {
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
                 if ok && let Some(acknowledged) = &acknowledged {
                     acknowledged.record(n);
                 }
@@ -193,6 +232,7 @@ async fn load(
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(duration)).await;
     let rss_end_kib = server.rss_kib();
+    let kept = server.media.as_deref().map(crate::media::kept_files);
     measuring.store(false, Ordering::Relaxed);
     let seconds = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
@@ -213,6 +253,7 @@ async fn load(
     Ok(Outcome {
         spec,
         live,
+        media: kept.map(|kept| (answered.load(Ordering::Relaxed), kept)),
         requests: latencies.len() as u64,
         errors: errors.load(Ordering::Relaxed),
         seconds,

@@ -7,7 +7,13 @@
 //! cargo run --release -p load-test -- --duration 300 --targets memory   # memory over 5 minutes
 //! cargo run --release -p load-test -- --targets sqlite,sqlite+sse,sqlite-multi
 //! cargo run --release -p load-test -- --targets postgres+sse --connections 32
+//! cargo run --release -p load-test -- --targets sqlite,sqlite+media   # keeping attachments
 //! ```
+//!
+//! When a target keeps attachments (`+media`), every delivery of the run, to every target,
+//! carries a 16 KiB picture served by a stand-in CDN in this process, so the targets with and
+//! without media ingest the same deliveries; the table then also shows how many pictures the
+//! server kept.
 //!
 //! Each target runs in its own process (this binary, `serve` subcommand) so its memory can be
 //! watched; the load comes from `--connections` keep-alive connections sending one delivery at
@@ -16,6 +22,7 @@
 
 mod live;
 mod load;
+mod media;
 mod serve;
 
 use std::process::ExitCode;
@@ -38,7 +45,8 @@ struct Args {
     connections: usize,
     /// Targets to load, in order: minimal, memory, sqlite, sqlite-multi, postgres (needs
     /// META_MESSAGING_TEST_POSTGRES_URL); `<target>+sse` also follows `GET /events` with one
-    /// client, measures the push latency and reconnects once in the middle.
+    /// client, measures the push latency and reconnects once in the middle; `<target>+media`
+    /// keeps attachments (every delivery then carries a picture).
     #[arg(long, value_delimiter = ',', default_value = "minimal,memory,sqlite")]
     targets: Vec<serve::Spec>,
 }
@@ -49,6 +57,9 @@ enum Command {
     Serve {
         /// What to serve.
         target: serve::Target,
+        /// Keep attachments, in a media store in the server's temporary directory.
+        #[arg(long)]
+        media: bool,
     },
 }
 
@@ -62,7 +73,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match args.command {
-        Some(Command::Serve { target }) => runtime.block_on(serve::run(target)),
+        Some(Command::Serve { target, media }) => runtime.block_on(serve::run(target, media)),
         None => runtime.block_on(load::compare(
             &args.targets,
             args.connections,

@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use meta_messaging_core::contract::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{FanoutOptions, Inbox, LiveFanout, Tenancy};
+use meta_messaging_core::inbox::{FanoutOptions, Inbox, LiveFanout, MediaOptions, Tenancy};
+use meta_messaging_core::media::FsMediaStore;
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::{
@@ -81,26 +82,34 @@ impl Target {
     }
 }
 
-/// A target and whether a live-event client follows it during the load.
+/// A target, whether a live-event client follows it during the load, and whether it keeps
+/// attachments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Spec {
     pub(crate) target: Target,
     /// One `GET /events` client connected (`<target>+sse`).
     pub(crate) sse: bool,
+    /// Attachments kept in a media store (`<target>+media`).
+    pub(crate) media: bool,
 }
 
 impl FromStr for Spec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (target, sse) = match s.strip_suffix("+sse") {
-            Some(target) => (target, true),
-            None => (s, false),
-        };
-        let target: Target = target.parse()?;
-        if sse && target == Target::Minimal {
-            return Err("minimal has no live events".to_owned());
+        let mut parts = s.split('+');
+        let target: Target = parts.next().unwrap_or_default().parse()?;
+        let (mut sse, mut media) = (false, false);
+        for option in parts {
+            match option {
+                "sse" => sse = true,
+                "media" => media = true,
+                other => return Err(format!("unknown option +{other}: +sse or +media")),
+            }
         }
-        Ok(Self { target, sse })
+        if (sse || media) && target == Target::Minimal {
+            return Err("minimal has no live events and keeps no media".to_owned());
+        }
+        Ok(Self { target, sse, media })
     }
 }
 
@@ -108,9 +117,10 @@ impl std::fmt::Display for Spec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}{}",
+            "{}{}{}",
             self.target.name(),
-            if self.sse { "+sse" } else { "" }
+            if self.sse { "+sse" } else { "" },
+            if self.media { "+media" } else { "" }
         )
     }
 }
@@ -164,8 +174,9 @@ async fn minimal(
     }
 }
 
-/// Serves `target` on a free port and prints `LISTENING <addr>` for the load generator.
-pub(crate) async fn run(target: Target) -> Result<(), Box<dyn std::error::Error>> {
+/// Serves `target` on a free port and prints `LISTENING <addr>` for the load generator, after
+/// `MEDIA <dir>` when it keeps attachments.
+pub(crate) async fn run(target: Target, media: bool) -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let app = match target {
         Target::Minimal => Router::new()
@@ -187,6 +198,13 @@ pub(crate) async fn run(target: Target) -> Result<(), Box<dyn std::error::Error>
                 .verify_token(VerifyToken::new("unused"))
                 .store(store)
                 .tenancy(tenancy);
+            let builder = if media {
+                let files = dir.path().join("media");
+                println!("MEDIA {}", files.display());
+                builder.media(MediaOptions::new(FsMediaStore::new(files)?))
+            } else {
+                builder
+            };
             let builder = match target {
                 Target::Postgres => builder.live_fanout(
                     LiveFanout::connect(FanoutOptions::for_store(&postgres_options()?)).await?,

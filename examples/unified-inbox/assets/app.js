@@ -53,6 +53,7 @@ const state = {
   // in flight (409), by request body: sending the same reply again reuses its key, so the
   // server answers the first attempt instead of sending twice.
   sendKeys: new Map(),
+  file: null,               // the file picked or dropped for the next send
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -78,6 +79,8 @@ const dom = {
   sendButton: byTestId('send-button'), sendError: byTestId('send-error'),
   sendErrorMessage: byTestId('send-error-message'), sendErrorFix: byTestId('send-error-fix'),
   sendErrorMeta: byTestId('send-error-meta'),
+  fileInput: byTestId('file-input'), fileChip: byTestId('file-chip'), fileChipName: byTestId('file-chip-name'),
+  uploadProgress: byTestId('upload-progress'), dropHint: byTestId('drop-hint'),
   // accounts
   accountsState: byTestId('accounts-state'), accountList: $('.account-list'),
   checkButton: byTestId('check-connections'),
@@ -423,6 +426,7 @@ function openConversation(conversation) {
   state.olderCursor = null;
   state.threadLoaded = false;
   setReplyTo(null);
+  setFile(null);
   clearSendError();
   document.body.classList.add('thread-open');
   dom.thread.dataset.conversationId = conversation.id;
@@ -940,19 +944,25 @@ function quickReplies(value) {
 
 /** The send requests for a validated form. The API takes text or an attachment, not both: the
  *  attachment goes first, so the quick replies (shown under the last message) follow the text. */
-function sendRequests(fields) {
+/** The fields every send of the open conversation has. */
+function sendBase() {
   const c = state.open;
-  const base = { platform: c.platform, account_id: c.account_id, recipient_id: c.participant_id };
   // A person writes these replies: the server adds HUMAN_AGENT only when the window needs it.
-  base.human_agent = true;
+  return { platform: c.platform, account_id: c.account_id, recipient_id: c.participant_id, human_agent: true };
+}
+
+function sendRequests(fields) {
+  const base = sendBase();
   const requests = [];
   const url = fields.attachment_url.value.trim();
   if (url) requests.push({ ...base, attachment: { type: fields.attachment_type.value, url } });
   const text = fields.text.value.trim();
   if (text) requests.push({ ...base, text });
-  if (state.replyTo) requests[0].reply_to = state.replyTo.message_id;
+  // A file goes first (see onSubmit) and carries the reply-to itself.
+  if (state.replyTo && !state.file && requests.length) requests[0].reply_to = state.replyTo.message_id;
   const replies = quickReplies(fields.quick_replies.value);
-  if (replies.length) requests[requests.length - 1].quick_replies = replies;
+  // With only a file, its form carries them (see sendFile).
+  if (replies.length && requests.length) requests[requests.length - 1].quick_replies = replies;
   return requests;
 }
 
@@ -960,11 +970,13 @@ function validationError(fields) {
   if (isCommentThread(state.open)) {
     if (!state.replyTo) return { message: 'Pick the comment to answer: Reply (public) or Reply privately under it.' };
     if (!fields.text.value.trim()) return { message: 'Write the reply.' };
-    if (fields.attachment_url.value.trim()) return { message: 'A reply to a comment is text only.' };
+    if (fields.attachment_url.value.trim() || state.file) return { message: 'A reply to a comment is text only.' };
     return null;
   }
   const url = fields.attachment_url.value.trim();
-  if (!url && !fields.text.value.trim()) return { message: 'Write a message or give an attachment URL.' };
+  if (!url && !fields.text.value.trim() && !state.file) {
+    return { message: 'Write a message, give an attachment URL or attach a file.' };
+  }
   if (url && !(/^https?:\/\//i.test(url) && safeUrl(url))) {
     const fix = 'Meta downloads the file from this URL, so it must be public.';
     return { message: 'The attachment URL must start with http:// or https://.', fix };
@@ -1016,6 +1028,12 @@ async function onSubmit(event) {
     return;
   }
   try {
+    if (state.file) {
+      const sent = await sendFile(state.file);
+      if (sent.stored !== false) onMessage(sent, true);
+      setFile(null);
+      setReplyTo(null);
+    }
     for (const body of sendRequests(fields)) {
       const sent = await sendReply(body);
       // Shown at once; the live event for the same stored id later replaces it in place. A
@@ -1035,6 +1053,113 @@ async function onSubmit(event) {
     setSending(false);
     fields.text.focus();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files: picked or dropped, sent as multipart/form-data with upload progress
+
+function setFile(file) {
+  state.file = file ?? null;
+  if (!file) dom.fileInput.value = '';
+  dom.fileChip.hidden = !file;
+  dom.fileChipName.textContent = file ? `${file.name} (${formatSize(file.size)})` : '';
+}
+
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** Sends the file with the same fields as a JSON send, under an idempotency key kept (like a
+ *  reply's) until the server answered. XMLHttpRequest, because fetch reports no upload progress. */
+async function sendFile(file) {
+  const base = sendBase();
+  const fields = dom.form.elements;
+  const replies = quickReplies(fields.quick_replies.value);
+  const textFollows = fields.text.value.trim() || fields.attachment_url.value.trim();
+  const extra = {};
+  if (state.replyTo) extra.reply_to = state.replyTo.message_id;
+  if (replies.length && !textFollows) extra.quick_replies = JSON.stringify(replies);
+  const id = JSON.stringify({ ...base, ...extra, file: [file.name, file.size, file.lastModified] });
+  const idempotencyKey = state.sendKeys.get(id) ?? newIdempotencyKey();
+  state.sendKeys.set(id, idempotencyKey);
+  const form = new FormData();
+  for (const [name, value] of Object.entries({ ...base, ...extra })) form.append(name, String(value));
+  form.append('file', file, file.name);
+  try {
+    const answer = await postForm(API + '/messages', form, idempotencyKey);
+    state.sendKeys.delete(id);
+    return answer;
+  } catch (err) {
+    if (!(err instanceof ApiError) || (err.status !== 0 && err.status !== 409)) state.sendKeys.delete(id);
+    throw err;
+  } finally {
+    dom.uploadProgress.hidden = true;
+  }
+}
+
+function postForm(url, form, idempotencyKey) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Idempotency-Key', idempotencyKey);
+    xhr.responseType = 'json';
+    dom.uploadProgress.value = 0;
+    dom.uploadProgress.hidden = false;
+    xhr.upload.addEventListener('progress', (e) => {
+      if (e.lengthComputable) dom.uploadProgress.value = Math.round((e.loaded / e.total) * 100);
+    });
+    xhr.addEventListener('load', () => {
+      const data = xhr.response;
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(data);
+      if (xhr.status === 401) sessionEnded();
+      reject(new ApiError(data?.error ?? {
+        kind: `http_${xhr.status}`, fix: '', message: `The server answered ${xhr.status}`,
+      }, xhr.status));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError({
+      kind: 'network', message: 'The file could not be sent: the server could not be reached.',
+      fix: 'Check that the app is running and that you are online, then try again.',
+    })));
+    xhr.send(form);
+  });
+}
+
+/** Drag-and-drop onto the thread or the composer attaches the first file dropped. */
+function setUpFileDrop() {
+  let depth = 0;
+  const zone = document.querySelector('.thread-pane') ?? dom.thread;
+  const carriesFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+  const show = (on) => { zone.classList.toggle('dropping', on); dom.dropHint.hidden = !on; };
+  zone.addEventListener('dragenter', (e) => {
+    if (!carriesFiles(e) || !state.open || isCommentThread(state.open)) return;
+    e.preventDefault();
+    depth += 1;
+    show(true);
+  });
+  zone.addEventListener('dragover', (e) => {
+    if (carriesFiles(e) && state.open) e.preventDefault();
+  });
+  zone.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) show(false);
+  });
+  zone.addEventListener('drop', (e) => {
+    depth = 0;
+    show(false);
+    const file = e.dataTransfer?.files?.[0];
+    if (!file || !state.open || isCommentThread(state.open)) return;
+    e.preventDefault();
+    clearSendError();
+    setFile(file);
+  });
+  dom.fileInput.addEventListener('change', () => {
+    clearSendError();
+    setFile(dom.fileInput.files?.[0] ?? null);
+  });
+  dom.fileChip.querySelector('.file-remove').addEventListener('click', () => setFile(null));
 }
 
 /** A public reply (a comment in the thread) or a private one (a DM that opens a conversation
@@ -1507,6 +1632,7 @@ function bindEvents() {
   dom.handover.addEventListener('click', toggleHandover);
   dom.checkButton.addEventListener('click', checkConnections);
   dom.form.addEventListener('submit', onSubmit);
+  setUpFileDrop();
   dom.form.querySelector('.reply-cancel').addEventListener('click', () => setReplyTo(null));
   dom.form.elements.text.addEventListener('keydown', (event) => {
     // Enter sends, Shift+Enter is a newline; an IME composition's Enter is not a send.

@@ -7,10 +7,12 @@
 //! Instagram account are connected through the OAuth flow, and simulated customers write on
 //! both platforms every few seconds. See `src/main.rs` for how to run it.
 //!
-//! The binary is a thin wrapper over [`start`], which tests use to run the app in-process.
+//! The binary is a thin wrapper over [`cli::run`], itself over [`start`], which tests use to
+//! run the app in-process.
 
+pub mod cli;
 pub mod demo;
 mod page;
 mod server;
 
-pub use server::{API_PREFIX, AppError, Mode, Running, start, start_with};
+pub use server::{API_PREFIX, AppError, Mode, Running, check_config, start, start_with};

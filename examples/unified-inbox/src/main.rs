@@ -16,20 +16,18 @@
 //! META_APP_SECRET=... META_VERIFY_TOKEN=... META_APP_ID=... cargo run -p unified-inbox
 //! ```
 //!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `META_APP_SECRET` | the app secret (comma-separated while rotating) | required (demo: the emulator's) |
-//! | `META_VERIFY_TOKEN` | the webhook verify token | required (demo: `demo-verify-token`) |
-//! | `META_STORE` | `memory`, `sqlite://PATH` or `postgres://...` | `sqlite://inbox.db` (demo: a fresh temporary file) |
-//! | `META_TOKEN_KEY` | the key sealing account tokens at rest (`meta-messaging token-key generate`), comma-separated while rotating | SQLite: a key file beside the database, with a warning; PostgreSQL: required (demo: a throwaway key) |
-//! | `META_GRAPH_URL` | the Graph API base URL | Meta's (demo: the emulator) |
-//! | `META_APP_ID` | the app id; turns on the page's "Connect a Page" button | off (demo: the emulator's app) |
-//! | `META_OAUTH_REDIRECT_URI` | the connect flow's callback, as registered with Meta | `http://{BIND}/api/meta/oauth/callback` |
-//! | `META_DIALOG_URL` | the Login dialog's base URL | Meta's (demo: the emulator) |
-//! | `BIND` | the listening address | `127.0.0.1:3000` |
-//! | `META_MEDIA_DIR` | where attachments are kept, past Meta's expiring URLs (docs/media.md) | off (demo: a temporary directory) |
-//! | `META_API_TOKEN` | the API tokens (comma-separated while rotating): `Authorization: Bearer ...` for scripts, and the page's sign-in form | a random one, printed at start |
-//! | `META_ALLOWED_HOSTS` | host names the page and API answer to (DNS-rebinding guard) | loopback names |
+//! The variables are `InboxConfig`'s (the one table of them is in its documentation, the
+//! README and `docs/operations.md`), `BIND` (the listening address, default
+//! `127.0.0.1:3000`) and `META_MEDIA_DIR`, the older name of `META_MEDIA` (where attachments are
+//! kept, docs/media.md; the demo keeps them in a temporary directory). In demo mode the emulator supplies the app secret,
+//! verify token, Graph and dialog URLs and app id, and the store is a fresh temporary SQLite
+//! file unless `META_STORE` names one.
+//!
+//! `--check-config` prints the effective configuration with every secret redacted, and exits
+//! 0 when it is valid, 1 (with the variable to fix) when it is not. Started with no
+//! configuration at all, it says how to try the demo.
+//!
+//! SIGTERM or Ctrl-C stops it gracefully within `META_SHUTDOWN_TIMEOUT_SECS`.
 //!
 //! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. Everything else needs
 //! a sign-in: the page opens from the one-time link printed at start (or asks for the API
@@ -37,24 +35,6 @@
 //! docs/security.md.
 
 use std::process::ExitCode;
-use std::time::Duration;
-
-use clap::Parser;
-use unified_inbox::Mode;
-
-/// A unified inbox of Facebook Messenger and Instagram Direct, live in the browser.
-#[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
-struct Args {
-    /// Run offline against a local Meta emulator, with a demo Page, its Instagram account and
-    /// simulated customers.
-    #[arg(long)]
-    demo: bool,
-    /// In demo mode, seconds between two things the simulated customers do (0: they only play
-    /// the opening scene).
-    #[arg(long, default_value_t = 4, requires = "demo")]
-    every: u64,
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -64,56 +44,5 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let args = Args::parse();
-    let mode = if args.demo {
-        Mode::Demo {
-            customers_every: (args.every > 0).then(|| Duration::from_secs(args.every)),
-        }
-    } else {
-        Mode::Live
-    };
-    let running = match unified_inbox::start(mode).await {
-        Ok(running) => running,
-        Err(err) => {
-            report(&err);
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("Unified inbox: open {}", running.sign_in_url);
-    if let Some(token) = &running.api_token {
-        // Scripts and the sign-in form take the API token; the link above works once.
-        println!(
-            "  API token: {}  (made now; set META_API_TOKEN to keep one)",
-            token.expose()
-        );
-    }
-    if let Some(demo) = &running.demo {
-        let emulator = demo.emulator().url();
-        println!("  demo mode: simulated customers write every few seconds; reply from the page");
-        println!("  Meta emulator: {emulator}");
-        println!(
-            "    make a customer write: cargo run -p meta-messaging-cli -- trigger --emulator {emulator} message --user 5000000000000001 --text \"Hi!\""
-        );
-        println!("  store: {}", demo.store());
-    }
-    println!("  webhook: {}api/meta/webhook  (Ctrl-C stops)", running.url);
-    tokio::select! {
-        result = running.wait() => match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                report(&err);
-                ExitCode::FAILURE
-            }
-        },
-        _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
-    }
-}
-
-fn report(err: &(dyn std::error::Error + 'static)) {
-    eprintln!("error: {err}");
-    let mut source = err.source();
-    while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
-        source = cause.source();
-    }
+    ExitCode::from(unified_inbox::cli::run(std::env::args_os()).await)
 }

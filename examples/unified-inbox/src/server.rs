@@ -3,7 +3,6 @@
 
 use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use meta_messaging_core::contract::{Access, ApiToken, ApiTokens, RequestHeaders};
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, MediaOptions};
-use meta_messaging_core::media::FsMediaStore;
+use meta_messaging_core::inbox::{
+    ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, MediaConfig, MediaLocation, ShutdownReport,
+};
 use meta_messaging_emulator::RunningEmulator;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -51,6 +51,12 @@ pub enum Mode {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppError {
+    /// No variable of the configuration is set at all.
+    #[error(
+        "no configuration: set META_APP_SECRET and META_VERIFY_TOKEN (every variable is in \
+         docs/operations.md), or try it offline first: cargo run -p unified-inbox -- --demo"
+    )]
+    Unconfigured,
     /// The environment does not configure an inbox.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -69,9 +75,6 @@ pub enum AppError {
     /// The demo could not be set up.
     #[error(transparent)]
     Demo(#[from] DemoError),
-    /// The directory for kept attachments (`META_MEDIA_DIR`) could not be created.
-    #[error("cannot keep attachments: set META_MEDIA_DIR to a writable directory")]
-    Media(#[from] meta_messaging_core::media::MediaError),
 }
 
 /// A running app.
@@ -90,6 +93,8 @@ pub struct Running {
     /// The demo, in demo mode: its emulator (to script more) and where its store lives.
     pub demo: Option<Demo>,
     server: JoinHandle<std::io::Result<()>>,
+    /// How long a graceful shutdown may take (`META_SHUTDOWN_TIMEOUT_SECS`).
+    shutdown_timeout: Duration,
 }
 
 impl Running {
@@ -98,16 +103,68 @@ impl Running {
         self.demo.as_ref().map(Demo::emulator)
     }
 
-    /// Serves until the server stops or the process is interrupted.
+    /// Serves until the server stops.
     ///
     /// # Errors
     /// The server's I/O error.
     pub async fn wait(self) -> std::io::Result<()> {
-        match self.server.await {
-            Ok(result) => result,
-            Err(join) => Err(std::io::Error::other(join)),
-        }
+        joined(self.server).await
     }
+
+    /// Serves until `signal` (SIGTERM or Ctrl-C in the binary), then stops gracefully within
+    /// `META_SHUTDOWN_TIMEOUT_SECS`: stops accepting, ends the page's live stream with a
+    /// reconnect hint, finishes the requests in flight, commits every queued write
+    /// ([`Inbox::serve_gracefully`]).
+    ///
+    /// # Errors
+    /// The server's I/O error.
+    pub async fn serve_until(
+        self,
+        signal: impl Future<Output = ()>,
+    ) -> std::io::Result<ShutdownReport> {
+        self.inbox
+            .serve_gracefully(joined(self.server), signal, self.shutdown_timeout)
+            .await
+    }
+}
+
+/// The result of the server's task.
+async fn joined(server: JoinHandle<std::io::Result<()>>) -> std::io::Result<()> {
+    match server.await {
+        Ok(result) => result,
+        Err(join) => Err(std::io::Error::other(join)),
+    }
+}
+
+/// The effective configuration of [`Mode::Live`] as `lookup` gives it, secrets redacted:
+/// what `--check-config` prints.
+///
+/// # Errors
+/// [`AppError::Unconfigured`] when nothing is set, else the configuration's error, naming
+/// the variable and its fix.
+pub fn check_config(lookup: impl Fn(&str) -> Option<String>) -> Result<String, AppError> {
+    let (bind, config) = live_config(&lookup)?;
+    Ok(format!("{config}{:<28}{bind}\n", "BIND"))
+}
+
+/// `BIND` and the inbox configuration of live mode, the connect flow's callback on `BIND`
+/// unless `META_OAUTH_REDIRECT_URI` names another.
+fn live_config(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<(String, InboxConfig), AppError> {
+    if InboxConfig::is_unconfigured(lookup) {
+        return Err(AppError::Unconfigured);
+    }
+    let bind_to = setting(lookup, "BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    let mut config = InboxConfig::from_lookup(|name| match name {
+        "META_OAUTH_REDIRECT_URI" => setting(lookup, name)
+            .or_else(|| Some(format!("http://{bind_to}{API_PREFIX}/oauth/callback"))),
+        "META_MEDIA" => media_setting(lookup),
+        _ => lookup(name),
+    })?;
+    // Kept attachments are served under the routes' mount.
+    config.media = config.media.map(|media| media.mount(API_PREFIX));
+    Ok((bind_to, config))
 }
 
 /// Starts the app in `mode`, listening on `BIND` (default `127.0.0.1:3000`; in demo mode a
@@ -129,15 +186,9 @@ pub async fn start_with(
 ) -> Result<Running, AppError> {
     match mode {
         Mode::Live => {
-            let bind_to = setting(&lookup, "BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-            let config = InboxConfig::from_lookup(|name| match name {
-                "META_OAUTH_REDIRECT_URI" => setting(&lookup, name)
-                    .or_else(|| Some(format!("http://{bind_to}{API_PREFIX}/oauth/callback"))),
-                _ => lookup(name),
-            })?;
+            let (bind_to, config) = live_config(&lookup)?;
             let listener = bind(&bind_to, false).await?;
-            let media = setting(&lookup, "META_MEDIA_DIR").map(PathBuf::from);
-            let inbox = inbox(&config, media.as_deref()).await?;
+            let inbox = inbox(&config).await?;
             serve(listener, inbox, &config, None).await
         }
         Mode::Demo { customers_every } => {
@@ -165,10 +216,14 @@ pub async fn start_with(
                 .map(ApiToken::new)
                 .collect();
             config.allowed_hosts = list("META_ALLOWED_HOSTS");
-            let media = setting(&lookup, "META_MEDIA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| demo.media_dir());
-            let inbox = inbox(&config, Some(&media)).await?;
+            // The demo always keeps attachments: in a temporary directory unless told where.
+            let media = MediaConfig::from_lookup(|name| match name {
+                "META_MEDIA" => media_setting(&lookup),
+                _ => lookup(name),
+            })?
+            .unwrap_or_else(|| MediaConfig::new(MediaLocation::Directory(demo.media_dir())));
+            config.media = Some(media.mount(API_PREFIX));
+            let inbox = inbox(&config).await?;
             let running = serve(listener, inbox, &config, Some(demo)).await?;
             if let Some(demo) = &running.demo {
                 demo.connect_accounts(&running.inbox).await?;
@@ -179,6 +234,11 @@ pub async fn start_with(
     }
 }
 
+/// `META_MEDIA`, or `META_MEDIA_DIR`, its older name (a directory).
+fn media_setting(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    setting(&lookup, "META_MEDIA").or_else(|| setting(&lookup, "META_MEDIA_DIR"))
+}
+
 /// The variable `name`, unless it is unset or blank (as [`InboxConfig`] reads them).
 fn setting(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name).filter(|value| !value.trim().is_empty())
@@ -186,15 +246,11 @@ fn setting(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String
 
 /// The inbox `config` describes, looking up participants' names for the page, with the connect
 /// flow (when configured) returning to the page, which shows how many accounts were connected,
-/// and, with a `media` directory, keeping attachments there (the page shows the kept copy).
-async fn inbox(config: &InboxConfig, media: Option<&Path>) -> Result<Inbox, AppError> {
+/// and, with media configured, keeping attachments (the page shows the kept copy).
+async fn inbox(config: &InboxConfig) -> Result<Inbox, AppError> {
     let mut builder = config.builder().await?.fetch_profiles(true);
     if let Some(oauth) = &config.oauth {
         builder = builder.oauth(oauth.clone().success_redirect("/"));
-    }
-    if let Some(dir) = media {
-        let files = FsMediaStore::new(dir)?;
-        builder = builder.media(MediaOptions::new(files).mount(API_PREFIX));
     }
     Ok(builder.build()?)
 }
@@ -284,7 +340,13 @@ async fn serve(
     });
     // The peer's address goes into the log of refused webhook signatures.
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    let server = tokio::spawn(async move { axum::serve(listener, service).await });
+    // Stops accepting when the inbox drains (`Running::serve_until`).
+    let drained = inbox.drained();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(drained)
+            .await
+    });
     let url = format!("http://{addr}/");
     Ok(Running {
         sign_in_url: match &code {
@@ -293,6 +355,8 @@ async fn serve(
         },
         api_token: configured.generated,
         url,
+        // The demo's configuration leaves it at its default.
+        shutdown_timeout: config.shutdown_timeout,
         inbox,
         demo,
         server,

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use meta_messaging_core::graph::{CheckStatus, ConnectionReport};
+use meta_messaging_core::graph::{CheckStatus, ConnectionReport, ReportOptions};
 use meta_messaging_core::ids::PageId;
 
 use super::send::{graph_client, print_graph_error};
@@ -17,7 +17,13 @@ pub(super) async fn run(args: &DoctorArgs, io: &mut Io) -> Result<ExitCode, CliE
         Err(err) => return print_graph_error(io, &err),
     };
     let page_id = args.page_id.as_deref().map(PageId::from);
-    let report = client.connection_report(args.token.clone(), page_id).await;
+    let mut options = ReportOptions::default();
+    if let Some(url) = &args.callback_url {
+        options = options.callback_url(url.as_str());
+    }
+    let report = client
+        .connection_report_with(args.token.clone(), page_id, &options)
+        .await;
     if args.json {
         let json = serde_json::to_string_pretty(&report)
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));

@@ -11,6 +11,7 @@ mod simulate;
 mod store_url;
 mod token_key;
 mod trigger;
+mod verify;
 mod verify_endpoint;
 
 use std::io::Read;
@@ -25,6 +26,7 @@ pub(crate) async fn run(command: Command, io: &mut Io) -> Result<ExitCode, CliEr
     match command {
         Command::Inspect(args) => inspect::run(&args, io),
         Command::Sign(args) => sign::run(&args, io),
+        Command::Verify(args) => verify::run(&args, io),
         Command::Simulate(args) => simulate::run(&args, io).await,
         Command::VerifyEndpoint(args) => verify_endpoint::run(&args, io).await,
         Command::Doctor(args) => doctor::run(&args, io).await,

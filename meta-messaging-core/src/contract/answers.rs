@@ -20,6 +20,13 @@ pub(crate) struct SessionTenant {
     pub(crate) tenant_id: TenantId,
 }
 
+/// A health probe's answer: `{"status": "ok"}` or `{"status": "unavailable"}`, nothing else.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ProbeAnswer {
+    /// `ok`, or `unavailable` (the cause is logged, not answered).
+    pub(crate) status: &'static str,
+}
+
 /// `POST /session`'s body.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct SignIn {

@@ -41,7 +41,8 @@ pub struct ErrorDetail {
 /// | refused handshake | 403 |
 /// | signed but unreadable body, invalid request, invalid cursor, OAuth state or denial | 400 |
 /// | account, conversation or OAuth set-up not found | 404 |
-/// | body too large | 413 |
+/// | body too large; an uploaded file larger than the platform takes | 413 |
+/// | an uploaded file of a type the platform does not take | 415 |
 /// | body slower than the timeout | 408 |
 /// | body cut short (the client hung up) | 400 |
 /// | a request with the same idempotency key still in flight | 409 |
@@ -56,7 +57,7 @@ pub fn status(err: &InboxError) -> u16 {
         InboxError::Webhook(e) if e.is_signature() => 401,
         InboxError::Webhook(e) if e.is_handshake() => 403,
         InboxError::Webhook(_) | InboxError::InvalidRequest(_) => 400,
-        InboxError::PayloadTooLarge { .. } => 413,
+        InboxError::PayloadTooLarge { .. } | InboxError::UploadTooLarge { .. } => 413,
         InboxError::BodyTimeout { .. } => 408,
         InboxError::BodyIncomplete => 400,
         InboxError::AccountNotFound { .. } | InboxError::OAuthNotConfigured => 404,
@@ -72,6 +73,8 @@ pub fn status(err: &InboxError) -> u16 {
         InboxError::Store(_) | InboxError::Media(_) => 500,
         InboxError::Graph(e) => match e.kind() {
             ErrorKind::InvalidRequest => 400,
+            ErrorKind::AttachmentTooLarge => 413,
+            ErrorKind::AttachmentTypeNotAllowed => 415,
             ErrorKind::RateLimited => 429,
             ErrorKind::Timeout => 504,
             ErrorKind::TemporarilyUnavailable
@@ -133,6 +136,8 @@ pub(crate) enum Refusal {
     SessionsUnavailable,
     /// An `Idempotency-Key` that is not 1 to 255 visible ASCII characters.
     InvalidIdempotencyKey(InvalidIdempotencyKey),
+    /// A live stream asked for while the inbox drains ([`Inbox::drain`](crate::inbox::Inbox::drain)).
+    ShuttingDown,
 }
 
 impl Refusal {
@@ -147,6 +152,7 @@ impl Refusal {
             Refusal::TooManyStreams => 429,
             Refusal::Unserializable => 500,
             Refusal::SessionsUnavailable => 404,
+            Refusal::ShuttingDown => 503,
         }
     }
 
@@ -184,7 +190,7 @@ impl Refusal {
             Refusal::UnsupportedMediaType => (
                 "unsupported_media_type",
                 "this route reads a JSON body",
-                "send the body with `Content-Type: application/json`",
+                "send the body with `Content-Type: application/json` (`POST /messages` also takes `multipart/form-data` with a file)",
             ),
             Refusal::MethodNotAllowed => (
                 "method_not_allowed",
@@ -200,6 +206,11 @@ impl Refusal {
                 "internal_error",
                 "the answer could not be written",
                 "report this as a bug, with the request that caused it",
+            ),
+            Refusal::ShuttingDown => (
+                "shutting_down",
+                "this server is shutting down",
+                "reconnect after the Retry-After delay: another instance, or this one restarted, answers",
             ),
             Refusal::SessionsUnavailable => (
                 "sessions_unavailable",

@@ -9,6 +9,8 @@ use crate::inbox::{Inbox, InboxError, Subscription};
 #[derive(Debug)]
 pub struct EventStream {
     pub(crate) subscription: Subscription,
+    /// Turns `true` when the inbox drains: the stream then ends with a reconnect hint.
+    pub(crate) draining: tokio::sync::watch::Receiver<bool>,
 }
 
 impl EventStream {
@@ -25,6 +27,9 @@ impl EventStream {
         let subscription = inbox
             .subscription_within(tenant, after, inbox.max_event_streams())
             .await?;
-        Ok(subscription.map(|subscription| Self { subscription }))
+        Ok(subscription.map(|subscription| Self {
+            subscription,
+            draining: inbox.draining(),
+        }))
     }
 }

@@ -1,4 +1,5 @@
-//! `POST /messages`: a send, idempotent under an `Idempotency-Key`.
+//! `POST /messages`: a send, idempotent under an `Idempotency-Key`, from a JSON body or (with
+//! a file) a `multipart/form-data` one ([`super::upload`]).
 
 use super::ApiResponse;
 use super::error::Refusal;
@@ -21,10 +22,6 @@ pub(super) async fn post(
     key: Option<&[u8]>,
     body: &[u8],
 ) -> ApiResponse {
-    let key = match key.map(IdempotencyKey::from_bytes).transpose() {
-        Ok(key) => key,
-        Err(invalid) => return ApiResponse::refused(Refusal::InvalidIdempotencyKey(invalid)),
-    };
     let send: SendRequest = match serde_json::from_slice(body) {
         Ok(send) => send,
         Err(err) => {
@@ -32,13 +29,28 @@ pub(super) async fn post(
             return ApiResponse::error(&err);
         }
     };
+    send_request(inbox, tenant, key, &send).await
+}
+
+/// Sends `send`, under the `Idempotency-Key` `key` when there is one: what both forms of
+/// `POST /messages` answer.
+pub(super) async fn send_request(
+    inbox: &Inbox,
+    tenant: &TenantId,
+    key: Option<&[u8]>,
+    send: &SendRequest,
+) -> ApiResponse {
+    let key = match key.map(IdempotencyKey::from_bytes).transpose() {
+        Ok(key) => key,
+        Err(invalid) => return ApiResponse::refused(Refusal::InvalidIdempotencyKey(invalid)),
+    };
     let Some(key) = key else {
-        return match inbox.send_outcome(tenant, &send).await {
+        return match inbox.send_outcome(tenant, send).await {
             Ok(sent) => ApiResponse::json(201, &sent),
             Err(err) => ApiResponse::error(&err),
         };
     };
-    match inbox.send_idempotent(tenant, &key, &send).await {
+    match inbox.send_idempotent(tenant, &key, send).await {
         Ok(IdempotentSend::Sent(sent)) => ApiResponse::json(201, &sent),
         Ok(IdempotentSend::Replayed(answer)) => ApiResponse::json(answer.status, &answer.body)
             .with_header("idempotent-replayed", "true".to_owned()),

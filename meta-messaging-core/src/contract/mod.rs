@@ -38,12 +38,14 @@ mod comments;
 mod connect_routes;
 mod error;
 mod events;
+mod health;
 mod media;
 mod messages;
 pub(crate) mod openapi;
 mod query;
 mod session;
 pub mod sse;
+mod upload;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -114,6 +116,11 @@ pub enum Route {
     Session,
     /// `GET /openapi.json`: the OpenAPI document of these routes ([`openapi`]).
     OpenApiDocument,
+    /// `GET /health/live`: 200 `{"status":"ok"}` while the process serves. No credentials.
+    HealthLive,
+    /// `GET /health/ready`: 200 `{"status":"ok"}` when [`Inbox::ready`], else 503
+    /// `{"status":"unavailable"}` (the cause is logged, not sent). No credentials.
+    HealthReady,
 }
 
 /// A route and its path pattern (`{id}` marks the conversation, comment or media id, in the syntax both axum
@@ -212,14 +219,30 @@ pub const ROUTES: &[RouteSpec] = &[
         route: Route::OpenApiDocument,
         path: "/openapi.json",
     },
+    RouteSpec {
+        route: Route::HealthLive,
+        path: "/health/live",
+    },
+    RouteSpec {
+        route: Route::HealthReady,
+        path: "/health/ready",
+    },
 ];
 
 impl Route {
     /// Whether the route acts for a tenant the host names: everything but the webhook (Meta
-    /// calls it), the OAuth callback (the tenant travels in its signed state) and the session
-    /// route (it checks the credentials it is given itself).
+    /// calls it), the OAuth callback (the tenant travels in its signed state), the session
+    /// route (it checks the credentials it is given itself) and the health probes (an
+    /// orchestrator calls them, and they say nothing about any tenant).
     pub fn needs_tenant(self) -> bool {
-        !matches!(self, Route::Webhook | Route::OAuthCallback | Route::Session)
+        !matches!(
+            self,
+            Route::Webhook
+                | Route::OAuthCallback
+                | Route::Session
+                | Route::HealthLive
+                | Route::HealthReady
+        )
     }
 }
 
@@ -260,6 +283,9 @@ impl Method {
 pub struct RequestHeaders<'a> {
     /// `X-Hub-Signature-256`.
     pub signature: Option<&'a str>,
+    /// `X-Hub-Signature` (the legacy SHA-1 signature): never verified, only told in the
+    /// diagnosis of a refused delivery (a proxy that forwards it alone).
+    pub legacy_signature: Option<&'a str>,
     /// `Cookie` (the OAuth state and the session cookie).
     pub cookie: Option<&'a str>,
     /// `Authorization` (`Bearer <API token>`).
@@ -305,6 +331,7 @@ impl<'a> RequestHeaders<'a> {
         let text = |name| lookup(name).and_then(header_text);
         Self {
             signature: text("x-hub-signature-256"),
+            legacy_signature: text("x-hub-signature"),
             cookie: text("cookie"),
             authorization: text("authorization"),
             origin: text("origin"),
@@ -415,6 +442,7 @@ impl fmt::Debug for RequestHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestHeaders")
             .field("signature", &self.signature.is_some())
+            .field("legacy_signature", &self.legacy_signature.is_some())
             .field("cookie", &presence(self.cookie))
             .field("authorization", &presence(self.authorization))
             .field("origin", &self.origin)
@@ -540,7 +568,8 @@ impl InboxRoutes {
     /// `resolved` is the tenant the host's resolver mapped the request to (with
     /// routes mounted by [`MountedRoutes::with_resolver`]; `None` otherwise), and `body` the request's
     /// body as it arrives: it is read only when the route takes one, and only after the request
-    /// passed every check, up to [`Inbox::max_body_bytes`] and within
+    /// passed every check, up to [`Inbox::max_body_bytes`] (a `multipart/form-data`
+    /// `POST /messages`: [`Inbox::max_upload_bytes`] and room for its fields) and within
     /// [`Inbox::body_timeout`].
     pub async fn serve<S, E>(
         &self,
@@ -558,6 +587,9 @@ impl InboxRoutes {
                 return connect_routes::callback(&self.inbox, request).await;
             }
             Route::OAuthCallback => return ApiResponse::refused(Refusal::MethodNotAllowed),
+            // Before the host check: a probe names the pod's address, not the inbox's host.
+            Route::HealthLive => return health::live(request.method),
+            Route::HealthReady => return health::ready(&self.inbox, request.method).await,
             _ => {}
         }
         if !self.access.host_allowed(request.headers.host) {
@@ -583,6 +615,12 @@ impl InboxRoutes {
         };
         if request.method.changes_state() && !caller.proof.may_change_state(&request.headers) {
             return ApiResponse::refused(Refusal::CrossSite);
+        }
+        if route == Route::Messages
+            && request.method == Method::Post
+            && upload::is_multipart(request.headers.content_type)
+        {
+            return upload::post(&self.inbox, &caller.tenant, request, body).await;
         }
         let body = if reads_body(route, request.method) {
             match self.read_json_body(request, body).await {
@@ -729,6 +767,10 @@ impl InboxRoutes {
                 };
                 ApiResponse::json(200, &report)
             }
+            (Route::Events, Method::Get) if inbox.is_draining() => {
+                ApiResponse::refused(Refusal::ShuttingDown)
+                    .with_header("retry-after", "1".to_owned())
+            }
             (Route::Events, Method::Get) => {
                 let after = query::last_event_id(request.query, request.headers.last_event_id)?;
                 match EventStream::open(inbox, tenant, after).await? {
@@ -774,7 +816,12 @@ impl InboxRoutes {
                     Err(refused) => return refused,
                 };
                 match inbox
-                    .receive_from(request.remote, request.headers.signature, &body)
+                    .receive_checked(
+                        request.remote,
+                        request.headers.signature,
+                        request.headers.legacy_signature.is_some(),
+                        &body,
+                    )
                     .await
                 {
                     Ok(receipt) => ApiResponse::json(200, &receipt),

@@ -7,8 +7,10 @@ use serde_json::{Value, json};
 use crate::Platform;
 use crate::ids::{AttachmentId, MessageId};
 
+use super::AccountRoute;
 use super::account_client::AccountClient;
 use super::error::{InvalidRequest, Result};
+use super::file_limits::check_upload;
 use super::outgoing::{ActionResponse, AttachmentKind, Recipient, SenderAction};
 use super::request::{Call, Part};
 
@@ -65,7 +67,10 @@ impl AccountClient {
         }
     }
 
-    /// Uploads an attachment from bytes (multipart `filedata`) to reuse it by id.
+    /// Uploads an attachment from bytes (multipart `filedata`) to reuse it by id. The file is
+    /// checked against the platform's size and type limits ([`check_upload`]) first;
+    /// Instagram uploads go through the linked Page with `platform=instagram`, as Meta
+    /// requires, and the Instagram API with Instagram Login has no upload (send by URL there).
     pub fn upload_attachment(
         &self,
         kind: AttachmentKind,
@@ -148,8 +153,9 @@ impl UploadBuilder<'_> {
     /// Uploads are retried like reads: a repeated upload only leaves an unused copy.
     ///
     /// # Errors
-    /// [`GraphError::InvalidRequest`](super::GraphError::InvalidRequest) for empty bytes, or the
-    /// Graph API's error.
+    /// [`GraphError::InvalidRequest`](super::GraphError::InvalidRequest) before anything is
+    /// sent (empty bytes, a file the platform does not take, an Instagram Login account), or
+    /// the Graph API's error.
     pub async fn send(self) -> Result<AttachmentId> {
         let account = self.account;
         let call = Call::post(account.edge("message_attachments"))
@@ -161,26 +167,50 @@ impl UploadBuilder<'_> {
                 filename,
                 mime,
             } => {
-                if bytes.is_empty() {
-                    return Err(InvalidRequest::EmptyAttachment { filename }.into());
-                }
+                check_file(account, self.kind, &filename, &mime, bytes.len())?;
                 let message = json!({ "attachment": { "type": self.kind, "payload": { "is_reusable": true } } });
-                call.multipart(vec![
-                    Part::Text("message", message.to_string()),
-                    Part::File {
-                        name: "filedata",
-                        bytes,
-                        filename,
-                        mime,
-                    },
-                ])
+                let mut parts = Vec::with_capacity(3);
+                if account.platform() == Platform::Instagram {
+                    parts.push(Part::Text("platform", "instagram".to_owned()));
+                }
+                parts.push(Part::Text("message", message.to_string()));
+                parts.push(Part::File {
+                    name: "filedata",
+                    bytes,
+                    filename,
+                    mime,
+                });
+                call.multipart(parts)
             }
             Source::Url(url) => {
                 let message = json!({ "attachment": { "type": self.kind, "payload": { "url": url, "is_reusable": true } } });
-                call.json(&json!({ "message": message }))?
+                let mut body = json!({ "message": message });
+                if account.platform() == Platform::Instagram {
+                    body["platform"] = json!("instagram");
+                }
+                call.json(&body)?
             }
         };
         let uploaded: Uploaded = account.client.execute(call).await?;
         Ok(uploaded.attachment_id)
     }
+}
+
+/// Refuses, before any call, an upload the account's route or platform does not take.
+pub(super) fn check_file(
+    account: &AccountClient,
+    kind: AttachmentKind,
+    filename: &str,
+    mime: &str,
+    len: usize,
+) -> Result<(), InvalidRequest> {
+    if account.route() == AccountRoute::InstagramLogin {
+        // Meta documents the Attachment Upload API for Instagram only through the linked
+        // Page; graph.instagram.com sends media by URL.
+        return Err(InvalidRequest::Unsupported {
+            what: "uploading a file",
+            route: "with Instagram Login: send it by URL (attachment.url, a public HTTPS link), or connect the account through its Facebook Page",
+        });
+    }
+    check_upload(account.platform(), kind, filename, mime, len as u64)
 }

@@ -93,6 +93,12 @@ impl GraphError {
             Self::Http { .. } | Self::Decode { .. } => ErrorKind::UnexpectedResponse,
             Self::Transport { source, .. } if source.is_timeout() => ErrorKind::Timeout,
             Self::Transport { .. } => ErrorKind::Network,
+            Self::InvalidRequest(InvalidRequest::AttachmentTooLarge { .. }) => {
+                ErrorKind::AttachmentTooLarge
+            }
+            Self::InvalidRequest(InvalidRequest::AttachmentTypeNotAllowed { .. }) => {
+                ErrorKind::AttachmentTypeNotAllowed
+            }
             Self::InvalidRequest(_) => ErrorKind::InvalidRequest,
             Self::Configuration { .. } => ErrorKind::Configuration,
         }
@@ -227,13 +233,9 @@ impl MetaError {
         let wire = envelope.error;
         let code = wire.code.as_ref().and_then(number)?;
         let error_subcode = wire.error_subcode.as_ref().and_then(number);
-        let message = wire.message.unwrap_or_default();
-        let kind = catalog::lookup_error(code, error_subcode, &message)
-            .map(|t| t.kind)
-            .unwrap_or_else(|| classify_by_code(code, error_subcode));
-        Some(Self {
+        let mut error = Self {
             status,
-            message,
+            message: wire.message.unwrap_or_default(),
             error_type: wire.error_type,
             code,
             error_subcode,
@@ -243,15 +245,34 @@ impl MetaError {
             is_transient: wire.is_transient,
             error_data: wire.error_data,
             other: wire.other,
-            kind,
+            kind: ErrorKind::Unknown,
             usage: RateLimitUsage::default(),
-        })
+        };
+        error.kind = error
+            .troubleshooting()
+            .map(|t| t.kind)
+            .unwrap_or_else(|| classify_by_code(code, error_subcode));
+        Some(error)
     }
 
-    /// The troubleshooting entry for this code and subcode (and, for `appsecret_proof`, the
-    /// parameter the message names).
+    /// Meta's texts that the catalog reads when the numbers are ambiguous: `message`, `type`,
+    /// `error_user_title` and `error_user_msg`.
+    fn texts(&self) -> Vec<&str> {
+        [
+            Some(self.message.as_str()),
+            self.error_type.as_deref(),
+            self.error_user_title.as_deref(),
+            self.error_user_msg.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The troubleshooting entry for this error: its code and subcode, and where they are
+    /// ambiguous or missing, Meta's text (see [`catalog::lookup_error`]).
     pub fn troubleshooting(&self) -> Option<&'static Troubleshooting> {
-        catalog::lookup_error(self.code, self.error_subcode, &self.message)
+        catalog::lookup_error(self.code, self.error_subcode, &self.texts())
     }
 
     /// The one-line fix.
@@ -365,6 +386,34 @@ pub enum InvalidRequest {
     EmptyAttachment {
         /// The file name given.
         filename: String,
+    },
+    /// An uploaded file is larger than the platform takes for its kind.
+    #[error(
+        "the {kind} is {size} bytes; {platform} takes {kind} attachments of at most {max} bytes: make it smaller (compress, resize or shorten it), or send a link to it as text"
+    )]
+    AttachmentTooLarge {
+        /// The platform whose limit applies.
+        platform: crate::Platform,
+        /// The attachment's kind.
+        kind: super::AttachmentKind,
+        /// The file's size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        max: u64,
+    },
+    /// An uploaded file's media type is not one the platform takes for its kind.
+    #[error(
+        "{platform} does not take {mime:?} as {kind}: convert the file to {allowed}, or send a link to it as text"
+    )]
+    AttachmentTypeNotAllowed {
+        /// The platform whose rule applies.
+        platform: crate::Platform,
+        /// The attachment's kind.
+        kind: super::AttachmentKind,
+        /// The file's media type.
+        mime: String,
+        /// The media types the platform takes for the kind.
+        allowed: &'static str,
     },
     /// A value breaks one of Meta's documented limits (a length or a count).
     #[error("{at} has {found} {}; {limit}", limit.unit())]

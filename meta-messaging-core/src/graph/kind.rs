@@ -1,4 +1,5 @@
-//! What kind of failure an error is, decided from Meta's numeric code and subcode.
+//! What kind of failure an error is, decided from Meta's numbers and, where they are
+//! ambiguous, its text (see [`catalog::lookup_error`](super::catalog::lookup_error)).
 
 use std::fmt;
 
@@ -6,12 +7,13 @@ use serde::Serialize;
 
 /// The kind of a Graph API failure: what went wrong, in terms a caller can act on.
 ///
-/// Meta's errors are classified by their numeric `code` and `error_subcode` (never by the
-/// wording of the message, which Meta localizes and rewords); failures that never reached Meta
+/// Meta's errors are classified by their numeric `code` and `error_subcode` first; where Meta
+/// gives no subcode, or one with no entry of its own, phrases of its English text decide
+/// (a message sent outside the window under code 10, a blocked recipient under code 200, most
+/// token errors under code 190): the order is the catalog's, documented at
+/// [`catalog::lookup_error`](super::catalog::lookup_error). Failures that never reached Meta
 /// have their own kinds ([`Network`](Self::Network), [`InvalidRequest`](Self::InvalidRequest),
-/// ...). One exception: Meta refuses a missing or wrong `appsecret_proof` with the generic code
-/// 100 and no subcode, so [`AppSecretProofInvalid`](Self::AppSecretProofInvalid) is told apart
-/// by the parameter name in the message (a name, which Meta does not translate).
+/// ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -51,7 +53,9 @@ pub enum ErrorKind {
     AppSecretProofInvalid,
     /// The object does not exist, or this token cannot see it (100 / 33, 803).
     ObjectNotFound,
-    /// The account is blocked or restricted for policy reasons (368).
+    /// Meta could not fetch, read or accept an attachment (100 / 2018047, 2018109).
+    AttachmentRejected,
+    /// The account or the content is blocked for policy reasons (368).
     PolicyBlocked,
     /// A one-time setup step on the Page or account is not done (2 / 2018344: terms not accepted).
     AccountSetupIncomplete,
@@ -65,6 +69,12 @@ pub enum ErrorKind {
     Timeout,
     /// The request was refused by this crate before it was sent (a text too long, ...).
     InvalidRequest,
+    /// An uploaded file is larger than the platform takes for its kind (checked before the
+    /// upload, so nothing was sent).
+    AttachmentTooLarge,
+    /// An uploaded file's media type is not one the platform takes for its kind (checked
+    /// before the upload, so nothing was sent).
+    AttachmentTypeNotAllowed,
     /// Meta (or a proxy in between) answered with something that is not the expected JSON.
     UnexpectedResponse,
     /// The client was configured wrongly (a base URL that does not parse, ...).
@@ -91,6 +101,7 @@ impl ErrorKind {
             Self::ParameterInvalid => "parameter_invalid",
             Self::AppSecretProofInvalid => "app_secret_proof_invalid",
             Self::ObjectNotFound => "object_not_found",
+            Self::AttachmentRejected => "attachment_rejected",
             Self::PolicyBlocked => "policy_blocked",
             Self::AccountSetupIncomplete => "account_setup_incomplete",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
@@ -98,6 +109,8 @@ impl ErrorKind {
             Self::Network => "network",
             Self::Timeout => "timeout",
             Self::InvalidRequest => "invalid_request",
+            Self::AttachmentTooLarge => "attachment_too_large",
+            Self::AttachmentTypeNotAllowed => "attachment_type_not_allowed",
             Self::UnexpectedResponse => "unexpected_response",
             Self::Configuration => "configuration",
         }
@@ -158,13 +171,16 @@ impl ErrorKind {
                 "slow down: back off and spread sends over time; watch the X-App-Usage / X-Page-Usage / X-Business-Use-Case-Usage headers"
             }
             Self::ParameterInvalid => {
-                "check the request's ids and parameters against the Send API reference"
+                "correct the parameter Meta's message names and send again; nothing was sent"
             }
             Self::AppSecretProofInvalid => {
                 "give the Graph client the secret of the app that issued the token (GraphClientBuilder::app_secret; an Inbox uses its first app secret)"
             }
             Self::ObjectNotFound => {
                 "check the id, and that the token belongs to the Page that owns the object"
+            }
+            Self::AttachmentRejected => {
+                "serve the file over public HTTPS with the right Content-Type and within Meta's size limits, or upload it with message_attachments and send the attachment_id"
             }
             Self::PolicyBlocked => {
                 "review Meta's messaging policies in the Page's Support Inbox; the block lifts after a while"
@@ -182,6 +198,12 @@ impl ErrorKind {
                 "raise the client's timeout or retry later; a timed-out send may have been delivered"
             }
             Self::InvalidRequest => "fix the request as the message says; nothing was sent",
+            Self::AttachmentTooLarge => {
+                "make the file smaller than the limit in the message (compress, resize or shorten it), or send a link to it as text; nothing was sent"
+            }
+            Self::AttachmentTypeNotAllowed => {
+                "convert the file to one of the types the message lists, or send a link to it as text; nothing was sent"
+            }
             Self::UnexpectedResponse => {
                 "a proxy or Meta answered with something unexpected; retry later, and check the base URL"
             }
@@ -206,6 +228,7 @@ pub(crate) fn classify_by_code(code: i64, subcode: Option<i64>) -> ErrorKind {
         (102 | 190, _) => ErrorKind::TokenInvalid,
         (10, Some(2018278 | 2018065 | 2018108 | 2534022)) => ErrorKind::OutsideMessagingWindow,
         (100, Some(2018001 | 2534014)) => ErrorKind::UserNotFound,
+        (100, Some(2018047 | 2018109)) => ErrorKind::AttachmentRejected,
         (100, Some(33)) | (803, _) => ErrorKind::ObjectNotFound,
         (1, Some(99)) | (3, _) => ErrorKind::AppCapabilityMissing,
         (2, Some(2018344)) => ErrorKind::AccountSetupIncomplete,

@@ -53,11 +53,13 @@
 mod account_admin;
 mod account_client;
 mod action;
+mod app_admin;
 mod button;
 pub mod catalog;
 mod client;
 mod comments;
 mod error;
+mod file_limits;
 mod handover;
 mod http_client;
 mod kind;
@@ -85,6 +87,7 @@ pub use account_admin::{
 };
 pub use account_client::{AccountClient, AccountRoute};
 pub use action::{ActionBuilder, UploadBuilder};
+pub use app_admin::{AppPermission, AppSubscription, SubscriptionField};
 pub use button::Button;
 pub use catalog::Troubleshooting;
 pub use client::{
@@ -92,6 +95,9 @@ pub use client::{
     GraphClientBuilder,
 };
 pub use error::{GraphError, InvalidRequest, MetaError, Result};
+pub use file_limits::{
+    INSTAGRAM_MAX_IMAGE_BYTES, MAX_ATTACHMENT_BYTES, attachment_kind_of, check_upload,
+};
 pub use handover::{PAGE_INBOX_APP_ID, SecondaryReceiver};
 pub use http_client::http_client_builder;
 pub use kind::ErrorKind;
@@ -110,10 +116,10 @@ pub use profile::{
 pub use read::{
     Edge, GraphConversation, GraphMessage, MessageAttachment, Participant, UserProfile,
 };
-pub use report::{Check, CheckStatus, ConnectionReport};
+pub use report::{Check, CheckStatus, ConnectionReport, ReportOptions};
 pub use requirements::{
-    INSTAGRAM_PERMISSIONS, MESSAGING_SCOPES, MESSENGER_PERMISSIONS, MESSENGER_WEBHOOK_FIELDS,
-    REQUIRED_WEBHOOK_FIELDS,
+    INSTAGRAM_PERMISSIONS, INSTAGRAM_WEBHOOK_FIELDS, MESSAGING_SCOPES, MESSENGER_PERMISSIONS,
+    MESSENGER_WEBHOOK_FIELDS, REQUIRED_INSTAGRAM_WEBHOOK_FIELDS, REQUIRED_WEBHOOK_FIELDS,
 };
 pub use retry::RetryPolicy;
 pub use send::SendBuilder;

@@ -33,6 +33,24 @@ pub const MESSENGER_WEBHOOK_FIELDS: &[&str] = &[
     "feed",
 ];
 
+/// The Instagram webhook fields meta-messaging handles, set on the app's `instagram`
+/// subscription (App Dashboard > Webhooks > Instagram, or `POST /{app-id}/subscriptions`).
+pub const INSTAGRAM_WEBHOOK_FIELDS: &[&str] = &[
+    "messages",
+    "messaging_postbacks",
+    "message_reactions",
+    "messaging_seen",
+    "messaging_referral",
+    "messaging_handover",
+    "standby",
+    "comments",
+    "live_comments",
+    "mentions",
+];
+
+/// Instagram webhook fields without which conversations are incomplete.
+pub const REQUIRED_INSTAGRAM_WEBHOOK_FIELDS: &[&str] = &["messages"];
+
 /// Permissions Messenger messaging needs.
 pub const MESSENGER_PERMISSIONS: &[&str] = &["pages_messaging", "pages_manage_metadata"];
 /// Permissions Instagram messaging through a Page needs.

@@ -193,13 +193,13 @@ impl SendBuilder<'_> {
             });
         }
         if let Content::Upload {
-            bytes, filename, ..
+            kind,
+            bytes,
+            filename,
+            mime,
         } = &self.content
-            && bytes.is_empty()
         {
-            return Err(InvalidRequest::EmptyAttachment {
-                filename: filename.clone(),
-            });
+            super::action::check_file(self.account, *kind, filename, mime, bytes.len())?;
         }
         check_quick_replies(&self.quick_replies)?;
         if (self.messaging_type == MessagingType::MessageTag) != self.tag.is_some() {

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Inbox;
 use super::backfill_import::{graph_time_ms, history_event};
@@ -15,6 +16,7 @@ use crate::platform::Platform;
 use crate::store::{
     Account, BackfillProgress, BackfillState, ParticipantProfile, TenantEvent, now_ms,
 };
+use crate::webhook::EventKind;
 
 type RunKey = (TenantId, Platform, AccountId);
 
@@ -29,14 +31,22 @@ const GRAPH_TIME_PRECISION_MS: i64 = 1_000;
 pub(super) struct BackfillRuns {
     pub(super) options: BackfillOptions,
     running: Mutex<HashSet<RunKey>>,
+    /// Set once the interrupted runs were resumed (or were not to be).
+    resumed: AtomicBool,
 }
 
 impl BackfillRuns {
     pub(super) fn new(options: BackfillOptions) -> Self {
         Self {
+            resumed: AtomicBool::new(!options.resume_on_start),
             options,
             running: Mutex::default(),
         }
+    }
+
+    /// `true` the first time only: whether the interrupted runs are to be resumed now.
+    pub(super) fn take_resume(&self) -> bool {
+        !self.resumed.swap(true, Ordering::AcqRel)
     }
 
     /// `true` when `key` was not running and now is.
@@ -83,11 +93,7 @@ impl Inbox {
         let key = (tenant.clone(), platform, account_id.clone());
         let runs = &self.inner.backfills;
         if !runs.claim(&key) {
-            let saved = self
-                .store()
-                .backfill_progress(tenant, platform, account_id)
-                .await?;
-            return Ok(saved.unwrap_or_else(|| self.fresh_progress(&account)));
+            return self.saved_progress(tenant, &account).await;
         }
         let progress = match self.begin_progress(tenant, &account).await {
             Ok(progress) => progress,
@@ -112,7 +118,9 @@ impl Inbox {
     /// Runs the history backfill of an account to its end here (what
     /// [`start_backfill`](Self::start_backfill) runs in the background; the CLI calls it
     /// directly), and returns the final progress. A Graph error ends the run with the state
-    /// [`BackfillState::Failed`] and the error saved, so the next run resumes.
+    /// [`BackfillState::Failed`] and the error saved, so the next run resumes. When a run for
+    /// the account is already going in this process, nothing new runs and its saved progress
+    /// is returned.
     ///
     /// # Errors
     /// [`InboxError::AccountNotFound`]; [`InboxError::Store`] when the progress or a message
@@ -124,8 +132,62 @@ impl Inbox {
         account_id: &AccountId,
     ) -> Result<BackfillProgress, InboxError> {
         let account = self.connected_account(tenant, platform, account_id).await?;
-        let progress = self.begin_progress(tenant, &account).await?;
-        self.run_backfill(tenant, &account, progress).await
+        let key = (tenant.clone(), platform, account_id.clone());
+        let runs = &self.inner.backfills;
+        if !runs.claim(&key) {
+            return self.saved_progress(tenant, &account).await;
+        }
+        let finished = match self.begin_progress(tenant, &account).await {
+            Ok(progress) => self.run_backfill(tenant, &account, progress).await,
+            Err(err) => Err(err),
+        };
+        runs.release(&key);
+        finished
+    }
+
+    /// Resumes, in the background, every backfill that a stop of the process interrupted (saved
+    /// as running, in any tenant), from its saved cursor, and returns how many it started. The
+    /// inbox calls it once by itself when its background tasks start (unless
+    /// [`BackfillOptions::resume_on_start`] is off); calling it again starts only runs that are
+    /// not going in this process. A run whose account is no longer connected is saved as
+    /// failed, with the reason.
+    ///
+    /// # Errors
+    /// [`InboxError::Store`] when the saved backfills cannot be read.
+    pub async fn resume_backfills(&self) -> Result<usize, InboxError> {
+        let mut started = 0;
+        for (tenant, mut progress) in self.store().interrupted_backfills().await? {
+            let (platform, account_id) = (progress.platform, progress.account_id.clone());
+            match self.start_backfill(&tenant, platform, &account_id).await {
+                Ok(_) => started += 1,
+                Err(InboxError::AccountNotFound { .. }) => {
+                    progress.state = BackfillState::Failed;
+                    progress.error = Some("the account is no longer connected".to_owned());
+                    progress.updated_at_ms = now_ms();
+                    self.store().save_backfill(&tenant, &progress).await?;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %crate::error::ErrorChain(&err), %tenant, %platform, %account_id, "history backfill not resumed");
+                }
+            }
+        }
+        if started > 0 {
+            tracing::info!(backfills = started, "interrupted history backfills resumed");
+        }
+        Ok(started)
+    }
+
+    /// Resumes the interrupted backfills in the background, once per inbox.
+    pub(super) fn resume_backfills_once(&self) {
+        if !self.inner.backfills.take_resume() {
+            return;
+        }
+        let inbox = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) = inbox.resume_backfills().await {
+                tracing::warn!(error = %crate::error::ErrorChain(&err), "interrupted history backfills not resumed");
+            }
+        });
     }
 
     /// The backfill of each account just connected, started when the options say so.
@@ -141,6 +203,19 @@ impl Inbox {
                 tracing::warn!(error = %crate::error::ErrorChain(&err), platform = %account.platform, account_id = %account.account_id, "history backfill not started");
             }
         }
+    }
+
+    /// The saved progress of the account's backfill (a fresh one when none was saved).
+    async fn saved_progress(
+        &self,
+        tenant: &TenantId,
+        account: &Account,
+    ) -> Result<BackfillProgress, InboxError> {
+        let saved = self
+            .store()
+            .backfill_progress(tenant, account.platform, &account.account_id)
+            .await?;
+        Ok(saved.unwrap_or_else(|| self.fresh_progress(account)))
     }
 
     fn fresh_progress(&self, account: &Account) -> BackfillProgress {
@@ -311,6 +386,10 @@ impl Inbox {
             return Ok(());
         };
         let user_id = UserId::new(user.id.as_str());
+        // Meta counts the conversation's unread messages: the newest that many of the user's
+        // stay unread here; older history arrives read, so an import does not bury the
+        // conversations waiting for an answer under a month of read ones.
+        let mut unread_left = conversation.unread_count.unwrap_or(0);
         let mut cursor: Option<String> = None;
         let mut newest = None;
         loop {
@@ -342,11 +421,16 @@ impl Inbox {
                 }
                 let event =
                     history_event(account.platform, &account.account_id, &user_id, message, at)?;
-                events.extend(
-                    event
-                        .into_iter()
-                        .map(|e| TenantEvent::new(tenant.clone(), e)),
-                );
+                for event in event {
+                    let routed = TenantEvent::new(tenant.clone(), event);
+                    let from_user = routed.event.kind() == EventKind::Message;
+                    events.push(if from_user && unread_left > 0 {
+                        unread_left -= 1;
+                        routed
+                    } else {
+                        routed.read()
+                    });
+                }
                 progress.oldest_reached_ms =
                     Some(progress.oldest_reached_ms.map_or(at, |o| o.min(at)));
                 newest.get_or_insert_with(|| message.id.clone());
@@ -354,6 +438,7 @@ impl Inbox {
             if !events.is_empty() {
                 let report = self.store().apply(&events).await?;
                 progress.messages += report.inserted;
+                self.queue_history_media(&events).await;
             }
             cursor = page.next_cursor().map(str::to_owned);
             if reached_horizon || cursor.is_none() {

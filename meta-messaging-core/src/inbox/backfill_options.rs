@@ -36,6 +36,9 @@ pub struct BackfillOptions {
     pub max_pages: Option<u32>,
     /// Whether connecting an account through the OAuth callback starts its backfill.
     pub on_connect: bool,
+    /// Whether the inbox resumes, when its background tasks start, the backfills a stop of
+    /// the process interrupted ([`Inbox::resume_backfills`](super::Inbox::resume_backfills)).
+    pub resume_on_start: bool,
 }
 
 impl Default for BackfillOptions {
@@ -46,13 +49,14 @@ impl Default for BackfillOptions {
             page_size: None,
             max_pages: None,
             on_connect: true,
+            resume_on_start: true,
         }
     }
 }
 
 impl BackfillOptions {
     /// The defaults: 30 days back, 250 ms between pages, Meta's page size, no page limit,
-    /// started on connect.
+    /// started on connect, interrupted runs resumed on start.
     pub fn new() -> Self {
         Self::default()
     }
@@ -89,6 +93,13 @@ impl BackfillOptions {
     #[must_use]
     pub fn on_connect(mut self, on: bool) -> Self {
         self.on_connect = on;
+        self
+    }
+
+    /// Sets whether the inbox resumes interrupted backfills when it starts.
+    #[must_use]
+    pub fn resume_on_start(mut self, on: bool) -> Self {
+        self.resume_on_start = on;
         self
     }
 }

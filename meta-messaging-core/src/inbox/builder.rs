@@ -20,6 +20,10 @@ use crate::webhook::SignatureVerifier;
 /// The default limit on a webhook body: 1 MiB, far above any delivery Meta sends.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The largest file `POST /messages` takes unless
+/// [`InboxBuilder::max_upload_bytes`] says otherwise: 25 MiB, the most Meta takes.
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = crate::graph::MAX_ATTACHMENT_BYTES as usize;
+
 /// The default number of live events a subscriber may fall behind before it is dropped.
 pub const DEFAULT_LIVE_CAPACITY: usize = 256;
 
@@ -64,6 +68,7 @@ pub struct InboxBuilder {
     handlers: Vec<Arc<dyn EventHandler>>,
     handler_options: Option<super::HandlerOptions>,
     max_body_bytes: Option<usize>,
+    max_upload_bytes: Option<usize>,
     body_timeout: Option<Duration>,
     max_event_streams: Option<usize>,
     status_check_interval: Option<Duration>,
@@ -87,6 +92,7 @@ impl std::fmt::Debug for InboxBuilder {
             .field("tenancy", &self.tenancy)
             .field("handlers", &self.handlers.len())
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_upload_bytes", &self.max_upload_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +174,16 @@ impl InboxBuilder {
     #[must_use]
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = Some(limit);
+        self
+    }
+
+    /// The largest file `POST /messages` takes as `multipart/form-data` (default
+    /// [`MAX_ATTACHMENT_BYTES`](crate::graph::MAX_ATTACHMENT_BYTES), the most Meta takes). Only
+    /// a multipart send may be this large, plus a little for its form fields; every other body
+    /// keeps the [`max_body_bytes`](Self::max_body_bytes) limit.
+    #[must_use]
+    pub fn max_upload_bytes(mut self, limit: usize) -> Self {
+        self.max_upload_bytes = Some(limit);
         self
     }
 
@@ -317,13 +333,17 @@ impl InboxBuilder {
         let live = Arc::new(live);
         let router = Arc::new(Router::new(tenancy, store.change_notices()));
         #[cfg(feature = "postgres")]
-        let forward = self.fanout.map(|fanout| {
-            // Weak: the fan-out's listener must not keep a dropped inbox alive.
-            let outbox = fanout.attach(Arc::downgrade(&live), Arc::downgrade(&router));
-            Box::new(outbox) as Box<dyn Forward>
-        });
+        let (forward, fanout_connected) = match self.fanout {
+            Some(fanout) => {
+                // Weak: the fan-out's listener must not keep a dropped inbox alive.
+                let outbox = fanout.attach(Arc::downgrade(&live), Arc::downgrade(&router));
+                let connected = outbox.connected();
+                (Some(Box::new(outbox) as Box<dyn Forward>), Some(connected))
+            }
+            None => (None, None),
+        };
         #[cfg(not(feature = "postgres"))]
-        let forward = None;
+        let (forward, fanout_connected) = (None, None);
         let listeners = Listeners {
             live: Arc::clone(&live),
             router: Arc::clone(&router),
@@ -345,6 +365,7 @@ impl InboxBuilder {
                 ),
                 handlers: self.handlers,
                 max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+                max_upload_bytes: self.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES),
                 body_timeout: self.body_timeout.unwrap_or(DEFAULT_BODY_TIMEOUT),
                 max_event_streams: self
                     .max_event_streams
@@ -353,6 +374,7 @@ impl InboxBuilder {
                     self.status_check_interval
                         .unwrap_or(DEFAULT_STATUS_CHECK_INTERVAL),
                 ),
+                deliveries: super::deliveries::DeliveryLog::default(),
                 profiles: self.fetch_profiles.then(Default::default),
                 oauth: self.oauth,
                 backfills: super::backfill::BackfillRuns::new(self.backfill.unwrap_or_default()),
@@ -361,6 +383,8 @@ impl InboxBuilder {
                         .unwrap_or(super::idempotent::DEFAULT_IDEMPOTENCY_TTL),
                 ),
                 media,
+                draining: tokio::sync::watch::channel(false).0,
+                fanout_connected,
             }),
         };
         // Inside a runtime (the usual case) the background starts now; otherwise with the

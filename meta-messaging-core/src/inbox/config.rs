@@ -1,12 +1,16 @@
 //! [`InboxConfig`]: an inbox configured from environment variables, for apps and examples.
 
+use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::builder::BuildError;
-use super::{Inbox, InboxBuilder, OAuthSettings, Tenancy};
+use super::media_config::{MediaConfig, MediaLocation};
+use super::{DEFAULT_SHUTDOWN_TIMEOUT, Inbox, InboxBuilder, OAuthSettings, Tenancy};
 use crate::contract::{Access, ApiToken, ApiTokens};
 use crate::graph::{GraphClient, GraphError};
 use crate::ids::TenantId;
+use crate::media::MediaError;
 use crate::secret::{AppSecret, VerifyToken};
 use crate::store::{InMemoryStore, MessageStore, StoreError, TokenKeyError, TokenKeyring};
 
@@ -30,6 +34,23 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `META_API_TOKEN` | the API tokens of the inbox routes (`Authorization: Bearer ...`); several, comma-separated, while rotating | a random one, made at start ([`InboxConfig::access`]) |
 /// | `META_ALLOWED_HOSTS` | the host names (with port, if not 80/443) the inbox routes and page answer to, comma-separated | loopback names only |
 /// | `META_TOKEN_KEY` | the key that seals account tokens at rest: base64 of 32 bytes; several, comma-separated, while rotating (the first seals) | SQLite: a key file beside the database; PostgreSQL: required |
+/// | `META_MEDIA` | keeps inbound attachments past Meta's expiring URLs: a directory path, `file://DIR`, or `s3://bucket[/prefix]` (feature `s3`) | off |
+/// | `META_MEDIA_S3_ENDPOINT` | the endpoint of an S3-compatible server other than AWS (MinIO, Ceph, R2, ...); an `http://` one also needs `AWS_ALLOW_HTTP=true` | AWS |
+/// | `META_MEDIA_MAX_BYTES` | the largest attachment kept, in bytes | 26214400 (25 MiB) |
+/// | `META_MEDIA_RETENTION_DAYS` | how many days kept media is kept ([`Inbox::prune_media`] deletes older media) | 90 |
+/// | `META_SHUTDOWN_TIMEOUT_SECS` | how long a graceful shutdown (SIGTERM, Ctrl-C) may take, in whole seconds: requests in flight, event handlers, queued writes ([`Inbox::serve_gracefully`]) | 25 ([`DEFAULT_SHUTDOWN_TIMEOUT`]) |
+///
+/// With an `s3://` `META_MEDIA`, credentials and region come from the standard `AWS_*`
+/// variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
+/// web identity, container or instance credentials), as the AWS tools read them. See
+/// [`MediaConfig`] and `docs/media.md`.
+///
+/// An error names the variable and what to set it to. [`InboxConfig`]'s `Display` shows the
+/// effective settings with every secret redacted (`unified-inbox --check-config` prints it).
+/// A `postgres://` store that does not answer fails within
+/// [`PostgresOptions::connect_timeout`](crate::store::PostgresOptions::connect_timeout) (5 s),
+/// with the database's own error (connection refused, unknown host, password refused) as the
+/// cause.
 ///
 /// Where to listen is the app's own setting: the examples read `BIND` and, when
 /// `META_OAUTH_REDIRECT_URI` is unset, pass the callback route on that address through
@@ -66,6 +87,11 @@ pub struct InboxConfig {
     /// The host names the inbox routes answer to, from `META_ALLOWED_HOSTS` (empty: loopback
     /// names only).
     pub allowed_hosts: Vec<String>,
+    /// How attachments are kept, from `META_MEDIA` and the `META_MEDIA_*` variables (`None`:
+    /// not kept). Set its [`mount`](MediaConfig::mount) to where the app mounts the routes.
+    pub media: Option<MediaConfig>,
+    /// How long a graceful shutdown may take, from `META_SHUTDOWN_TIMEOUT_SECS`.
+    pub shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for InboxConfig {
@@ -81,7 +107,115 @@ impl std::fmt::Debug for InboxConfig {
             .field("token_keys", &self.token_keys)
             .field("api_tokens", &self.api_tokens)
             .field("allowed_hosts", &self.allowed_hosts)
+            .field("media", &self.media)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
+    }
+}
+
+/// `set (redacted)` with how many values a list holds, or `unset`, for secrets.
+fn secret_count(count: usize, what: &str) -> String {
+    match count {
+        0 => "unset".to_owned(),
+        1 => format!("set (1 {what}, redacted)"),
+        n => format!("set ({n} {what}s, redacted)"),
+    }
+}
+
+/// The effective settings, one `VARIABLE  value` line each, secrets redacted: what
+/// `unified-inbox --check-config` prints. Unset optional settings show their default.
+impl fmt::Display for InboxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or = |value: Option<&String>, default: &str| {
+            value.map_or_else(|| default.to_owned(), Clone::clone)
+        };
+        let token_keys = match &self.token_keys {
+            Some(_) => "set (redacted)".to_owned(),
+            None if is_postgres(&self.store) => "unset: required by a PostgreSQL store".to_owned(),
+            None if self.store.starts_with("sqlite://") => {
+                "unset: a key file beside the SQLite database".to_owned()
+            }
+            None => "unset".to_owned(),
+        };
+        let api_tokens = if self.api_tokens.is_empty() {
+            "unset: a random one is made and printed at start".to_owned()
+        } else {
+            secret_count(self.api_tokens.len(), "token")
+        };
+        let allowed_hosts = if self.allowed_hosts.is_empty() {
+            "unset: loopback names only".to_owned()
+        } else {
+            self.allowed_hosts.join(",")
+        };
+        // Neither a directory nor a bucket URL holds a secret (credentials in them are refused).
+        let (media_location, media_endpoint, media_max_bytes, media_retention) = match &self.media {
+            None => (
+                "unset: attachments are not kept".to_owned(),
+                "unset".to_owned(),
+                "unset".to_owned(),
+                "unset".to_owned(),
+            ),
+            Some(media) => {
+                let (location, endpoint) = match &media.location {
+                    MediaLocation::Directory(dir) => {
+                        (dir.display().to_string(), "unset".to_owned())
+                    }
+                    MediaLocation::S3 { url, endpoint } => (
+                        url.clone(),
+                        endpoint.clone().unwrap_or_else(|| "unset: AWS".to_owned()),
+                    ),
+                };
+                let retention = media.retention.map_or_else(
+                    || "unset: 90".to_owned(),
+                    |r| (r.as_secs() / 86_400).to_string(),
+                );
+                (location, endpoint, media.max_bytes.to_string(), retention)
+            }
+        };
+        let rows = [
+            (
+                "META_APP_SECRET",
+                secret_count(self.app_secrets.len(), "secret"),
+            ),
+            ("META_VERIFY_TOKEN", "set (redacted)".to_owned()),
+            ("META_STORE", crate::store::redacted_url(&self.store)),
+            ("META_TOKEN_KEY", token_keys),
+            (
+                "META_GRAPH_URL",
+                or(self.graph_url.as_ref(), "unset: Meta's"),
+            ),
+            (
+                "META_APP_ID",
+                self.oauth.as_ref().map_or_else(
+                    || "unset: the connect flow is off".to_owned(),
+                    |oauth| oauth.app_id.as_str().to_owned(),
+                ),
+            ),
+            (
+                "META_OAUTH_REDIRECT_URI",
+                self.oauth
+                    .as_ref()
+                    .map_or_else(|| "unset".to_owned(), |o| o.redirect_uri.clone()),
+            ),
+            (
+                "META_DIALOG_URL",
+                or(self.dialog_url.as_ref(), "unset: Meta's"),
+            ),
+            ("META_API_TOKEN", api_tokens),
+            ("META_ALLOWED_HOSTS", allowed_hosts),
+            ("META_MEDIA", media_location),
+            ("META_MEDIA_S3_ENDPOINT", media_endpoint),
+            ("META_MEDIA_MAX_BYTES", media_max_bytes),
+            ("META_MEDIA_RETENTION_DAYS", media_retention),
+            (
+                "META_SHUTDOWN_TIMEOUT_SECS",
+                self.shutdown_timeout.as_secs().to_string(),
+            ),
+        ];
+        for (variable, value) in rows {
+            writeln!(f, "{variable:<28}{value}")?;
+        }
+        Ok(())
     }
 }
 
@@ -113,7 +247,11 @@ pub enum ConfigError {
     )]
     TokenKeyRequired,
     /// The store could not be opened.
-    #[error("cannot open the store named by META_STORE")]
+    #[error(
+        "cannot open the store named by META_STORE: check that the database runs and that the \
+         URL's host, port, user, password and database (or the SQLite file's directory) are \
+         right; the cause follows"
+    )]
     Store(#[source] StoreError),
     /// The Graph client could not be built.
     #[error("cannot build the Graph client")]
@@ -121,10 +259,28 @@ pub enum ConfigError {
     /// The inbox could not be built.
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// The media store named by `META_MEDIA` could not be set up.
+    #[error("cannot set up the media store named by META_MEDIA")]
+    Media(#[source] MediaError),
     /// The live-event fan-out between instances could not start.
     #[cfg(feature = "postgres")]
     #[error("cannot start the live-event fan-out on the PostgreSQL store")]
     Fanout(#[source] super::FanoutError),
+}
+
+/// The variable of [`InboxConfig::shutdown_timeout`].
+const SHUTDOWN_TIMEOUT_VAR: &str = "META_SHUTDOWN_TIMEOUT_SECS";
+
+/// A duration given in whole seconds.
+fn seconds(variable: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    value
+        .trim()
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| ConfigError::Invalid {
+            variable,
+            reason: format!("{value:?} is not a whole number of seconds: set it to e.g. 25"),
+        })
 }
 
 /// The comma-separated items of a variable, trimmed, empty ones left out.
@@ -151,6 +307,34 @@ pub struct ConfiguredAccess {
 }
 
 impl InboxConfig {
+    /// Every variable [`from_env`](Self::from_env) reads, in the order of the table above.
+    pub const VARIABLES: &'static [&'static str] = &[
+        "META_APP_SECRET",
+        "META_VERIFY_TOKEN",
+        "META_STORE",
+        "META_GRAPH_URL",
+        "META_APP_ID",
+        "META_OAUTH_REDIRECT_URI",
+        "META_DIALOG_URL",
+        "META_API_TOKEN",
+        "META_ALLOWED_HOSTS",
+        "META_TOKEN_KEY",
+        "META_MEDIA",
+        "META_MEDIA_S3_ENDPOINT",
+        "META_MEDIA_MAX_BYTES",
+        "META_MEDIA_RETENTION_DAYS",
+        SHUTDOWN_TIMEOUT_VAR,
+    ];
+
+    /// Whether `lookup` sets none of [`VARIABLES`](Self::VARIABLES) (blank counts as unset):
+    /// an app started with no configuration at all, which can say how to try it instead of
+    /// naming the first missing variable.
+    pub fn is_unconfigured(lookup: impl Fn(&str) -> Option<String>) -> bool {
+        Self::VARIABLES
+            .iter()
+            .all(|name| lookup(name).is_none_or(|value| value.trim().is_empty()))
+    }
+
     /// The inbox routes' access: the tokens of `META_API_TOKEN` for the single tenant, or, when
     /// it is unset, one random token made now and returned in
     /// [`generated`](ConfiguredAccess::generated) so the app can print it (as Jupyter does);
@@ -180,7 +364,10 @@ impl InboxConfig {
     /// [`ConfigError::Missing`] when `META_APP_SECRET` (or every item of it) or
     /// `META_VERIFY_TOKEN` is not set or empty, or
     /// `META_APP_ID` is set without `META_OAUTH_REDIRECT_URI`;
-    /// [`ConfigError::TokenKey`] when `META_TOKEN_KEY` is set but not valid.
+    /// [`ConfigError::TokenKey`] when `META_TOKEN_KEY` is set but not valid;
+    /// [`ConfigError::Invalid`] for a `META_MEDIA*` variable that cannot be used (see
+    /// [`MediaConfig::from_lookup`]).
+    /// [`ConfigError::Invalid`] when `META_SHUTDOWN_TIMEOUT_SECS` is not a whole number.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -221,21 +408,28 @@ impl InboxConfig {
                 .map(ApiToken::new)
                 .collect(),
             allowed_hosts: list(get("META_ALLOWED_HOSTS")),
+            shutdown_timeout: match get(SHUTDOWN_TIMEOUT_VAR) {
+                Some(value) => seconds(SHUTDOWN_TIMEOUT_VAR, &value)?,
+                None => DEFAULT_SHUTDOWN_TIMEOUT,
+            },
             token_keys: get(crate::store::TOKEN_KEY_VAR)
                 .map(|keys| keys.parse())
                 .transpose()
                 .map_err(ConfigError::TokenKey)?,
+            media: MediaConfig::from_lookup(get)?,
         })
     }
 
-    /// An inbox builder with the secrets, the opened store, the Graph client and single-tenant
-    /// routing set; add handlers or limits, then `build()`.
+    /// An inbox builder with the secrets, the opened store, the Graph client, single-tenant
+    /// routing and, with `META_MEDIA`, kept attachments set; add handlers or limits, then
+    /// `build()`.
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] for an unknown `META_STORE` scheme, [`ConfigError::Store`] when
     /// the store cannot be opened, [`ConfigError::TokenKeyRequired`] for a PostgreSQL store
     /// without `META_TOKEN_KEY`, [`ConfigError::TokenKey`] when a SQLite store's key file cannot
-    /// be used, [`ConfigError::Graph`] when `META_GRAPH_URL` is unusable.
+    /// be used, [`ConfigError::Graph`] when `META_GRAPH_URL` is unusable,
+    /// [`ConfigError::Media`] when the media store cannot be set up.
     pub async fn builder(&self) -> Result<InboxBuilder, ConfigError> {
         let mut graph = GraphClient::builder();
         if let Some(url) = &self.graph_url {
@@ -254,6 +448,9 @@ impl InboxConfig {
         }
         if let Some(oauth) = &self.oauth {
             builder = builder.oauth(oauth.clone());
+        }
+        if let Some(media) = &self.media {
+            builder = builder.media(media.options().map_err(ConfigError::Media)?);
         }
         #[cfg(feature = "postgres")]
         if is_postgres(&self.store) {
@@ -423,6 +620,114 @@ mod tests {
     }
 
     #[test]
+    fn the_shutdown_timeout_is_whole_seconds_naming_the_variable_when_not() {
+        let defaults = config(&REQUIRED).expect("valid");
+        assert_eq!(defaults.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT);
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("META_SHUTDOWN_TIMEOUT_SECS", " 7 "));
+        assert_eq!(
+            config(&vars).expect("valid").shutdown_timeout,
+            Duration::from_secs(7)
+        );
+        vars.pop();
+        vars.push(("META_SHUTDOWN_TIMEOUT_SECS", "7s"));
+        let err = config(&vars).expect_err("not a number");
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    variable: "META_SHUTDOWN_TIMEOUT_SECS",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("META_SHUTDOWN_TIMEOUT_SECS") && text.contains("set it to e.g. 25"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_effective_configuration_shows_every_variable_and_no_secret() {
+        let key = TokenKeyring::generate_key();
+        let vars = [
+            ("META_APP_SECRET", "app-secret-1,app-secret-2"),
+            ("META_VERIFY_TOKEN", "verify-token-3"),
+            ("META_STORE", "postgres://app:pg-pass-4@db:5432/inbox"),
+            ("META_API_TOKEN", "api-token-5"),
+            ("META_TOKEN_KEY", key.as_str()),
+            ("META_APP_ID", "1234567890"),
+            ("META_OAUTH_REDIRECT_URI", "https://inbox.example.com/cb"),
+            ("META_ALLOWED_HOSTS", "inbox.example.com"),
+        ];
+        let shown = config(&vars).expect("valid").to_string();
+        for secret in [
+            "app-secret-1",
+            "app-secret-2",
+            "verify-token-3",
+            "pg-pass-4",
+            "api-token-5",
+            key.as_str(),
+        ] {
+            assert!(!shown.contains(secret), "{secret} shown in\n{shown}");
+        }
+        for variable in InboxConfig::VARIABLES {
+            assert!(shown.contains(variable), "{variable} missing from\n{shown}");
+        }
+        for value in [
+            "set (2 secrets, redacted)",
+            "postgres://app:REDACTED@db:5432/inbox",
+            "1234567890",
+            "https://inbox.example.com/cb",
+            "inbox.example.com",
+            "25",
+        ] {
+            assert!(shown.contains(value), "{value} missing from\n{shown}");
+        }
+    }
+
+    #[test]
+    fn no_variable_at_all_is_unconfigured() {
+        assert!(InboxConfig::is_unconfigured(|_| None));
+        assert!(InboxConfig::is_unconfigured(
+            |name| (name == "META_STORE").then(|| " ".to_owned())
+        ));
+        assert!(!InboxConfig::is_unconfigured(
+            |name| (name == "META_STORE").then(|| "memory".to_owned())
+        ));
+        assert!(!InboxConfig::is_unconfigured(|name| (name
+            == "META_SHUTDOWN_TIMEOUT_SECS")
+            .then(|| "5".to_owned())));
+    }
+
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn an_unreachable_postgres_fails_fast_with_its_cause() {
+        let key = TokenKeyring::generate_key();
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("META_STORE", "postgres://postgres@127.0.0.1:1/test"));
+        vars.push(("META_TOKEN_KEY", &key));
+        let started = std::time::Instant::now();
+        let err = config(&vars)
+            .expect("read")
+            .build()
+            .await
+            .expect_err("nothing listens on port 1");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(matches!(err, ConfigError::Store(_)), "{err:?}");
+        let chain = crate::error::ErrorChain(&err).to_string();
+        assert!(chain.contains("META_STORE"), "{chain}");
+        assert!(chain.to_lowercase().contains("refused"), "{chain}");
+        assert!(!chain.contains("timed out"), "{chain}");
+    }
+
+    #[test]
     fn a_secret_list_without_a_secret_is_missing() {
         assert!(matches!(
             config(&[("META_APP_SECRET", " , ,"), ("META_VERIFY_TOKEN", "v")]),
@@ -490,6 +795,42 @@ mod tests {
             .await
             .expect_err("redis is not a store");
         assert!(!err.to_string().contains("redis-pass-7"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn meta_media_turns_keeping_attachments_on() {
+        let dir = tempfile::tempdir().expect("dir");
+        let kept = dir.path().join("kept");
+        let mut vars = REQUIRED.to_vec();
+        let location = format!("file://{}", kept.display());
+        vars.extend([
+            ("META_STORE", "memory"),
+            ("META_MEDIA", &location),
+            ("META_MEDIA_MAX_BYTES", "1000"),
+        ]);
+        let read = config(&vars).expect("valid");
+        let media = read.media.as_ref().expect("media is on");
+        assert_eq!(
+            media.location,
+            super::super::MediaLocation::Directory(kept.clone())
+        );
+        assert_eq!(media.max_bytes, 1000);
+        read.build().await.expect("build");
+        assert!(kept.is_dir(), "building the inbox opens the media store");
+
+        assert!(config(&REQUIRED).expect("valid").media.is_none());
+        vars.push(("META_MEDIA_RETENTION_DAYS", "a week"));
+        let err = config(&vars).expect_err("not a number of days");
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    variable: "META_MEDIA_RETENTION_DAYS",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

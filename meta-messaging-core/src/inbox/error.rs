@@ -25,6 +25,12 @@ pub enum InboxError {
         /// The limit ([`InboxBuilder::max_body_bytes`](super::InboxBuilder::max_body_bytes)).
         limit: usize,
     },
+    /// A file sent to `POST /messages` is larger than the inbox takes.
+    #[error("the file is over the inbox's {limit}-byte upload limit")]
+    UploadTooLarge {
+        /// The limit ([`InboxBuilder::max_upload_bytes`](super::InboxBuilder::max_upload_bytes)).
+        limit: usize,
+    },
     /// A request body did not arrive within
     /// [`InboxBuilder::body_timeout`](super::InboxBuilder::body_timeout).
     #[error("the request body did not arrive within {timeout:?}")]
@@ -126,6 +132,7 @@ impl InboxError {
             Self::Webhook(e) if e.is_handshake() => "handshake_refused",
             Self::Webhook(_) => "malformed_delivery",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UploadTooLarge { .. } => "upload_too_large",
             Self::BodyTimeout { .. } => "body_timeout",
             Self::BodyIncomplete => "body_incomplete",
             Self::Store(StoreError::NotFound { .. }) => "not_found",
@@ -164,6 +171,10 @@ impl InboxError {
             Self::PayloadTooLarge { .. } => {
                 "Raise the inbox's body limit (InboxBuilder::max_body_bytes) if Meta sends deliveries this large.".to_owned()
             }
+            Self::UploadTooLarge { limit } => format!(
+                "Send a file of at most {limit} bytes (compress, resize or shorten it), or a link to it as text; \
+                 the server's operator can raise InboxBuilder::max_upload_bytes up to Meta's 25 MB."
+            ),
             Self::BodyTimeout { .. } => {
                 "Send the whole body promptly; raise InboxBuilder::body_timeout for slow clients.".to_owned()
             }

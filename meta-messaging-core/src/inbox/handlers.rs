@@ -220,15 +220,12 @@ impl Inbox {
         Ok(())
     }
 
-    /// Stops the event handlers gracefully: no new work is taken, and the events running now
-    /// are waited for, up to `timeout`. Returns `true` when every handler task stopped in
-    /// time; `false` when some were still running (they are then stopped where they are:
-    /// their events run again, on this instance's next start or on another instance, once
-    /// their lease ends).
-    ///
-    /// Call it when the server stops (after it stopped accepting requests). Handlers do not
-    /// start again on this inbox.
-    pub async fn shutdown(&self, timeout: Duration) -> bool {
+    /// Stops the event handlers gracefully ([`shutdown`](Self::shutdown)'s first step): no new
+    /// work is taken, and the events running now are waited for, up to `timeout`. Returns
+    /// `true` when every handler task stopped in time; `false` when some were still running
+    /// (they are then stopped where they are: their events run again, on this instance's next
+    /// start or on another instance, once their lease ends).
+    pub(crate) async fn stop_handlers(&self, timeout: Duration) -> bool {
         let runner = &self.inner.runner;
         let _ = runner.stop.send(true);
         let tasks = match std::mem::replace(&mut *runner.state(), RunnerState::Stopped) {

@@ -222,6 +222,27 @@ impl MediaKeeping {
         }
     }
 
+    /// Queues the downloads of imported history, waiting for room: a backfill reads at its
+    /// own pace, and dropping its jobs would leave a month of pictures to expire.
+    async fn queue_waiting(&self, events: &[TenantEvent]) {
+        for job in events.iter().flat_map(jobs_of) {
+            if self.queue.send(job).await.is_err() {
+                // The background task has ended: the runtime is shutting down.
+                return;
+            }
+        }
+    }
+
+    /// Where kept files live.
+    pub(super) fn files(&self) -> &Arc<dyn MediaStore> {
+        &self.keeper.files
+    }
+
+    /// Where the inbox serves the kept attachment `id`.
+    pub(super) fn media_url(&self, id: &StoredMediaId) -> String {
+        self.keeper.media_url(id)
+    }
+
     /// Queues the downloads and deletions a delivery's events call for. Never waits: a full
     /// queue drops the job (the attachment stays `stored: false`).
     fn queue(&self, events: &[TenantEvent]) {
@@ -356,10 +377,7 @@ impl Keeper {
         };
         let sha256 = self.files.put(&downloaded.bytes).await?;
         let id = StoredMediaId::of_attachment(tenant, message.id, index);
-        let media_url = match &self.mount {
-            Some(mount) => format!("{mount}/media/{id}"),
-            None => format!("media/{id}"),
-        };
+        let media_url = self.media_url(&id);
         let size = downloaded.bytes.len() as u64;
         let mime = downloaded
             .mime
@@ -372,6 +390,14 @@ impl Keeper {
             }
         }
         Ok(())
+    }
+
+    /// Where the inbox serves the kept attachment `id`.
+    fn media_url(&self, id: &StoredMediaId) -> String {
+        match &self.mount {
+            Some(mount) => format!("{mount}/media/{id}"),
+            None => format!("media/{id}"),
+        }
     }
 
     /// Deletes the files of deleted records that no other record names.
@@ -399,6 +425,14 @@ impl Inbox {
     pub(super) fn queue_media(&self, events: &[TenantEvent]) {
         if let Some(media) = &self.inner.media {
             media.queue(events);
+        }
+    }
+
+    /// [`queue_media`](Self::queue_media) for a backfill's page: waits for room in the queue.
+    pub(super) async fn queue_history_media(&self, events: &[TenantEvent]) {
+        if let Some(media) = &self.inner.media {
+            media.ensure_started();
+            media.queue_waiting(events).await;
         }
     }
 

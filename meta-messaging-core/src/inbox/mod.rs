@@ -55,6 +55,7 @@ mod comments;
 mod config;
 mod connect;
 mod conversations;
+mod deliveries;
 mod error;
 #[cfg(feature = "postgres")]
 mod fanout;
@@ -62,12 +63,15 @@ mod handler;
 mod handlers;
 mod handover;
 mod idempotent;
+mod lifecycle;
 mod live;
 mod media;
+mod media_config;
 mod outcome;
 mod profiles;
 mod receive;
 mod send;
+mod send_file;
 mod status;
 mod tenancy;
 mod unrouted;
@@ -81,11 +85,13 @@ pub use backfill_options::{
 };
 pub use builder::{
     BuildError, DEFAULT_BODY_TIMEOUT, DEFAULT_LIVE_CAPACITY, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_EVENT_STREAMS_PER_TENANT, DEFAULT_STATUS_CHECK_INTERVAL, InboxBuilder,
+    DEFAULT_MAX_EVENT_STREAMS_PER_TENANT, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_STATUS_CHECK_INTERVAL,
+    InboxBuilder,
 };
 pub use comments::CommentReplyRequest;
 pub use config::{ConfigError, ConfiguredAccess, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig};
 pub use connect::{ConnectStart, Connected, OAuthSettings, STATE_COOKIE};
+pub use deliveries::{KindDeliveries, UnknownEvents};
 pub use error::InboxError;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -95,14 +101,19 @@ pub use fanout::{
 pub use handler::{EventHandler, HandlerError, HandlerEvent};
 pub use handlers::HandlerOptions;
 pub use idempotent::{DEFAULT_IDEMPOTENCY_TTL, IdempotentSend};
+pub use lifecycle::{
+    DEFAULT_SHUTDOWN_TIMEOUT, NotReady, READY_TIMEOUT, ShutdownReport, shutdown_signal,
+};
 pub use live::{InboxEvent, LiveEvent, Subscription};
 pub use media::{
     DEFAULT_MEDIA_CONCURRENCY, DEFAULT_MEDIA_QUEUE, DEFAULT_MEDIA_RETENTION, KeptMedia,
     MediaOptions,
 };
+pub use media_config::{MediaConfig, MediaLocation};
 pub use outcome::{SendOutcome, UnstoredMessage};
 pub use receive::Receipt;
 pub use send::{SendAttachment, SendQuickReply, SendRequest};
+pub use send_file::OutgoingFile;
 pub use status::{AccountStatusReport, StatusReport};
 pub use tenancy::Tenancy;
 pub use window::WindowRefusal;
@@ -136,10 +147,13 @@ struct InboxInner {
     /// Drives `handlers` from the store's handler queue.
     runner: handlers::Runner,
     max_body_bytes: usize,
+    max_upload_bytes: usize,
     body_timeout: Duration,
     max_event_streams: usize,
     /// Answers of the live connection checks, per Page, reused within `status_check_interval`.
     status_checks: status::CheckCache,
+    /// What each account received, per event kind, since this instance started.
+    deliveries: deliveries::DeliveryLog,
     oauth: Option<OAuthSettings>,
     /// Set when participant profiles are looked up ([`InboxBuilder::fetch_profiles`]).
     profiles: Option<profiles::ProfileLookups>,
@@ -149,6 +163,10 @@ struct InboxInner {
     idempotency: idempotent::IdempotencySettings,
     /// Set when attachments are kept ([`InboxBuilder::media`]).
     media: Option<media::MediaKeeping>,
+    /// `true` once the inbox drains ([`Inbox::drain`]): live streams end, readiness fails.
+    draining: tokio::sync::watch::Sender<bool>,
+    /// Whether the PostgreSQL fan-out's `LISTEN` connection is up, when there is a fan-out.
+    fanout_connected: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -186,6 +204,12 @@ impl Inbox {
     /// is read whole.
     pub fn max_body_bytes(&self) -> usize {
         self.inner.max_body_bytes
+    }
+
+    /// The largest file a `multipart/form-data` `POST /messages` takes
+    /// ([`InboxBuilder::max_upload_bytes`]).
+    pub fn max_upload_bytes(&self) -> usize {
+        self.inner.max_upload_bytes
     }
 
     /// How long a request body may take to arrive.
@@ -275,5 +299,6 @@ impl Inbox {
         if let Some(media) = &inner.media {
             media.ensure_started();
         }
+        self.resume_backfills_once();
     }
 }

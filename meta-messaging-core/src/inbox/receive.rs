@@ -53,9 +53,11 @@ impl Inbox {
     /// [`receive`](Self::receive), for an HTTP layer that knows the address the request came
     /// from (the peer address, or the client address a trusted proxy reported).
     ///
-    /// A missing, malformed or wrong signature is logged as a `warn` line naming `remote` and
-    /// the check that failed (never the body, the header value or a secret), at most one line
-    /// every 10 seconds per process; the next line counts the refusals left out.
+    /// A missing, malformed or wrong signature is logged as a `warn` line naming `remote`, the
+    /// check that failed and a [`SignatureDiagnosis`](crate::webhook::SignatureDiagnosis)
+    /// (which header came, the body's length, whether the body looks re-serialized; never the
+    /// body, the header value or a secret), at most one line every 10 seconds per process; the
+    /// next line counts the refusals left out.
     ///
     /// # Errors
     /// As [`receive`](Self::receive).
@@ -65,9 +67,22 @@ impl Inbox {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<Receipt, InboxError> {
+        self.receive_checked(remote, signature, false, body).await
+    }
+
+    /// [`receive_from`](Self::receive_from), also told whether the request carried the legacy
+    /// `X-Hub-Signature` (SHA-1) header, for the diagnosis of a refused signature.
+    pub(crate) async fn receive_checked(
+        &self,
+        remote: Option<SocketAddr>,
+        signature: Option<&str>,
+        sha1_header_present: bool,
+        body: &[u8],
+    ) -> Result<Receipt, InboxError> {
         let inner = &self.inner;
         self.start_background();
-        let events = self.verify_delivery_from(remote, signature, body)?;
+        let events = self.verify_checked(remote, signature, sha1_header_present, body)?;
+        inner.deliveries.record(&events);
         let count = events.len();
         let routed = inner.router.route(inner.store.as_ref(), events).await?;
         let applied = if routed.events.is_empty() {
@@ -120,13 +135,25 @@ impl Inbox {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<Vec<Event>, InboxError> {
+        self.verify_checked(remote, signature, false, body)
+    }
+
+    fn verify_checked(
+        &self,
+        remote: Option<SocketAddr>,
+        signature: Option<&str>,
+        sha1_header_present: bool,
+        body: &[u8],
+    ) -> Result<Vec<Event>, InboxError> {
         if body.len() > self.inner.max_body_bytes {
             return Err(InboxError::PayloadTooLarge {
                 limit: self.inner.max_body_bytes,
             });
         }
-        let events = webhook::verify_and_parse(&self.inner.verifier, signature, body)
-            .inspect_err(|e| webhook::warn_refused(remote, e))?;
+        let events =
+            webhook::verify_and_parse(&self.inner.verifier, signature, body).inspect_err(|e| {
+                webhook::warn_refused(remote, e, signature, sha1_header_present, body);
+            })?;
         Ok(events)
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::Inbox;
 use super::error::{self, InboxError};
 use super::outcome::{SendOutcome, UnstoredMessage};
+use super::send_file::OutgoingFile;
 use crate::graph::{AccountClient, AttachmentKind, MessageTag, QuickReply};
 use crate::ids::{AccountId, InstagramAccountId, MessageId, PageId, TenantId, UserId};
 use crate::platform::Platform;
@@ -25,7 +26,8 @@ use crate::store::{
 /// A send the conversation's messaging window does not allow is refused before it reaches
 /// Meta ([`InboxError::OutsideMessagingWindow`]).
 ///
-/// Exactly one of `text` and `attachment` (`{"type": "image|video|audio|file", "url": ...}`).
+/// Exactly one of `text`, `attachment` (`{"type": "image|video|audio|file", "url": ...}`) and
+/// a [`file`](Self::file) (uploaded through `multipart/form-data`).
 /// It serializes to the same form, with every field present (absent ones as `null` or `[]`).
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +63,11 @@ pub struct SendRequest {
     /// messages, so event handlers leave this `false` (the default).
     #[serde(default)]
     pub human_agent: bool,
+    /// A file to upload and send ([`OutgoingFile`]): what `POST /messages` takes as
+    /// `multipart/form-data`. Never read from JSON (a JSON body naming it is refused); set it
+    /// with [`file`](Self::file).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub file: Option<OutgoingFile>,
 }
 
 /// An attachment of a [`SendRequest`].
@@ -96,6 +103,7 @@ enum Recorded {
 pub(crate) enum Content<'a> {
     Text(&'a str),
     Attachment(AttachmentKind, &'a str),
+    File(&'a OutgoingFile),
 }
 
 impl SendRequest {
@@ -116,7 +124,21 @@ impl SendRequest {
             reply_to: None,
             tag: None,
             human_agent: false,
+            file: None,
         }
+    }
+
+    /// A file, uploaded to Meta and sent (see [`OutgoingFile`]).
+    pub fn file(
+        platform: Platform,
+        account_id: impl Into<AccountId>,
+        recipient_id: impl Into<UserId>,
+        file: OutgoingFile,
+    ) -> Self {
+        let mut request = Self::text(platform, account_id, recipient_id, String::new());
+        request.text = None;
+        request.file = Some(file);
+        request
     }
 
     /// An attachment by URL.
@@ -172,15 +194,30 @@ impl SendRequest {
     }
 
     pub(crate) fn content(&self) -> Result<Content<'_>, InboxError> {
-        match (&self.text, &self.attachment) {
-            (Some(text), None) => Ok(Content::Text(text)),
-            (None, Some(attachment)) => Ok(Content::Attachment(attachment.kind, &attachment.url)),
-            (Some(_), Some(_)) => Err(InboxError::InvalidRequest(
-                "a message has either text or an attachment, not both: send two messages"
-                    .to_owned(),
+        match (&self.text, &self.attachment, &self.file) {
+            (Some(text), None, None) => Ok(Content::Text(text)),
+            (None, Some(attachment), None) => {
+                Ok(Content::Attachment(attachment.kind, &attachment.url))
+            }
+            (None, None, Some(file)) => {
+                // Meta's limits for the platform, before anything else: a file it would
+                // refuse is refused at once, whatever the account and the window.
+                crate::graph::check_upload(
+                    self.platform,
+                    file.kind(),
+                    file.filename(),
+                    file.mime(),
+                    file.bytes().len() as u64,
+                )
+                .map_err(crate::graph::GraphError::from)?;
+                Ok(Content::File(file))
+            }
+            (None, None, None) => Err(InboxError::InvalidRequest(
+                "a message needs text, an attachment or a file".to_owned(),
             )),
-            (None, None) => Err(InboxError::InvalidRequest(
-                "a message needs text or an attachment".to_owned(),
+            _ => Err(InboxError::InvalidRequest(
+                "a message has one of text, an attachment or a file, not several: send one message each"
+                    .to_owned(),
             )),
         }
     }
@@ -281,6 +318,13 @@ impl Inbox {
         let mut builder = match content {
             Content::Text(text) => client.text(recipient.clone(), text),
             Content::Attachment(kind, url) => client.attachment_url(recipient.clone(), kind, url),
+            Content::File(file) => client.attachment_bytes(
+                recipient.clone(),
+                file.kind(),
+                file.bytes().clone(),
+                file.filename(),
+                file.mime(),
+            ),
         }
         .quick_replies(request.graph_quick_replies());
         if let Some(mid) = &request.reply_to {
@@ -303,6 +347,10 @@ impl Inbox {
             Content::Attachment(kind, url) => {
                 outbound.with_attachment(StoredAttachment::new(kind.into(), Some(url.to_owned())))
             }
+            // Meta's CDN URL arrives with the echo; the thread shows the inbox's kept copy.
+            Content::File(file) => {
+                outbound.with_attachment(StoredAttachment::new(file.kind().into(), None))
+            }
         };
         if let Some(mid) = &request.reply_to {
             outbound = outbound.with_reply_to(StoredReplyTo::message(mid.clone()));
@@ -314,6 +362,9 @@ impl Inbox {
         // The answer goes to the host's front end: an echo merged first would bring Meta's raw
         // JSON, which has no place there (the store's read API keeps it).
         stored.raw_event = None;
+        if let Content::File(file) = content {
+            self.keep_sent_file(tenant, &mut stored, file).await;
+        }
         Ok(Recorded::Stored(Box::new(stored)))
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::Inbox;
+use super::deliveries::{KindDeliveries, UnknownEvents};
 use super::error::InboxError;
 use crate::graph::Check;
 use crate::ids::{AccountId, PageId, TenantId};
@@ -41,8 +42,17 @@ pub struct AccountStatusReport {
     pub token_expires_at_ms: Option<i64>,
     /// When the last webhook event for this account arrived (ms since the epoch).
     pub last_event_at_ms: Option<i64>,
-    /// Events received for this account while no tenant had connected it.
+    /// Events received for this account while no tenant had connected it (kept, and
+    /// replayed when a tenant connects it).
     pub unrouted_events: u64,
+    /// The events received for this account per kind (`message`, `reaction`, `read`,
+    /// `echo`, ...): when the last one arrived and how many, as this instance saw them since
+    /// it started. A kind that stopped arriving, or never came, points at a webhook field
+    /// not subscribed (see the checks).
+    pub deliveries: Vec<KindDeliveries>,
+    /// The events received for this account that this version could not understand, by
+    /// reason, as this instance saw them since it started.
+    pub unknown_events: Vec<UnknownEvents>,
     /// The progress of the account's history backfill; `null` when none was started.
     pub backfill: Option<BackfillProgress>,
     /// The live checks against Meta (token, permissions, Instagram link, webhook
@@ -53,7 +63,9 @@ pub struct AccountStatusReport {
 
 impl Inbox {
     /// The health of each of the tenant's accounts, from the store: token presence and expiry,
-    /// last delivery time, and events received while the account was not connected.
+    /// last delivery time, and events received while the account was not connected; and
+    /// from this instance, the last delivery and count per event kind and the events it
+    /// could not understand, by reason.
     ///
     /// # Errors
     /// [`InboxError::Store`].
@@ -64,6 +76,10 @@ impl Inbox {
             let unrouted_events = store
                 .unrouted_count(account.platform, &account.account_id)
                 .await?;
+            let (deliveries, unknown_events) = self
+                .inner
+                .deliveries
+                .of(account.platform, &account.account_id);
             accounts.push(AccountStatusReport {
                 platform: account.platform,
                 account_id: account.account_id.clone(),
@@ -74,6 +90,8 @@ impl Inbox {
                 token_expires_at_ms: account.token_expires_at_ms,
                 last_event_at_ms: account.last_event_at_ms,
                 unrouted_events,
+                deliveries,
+                unknown_events,
                 backfill: store
                     .backfill_progress(tenant, account.platform, &account.account_id)
                     .await?,

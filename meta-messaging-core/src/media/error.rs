@@ -39,6 +39,20 @@ pub enum MediaError {
     /// shutting down).
     #[error("a media file task was cancelled")]
     Cancelled,
+    /// A media store's settings cannot be used (an S3 location that is not `s3://bucket[/prefix]`,
+    /// a plain-HTTP endpoint not allowed); the message says what to change.
+    #[error("the media store cannot be set up: {0}")]
+    Configuration(String),
+    /// A request to the S3 bucket failed (its credentials are never part of the error).
+    #[cfg(feature = "s3")]
+    #[error("cannot {operation} in the S3 media store")]
+    ObjectStore {
+        /// What the store was doing, e.g. `"upload a media object"`.
+        operation: &'static str,
+        /// The `object_store` error.
+        #[source]
+        source: object_store::Error,
+    },
 }
 
 impl MediaError {

@@ -35,6 +35,9 @@ pub struct TenantEvent {
     pub tenant_id: TenantId,
     /// The event.
     pub event: Event,
+    /// Whether a message it brings in is stored already read: history that a backfill imports
+    /// neither counts as unread nor unarchives its conversation. `false` for deliveries.
+    pub already_read: bool,
 }
 
 impl TenantEvent {
@@ -43,7 +46,16 @@ impl TenantEvent {
         Self {
             tenant_id: tenant_id.into(),
             event,
+            already_read: false,
         }
+    }
+
+    /// The same event, its inbound message stored already read (see
+    /// [`already_read`](Self::already_read)).
+    #[must_use]
+    pub fn read(mut self) -> Self {
+        self.already_read = true;
+        self
     }
 }
 
@@ -522,6 +534,11 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         account_id: &AccountId,
     ) -> Result<Option<BackfillProgress>, StoreError>;
 
+    /// Every backfill, of every tenant, saved as running: the runs a stop of the process
+    /// interrupted, which an inbox resumes when it starts. Paused and failed backfills wait for
+    /// the next run asked for.
+    async fn interrupted_backfills(&self) -> Result<Vec<(TenantId, BackfillProgress)>, StoreError>;
+
     /// Records a downloaded attachment of a message, in one write: its [`MediaRecord`]
     /// (replacing one of the same attachment), the attachment's JSON marked kept (`media_url`,
     /// `mime`, `size`, `sha256`, `stored: true`) and a `message_updated` change. Returns the
@@ -564,6 +581,34 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
     /// stores that keep tokens unsealed (the in-memory one), rewrites nothing.
     async fn reseal_tokens(&self) -> Result<usize, StoreError> {
         Ok(0)
+    }
+
+    /// Whether the store can serve requests now: the database answers and its schema has every
+    /// migration this version needs. What `GET /health/ready` asks (within a short timeout:
+    /// an unreachable database may not answer at all).
+    ///
+    /// The default implementation, for stores that need no connection (the in-memory one),
+    /// is always ready.
+    ///
+    /// # Errors
+    /// The database's error when it cannot be reached; `StoreError::MigrationsPending` when
+    /// the schema is behind.
+    async fn ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Waits until every write submitted before the call (a delivery's `apply`, a sent
+    /// message's `record_outbound`) has been committed or failed: what a graceful shutdown
+    /// waits for before the process exits, so no write it accepted is left half-way in a
+    /// group commit's queue. Writes submitted meanwhile are waited for too.
+    ///
+    /// The default implementation, for stores that write in the caller's task (the in-memory
+    /// one), has nothing to wait for.
+    ///
+    /// # Errors
+    /// None from the backends of this crate; a store of yours may report its own.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

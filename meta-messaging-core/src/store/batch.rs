@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
 use self::suspects::{Suspects, fingerprint};
 use super::api::ApplyReport;
@@ -43,6 +43,25 @@ struct Request {
     /// Computed by the caller's task, off the writer's.
     fingerprint: u64,
     reply: Reply,
+    /// Counts the request until it has been answered (or dropped unanswered).
+    in_flight: InFlight,
+}
+
+/// One submitted write not yet answered, counted in [`GroupCommit::flush`]'s count until
+/// dropped.
+struct InFlight(Arc<watch::Sender<usize>>);
+
+impl InFlight {
+    fn enter(count: &Arc<watch::Sender<usize>>) -> Self {
+        count.send_modify(|n| *n += 1);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 /// How writes are batched.
@@ -58,6 +77,9 @@ pub(crate) struct BatchConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct GroupCommit {
     sender: mpsc::Sender<Request>,
+    /// Writes submitted and not yet answered: a caller that went away (its request timed
+    /// out) leaves its write in the queue, still counted here until it is committed.
+    in_flight: Arc<watch::Sender<usize>>,
 }
 
 impl GroupCommit {
@@ -73,7 +95,17 @@ impl GroupCommit {
             let (writer, receiver) = (Arc::clone(&writer), Arc::clone(&receiver));
             tokio::spawn(run(writer, receiver, Arc::clone(&suspects), max_batch));
         }
-        Self { sender }
+        Self {
+            sender,
+            in_flight: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    /// Waits until no write is queued or being committed.
+    pub(crate) async fn flush(&self) {
+        let mut count = self.in_flight.subscribe();
+        // The sender lives as long as `self`: waiting cannot fail.
+        let _ = count.wait_for(|n| *n == 0).await;
     }
 
     /// Queues a plan and waits until the transaction that carries it has committed.
@@ -85,6 +117,7 @@ impl GroupCommit {
                 plan,
                 fingerprint,
                 reply,
+                in_flight: InFlight::enter(&self.in_flight),
             })
             .await
             .map_err(|_| StoreError::WriterStopped)?;
@@ -134,10 +167,13 @@ async fn write_isolating<W: PlanWriter>(writer: &W, suspects: &Suspects, request
     let mut plans = Vec::with_capacity(requests.len());
     let mut fingerprints = Vec::with_capacity(requests.len());
     let mut replies = Vec::with_capacity(requests.len());
+    // Dropped at the end, once every caller of the batch has its answer.
+    let mut in_flight = Vec::with_capacity(requests.len());
     for r in requests {
         plans.push(r.plan);
         fingerprints.push(r.fingerprint);
         replies.push(Some(r.reply));
+        in_flight.push(r.in_flight);
     }
     // The ranges still to write, the next one last.
     let mut pending: Vec<Range<usize>> = Vec::new();
@@ -184,6 +220,7 @@ async fn write_isolating<W: PlanWriter>(writer: &W, suspects: &Suspects, request
         }
         retrying = true;
     }
+    drop(in_flight);
 }
 
 /// Answers the callers not yet answered, in order.
@@ -288,6 +325,7 @@ mod tests {
                     fingerprint: fingerprint(&plan),
                     plan,
                     reply,
+                    in_flight: InFlight::enter(&Arc::new(watch::channel(0).0)),
                 };
                 (request, answer)
             })
@@ -429,6 +467,46 @@ mod tests {
         assert!(failures(&commit_batch(&writer, &suspects, 1).await).len() == 1);
         assert!(failures(&commit_batch(&writer, &suspects, 64).await).is_empty());
         assert_eq!(writer.writes(), 2);
+    }
+
+    /// Commits after a pause, counting what it committed.
+    #[derive(Default)]
+    struct SlowWriter {
+        committed: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl PlanWriter for SlowWriter {
+        async fn write(&self, plans: &[Plan]) -> Result<Vec<PlanOutcome>, StoreError> {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            self.committed.fetch_add(plans.len(), Ordering::SeqCst);
+            Ok(vec![PlanOutcome::default(); plans.len()])
+        }
+    }
+
+    #[tokio::test]
+    async fn flush_waits_for_writes_whose_callers_went_away() {
+        let writer = Arc::new(SlowWriter::default());
+        let config = BatchConfig {
+            max_batch: 4,
+            writers: 2,
+        };
+        let commit = GroupCommit::start(Arc::clone(&writer), config);
+        let calls: Vec<_> = (0..10)
+            .map(|n| {
+                let commit = commit.clone();
+                tokio::spawn(async move { commit.submit(plan(n)).await })
+            })
+            .collect();
+        // Every write queued, then every caller gone (as a client that hung up): the writes
+        // stay queued, and the flush waits for them all.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        for call in calls {
+            call.abort();
+        }
+        assert!(writer.committed.load(Ordering::SeqCst) < 10);
+        commit.flush().await;
+        assert_eq!(writer.committed.load(Ordering::SeqCst), 10);
     }
 
     #[tokio::test]

@@ -78,6 +78,19 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The schema is behind this version of the crate: another instance (or an older
+    /// version) opened the database, and the migrations this one needs are not applied.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[error(
+        "the database schema is at migration {applied}, this version needs {expected}: restart \
+         this instance so it migrates the database on open"
+    )]
+    MigrationsPending {
+        /// The newest migration applied (0: none).
+        applied: i64,
+        /// The newest migration this version ships.
+        expected: i64,
+    },
     /// The store's background writer has stopped (the runtime is shutting down).
     #[error("the store's writer task has stopped")]
     WriterStopped,

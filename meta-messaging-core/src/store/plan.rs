@@ -45,12 +45,20 @@ pub(crate) struct MessageRow {
     pub preview: Option<String>,
     /// Comments: the author's username or name.
     pub sender_name: Option<String>,
+    /// When it was read, for a message that arrives read (history a backfill imported).
+    pub read_at_ms: Option<i64>,
 }
 
 impl MessageRow {
     /// A user's message that opens the messaging window (a comment opens none).
     pub(crate) fn opens_window(&self) -> bool {
         self.direction == Direction::Inbound && self.kind == ConversationKind::Direct
+    }
+
+    /// A message that came in and counts as unread: not one of the account's, nor history
+    /// imported read.
+    pub(crate) fn is_unread(&self) -> bool {
+        self.direction == Direction::Inbound && self.read_at_ms.is_none()
     }
 }
 
@@ -309,6 +317,7 @@ fn message_row(
         unsupported: message.is_unsupported,
         raw_event: Some(raw_json(event)),
         sender_name: None,
+        read_at_ms: None,
     })
 }
 
@@ -356,6 +365,7 @@ fn comment_row(
         unsupported: false,
         raw_event: Some(raw_json(event)),
         sender_name: author.username.clone().or_else(|| author.name.clone()),
+        read_at_ms: None,
     })
 }
 
@@ -373,9 +383,23 @@ impl Plan {
     /// Plans a batch of routed events, in order, cleaned (see [`nul`](super::nul)).
     pub(crate) fn from_events(events: &[TenantEvent]) -> Plan {
         let mut plan = Plan::default();
-        for TenantEvent { tenant_id, event } in events {
+        let now = now_ms();
+        for TenantEvent {
+            tenant_id,
+            event,
+            already_read,
+        } in events
+        {
             plan.touch(tenant_id, event);
+            let planned = plan.messages.len();
             plan.add_event(tenant_id, event);
+            if *already_read {
+                for row in &mut plan.messages[planned..] {
+                    if row.direction == Direction::Inbound {
+                        row.read_at_ms = Some(now);
+                    }
+                }
+            }
         }
         plan.clean();
         plan
@@ -405,6 +429,7 @@ impl Plan {
             unsupported: false,
             raw_event: None,
             sender_name: None,
+            read_at_ms: None,
         };
         let mut plan = Plan {
             messages: vec![row],

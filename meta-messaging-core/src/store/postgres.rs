@@ -1,6 +1,7 @@
 //! [`PostgresStore`]: several application instances sharing one PostgreSQL database.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor};
@@ -49,6 +50,11 @@ pub struct PostgresOptions {
     /// Seals account tokens before they are written (default [`PlaintextTokens`]; a
     /// [`TokenKeyring`](crate::store::TokenKeyring) encrypts them).
     pub token_sealer: Arc<dyn TokenSealer>,
+    /// How long [`connect_with`](PostgresStore::connect_with)'s first connection may take
+    /// (default 5 s). It is made alone, before the pools, so an unreachable database fails
+    /// fast with its own error as the cause (connection refused, unknown host, password
+    /// refused) rather than a pool's timeout.
+    pub connect_timeout: Duration,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -60,6 +66,7 @@ impl std::fmt::Debug for PostgresOptions {
             .field("max_batch", &self.max_batch)
             .field("writers", &self.writers)
             .field("token_sealer", &self.token_sealer)
+            .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }
@@ -74,7 +81,15 @@ impl PostgresOptions {
             max_batch: 256,
             writers: 2,
             token_sealer: Arc::new(PlaintextTokens),
+            connect_timeout: Duration::from_secs(5),
         }
+    }
+
+    /// Sets how long connecting may take.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
     }
 
     /// Keeps the tables in this schema.
@@ -132,24 +147,27 @@ impl PostgresStore {
             .url
             .parse()
             .map_err(|_| StoreError::invalid("not a postgres:// URL"))?;
-        if let Some(schema) = &options.schema {
-            if schema.is_empty()
+        if let Some(schema) = &options.schema
+            && (schema.is_empty()
                 || !schema
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(StoreError::invalid(
-                    "schema names are letters, digits and _",
-                ));
-            }
-            let mut conn = sqlx::PgConnection::connect_with(&connect)
-                .await
-                .map_err(StoreError::db("connecting to PostgreSQL"))?;
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(StoreError::invalid(
+                "schema names are letters, digits and _",
+            ));
+        }
+        // One connection first, with the driver's error kept: a pool would retry until its
+        // timeout and then say only that it timed out, hiding "connection refused".
+        let mut conn = first_connection(&connect, options.connect_timeout).await?;
+        if let Some(schema) = &options.schema {
             conn.execute(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"").as_str())
                 .await
                 .map_err(StoreError::db("creating the schema"))?;
             connect = connect.options([("search_path", schema.as_str())]);
         }
+        // Closing is a courtesy to the server; the connection is dropped either way.
+        let _ = conn.close().await;
         // List queries have a text per combination of filters and cursor; keeping them all
         // prepared saves a parse round trip each time one comes back. (Group commits need
         // few: their statements take arrays, one text for every batch size.)
@@ -159,10 +177,8 @@ impl PostgresStore {
             .connect_with(connect.clone())
             .await
             .map_err(StoreError::db("connecting to PostgreSQL"))?;
-        sqlx::migrate!("migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(StoreError::Migration)?;
+        let migrator = sqlx::migrate!("migrations/postgres");
+        migrator.run(&pool).await.map_err(StoreError::Migration)?;
         // Group commits get connections of their own, taken without the pool's test query:
         // that is a round trip per batch, and a connection that died while idle fails one
         // batch (its webhooks answer 500 and are redelivered) and is then replaced, since the
@@ -173,7 +189,7 @@ impl PostgresStore {
             .connect_with(connect.clone())
             .await
             .map_err(StoreError::db("connecting to PostgreSQL"))?;
-        let engine = Engine::new(pool, writer, options.token_sealer);
+        let engine = Engine::new(pool, writer, options.token_sealer).latest_migration(&migrator);
         let batch = BatchConfig {
             max_batch: options.max_batch,
             writers: options.writers,
@@ -182,9 +198,57 @@ impl PostgresStore {
     }
 }
 
+/// A connection to the database within `timeout`, failing with the driver's error (or a
+/// timed-out I/O error naming the timeout).
+async fn first_connection(
+    connect: &PgConnectOptions,
+    timeout: Duration,
+) -> Result<sqlx::PgConnection, StoreError> {
+    let connecting = StoreError::db("connecting to PostgreSQL");
+    match tokio::time::timeout(timeout, sqlx::PgConnection::connect_with(connect)).await {
+        Ok(connected) => connected.map_err(connecting),
+        Err(_elapsed) => Err(connecting(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("PostgreSQL did not answer within {timeout:?}"),
+        )))),
+    }
+}
+
 #[cfg(test)]
 mod debug_tests {
-    use super::PostgresOptions;
+    use std::time::{Duration, Instant};
+
+    use super::{PostgresOptions, PostgresStore};
+    use crate::error::ErrorChain;
+
+    #[tokio::test]
+    async fn an_unreachable_server_fails_fast_with_its_cause() {
+        let started = Instant::now();
+        let err = PostgresStore::connect("postgres://postgres@127.0.0.1:1/test")
+            .await
+            .expect_err("nothing listens on port 1");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let chain = ErrorChain(&err).to_string();
+        assert!(chain.to_lowercase().contains("refused"), "{chain}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_fails_at_the_connect_timeout() {
+        // Accepts the connection (the kernel does) and never speaks.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!(
+            "postgres://postgres@{}/test?sslmode=disable",
+            silent.local_addr().expect("addr")
+        );
+        let started = Instant::now();
+        let options = PostgresOptions::new(url).connect_timeout(Duration::from_millis(300));
+        let err = PostgresStore::connect_with(options)
+            .await
+            .expect_err("the server never answers");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let chain = ErrorChain(&err).to_string();
+        assert!(chain.contains("did not answer within 300ms"), "{chain}");
+    }
 
     #[test]
     fn debug_hides_the_password() {

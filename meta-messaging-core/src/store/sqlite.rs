@@ -185,10 +185,8 @@ impl SqliteStore {
             .connect_with(connect.clone())
             .await
             .map_err(StoreError::db("opening the SQLite database"))?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(StoreError::Migration)?;
+        let migrator = sqlx::migrate!("migrations/sqlite");
+        migrator.run(&pool).await.map_err(StoreError::Migration)?;
         // One connection for every group commit: its page cache (made large enough for the
         // indexes' hot pages) stays valid from batch to batch, as no other connection writes
         // in between.
@@ -201,7 +199,9 @@ impl SqliteStore {
         restrict_files(&options.path)?;
         let (committed, commits) = mpsc::channel(1);
         tokio::spawn(checkpoint(pool.clone(), commits));
-        let engine = Engine::new(pool, writer, options.token_sealer).notify_commits(committed);
+        let engine = Engine::new(pool, writer, options.token_sealer)
+            .notify_commits(committed)
+            .latest_migration(&migrator);
         let batch = BatchConfig {
             max_batch: options.max_batch,
             writers: 1,

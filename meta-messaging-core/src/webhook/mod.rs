@@ -31,6 +31,7 @@
 //! `test-util`) makes realistic deliveries for tests.
 
 mod details;
+mod diagnosis;
 mod error;
 mod event;
 mod handshake;
@@ -47,6 +48,7 @@ pub use details::{
     Comment, CommentAction, CommentAuthor, CommentMedia, Delete, DeliveryReceipt, Edit, Handover,
     Mention, Optin, Postback, Reaction, ReactionAction, ReadReceipt, Referral, Unknown,
 };
+pub use diagnosis::{ReserializationSign, SignatureDiagnosis, SignatureHeaderState};
 pub use error::{MalformedSignature, WebhookError};
 pub use event::{Event, EventDetails, EventKind};
 pub use handshake::verify_subscription;

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::diagnosis::SignatureDiagnosis;
 use super::error::{MalformedSignature, WebhookError};
 
 /// The shortest time between two signature warnings of one process.
@@ -21,17 +22,32 @@ pub(crate) const WARNING_INTERVAL: Duration = Duration::from_secs(10);
 /// holds for every inbox of the process.
 static SIGNATURE_WARNINGS: SignatureWarnings = SignatureWarnings::new(WARNING_INTERVAL);
 
-/// Logs a refused signature (rate-limited); other errors are not signature refusals and are
-/// ignored.
-pub(crate) fn warn_refused(remote: Option<SocketAddr>, error: &WebhookError) {
+/// Logs a refused signature (rate-limited) with its [`SignatureDiagnosis`] (computed only for
+/// the lines logged); other errors are not signature refusals and are ignored.
+pub(crate) fn warn_refused(
+    remote: Option<SocketAddr>,
+    error: &WebhookError,
+    signature: Option<&str>,
+    sha1_header_present: bool,
+    body: &[u8],
+) {
     if let Some(warning) = SIGNATURE_WARNINGS.refused(Instant::now(), remote, error) {
+        let diagnosis = SignatureDiagnosis::of(signature, sha1_header_present, body);
         tracing::warn!(
             remote = %warning.remote_text(),
             check = warning.check.as_str(),
             suppressed = warning.suppressed,
-            "{warning}"
+            body_len = diagnosis.body_len(),
+            reserialized = diagnosis.looks_reserialized(),
+            "{}",
+            logged_line(&warning, &diagnosis)
         );
     }
+}
+
+/// The text of a warning line: the refusal, then its diagnosis.
+fn logged_line(warning: &SignatureWarning, diagnosis: &SignatureDiagnosis) -> String {
+    format!("{warning}; {diagnosis}")
 }
 
 /// Which signature check failed.
@@ -205,6 +221,41 @@ mod tests {
             log.refused(at(40), addr(), &mismatch).map(|w| w.suppressed),
             Some(0)
         );
+    }
+
+    #[test]
+    fn the_logged_line_carries_the_diagnosis_of_a_reserialized_body() {
+        let secret = crate::secret::AppSecret::new("app-secret-value");
+        let meta_bytes = br#"{"object":"page","entry":[{"id":"1","time":1,"messaging":[{"message":{"text":"Jos\u00e9 \ud83d\ude00"}}]}]}"#;
+        let header = super::super::sign(&secret, meta_bytes);
+        let value: serde_json::Value = serde_json::from_slice(meta_bytes).unwrap_or_default();
+        let rewritten = serde_json::to_vec(&value).unwrap_or_default();
+        let error =
+            match super::super::SignatureVerifier::new(secret).verify(Some(&header), &rewritten) {
+                Err(err) => err,
+                Ok(()) => panic!("re-encoded bytes cannot verify"),
+            };
+        let log = SignatureWarnings::new(Duration::from_secs(10));
+        let warning = log.refused(Instant::now(), addr(), &error).expect("logged");
+        let line = logged_line(
+            &warning,
+            &SignatureDiagnosis::of(Some(&header), true, &rewritten),
+        );
+        assert!(
+            line.starts_with("webhook delivery refused: X-Hub-Signature-256 matches no"),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!("body {} bytes", rewritten.len())),
+            "{line}"
+        );
+        assert!(
+            line.contains("body looks re-serialized: raw non-ASCII"),
+            "{line}"
+        );
+        for leaked in ["Jos", "app-secret-value", &header[7..]] {
+            assert!(!line.contains(leaked), "{leaked} in {line}");
+        }
     }
 
     #[test]

@@ -111,7 +111,7 @@ fn new_mac(secret: &AppSecret) -> HmacSha256 {
 
 /// Parses `sha256=<64 hex digits>` (prefix case-insensitive, surrounding spaces ignored) into
 /// the 32-byte digest.
-fn parse_header(value: &str) -> Result<[u8; DIGEST_LEN], MalformedSignature> {
+pub(super) fn parse_header(value: &str) -> Result<[u8; DIGEST_LEN], MalformedSignature> {
     let value = value.trim();
     let hex_digits = value
         .get(..PREFIX.len())

@@ -1,6 +1,7 @@
 //! The emulated Graph API: the endpoints `meta-messaging-core`'s `GraphClient` calls.
 
 mod accounts;
+mod app;
 mod comments;
 mod handover;
 mod oauth;
@@ -29,8 +30,11 @@ use crate::server::Shared;
 use crate::state::{Principal, State as Live};
 use crate::world::FacebookPage;
 
-/// The largest request body accepted; Meta's own attachment limit is 25 MB.
-pub(crate) const BODY_LIMIT: usize = 25 * 1024 * 1024;
+/// The largest file an attachment upload takes, as Meta's: 25 MB.
+pub(crate) const FILE_LIMIT: usize = 25 * 1024 * 1024;
+
+/// The largest request body accepted: a largest file and room for the upload's other fields.
+pub(crate) const BODY_LIMIT: usize = FILE_LIMIT + 64 * 1024;
 
 pub(crate) use oauth::{IssuedCode, consent};
 
@@ -49,6 +53,8 @@ pub(crate) fn routes() -> Router<Shared> {
             "/{version}/{node}/{edge}",
             get(get_edge).post(post_edge).delete(delete_edge),
         )
+        // axum's extractors (the upload's multipart one) stop at 2 MB unless told otherwise.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 async fn get_node(
@@ -99,6 +105,8 @@ fn authenticated_edge(
     match edge {
         "accounts" if node == "me" => accounts::me_accounts(shared, &principal),
         "permissions" if node == "me" => accounts::permissions(&principal),
+        "permissions" => app::permissions(shared, &principal, node),
+        "subscriptions" => app::subscriptions(shared, &principal, node),
         "subscribed_apps" => accounts::subscribed_apps(shared, &principal, node),
         "conversations" => read::conversations(shared, &principal, node, query),
         "messages" => read::conversation_messages(shared, &principal, node, query),

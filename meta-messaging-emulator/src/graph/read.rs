@@ -28,6 +28,9 @@ pub(super) fn conversations(
         Some("instagram") => Platform::Instagram,
         _ => Platform::Messenger,
     };
+    if platform == Platform::Instagram && !super::send::allows_messages(page) {
+        return Err(GraphFailure::instagram_messages_off());
+    }
     let mut threads: Vec<(&User, Vec<&ConversationMessage>)> = state
         .world
         .users
@@ -44,7 +47,7 @@ pub(super) fn conversations(
                 "id": format!("{CONVERSATION_PREFIX}{}", user.id),
                 "updated_time": graph_time(last_time(messages)),
                 "message_count": messages.len(),
-                "unread_count": 0,
+                "unread_count": unread(messages),
                 "participants": {"data": [participant_user(user), participant_account(page, platform)]},
             })
         })
@@ -96,6 +99,11 @@ fn thread<'a>(state: &'a State, page: &str, user: &str) -> Vec<&'a ConversationM
         .iter()
         .filter(|m| m.page == page && m.user == user)
         .collect()
+}
+
+/// The user's messages since the account last wrote: what Meta counts unread for the Page.
+fn unread(messages: &[&ConversationMessage]) -> usize {
+    messages.iter().rev().take_while(|m| m.from_user).count()
 }
 
 fn last_time(messages: &[&ConversationMessage]) -> i64 {

@@ -140,8 +140,19 @@ fn ensure_permitted(page: &FacebookPage, platform: Platform) -> Result<(), Graph
         Platform::Instagram if !has(page, "instagram_manage_messages") => {
             Err(GraphFailure::capability_missing())
         }
+        Platform::Instagram if !allows_messages(page) => {
+            Err(GraphFailure::instagram_messages_off())
+        }
         _ => Ok(()),
     }
+}
+
+/// The linked Instagram account's "Allow access to messages" (on when no account is linked:
+/// the send fails for that reason elsewhere).
+pub(super) fn allows_messages(page: &FacebookPage) -> bool {
+    page.instagram
+        .as_ref()
+        .is_none_or(|ig| ig.allow_access_to_messages)
 }
 
 /// A Page may only answer a user who wrote first, within the window (longer with `HUMAN_AGENT`).

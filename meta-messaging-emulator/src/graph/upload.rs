@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
-use super::{BODY_LIMIT, sending_page};
+use super::{BODY_LIMIT, FILE_LIMIT, sending_page};
 use crate::error::GraphFailure;
 use crate::server::Shared;
 use crate::state::Principal;
@@ -97,6 +97,11 @@ async fn read_multipart(
                     .unwrap_or("application/octet-stream")
                     .to_owned();
                 let bytes = part.bytes().await.map_err(invalid)?;
+                if bytes.len() > FILE_LIMIT {
+                    return Err(GraphFailure::invalid_parameter(
+                        "(#100) Upload attachment failure: the file is larger than 25 MB",
+                    ));
+                }
                 if !bytes.is_empty() {
                     file = Some((mime, bytes));
                 }

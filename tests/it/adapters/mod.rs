@@ -2,9 +2,11 @@
 //! the actix-web adapter, each served in-process on a loopback port.
 
 mod crash;
+mod health;
 mod oauth;
 mod outage;
 mod security;
+mod shutdown;
 mod status;
 mod table;
 mod tenants;

@@ -83,6 +83,21 @@ fn tenant_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>, bool)> 
     ]
 }
 
+/// A send of a file as the page's form makes it.
+fn file_form() -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("platform", "messenger")
+        .text("account_id", PAGE_ID)
+        .text("recipient_id", PSID)
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4".to_vec())
+                .file_name("terms.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        )
+}
+
 /// An answer's status and error kind (`""` when it is not an error body).
 async fn answer(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
@@ -190,6 +205,62 @@ async fn run(adapter: Adapter) {
         "{adapter:?}: the OAuth callback is Meta's redirect, not a tenant route"
     );
 
+    // The health probes are the other deliberate exception: an orchestrator calls them, under
+    // the pod's address, and they answer a word, never a cause or a tenant's data.
+    for path in ["/health/live", "/health/ready"] {
+        let probe = anonymous
+            .get(format!("{base}{path}"))
+            .header(HOST, "10.0.0.7:8080")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            probe.status(),
+            200,
+            "{adapter:?}: {path} needs no credentials"
+        );
+        assert_eq!(
+            probe.text().await.unwrap(),
+            r#"{"status":"ok"}"#,
+            "{adapter:?}: {path} says nothing else"
+        );
+    }
+    // Every route is a tenant route of the table above or one of these exceptions: a new
+    // route left out of both fails here.
+    let exceptions = [
+        "/webhook",
+        "/oauth/callback",
+        "/session",
+        "/health/live",
+        "/health/ready",
+    ];
+    let tested: Vec<String> = tenant_routes()
+        .iter()
+        .map(|(_, path, _, _)| {
+            path.split('?')
+                .next()
+                .unwrap_or_default()
+                .replace("/1/", "/{id}/")
+                .replace("17998123456789012", "{id}")
+                .replace("104417552380421", "{id}")
+                .replace("0123456789abcdef0123456789abcdef", "{id}")
+        })
+        .collect();
+    for spec in meta_messaging_core::contract::ROUTES {
+        let covered = exceptions.contains(&spec.path) || tested.iter().any(|p| p == spec.path);
+        assert!(
+            covered,
+            "{} is neither tested for credentials nor a deliberate exception",
+            spec.path
+        );
+        assert_eq!(
+            spec.route.needs_tenant(),
+            !exceptions.contains(&spec.path),
+            "{}: only the exceptions act for no tenant",
+            spec.path
+        );
+    }
+
     // Sign in: the session cookie is HttpOnly and SameSite=Strict.
     let signed_in = anonymous
         .post(format!("{base}/session"))
@@ -240,6 +311,24 @@ async fn run(adapter: Adapter) {
         .await
         .unwrap();
     assert_eq!(read.status(), 200, "{adapter:?}: cookie GET");
+    // A file sent as a form needs the credentials as any send does.
+    for (who, token) in [
+        ("no credentials", None),
+        ("a wrong token", Some("not-the-token")),
+    ] {
+        let mut upload = anonymous
+            .post(format!("{base}/messages"))
+            .multipart(file_form());
+        if let Some(token) = token {
+            upload = upload.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let (status, kind) = answer(upload.send().await.unwrap()).await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (401, "unauthorized"),
+            "{adapter:?}: a multipart POST /messages with {who}"
+        );
+    }
     let cross_site = [
         (
             "a foreign Origin",
@@ -281,6 +370,20 @@ async fn run(adapter: Adapter) {
                 "{adapter:?}: {method} {path} with {what}"
             );
         }
+        // A file from another site's HTML form: a form may send multipart with the cookie.
+        let mut upload = anonymous
+            .post(format!("{base}/messages"))
+            .header(COOKIE, &cookie)
+            .multipart(file_form());
+        for (name, value) in &headers {
+            upload = upload.header(*name, *value);
+        }
+        let (status, kind) = answer(upload.send().await.unwrap()).await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (403, "cross_site_request"),
+            "{adapter:?}: a multipart POST /messages with {what}"
+        );
     }
     let same_origin = anonymous
         .post(format!("{base}/conversations/987654/read"))
@@ -321,12 +424,18 @@ async fn run(adapter: Adapter) {
     assert_eq!(bearer_cross.status(), 404, "{adapter:?}");
 
     // JSON routes take only JSON: an HTML form or a text/plain fetch cannot forge one.
+    // `POST /messages` takes a file as `multipart/form-data` too, which must then be one.
     for (path, credentials) in [("/messages", Some(API_TOKEN)), ("/session", None)] {
         for content_type in [
             "text/plain",
             "application/x-www-form-urlencoded",
             "multipart/form-data; boundary=x",
         ] {
+            let expected = if path == "/messages" && content_type.starts_with("multipart/") {
+                (400, "invalid_request")
+            } else {
+                (415, "unsupported_media_type")
+            };
             let mut request = anonymous
                 .post(format!("{base}{path}"))
                 .header(CONTENT_TYPE, content_type)
@@ -337,7 +446,7 @@ async fn run(adapter: Adapter) {
             let (status, kind) = answer(request.send().await.unwrap()).await;
             assert_eq!(
                 (status, kind.as_str()),
-                (415, "unsupported_media_type"),
+                expected,
                 "{adapter:?}: {path} as {content_type}"
             );
         }

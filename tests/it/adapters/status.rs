@@ -67,7 +67,7 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
     }
 
     // Reloading does not make the server ask Meta again within the interval: the same report,
-    // and each of Meta's three endpoints was called once (`mount_healthy_page` expects one).
+    // and each of Meta's endpoints was called once (`mount_healthy_page` expects one).
     for _ in 0..3 {
         let again: Value = crate::support::servers::get_json(&base, "/status?check=true").await;
         assert_eq!(
@@ -83,4 +83,72 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn status_shows_the_last_delivery_per_event_kind_and_unknown_events_by_reason() {
+    use meta_messaging_core::Platform;
+    use meta_messaging_core::secret::AppSecret;
+    use meta_messaging_core::webhook::DeliveryBuilder;
+
+    use crate::support::graph_mock::{APP_SECRET, PAGE_ID, PSID};
+
+    let h = harness(Tenancy::Single(tenant())).await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    let base = serve(Adapter::Axum, h.inbox.clone()).await;
+    let before: Value = crate::support::servers::get_json(&base, "/status").await;
+    let messenger = |report: &Value| {
+        report["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["platform"] == "messenger")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(messenger(&before)["deliveries"], json!([]));
+
+    let now = crate::support::emulator::now_ms();
+    let event = |payload: (&str, Value)| {
+        let mut event =
+            json!({"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": now});
+        event[payload.0] = payload.1;
+        event
+    };
+    let (body, signature) = DeliveryBuilder::new(Platform::Messenger, PAGE_ID)
+        .text(PSID, "hi")
+        .text(PSID, "still there?")
+        .messaging_event(event((
+            "reaction",
+            json!({"mid": "m_1", "action": "react", "reaction": "love", "emoji": "❤"}),
+        )))
+        .messaging_event(event(("game_play", json!({"game_id": "g1"}))))
+        .signed(&AppSecret::new(APP_SECRET));
+    h.inbox.receive(Some(&signature), &body).await.unwrap();
+
+    let after: Value = crate::support::servers::get_json(&base, "/status").await;
+    let account = messenger(&after);
+    let kinds: Vec<(&str, u64)> = account["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kind"].as_str().unwrap(), k["count"].as_u64().unwrap()))
+        .collect();
+    assert!(kinds.contains(&("message", 2)), "{kinds:?}");
+    assert!(kinds.contains(&("reaction", 1)), "{kinds:?}");
+    assert!(kinds.contains(&("unknown", 1)), "{kinds:?}");
+    for kind in account["deliveries"].as_array().unwrap() {
+        assert!(kind["last_at_ms"].as_i64().unwrap() >= now, "{kind}");
+    }
+    let unknown = account["unknown_events"].as_array().unwrap();
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert_eq!(unknown[0]["count"], 1);
+    assert!(!unknown[0]["reason"].as_str().unwrap().is_empty());
+    let instagram = after["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["platform"] == "instagram")
+        .unwrap();
+    assert_eq!(instagram["deliveries"], json!([]), "per account");
 }

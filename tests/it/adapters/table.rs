@@ -32,6 +32,12 @@ enum Send {
     },
     Put(String),
     Delete(String),
+    /// `POST /messages` as `multipart/form-data`: the form fields and one file (name, media
+    /// type, bytes).
+    Form {
+        fields: Vec<(&'static str, &'static str)>,
+        file: (&'static str, &'static str, Vec<u8>),
+    },
     /// `POST /messages` with an `Idempotency-Key` (raw bytes); `replay` says whether the
     /// answer must carry `Idempotent-Replayed: true` (checked in [`call`]).
     Keyed {
@@ -165,7 +171,9 @@ async fn run_table(adapter: Adapter) {
         .mount(PREFIX)
         .max_bytes(MEDIA_LIMIT);
     let h = harness_with(Tenancy::Single(tenant()), |b| {
-        b.max_body_bytes(LIMIT).media(media)
+        b.max_body_bytes(LIMIT)
+            .max_upload_bytes(UPLOAD_LIMIT)
+            .media(media)
     })
     .await;
     connect_accounts(h.store.as_ref(), &tenant()).await;
@@ -214,6 +222,45 @@ async fn run_table(adapter: Adapter) {
             json!({"recipient": {"id": PSID}, "message": {"text": "Sent once"}}),
         ))
         .respond_with(json(200, fixture("send_response")))
+        .expect(1)
+        .mount(&h.graph.server)
+        .await;
+    // A file from a form: uploaded through the Page with `platform=instagram`, then sent by
+    // its attachment id. The refused files (too large, wrong type) never reach Meta.
+    let expected = upload_bytes();
+    graph_call(
+        "POST",
+        &format!("{PAGE_ID}/message_attachments"),
+        PAGE_TOKEN,
+    )
+    .and(move |request: &wiremock::Request| {
+        let body = String::from_utf8_lossy(&request.body);
+        let multipart = request
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data; boundary="));
+        multipart
+            && body.contains("name=\"platform\"\r\n\r\ninstagram\r\n")
+            && body.contains(r#""is_reusable":true"#)
+            && body.contains(r#""type":"image""#)
+            && body.contains(r#"name="filedata"; filename="receipt.png""#)
+            && body.contains("Content-Type: image/png")
+            && request.body.windows(UPLOAD_LEN).any(|w| w == expected)
+    })
+    .respond_with(json(200, fixture("upload_response")))
+    .expect(1)
+    .mount(&h.graph.server)
+    .await;
+    graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+        .and(body_partial_json(
+            json!({"recipient": {"id": IGSID}, "message": {"attachment": {
+            "type": "image", "payload": {"attachment_id": "1857777774821032"}}}}),
+        ))
+        .respond_with(json(
+            200,
+            json!({"recipient_id": IGSID, "message_id": UPLOADED_MID}),
+        ))
         .expect(1)
         .mount(&h.graph.server)
         .await;
@@ -352,6 +399,45 @@ async fn run_table(adapter: Adapter) {
             } },
         ),
         (
+            "a file sent from a form, larger than a JSON body may be, kept in the media store",
+            Send::Form { fields: ig_form_fields(), file: ("receipt.png", "image/png", upload_bytes()) },
+            Expect { status: 201, content_type: "application/json", check: |b| {
+                let m = b.json();
+                assert_eq!((m["stored"].as_bool(), m["message_id"].as_str()), (Some(true), Some(UPLOADED_MID)), "{m}");
+                let a = &m["attachments"][0];
+                assert_eq!((a["type"].as_str(), a["stored"].as_bool(), a["mime"].as_str()), (Some("image"), Some(true), Some("image/png")), "{a}");
+                assert_eq!(a["size"], UPLOAD_LEN, "{a}");
+                assert_eq!(a["sha256"], hex::encode(sha2::Sha256::digest(upload_bytes())), "{a}");
+                assert!(a["media_url"].as_str().is_some_and(|u| u.starts_with(&format!("{PREFIX}/media/"))), "{a}");
+            } },
+        ),
+        (
+            "a form's file over Instagram's 8 MB image limit, refused before Meta with the fix",
+            Send::Form { fields: ig_form_fields(), file: ("big.png", "image/png", vec![7; 8 * 1024 * 1024 + 1]) },
+            Expect { status: 413, content_type: "application/json", check: |b| {
+                error_kind("attachment_too_large")(b);
+                assert!(b.json()["error"]["message"].as_str().unwrap_or_default().contains("8388608"), "{}", b.json());
+            } },
+        ),
+        (
+            "a form's file over the inbox's upload limit",
+            Send::Form { fields: vec![("platform", "messenger"), ("account_id", PAGE_ID), ("recipient_id", PSID)], file: ("big.zip", "application/zip", vec![7; UPLOAD_LIMIT + 1]) },
+            error!(413, "upload_too_large"),
+        ),
+        (
+            "a form's file of a type Instagram does not take, refused before Meta with the fix",
+            Send::Form { fields: ig_form_fields(), file: ("photo.webp", "image/webp", vec![1; 100]) },
+            Expect { status: 415, content_type: "application/json", check: |b| {
+                error_kind("attachment_type_not_allowed")(b);
+                assert!(b.json()["error"]["message"].as_str().unwrap_or_default().contains("PNG, JPEG or GIF"), "{}", b.json());
+            } },
+        ),
+        (
+            "a form with text and a file",
+            Send::Form { fields: vec![("platform", "instagram"), ("account_id", IG_ACCOUNT_ID), ("recipient_id", IGSID), ("text", "and this")], file: ("a.png", "image/png", vec![1; 10]) },
+            error!(400, "invalid_request"),
+        ),
+        (
             "reply refused by Meta, with its fix",
             post("/messages", Signature::None, json!({"platform": "messenger", "account_id": PAGE_ID, "recipient_id": PSID, "text": "Too late"}).to_string().into_bytes()),
             Expect { status: 422, content_type: "application/json", check: |b| {
@@ -448,6 +534,17 @@ async fn run_table(adapter: Adapter) {
             } },
         ),
         ("a method the route does not take", Send::Put("/messages".into()), error!(405, "method_not_allowed")),
+        (
+            "liveness probe",
+            Send::Get("/health/live".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json(), &json!({"status": "ok"})) },
+        ),
+        (
+            "readiness probe",
+            Send::Get("/health/ready".into()),
+            Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json(), &json!({"status": "ok"})) },
+        ),
+        ("a probe takes GET only", Send::Delete("/health/live".into()), error!(405, "method_not_allowed")),
         ("a Facebook comment delivered", post("/webhook", Signature::Valid, comments()), Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 1) }),
         ("an Instagram comment delivered", post("/webhook", Signature::Valid, instagram_comment()), Expect { status: 200, content_type: "application/json", check: |b| assert_eq!(b.json()["applied"]["inserted"], 1) }),
         (
@@ -590,6 +687,7 @@ async fn run_table(adapter: Adapter) {
     }
     conversation_state_changes(&client, &base, &documented, &mut exercised).await;
     kept_media(&client, &base, &cdn).await;
+    uploaded_file_served(&client, &base).await;
     // The table and the state changes call every documented operation but those tested on
     // their own: the OAuth flow (adapters/oauth.rs), the live events (below), the session
     // (unified_inbox.rs), the document itself (openapi.rs).
@@ -611,6 +709,59 @@ async fn run_table(adapter: Adapter) {
             );
         }
     }
+}
+
+/// The largest file the table's inbox takes from a form: past Instagram's 8 MB for images.
+const UPLOAD_LIMIT: usize = 9 * 1024 * 1024;
+
+/// The message id Meta answers for the file sent from a form.
+const UPLOADED_MID: &str = "aWdfZAG1faXRlbTpmaWxl";
+
+/// The size of the file sent from a form: more than a JSON body may be.
+const UPLOAD_LEN: usize = 3 * LIMIT;
+
+/// The file sent from a form.
+fn upload_bytes() -> Vec<u8> {
+    (0..UPLOAD_LEN).map(|i| (i % 251) as u8).collect()
+}
+
+/// The form fields of a send to the Instagram customer, as the page sends them.
+fn ig_form_fields() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("platform", "instagram"),
+        ("account_id", IG_ACCOUNT_ID),
+        ("recipient_id", IGSID),
+        ("human_agent", "true"),
+    ]
+}
+
+/// The file sent from a form is served back from the media store at its `media_url`.
+async fn uploaded_file_served(client: &reqwest::Client, base: &str) {
+    let page: Value = client
+        .get(format!(
+            "{base}/messages?platform=instagram&direction=outbound"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["message_id"] == UPLOADED_MID)
+        .unwrap_or_else(|| panic!("the sent file is not in the thread: {page}"));
+    let url = sent["attachments"][0]["media_url"].as_str().unwrap();
+    let origin = base.strip_suffix(PREFIX).unwrap();
+    let served = client.get(format!("{origin}{url}")).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(
+        served.bytes().await.unwrap().as_ref(),
+        upload_bytes().as_slice()
+    );
 }
 
 /// The largest attachment the table's inbox keeps.
@@ -909,6 +1060,22 @@ async fn call(client: &reqwest::Client, base: &str, send: Send) -> (u16, String,
                 reqwest::header::HeaderValue::from_bytes(&key).unwrap(),
             )
             .body(body),
+        Send::Form {
+            fields,
+            file: (name, mime, bytes),
+        } => {
+            let mut form = reqwest::multipart::Form::new();
+            for (field, value) in fields {
+                form = form.text(field, value);
+            }
+            let part = reqwest::multipart::Part::bytes(bytes)
+                .file_name(name)
+                .mime_str(mime)
+                .unwrap();
+            client
+                .post(format!("{base}/messages"))
+                .multipart(form.part("file", part))
+        }
         Send::Get(path) => client.get(format!("{base}{path}")),
         Send::Put(path) => client.put(format!("{base}{path}")),
         Send::Delete(path) => client.delete(format!("{base}{path}")),

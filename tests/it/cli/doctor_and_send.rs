@@ -17,8 +17,16 @@ async fn run(args: &[&str]) -> (ExitCode, String, String) {
 async fn doctor_passes_a_healthy_page() {
     let mock = GraphMock::start().await;
     mount_healthy_page(&mock, fixture("debug_token_page")["data"]["scopes"].clone()).await;
-    let (code, out, err) =
-        run(&["doctor", "--token", PAGE_TOKEN, "--graph-url", &mock.uri()]).await;
+    let (code, out, err) = run(&[
+        "doctor",
+        "--token",
+        PAGE_TOKEN,
+        "--app-secret",
+        APP_SECRET,
+        "--graph-url",
+        &mock.uri(),
+    ])
+    .await;
     assert_eq!(code, ExitCode::SUCCESS, "{out}{err}");
     assert!(
         out.contains("Connection report for Acme Shoes (104417552380421)"),
@@ -28,8 +36,12 @@ async fn doctor_passes_a_healthy_page() {
         out.contains("[ok]   Instagram account linked to the Page: @acmeshoes"),
         "{out}"
     );
+    assert!(
+        out.contains("[ok]   App subscribed to the instagram webhook fields"),
+        "{out}"
+    );
     assert!(out.contains("All checks passed."), "{out}");
-    assert!(!out.contains(PAGE_TOKEN));
+    assert!(!out.contains(PAGE_TOKEN) && !out.contains(APP_SECRET));
 }
 
 #[tokio::test]
@@ -50,6 +62,8 @@ async fn doctor_prints_a_fix_for_each_failure_and_exits_non_zero() {
         PAGE_TOKEN,
         "--page-id",
         PAGE_ID,
+        "--app-secret",
+        APP_SECRET,
         "--graph-url",
         &mock.uri(),
     ])
@@ -198,4 +212,50 @@ async fn send_with_the_app_secret_carries_the_appsecret_proof() {
     ];
     let (code, _, err) = run(&args).await;
     assert_eq!(code, ExitCode::SUCCESS, "{err}");
+}
+
+#[tokio::test]
+async fn send_explains_the_real_errors_the_report_quoted() {
+    let fixtures = field_fixtures();
+    let cases = [
+        (
+            "window_10_no_subcode_home_assistant",
+            "error: outside_messaging_window\n",
+            "fix: Reply within 24 hours",
+        ),
+        (
+            "blocked_200_botkit",
+            "error: user_unavailable\n",
+            "fix: Do not retry and do not reconnect",
+        ),
+    ];
+    for (name, first_line, fix) in cases {
+        let case = &fixtures.iter().find(|(n, _)| n == name).unwrap().1;
+        let mock = GraphMock::start().await;
+        graph_call("POST", &format!("{PAGE_ID}/messages"), PAGE_TOKEN)
+            .respond_with(json(
+                case["status"].as_u64().unwrap() as u16,
+                case["body"].clone(),
+            ))
+            .expect(1)
+            .mount(&mock.server)
+            .await;
+        let args = [
+            "send",
+            "--token",
+            PAGE_TOKEN,
+            "--page-id",
+            PAGE_ID,
+            "--to",
+            PSID,
+            "--text",
+            "Hi",
+            "--graph-url",
+            &mock.uri(),
+        ];
+        let (code, _, err) = run(&args).await;
+        assert_eq!(code, ExitCode::FAILURE);
+        assert!(err.starts_with(first_line), "{name}: {err}");
+        assert!(err.contains(fix), "{name}: {err}");
+    }
 }

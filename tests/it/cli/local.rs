@@ -119,6 +119,7 @@ fn secrets_can_come_from_the_environment_and_stay_hidden_in_help() {
     let cli = Cli::command();
     let expectations = [
         ("sign", "secret", "META_APP_SECRET"),
+        ("verify", "secret", "META_APP_SECRET"),
         ("simulate", "secret", "META_APP_SECRET"),
         ("verify-endpoint", "verify_token", "META_VERIFY_TOKEN"),
         ("doctor", "token", "META_PAGE_TOKEN"),
@@ -205,4 +206,97 @@ fn every_subcommand_has_useful_help() {
         }
         assert!(help.contains("Usage:"), "{help}");
     }
+}
+
+/// A delivery as Meta sends it: `\uXXXX` for non-ASCII, `\/` for slashes, compact.
+const META_BYTES: &str = r#"{"object":"page","entry":[{"id":"104417552380421","time":1700000000000,"messaging":[{"sender":{"id":"6758492015643287"},"recipient":{"id":"104417552380421"},"timestamp":1700000000001,"message":{"mid":"m_one","text":"Cr\u00e8me br\u00fbl\u00e9e \ud83c\udf6e https:\/\/example.com\/menu"}}]}]}"#;
+
+#[tokio::test]
+async fn verify_accepts_the_bytes_meta_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("captured.json");
+    std::fs::write(&path, META_BYTES).unwrap();
+    let signature = webhook::sign(&AppSecret::new("s3cret"), META_BYTES.as_bytes());
+    let file = path.to_str().unwrap();
+    let out = run(
+        &[
+            "verify",
+            "--secret",
+            "s3cret",
+            "--signature",
+            &signature,
+            file,
+        ],
+        b"",
+    )
+    .await;
+    assert!(out.succeeded(), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "valid\n");
+}
+
+#[tokio::test]
+async fn verify_diagnoses_a_reserialized_body_without_showing_it() {
+    let signature = webhook::sign(&AppSecret::new("s3cret"), META_BYTES.as_bytes());
+    // What a framework's JSON extractor hands on: the same value, other bytes.
+    let value: Value = serde_json::from_str(META_BYTES).unwrap();
+    let rewritten = serde_json::to_string(&value).unwrap();
+    let out = run(
+        &["verify", "--secret", "s3cret", "--signature", &signature],
+        rewritten.as_bytes(),
+    )
+    .await;
+    assert!(!out.succeeded());
+    assert!(out.stdout.starts_with("invalid: "), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("X-Hub-Signature-256 present"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("body {} bytes", rewritten.len())),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("body looks re-serialized: raw non-ASCII characters"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("unescaped '/'"), "{}", out.stdout);
+    for leaked in ["s3cret", "Cr", "menu", "6758492015643287", &signature[7..]] {
+        assert!(!out.stdout.contains(leaked), "{leaked} in {}", out.stdout);
+    }
+}
+
+#[tokio::test]
+async fn verify_tells_a_sha1_only_or_missing_header() {
+    let sha1 = format!("sha1={}", "0".repeat(40));
+    let out = run(
+        &["verify", "--secret", "s3cret", "--signature", &sha1],
+        META_BYTES.as_bytes(),
+    )
+    .await;
+    assert!(!out.succeeded());
+    assert!(
+        out.stdout.contains("only the SHA-1 X-Hub-Signature header"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("body does not look re-serialized"),
+        "{}",
+        out.stdout
+    );
+
+    let out = run(&["verify", "--secret", "s3cret"], META_BYTES.as_bytes()).await;
+    assert!(!out.succeeded());
+    assert!(out.stdout.contains("no signature header"), "{}", out.stdout);
+    let out = run(
+        &["verify", "--secret", "s3cret", "--sha1-header"],
+        META_BYTES.as_bytes(),
+    )
+    .await;
+    assert!(out.stdout.contains("only the SHA-1"), "{}", out.stdout);
 }

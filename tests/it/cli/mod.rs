@@ -3,6 +3,7 @@
 mod backfill;
 mod doctor_and_send;
 mod doctor_emulator;
+mod doctor_silences;
 mod emulate;
 mod endpoints;
 mod local;

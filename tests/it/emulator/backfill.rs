@@ -10,14 +10,16 @@ use meta_messaging_core::inbox::{BackfillOptions, Inbox, Tenancy};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::{AppSecret, PageAccessToken, VerifyToken};
 use meta_messaging_core::store::{
-    AccountToken, BackfillState, MessageQuery, MessageStore, NewAccount, SqliteStore,
+    AccountToken, BackfillProgress, BackfillState, MessageQuery, MessageStore, NewAccount,
+    SqliteStore,
 };
 use meta_messaging_emulator::{Inbound, PriorMessage, User, World};
 use serde_json::Value;
+use sha2::Digest as _;
 
 use super::inbox::Deployment;
 use super::*;
-use crate::support::servers::Adapter;
+use crate::support::servers::{Adapter, PREFIX};
 
 const DAY: i64 = 86_400_000;
 
@@ -216,4 +218,174 @@ async fn a_backfill_resumes_after_a_restart() {
         .await
         .unwrap();
     assert_eq!(stored, 8);
+}
+
+/// Imported history arrives read, but for the messages Meta counts unread (the customer's
+/// latest, unanswered), so the conversation waiting for an answer stands out; a picture in the
+/// history is kept like a delivered one, and its copy serves the same bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_arrives_read_but_for_metas_unread_and_its_pictures_are_kept() {
+    const WAITING: &str = "6758492015640099";
+    let t = now();
+    let photo: Vec<u8> = (0..2_048_u32).map(|i| (i * 13 % 251) as u8).collect();
+    let sha256 = hex::encode(sha2::Sha256::digest(&photo));
+    let world = world_with_history(2)
+        .user(User::new(WAITING, Platform::Messenger, PAGE_ID))
+        .prior(PriorMessage::from_user(
+            "m_w1",
+            WAITING,
+            "hello?",
+            t - 2 * DAY,
+        ))
+        .prior(PriorMessage::to_user(
+            "m_w2",
+            WAITING,
+            "hi! how can we help",
+            t - 2 * DAY + 1_000,
+        ))
+        .prior(PriorMessage::from_user(
+            "m_w3",
+            WAITING,
+            "my order is late",
+            t - DAY,
+        ))
+        .prior(
+            PriorMessage::from_user("m_w4", WAITING, "here is the label", t - DAY + 1_000)
+                .with_picture("image/png", photo.clone()),
+        );
+    let app = Deployment::start_with(
+        Adapter::Axum,
+        world,
+        BackfillOptions::new().page_delay(Duration::ZERO),
+    )
+    .await;
+    backfill_done(&app, "messenger").await;
+
+    let conversations = app.get("/conversations?platform=messenger").await;
+    let unread: Vec<(String, u64)> = conversations["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["participant_id"].as_str().unwrap().to_owned(),
+                c["unread_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(unread.len(), 3, "{conversations:#}");
+    for (participant, count) in &unread {
+        let expected = if participant == WAITING { 2 } else { 0 };
+        assert_eq!(*count, expected, "{participant}: {conversations:#}");
+    }
+
+    let messages = app
+        .messages_when("messenger", |m| {
+            m.iter()
+                .any(|m| m["message_id"] == "m_w4" && m["attachments"][0]["stored"] == true)
+        })
+        .await;
+    let read_of = |mid: &str| {
+        let m = messages.iter().find(|m| m["message_id"] == mid).unwrap();
+        m["read_at_ms"].as_i64()
+    };
+    assert!(read_of("m_w1").is_some(), "answered history arrives read");
+    assert!(read_of("m_q0").is_some(), "answered history arrives read");
+    assert_eq!(read_of("m_w3"), None, "Meta counts it unread");
+    assert_eq!(read_of("m_w4"), None, "Meta counts it unread");
+    let picture = &messages.iter().find(|m| m["message_id"] == "m_w4").unwrap()["attachments"][0];
+    assert_eq!(picture["sha256"], sha256.as_str(), "{picture}");
+    let media_url = format!(
+        "{}{}",
+        app.base.strip_suffix(PREFIX).unwrap(),
+        picture["media_url"].as_str().unwrap()
+    );
+    let kept = app.http.get(&media_url).send().await.unwrap();
+    assert_eq!(kept.status(), 200);
+    assert_eq!(kept.headers()["content-type"], "image/png");
+    let body = kept.bytes().await.unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&body)), sha256);
+}
+
+/// A backfill that a stop of the process interrupted (saved as running) resumes by itself when
+/// a new inbox starts over the same file, from its cursor; one whose account is gone is saved
+/// as failed with the reason, rather than tried at every start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_backfill_resumes_when_the_inbox_starts() {
+    let (emulator, _) = start_world(world_with_history(4)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    let tenant = TenantId::new("default");
+    let page = AccountId::new(PAGE_ID);
+    let options = BackfillOptions::new()
+        .page_size(2)
+        .page_delay(Duration::ZERO);
+    let gone = AccountId::new("104417552389999");
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let account = NewAccount::new(Platform::Messenger, PAGE_ID)
+            .with_token(AccountToken::Page(PageAccessToken::new(PAGE_TOKEN)), None);
+        store.upsert_account(&tenant, &account).await.unwrap();
+        let first = inbox_on(
+            store,
+            &emulator.url(),
+            options.clone().max_pages(1).resume_on_start(false),
+        );
+        let mut stopped = first
+            .backfill(&tenant, Platform::Messenger, &page)
+            .await
+            .unwrap();
+        assert_eq!(stopped.conversations, 2);
+        // What a process stopped mid-run leaves behind.
+        stopped.state = BackfillState::Running;
+        first
+            .store()
+            .save_backfill(&tenant, &stopped)
+            .await
+            .unwrap();
+        let orphan = BackfillProgress::start(Platform::Messenger, gone.clone(), 0, now());
+        first.store().save_backfill(&tenant, &orphan).await.unwrap();
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let second = inbox_on(store, &emulator.url(), options);
+    let mut resumed = None;
+    for _ in 0..250 {
+        let progress = second
+            .store()
+            .backfill_progress(&tenant, Platform::Messenger, &page)
+            .await
+            .unwrap()
+            .unwrap();
+        if progress.state == BackfillState::Done {
+            resumed = Some(progress);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let resumed = resumed.expect("the interrupted backfill was resumed");
+    assert_eq!(resumed.conversations, 4, "from its cursor: {resumed:?}");
+    assert_eq!(resumed.messages, 8, "{resumed:?}");
+    let stored = second
+        .store()
+        .count_messages(&tenant, &MessageQuery::new())
+        .await
+        .unwrap();
+    assert_eq!(stored, 8, "each message once");
+    let orphan = second
+        .store()
+        .backfill_progress(&tenant, Platform::Messenger, &gone)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(orphan.state, BackfillState::Failed, "{orphan:?}");
+    assert!(orphan.error.unwrap().contains("no longer connected"));
+    assert!(
+        second
+            .store()
+            .interrupted_backfills()
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is left running"
+    );
 }

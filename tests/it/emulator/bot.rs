@@ -189,7 +189,12 @@ async fn the_echo_bot_does_not_answer_twice_after_a_crash_between_send_and_check
         .await
         .expect("the bot answered");
     // The process dies with the answer sent and the event not checked off.
-    assert!(!first.shutdown(Duration::from_millis(50)).await);
+    assert!(
+        !first
+            .shutdown(Duration::from_millis(50))
+            .await
+            .handlers_stopped
+    );
 
     // The next process runs the event again once the lease ends: the answer is not repeated.
     let second = bot_inbox(&emulator, store.clone(), &base, EchoBot);
@@ -218,5 +223,10 @@ async fn the_echo_bot_does_not_answer_twice_after_a_crash_between_send_and_check
         emulator.sent_messages()[0].message["text"],
         "You said: Are you there?"
     );
-    assert!(second.shutdown(Duration::from_secs(1)).await);
+    assert!(
+        second
+            .shutdown(Duration::from_secs(1))
+            .await
+            .handlers_stopped
+    );
 }

@@ -2,11 +2,12 @@
 //! its Graph API and receiving the emulator's webhooks. Accounts are connected through the
 //! OAuth routes, customers write through the emulator, replies go out through `POST /messages`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use meta_messaging_core::graph::GraphClient;
 use meta_messaging_core::inbox::{BackfillOptions, Inbox, MediaOptions, OAuthSettings, Tenancy};
-use meta_messaging_core::media::FsMediaStore;
+use meta_messaging_core::media::{FsMediaStore, MediaStore};
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::SqliteStore;
 use meta_messaging_emulator::{Inbound, InboundComment, InboundReaction, World};
@@ -17,16 +18,17 @@ use super::*;
 use crate::support::servers::{Adapter, PREFIX, bind, serve_bound};
 
 /// An inbox served by `adapter`, connected to the emulator's demo Page and Instagram account,
-/// keeping attachments in `{dir}/media`.
+/// keeping attachments in `files` (by default a directory, `{dir}/media`).
 pub(super) struct Deployment {
     pub(super) emulator: RunningEmulator,
-    base: String,
-    http: reqwest::Client,
-    dir: tempfile::TempDir,
+    pub(super) base: String,
+    pub(super) http: reqwest::Client,
+    files: Arc<dyn MediaStore>,
+    _dir: tempfile::TempDir,
 }
 
 impl Deployment {
-    async fn start(adapter: Adapter, world: World) -> Self {
+    pub(super) async fn start(adapter: Adapter, world: World) -> Self {
         Self::start_with(
             adapter,
             world,
@@ -42,8 +44,25 @@ impl Deployment {
         world: World,
         backfill: BackfillOptions,
     ) -> Self {
+        Self::launch(adapter, world, backfill, None).await
+    }
+
+    /// [`start`](Self::start) keeping attachments in `files`.
+    async fn start_keeping_in(adapter: Adapter, world: World, files: Arc<dyn MediaStore>) -> Self {
+        let backfill = BackfillOptions::new().page_delay(Duration::ZERO);
+        Self::launch(adapter, world, backfill, Some(files)).await
+    }
+
+    async fn launch(
+        adapter: Adapter,
+        world: World,
+        backfill: BackfillOptions,
+        files: Option<Arc<dyn MediaStore>>,
+    ) -> Self {
         let (emulator, _) = start_world(world).await;
         let dir = tempfile::tempdir().unwrap();
+        let files =
+            files.unwrap_or_else(|| Arc::new(FsMediaStore::new(dir.path().join("media")).unwrap()));
         let store = SqliteStore::open(dir.path().join("inbox.db"))
             .await
             .unwrap();
@@ -63,10 +82,7 @@ impl Deployment {
             .tenancy(Tenancy::Single("default".into()))
             .oauth(OAuthSettings::new(APP_ID, format!("{base}/oauth/callback")))
             .backfill(backfill)
-            .media(
-                MediaOptions::new(FsMediaStore::new(dir.path().join("media")).unwrap())
-                    .mount(PREFIX),
-            )
+            .media(MediaOptions::shared(Arc::clone(&files)).mount(PREFIX))
             .build()
             .unwrap();
         serve_bound(adapter, inbox, bound).await;
@@ -89,7 +105,8 @@ impl Deployment {
             emulator,
             base,
             http,
-            dir,
+            files,
+            _dir: dir,
         };
         deployment.connect().await;
         deployment
@@ -178,7 +195,7 @@ impl Deployment {
     }
 
     /// Waits until the emulator delivered `count` webhooks and the inbox answered each 200.
-    async fn delivered(&self, count: usize) {
+    pub(super) async fn delivered(&self, count: usize) {
         for _ in 0..250 {
             let deliveries = self.emulator.deliveries();
             if deliveries.len() >= count {
@@ -198,10 +215,14 @@ impl Deployment {
 }
 
 /// An image an Instagram customer sends is kept before Meta's URL expires, and served afterwards with
-/// the same bytes; unsending the message deletes the kept file.
-async fn an_image_outlives_its_cdn_url(adapter: Adapter) {
+/// the same bytes; unsending the message deletes the kept file. In `files` when given, else in a
+/// directory.
+async fn an_image_outlives_its_cdn_url(adapter: Adapter, files: Option<Arc<dyn MediaStore>>) {
     let world = World::demo().attachment_url_ttl(Duration::from_millis(1_500));
-    let app = Deployment::start(adapter, world).await;
+    let app = match files {
+        Some(files) => Deployment::start_keeping_in(adapter, world, files).await,
+        None => Deployment::start(adapter, world).await,
+    };
     let photo: Vec<u8> = (0..4_096_u32).map(|i| (i * 7 % 251) as u8).collect();
     let sha256 = hex::encode(sha2::Sha256::digest(&photo));
     let cdn_url = app.emulator.host_media("image/png", photo.clone());
@@ -251,13 +272,8 @@ async fn an_image_outlives_its_cdn_url(adapter: Adapter) {
     assert_eq!(kept.headers()["content-type"], "image/png");
     let body = kept.bytes().await.unwrap();
     assert_eq!(hex::encode(sha2::Sha256::digest(&body)), sha256);
-    let file = app
-        .dir
-        .path()
-        .join("media")
-        .join(&sha256[..2])
-        .join(&sha256);
-    assert!(file.exists(), "{file:?}");
+    let file = app.files.get(&sha256).await.unwrap();
+    assert_eq!(file.as_deref(), Some(photo.as_slice()), "the kept file");
 
     app.emulator
         .user_unsends(IGSID, mid.as_str())
@@ -273,13 +289,17 @@ async fn an_image_outlives_its_cdn_url(adapter: Adapter) {
             .unwrap()
             .status()
             .as_u16();
-        if status == 404 && !file.exists() {
+        if status == 404 && app.files.get(&sha256).await.unwrap().is_none() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(status, 404, "an unsent message's media is gone");
-    assert!(!file.exists(), "its file is deleted");
+    assert_eq!(
+        app.files.get(&sha256).await.unwrap(),
+        None,
+        "its file is deleted"
+    );
     let after = app
         .messages_when("instagram", |m| m[0]["deleted"] == true)
         .await;
@@ -288,12 +308,20 @@ async fn an_image_outlives_its_cdn_url(adapter: Adapter) {
 
 #[tokio::test]
 async fn an_image_outlives_its_cdn_url_through_axum() {
-    an_image_outlives_its_cdn_url(Adapter::Axum).await;
+    an_image_outlives_its_cdn_url(Adapter::Axum, None).await;
 }
 
 #[tokio::test]
 async fn an_image_outlives_its_cdn_url_through_actix() {
-    an_image_outlives_its_cdn_url(Adapter::Actix).await;
+    an_image_outlives_its_cdn_url(Adapter::Actix, None).await;
+}
+
+#[tokio::test]
+async fn an_image_outlives_its_cdn_url_in_an_s3_bucket() {
+    let Some(files) = crate::support::s3::fresh_store("e2e").await else {
+        return;
+    };
+    an_image_outlives_its_cdn_url(Adapter::Axum, Some(Arc::new(files))).await;
 }
 
 async fn a_messenger_conversation(adapter: Adapter) {

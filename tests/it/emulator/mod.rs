@@ -12,6 +12,8 @@ mod oauth;
 mod profile;
 mod read;
 mod send;
+mod silences;
+mod upload;
 
 use crate::support::graph_mock::fast_retries;
 use meta_messaging_core::graph::GraphClient;

@@ -155,7 +155,7 @@ async fn meta_s_refusal_names_the_fix_and_never_shows_the_proof() {
     assert_eq!(err.kind(), ErrorKind::AppSecretProofInvalid);
     assert!(!err.kind().is_retryable() && !err.kind().is_auth());
     assert_eq!(
-        err.troubleshooting().map(|t| t.parameter),
-        Some(Some("appsecret_proof"))
+        err.troubleshooting().map(|t| t.text),
+        Some(&["appsecret_proof"][..])
     );
 }

@@ -6,6 +6,7 @@ mod accounts;
 mod appsecret_proof;
 mod comments;
 mod errors;
+mod field;
 mod handover;
 mod profile;
 mod read;

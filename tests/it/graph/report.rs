@@ -29,6 +29,17 @@ async fn mount_page(mock: &GraphMock, answer: serde_json::Value) {
         .await;
 }
 
+/// The one Instagram conversation read that tells whether its messages are reachable.
+async fn mount_instagram_conversations(mock: &GraphMock, status: u16, answer: serde_json::Value) {
+    graph_call("GET", &format!("{PAGE_ID}/conversations"), PAGE_TOKEN)
+        .and(query_param("platform", "instagram"))
+        .and(query_param("limit", "1"))
+        .respond_with(json(status, answer))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+}
+
 async fn mount_subscriptions(mock: &GraphMock, answer: serde_json::Value) {
     graph_call("GET", &format!("{PAGE_ID}/subscribed_apps"), PAGE_TOKEN)
         .respond_with(json(200, answer))
@@ -52,16 +63,28 @@ async fn a_healthy_page_passes_every_check() {
     mount_debug_token(&mock, fixture("debug_token_page")).await;
     mount_page(&mock, fixture("page_with_instagram")).await;
     mount_subscriptions(&mock, fixture("subscribed_apps")).await;
+    mount_instagram_conversations(&mock, 200, json!({"data": []})).await;
     let report = mock
         .client()
         .connection_report(PageAccessToken::new(PAGE_TOKEN), None)
         .await;
     assert!(report.is_healthy(), "{report:#?}");
-    assert_eq!(report.checks.len(), 6);
-    assert!(
-        report.checks.iter().all(|c| c.status == CheckStatus::Pass),
-        "{report:#?}"
-    );
+    assert_eq!(report.checks.len(), 12);
+    let app_level = [
+        "app_mode",
+        "app_webhooks_page",
+        "app_webhooks_instagram",
+        "callback_url",
+    ];
+    for check in &report.checks {
+        let expected = if app_level.contains(&check.id) {
+            // Without the app secret there is no app token to read the app's settings with.
+            CheckStatus::Skipped
+        } else {
+            CheckStatus::Pass
+        };
+        assert_eq!(check.status, expected, "{check:#?}");
+    }
     assert_eq!(report.page_id.as_ref().unwrap(), PAGE_ID);
     assert_eq!(report.instagram_account.as_ref().unwrap().id, IG_ACCOUNT_ID);
     let json = serde_json::to_string(&report).unwrap();
@@ -185,5 +208,51 @@ async fn a_graph_error_becomes_a_failed_check_with_the_catalog_fix() {
             .starts_with("Reconnect through OAuth")
     );
     assert_eq!(token.fbtrace_id.as_deref(), Some("AzFbTrace01"));
-    assert_eq!(report.checks.len(), 6);
+    assert_eq!(report.checks.len(), 12);
+}
+
+#[tokio::test]
+async fn expired_data_access_fails_and_instagram_messages_refused_fail_with_the_setting() {
+    let mock = GraphMock::start().await;
+    let mut token = fixture("debug_token_page");
+    token["data"]["data_access_expires_at"] = json!(1_750_000_000);
+    mount_debug_token(&mock, token).await;
+    mount_page(&mock, fixture("page_with_instagram")).await;
+    mount_subscriptions(&mock, fixture("subscribed_apps")).await;
+    mount_instagram_conversations(
+        &mock,
+        403,
+        json!({"error": {"message": "(#10) Not allowed", "type": "OAuthException", "code": 10, "fbtrace_id": "AzFbTrace02"}}),
+    )
+    .await;
+    let report = mock
+        .client()
+        .connection_report(PageAccessToken::new(PAGE_TOKEN), None)
+        .await;
+    assert_eq!(status(&report, "data_access"), CheckStatus::Fail);
+    let data_access = report
+        .checks
+        .iter()
+        .find(|c| c.id == "data_access")
+        .unwrap();
+    assert!(
+        data_access.detail.contains("expired"),
+        "{}",
+        data_access.detail
+    );
+    assert!(data_access.fix.as_deref().unwrap().contains("reconnect"));
+    assert_eq!(status(&report, "instagram_messaging"), CheckStatus::Fail);
+    let ig = report
+        .checks
+        .iter()
+        .find(|c| c.id == "instagram_messaging")
+        .unwrap();
+    assert!(
+        ig.fix
+            .as_deref()
+            .unwrap()
+            .contains("Allow access to messages")
+    );
+    assert_eq!(ig.fbtrace_id.as_deref(), Some("AzFbTrace02"));
+    assert_eq!(report.failures().count(), 2);
 }

@@ -179,6 +179,143 @@ fn header_starts_with_multipart() -> impl wiremock::Match {
     }
 }
 
+/// Instagram through its Page: the upload names the platform, as Meta's Instagram upload
+/// requires, and Meta's answer is the reusable id; Meta's refusal keeps its code and kind.
+#[tokio::test]
+async fn an_instagram_upload_names_the_platform() {
+    let mock = GraphMock::start().await;
+    graph_call(
+        "POST",
+        &format!("{PAGE_ID}/message_attachments"),
+        PAGE_TOKEN,
+    )
+    .and(header_starts_with_multipart())
+    .and(body_string_contains(
+        "name=\"platform\"\r\n\r\ninstagram\r\n",
+    ))
+    .and(body_string_contains(r#""is_reusable":true"#))
+    .and(body_string_contains(r#""type":"video""#))
+    .and(body_string_contains(
+        r#"name="filedata"; filename="clip.mp4""#,
+    ))
+    .and(body_string_contains("Content-Type: video/mp4"))
+    .and(body_string_contains("MP4BYTES"))
+    .respond_with(json(200, fixture("upload_response")))
+    .expect(1)
+    .mount(&mock.server)
+    .await;
+    let id = instagram(&mock)
+        .upload_attachment(
+            AttachmentKind::Video,
+            b"MP4BYTES".to_vec(),
+            "clip.mp4",
+            "video/mp4",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id, "1857777774821032");
+
+    let refusing = GraphMock::start().await;
+    graph_call(
+        "POST",
+        &format!("{PAGE_ID}/message_attachments"),
+        PAGE_TOKEN,
+    )
+    .respond_with(meta_error(
+        400,
+        100,
+        None,
+        "(#100) Upload attachment failure.",
+    ))
+    .expect(1)
+    .mount(&refusing.server)
+    .await;
+    let err = instagram(&refusing)
+        .upload_attachment(AttachmentKind::Image, b"PNG".to_vec(), "a.png", "image/png")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.meta_error().map(|e| e.code), Some(100), "{err}");
+    assert_eq!(err.status(), Some(400), "{err}");
+}
+
+/// A file the platform would refuse never leaves: too large, of a type it does not take, or
+/// from an Instagram Login account (which has no upload); each error says what to do.
+#[tokio::test]
+async fn uploads_are_checked_against_the_platform_before_any_request() {
+    // The catch-all fails the test if any of these reaches the server.
+    let mock = GraphMock::start().await;
+    let big = vec![0_u8; 8 * 1024 * 1024 + 1];
+    let err = instagram(&mock)
+        .attachment_bytes(
+            Igsid::from(IGSID),
+            AttachmentKind::Image,
+            big.clone(),
+            "big.png",
+            "image/png",
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AttachmentTooLarge, "{err}");
+    assert!(err.to_string().contains("8388608"), "{err}");
+    assert!(err.fix().contains("smaller"), "{}", err.fix());
+    // Messenger takes the same image.
+    assert!(
+        messenger(&mock)
+            .attachment_bytes(
+                Psid::from(PSID),
+                AttachmentKind::Image,
+                big,
+                "big.png",
+                "image/png"
+            )
+            .validate()
+            .is_ok()
+    );
+    let err = instagram(&mock)
+        .upload_attachment(
+            AttachmentKind::File,
+            b"PK".to_vec(),
+            "a.zip",
+            "application/zip",
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AttachmentTypeNotAllowed, "{err}");
+    assert!(err.to_string().contains("PDF"), "{err}");
+    let err = messenger(&mock)
+        .upload_attachment(
+            AttachmentKind::Audio,
+            b"ID3".to_vec(),
+            "a.bin",
+            "application/octet-stream",
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AttachmentTypeNotAllowed, "{err}");
+    let login = mock.client().instagram_login(
+        InstagramAccountId::from(IG_ACCOUNT_ID),
+        InstagramAccessToken::new(IG_TOKEN),
+    );
+    let err = login
+        .upload_attachment(AttachmentKind::Image, b"PNG".to_vec(), "a.png", "image/png")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GraphError::InvalidRequest(InvalidRequest::Unsupported { .. })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("by URL"), "{err}");
+}
+
 #[tokio::test]
 async fn upload_from_a_url_returns_the_attachment_id() {
     let mock = GraphMock::start().await;

@@ -25,12 +25,21 @@ fn render_markdown() -> String {
          Regenerate with: UPDATE_TROUBLESHOOTING=1 cargo test -p meta-messaging-tests --test it troubleshooting -->\n\
          # Troubleshooting Graph API errors\n\n\
          Every error Meta returns carries a numeric `code` and often an `error_subcode`. meta-messaging \
-         classifies errors by those numbers into an `ErrorKind` and attaches the entry below, so \
-         `GraphError`'s message ends with the fix. Errors with a code not listed here fall back to the \
-         entry of their code, then to a generic fix for their kind. Meta gives a missing or wrong \
-         `appsecret_proof` no subcode of its own, so that entry is matched by the parameter its \
-         message names.\n\n\
-         | code | subcode | kind | title |\n|---:|---:|---|---|\n",
+         classifies each error into an `ErrorKind` and attaches one entry of the table below, so \
+         `GraphError`'s message ends with the fix. Meta's numbers alone are not always enough: it \
+         sends a message outside the 24-hour window as code 10 with no subcode, a recipient who blocked \
+         the Page as permission code 200, most token errors as code 190 with no subcode, and \
+         messaging subcodes under unexpected codes. So the table is checked in this order:\n\n\
+         1. the entry for exactly this code and subcode;\n\
+         2. an entry of this code with a text pattern that Meta's `message`, `type`, \
+         `error_user_title` or `error_user_msg` contains (whole words, any case), when the subcode \
+         is missing or has no entry of its own;\n\
+         3. the entry of a messaging subcode (1000 and above) found under another code;\n\
+         4. the entry of the code alone (subcode `-`, no text);\n\
+         5. none: a generic fix for the kind the code falls in.\n\n\
+         The real error bodies this table is tested against, each with the tracker it was quoted in, \
+         are in `tests/fixtures/graph/field/`.\n\n\
+         | code | subcode | text contains | kind | title |\n|---:|---:|---|---|---|\n",
     );
     for e in CATALOG {
         let sub = e
@@ -39,9 +48,10 @@ fn render_markdown() -> String {
             .unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "| {} | {} | `{}` | [{}](#{}) |",
+            "| {} | {} | {} | `{}` | [{}](#{}) |",
             e.code,
             sub,
+            phrases(e),
             e.kind,
             e.title,
             anchor(e)
@@ -56,9 +66,11 @@ fn render_markdown() -> String {
             e.subcode
                 .map(|s| format!(", subcode {s}"))
                 .unwrap_or_default(),
-            e.parameter
-                .map(|p| format!(", with a message naming `{p}`"))
-                .unwrap_or_default(),
+            if e.text.is_empty() {
+                String::new()
+            } else {
+                format!(", with a text containing {}", phrases(e))
+            },
             e.kind,
             e.cause,
             e.fix,
@@ -66,6 +78,18 @@ fn render_markdown() -> String {
         );
     }
     out
+}
+
+/// The entry's text patterns as Markdown code spans, `-` when it has none.
+fn phrases(e: &Troubleshooting) -> String {
+    if e.text.is_empty() {
+        return "-".into();
+    }
+    e.text
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn heading(e: &Troubleshooting) -> String {

@@ -154,7 +154,12 @@ async fn a_redelivered_delivery_runs_the_handler_once() {
     let texts: Vec<String> = recorder.runs().into_iter().map(|r| r.0).collect();
     assert_eq!(texts, ["hello", "again"]);
     assert_eq!(cursor_at(store.as_ref(), "once", 2).await, (2, 0));
-    assert!(inbox.shutdown(Duration::from_secs(1)).await);
+    assert!(
+        inbox
+            .shutdown(Duration::from_secs(1))
+            .await
+            .handlers_stopped
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,7 +204,12 @@ async fn a_failing_handler_is_retried_with_backoff_until_it_succeeds() {
     assert!(after[0].3 > flaky[3].3);
     assert!(runs.iter().any(|r| r.0 == "other customer"));
     assert_eq!(cursor_at(store.as_ref(), "retry", 3).await, (3, 0));
-    assert!(inbox.shutdown(Duration::from_secs(1)).await);
+    assert!(
+        inbox
+            .shutdown(Duration::from_secs(1))
+            .await
+            .handlers_stopped
+    );
 }
 
 /// Records, per customer, the order it saw their messages, and the most it ran at once.
@@ -304,7 +314,12 @@ async fn after_a_crash_mid_event_a_new_instance_runs_it_again_and_moves_on() {
         .await
         .expect("the handler started");
     // The handler never finishes: shutting down gives up on it, as a crash would.
-    assert!(!first.shutdown(Duration::from_millis(100)).await);
+    assert!(
+        !first
+            .shutdown(Duration::from_millis(100))
+            .await
+            .handlers_stopped
+    );
     drop(first);
 
     let store = sqlite(&path).await;
@@ -325,7 +340,12 @@ async fn after_a_crash_mid_event_a_new_instance_runs_it_again_and_moves_on() {
     let runs = resumed.runs();
     assert_eq!((runs[0].0.as_str(), runs[0].1), ("interrupted", 1));
     assert_eq!(cursor_at(store.as_ref(), "resumable", 1).await, (1, 0));
-    assert!(second.shutdown(Duration::from_secs(1)).await);
+    assert!(
+        second
+            .shutdown(Duration::from_secs(1))
+            .await
+            .handlers_stopped
+    );
     assert_eq!(resumed.runs().len(), 1);
 }
 
@@ -417,7 +437,12 @@ async fn a_batch_longer_than_its_lease_keeps_it_and_runs_each_event_once() {
     }
     assert_eq!(cursor_at(store.as_ref(), "slow", 4).await, (4, 0));
     for inbox in instances {
-        assert!(inbox.shutdown(Duration::from_secs(3)).await);
+        assert!(
+            inbox
+                .shutdown(Duration::from_secs(3))
+                .await
+                .handlers_stopped
+        );
     }
 }
 
@@ -478,7 +503,12 @@ async fn two_instances_on_one_postgres_database_run_each_event_once() {
         }
         println!("events run per instance: {per_instance:?}");
         for inbox in instances {
-            assert!(inbox.shutdown(Duration::from_secs(2)).await);
+            assert!(
+                inbox
+                    .shutdown(Duration::from_secs(2))
+                    .await
+                    .handlers_stopped
+            );
         }
     };
     pg::in_schema(&url, &schema, case).await;
@@ -522,7 +552,12 @@ async fn standby_messages_are_stored_but_not_handled() {
         .unwrap()
         .expect("the standby message is kept");
     assert_eq!(kept.text.as_deref(), Some("Is anyone there?"));
-    assert!(inbox.shutdown(Duration::from_secs(1)).await);
+    assert!(
+        inbox
+            .shutdown(Duration::from_secs(1))
+            .await
+            .handlers_stopped
+    );
 }
 
 /// Records each event's text and the owner its handler saw.
@@ -585,7 +620,12 @@ async fn handlers_see_who_owns_the_conversation() {
             ("to the bot".to_owned(), true)
         ]
     );
-    assert!(inbox.shutdown(Duration::from_secs(1)).await);
+    assert!(
+        inbox
+            .shutdown(Duration::from_secs(1))
+            .await
+            .handlers_stopped
+    );
 }
 
 /// Records the postbacks a handler sees: (title, payload).
@@ -638,5 +678,10 @@ async fn a_template_buttons_postback_reaches_handlers_with_its_title_and_payload
             Some("DEVELOPER_DEFINED_PAYLOAD".to_owned())
         )]
     );
-    assert!(inbox.shutdown(Duration::from_secs(1)).await);
+    assert!(
+        inbox
+            .shutdown(Duration::from_secs(1))
+            .await
+            .handlers_stopped
+    );
 }

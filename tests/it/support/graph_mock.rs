@@ -35,6 +35,24 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
+/// The real error bodies of `fixtures/graph/field/`, by file name, sorted.
+pub fn field_fixtures() -> Vec<(String, Value)> {
+    let dir = format!("{}/fixtures/graph/field", env!("CARGO_MANIFEST_DIR"));
+    let mut cases: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, value)
+        })
+        .collect();
+    cases.sort_by(|a, b| a.0.cmp(&b.0));
+    cases
+}
+
 /// A mock Graph server whose catch-all fails any test that sends an unexpected request.
 pub struct GraphMock {
     pub server: MockServer,
@@ -176,9 +194,48 @@ pub fn meta_error(status: u16, code: i64, subcode: Option<i64>, message: &str) -
     json(status, serde_json::json!({ "error": error }))
 }
 
-/// The three calls of a connection report on a healthy Page whose token has `scopes`:
-/// `debug_token`, the Page with its Instagram account, and the app's webhook subscription.
+/// The calls of a connection report on a healthy Page whose token has `scopes`:
+/// `debug_token`, the Page with its Instagram account, one Instagram conversation, and the
+/// app's webhook subscription on the Page; and, with the app token (`APP_ID|APP_SECRET`), the
+/// app's approved permissions and its webhook subscriptions.
 pub async fn mount_healthy_page(mock: &GraphMock, scopes: Value) {
+    let app_token = format!("{APP_ID}|{APP_SECRET}");
+    graph_call("GET", &format!("{PAGE_ID}/conversations"), PAGE_TOKEN)
+        .and(wiremock::matchers::query_param("platform", "instagram"))
+        .respond_with(json(200, serde_json::json!({"data": []})))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    graph_call("GET", &format!("{APP_ID}/permissions"), &app_token)
+        .respond_with(json(
+            200,
+            serde_json::json!({"data": [
+                {"permission": "pages_messaging", "status": "live"},
+                {"permission": "instagram_manage_messages", "status": "live"},
+            ]}),
+        ))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
+    let fields = |names: &[&str]| -> Vec<Value> {
+        names
+            .iter()
+            .map(|n| serde_json::json!({"name": n, "version": VERSION}))
+            .collect()
+    };
+    graph_call("GET", &format!("{APP_ID}/subscriptions"), &app_token)
+        .respond_with(json(
+            200,
+            serde_json::json!({"data": [
+                {"object": "page", "callback_url": "https://inbox.example/webhook", "active": true,
+                 "fields": fields(meta_messaging_core::graph::MESSENGER_WEBHOOK_FIELDS)},
+                {"object": "instagram", "callback_url": "https://inbox.example/webhook", "active": true,
+                 "fields": fields(meta_messaging_core::graph::INSTAGRAM_WEBHOOK_FIELDS)},
+            ]}),
+        ))
+        .expect(1)
+        .mount(&mock.server)
+        .await;
     let mut token = fixture("debug_token_page");
     token["data"]["scopes"] = scopes;
     graph_call("GET", "debug_token", PAGE_TOKEN)

@@ -8,4 +8,5 @@ pub mod http;
 pub mod inbox;
 pub mod openapi;
 pub mod postgres;
+pub mod s3;
 pub mod servers;

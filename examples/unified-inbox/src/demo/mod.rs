@@ -117,7 +117,7 @@ impl Demo {
         Ok((demo, config))
     }
 
-    /// The directory the demo keeps attachments in (unless `META_MEDIA_DIR` names another).
+    /// The directory the demo keeps attachments in (unless `META_MEDIA` names another place).
     pub fn media_dir(&self) -> PathBuf {
         self.media.path().to_owned()
     }

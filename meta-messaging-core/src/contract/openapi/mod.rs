@@ -168,13 +168,15 @@ mod tests {
             Some(ROUTES.len()),
             "a path in the document is not a route"
         );
-        // Only the routes Meta (or its redirect) calls, and signing in and out, go without
-        // credentials.
+        // Only the routes Meta (or its redirect) calls, the health probes, and signing in and
+        // out, go without credentials.
         for spec in ROUTES {
             for method in operations::methods(spec.route) {
                 let security = &document["paths"][spec.path][method]["security"];
-                let open = matches!(spec.route, Route::Webhook | Route::OAuthCallback)
-                    || (spec.route == Route::Session && method != "get");
+                let open = matches!(
+                    spec.route,
+                    Route::Webhook | Route::OAuthCallback | Route::HealthLive | Route::HealthReady
+                ) || (spec.route == Route::Session && method != "get");
                 assert_eq!(
                     security.is_null(),
                     open,

@@ -12,13 +12,15 @@ use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    AllOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::{API_TOKEN_SCHEME, SESSION_SCHEME, register};
-use crate::contract::answers::{AccountList, SessionTenant, SignIn};
+use crate::contract::answers::{AccountList, ProbeAnswer, SessionTenant, SignIn};
 use crate::contract::{ErrorBody, Method, Route, reads_body};
 use crate::inbox::{
     CommentReplyRequest, Connected, Receipt, SendOutcome, SendRequest, StatusReport,
@@ -94,6 +96,8 @@ enum Caller {
     Session,
     /// An API token, the session cookie, or the host's own authentication.
     Tenant,
+    /// An orchestrator's health probe: no credentials, any host.
+    Probe,
 }
 
 /// One operation, as [`of`] describes it.
@@ -104,6 +108,8 @@ struct Op {
     query: &'static [(&'static str, &'static str)],
     headers: &'static [(&'static str, &'static str)],
     body: Option<Named>,
+    /// The body may also be `multipart/form-data`: the body's fields and a `file`.
+    form: bool,
     answers: Vec<(u16, &'static str, Answer)>,
     /// Errors the handler answers, besides those [`Op::finish`] adds.
     errors: &'static [u16],
@@ -121,6 +127,7 @@ fn op(method: Method, summary: &'static str) -> Op {
         query: &[],
         headers: &[],
         body: None,
+        form: false,
         answers: Vec::new(),
         errors: &[],
     }
@@ -143,6 +150,10 @@ impl Op {
         self.body = Some(body);
         self
     }
+    fn form(mut self) -> Self {
+        self.form = true;
+        self
+    }
     fn answers(mut self, status: u16, description: &'static str, answer: Answer) -> Self {
         self.answers.push((status, description, answer));
         self
@@ -155,13 +166,13 @@ impl Op {
     /// The status codes of this operation's errors: its own, and those its kind shares.
     fn error_statuses(&self, route: Route) -> Vec<u16> {
         let mut statuses = self.errors.to_vec();
-        if self.caller != Caller::Meta {
+        if !matches!(self.caller, Caller::Meta | Caller::Probe) {
             statuses.push(421);
         }
         if matches!(self.caller, Caller::Tenant | Caller::Session) {
             statuses.extend([401, 500]);
         }
-        if self.caller != Caller::Meta && self.method != Method::Get {
+        if !matches!(self.caller, Caller::Meta | Caller::Probe) && self.method != Method::Get {
             statuses.push(403);
         }
         let json_body = reads_body(route, self.method)
@@ -224,15 +235,19 @@ impl Op {
             );
         }
         if let Some(body) = self.body {
-            operation = operation.request_body(Some(
-                RequestBodyBuilder::new()
-                    .required(Some(Required::True))
-                    .content(
-                        "application/json",
-                        ContentBuilder::new().schema(Some(body.reference())).build(),
-                    )
-                    .build(),
-            ));
+            let mut request = RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(body.reference())).build(),
+                );
+            if self.form {
+                request = request.content(
+                    "multipart/form-data",
+                    ContentBuilder::new().schema(Some(form_of(body))).build(),
+                );
+            }
+            operation = operation.request_body(Some(request.build()));
         }
         for (status, description, answer) in &self.answers {
             let response = ResponseBuilder::new().description(*description);
@@ -293,10 +308,31 @@ impl Op {
                 SESSION_SCHEME,
                 Vec::<String>::new(),
             )),
-            Caller::Meta | Caller::Anyone => operation,
+            Caller::Meta | Caller::Anyone | Caller::Probe => operation,
         };
         (method, operation.build())
     }
+}
+
+/// A form of `body`'s fields (sent as text parts) and the part `file`.
+fn form_of(body: Named) -> Schema {
+    let file = ObjectBuilder::new()
+        .property(
+            "file",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                .description(Some(
+                    "The file to send; its part's `Content-Type` is its media type",
+                )),
+        )
+        .required("file");
+    Schema::AllOf(
+        AllOfBuilder::new()
+            .item(body.reference())
+            .item(file)
+            .build(),
+    )
 }
 
 fn string() -> ObjectBuilder {
@@ -470,12 +506,13 @@ fn describe(route: Route) -> Vec<Op> {
                 ])
                 .answers(200, "A page of messages", Json(page::<StoredMessage>()))
                 .errors(&[400]),
-            op(Post, "Sends a message (text or an attachment by URL) and stores it")
+            op(Post, "Sends a message (text, an attachment by URL, or a file from a form) and stores it")
                 .headers(&[(
                     "Idempotency-Key",
                     "1 to 255 visible ASCII characters: a retry with the same key and body is answered the first answer, with `Idempotent-Replayed: true`",
                 )])
                 .body(named::<SendRequest>())
+                .form()
                 .answers(201, "Sent: Meta has the message", Json(named::<SendOutcome>()))
                 .errors(&[400, 404, 409, 422, 429, 502, 504]),
         ],
@@ -561,6 +598,17 @@ fn describe(route: Route) -> Vec<Op> {
                 .caller(Caller::Anyone)
                 .answers(204, "Signed out", Empty)
                 .errors(&[404]),
+        ],
+        Route::HealthLive => vec![
+            op(Get, "Liveness: the process serves requests")
+                .caller(Caller::Probe)
+                .answers(200, "`{\"status\": \"ok\"}`", Json(named::<ProbeAnswer>())),
+        ],
+        Route::HealthReady => vec![
+            op(Get, "Readiness: the store answers with every migration applied, the fan-out listens, and the inbox is not shutting down")
+                .caller(Caller::Probe)
+                .answers(200, "`{\"status\": \"ok\"}`", Json(named::<ProbeAnswer>()))
+                .answers(503, "`{\"status\": \"unavailable\"}` (the cause is logged)", Json(named::<ProbeAnswer>())),
         ],
         Route::OpenApiDocument => vec![
             op(Get, "This document")

@@ -19,6 +19,10 @@ const PRIVATE_REPLIES: &str =
     "https://developers.facebook.com/docs/messenger-platform/discovery/private-replies/";
 const SEND_API: &str =
     "https://developers.facebook.com/docs/messenger-platform/reference/send-api/";
+const ATTACHMENTS: &str =
+    "https://developers.facebook.com/docs/messenger-platform/send-messages/saving-assets";
+const WEBHOOKS: &str = "https://developers.facebook.com/docs/messenger-platform/webhooks";
+const IDENTITY: &str = "https://developers.facebook.com/docs/messenger-platform/identity";
 
 const fn entry(
     code: i64,
@@ -37,14 +41,13 @@ const fn entry(
         cause,
         fix,
         docs,
-        parameter: None,
+        text: &[],
     }
 }
 
-/// An entry matched by the parameter Meta's message names, for an error without a subcode of
-/// its own.
-const fn naming(parameter: &'static str, mut entry: Troubleshooting) -> Troubleshooting {
-    entry.parameter = Some(parameter);
+/// An entry picked by phrases of Meta's text, for an error whose numbers alone are ambiguous.
+const fn matching(text: &'static [&'static str], mut entry: Troubleshooting) -> Troubleshooting {
+    entry.text = text;
     entry
 }
 
@@ -75,7 +78,7 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::TemporarilyUnavailable,
         "Service temporarily unavailable",
         "A temporary problem on Meta's side (it is also seen when the person blocked the business).",
-        "Retry with backoff; check https://metastatus.com if it lasts.",
+        "Retry with backoff; if it lasts, check https://metastatus.com and quote the fbtrace_id to Meta support (it is also returned when the person blocked the business: stop after a few tries).",
         ERRORS,
     ),
     entry(
@@ -120,8 +123,20 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::PermissionMissing,
         "Permission denied",
         "The token lacks a permission this call needs, or the Page has not granted it to the app.",
-        "Re-run OAuth with the missing permission (pages_messaging, instagram_manage_messages, ...) and get it approved in App Review.",
+        "Add the permission Meta's message names (pages_messaging to send on Messenger, instagram_manage_messages on Instagram) to the login scope, have a Page admin connect the account again and grant it, and request Advanced Access for it in App Review.",
         PERMISSIONS,
+    ),
+    matching(
+        &["outside of allowed window", "outside the allowed window"],
+        entry(
+            10,
+            None,
+            K::OutsideMessagingWindow,
+            "Sent outside the allowed window (no subcode)",
+            "Meta sends the window refusal with code 10 and no subcode too; its text, not a missing permission, says what happened: more than 24 hours passed since the person's last message.",
+            "Reply within 24 hours of the person's last message, or send with messaging_type MESSAGE_TAG and tag HUMAN_AGENT (7 days, needs approval); adding permissions does not help.",
+            POLICY,
+        ),
     ),
     entry(
         10,
@@ -183,11 +198,11 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::ParameterInvalid,
         "Invalid parameter",
         "A parameter of the request is missing, malformed or not allowed here.",
-        "Check the ids and fields against the Send API reference; Meta's message names the parameter.",
+        "Correct the parameter Meta's message names (after \"Param\" or in parentheses) and send again; nothing was sent.",
         SEND_API,
     ),
-    naming(
-        "appsecret_proof",
+    matching(
+        &["appsecret_proof"],
         entry(
             100,
             None,
@@ -196,6 +211,95 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
             "The app has Require App Secret on, and the call carried no appsecret_proof (the client was not given the app secret) or one made with another app's secret.",
             "Give the Graph client the secret of the app that issued the token: GraphClientBuilder::app_secret (an Inbox uses its first app secret). Or turn Require App Secret off (App settings > Advanced).",
             SECURING,
+        ),
+    ),
+    matching(
+        &[
+            "does not exist, cannot be loaded due to missing permissions",
+            "unsupported get request",
+            "unsupported post request",
+            "unsupported request - method type",
+        ],
+        entry(
+            100,
+            None,
+            K::ObjectNotFound,
+            "Unsupported request: no such object or edge for this token",
+            "The id or path does not exist for this token and host: a Page id used with an Instagram Login token (graph.instagram.com), an id of another Page, a deleted object, or an edge the object type lacks.",
+            "Call the host that issued the token (Instagram Login tokens: graph.instagram.com; Page tokens: graph.facebook.com) with an id of the account that token belongs to; check the path with the Graph API Explorer.",
+            GRAPH_ERRORS,
+        ),
+    ),
+    matching(
+        &["invalid tag"],
+        entry(
+            100,
+            None,
+            K::ParameterInvalid,
+            "Invalid message tag",
+            "The tag is not one Meta accepts (most tags were retired in 2020), or a tag was sent without messaging_type MESSAGE_TAG.",
+            "Send with messaging_type MESSAGE_TAG and one of the tags Meta still accepts (HUMAN_AGENT, ACCOUNT_UPDATE, CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE); inside the 24-hour window send RESPONSE with no tag.",
+            TAGS,
+        ),
+    ),
+    matching(
+        &["no matching user found"],
+        entry(
+            100,
+            None,
+            K::UserNotFound,
+            "No matching user found (no subcode)",
+            "The recipient id is not a PSID of this Page: an id from another Page or app, a Facebook user id, or the Page's own id (sending to the sender of an echo).",
+            "Send to the sender id of the person's own webhook event for this Page (skip echoes, whose sender is the Page), with this Page's token.",
+            IDENTITY,
+        ),
+    ),
+    matching(
+        &["nonexisting field"],
+        entry(
+            100,
+            None,
+            K::ParameterInvalid,
+            "Tried accessing nonexisting field",
+            "A requested field does not exist on the object type the id resolved to: the id is of another type than expected (a Page or Facebook user id instead of a PSID, a Page instead of an Instagram account), or the field was removed in this Graph version.",
+            "Read the node type Meta names in its message: ask for that field only on ids of the right type (profile fields on a PSID or IGSID from a webhook), or drop the field the Graph version removed.",
+            GRAPH_ERRORS,
+        ),
+    ),
+    matching(
+        &["recipient[id]"],
+        entry(
+            100,
+            None,
+            K::ParameterInvalid,
+            "Recipient id is not a valid id",
+            "recipient.id must be a PSID or IGSID given as a string of digits; a phone number, a username or an email is refused.",
+            "Put the sender id from the person's webhook in recipient.id; to reach people by phone number Meta requires customer matching (pages_messaging_phone_number), which it no longer grants to new apps.",
+            SEND_API,
+        ),
+    ),
+    matching(
+        &["requested user cannot be found", "user cannot be found"],
+        entry(
+            100,
+            None,
+            K::UserNotFound,
+            "The requested user cannot be found (Instagram)",
+            "The IGSID is not someone this Instagram account can message: an id from another account or app, or a person who never wrote to the account.",
+            "Send only to the sender id of an Instagram webhook received for this account, with the token of the Page linked to it (or the Instagram Login token of that account).",
+            IG,
+        ),
+    ),
+    matching(
+        &["subscribed_fields"],
+        entry(
+            100,
+            None,
+            K::ParameterInvalid,
+            "subscribed_fields missing or invalid",
+            "POST /{page-id}/subscribed_apps needs the webhook fields to subscribe the Page to, and only names Meta knows.",
+            "Send subscribed_fields=messages,messaging_postbacks,message_echoes,... with the Page token (Inbox::connect does), using only field names the app's Messenger webhook settings list.",
+            WEBHOOKS,
         ),
     ),
     entry(
@@ -218,11 +322,20 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
     ),
     entry(
         100,
+        Some(2018047),
+        K::AttachmentRejected,
+        "Upload attachment failure",
+        "Meta could not fetch or read the attachment: the URL is not public (needs a login, is behind a firewall or redirects to a page), its server is slow or blocks Meta's crawler, or the file is not of the type sent.",
+        "Serve the file over public HTTPS with no login or redirect and the right Content-Type, matching attachment.type; or upload the bytes with POST /{page-id}/message_attachments and send the attachment_id.",
+        ATTACHMENTS,
+    ),
+    entry(
+        100,
         Some(2018109),
-        K::ParameterInvalid,
+        K::AttachmentRejected,
         "Attachment size exceeds allowable limit",
-        "The attachment is larger than Meta accepts (25 MB for most types).",
-        "Send a smaller file, or a link to it instead.",
+        "The attachment is larger than Meta accepts (25 MB for most types; Instagram accepts 8 MB images and 25 MB video or audio).",
+        "Compress or shorten the file below the limit, or send a link to it in a text message instead.",
         ERRORS,
     ),
     entry(
@@ -240,8 +353,75 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::TokenInvalid,
         "Invalid access token",
         "The token is malformed, was issued for another app, or no longer valid.",
-        "Reconnect the account through OAuth; for Instagram, reconnect the Instagram account through the Facebook Page it is linked to and use that Page's token.",
+        "Check the stored token with GET /debug_token: it must be this Page's token, issued by this app, and whole; if it is not valid, have a Page admin connect the account again (for Instagram, through the Facebook Page it is linked to).",
         TOKENS,
+    ),
+    matching(
+        &["changed the password", "changed their password"],
+        entry(
+            190,
+            None,
+            K::PasswordChanged,
+            "Password changed (no subcode)",
+            "The message says the session was invalidated by a password change; Meta does not always add subcode 460.",
+            "Have the admin who changed the password connect the account again (the old token cannot be renewed); a business system user's token is not voided by password changes.",
+            TOKENS,
+        ),
+    ),
+    matching(
+        &[
+            "has not authorized application",
+            "hasn't authorized application",
+        ],
+        entry(
+            190,
+            None,
+            K::TokenRevoked,
+            "App removed by the user (no subcode)",
+            "The person who connected the account removed the app, so its tokens are void; Meta does not always add subcode 458.",
+            "The person who connected the account removed the app (Facebook settings > Business integrations): have a Page admin connect the account again, which installs the app anew.",
+            TOKENS,
+        ),
+    ),
+    matching(
+        &[
+            "invalid oauth access token",
+            "cannot parse access token",
+            "malformed access token",
+        ],
+        entry(
+            190,
+            None,
+            K::TokenInvalid,
+            "Invalid OAuth access token (not a token Meta can read)",
+            "The string sent is not a token Meta issued: cut short, quoted, sent with a Bearer prefix twice, an app id or secret instead of a token, or a token for graph.instagram.com sent to graph.facebook.com.",
+            "Compare the stored token with the one from the connect flow (length, no quotes or spaces) and check it with GET /debug_token; send Instagram Login tokens to graph.instagram.com, Page tokens to graph.facebook.com.",
+            TOKENS,
+        ),
+    ),
+    matching(
+        &["logged out"],
+        entry(
+            190,
+            None,
+            K::TokenRevoked,
+            "Session ended: user logged out (no subcode)",
+            "The token belonged to a session that the user ended (logged out) or Meta ended; Meta does not always add subcode 467.",
+            "Have a Page admin connect the account again; store the Page token from a long-lived user token, which logging out of one browser does not void.",
+            TOKENS,
+        ),
+    ),
+    matching(
+        &["session has expired"],
+        entry(
+            190,
+            None,
+            K::TokenExpired,
+            "Token expired (no subcode)",
+            "The message says the session expired (a short-lived user token used where a Page token belongs); Meta does not always add subcode 463.",
+            "Store the Page token from GET /me/accounts called with a long-lived user token (it does not expire) instead of the short-lived token from the login; have a Page admin connect the account again once.",
+            TOKENS,
+        ),
     ),
     entry(
         190,
@@ -249,7 +429,7 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::TokenRevoked,
         "App not installed",
         "The user removed the app from their account, so every token it issued is void.",
-        "Ask a Page admin to reconnect the app through OAuth.",
+        "The person who connected the account removed the app (Facebook settings > Business integrations): have a Page admin connect the account again, which installs the app anew.",
         TOKENS,
     ),
     entry(
@@ -267,7 +447,7 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::PasswordChanged,
         "Password changed",
         "The user changed their Facebook password (or Meta reset the session), voiding their tokens.",
-        "Reconnect the account through OAuth to get new tokens.",
+        "Have the admin who changed the password connect the account again (the old token cannot be renewed); a business system user's token is not voided by password changes.",
         TOKENS,
     ),
     entry(
@@ -294,7 +474,7 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::TokenRevoked,
         "Invalid access token (logged out)",
         "The user logged out, or the token was invalidated.",
-        "Reconnect the account through OAuth.",
+        "Have a Page admin connect the account again; store the Page token from a long-lived user token, which logging out of one browser does not void.",
         TOKENS,
     ),
     entry(
@@ -303,7 +483,7 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::TokenRevoked,
         "Invalid session",
         "The user's role on the Page changed or the session became invalid.",
-        "Have a current Page admin reconnect through OAuth.",
+        "The person who connected the account no longer has a role on the Page: have a current Page admin connect the account again.",
         TOKENS,
     ),
     entry(
@@ -312,8 +492,24 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::PermissionMissing,
         "Permissions error",
         "The user has not authorized the app for this action, or the token lacks the permission.",
-        "Re-run OAuth with the needed scopes and make sure the user grants them.",
+        "Add the permission this call needs to the login scope (the message names the action), have a Page admin connect the account again and leave every permission switched on in the dialog.",
         PERMISSIONS,
+    ),
+    matching(
+        &[
+            "isn't receiving messages from you",
+            "isn’t receiving messages from you",
+            "is not receiving messages from you",
+        ],
+        entry(
+            200,
+            None,
+            K::UserUnavailable,
+            "This person isn't receiving messages from you right now",
+            "Meta answers a permission code here, but the text says it: the person blocked the Page's messages or restricted it, so no permission or token helps.",
+            "Do not retry and do not reconnect: mark the conversation unreachable until the person writes to the Page again.",
+            ERRORS,
+        ),
     ),
     entry(
         230,
@@ -321,8 +517,20 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::PermissionMissing,
         "Requires pages_messaging permission",
         "The Page token was issued without pages_messaging, or the grant was removed.",
-        "Re-run OAuth with pages_messaging and get it approved in App Review.",
+        "Add pages_messaging to the login scope, have a Page admin connect the account again, and get pages_messaging approved in App Review for people without a role on the app.",
         PERMISSIONS,
+    ),
+    matching(
+        &["pages_messaging_phone_number"],
+        entry(
+            230,
+            None,
+            K::PermissionMissing,
+            "Phone-number recipients need pages_messaging_phone_number",
+            "The recipient was given as a phone number (recipient.phone_number, or a phone number in recipient.id), which needs customer matching; Meta no longer grants it to new apps.",
+            "Send to the person's PSID from their webhook instead of a phone number; let people start the conversation (m.me link, chat plugin) to get one.",
+            IDENTITY,
+        ),
     ),
     entry(
         341,
@@ -339,7 +547,16 @@ pub(super) static ENTRIES: &[Troubleshooting] = &[
         K::PolicyBlocked,
         "Temporarily blocked for policy violations",
         "Meta restricted the account after behaviour it judged abusive.",
-        "Review the messaging policies and the Page's quality notices; wait for the block to lift.",
+        "Open the Page's Support Inbox (Page quality) to see which policy was applied and appeal there; stop automated sends from this Page until the block lifts.",
+        POLICY,
+    ),
+    entry(
+        368,
+        Some(1346003),
+        K::PolicyBlocked,
+        "Content reported as abusive",
+        "The message holds content (most often a link, its domain or a URL shortener) that people on Facebook reported as abusive; the content is blocked, not the Page.",
+        "Remove or replace the link (use the full URL of a domain you own instead of a shortener) and send again; if the domain is yours, ask Meta to review it through the Sharing Debugger.",
         POLICY,
     ),
     entry(

@@ -2,9 +2,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::silences::{fields_outcome, missing_fields};
 use super::{Check, CheckStatus};
 use crate::graph::account_admin::{PageInfo, SubscribedApp, TokenInfo};
-use crate::graph::requirements::REQUIRED_WEBHOOK_FIELDS;
+use crate::graph::requirements::{MESSENGER_WEBHOOK_FIELDS, REQUIRED_WEBHOOK_FIELDS};
 use crate::ids::AppId;
 
 const TOKENS_DOCS: &str =
@@ -108,23 +109,18 @@ pub(super) fn subscription_check(apps: &[SubscribedApp], app_id: Option<&AppId>)
             WEBHOOK_DOCS,
         );
     };
-    let missing: Vec<&str> = REQUIRED_WEBHOOK_FIELDS
-        .iter()
-        .copied()
-        .filter(|f| !app.subscribed_fields.iter().any(|s| s == f))
-        .collect();
-    if missing.is_empty() {
-        Check::pass(ID, TITLE, app.subscribed_fields.join(", "))
-    } else {
-        Check::problem(
-            ID,
-            TITLE,
-            CheckStatus::Fail,
-            format!("subscribed without: {}", missing.join(", ")),
-            "subscribe again with the missing fields (AccountClient::subscribe_app with MESSENGER_WEBHOOK_FIELDS)",
-            WEBHOOK_DOCS,
-        )
-    }
+    fields_outcome(
+        ID,
+        TITLE,
+        app.subscribed_fields.join(", "),
+        missing_fields(
+            |f| app.subscribed_fields.iter().any(|s| s == f),
+            REQUIRED_WEBHOOK_FIELDS,
+            MESSENGER_WEBHOOK_FIELDS,
+        ),
+        "subscribe the Page again with every field the inbox handles (AccountClient::subscribe_app with MESSENGER_WEBHOOK_FIELDS, or POST /{page-id}/subscribed_apps?subscribed_fields=...); missing:",
+        WEBHOOK_DOCS,
+    )
 }
 
 /// The `page` check and the `instagram_linked` check, from what the Page's node answered.

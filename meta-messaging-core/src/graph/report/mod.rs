@@ -7,9 +7,12 @@ use serde::Serialize;
 use crate::ids::PageId;
 use crate::secret::PageAccessToken;
 
+mod app;
 mod checks;
+mod silences;
 
 use self::checks::{page_checks, permission_check, subscription_check, token_check};
+use self::silences::{INSTAGRAM_MESSAGING, data_access_check, instagram_messaging_failed};
 use super::account_admin::{InstagramBusinessAccount, TokenInfo};
 use super::account_client::AccountClient;
 use super::client::GraphClient;
@@ -133,15 +136,74 @@ impl ConnectionReport {
     }
 }
 
+/// How a [`ConnectionReport`] is made.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReportOptions {
+    /// A token (or its data access) expiring within this margin is a warning (default 7 days).
+    pub margin: Duration,
+    /// The webhook callback URL this app serves, compared with the one Meta has on file;
+    /// `None` lists Meta's without comparing.
+    pub callback_url: Option<String>,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self {
+            margin: Duration::from_secs(7 * 24 * 3600),
+            callback_url: None,
+        }
+    }
+}
+
+impl ReportOptions {
+    /// Sets the "expiring soon" margin.
+    #[must_use]
+    pub fn margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// Sets the callback URL this app serves webhooks at.
+    #[must_use]
+    pub fn callback_url(mut self, url: impl Into<String>) -> Self {
+        self.callback_url = Some(url.into());
+        self
+    }
+}
+
+/// Every check of a report, in order: the ones a failure leaves unrun are listed as skipped.
+const CHECKS: [(&str, &str); 12] = [
+    ("token", "Access token is valid"),
+    ("data_access", "Data access has not expired"),
+    ("messenger_permissions", "Messenger permissions granted"),
+    ("instagram_permissions", "Instagram permissions granted"),
+    ("page", "Page is reachable with this token"),
+    ("instagram_linked", "Instagram account linked to the Page"),
+    INSTAGRAM_MESSAGING,
+    (
+        "webhook_subscription",
+        "App subscribed to the Page's webhooks",
+    ),
+    app::APP_MODE,
+    app::APP_WEBHOOKS_PAGE,
+    app::APP_WEBHOOKS_INSTAGRAM,
+    app::CALLBACK_URL,
+];
+
 #[derive(serde::Deserialize)]
 struct Me {
     id: PageId,
 }
 
 impl GraphClient {
-    /// Checks a Page token end to end: the token is valid and not expiring within 7 days, it has
-    /// the permissions messaging needs, the Page has an Instagram account linked, and the app is
-    /// subscribed to the Page's webhooks with the fields meta-messaging needs.
+    /// Checks a Page token end to end: the token is valid and not expiring within 7 days, nor
+    /// its data access; it has the permissions messaging needs; the Page has an Instagram
+    /// account linked whose messages can be read ("Allow access to messages"); the app is
+    /// subscribed to the Page's webhooks with the fields meta-messaging handles. When the
+    /// client has the app secret, also the app's side (with its app token): the messaging
+    /// permissions approved for people without a role on the app, and the app's `page` and
+    /// `instagram` webhook subscriptions and the callback URL Meta has on file.
     ///
     /// Never fails: every problem, Graph errors included, is a failed [`Check`] with its fix.
     /// Without `page_id`, the Page is the token's own (`debug_token`'s `profile_id`, or `/me`).
@@ -150,7 +212,7 @@ impl GraphClient {
         token: PageAccessToken,
         page_id: Option<PageId>,
     ) -> ConnectionReport {
-        self.connection_report_with_margin(token, page_id, Duration::from_secs(7 * 24 * 3600))
+        self.connection_report_with(token, page_id, &ReportOptions::default())
             .await
     }
 
@@ -160,6 +222,17 @@ impl GraphClient {
         token: PageAccessToken,
         page_id: Option<PageId>,
         margin: Duration,
+    ) -> ConnectionReport {
+        let options = ReportOptions::default().margin(margin);
+        self.connection_report_with(token, page_id, &options).await
+    }
+
+    /// [`connection_report`](Self::connection_report) made as `options` say.
+    pub async fn connection_report_with(
+        &self,
+        token: PageAccessToken,
+        page_id: Option<PageId>,
+        options: &ReportOptions,
     ) -> ConnectionReport {
         let credential = Credential::Page(token.clone());
         let mut report = ConnectionReport {
@@ -175,11 +248,11 @@ impl GraphClient {
                 report
                     .checks
                     .push(Check::error("token", "Access token is valid", &error));
-                skip_rest(&mut report, 0);
+                skip_rest(&mut report);
                 return report;
             }
         };
-        self.check_valid_token(&mut report, &info, token, margin)
+        self.check_valid_token(&mut report, &info, token, options)
             .await;
         report.token = Some(info);
         report
@@ -192,13 +265,14 @@ impl GraphClient {
         report: &mut ConnectionReport,
         info: &TokenInfo,
         token: PageAccessToken,
-        margin: Duration,
+        options: &ReportOptions,
     ) {
-        report.checks.push(token_check(info, margin));
+        report.checks.push(token_check(info, options.margin));
         if !info.is_valid {
-            skip_rest(report, 0);
+            skip_rest(report);
             return;
         }
+        report.checks.push(data_access_check(info, options.margin));
         report.checks.push(permission_check(
             "messenger_permissions",
             "Messenger permissions granted",
@@ -219,13 +293,14 @@ impl GraphClient {
                     "Page is reachable with this token",
                     &error,
                 ));
-                skip_rest(report, 2);
+                skip_rest(report);
                 return;
             }
         };
-        let page = self.messenger(page_id.clone(), token);
-        report.page_id = Some(page_id);
+        let page = self.messenger(page_id.clone(), token.clone());
+        report.page_id = Some(page_id.clone());
         check_page(&page, report).await;
+        self.check_instagram_messaging(report, page_id, token).await;
         report.checks.push(match page.subscribed_apps().await {
             Ok(apps) => subscription_check(&apps, info.app_id.as_ref()),
             Err(error) => Check::error(
@@ -233,6 +308,37 @@ impl GraphClient {
                 "App subscribed to the Page's webhooks",
                 &error,
             ),
+        });
+        self.check_app(report, info, options).await;
+    }
+
+    /// `instagram_messaging`: one conversation of the linked Instagram account is read, which
+    /// Meta refuses while "Allow access to messages" is off.
+    async fn check_instagram_messaging(
+        &self,
+        report: &mut ConnectionReport,
+        page_id: PageId,
+        token: PageAccessToken,
+    ) {
+        let (id, title) = INSTAGRAM_MESSAGING;
+        let Some(account) = &report.instagram_account else {
+            report.checks.push(Check::skipped(id, title));
+            return;
+        };
+        let detail = format!(
+            "@{} ({})",
+            account.username.as_deref().unwrap_or("?"),
+            account.id
+        );
+        let read = self
+            .instagram_via_page(page_id, token)
+            .conversations()
+            .limit(1)
+            .page()
+            .await;
+        report.checks.push(match read {
+            Ok(_) => Check::pass(id, title, detail),
+            Err(error) => instagram_messaging_failed(&error),
         });
     }
 
@@ -276,23 +382,18 @@ async fn check_page(page: &AccountClient, report: &mut ConnectionReport) {
                 "instagram_linked",
                 "Instagram account linked to the Page",
             ));
+            report
+                .checks
+                .push(Check::skipped(INSTAGRAM_MESSAGING.0, INSTAGRAM_MESSAGING.1));
         }
     }
 }
 
-/// Marks the checks after the first `done` ones as skipped.
-fn skip_rest(report: &mut ConnectionReport, done: usize) {
-    let rest: [(&'static str, &'static str); 5] = [
-        ("messenger_permissions", "Messenger permissions granted"),
-        ("instagram_permissions", "Instagram permissions granted"),
-        ("page", "Page is reachable with this token"),
-        ("instagram_linked", "Instagram account linked to the Page"),
-        (
-            "webhook_subscription",
-            "App subscribed to the Page's webhooks",
-        ),
-    ];
-    for (id, title) in rest.into_iter().skip(done) {
-        report.checks.push(Check::skipped(id, title));
+/// Lists every check not run yet as skipped.
+fn skip_rest(report: &mut ConnectionReport) {
+    for (id, title) in CHECKS {
+        if !report.checks.iter().any(|c| c.id == id) {
+            report.checks.push(Check::skipped(id, title));
+        }
     }
 }

@@ -237,6 +237,7 @@ impl LiveFanout {
         let origin: Arc<str> = self.instance_id.into();
         self.runtime
             .spawn(notify_loop(self.notify_pool, self.channel.clone(), rx));
+        let connected = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let listening = self.runtime.spawn(listen_loop(Listening {
             listener: Some(self.listener),
             pool: self.listen_pool,
@@ -244,11 +245,13 @@ impl LiveFanout {
             origin: origin.clone(),
             hub,
             router,
+            connected: Arc::clone(&connected),
         }));
         Outbox {
             origin,
             tx,
             listening: listening.abort_handle(),
+            connected,
         }
     }
 }

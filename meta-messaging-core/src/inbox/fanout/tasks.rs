@@ -2,6 +2,7 @@
 //! and the listener, which wakes this instance's followers on the other instances' notices.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use sqlx::postgres::{PgListener, PgPool};
@@ -20,6 +21,15 @@ pub(in crate::inbox) struct Outbox {
     pub(super) origin: Arc<str>,
     pub(super) tx: mpsc::Sender<String>,
     pub(super) listening: tokio::task::AbortHandle,
+    /// Whether the listener's connection is up, for readiness.
+    pub(super) connected: Arc<AtomicBool>,
+}
+
+impl Outbox {
+    /// Whether the listener's connection is up (`false` while it reconnects).
+    pub(in crate::inbox) fn connected(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.connected)
+    }
 }
 
 impl fmt::Debug for Outbox {
@@ -109,6 +119,8 @@ pub(super) struct Listening {
     pub(super) origin: Arc<str>,
     pub(super) hub: Weak<LiveHub>,
     pub(super) router: Weak<Router>,
+    /// Shared with the [`Outbox`]: set while `listener` is connected.
+    pub(super) connected: Arc<AtomicBool>,
 }
 
 /// Wakes this instance on the other instances' notices, reconnecting with backoff; runs until
@@ -125,6 +137,7 @@ pub(super) async fn listen_loop(mut state: Listening) {
                         "live fan-out reconnected; reading what other instances changed meanwhile from the change log"
                     );
                     state.caught_up();
+                    state.connected.store(true, Ordering::Relaxed);
                     state.listener.insert(listener)
                 }
                 Err(err) => {
@@ -153,6 +166,7 @@ pub(super) async fn listen_loop(mut state: Listening) {
                 // A fresh connection rather than the listener's own retry: some errors leave
                 // its connection half-open.
                 state.listener = None;
+                state.connected.store(false, Ordering::Relaxed);
                 tracing::warn!(error = %ErrorChain(&err), retry_in = ?backoff, "live fan-out connection failed");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -26,6 +26,7 @@ mod early;
 mod fixtures;
 mod handlers;
 mod idempotency;
+mod lifecycle;
 mod lists;
 mod media;
 mod nul;
@@ -35,7 +36,7 @@ mod window;
 
 use std::sync::Arc;
 
-pub use self::backfill::backfill_progress;
+pub use self::backfill::{backfill_progress, history_arrives_read, interrupted_backfills};
 pub use self::cases::{
     deletes, echo_after_outbound_merges, edits, idempotent_messages, inbound_message_fields,
     outbound_after_echo_merges, reactions, receipts, unknown_and_orphan_events_are_kept,
@@ -60,6 +61,7 @@ pub use self::idempotency::{
     idempotency_keys_are_per_tenant, idempotency_keys_expire_and_are_pruned,
     idempotency_release_frees_the_key,
 };
+pub use self::lifecycle::{flush_commits_abandoned_writes, ready_when_open};
 pub use self::lists::{
     conversation_archive_and_read, conversation_moves_on_new_message,
     conversation_participant_profile, conversation_sort_and_filters, invalid_cursors_are_refused,
@@ -107,6 +109,8 @@ pub async fn run_all(h: &Harness) {
         )*};
     }
     run!(
+        ready_when_open,
+        flush_commits_abandoned_writes,
         idempotent_messages,
         inbound_message_fields,
         echo_after_outbound_merges,
@@ -135,6 +139,8 @@ pub async fn run_all(h: &Harness) {
         conversation_owner,
         comment_threads,
         backfill_progress,
+        interrupted_backfills,
+        history_arrives_read,
         media_records,
         pagination_under_concurrent_inserts,
         invalid_cursors_are_refused,

@@ -128,7 +128,7 @@ impl Tx<'_> {
             c.last_message_preview.clone_from(&row.preview);
             c.last_message_direction = Some(row.direction);
         }
-        if row.direction == Direction::Inbound {
+        if row.is_unread() {
             c.unread_count = c.unread_count.saturating_add(1);
             c.archived = false;
         }
@@ -413,7 +413,7 @@ fn new_message(row: &MessageRow, id: i64, conversation_id: ConversationId) -> St
         timestamp_ms: row.timestamp_ms,
         created_at_ms: now_ms(),
         delivered_at_ms: None,
-        read_at_ms: None,
+        read_at_ms: row.read_at_ms,
         reactions: Vec::new(),
         edit_count: 0,
         edited_at_ms: None,

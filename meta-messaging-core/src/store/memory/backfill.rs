@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
-use crate::store::backfill::BackfillProgress;
+use crate::store::backfill::{BackfillProgress, BackfillState};
 
 type Key = (TenantId, Platform, AccountId);
 
@@ -39,5 +39,13 @@ impl BackfillRows {
         self.lock()
             .get(&(tenant.clone(), platform, account_id.clone()))
             .cloned()
+    }
+
+    pub(super) fn interrupted(&self) -> Vec<(TenantId, BackfillProgress)> {
+        self.lock()
+            .iter()
+            .filter(|(_, p)| p.state == BackfillState::Running)
+            .map(|((tenant, _, _), p)| (tenant.clone(), p.clone()))
+            .collect()
     }
 }

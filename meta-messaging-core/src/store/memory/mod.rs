@@ -557,6 +557,10 @@ impl MessageStore for InMemoryStore {
             .get(&cleaned(tenant), platform, &cleaned(account_id)))
     }
 
+    async fn interrupted_backfills(&self) -> Result<Vec<(TenantId, BackfillProgress)>, StoreError> {
+        Ok(self.backfills.interrupted())
+    }
+
     async fn claim_idempotency_key(
         &self,
         tenant: &TenantId,

@@ -43,8 +43,8 @@ pub(crate) struct Bump<'a> {
     pub(crate) conversation_id: i64,
     /// The newest of its new messages.
     pub(crate) newest: &'a MessageRow,
-    /// How many of its new messages came in (and so are unread).
-    pub(crate) inbound: i64,
+    /// How many of its new messages came in unread (history a backfill imported arrives read).
+    pub(crate) unread: i64,
     /// The time of the newest of its new inbound messages (the messaging window's start).
     pub(crate) inbound_at: Option<i64>,
 }
@@ -145,7 +145,7 @@ macro_rules! message_columns {
     () => {
         "tenant_id, platform, account_id, conversation_id, direction, sender_id, recipient_id, \
          message_id, text, attachments, reply_to, quick_reply, app_id, metadata, timestamp_ms, \
-         created_at_ms, unsupported, raw_event, sender_name"
+         created_at_ms, unsupported, raw_event, sender_name, read_at_ms"
     };
 }
 use message_columns;
@@ -169,15 +169,15 @@ macro_rules! on_duplicate_message {
 }
 use on_duplicate_message;
 
-/// The `SET` list that moves a conversation by a row `v` of (id, inbound, at, message_id,
+/// The `SET` list that moves a conversation by a row `v` of (id, unread, at, message_id,
 /// preview, direction, inbound_at): the same in both dialects, which differ only in how `v` is
 /// spelled.
 macro_rules! bump_set {
     () => {
-        "unread_count = unread_count + v.inbound, \
+        "unread_count = unread_count + v.unread, \
          last_inbound_at_ms = CASE WHEN v.inbound_at IS NOT NULL AND (last_inbound_at_ms IS NULL \
             OR v.inbound_at > last_inbound_at_ms) THEN v.inbound_at ELSE last_inbound_at_ms END, \
-         archived = CASE WHEN v.inbound > 0 THEN FALSE ELSE archived END, \
+         archived = CASE WHEN v.unread > 0 THEN FALSE ELSE archived END, \
          last_message_id = CASE WHEN v.at >= last_message_at_ms \
             THEN v.message_id ELSE last_message_id END, \
          last_message_preview = CASE WHEN v.at >= last_message_at_ms \

@@ -89,14 +89,15 @@ impl SqlDialect for Postgres {
             message_columns!(),
             ") SELECT tenant_id, platform, account_id, conversation_id, direction, sender_id, \
              recipient_id, message_id, text, attachments, reply_to, quick_reply, app_id, \
-             metadata, timestamp_ms, $16, unsupported, raw_event, sender_name \
+             metadata, timestamp_ms, $16, unsupported, raw_event, sender_name, read_at_ms \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], \
              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
              $12::text[], $13::text[], $14::text[], $15::int8[], $17::bool[], $18::text[], \
-             $19::text[]) \
+             $19::text[], $20::int8[]) \
              WITH ORDINALITY AS v(tenant_id, platform, account_id, conversation_id, direction, \
              sender_id, recipient_id, message_id, text, attachments, reply_to, quick_reply, \
-             app_id, metadata, timestamp_ms, unsupported, raw_event, sender_name, n) ORDER BY n",
+             app_id, metadata, timestamp_ms, unsupported, raw_event, sender_name, read_at_ms, n) \
+             ORDER BY n",
             on_duplicate_message!(),
         );
         sqlx::query(INSERT)
@@ -119,6 +120,7 @@ impl SqlDialect for Postgres {
             .bind(column(rows, |m| m.row.unsupported))
             .bind(column(rows, |m| m.row.raw_event.clone()))
             .bind(column(rows, |m| m.row.sender_name.clone()))
+            .bind(column(rows, |m| m.row.read_at_ms))
             .fetch_all(&mut **tx)
             .await
     }
@@ -131,12 +133,12 @@ impl SqlDialect for Postgres {
             "UPDATE conversations SET ",
             bump_set!(),
             " FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::text[], \
-             $6::text[], $7::int8[]) AS v(id, inbound, at, message_id, preview, direction, \
+             $6::text[], $7::int8[]) AS v(id, unread, at, message_id, preview, direction, \
              inbound_at) \
              WHERE conversations.id = v.id",
         ))
         .bind(column(bumps, |b| b.conversation_id))
-        .bind(column(bumps, |b| b.inbound))
+        .bind(column(bumps, |b| b.unread))
         .bind(column(bumps, |b| b.newest.timestamp_ms))
         .bind(column(bumps, |b| b.newest.message_id.as_str().to_owned()))
         .bind(column(bumps, |b| b.newest.preview.clone()))

@@ -112,7 +112,8 @@ impl SqlDialect for Sqlite {
                     .push_bind(now)
                     .push_bind(r.unsupported)
                     .push_bind(r.raw_event.clone())
-                    .push_bind(r.sender_name.clone());
+                    .push_bind(r.sender_name.clone())
+                    .push_bind(r.read_at_ms);
             },
         );
         q.push(on_duplicate_message!());
@@ -126,13 +127,13 @@ impl SqlDialect for Sqlite {
         let mut q = QueryBuilder::<Sqlite>::new(concat!(
             "UPDATE conversations SET ",
             bump_set!(),
-            " FROM (SELECT column1 AS id, column2 AS inbound, column3 AS at, \
+            " FROM (SELECT column1 AS id, column2 AS unread, column3 AS at, \
              column4 AS message_id, column5 AS preview, column6 AS direction, \
              column7 AS inbound_at FROM (",
         ));
         q.push_values(bumps, |mut b, bump| {
             b.push_bind(bump.conversation_id)
-                .push_bind(bump.inbound)
+                .push_bind(bump.unread)
                 .push_bind(bump.newest.timestamp_ms)
                 .push_bind(bump.newest.message_id.as_str())
                 .push_bind(bump.newest.preview.as_deref())

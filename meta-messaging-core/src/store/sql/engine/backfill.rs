@@ -9,6 +9,17 @@ use crate::platform::Platform;
 use crate::store::backfill::BackfillProgress;
 use crate::store::error::StoreError;
 use crate::store::sql::dialect::SqlDialect;
+use crate::store::sql::platform;
+
+const READ: &str = "reading backfill progress";
+
+/// The columns `progress_of` reads, in its order.
+macro_rules! progress_columns {
+    () => {
+        "tenant_id, platform, account_id, state, cursor, conversations, messages, \
+         oldest_reached_ms, horizon_ms, error, started_at_ms, updated_at_ms"
+    };
+}
 
 impl<DB: SqlDialect> Engine<DB>
 where
@@ -61,41 +72,62 @@ where
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Option<BackfillProgress>, StoreError> {
-        const OP: &str = "reading backfill progress";
-        let Some(row) = sqlx::query::<DB>(
-            "SELECT state, cursor, conversations, messages, oldest_reached_ms, horizon_ms, \
-             error, started_at_ms, updated_at_ms FROM backfills \
-             WHERE tenant_id = $1 AND platform = $2 AND account_id = $3",
-        )
+        let row = sqlx::query::<DB>(concat!(
+            "SELECT ",
+            progress_columns!(),
+            " FROM backfills WHERE tenant_id = $1 AND platform = $2 AND account_id = $3"
+        ))
         .bind(tenant.as_str())
         .bind(platform.as_str())
         .bind(account_id.as_str())
         .fetch_optional(&self.pool)
         .await
-        .map_err(StoreError::db(OP))?
-        else {
-            return Ok(None);
-        };
-        let state: String = row.try_get(0).map_err(StoreError::db(OP))?;
+        .map_err(StoreError::db(READ))?;
+        row.map(|row| Self::progress_of(&row).map(|(_, progress)| progress))
+            .transpose()
+    }
+
+    pub(super) async fn interrupted_backfills(
+        &self,
+    ) -> Result<Vec<(TenantId, BackfillProgress)>, StoreError> {
+        sqlx::query::<DB>(concat!(
+            "SELECT ",
+            progress_columns!(),
+            " FROM backfills WHERE state = 'running' ORDER BY tenant_id, platform, account_id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db(READ))?
+        .iter()
+        .map(Self::progress_of)
+        .collect()
+    }
+
+    /// A row of `progress_columns!` as its tenant and progress.
+    fn progress_of(row: &DB::Row) -> Result<(TenantId, BackfillProgress), StoreError> {
         let unsigned = |value: i64| {
             u64::try_from(value).map_err(|_| StoreError::Invariant {
                 what: "a stored backfill count is negative",
             })
         };
+        let tenant: String = row.try_get(0).map_err(StoreError::db(READ))?;
+        let platform_name: String = row.try_get(1).map_err(StoreError::db(READ))?;
+        let account: String = row.try_get(2).map_err(StoreError::db(READ))?;
+        let state: String = row.try_get(3).map_err(StoreError::db(READ))?;
         let mut progress = BackfillProgress::start(
-            platform,
-            account_id.clone(),
-            row.try_get(5).map_err(StoreError::db(OP))?,
-            row.try_get(7).map_err(StoreError::db(OP))?,
+            platform(&platform_name),
+            AccountId::new(account),
+            row.try_get(8).map_err(StoreError::db(READ))?,
+            row.try_get(10).map_err(StoreError::db(READ))?,
         );
         progress.state = state.parse().unwrap_or_else(|never| match never {});
-        progress.cursor = row.try_get(1).map_err(StoreError::db(OP))?;
-        progress.conversations = unsigned(row.try_get(2).map_err(StoreError::db(OP))?)?;
-        progress.messages = unsigned(row.try_get(3).map_err(StoreError::db(OP))?)?;
-        progress.oldest_reached_ms = row.try_get(4).map_err(StoreError::db(OP))?;
-        progress.error = row.try_get(6).map_err(StoreError::db(OP))?;
-        progress.updated_at_ms = row.try_get(8).map_err(StoreError::db(OP))?;
-        Ok(Some(progress))
+        progress.cursor = row.try_get(4).map_err(StoreError::db(READ))?;
+        progress.conversations = unsigned(row.try_get(5).map_err(StoreError::db(READ))?)?;
+        progress.messages = unsigned(row.try_get(6).map_err(StoreError::db(READ))?)?;
+        progress.oldest_reached_ms = row.try_get(7).map_err(StoreError::db(READ))?;
+        progress.error = row.try_get(9).map_err(StoreError::db(READ))?;
+        progress.updated_at_ms = row.try_get(11).map_err(StoreError::db(READ))?;
+        Ok((TenantId::new(tenant), progress))
     }
 }
 

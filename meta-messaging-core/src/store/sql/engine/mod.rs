@@ -74,6 +74,9 @@ pub(crate) struct Engine<DB: sqlx::Database> {
     pub committed: Option<tokio::sync::mpsc::Sender<()>>,
     /// Told after every commit that appended changes.
     pub notices: ChangeNotices,
+    /// The newest migration this version ships: [`ready`](crate::store::MessageStore::ready)
+    /// checks the database has it.
+    pub latest_migration: i64,
 }
 
 /// Most conversation ids kept in [`Engine::conversation_ids`] before it starts over.
@@ -104,6 +107,7 @@ where
             conversation_ids: Arc::default(),
             committed: None,
             notices: ChangeNotices::default(),
+            latest_migration: 0,
         }
     }
 }
@@ -119,6 +123,12 @@ impl<DB: SqlDialect> Engine<DB> {
     )]
     pub(crate) fn notify_commits(mut self, committed: tokio::sync::mpsc::Sender<()>) -> Self {
         self.committed = Some(committed);
+        self
+    }
+
+    /// Sets the newest migration of the schema, which the database must have to be ready.
+    pub(crate) fn latest_migration(mut self, migrator: &sqlx::migrate::Migrator) -> Self {
+        self.latest_migration = migrator.iter().map(|m| m.version).max().unwrap_or(0);
         self
     }
 

@@ -116,6 +116,25 @@ where
     usize: ColumnIndex<DB::Row>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
+    async fn ready(&self) -> Result<(), StoreError> {
+        // One round trip: it reaches the database and reads the schema's version.
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.engine.pool)
+                .await
+                .map_err(StoreError::db("checking the database is ready"))?;
+        let (applied, expected) = (applied.unwrap_or(0), self.engine.latest_migration);
+        if applied < expected {
+            return Err(StoreError::MigrationsPending { applied, expected });
+        }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.commit.flush().await;
+        Ok(())
+    }
+
     async fn apply(&self, events: &[TenantEvent]) -> Result<ApplyReport, StoreError> {
         for e in events {
             check_tenant(&e.tenant_id)?;
@@ -445,6 +464,10 @@ where
         self.engine
             .backfill_progress(&cleaned(tenant), platform, &cleaned(account_id))
             .await
+    }
+
+    async fn interrupted_backfills(&self) -> Result<Vec<(TenantId, BackfillProgress)>, StoreError> {
+        self.engine.interrupted_backfills().await
     }
 
     async fn claim_idempotency_key(

@@ -330,8 +330,7 @@ where
     ) -> Result<(), StoreError> {
         let mut bumps: Vec<Bump<'_>> = Vec::new();
         for Inserted { conversation, row } in inserted {
-            let is_inbound = row.direction == Direction::Inbound;
-            let inbound = i64::from(is_inbound);
+            let unread = i64::from(row.is_unread());
             let inbound_at = row.opens_window().then_some(row.timestamp_ms);
             match bumps
                 .iter_mut()
@@ -341,13 +340,13 @@ where
                     if row.timestamp_ms >= bump.newest.timestamp_ms {
                         bump.newest = row;
                     }
-                    bump.inbound += inbound;
+                    bump.unread += unread;
                     bump.inbound_at = bump.inbound_at.max(inbound_at);
                 }
                 None => bumps.push(Bump {
                     conversation_id: *conversation,
                     newest: row,
-                    inbound,
+                    unread,
                     inbound_at,
                 }),
             }

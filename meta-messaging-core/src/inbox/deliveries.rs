@@ -17,7 +17,7 @@ use crate::webhook::{Event, EventDetails};
 const MAX_REASONS: usize = 32;
 
 /// The deliveries of one kind of event to an account since this instance started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct KindDeliveries {
     /// The event kind (`message`, `reaction`, `read`, `echo`, ...).
@@ -29,7 +29,7 @@ pub struct KindDeliveries {
 }
 
 /// Events of an account that this version could not understand, grouped by why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct UnknownEvents {
     /// Why they were not understood (the parser's reason).

@@ -55,7 +55,7 @@ impl Send {
             Send::Post { path, .. } => ("POST", path.clone()),
             Send::Put(path) => ("PUT", path.clone()),
             Send::Delete(path) => ("DELETE", path.clone()),
-            Send::Keyed { .. } => ("POST", "/messages".to_owned()),
+            Send::Keyed { .. } | Send::Form { .. } => ("POST", "/messages".to_owned()),
         }
     }
 }

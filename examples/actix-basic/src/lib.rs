@@ -22,10 +22,7 @@
 //! The binary is a thin wrapper over [`run`], which the tests run in a child process.
 
 use actix_web::{App, HttpServer, web};
-use meta_messaging_core::inbox::{ConfigError, InboxConfig, shutdown_signal};
-
-/// The address to listen on when `BIND` is not set.
-pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+use meta_messaging_core::inbox::{InboxConfig, shutdown_signal};
 
 /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully. Runs on the actix-web runtime
 /// (`#[actix_web::main]`).
@@ -33,7 +30,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 /// # Errors
 /// The configuration's error (naming the variable to set), the store's, or the listener's.
 pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let (bind, config) = settings()?;
+    let (bind, config) = InboxConfig::for_app(|name| std::env::var(name).ok(), "/api/meta")?;
     let inbox = config.build().await?;
     let access = config.access();
     let generated = access.generated.clone();
@@ -76,26 +73,4 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .serve_gracefully(server, shutdown_signal(), config.shutdown_timeout)
         .await?;
     Ok(())
-}
-
-/// The environment variable `name`, unless it is unset or blank.
-fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-}
-
-/// `BIND`, and the inbox settings of the environment, with the connect flow's callback on `BIND`
-/// unless `META_OAUTH_REDIRECT_URI` names another.
-fn settings() -> Result<(String, InboxConfig), ConfigError> {
-    let bind = env("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-    let mut config = InboxConfig::from_lookup(|name| match name {
-        "META_OAUTH_REDIRECT_URI" => {
-            env(name).or_else(|| Some(format!("http://{bind}/api/meta/oauth/callback")))
-        }
-        _ => env(name),
-    })?;
-    // Kept attachments (`META_MEDIA`) are served under the routes' mount.
-    config.media = config.media.map(|media| media.mount("/api/meta"));
-    Ok((bind, config))
 }

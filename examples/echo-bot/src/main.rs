@@ -29,7 +29,7 @@ use echo_bot::EchoBot;
 use meta_messaging_core::contract::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::graph::GraphClient;
 use meta_messaging_core::ids::TenantId;
-use meta_messaging_core::inbox::{ConfigError, Inbox, InboxConfig, OAuthSettings, Tenancy};
+use meta_messaging_core::inbox::{Inbox, InboxConfig, OAuthSettings, Tenancy};
 use meta_messaging_core::secret::{AppSecret, VerifyToken};
 use meta_messaging_core::store::InMemoryStore;
 use meta_messaging_emulator::{Emulator, Inbound, RunningEmulator, World};
@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
 
 /// The bot behind the inbox routes, until interrupted.
 async fn serve() -> Result<(), Error> {
-    let (bind, config) = settings()?;
+    let (bind, config) = InboxConfig::for_app(|name| std::env::var(name).ok(), "/api/meta")?;
     let inbox = config.builder().await?.handler(EchoBot).build()?;
     let listener = TcpListener::bind(&bind)?;
     let access = config.access();
@@ -165,27 +165,4 @@ async fn reply(emulator: &RunningEmulator, count: usize) -> Result<String, Error
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Err("the bot did not answer within 5 s".into())
-}
-
-/// The address to listen on when `BIND` is not set.
-const DEFAULT_BIND: &str = "127.0.0.1:3000";
-
-/// The environment variable `name`, unless it is unset or blank.
-fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
-}
-
-/// `BIND`, and the inbox settings of the environment, with the connect flow's callback on `BIND`
-/// unless `META_OAUTH_REDIRECT_URI` names another.
-fn settings() -> Result<(String, InboxConfig), ConfigError> {
-    let bind = env("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-    let config = InboxConfig::from_lookup(|name| match name {
-        "META_OAUTH_REDIRECT_URI" => {
-            env(name).or_else(|| Some(format!("http://{bind}/api/meta/oauth/callback")))
-        }
-        _ => env(name),
-    })?;
-    Ok((bind, config))
 }

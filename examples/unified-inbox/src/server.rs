@@ -14,7 +14,8 @@ use axum::routing::get;
 use meta_messaging_core::contract::{Access, ApiToken, ApiTokens, RequestHeaders};
 use meta_messaging_core::ids::TenantId;
 use meta_messaging_core::inbox::{
-    ConfigError, DEFAULT_TENANT, Inbox, InboxConfig, MediaConfig, MediaLocation, ShutdownReport,
+    ConfigError, DEFAULT_BIND, DEFAULT_TENANT, Inbox, InboxConfig, MediaConfig, MediaLocation,
+    ShutdownReport,
 };
 use meta_messaging_emulator::RunningEmulator;
 use serde_json::{Value, json};
@@ -26,9 +27,6 @@ use crate::page;
 
 /// Where the inbox routes are mounted.
 pub const API_PREFIX: &str = "/api/meta";
-
-/// The address the app listens on when `BIND` is not set.
-const DEFAULT_BIND: &str = "127.0.0.1:3000";
 
 /// How the app runs.
 #[derive(Debug, Clone)]
@@ -147,24 +145,21 @@ pub fn check_config(lookup: impl Fn(&str) -> Option<String>) -> Result<String, A
     Ok(format!("{config}{:<28}{bind}\n", "BIND"))
 }
 
-/// `BIND` and the inbox configuration of live mode, the connect flow's callback on `BIND`
-/// unless `META_OAUTH_REDIRECT_URI` names another.
+/// `BIND` and the inbox configuration of live mode ([`InboxConfig::for_app`]), with
+/// `META_MEDIA_DIR` as the older name of `META_MEDIA`.
 fn live_config(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<(String, InboxConfig), AppError> {
     if InboxConfig::is_unconfigured(lookup) {
         return Err(AppError::Unconfigured);
     }
-    let bind_to = setting(lookup, "BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-    let mut config = InboxConfig::from_lookup(|name| match name {
-        "META_OAUTH_REDIRECT_URI" => setting(lookup, name)
-            .or_else(|| Some(format!("http://{bind_to}{API_PREFIX}/oauth/callback"))),
-        "META_MEDIA" => media_setting(lookup),
-        _ => lookup(name),
-    })?;
-    // Kept attachments are served under the routes' mount.
-    config.media = config.media.map(|media| media.mount(API_PREFIX));
-    Ok((bind_to, config))
+    Ok(InboxConfig::for_app(
+        |name| match name {
+            "META_MEDIA" => media_setting(lookup),
+            _ => lookup(name),
+        },
+        API_PREFIX,
+    )?)
 }
 
 /// Starts the app in `mode`, listening on `BIND` (default `127.0.0.1:3000`; in demo mode a

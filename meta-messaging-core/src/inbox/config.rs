@@ -17,6 +17,9 @@ use crate::store::{InMemoryStore, MessageStore, StoreError, TokenKeyError, Token
 /// The store URL used when `META_STORE` is not set.
 pub const DEFAULT_STORE: &str = "sqlite://inbox.db";
 
+/// The address an app listens on when `BIND` is not set ([`InboxConfig::for_app`]).
+pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+
 /// The tenant of a single-tenant app configured from the environment.
 pub const DEFAULT_TENANT: &str = "default";
 
@@ -372,6 +375,32 @@ impl InboxConfig {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// The listening address and the settings of an app that serves the inbox routes at
+    /// `mount` (`/api/meta`), read through `lookup` (`|name| std::env::var(name).ok()` for the
+    /// environment): the address is `BIND`, or [`DEFAULT_BIND`]; without
+    /// `META_OAUTH_REDIRECT_URI`, the connect flow's callback is
+    /// `http://{BIND}{mount}/oauth/callback`; kept attachments get their `media_url` under
+    /// `mount`. The examples read their settings this way.
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    pub fn for_app(
+        lookup: impl Fn(&str) -> Option<String>,
+        mount: &str,
+    ) -> Result<(String, Self), ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let bind = get("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let mount = mount.trim_end_matches('/');
+        let mut config = Self::from_lookup(|name| match name {
+            "META_OAUTH_REDIRECT_URI" => {
+                get(name).or_else(|| Some(format!("http://{bind}{mount}/oauth/callback")))
+            }
+            _ => lookup(name),
+        })?;
+        config.media = config.media.map(|media| media.mount(mount));
+        Ok((bind, config))
+    }
+
     /// Reads the settings through `lookup` (the environment, a file, a test's map).
     ///
     /// # Errors
@@ -568,6 +597,49 @@ mod tests {
     }
 
     const REQUIRED: [(&str, &str); 2] = [("META_APP_SECRET", "s1"), ("META_VERIFY_TOKEN", "v")];
+
+    #[test]
+    fn an_app_listens_on_bind_and_takes_its_callback_and_media_urls_under_its_mount() {
+        let app = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            InboxConfig::for_app(|name| vars.get(name).cloned(), "/api/meta/").unwrap()
+        };
+        let (bind, plain) = app(&REQUIRED);
+        assert_eq!(bind, DEFAULT_BIND);
+        assert!(plain.oauth.is_none() && plain.media.is_none());
+
+        let (bind, config) = app(&[
+            REQUIRED[0],
+            REQUIRED[1],
+            ("BIND", "0.0.0.0:8080"),
+            ("META_APP_ID", "1234"),
+            ("META_MEDIA", "/var/lib/inbox/media"),
+        ]);
+        assert_eq!(bind, "0.0.0.0:8080");
+        assert_eq!(
+            config.oauth.unwrap().redirect_uri,
+            "http://0.0.0.0:8080/api/meta/oauth/callback"
+        );
+        assert_eq!(config.media.unwrap().mount.as_deref(), Some("/api/meta"));
+
+        let (_, config) = app(&[
+            REQUIRED[0],
+            REQUIRED[1],
+            ("META_APP_ID", "1234"),
+            (
+                "META_OAUTH_REDIRECT_URI",
+                "https://inbox.example.com/meta/oauth/callback",
+            ),
+        ]);
+        assert_eq!(
+            config.oauth.unwrap().redirect_uri,
+            "https://inbox.example.com/meta/oauth/callback",
+            "a callback set is kept"
+        );
+    }
 
     #[test]
     fn api_tokens_come_from_a_list_or_are_generated() {

@@ -89,7 +89,9 @@ pub use builder::{
     InboxBuilder,
 };
 pub use comments::CommentReplyRequest;
-pub use config::{ConfigError, ConfiguredAccess, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig};
+pub use config::{
+    ConfigError, ConfiguredAccess, DEFAULT_BIND, DEFAULT_STORE, DEFAULT_TENANT, InboxConfig,
+};
 pub use connect::{ConnectStart, Connected, OAuthSettings, STATE_COOKIE};
 pub use deliveries::{KindDeliveries, UnknownEvents};
 pub use error::InboxError;

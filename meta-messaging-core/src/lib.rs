@@ -57,6 +57,7 @@
 //! - [`secret`]: the app secret, verify token and access tokens, redacted in `Debug`.
 //! - [`platform`]: Messenger or Instagram.
 //! - [`error`]: [`ErrorChain`], an error with all its causes, for logs.
+//! - [`telemetry`]: the metrics the core records (through the `metrics` facade) and their labels.
 //!
 //! The types most programs name are also at the crate root.
 //!
@@ -90,6 +91,7 @@ pub mod media;
 pub mod platform;
 pub mod secret;
 pub mod store;
+pub mod telemetry;
 pub mod webhook;
 
 pub use error::ErrorChain;

@@ -13,6 +13,10 @@
 //! at start when it is unset), except the probes `/api/meta/health/live` and
 //! `/api/meta/health/ready`.
 //!
+//! Logs, traces and metrics as in `axum-basic`: `LOG_FORMAT=json`, `RUST_LOG`,
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`, and the metrics at `GET /api/meta/metrics` behind the API
+//! token or at `GET /metrics` on `META_METRICS_BIND` (see `docs/operations.md`).
+//!
 //! actix-web's own signal handling is turned off: on SIGTERM or Ctrl-C the inbox drains first
 //! (live streams end with a reconnect hint, which actix-web's graceful stop would otherwise
 //! wait for until its timeout), then the server stops accepting and finishes the requests in
@@ -22,16 +26,24 @@
 //! The binary is a thin wrapper over [`run`], which the tests run in a child process.
 
 use actix_web::{App, HttpServer, web};
+use inbox_telemetry::Telemetry;
 use meta_messaging_core::inbox::{InboxConfig, shutdown_signal};
 
-/// Serves until SIGTERM or Ctrl-C, then shuts down gracefully. Runs on the actix-web runtime
-/// (`#[actix_web::main]`).
+/// Installs the logs, traces and metrics, serves until SIGTERM or Ctrl-C, then shuts down
+/// gracefully and sends the last spans. Runs on the actix-web runtime (`#[actix_web::main]`).
 ///
 /// # Errors
 /// The configuration's error (naming the variable to set), the store's, or the listener's.
 pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let telemetry = Telemetry::init(|name| std::env::var(name).ok(), "actix-basic", "info")?;
+    let served = serve().await;
+    telemetry.shutdown();
+    served
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let (bind, config) = InboxConfig::for_app(|name| std::env::var(name).ok(), "/api/meta")?;
-    let inbox = config.build().await?;
+    let inbox = inbox_telemetry::metrics(config.builder().await?, config.metrics_bind)?.build()?;
     let access = config.access();
     let generated = access.generated.clone();
     let routes = inbox.clone();

@@ -14,6 +14,11 @@
 //! needs `Authorization: Bearer <API token>`, except the probes `/api/meta/health/live` and
 //! `/api/meta/health/ready`.
 //!
+//! Logs go to standard output (`LOG_FORMAT=json` for JSON lines, `RUST_LOG` to filter), spans
+//! to an OpenTelemetry collector when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and the metrics are
+//! served at `GET /api/meta/metrics` behind the API token, or at `GET /metrics` on
+//! `META_METRICS_BIND` (see `docs/operations.md`).
+//!
 //! On SIGTERM or Ctrl-C it stops accepting, ends the live streams with a reconnect hint,
 //! finishes the requests in flight, stops the event handlers and commits every queued write,
 //! within `META_SHUTDOWN_TIMEOUT_SECS` (see `docs/operations.md`).
@@ -24,15 +29,24 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::serve::ListenerExt as _;
+use inbox_telemetry::Telemetry;
 use meta_messaging_core::inbox::{InboxConfig, shutdown_signal};
 
-/// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+/// Installs the logs, traces and metrics, serves until SIGTERM or Ctrl-C, then shuts down
+/// gracefully and sends the last spans.
 ///
 /// # Errors
 /// The configuration's error (naming the variable to set), the store's, or the listener's.
 pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let telemetry = Telemetry::init(|name| std::env::var(name).ok(), "axum-basic", "info")?;
+    let served = serve().await;
+    telemetry.shutdown();
+    served
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let (bind, config) = InboxConfig::for_app(|name| std::env::var(name).ok(), "/api/meta")?;
-    let inbox = config.build().await?;
+    let inbox = inbox_telemetry::metrics(config.builder().await?, config.metrics_bind)?.build()?;
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let addr = listener.local_addr()?;
     let access = config.access();

@@ -4,9 +4,6 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
     match axum_basic::run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

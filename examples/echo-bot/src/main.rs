@@ -18,7 +18,9 @@
 //!
 //! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. The other inbox
 //! routes need `Authorization: Bearer <API token>` (`META_API_TOKEN`, or the token printed at
-//! start when it is unset).
+//! start when it is unset). Logs, traces and metrics as in the other examples: `LOG_FORMAT=json`,
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`, `GET /api/meta/metrics` or `META_METRICS_BIND`
+//! (`docs/operations.md`).
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -26,6 +28,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use echo_bot::EchoBot;
+use inbox_telemetry::Telemetry;
 use meta_messaging_core::contract::{Access, ApiToken, ApiTokens};
 use meta_messaging_core::graph::GraphClient;
 use meta_messaging_core::ids::TenantId;
@@ -38,14 +41,19 @@ type Error = Box<dyn std::error::Error>;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    let telemetry = match Telemetry::init(|name| std::env::var(name).ok(), "echo-bot", "info") {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = if std::env::args().any(|a| a == "--demo") {
         demo().await
     } else {
         serve().await
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -63,7 +71,8 @@ async fn main() -> ExitCode {
 /// The bot behind the inbox routes, until interrupted.
 async fn serve() -> Result<(), Error> {
     let (bind, config) = InboxConfig::for_app(|name| std::env::var(name).ok(), "/api/meta")?;
-    let inbox = config.builder().await?.handler(EchoBot).build()?;
+    let builder = config.builder().await?.handler(EchoBot);
+    let inbox = inbox_telemetry::metrics(builder, config.metrics_bind)?.build()?;
     let listener = TcpListener::bind(&bind)?;
     let access = config.access();
     println!("echo-bot listening on http://{bind}/api/meta (webhook: /api/meta/webhook)");

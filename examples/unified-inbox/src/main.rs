@@ -29,6 +29,10 @@
 //!
 //! SIGTERM or Ctrl-C stops it gracefully within `META_SHUTDOWN_TIMEOUT_SECS`.
 //!
+//! Logs go to standard output (`LOG_FORMAT=json` for JSON lines, `RUST_LOG` to filter), spans
+//! to an OpenTelemetry collector when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and the metrics are
+//! served at `GET /api/meta/metrics` (with the API token) or on `META_METRICS_BIND`.
+//!
 //! Point the Meta app's webhook at `https://<your host>/api/meta/webhook`. Everything else needs
 //! a sign-in: the page opens from the one-time link printed at start (or asks for the API
 //! token) and keeps a session cookie; scripts send `Authorization: Bearer <API token>`. See
@@ -36,13 +40,19 @@
 
 use std::process::ExitCode;
 
+use inbox_telemetry::Telemetry;
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    ExitCode::from(unified_inbox::cli::run(std::env::args_os()).await)
+    let telemetry = match Telemetry::init(|name| std::env::var(name).ok(), "unified-inbox", "info")
+    {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = unified_inbox::cli::run(std::env::args_os()).await;
+    telemetry.shutdown();
+    ExitCode::from(code)
 }

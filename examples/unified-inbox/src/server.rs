@@ -73,6 +73,9 @@ pub enum AppError {
     /// The demo could not be set up.
     #[error(transparent)]
     Demo(#[from] DemoError),
+    /// The metrics could not be served.
+    #[error(transparent)]
+    Telemetry(#[from] inbox_telemetry::TelemetryError),
 }
 
 /// A running app.
@@ -241,9 +244,11 @@ fn setting(lookup: impl Fn(&str) -> Option<String>, name: &str) -> Option<String
 
 /// The inbox `config` describes, looking up participants' names for the page, with the connect
 /// flow (when configured) returning to the page, which shows how many accounts were connected,
-/// and, with media configured, keeping attachments (the page shows the kept copy).
+/// with media configured, keeping attachments (the page shows the kept copy), and recording
+/// metrics, served at `GET /api/meta/metrics` or on `META_METRICS_BIND`.
 async fn inbox(config: &InboxConfig) -> Result<Inbox, AppError> {
-    let mut builder = config.builder().await?.fetch_profiles(true);
+    let builder = config.builder().await?.fetch_profiles(true);
+    let mut builder = inbox_telemetry::metrics(builder, config.metrics_bind)?;
     if let Some(oauth) = &config.oauth {
         builder = builder.oauth(oauth.clone().success_redirect("/"));
     }

@@ -138,6 +138,9 @@ pub(crate) enum Refusal {
     InvalidIdempotencyKey(InvalidIdempotencyKey),
     /// A live stream asked for while the inbox drains ([`Inbox::drain`](crate::inbox::Inbox::drain)).
     ShuttingDown,
+    /// `GET /metrics` on an inbox built without
+    /// [`InboxBuilder::metrics_endpoint`](crate::inbox::InboxBuilder::metrics_endpoint).
+    MetricsUnavailable,
 }
 
 impl Refusal {
@@ -151,7 +154,7 @@ impl Refusal {
             Refusal::HostNotAllowed => 421,
             Refusal::TooManyStreams => 429,
             Refusal::Unserializable => 500,
-            Refusal::SessionsUnavailable => 404,
+            Refusal::SessionsUnavailable | Refusal::MetricsUnavailable => 404,
             Refusal::ShuttingDown => 503,
         }
     }
@@ -216,6 +219,12 @@ impl Refusal {
                 "sessions_unavailable",
                 "signing in is handled by the host application, not by the inbox routes",
                 "sign in the way the application in front of the inbox asks you to",
+            ),
+            Refusal::MetricsUnavailable => (
+                "metrics_unavailable",
+                "this server serves no metrics here",
+                "install a metrics recorder and pass its render to InboxBuilder::metrics_endpoint \
+                 (the examples do unless META_METRICS_BIND serves them on their own address)",
             ),
         };
         ErrorBody {

@@ -116,6 +116,10 @@ pub enum Route {
     Session,
     /// `GET /openapi.json`: the OpenAPI document of these routes ([`openapi`]).
     OpenApiDocument,
+    /// `GET /metrics`: the host's metrics in Prometheus' text format
+    /// ([`InboxBuilder::metrics_endpoint`](crate::inbox::InboxBuilder::metrics_endpoint)); 404
+    /// when the host serves none.
+    Metrics,
     /// `GET /health/live`: 200 `{"status":"ok"}` while the process serves. No credentials.
     HealthLive,
     /// `GET /health/ready`: 200 `{"status":"ok"}` when [`Inbox::ready`], else 503
@@ -218,6 +222,10 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         route: Route::OpenApiDocument,
         path: "/openapi.json",
+    },
+    RouteSpec {
+        route: Route::Metrics,
+        path: "/metrics",
     },
     RouteSpec {
         route: Route::HealthLive,
@@ -485,6 +493,8 @@ impl fmt::Debug for ApiResponse {
 }
 
 const JSON: &str = "application/json";
+/// The Prometheus text exposition format, version 0.0.4 (what every scraper reads).
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 impl ApiResponse {
     /// A JSON answer; a value that cannot be serialized is a 500, never a client error.
@@ -789,6 +799,15 @@ impl InboxRoutes {
                 content_type: JSON,
                 headers: Vec::new(),
                 body: ResponseBody::Bytes(openapi_json().as_bytes().to_vec()),
+            },
+            (Route::Metrics, Method::Get) => match inbox.metrics_text() {
+                Some(text) => ApiResponse {
+                    status: 200,
+                    content_type: PROMETHEUS_TEXT,
+                    headers: vec![("cache-control", "no-store".to_owned())],
+                    body: ResponseBody::Bytes(text.into_bytes()),
+                },
+                None => ApiResponse::refused(Refusal::MetricsUnavailable),
             },
             _ => return Ok(None),
         };

@@ -4,6 +4,8 @@ use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use super::client::GraphClient;
 use super::error::{BODY_PREFIX_LEN, GraphError, MetaError, Result};
@@ -11,6 +13,10 @@ use super::retry::Idempotency;
 use super::token::{Credential, Host};
 use super::usage::RateLimitUsage;
 use crate::secret::{AppSecret, hmac_sha256};
+use crate::telemetry::record as telemetry;
+
+/// The response header in which Meta sends the `fbtrace_id` of a call.
+const FB_TRACE_ID_HEADER: &str = "x-fb-trace-id";
 
 /// The query parameter that carries the proof of the app secret.
 pub(crate) const APPSECRET_PROOF: &str = "appsecret_proof";
@@ -145,13 +151,49 @@ impl<'a> Call<'a> {
 
 impl GraphClient {
     /// Sends `call`, retrying transient failures as the policy allows, and decodes the answer.
+    ///
+    /// One `graph.call` span covers the attempts: its method, endpoint (ids as `{id}`),
+    /// account, attempts, last HTTP status, Meta's `fbtrace_id` and the error kind; never a
+    /// token or a message.
     pub(crate) async fn execute<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T> {
+        let endpoint = telemetry::endpoint(&call.path);
+        let span = tracing::info_span!(
+            "graph.call",
+            method = %call.method,
+            endpoint = %endpoint,
+            account_id = call.throttle_key,
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            fbtrace_id = tracing::field::Empty,
+            error_kind = tracing::field::Empty,
+        );
+        let result = self
+            .attempts(&call, &endpoint)
+            .instrument(span.clone())
+            .await;
+        if let Err(error) = &result {
+            span.record("error_kind", error.kind().as_str());
+            if let Some(trace) = error.fbtrace_id() {
+                span.record("fbtrace_id", trace);
+            }
+        }
+        telemetry::graph_call(&endpoint, result.as_ref().err());
+        result
+    }
+
+    async fn attempts<T: DeserializeOwned>(&self, call: &Call<'_>, endpoint: &str) -> Result<T> {
         let mut attempt = 0;
         loop {
             if let (Some(throttle), Some(key)) = (&self.inner.throttle, call.throttle_key) {
+                let started = Instant::now();
                 throttle.acquire(key).await;
+                telemetry::throttle_wait(started.elapsed());
             }
-            let error = match self.attempt(&call).await {
+            tracing::Span::current().record("attempts", attempt + 1);
+            let started = Instant::now();
+            let result = self.attempt(call).await;
+            telemetry::graph_attempt(endpoint, started.elapsed());
+            let error = match result {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
@@ -163,6 +205,7 @@ impl GraphClient {
                 return Err(error);
             }
             let delay = self.inner.retry.backoff(attempt);
+            telemetry::graph_retry(endpoint);
             tracing::debug!(
                 method = %call.method, path = %call.path, attempt, ?delay, kind = %error.kind(),
                 "retrying Graph API call"
@@ -181,7 +224,18 @@ impl GraphClient {
             GraphError::transport(e, delivered)
         })?;
         let status = response.status().as_u16();
+        let span = tracing::Span::current();
+        span.record("status", status);
+        // Meta tags every answer, successful or not, with the id its support asks for.
+        if let Some(trace) = response
+            .headers()
+            .get(FB_TRACE_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            span.record("fbtrace_id", trace);
+        }
         let usage = RateLimitUsage::from_headers(response.headers());
+        telemetry::rate_limit_usage(&usage, call.throttle_key);
         let body = response
             .bytes()
             .await

@@ -81,6 +81,7 @@ pub struct InboxBuilder {
     change_retention: Option<Duration>,
     idempotency_ttl: Option<Duration>,
     media: Option<super::MediaOptions>,
+    metrics: Option<super::MetricsRender>,
 }
 
 impl std::fmt::Debug for InboxBuilder {
@@ -200,6 +201,17 @@ impl InboxBuilder {
     #[must_use]
     pub fn max_event_streams_per_tenant(mut self, max: usize) -> Self {
         self.max_event_streams = Some(max);
+        self
+    }
+
+    /// Serves the host's metrics at `GET /metrics` of the inbox routes, behind the same
+    /// credentials as the other routes (an API token, or the host's own check). `render`
+    /// returns them in Prometheus' text format: `move || handle.render()` with the
+    /// `PrometheusHandle` of `metrics-exporter-prometheus`, for example. The core records its
+    /// metrics through the `metrics` facade and installs no exporter (see
+    /// [`crate::telemetry`]); without this, `GET /metrics` answers 404.
+    pub fn metrics_endpoint(mut self, render: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.metrics = Some(Arc::new(render));
         self
     }
 
@@ -384,6 +396,7 @@ impl InboxBuilder {
                 ),
                 media,
                 draining: tokio::sync::watch::channel(false).0,
+                metrics: self.metrics,
                 fanout_connected,
             }),
         };

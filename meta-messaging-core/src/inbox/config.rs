@@ -1,6 +1,7 @@
 //! [`InboxConfig`]: an inbox configured from environment variables, for apps and examples.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +42,7 @@ pub const DEFAULT_TENANT: &str = "default";
 /// | `META_MEDIA_S3_ENDPOINT` | the endpoint of an S3-compatible server other than AWS (MinIO, Ceph, R2, ...); an `http://` one also needs `AWS_ALLOW_HTTP=true` | AWS |
 /// | `META_MEDIA_MAX_BYTES` | the largest attachment kept, in bytes | 26214400 (25 MiB) |
 /// | `META_MEDIA_RETENTION_DAYS` | how many days kept media is kept ([`Inbox::prune_media`] deletes older media) | 90 |
+/// | `META_METRICS_BIND` | serve the metrics (`GET /metrics`, Prometheus text) on this address of their own, without credentials, for a scraper on a private network; unset, the apps serve them under the inbox routes behind the API token ([`InboxBuilder::metrics_endpoint`](super::InboxBuilder::metrics_endpoint)) | unset |
 /// | `META_SHUTDOWN_TIMEOUT_SECS` | how long a graceful shutdown (SIGTERM, Ctrl-C) may take, in whole seconds: requests in flight, event handlers, queued writes ([`Inbox::serve_gracefully`]) | 25 ([`DEFAULT_SHUTDOWN_TIMEOUT`]) |
 ///
 /// With an `s3://` `META_MEDIA`, credentials and region come from the standard `AWS_*`
@@ -95,6 +97,9 @@ pub struct InboxConfig {
     pub media: Option<MediaConfig>,
     /// How long a graceful shutdown may take, from `META_SHUTDOWN_TIMEOUT_SECS`.
     pub shutdown_timeout: Duration,
+    /// Where an app serves its metrics on an address of their own, from `META_METRICS_BIND`
+    /// (`None`: under the inbox routes, behind the API token).
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for InboxConfig {
@@ -112,6 +117,7 @@ impl std::fmt::Debug for InboxConfig {
             .field("allowed_hosts", &self.allowed_hosts)
             .field("media", &self.media)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("metrics_bind", &self.metrics_bind)
             .finish()
     }
 }
@@ -211,6 +217,13 @@ impl fmt::Display for InboxConfig {
             ("META_MEDIA_MAX_BYTES", media_max_bytes),
             ("META_MEDIA_RETENTION_DAYS", media_retention),
             (
+                "META_METRICS_BIND",
+                self.metrics_bind.map_or_else(
+                    || "unset: GET /metrics under the inbox routes".to_owned(),
+                    |addr| addr.to_string(),
+                ),
+            ),
+            (
                 "META_SHUTDOWN_TIMEOUT_SECS",
                 self.shutdown_timeout.as_secs().to_string(),
             ),
@@ -271,6 +284,9 @@ pub enum ConfigError {
     Fanout(#[source] super::FanoutError),
 }
 
+/// The variable of [`InboxConfig::metrics_bind`].
+const METRICS_BIND_VAR: &str = "META_METRICS_BIND";
+
 /// The variable of [`InboxConfig::shutdown_timeout`].
 const SHUTDOWN_TIMEOUT_VAR: &str = "META_SHUTDOWN_TIMEOUT_SECS";
 
@@ -326,6 +342,7 @@ impl InboxConfig {
         "META_MEDIA_S3_ENDPOINT",
         "META_MEDIA_MAX_BYTES",
         "META_MEDIA_RETENTION_DAYS",
+        METRICS_BIND_VAR,
         SHUTDOWN_TIMEOUT_VAR,
     ];
 
@@ -446,6 +463,17 @@ impl InboxConfig {
                 .transpose()
                 .map_err(ConfigError::TokenKey)?,
             media: MediaConfig::from_lookup(get)?,
+            metrics_bind: get(METRICS_BIND_VAR)
+                .map(|value| {
+                    value.trim().parse().map_err(|_| ConfigError::Invalid {
+                        variable: METRICS_BIND_VAR,
+                        reason: format!(
+                            "{value:?} is not an address to listen on: set it to e.g. \
+                             127.0.0.1:9464, or unset it to serve GET /metrics behind the API token"
+                        ),
+                    })
+                })
+                .transpose()?,
         })
     }
 
@@ -689,6 +717,31 @@ mod tests {
             shown.contains("postgres://app:REDACTED@db/inbox"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn the_metrics_address_is_a_socket_address_naming_the_variable_when_not() {
+        assert_eq!(config(&REQUIRED).expect("valid").metrics_bind, None);
+        let mut vars = REQUIRED.to_vec();
+        vars.push(("META_METRICS_BIND", "127.0.0.1:9464"));
+        assert_eq!(
+            config(&vars).expect("valid").metrics_bind,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
+        );
+        vars.pop();
+        vars.push(("META_METRICS_BIND", "localhost"));
+        let err = config(&vars).expect_err("not an address");
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    variable: "META_METRICS_BIND",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("127.0.0.1:9464"), "{err}");
     }
 
     #[test]

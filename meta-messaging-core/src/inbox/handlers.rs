@@ -3,6 +3,7 @@
 //! number of conversations at a time), and moves the handler's durable cursor past what
 //! succeeded, retrying failures with backoff.
 
+use crate::telemetry::record as telemetry;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -301,6 +302,8 @@ async fn step(inbox: &Inbox, handler: &dyn EventHandler) -> Result<bool, StoreEr
         ))
         .await?
     else {
+        // No tenant has events after this handler's cursor: it is caught up.
+        telemetry::handler_lag(name, 0);
         return Ok(false);
     };
     let tenant = lease.tenant_id.clone();
@@ -318,6 +321,7 @@ async fn step(inbox: &Inbox, handler: &dyn EventHandler) -> Result<bool, StoreEr
             .await?;
         return Ok(true);
     };
+    telemetry::handler_lag(name, last.saturating_sub(lease.cursor));
     let groups = conversations(name, &tenant, lease.cursor, lease.attempts, queued);
     let work = futures_util::stream::iter(groups)
         .map(|group| run_group(inbox, handler, group))

@@ -6,6 +6,7 @@
 //! a batch (it fell behind, or joined between two) reads the log itself from where it is, so
 //! it never skips a change and never sees one twice. Ingestion never waits for any of this.
 
+use crate::telemetry::record as telemetry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -208,6 +209,7 @@ impl LiveHub {
         if max.is_some_and(|max| feed.tx.receiver_count() >= max) {
             return None;
         }
+        telemetry::sse_subscribers(1.0);
         Some(Subscription {
             rx: feed.tx.subscribe(),
             wake: Arc::clone(&feed.wake),
@@ -426,6 +428,7 @@ enum LogRead {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        telemetry::sse_subscribers(-1.0);
         self.wake.notify_one();
     }
 }

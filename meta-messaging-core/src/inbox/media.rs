@@ -1,6 +1,7 @@
 //! Keeping attachments: the downloads queued after a delivery's write, the background task
 //! that runs them, serving a kept attachment, and deleting kept media (unsend, retention).
 
+use crate::telemetry::record as telemetry;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -248,6 +249,7 @@ impl MediaKeeping {
     fn queue(&self, events: &[TenantEvent]) {
         for job in events.iter().flat_map(jobs_of) {
             if let Err(mpsc::error::TrySendError::Full(job)) = self.queue.try_send(job) {
+                telemetry::media_download("dropped", 0);
                 tracing::warn!(
                     ?job,
                     "media: the download queue is full; the job is dropped"
@@ -370,10 +372,14 @@ impl Keeper {
         let downloaded = match self.downloader.fetch(url).await {
             Ok(d) => d,
             Err(err @ (MediaError::TooLarge { .. } | MediaError::Status { .. })) => {
+                telemetry::media_download("refused", 0);
                 tracing::info!(%message_id, index, error = %ErrorChain(&err), "media: attachment not kept");
                 return Ok(());
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => {
+                telemetry::media_download("failed", 0);
+                return Err(err.into());
+            }
         };
         let sha256 = self.files.put(&downloaded.bytes).await?;
         let id = StoredMediaId::of_attachment(tenant, message.id, index);
@@ -383,6 +389,7 @@ impl Keeper {
             .mime
             .unwrap_or_else(|| "application/octet-stream".to_owned());
         let media = NewMedia::new(message.id, index, &sha256, mime, size, media_url, now_ms());
+        telemetry::media_download("kept", size);
         if self.store.record_media(tenant, &media).await?.is_none() {
             // The message was unsent meanwhile: its file goes unless another message has it.
             if !self.store.media_in_use(&sha256).await? {

@@ -135,6 +135,9 @@ pub struct Inbox {
     inner: Arc<InboxInner>,
 }
 
+/// Renders the host's metrics in Prometheus' text format.
+type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
 struct InboxInner {
     verifier: SignatureVerifier,
     verify_token: VerifyToken,
@@ -169,6 +172,8 @@ struct InboxInner {
     draining: tokio::sync::watch::Sender<bool>,
     /// Whether the PostgreSQL fan-out's `LISTEN` connection is up, when there is a fan-out.
     fanout_connected: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// What `GET /metrics` serves ([`InboxBuilder::metrics_endpoint`]).
+    metrics: Option<MetricsRender>,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -185,6 +190,12 @@ impl Inbox {
     /// Starts building an inbox.
     pub fn builder() -> InboxBuilder {
         InboxBuilder::default()
+    }
+
+    /// The host's metrics in Prometheus' text format, as `GET /metrics` serves them; `None`
+    /// without [`InboxBuilder::metrics_endpoint`].
+    pub fn metrics_text(&self) -> Option<String> {
+        self.inner.metrics.as_ref().map(|render| render())
     }
 
     /// The store, for queries this service does not wrap.

@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use super::Inbox;
 use super::error::InboxError;
 use crate::store::ApplyReport;
+use crate::telemetry::record as telemetry;
 use crate::webhook::{self, Event};
 
 /// What a delivery changed, returned once every write is durable.
@@ -19,6 +21,15 @@ pub struct Receipt {
     pub applied: ApplyReport,
     /// Events kept for accounts no tenant has connected.
     pub unrouted: u64,
+}
+
+impl Receipt {
+    /// Whether the delivery changed anything: `false` for a redelivery of events already kept.
+    fn wrote_anything(&self) -> bool {
+        self.events == 0
+            || self.applied.inserted + self.applied.updated + self.applied.raw_kept > 0
+            || self.unrouted > 0
+    }
 }
 
 impl Inbox {
@@ -79,12 +90,53 @@ impl Inbox {
         sha1_header_present: bool,
         body: &[u8],
     ) -> Result<Receipt, InboxError> {
+        let span = tracing::info_span!(
+            "webhook.delivery",
+            bytes = body.len(),
+            events = tracing::field::Empty,
+            account_id = tracing::field::Empty,
+            tenant_id = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        let result = self
+            .store_delivery(remote, signature, sha1_header_present, body)
+            .instrument(span.clone())
+            .await;
+        let new = result.as_ref().map(Receipt::wrote_anything);
+        telemetry::delivery(new);
+        span.record(
+            "outcome",
+            match new {
+                Ok(true) => "stored",
+                Ok(false) => "duplicate",
+                Err(_) => "refused",
+            },
+        );
+        result
+    }
+
+    async fn store_delivery(
+        &self,
+        remote: Option<SocketAddr>,
+        signature: Option<&str>,
+        sha1_header_present: bool,
+        body: &[u8],
+    ) -> Result<Receipt, InboxError> {
         let inner = &self.inner;
         self.start_background();
         let events = self.verify_checked(remote, signature, sha1_header_present, body)?;
+        let span = tracing::Span::current();
+        span.record("events", events.len());
+        if let Some(first) = events.first() {
+            span.record("account_id", first.account_id.as_str());
+        }
+        telemetry::events(&events);
         inner.deliveries.record(&events);
         let count = events.len();
         let routed = inner.router.route(inner.store.as_ref(), events).await?;
+        if let Some(first) = routed.events.first() {
+            span.record("tenant_id", first.tenant_id.as_str());
+        }
         let applied = if routed.events.is_empty() {
             ApplyReport::default()
         } else {
@@ -152,6 +204,9 @@ impl Inbox {
         }
         let events =
             webhook::verify_and_parse(&self.inner.verifier, signature, body).inspect_err(|e| {
+                if e.is_signature() {
+                    telemetry::signature_failure(e);
+                }
                 webhook::warn_refused(remote, e, signature, sha1_header_present, body);
             })?;
         Ok(events)

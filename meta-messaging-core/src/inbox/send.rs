@@ -2,6 +2,7 @@
 //! sends it through the account's Graph client and records it.
 
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 use super::Inbox;
 use super::error::{self, InboxError};
@@ -14,6 +15,7 @@ use crate::store::{
     Account, AccountToken, OutboundMessage, RequestFingerprint, StoredAttachment, StoredMessage,
     StoredReplyTo, now_ms,
 };
+use crate::telemetry::record as telemetry;
 
 /// A message to send from a connected account, in the JSON form of `POST /messages`:
 ///
@@ -302,8 +304,42 @@ impl Inbox {
         }
     }
 
-    /// Sends, then records the message (and announces it) or says why it could not.
+    /// Sends, then records the message (and announces it) or says why it could not, in an
+    /// `inbox.send` span (tenant, platform, account, outcome, Meta's `fbtrace_id` on error).
     async fn send_and_record(
+        &self,
+        tenant: &TenantId,
+        request: &SendRequest,
+    ) -> Result<Recorded, InboxError> {
+        let span = tracing::info_span!(
+            "inbox.send",
+            tenant_id = %tenant,
+            platform = %request.platform,
+            account_id = %request.account_id,
+            outcome = tracing::field::Empty,
+            fbtrace_id = tracing::field::Empty,
+        );
+        let result = self
+            .send_then_record(tenant, request)
+            .instrument(span.clone())
+            .await;
+        let outcome = match &result {
+            Ok(Recorded::Stored(_)) => "stored",
+            Ok(Recorded::NotStored(..)) => "not_stored",
+            Err(InboxError::Graph(error)) => {
+                if let Some(trace) = error.fbtrace_id() {
+                    span.record("fbtrace_id", trace);
+                }
+                "graph_error"
+            }
+            Err(_) => "refused",
+        };
+        span.record("outcome", outcome);
+        telemetry::send(request.platform, outcome);
+        result
+    }
+
+    async fn send_then_record(
         &self,
         tenant: &TenantId,
         request: &SendRequest,

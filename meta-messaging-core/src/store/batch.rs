@@ -11,6 +11,7 @@
 
 mod suspects;
 
+use crate::telemetry::record as telemetry;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -183,7 +184,10 @@ async fn write_isolating<W: PlanWriter>(writer: &W, suspects: &Suspects, request
         if range.is_empty() {
             continue;
         }
-        match writer.write(&plans[range.clone()]).await {
+        let started = std::time::Instant::now();
+        let written = writer.write(&plans[range.clone()]).await;
+        telemetry::commit(range.len(), started.elapsed(), written.is_ok());
+        match written {
             Ok(outcomes) => {
                 suspects.forget(&fingerprints[range.clone()]);
                 let mut outcomes = outcomes.into_iter();

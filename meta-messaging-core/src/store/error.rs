@@ -111,7 +111,10 @@ pub enum StoreError {
 impl StoreError {
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-        move |source| StoreError::Database { operation, source }
+        move |source| {
+            crate::telemetry::record::store_error(operation);
+            StoreError::Database { operation, source }
+        }
     }
 
     pub(crate) fn invalid(reason: impl Into<String>) -> StoreError {

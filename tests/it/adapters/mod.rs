@@ -9,4 +9,5 @@ mod security;
 mod shutdown;
 mod status;
 mod table;
+mod telemetry;
 mod tenants;

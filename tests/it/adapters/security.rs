@@ -80,6 +80,8 @@ fn tenant_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>, bool)> 
         // It reveals no data, but only the webhook and the OAuth callback go without
         // credentials.
         (Method::GET, "/openapi.json", None, false),
+        // Counts, and the ids of the connected accounts: for the operator only.
+        (Method::GET, "/metrics", None, false),
     ]
 }
 

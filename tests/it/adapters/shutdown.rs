@@ -27,9 +27,9 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 const CHILD_ENV: &str = "META_MESSAGING_SHUTDOWN_CHILD";
-const SECRET: &str = "shutdown-test-secret";
-const API_TOKEN: &str = "shutdown-test-api-token-0123456789";
-const ACCOUNT: &str = "17841400000000000";
+pub(super) const SECRET: &str = "shutdown-test-secret";
+pub(super) const API_TOKEN: &str = "shutdown-test-api-token-0123456789";
+pub(super) const ACCOUNT: &str = "17841400000000000";
 /// The host's `META_SHUTDOWN_TIMEOUT_SECS`: the test expects it to exit long before.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 20;
 
@@ -55,12 +55,24 @@ fn actix_basic_host() {
         .unwrap();
 }
 
-struct Host {
-    child: Child,
-    addr: SocketAddr,
+pub(super) struct Host {
+    pub(super) child: Child,
+    pub(super) addr: SocketAddr,
+    /// What the host printed after its address, line by line.
+    pub(super) output: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
+/// The ignored test that runs axum-basic as a host.
+pub(super) const AXUM_BASIC_HOST: &str = "adapters::shutdown::axum_basic_host";
+/// The ignored test that runs actix-basic as a host.
+pub(super) const ACTIX_BASIC_HOST: &str = "adapters::shutdown::actix_basic_host";
+
 fn start_host(test: &str, store: &str) -> Host {
+    start_host_with(test, store, &[])
+}
+
+/// Starts the example of `test` with the shutdown tests' configuration, `store` and `env`.
+pub(super) fn start_host_with(test: &str, store: &str, env: &[(&str, &str)]) -> Host {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([
@@ -89,6 +101,9 @@ fn start_host(test: &str, store: &str) -> Host {
             SHUTDOWN_TIMEOUT_SECS.to_string(),
         )
         .env("BIND", "127.0.0.1:0");
+    for (name, value) in env {
+        command.env(name, value);
+    }
     let mut child = command.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
@@ -101,8 +116,18 @@ fn start_host(test: &str, store: &str) -> Host {
         })
         .expect("the host printed its address");
     // Keep reading, so a full pipe never blocks the host.
-    std::thread::spawn(move || lines.for_each(drop));
-    Host { child, addr }
+    let output = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = Arc::clone(&output);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    Host {
+        child,
+        addr,
+        output,
+    }
 }
 
 /// One signed delivery of one Instagram message, and its id.
@@ -384,10 +409,10 @@ async fn sigterm_under_load(test: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_basic_sigterm_under_load_loses_no_acknowledged_delivery() {
-    sigterm_under_load("adapters::shutdown::axum_basic_host").await;
+    sigterm_under_load(AXUM_BASIC_HOST).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actix_basic_sigterm_under_load_loses_no_acknowledged_delivery() {
-    sigterm_under_load("adapters::shutdown::actix_basic_host").await;
+    sigterm_under_load(ACTIX_BASIC_HOST).await;
 }

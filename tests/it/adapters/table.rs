@@ -174,6 +174,7 @@ async fn run_table(adapter: Adapter) {
         b.max_body_bytes(LIMIT)
             .max_upload_bytes(UPLOAD_LIMIT)
             .media(media)
+            .metrics_endpoint(|| METRICS_TEXT.to_owned())
     })
     .await;
     connect_accounts(h.store.as_ref(), &tenant()).await;
@@ -533,6 +534,12 @@ async fn run_table(adapter: Adapter) {
                 assert!(accounts.iter().any(|a| a["last_event_at_ms"].is_i64()));
             } },
         ),
+        (
+            "the host's metrics",
+            Send::Get("/metrics".into()),
+            Expect { status: 200, content_type: "text/plain; version=0.0.4; charset=utf-8", check: |b| assert!(matches!(b, Body::Text(t) if t == METRICS_TEXT)) },
+        ),
+        ("a method the metrics route does not take", Send::Delete("/metrics".into()), error!(405, "method_not_allowed")),
         ("a method the route does not take", Send::Put("/messages".into()), error!(405, "method_not_allowed")),
         (
             "liveness probe",
@@ -710,6 +717,9 @@ async fn run_table(adapter: Adapter) {
         }
     }
 }
+
+/// What the table's inbox serves at `GET /metrics`.
+const METRICS_TEXT: &str = "# TYPE meta_messaging_webhook_deliveries_total counter\nmeta_messaging_webhook_deliveries_total{outcome=\"stored\"} 3\n";
 
 /// The largest file the table's inbox takes from a form: past Instagram's 8 MB for images.
 const UPLOAD_LIMIT: usize = 9 * 1024 * 1024;

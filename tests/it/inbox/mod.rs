@@ -10,4 +10,5 @@ mod order;
 mod profiles;
 mod receive;
 mod send;
+mod telemetry;
 mod window;

@@ -614,5 +614,14 @@ fn describe(route: Route) -> Vec<Op> {
             op(Get, "This document")
                 .answers(200, "The OpenAPI document of these routes", Answer::AnyJson),
         ],
+        Route::Metrics => vec![
+            op(Get, "The metrics of this server, for a Prometheus scrape")
+                .answers(
+                    200,
+                    "The metrics in Prometheus' text format (names in docs/operations.md)",
+                    Answer::Text("text/plain; version=0.0.4; charset=utf-8"),
+                )
+                .errors(&[404]),
+        ],
     }
 }

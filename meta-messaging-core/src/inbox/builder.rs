@@ -397,6 +397,7 @@ impl InboxBuilder {
                 media,
                 draining: tokio::sync::watch::channel(false).0,
                 metrics: self.metrics,
+                counters: crate::telemetry::record::IngestCounters::new(),
                 fanout_connected,
             }),
         };

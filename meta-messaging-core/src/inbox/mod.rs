@@ -174,6 +174,8 @@ struct InboxInner {
     fanout_connected: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// What `GET /metrics` serves ([`InboxBuilder::metrics_endpoint`]).
     metrics: Option<MetricsRender>,
+    /// The webhook counters, registered when the inbox was built.
+    counters: crate::telemetry::record::IngestCounters,
 }
 
 impl std::fmt::Debug for Inbox {

@@ -8,7 +8,6 @@ use tracing::Instrument as _;
 use super::Inbox;
 use super::error::InboxError;
 use crate::store::ApplyReport;
-use crate::telemetry::record as telemetry;
 use crate::webhook::{self, Event};
 
 /// What a delivery changed, returned once every write is durable.
@@ -103,7 +102,7 @@ impl Inbox {
             .instrument(span.clone())
             .await;
         let new = result.as_ref().map(Receipt::wrote_anything);
-        telemetry::delivery(new);
+        self.inner.counters.delivery(new);
         span.record(
             "outcome",
             match new {
@@ -130,7 +129,7 @@ impl Inbox {
         if let Some(first) = events.first() {
             span.record("account_id", first.account_id.as_str());
         }
-        telemetry::events(&events);
+        inner.counters.events(&events);
         inner.deliveries.record(&events);
         let count = events.len();
         let routed = inner.router.route(inner.store.as_ref(), events).await?;
@@ -205,7 +204,7 @@ impl Inbox {
         let events =
             webhook::verify_and_parse(&self.inner.verifier, signature, body).inspect_err(|e| {
                 if e.is_signature() {
-                    telemetry::signature_failure(e);
+                    self.inner.counters.signature_failure(e);
                 }
                 webhook::warn_refused(remote, e, signature, sha1_header_present, body);
             })?;

@@ -8,7 +8,9 @@
 //! Page or Instagram account id on the rate-limit gauges: never a customer's id or any text.
 //!
 //! [`METRICS`] lists each metric with its labels and meaning; call [`describe`] after
-//! installing a recorder to give it the descriptions and units.
+//! installing a recorder to give it the descriptions and units. Install the recorder before
+//! building the [`Inbox`](crate::Inbox): it registers its webhook counters then, so that a
+//! delivery costs a few atomic additions rather than a look-up per series.
 //!
 //! ```
 //! // With no recorder installed, the core's recordings cost next to nothing.

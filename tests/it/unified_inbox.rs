@@ -1376,20 +1376,74 @@ async fn the_page_answers_and_moderates_a_comment_thread() {
 }
 
 /// The demo's accounts were connected with earlier conversations: the accounts panel says what
-/// their history backfill imported.
+/// their history backfill imported, and what each account received: the last event per kind,
+/// the events not understood and those kept out of the inbox, by reason.
 #[tokio::test]
-async fn the_accounts_panel_shows_the_history_backfill() {
+async fn the_accounts_panel_shows_the_history_backfill_and_what_arrived() {
+    use meta_messaging_core::store::{DeliveryTally, Tallied, UnroutedEvent, UnroutedReason};
+
     let Some(browser) = Browser::start().await else {
         return;
     };
     let app = demo().await;
     conversations_with_names(&app, 5).await;
+    // What the emulator cannot send: events this version does not understand, and events no
+    // tenant received. They go into the store as the inbox would have put them.
+    let store = app.inbox.store();
+    let page = unified_inbox::demo::PAGE;
+    let now = crate::support::emulator::now_ms();
+    let days_ago = now - 3 * 86_400_000;
+    store
+        .record_deliveries(&[
+            DeliveryTally::new(
+                Platform::Messenger,
+                page,
+                Tallied::Kind("unknown".into()),
+                2,
+                days_ago,
+            ),
+            DeliveryTally::new(
+                Platform::Messenger,
+                page,
+                Tallied::UnknownReason("unknown messaging field \"game_play\"".into()),
+                2,
+                days_ago,
+            ),
+        ])
+        .await
+        .unwrap();
+    let instagram = unified_inbox::demo::INSTAGRAM_ACCOUNT;
+    let stray = json!({"object": "instagram", "entry": [{"id": instagram, "time": now,
+        "messaging": [{"sender": {"id": LATE}, "recipient": {"id": instagram}, "timestamp": now,
+            "message": {"mid": "m-while-disconnected", "text": "anyone?"}}]}]});
+    let kept: Vec<UnroutedEvent> =
+        meta_messaging_core::webhook::parse(stray.to_string().as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|event| UnroutedEvent::new(event, UnroutedReason::Disconnected))
+            .collect();
+    store.record_unrouted(&kept).await.unwrap();
+
     open_signed_in(&browser, &app).await;
     browser
         .wait_until(
             "the Messenger account's history was imported",
             "(() => { const b = document.querySelector('[data-testid=account][data-platform=messenger] [data-testid=backfill]'); return b !== null && b.dataset.state === 'done' && /^History imported: [1-9]\\d* messages? from [1-9]\\d* conversations?$/.test(b.querySelector('[data-testid=backfill-text]').textContent); })()",
             Duration::from_secs(15),
+        )
+        .await;
+    browser
+        .wait_until(
+            "the Messenger account shows its last delivery per kind, the oldest last, and its unknown events by reason",
+            "(() => { const a = document.querySelector('[data-testid=account][data-platform=messenger]'); const kinds = [...a.querySelectorAll('[data-testid=deliveries] [data-testid=delivery]')]; const unknown = [...a.querySelectorAll('[data-testid=unknown-events] [data-testid=unknown-event]')]; const message = kinds.find(k => k.dataset.kind === 'message'); return message !== undefined && /^message \\S/.test(message.textContent) && kinds[kinds.length - 1].dataset.kind === 'unknown' && /^unknown .*3 days ago$/.test(kinds[kinds.length - 1].textContent) && unknown.length === 1 && /^2 × unknown messaging field \"game_play\" \\(3 days ago\\)$/.test(unknown[0].textContent) && a.querySelector('[data-testid=unrouted]') === null; })()",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .wait_until(
+            "the Instagram account shows the event kept out of the inbox while it was disconnected",
+            "(() => { const r = document.querySelectorAll('[data-testid=account][data-platform=instagram] [data-testid=unrouted] [data-testid=unrouted-reason]'); return r.length === 1 && r[0].dataset.reason === 'disconnected' && r[0].textContent.startsWith('1 × while disconnected ('); })()",
+            Duration::from_secs(10),
         )
         .await;
 }

@@ -143,6 +143,17 @@ function formatTime(ms) {
   return fullFormat.format(date);
 }
 
+const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
+const RELATIVE_UNITS = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400],
+  ['hour', 3600], ['minute', 60], ['second', 1]];
+
+/** How long ago `ms` was, in its largest whole unit: "2 min. ago", "3 days ago", "now". */
+function formatAgo(ms) {
+  const seconds = Math.round((ms - Date.now()) / 1000);
+  const [unit, size] = RELATIVE_UNITS.find(([, size]) => Math.abs(seconds) >= size) ?? ['second', 1];
+  return relativeFormat.format(Math.trunc(seconds / size), unit);
+}
+
 function timeNode(ms, className) {
   if (!ms) return null;
   return h('time', {
@@ -1216,7 +1227,7 @@ function accountName(a) {
 }
 
 /** Loads the accounts from /status (with `check`, asking Meta too). When that fails, /accounts
- *  still lists them, without the unrouted counts; a failed check keeps what is shown. */
+ *  still lists them, without what they received; a failed check keeps what is shown. */
 async function loadAccounts({ check = false } = {}) {
   const { generation } = auth;
   try {
@@ -1278,11 +1289,53 @@ function accountItem(a) {
         : a.token_expires_at_ms ? `expires ${fullFormat.format(new Date(a.token_expires_at_ms))}` : 'no expiry known'),
       fact('Last event', a.last_event_at_ms ? formatTime(a.last_event_at_ms) : 'none yet'),
       a.unrouted_events != null ? fact('Unrouted events', String(a.unrouted_events)) : null),
-    a.unrouted_events > 0
-      ? h('p', { class: 'account-note', text: `${a.unrouted_events} event(s) arrived while no one had connected this account; they were kept but not added to the inbox.` })
-      : null,
+    deliveriesNode(a),
+    tallyLine('unknown-events', 'Not understood', a.unknown_events ?? [],
+      (u) => tallyItem('unknown-event', u, u.reason)),
+    tallyLine('unrouted', 'Kept out of the inbox', a.unrouted ?? [],
+      (u) => tallyItem('unrouted-reason', u, UNROUTED_REASONS[u.reason] ?? u.reason)),
     backfillNode(a),
     checkList(a));
+}
+
+// What /status says the account received (every instance of the app, kept in its store): the
+// last event per kind, the events it could not understand and the ones no tenant received, each
+// by reason. A kind that stopped arriving points at a webhook field no longer subscribed.
+
+const UNROUTED_REASONS = {
+  no_tenant: 'before it was connected',
+  disconnected: 'while disconnected',
+  unhandled_object: 'of a webhook object the app does not handle',
+};
+
+/** "Received: message 2 min. ago · reaction 3 days ago", the most recent kind first. */
+function deliveriesNode(a) {
+  if (!Array.isArray(a.deliveries)) return null; // an answer of /accounts, not /status
+  if (!a.deliveries.length) {
+    return h('p', { class: 'account-note', 'data-testid': 'deliveries', text: 'No events received yet.' });
+  }
+  const recentFirst = [...a.deliveries].sort((x, y) => y.last_at_ms - x.last_at_ms);
+  return tallyLine('deliveries', 'Received', recentFirst, (d) => h('span', {
+    'data-testid': 'delivery', 'data-kind': d.kind,
+    title: `${d.count} received, the last on ${fullFormat.format(new Date(d.last_at_ms))}`,
+    text: `${d.kind.replace(/_/g, ' ')} ${formatAgo(d.last_at_ms)}`,
+  }));
+}
+
+/** One line of items separated by dots; nothing when there are none. */
+function tallyLine(testId, label, tallies, item) {
+  if (!tallies.length) return null;
+  const items = tallies.map(item).flatMap((node, i) => (i ? [' · ', node] : [node]));
+  return h('p', { class: 'account-note', 'data-testid': testId }, `${label}: `, ...items);
+}
+
+/** "3 × while disconnected (2 min. ago)". */
+function tallyItem(testId, tally, label) {
+  return h('span', {
+    'data-testid': testId, 'data-reason': tally.reason,
+    title: `the last on ${fullFormat.format(new Date(tally.last_at_ms))}`,
+    text: `${tally.count} × ${label} (${formatAgo(tally.last_at_ms)})`,
+  });
 }
 
 // History backfill: the account's earlier conversations, imported when it was connected. A

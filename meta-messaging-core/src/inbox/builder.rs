@@ -361,6 +361,7 @@ impl InboxBuilder {
             router: Arc::clone(&router),
             forward,
         };
+        let deliveries = Arc::new(super::deliveries::DeliveryLog::new(Arc::clone(&store)));
         let inbox = Inbox {
             inner: Arc::new(InboxInner {
                 verifier,
@@ -386,7 +387,7 @@ impl InboxBuilder {
                     self.status_check_interval
                         .unwrap_or(DEFAULT_STATUS_CHECK_INTERVAL),
                 ),
-                deliveries: super::deliveries::DeliveryLog::default(),
+                deliveries,
                 profiles: self.fetch_profiles.then(Default::default),
                 oauth: self.oauth,
                 backfills: super::backfill::BackfillRuns::new(self.backfill.unwrap_or_default()),

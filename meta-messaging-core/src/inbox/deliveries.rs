@@ -1,27 +1,33 @@
-//! What each account received, per event kind, as this instance saw it: the last time and how
-//! often, and the events it could not understand, by reason. `GET /status` shows it so a
-//! silence ("reactions stopped on Tuesday") can be seen next to the checks that explain it.
+//! What each account received, per event kind: the last time and how often, and the events
+//! this version could not understand, by reason. `GET /status` shows it so a silence
+//! ("reactions stopped on Tuesday") can be seen next to the checks that explain it.
+//!
+//! A delivery only adds to a buffer in memory; a background task adds the buffer to the store's
+//! log every [`FLUSH_EVERY`] ([`MessageStore::record_deliveries`]), and so does a graceful
+//! shutdown. The status shows the store's log plus the buffer, so instances sharing a database
+//! add up and a restart keeps the history.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::Inbox;
+use crate::error::ErrorChain;
 use crate::ids::AccountId;
 use crate::platform::Platform;
-use crate::webhook::{Event, EventDetails};
+use crate::store::{DeliveryTallies, DeliveryTally, MessageStore, StoreError, Tallied, now_ms};
+use crate::webhook::Event;
 
-/// Distinct reasons of unknown events kept per account: a reason can quote what Meta sent, so
-/// an account sending ever-new shapes must not grow the log without bound.
-const MAX_REASONS: usize = 32;
+/// How often the buffered tallies are added to the store.
+const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
-/// The deliveries of one kind of event to an account since this instance started.
+/// The deliveries of one kind of event to an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[non_exhaustive]
 pub struct KindDeliveries {
     /// The event kind (`message`, `reaction`, `read`, `echo`, ...).
-    pub kind: &'static str,
+    pub kind: String,
     /// When the last one arrived (ms since the epoch).
     pub last_at_ms: i64,
     /// How many arrived.
@@ -40,73 +46,182 @@ pub struct UnknownEvents {
     pub last_at_ms: i64,
 }
 
-#[derive(Debug, Default)]
-struct Seen {
-    kinds: BTreeMap<&'static str, (i64, u64)>,
-    unknown: BTreeMap<String, (i64, u64)>,
-}
-
-/// The per-account delivery log of this instance. It lives in memory: it starts empty when
-/// the process starts, and each instance behind a load balancer sees its own share.
-#[derive(Debug, Default)]
+/// The delivery log of this instance: the tallies it has not added to the store yet, and the
+/// store to add them to.
+#[derive(Debug)]
 pub(super) struct DeliveryLog {
-    accounts: Mutex<HashMap<(Platform, AccountId), Seen>>,
+    store: Arc<dyn MessageStore>,
+    /// What arrived since the last flush. A blocking mutex: a delivery only adds to it.
+    buffer: Mutex<DeliveryTallies>,
+    /// Written by a flush, read by the status: a status sees each tally once, in the buffer
+    /// or in the store, never in both or in neither.
+    flushing: tokio::sync::RwLock<()>,
+    /// Set once the background flush runs.
+    flusher: std::sync::OnceLock<()>,
 }
 
 impl DeliveryLog {
-    /// Notes the events of one verified delivery.
-    pub(super) fn record(&self, events: &[Event]) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        for event in events {
-            let seen = accounts
-                .entry((event.platform, event.account_id.clone()))
-                .or_default();
-            let kind = seen.kinds.entry(event.kind().as_str()).or_insert((now, 0));
-            *kind = (now, kind.1.saturating_add(1));
-            if let EventDetails::Unknown(unknown) = &event.details {
-                let known = seen.unknown.contains_key(&unknown.reason);
-                if known || seen.unknown.len() < MAX_REASONS {
-                    let entry = seen
-                        .unknown
-                        .entry(unknown.reason.clone())
-                        .or_insert((now, 0));
-                    *entry = (now, entry.1.saturating_add(1));
-                }
-            }
+    pub(super) fn new(store: Arc<dyn MessageStore>) -> Self {
+        Self {
+            store,
+            buffer: Mutex::default(),
+            flushing: tokio::sync::RwLock::new(()),
+            flusher: std::sync::OnceLock::new(),
         }
     }
 
-    /// What the account received, per kind (sorted by kind), and its unknown events by reason.
-    pub(super) fn of(
+    fn buffer(&self) -> MutexGuard<'_, DeliveryTallies> {
+        // Each tally is added whole under the lock: a panic cannot leave one half-added.
+        self.buffer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes the events of one verified delivery (in memory only: no write on this path).
+    pub(super) fn record(&self, events: &[Event]) {
+        self.buffer().count_events(events, now_ms());
+    }
+
+    /// Starts the background flush, once, on the current Tokio runtime. It ends when the
+    /// inbox is dropped.
+    pub(super) fn ensure_flushing(self: &Arc<Self>) {
+        if self.flusher.set(()).is_ok() {
+            tokio::spawn(flush_every(Arc::downgrade(self), FLUSH_EVERY));
+        }
+    }
+
+    /// Adds the buffer to the store. When that fails the tallies go back into the buffer,
+    /// ahead of what arrived meanwhile, for the next flush.
+    pub(super) async fn flush(&self) -> Result<(), StoreError> {
+        let _writing = self.flushing.write().await;
+        let taken = std::mem::take(&mut *self.buffer());
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let result = self.store.record_deliveries(&taken.to_vec()).await;
+        if result.is_err() {
+            let mut buffer = self.buffer();
+            let newer = std::mem::replace(&mut *buffer, taken);
+            for tally in newer.to_vec() {
+                buffer.add(&tally);
+            }
+        }
+        result
+    }
+
+    /// What the account received, per kind (sorted by kind), and its unknown events by
+    /// reason: the store's log plus this instance's buffer.
+    pub(super) async fn of(
         &self,
         platform: Platform,
         account_id: &AccountId,
-    ) -> (Vec<KindDeliveries>, Vec<UnknownEvents>) {
-        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(seen) = accounts.get(&(platform, account_id.clone())) else {
-            return (Vec::new(), Vec::new());
+    ) -> Result<(Vec<KindDeliveries>, Vec<UnknownEvents>), StoreError> {
+        let _reading = self.flushing.read().await;
+        let stored = self.store.delivery_tallies(platform, account_id).await?;
+        let buffered = self.buffer().of(platform, account_id);
+        let mut all = DeliveryTallies::default();
+        for tally in stored.iter().chain(&buffered) {
+            all.add(tally);
+        }
+        let (mut kinds, mut unknown) = (Vec::new(), Vec::new());
+        for DeliveryTally {
+            tallied,
+            count,
+            last_at_ms,
+            ..
+        } in all.of(platform, account_id)
+        {
+            match tallied {
+                Tallied::Kind(kind) => kinds.push(KindDeliveries {
+                    kind,
+                    last_at_ms,
+                    count,
+                }),
+                Tallied::UnknownReason(reason) => unknown.push(UnknownEvents {
+                    reason,
+                    count,
+                    last_at_ms,
+                }),
+            }
+        }
+        Ok((kinds, unknown))
+    }
+
+    /// [`flush`](Self::flush), logging a failure.
+    async fn flush_logged(&self) {
+        if let Err(err) = self.flush().await {
+            tracing::warn!(
+                error = %ErrorChain(&err),
+                "adding the delivery log to the store failed; its tallies are kept for the next try"
+            );
+        }
+    }
+}
+
+/// Flushes the log every `every` until the inbox is gone.
+async fn flush_every(log: Weak<DeliveryLog>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(log) = log.upgrade() else { return };
+        log.flush_logged().await;
+    }
+}
+
+impl Inbox {
+    /// Adds the buffered delivery tallies to the store before `deadline`, for a graceful
+    /// shutdown; a failure or a timeout is logged.
+    pub(super) async fn flush_deliveries(&self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left, self.inner.deliveries.flush_logged())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown: the delivery log was not added to the store in time");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::InMemoryStore;
+
+    fn events(account: &str, texts: usize) -> Vec<Event> {
+        let items: Vec<_> = (0..texts)
+            .map(|n| {
+                serde_json::json!({"sender": {"id": "6758492015643287"},
+                    "recipient": {"id": account}, "timestamp": 1_700_000_000_000_i64,
+                    "message": {"mid": format!("m_{n}"), "text": "hi"}})
+            })
+            .collect();
+        let body = serde_json::json!({"object": "page",
+            "entry": [{"id": account, "time": 1_700_000_000_000_i64, "messaging": items}]});
+        crate::webhook::parse(body.to_string().as_bytes()).expect("parses")
+    }
+
+    /// A flush that fails keeps its tallies for the next one: nothing is lost, nothing is
+    /// counted twice, and the status counts them meanwhile.
+    #[tokio::test]
+    async fn a_failed_flush_keeps_its_tallies_for_the_next() {
+        let store = Arc::new(InMemoryStore::new());
+        let log = DeliveryLog::new(store.clone());
+        let account = AccountId::new("104417552380421");
+        let messages = |(kinds, _): (Vec<KindDeliveries>, Vec<UnknownEvents>)| {
+            kinds.iter().map(|k| k.count).sum::<u64>()
         };
-        let kinds = seen
-            .kinds
-            .iter()
-            .map(|(kind, (last_at_ms, count))| KindDeliveries {
-                kind,
-                last_at_ms: *last_at_ms,
-                count: *count,
-            })
-            .collect();
-        let unknown = seen
-            .unknown
-            .iter()
-            .map(|(reason, (last_at_ms, count))| UnknownEvents {
-                reason: reason.clone(),
-                count: *count,
-                last_at_ms: *last_at_ms,
-            })
-            .collect();
-        (kinds, unknown)
+        log.record(&events(account.as_str(), 2));
+        store.fail_point().fail_after(0);
+        assert!(log.flush().await.is_err());
+        log.record(&events(account.as_str(), 1));
+        let of = || log.of(Platform::Messenger, &account);
+        assert_eq!(messages(of().await.expect("status")), 3);
+        log.flush().await.expect("flushes");
+        let stored = store
+            .delivery_tallies(Platform::Messenger, &account)
+            .await
+            .expect("reads");
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        assert_eq!(stored[0].count, 3);
+        assert_eq!(messages(of().await.expect("status")), 3);
+        log.flush().await.expect("nothing left to flush");
+        assert_eq!(messages(of().await.expect("status")), 3);
     }
 }

@@ -221,8 +221,9 @@ impl Inbox {
 
     /// Shuts the inbox down gracefully, within `timeout`: [drains](Self::drain), stops the
     /// event handlers after the events they are running (see the handler contract: what
-    /// does not finish runs again later), then waits until every write the store accepted
-    /// is committed ([`MessageStore::flush`](crate::store::MessageStore::flush)). Call it
+    /// does not finish runs again later), adds the delivery tallies not flushed yet to the
+    /// store's delivery log, then waits until every write the store accepted is committed
+    /// ([`MessageStore::flush`](crate::store::MessageStore::flush)). Call it
     /// after the host's server stopped accepting and finished its requests in flight (so
     /// every delivery answered 200 was already durable, and nothing new arrives), just
     /// before the process exits. Handlers do not start again on this inbox.
@@ -232,6 +233,7 @@ impl Inbox {
         self.drain();
         let deadline = Instant::now() + timeout;
         let handlers_stopped = self.stop_handlers(timeout).await;
+        self.flush_deliveries(deadline).await;
         let left = deadline.saturating_duration_since(Instant::now());
         let writes_flushed = match tokio::time::timeout(left, self.inner.store.flush()).await {
             Ok(Ok(())) => true,

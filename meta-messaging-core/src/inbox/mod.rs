@@ -157,8 +157,8 @@ struct InboxInner {
     max_event_streams: usize,
     /// Answers of the live connection checks, per Page, reused within `status_check_interval`.
     status_checks: status::CheckCache,
-    /// What each account received, per event kind, since this instance started.
-    deliveries: deliveries::DeliveryLog,
+    /// What each account received, per event kind, since the last flush to the store.
+    deliveries: Arc<deliveries::DeliveryLog>,
     oauth: Option<OAuthSettings>,
     /// Set when participant profiles are looked up ([`InboxBuilder::fetch_profiles`]).
     profiles: Option<profiles::ProfileLookups>,
@@ -311,6 +311,7 @@ impl Inbox {
             .background
             .ensure_started(&inner.store, inner.change_retention);
         self.start_handlers();
+        inner.deliveries.ensure_flushing();
         if let Some(media) = &inner.media {
             media.ensure_started();
         }

@@ -18,7 +18,7 @@ pub struct Receipt {
     pub events: usize,
     /// What applying the routed events changed.
     pub applied: ApplyReport,
-    /// Events kept for accounts no tenant has connected.
+    /// Events no tenant received, newly kept as unrouted events (with why: see `GET /status`).
     pub unrouted: u64,
 }
 

@@ -12,7 +12,7 @@ use super::error::InboxError;
 use crate::graph::Check;
 use crate::ids::{AccountId, PageId, TenantId};
 use crate::platform::Platform;
-use crate::store::{AccountStatus, AccountToken, BackfillProgress};
+use crate::store::{AccountStatus, AccountToken, BackfillProgress, UnroutedTally};
 
 /// The health of every account of a tenant, as `GET /status` returns it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -42,16 +42,19 @@ pub struct AccountStatusReport {
     pub token_expires_at_ms: Option<i64>,
     /// When the last webhook event for this account arrived (ms since the epoch).
     pub last_event_at_ms: Option<i64>,
-    /// Events received for this account while no tenant had connected it (kept, and
-    /// replayed when a tenant connects it).
+    /// Events received for this account that no tenant received (kept, and replayed when a
+    /// tenant connects it): the total of `unrouted`.
     pub unrouted_events: u64,
+    /// The unrouted events by reason (`no_tenant`, `disconnected`, `unhandled_object`): how
+    /// many, and when the last one arrived.
+    pub unrouted: Vec<UnroutedTally>,
     /// The events received for this account per kind (`message`, `reaction`, `read`,
-    /// `echo`, ...): when the last one arrived and how many, as this instance saw them since
-    /// it started. A kind that stopped arriving, or never came, points at a webhook field
-    /// not subscribed (see the checks).
+    /// `echo`, ...): when the last one arrived and how many, as every instance sharing the
+    /// store saw them (kept in the store, so a restart keeps them). A kind that stopped
+    /// arriving, or never came, points at a webhook field not subscribed (see the checks).
     pub deliveries: Vec<KindDeliveries>,
     /// The events received for this account that this version could not understand, by
-    /// reason, as this instance saw them since it started.
+    /// reason (at most 32 reasons per account), as every instance saw them.
     pub unknown_events: Vec<UnknownEvents>,
     /// The progress of the account's history backfill; `null` when none was started.
     pub backfill: Option<BackfillProgress>,
@@ -63,9 +66,10 @@ pub struct AccountStatusReport {
 
 impl Inbox {
     /// The health of each of the tenant's accounts, from the store: token presence and expiry,
-    /// last delivery time, and events received while the account was not connected; and
-    /// from this instance, the last delivery and count per event kind and the events it
-    /// could not understand, by reason.
+    /// last delivery time, the events no tenant received, by reason; and the delivery log, the
+    /// last delivery and count per event kind and the events not understood, by reason, as the
+    /// store keeps it (for every instance) plus what this instance has not added to it yet
+    /// (it does every few seconds).
     ///
     /// # Errors
     /// [`InboxError::Store`].
@@ -73,13 +77,14 @@ impl Inbox {
         let store = self.inner.store.as_ref();
         let mut accounts = Vec::new();
         for account in store.list_accounts(tenant).await? {
-            let unrouted_events = store
-                .unrouted_count(account.platform, &account.account_id)
+            let unrouted = store
+                .unrouted_tallies(account.platform, &account.account_id)
                 .await?;
             let (deliveries, unknown_events) = self
                 .inner
                 .deliveries
-                .of(account.platform, &account.account_id);
+                .of(account.platform, &account.account_id)
+                .await?;
             accounts.push(AccountStatusReport {
                 platform: account.platform,
                 account_id: account.account_id.clone(),
@@ -89,7 +94,8 @@ impl Inbox {
                 connected: account.token.is_some(),
                 token_expires_at_ms: account.token_expires_at_ms,
                 last_event_at_ms: account.last_event_at_ms,
-                unrouted_events,
+                unrouted_events: unrouted.iter().map(|t| t.count).sum(),
+                unrouted,
                 deliveries,
                 unknown_events,
                 backfill: store

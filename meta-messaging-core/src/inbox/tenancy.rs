@@ -1,5 +1,6 @@
 //! Which tenant a delivery's events belong to.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -8,7 +9,9 @@ use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 use tokio::sync::broadcast;
 
-use crate::store::{ChangeNotice, MessageStore, NewAccount, StoreError, TenantEvent};
+use crate::store::{
+    ChangeNotice, MessageStore, NewAccount, StoreError, TenantEvent, UnroutedEvent, UnroutedReason,
+};
 use crate::webhook::Event;
 
 /// How deliveries are routed to tenants.
@@ -22,10 +25,11 @@ pub enum Tenancy {
     Single(TenantId),
     /// Accounts are registered to tenants (through the OAuth flow or
     /// [`MessageStore::upsert_account`]); a delivery goes to every tenant that connected its
-    /// account. Events for an account no tenant connected are kept as unrouted events, logged
-    /// and counted in the status report; so are the entries of deliveries of objects this
-    /// version does not handle (`whatsapp_business_account`, `user`, ...), which no account
-    /// routes.
+    /// account and has not disconnected it. Events for an account no tenant connected, or
+    /// that every tenant disconnected, are kept as unrouted events, logged and counted by
+    /// reason in the status report; so are the entries of deliveries of objects this version
+    /// does not handle (`whatsapp_business_account`, `user`, ...), which no account routes
+    /// (see [`UnroutedReason`]).
     Multi,
 }
 
@@ -33,7 +37,16 @@ pub enum Tenancy {
 #[derive(Debug, Default)]
 pub(crate) struct Routed {
     pub(crate) events: Vec<TenantEvent>,
-    pub(crate) unrouted: Vec<Event>,
+    pub(crate) unrouted: Vec<UnroutedEvent>,
+}
+
+/// Where an account's deliveries go, as last read from the store.
+#[derive(Debug, Clone)]
+enum AccountRoute {
+    /// To these tenants (one or more).
+    Tenants(Vec<TenantId>),
+    /// To none, for this reason.
+    Unrouted(UnroutedReason),
 }
 
 /// How long a cached account route is trusted without a change notice: the bound on how
@@ -45,8 +58,9 @@ const ROUTE_TTL: Duration = Duration::from_secs(30);
 const MAX_ROUTES: usize = 100_000;
 
 /// Routes events. A delivery costs no store query once its account is known: in single-tenant
-/// mode the accounts already recorded are remembered, in multi-tenant mode the tenants of each
-/// account, forgotten whenever the change log says an account changed.
+/// mode the accounts already recorded are remembered, in multi-tenant mode the route of each
+/// account (its tenants, or why it has none), forgotten whenever the change log says an account
+/// changed.
 #[derive(Debug)]
 pub(crate) struct Router {
     tenancy: Tenancy,
@@ -58,12 +72,12 @@ pub(crate) struct Router {
     notices: Mutex<broadcast::Receiver<ChangeNotice>>,
 }
 
-/// The tenants of each account, as last read from the store.
+/// The route of each account, as last read from the store.
 #[derive(Debug, Default)]
 struct Routes {
     /// Bumped by every forget, so a lookup that raced one is not cached.
     epoch: u64,
-    tenants: HashMap<(Platform, AccountId), (Vec<TenantId>, Instant)>,
+    by_account: HashMap<(Platform, AccountId), (AccountRoute, Instant)>,
 }
 
 impl Router {
@@ -97,7 +111,7 @@ impl Router {
     pub(crate) fn forget_routes(&self) {
         let mut routes = self.lock_routes();
         routes.epoch += 1;
-        routes.tenants.clear();
+        routes.by_account.clear();
     }
 
     fn lock_routes(&self) -> std::sync::MutexGuard<'_, Routes> {
@@ -105,32 +119,40 @@ impl Router {
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The tenants of an account: cached, or read from the store and cached.
-    async fn tenants_of(
+    /// The route of an account: cached, or read from the store and cached. An account with no
+    /// tenant costs a second query, to tell one that every tenant disconnected.
+    async fn route_of(
         &self,
         store: &dyn MessageStore,
         key: &(Platform, AccountId),
-    ) -> Result<Vec<TenantId>, StoreError> {
+    ) -> Result<AccountRoute, StoreError> {
         let epoch = {
             let routes = self.lock_routes();
-            if let Some((tenants, at)) = routes.tenants.get(key)
+            if let Some((route, at)) = routes.by_account.get(key)
                 && at.elapsed() < ROUTE_TTL
             {
-                return Ok(tenants.clone());
+                return Ok(route.clone());
             }
             routes.epoch
         };
         let tenants = store.tenants_for_account(key.0, &key.1).await?;
+        let route = if !tenants.is_empty() {
+            AccountRoute::Tenants(tenants)
+        } else if store.account_registered(key.0, &key.1).await? {
+            AccountRoute::Unrouted(UnroutedReason::Disconnected)
+        } else {
+            AccountRoute::Unrouted(UnroutedReason::NoTenant)
+        };
         let mut routes = self.lock_routes();
         if routes.epoch == epoch {
-            if routes.tenants.len() >= MAX_ROUTES {
-                routes.tenants.clear();
+            if routes.by_account.len() >= MAX_ROUTES {
+                routes.by_account.clear();
             }
             routes
-                .tenants
-                .insert(key.clone(), (tenants.clone(), Instant::now()));
+                .by_account
+                .insert(key.clone(), (route.clone(), Instant::now()));
         }
-        Ok(tenants)
+        Ok(route)
     }
 
     pub(crate) fn tenancy(&self) -> &Tenancy {
@@ -202,7 +224,7 @@ impl Router {
         store: &dyn MessageStore,
         events: Vec<Event>,
     ) -> Result<Routed, StoreError> {
-        let mut tenants_of: HashMap<(Platform, AccountId), Vec<TenantId>> = HashMap::new();
+        let mut routes_of: HashMap<(Platform, AccountId), AccountRoute> = HashMap::new();
         let mut routed = Routed::default();
         for event in events {
             if let Some(object) = event.unknown_object() {
@@ -213,33 +235,42 @@ impl Router {
                     entry_id = %event.account_id,
                     "delivery of a webhook object this version does not handle: kept as unrouted"
                 );
-                routed.unrouted.push(event);
+                routed
+                    .unrouted
+                    .push(UnroutedEvent::new(event, UnroutedReason::UnhandledObject));
                 continue;
             }
             let key = (event.platform, event.account_id.clone());
-            if !tenants_of.contains_key(&key) {
-                let tenants = self.tenants_of(store, &key).await?;
-                tenants_of.insert(key.clone(), tenants);
-            }
-            let tenants = tenants_of.get(&key).map_or(&[][..], Vec::as_slice);
-            match tenants {
-                [] => {
+            let route = match routes_of.entry(key) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(new) => {
+                    let route = self.route_of(store, new.key()).await?;
+                    new.insert(route)
+                }
+            };
+            match route {
+                AccountRoute::Unrouted(reason) => {
                     tracing::warn!(
                         platform = %event.platform,
                         account_id = %event.account_id,
                         kind = %event.kind(),
+                        %reason,
                         "event for an account no tenant has connected: kept as unrouted"
                     );
-                    routed.unrouted.push(event);
+                    routed
+                        .unrouted
+                        .push(UnroutedEvent::new(event, reason.clone()));
                 }
-                [only] => routed.events.push(TenantEvent::new(only.clone(), event)),
-                several => {
-                    for tenant in several {
-                        routed
-                            .events
-                            .push(TenantEvent::new(tenant.clone(), event.clone()));
+                AccountRoute::Tenants(tenants) => match tenants.as_slice() {
+                    [only] => routed.events.push(TenantEvent::new(only.clone(), event)),
+                    several => {
+                        for tenant in several {
+                            routed
+                                .events
+                                .push(TenantEvent::new(tenant.clone(), event.clone()));
+                        }
                     }
-                }
+                },
             }
         }
         Ok(routed)

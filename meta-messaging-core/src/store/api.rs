@@ -10,6 +10,7 @@ use super::account::{Account, AccountStatus, NewAccount};
 use super::backfill::BackfillProgress;
 use super::changes::{ChangeNotice, ChangePage};
 use super::conversation::{Conversation, ParticipantProfile};
+use super::deliveries::DeliveryTally;
 use super::error::StoreError;
 use super::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use super::idempotency::{
@@ -19,6 +20,7 @@ use super::media::{MediaRecord, NewMedia, StoredMediaId};
 use super::model::{StoredAttachment, StoredMessage, StoredReplyTo};
 use super::owner::ThreadOwner;
 use super::query::{ConversationQuery, MessageQuery, StorePage};
+use super::unrouted::{UnroutedEvent, UnroutedTally};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
@@ -171,7 +173,8 @@ pub struct RawEvent {
     pub account_id: AccountId,
     /// The event kind (`postback`, `unknown`, `reaction`, ...).
     pub kind: String,
-    /// Why it was kept raw, when it was not simply a kind the store does not model.
+    /// Why it was kept raw, when it was not simply a kind the store does not model; for an
+    /// unrouted event, why no tenant received it ([`UnroutedReason`](super::UnroutedReason)).
     pub reason: Option<String>,
     /// The event's time, in ms since the epoch.
     pub timestamp_ms: i64,
@@ -243,14 +246,16 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         message: &OutboundMessage,
     ) -> Result<StoredMessage, StoreError>;
 
-    /// Keeps events whose account no tenant has connected, so nothing is lost; returns how
-    /// many were new.
-    async fn record_unrouted(&self, events: &[Event]) -> Result<u64, StoreError>;
+    /// Keeps events no tenant received, each with why
+    /// ([`UnroutedReason`](super::UnroutedReason)), so nothing is lost; returns how many were
+    /// new. An event kept already (a redelivery) keeps its first reason.
+    async fn record_unrouted(&self, events: &[UnroutedEvent]) -> Result<u64, StoreError>;
 
     /// The events kept for an account no tenant had connected, oldest first, with an id above
     /// `after` (0: from the first), at most `limit`: what
     /// [`Inbox::replay_unrouted`](crate::inbox::Inbox::replay_unrouted) applies for a tenant that
-    /// connects the account. Their `tenant_id` is empty.
+    /// connects the account. Their `tenant_id` is empty, and their `reason` the name of their
+    /// [`UnroutedReason`](super::UnroutedReason).
     async fn unrouted_events(
         &self,
         platform: Platform,
@@ -265,6 +270,29 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<u64, StoreError>;
+
+    /// The unrouted events the store keeps for an account, grouped by reason (sorted): how
+    /// many, and when the last one arrived.
+    async fn unrouted_tallies(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<UnroutedTally>, StoreError>;
+
+    /// Adds tallies to the delivery log, in one write: for each account, counts add up and the
+    /// newest time stays, per event kind and per reason of unknown events; an account keeps at
+    /// most [`MAX_UNKNOWN_REASONS`](super::MAX_UNKNOWN_REASONS) reasons (a tally of a reason
+    /// beyond them is left out). Every instance sharing the store adds its own, so the log
+    /// covers them all. Either every tally is added or none is.
+    async fn record_deliveries(&self, tallies: &[DeliveryTally]) -> Result<(), StoreError>;
+
+    /// An account's delivery log: one tally per event kind (by kind), then one per reason of
+    /// unknown events (by reason).
+    async fn delivery_tallies(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<DeliveryTally>, StoreError>;
 
     /// A message by the store's id.
     async fn get_message(
@@ -384,6 +412,15 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
         platform: Platform,
         account_id: &AccountId,
     ) -> Result<Vec<TenantId>, StoreError>;
+
+    /// Whether any tenant has connected this account, whatever its status now (a
+    /// [`Disconnected`](AccountStatus::Disconnected) one included): what tells an account
+    /// that every tenant disconnected from one that none ever connected.
+    async fn account_registered(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<bool, StoreError>;
 
     /// Raw events kept for a tenant, newest first: `before` is the smallest id of the previous
     /// page.

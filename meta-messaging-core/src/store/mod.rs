@@ -81,6 +81,7 @@ mod changes;
 pub mod conformance;
 mod conversation;
 mod cursor;
+mod deliveries;
 mod error;
 mod failpoint;
 mod handler_queue;
@@ -103,6 +104,7 @@ mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod stored_token;
+mod unrouted;
 mod window;
 
 pub use crate::ids::{ConversationId, StoredMessageId};
@@ -122,6 +124,8 @@ pub use conversation::{
     Conversation, ConversationKind, ParticipantProfile, UnknownConversationKind,
 };
 pub use cursor::Cursor;
+pub(crate) use deliveries::DeliveryTallies;
+pub use deliveries::{DeliveryTally, MAX_UNKNOWN_REASONS, Tallied};
 pub use error::StoreError;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -149,4 +153,5 @@ pub use sql::engine::SqlStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use stored_token::StoredToken;
+pub use unrouted::{UnroutedEvent, UnroutedReason, UnroutedTally};
 pub use window::{HUMAN_AGENT_WINDOW_MS, MessagingWindow, STANDARD_WINDOW_MS, WindowState};

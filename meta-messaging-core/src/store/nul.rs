@@ -5,14 +5,16 @@
 //! Strings enter the store in three ways, each cleaned once, where it enters: the [`Plan`] of
 //! `apply` and `record_outbound` (cleaned by its constructors) and the raw rows of
 //! `record_unrouted` ([`raw_row`](super::plan::raw_row)); the values of the other writes
-//! (accounts, statuses, profiles); and the ids and filters of reads. The last two are cleaned
-//! by each backend's `MessageStore` methods with [`cleaned`], before anything else.
+//! (accounts, statuses, profiles, delivery tallies); and the ids and filters of reads. The last
+//! two are cleaned by each backend's `MessageStore` methods with [`cleaned`], before anything
+//! else.
 
 use serde_json::Value;
 
 use super::account::{AccountStatus, AccountToken, NewAccount};
 use super::backfill::{BackfillProgress, BackfillState};
 use super::conversation::ParticipantProfile;
+use super::deliveries::{DeliveryTally, Tallied};
 use super::model::{StoredAttachment, StoredReplyTo};
 use super::plan::{
     AccountTouch, MessageRow, Op, Plan, RawRow, ReceiptScope, Target, WindowOpening,
@@ -356,6 +358,21 @@ impl Clean for MessageQuery {
 impl Clean for ConversationQuery {
     fn clean(&mut self) {
         self.account_id.clean();
+    }
+}
+
+impl Clean for Tallied {
+    fn clean(&mut self) {
+        match self {
+            Tallied::Kind(name) | Tallied::UnknownReason(name) => name.clean(),
+        }
+    }
+}
+
+impl Clean for DeliveryTally {
+    fn clean(&mut self) {
+        self.account_id.clean();
+        self.tallied.clean();
     }
 }
 

@@ -85,28 +85,44 @@ async fn status_checks_each_page_once_and_reports_the_fix_of_what_fails() {
     assert_eq!(bad.status(), 400);
 }
 
-#[tokio::test]
-async fn status_shows_the_last_delivery_per_event_kind_and_unknown_events_by_reason() {
+/// The delivery log and the unrouted events' reasons: a new inbox on the same store (a
+/// restarted process, or another instance) shows what the first one received, once flushed.
+async fn deliveries_and_reasons(adapter: Adapter) {
+    use std::time::Duration;
+
     use meta_messaging_core::Platform;
     use meta_messaging_core::secret::AppSecret;
+    use meta_messaging_core::store::{AccountStatus, MessageStore};
     use meta_messaging_core::webhook::DeliveryBuilder;
 
-    use crate::support::graph_mock::{APP_SECRET, PAGE_ID, PSID};
+    use crate::support::graph_mock::{APP_SECRET, IG_ACCOUNT_ID, PAGE_ID, PSID};
+    use crate::support::inbox::builder_on;
 
-    let h = harness(Tenancy::Single(tenant())).await;
+    let h = harness(Tenancy::Multi).await;
     connect_accounts(h.store.as_ref(), &tenant()).await;
-    let base = serve(Adapter::Axum, h.inbox.clone()).await;
+    // The tenant disconnected its Instagram account: its events are kept unrouted, saying so.
+    h.store
+        .set_account_status(
+            &tenant(),
+            Platform::Instagram,
+            &IG_ACCOUNT_ID.into(),
+            &AccountStatus::Disconnected,
+        )
+        .await
+        .unwrap();
+    let base = serve(adapter, h.inbox.clone()).await;
     let before: Value = crate::support::servers::get_json(&base, "/status").await;
-    let messenger = |report: &Value| {
+    let account = |report: &Value, platform: &str| {
         report["accounts"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|a| a["platform"] == "messenger")
+            .find(|a| a["platform"] == platform)
             .cloned()
             .unwrap()
     };
-    assert_eq!(messenger(&before)["deliveries"], json!([]));
+    assert_eq!(account(&before, "messenger")["deliveries"], json!([]));
+    assert_eq!(account(&before, "instagram")["unrouted"], json!([]));
 
     let now = crate::support::emulator::now_ms();
     let event = |payload: (&str, Value)| {
@@ -115,6 +131,7 @@ async fn status_shows_the_last_delivery_per_event_kind_and_unknown_events_by_rea
         event[payload.0] = payload.1;
         event
     };
+    let secret = AppSecret::new(APP_SECRET);
     let (body, signature) = DeliveryBuilder::new(Platform::Messenger, PAGE_ID)
         .text(PSID, "hi")
         .text(PSID, "still there?")
@@ -123,12 +140,17 @@ async fn status_shows_the_last_delivery_per_event_kind_and_unknown_events_by_rea
             json!({"mid": "m_1", "action": "react", "reaction": "love", "emoji": "❤"}),
         )))
         .messaging_event(event(("game_play", json!({"game_id": "g1"}))))
-        .signed(&AppSecret::new(APP_SECRET));
+        .signed(&secret);
     h.inbox.receive(Some(&signature), &body).await.unwrap();
+    let (body, signature) = DeliveryBuilder::new(Platform::Instagram, IG_ACCOUNT_ID)
+        .text(PSID, "anyone?")
+        .signed(&secret);
+    let receipt = h.inbox.receive(Some(&signature), &body).await.unwrap();
+    assert_eq!(receipt.unrouted, 1);
 
     let after: Value = crate::support::servers::get_json(&base, "/status").await;
-    let account = messenger(&after);
-    let kinds: Vec<(&str, u64)> = account["deliveries"]
+    let messenger = account(&after, "messenger");
+    let kinds: Vec<(&str, u64)> = messenger["deliveries"]
         .as_array()
         .unwrap()
         .iter()
@@ -137,18 +159,52 @@ async fn status_shows_the_last_delivery_per_event_kind_and_unknown_events_by_rea
     assert!(kinds.contains(&("message", 2)), "{kinds:?}");
     assert!(kinds.contains(&("reaction", 1)), "{kinds:?}");
     assert!(kinds.contains(&("unknown", 1)), "{kinds:?}");
-    for kind in account["deliveries"].as_array().unwrap() {
+    for kind in messenger["deliveries"].as_array().unwrap() {
         assert!(kind["last_at_ms"].as_i64().unwrap() >= now, "{kind}");
     }
-    let unknown = account["unknown_events"].as_array().unwrap();
+    let unknown = messenger["unknown_events"].as_array().unwrap();
     assert_eq!(unknown.len(), 1, "{unknown:?}");
     assert_eq!(unknown[0]["count"], 1);
     assert!(!unknown[0]["reason"].as_str().unwrap().is_empty());
-    let instagram = after["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["platform"] == "instagram")
+    assert_eq!(messenger["unrouted"], json!([]));
+    let instagram = account(&after, "instagram");
+    assert_eq!(
+        instagram["deliveries"][0]["count"], 1,
+        "per account: {instagram}"
+    );
+    assert_eq!(instagram["unrouted_events"], 1);
+    let unrouted = instagram["unrouted"].as_array().unwrap();
+    assert_eq!(unrouted.len(), 1, "{unrouted:?}");
+    assert_eq!(unrouted[0]["reason"], "disconnected");
+    assert_eq!(unrouted[0]["count"], 1);
+    assert!(unrouted[0]["last_at_ms"].as_i64().unwrap() >= now);
+
+    // A graceful shutdown adds the log to the store: the next inbox on it starts from there.
+    assert!(h.inbox.shutdown(Duration::from_secs(5)).await.is_clean());
+    let next = builder_on(&h.store, &h.graph, Tenancy::Multi)
+        .build()
         .unwrap();
-    assert_eq!(instagram["deliveries"], json!([]), "per account");
+    let base = serve(adapter, next).await;
+    let restarted: Value = crate::support::servers::get_json(&base, "/status").await;
+    for platform in ["messenger", "instagram"] {
+        let (was, is) = (account(&after, platform), account(&restarted, platform));
+        for field in [
+            "deliveries",
+            "unknown_events",
+            "unrouted",
+            "unrouted_events",
+        ] {
+            assert_eq!(is[field], was[field], "{platform} {field} after a restart");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_status_shows_deliveries_and_reasons_across_restarts() {
+    deliveries_and_reasons(Adapter::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_status_shows_deliveries_and_reasons_across_restarts() {
+    deliveries_and_reasons(Adapter::Actix).await;
 }

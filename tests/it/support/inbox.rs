@@ -33,18 +33,29 @@ pub(crate) async fn harness_with(
 ) -> Harness {
     let store = Arc::new(InMemoryStore::new());
     let graph = GraphMock::start().await;
-    let builder = Inbox::builder()
-        .app_secret(AppSecret::new(APP_SECRET))
-        .verify_token(VerifyToken::new(VERIFY_TOKEN))
-        .store(store.clone())
-        .graph(graph.client())
-        .tenancy(tenancy);
-    let inbox = configure(builder).build().unwrap();
+    let inbox = configure(builder_on(&store, &graph, tenancy))
+        .build()
+        .unwrap();
     Harness {
         inbox,
         store,
         graph,
     }
+}
+
+/// The builder of the harness's inboxes: another one on the same store and Graph mock is
+/// what a restarted process, or a second instance, would be.
+pub(crate) fn builder_on(
+    store: &Arc<InMemoryStore>,
+    graph: &GraphMock,
+    tenancy: Tenancy,
+) -> InboxBuilder {
+    Inbox::builder()
+        .app_secret(AppSecret::new(APP_SECRET))
+        .verify_token(VerifyToken::new(VERIFY_TOKEN))
+        .store(store.clone())
+        .graph(graph.client())
+        .tenancy(tenancy)
 }
 
 /// Connects the test Page (Messenger) and its linked Instagram account for `tenant`.

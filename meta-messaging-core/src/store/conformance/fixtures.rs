@@ -10,6 +10,7 @@ use crate::platform::Platform;
 use crate::store::api::ApplyReport;
 use crate::store::api::{MessageStore, TenantEvent};
 use crate::store::error::StoreError;
+use crate::store::unrouted::{UnroutedEvent, UnroutedReason};
 use crate::webhook::{self, Event};
 
 static CLOCK: AtomicI64 = AtomicI64::new(1_700_000_000_000);
@@ -62,6 +63,15 @@ impl Scene {
             "entry": [{ "id": self.account, "time": tick(), "messaging": items }],
         });
         webhook::parse(body.to_string().as_bytes()).unwrap_or_default()
+    }
+
+    /// Parses a delivery of these `messaging[]` items, as events no tenant received, for
+    /// `reason`.
+    pub fn unrouted(&self, items: Vec<Value>, reason: &UnroutedReason) -> Vec<UnroutedEvent> {
+        self.events(items)
+            .into_iter()
+            .map(|e| UnroutedEvent::new(e, reason.clone()))
+            .collect()
     }
 
     /// Parses a delivery of these `changes[]` items (comments, feed changes).

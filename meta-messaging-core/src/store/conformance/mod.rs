@@ -22,6 +22,7 @@ mod backfill;
 mod cases;
 mod changes;
 mod comments;
+mod deliveries;
 mod early;
 mod fixtures;
 mod handlers;
@@ -47,6 +48,9 @@ pub use self::changes::{
     change_log_tenant_isolation,
 };
 pub use self::comments::comment_threads;
+pub use self::deliveries::{
+    delivery_tallies_add_up, delivery_unknown_reasons_bounded, unrouted_reasons_grouped,
+};
 pub use self::early::{
     delete_before_message, delete_before_outbound, early_edits_apply_on_arrival,
     early_ops_fail_cleanly, early_ops_race_their_message, early_reactions_apply_on_arrival,
@@ -155,6 +159,9 @@ pub async fn run_all(h: &Harness) {
         account_last_event_time,
         unrouted_events_kept_once,
         unrouted_events_listed_for_replay,
+        unrouted_reasons_grouped,
+        delivery_tallies_add_up,
+        delivery_unknown_reasons_bounded,
         idempotency_claim_finish_replay,
         idempotency_release_frees_the_key,
         idempotency_keys_expire_and_are_pruned,

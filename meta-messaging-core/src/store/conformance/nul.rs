@@ -12,8 +12,10 @@ use crate::secret::PageAccessToken;
 use crate::store::account::{AccountStatus, AccountToken, NewAccount};
 use crate::store::api::{MessageStore, OutboundMessage};
 use crate::store::conversation::ParticipantProfile;
+use crate::store::deliveries::{DeliveryTally, Tallied};
 use crate::store::model::{StoredAttachment, StoredMessage, StoredReplyTo};
 use crate::store::query::{ConversationQuery, MessageQuery};
+use crate::store::unrouted::UnroutedReason;
 use crate::webhook::AttachmentType;
 
 /// What the store keeps of a string holding NUL.
@@ -290,7 +292,10 @@ pub async fn nul_characters_are_replaced(h: &Harness) {
         account: fresh("stray\0"),
         ..s.clone()
     };
-    let events = stray.events(vec![stray.text(user, "m\0stray", "any\0one?", tick())]);
+    let events = stray.unrouted(
+        vec![stray.text(user, "m\0stray", "any\0one?", tick())],
+        &UnroutedReason::NoTenant,
+    );
     assert_eq!(store.record_unrouted(&events).await.expect("unrouted"), 1);
     assert_eq!(store.record_unrouted(&events).await.expect("again"), 0);
     let stray_account = AccountId::new(stray.account.as_str());
@@ -299,6 +304,41 @@ pub async fn nul_characters_are_replaced(h: &Harness) {
         .await
         .expect("count");
     assert_eq!(unrouted, 1);
+
+    // The delivery log: the account, kind and reason as written, read back cleaned.
+    let tallies = [
+        DeliveryTally::new(
+            stray.platform,
+            stray.account.as_str(),
+            Tallied::Kind("k\0ind".into()),
+            1,
+            tick(),
+        ),
+        DeliveryTally::new(
+            stray.platform,
+            stray.account.as_str(),
+            Tallied::UnknownReason("re\0ason".into()),
+            1,
+            tick(),
+        ),
+    ];
+    store.record_deliveries(&tallies).await.expect("deliveries");
+    let log = store
+        .delivery_tallies(stray.platform, &stray_account)
+        .await
+        .expect("log");
+    let names: Vec<_> = log
+        .iter()
+        .map(|t| (t.account_id.as_str(), &t.tallied))
+        .collect();
+    let account = kept(&stray.account);
+    assert_eq!(
+        names,
+        [
+            (account.as_str(), &Tallied::Kind(kept("k\0ind"))),
+            (account.as_str(), &Tallied::UnknownReason(kept("re\0ason"))),
+        ]
+    );
 
     // NUL and U+FFFD name the same row: the store keeps only the latter.
     let cleaned = Scene {

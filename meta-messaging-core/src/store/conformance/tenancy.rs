@@ -13,6 +13,7 @@ use crate::store::api::MessageStore;
 use crate::store::error::StoreError;
 use crate::store::model::StoredMessage;
 use crate::store::query::{ConversationQuery, MessageQuery};
+use crate::store::unrouted::UnroutedReason;
 
 /// Tenant A and tenant B, both connected to the same account (the same Page linked twice).
 fn two_tenants(platform: Platform) -> (Scene, Scene) {
@@ -393,7 +394,10 @@ pub async fn account_last_event_time(h: &Harness) {
 pub async fn unrouted_events_kept_once(h: &Harness) {
     let store = &*h.store;
     let stray = Scene::new(Platform::Messenger);
-    let events = stray.events(vec![stray.text("u11", "stray-1", "anyone?", tick())]);
+    let events = stray.unrouted(
+        vec![stray.text("u11", "stray-1", "anyone?", tick())],
+        &UnroutedReason::NoTenant,
+    );
     assert_eq!(store.record_unrouted(&events).await.expect("unrouted"), 1);
     assert_eq!(
         store
@@ -424,11 +428,14 @@ pub async fn unrouted_events_listed_for_replay(h: &Harness) {
         stray.reaction("u12", "replay-1", "react", "❤", tick()),
     ];
     store
-        .record_unrouted(&stray.events(items))
+        .record_unrouted(&stray.unrouted(items, &UnroutedReason::NoTenant))
         .await
         .expect("unrouted");
     store
-        .record_unrouted(&other.events(vec![other.text("u13", "elsewhere", "no", tick())]))
+        .record_unrouted(&other.unrouted(
+            vec![other.text("u13", "elsewhere", "no", tick())],
+            &UnroutedReason::NoTenant,
+        ))
         .await
         .expect("other");
     let account = AccountId::new(stray.account.as_str());

@@ -10,6 +10,7 @@ mod media;
 mod pending;
 mod state;
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ use super::backfill::BackfillProgress;
 use super::changes::{ChangeNotice, ChangeNotices, ChangePage};
 use super::conversation::{Conversation, ParticipantProfile};
 use super::cursor::{Cursor, ListKind};
+use super::deliveries::{DeliveryTallies, DeliveryTally};
 use super::error::StoreError;
 use super::failpoint::FailPoint;
 use super::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
@@ -32,12 +34,12 @@ use super::media::{MediaRecord, NewMedia, StoredMediaId};
 use super::model::{Direction, StoredMessage};
 use super::nul::cleaned;
 use super::owner::ThreadOwner;
-use super::plan::{ConversationKey, Plan, Target, now_ms, raw_row};
+use super::plan::{ConversationKey, Plan, Target, now_ms};
 use super::query::{ConversationQuery, MessageQuery, Order, StorePage, into_page, page_size};
+use super::unrouted::{UnroutedEvent, UnroutedTally};
 use crate::ids::{AccountId, MessageId, TenantId, UserId};
 use crate::ids::{ConversationId, StoredMessageId};
 use crate::platform::Platform;
-use crate::webhook::Event;
 
 /// A [`MessageStore`] in process memory: nothing survives a restart.
 ///
@@ -51,6 +53,8 @@ pub struct InMemoryStore {
     handler_queue: handler_queue::HandlerQueue,
     fail: FailPoint,
     notices: ChangeNotices,
+    /// The delivery log: apart from `state`, since it is written apart from the events.
+    deliveries: Mutex<DeliveryTallies>,
 }
 
 impl InMemoryStore {
@@ -70,6 +74,13 @@ impl InMemoryStore {
         // A panic while holding the lock happens before a write commits or after it is
         // undone, so the state is consistent either way.
         self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock_deliveries(&self) -> MutexGuard<'_, DeliveryTallies> {
+        // Each tally is added whole under the lock: a panic cannot leave one half-added.
+        self.deliveries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -199,17 +210,8 @@ impl MessageStore for InMemoryStore {
             .ok_or_else(|| not_found("message", message.message_id.as_str()))
     }
 
-    async fn record_unrouted(&self, events: &[Event]) -> Result<u64, StoreError> {
-        let rows: Vec<_> = events
-            .iter()
-            .map(|e| {
-                raw_row(
-                    TenantId::new(""),
-                    e,
-                    Some("no tenant for this account".into()),
-                )
-            })
-            .collect();
+    async fn record_unrouted(&self, events: &[UnroutedEvent]) -> Result<u64, StoreError> {
+        let rows: Vec<_> = events.iter().map(UnroutedEvent::row).collect();
         self.write(|tx| {
             let mut new = 0;
             for row in &rows {
@@ -232,6 +234,54 @@ impl MessageStore for InMemoryStore {
             .filter(|e| e.platform == platform && e.account_id == *account_id)
             .count();
         Ok(n as u64)
+    }
+
+    async fn unrouted_tallies(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<UnroutedTally>, StoreError> {
+        let account_id = &cleaned(account_id);
+        let state = self.lock();
+        let mut by_reason: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+        for kept in state
+            .unrouted
+            .values()
+            .filter(|e| e.platform == platform && e.account_id == *account_id)
+        {
+            let reason = kept.reason.as_deref().unwrap_or_default();
+            let (count, last) = by_reason.entry(reason).or_insert((0, kept.received_at_ms));
+            *count += 1;
+            *last = (*last).max(kept.received_at_ms);
+        }
+        Ok(by_reason
+            .into_iter()
+            .map(|(reason, (count, last))| {
+                let reason = reason.parse().unwrap_or_else(|never| match never {});
+                UnroutedTally::new(reason, count, last)
+            })
+            .collect())
+    }
+
+    async fn record_deliveries(&self, tallies: &[DeliveryTally]) -> Result<(), StoreError> {
+        // One write per tally, as in SQL; all of them counted before any is added, so a failed
+        // one adds nothing.
+        for _ in tallies {
+            self.fail.hit()?;
+        }
+        let mut log = self.lock_deliveries();
+        for tally in tallies {
+            log.add(&cleaned(tally));
+        }
+        Ok(())
+    }
+
+    async fn delivery_tallies(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<DeliveryTally>, StoreError> {
+        Ok(self.lock_deliveries().of(platform, &cleaned(account_id)))
     }
 
     async fn unrouted_events(
@@ -512,6 +562,19 @@ impl MessageStore for InMemoryStore {
         account_id: &AccountId,
     ) -> Result<Vec<TenantId>, StoreError> {
         Ok(self.tenants_of(platform, &cleaned(account_id)))
+    }
+
+    async fn account_registered(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<bool, StoreError> {
+        let account_id = cleaned(account_id);
+        Ok(self
+            .lock()
+            .accounts
+            .values()
+            .any(|a| a.platform == platform && a.account_id == account_id))
     }
 
     async fn changes_after(

@@ -326,7 +326,7 @@ impl Tx<'_> {
                 platform: row.platform,
                 account_id: row.account_id.clone(),
                 kind: row.kind.clone(),
-                reason: None,
+                reason: row.reason.clone(),
                 timestamp_ms: row.timestamp_ms,
                 received_at_ms: row.received_at_ms,
                 raw,

@@ -211,6 +211,23 @@ where
         .map_err(StoreError::db("resolving tenants"))?;
         Ok(tenants.into_iter().map(TenantId::new).collect())
     }
+
+    pub(super) async fn account_registered(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<bool, StoreError> {
+        // The rows of one account: one per tenant that connected it.
+        let tenants: i64 = sqlx::query_scalar::<DB, i64>(
+            "SELECT COUNT(*) FROM accounts WHERE platform = $1 AND account_id = $2",
+        )
+        .bind(platform.as_str())
+        .bind(account_id.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::db("looking up an account"))?;
+        Ok(tenants > 0)
+    }
 }
 
 /// Writes re-sealed tokens back to their rows.

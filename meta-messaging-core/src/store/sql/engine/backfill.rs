@@ -3,7 +3,7 @@
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::Engine;
+use super::{Engine, count};
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
 use crate::store::backfill::BackfillProgress;
@@ -129,10 +129,4 @@ where
         progress.updated_at_ms = row.try_get(11).map_err(StoreError::db(READ))?;
         Ok((TenantId::new(tenant), progress))
     }
-}
-
-/// A count as the database's signed integer; counts past `i64::MAX` cannot happen in practice,
-/// so they saturate rather than fail a save.
-fn count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -9,12 +9,13 @@
 //! | `changes.rs` | the change log: appending a transaction's changes, reading, pruning |
 //! | `ops.rs` | changes to stored messages: reactions, edits, deletes, receipts |
 //! | `pending.rs` | changes whose message has not arrived yet: kept, then applied when it does |
-//! | `raw_events.rs` | events kept whole: raw (orphans, unsupported) and unrouted |
+//! | `raw_events.rs` | events kept whole: raw (orphans, unsupported) and unrouted, with why |
 //! | `messages.rs` | reading messages: by id, pages, counts |
 //! | `conversations.rs` | reading conversations, and marking read, archiving, profiles |
 //! | `accounts.rs` | accounts, their sealed tokens, tenant routing |
 //! | `handler_queue.rs` | the event handlers' queue: queueing once, leases, cursors |
 //! | `backfill.rs` | backfill progress: save and read one account's row |
+//! | `deliveries.rs` | the delivery log: tallies added per account, kind and unknown reason |
 //! | `idempotency.rs` | idempotency records: claim, finish, release, prune |
 //! | `media.rs` | media records of kept attachments: record, read, delete, prune |
 //! | `dynamic.rs` | the statement builder of the list queries |
@@ -27,6 +28,7 @@ mod accounts;
 mod backfill;
 mod changes;
 mod conversations;
+mod deliveries;
 mod dynamic;
 mod handler_queue;
 mod idempotency;
@@ -175,6 +177,12 @@ async fn begin_on<DB: SqlDialect>(pool: &sqlx::Pool<DB>) -> Result<Tx<DB>, Store
             begun => return begun.map_err(StoreError::db("beginning a transaction")),
         }
     }
+}
+
+/// A count as the database's signed integer; counts past `i64::MAX` cannot happen in practice,
+/// so they saturate rather than fail a write.
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 async fn commit<DB: sqlx::Database>(tx: Tx<DB>) -> Result<(), StoreError> {

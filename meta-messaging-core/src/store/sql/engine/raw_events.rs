@@ -1,7 +1,7 @@
 //! Events kept whole: a tenant's raw events (orphans, unsupported kinds) and the events no
-//! tenant's account received (unrouted).
+//! tenant's account received (unrouted), with why.
 
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::write::OP;
 use super::{Engine, Tx, commit};
@@ -13,6 +13,7 @@ use crate::store::plan::RawRow;
 use crate::store::query::page_size;
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{RAW_EVENT_COLUMNS, RawEventRecord};
+use crate::store::unrouted::UnroutedTally;
 
 impl<DB: SqlDialect> Engine<DB>
 where
@@ -65,13 +66,14 @@ where
         let mut new = 0;
         for r in rows {
             new += sqlx::query::<DB>(
-                "INSERT INTO unrouted_events (platform, account_id, kind, timestamp_ms, \
-                 received_at_ms, event_hash, raw) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                "INSERT INTO unrouted_events (platform, account_id, kind, reason, timestamp_ms, \
+                 received_at_ms, event_hash, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (event_hash) DO NOTHING",
             )
             .bind(r.platform.as_str())
             .bind(r.account_id.as_str())
             .bind(r.kind.as_str())
+            .bind(r.reason.as_deref().unwrap_or_default())
             .bind(r.timestamp_ms)
             .bind(r.received_at_ms)
             .bind(r.event_hash.as_str())
@@ -101,6 +103,34 @@ where
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    pub(super) async fn unrouted_tallies(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<UnroutedTally>, StoreError> {
+        const READ: &str = "counting unrouted events by reason";
+        let rows = sqlx::query::<DB>(
+            "SELECT reason, COUNT(*), MAX(received_at_ms) FROM unrouted_events \
+             WHERE platform = $1 AND account_id = $2 GROUP BY reason ORDER BY reason",
+        )
+        .bind(platform.as_str())
+        .bind(account_id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db(READ))?;
+        rows.iter()
+            .map(|row| {
+                let reason: String = row.try_get(0).map_err(StoreError::db(READ))?;
+                let count: i64 = row.try_get(1).map_err(StoreError::db(READ))?;
+                Ok(UnroutedTally::new(
+                    reason.parse().unwrap_or_else(|never| match never {}),
+                    u64::try_from(count).unwrap_or(0),
+                    row.try_get(2).map_err(StoreError::db(READ))?,
+                ))
+            })
+            .collect()
+    }
+
     pub(super) async fn unrouted_events(
         &self,
         platform: Platform,
@@ -110,7 +140,7 @@ where
     ) -> Result<Vec<RawEvent>, StoreError> {
         let size = page_size(limit)?;
         sqlx::query_as::<DB, RawEventRecord>(
-            "SELECT id, '' AS tenant_id, platform, account_id, kind, CAST(NULL AS TEXT) AS reason, \
+            "SELECT id, '' AS tenant_id, platform, account_id, kind, reason, \
              timestamp_ms, received_at_ms, raw FROM unrouted_events \
              WHERE platform = $1 AND account_id = $2 AND id > $3 ORDER BY id LIMIT $4",
         )

@@ -17,6 +17,7 @@ use crate::store::backfill::BackfillProgress;
 use crate::store::batch::{BatchConfig, GroupCommit, PlanOutcome, PlanWriter};
 use crate::store::changes::{ChangeNotice, ChangePage};
 use crate::store::conversation::{Conversation, ParticipantProfile};
+use crate::store::deliveries::DeliveryTally;
 use crate::store::error::StoreError;
 use crate::store::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use crate::store::idempotency::{
@@ -24,12 +25,12 @@ use crate::store::idempotency::{
 };
 use crate::store::media::{MediaRecord, NewMedia, StoredMediaId};
 use crate::store::model::StoredMessage;
-use crate::store::nul::cleaned;
+use crate::store::nul::{Clean, cleaned};
 use crate::store::owner::ThreadOwner;
-use crate::store::plan::{Plan, raw_row};
+use crate::store::plan::Plan;
 use crate::store::query::{ConversationQuery, MessageQuery, StorePage};
 use crate::store::sql::dialect::SqlDialect;
-use crate::webhook::Event;
+use crate::store::unrouted::{UnroutedEvent, UnroutedTally};
 
 /// A [`MessageStore`] in a SQL database: the type behind `SqliteStore` (feature `sqlite`) and
 /// `PostgresStore` (feature `postgres`), which open it. Both run the same statements; `DB` is
@@ -170,11 +171,8 @@ where
             })
     }
 
-    async fn record_unrouted(&self, events: &[Event]) -> Result<u64, StoreError> {
-        let rows: Vec<_> = events
-            .iter()
-            .map(|e| raw_row(TenantId::new(""), e, None))
-            .collect();
+    async fn record_unrouted(&self, events: &[UnroutedEvent]) -> Result<u64, StoreError> {
+        let rows: Vec<_> = events.iter().map(UnroutedEvent::row).collect();
         self.engine.record_unrouted(&rows).await
     }
 
@@ -197,6 +195,32 @@ where
     ) -> Result<u64, StoreError> {
         self.engine
             .unrouted_count(platform, &cleaned(account_id))
+            .await
+    }
+
+    async fn unrouted_tallies(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<UnroutedTally>, StoreError> {
+        self.engine
+            .unrouted_tallies(platform, &cleaned(account_id))
+            .await
+    }
+
+    async fn record_deliveries(&self, tallies: &[DeliveryTally]) -> Result<(), StoreError> {
+        let mut tallies = tallies.to_vec();
+        tallies.clean();
+        self.engine.record_deliveries(&tallies).await
+    }
+
+    async fn delivery_tallies(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<Vec<DeliveryTally>, StoreError> {
+        self.engine
+            .delivery_tallies(platform, &cleaned(account_id))
             .await
     }
 
@@ -367,6 +391,16 @@ where
     ) -> Result<Vec<TenantId>, StoreError> {
         self.engine
             .tenants_for_account(platform, &cleaned(account_id))
+            .await
+    }
+
+    async fn account_registered(
+        &self,
+        platform: Platform,
+        account_id: &AccountId,
+    ) -> Result<bool, StoreError> {
+        self.engine
+            .account_registered(platform, &cleaned(account_id))
             .await
     }
 

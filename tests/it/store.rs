@@ -138,6 +138,7 @@ conformance_tests!(
     interrupted_backfills,
     history_arrives_read,
     media_records,
+    media_recorded_together,
     pagination_under_concurrent_inserts,
     invalid_cursors_are_refused,
     tenant_isolation_reads,

@@ -5,7 +5,7 @@ use crate::telemetry::record as telemetry;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::Inbox;
 use super::error::InboxError;
@@ -14,7 +14,8 @@ use crate::ids::{MessageId, TenantId};
 use crate::media::{MediaDownloader, MediaError, MediaStore};
 use crate::platform::Platform;
 use crate::store::{
-    MediaRecord, MessageStore, NewMedia, StoreError, StoredMediaId, TenantEvent, now_ms,
+    MediaRecord, MessageStore, NewMedia, StoreError, StoredMediaId, StoredMessage, TenantEvent,
+    now_ms,
 };
 use crate::webhook::{AttachmentType, EventDetails};
 
@@ -24,6 +25,9 @@ pub const DEFAULT_MEDIA_QUEUE: usize = 1024;
 
 /// Downloads at once, unless told otherwise.
 pub const DEFAULT_MEDIA_CONCURRENCY: usize = 4;
+
+/// Most finished downloads recorded in one write.
+const RECORD_BATCH: usize = 256;
 
 /// How long kept media is kept unless told otherwise: 90 days.
 pub const DEFAULT_MEDIA_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -159,23 +163,37 @@ impl std::fmt::Debug for MediaJob {
     }
 }
 
-/// What the background task needs, apart from the inbox (which it must not keep alive).
+/// A finished download waiting for the recorder, and where its outcome goes.
+#[derive(Debug)]
+struct Recording {
+    tenant: TenantId,
+    media: NewMedia,
+    outcome: oneshot::Sender<Result<Option<StoredMessage>, StoreError>>,
+}
+
+/// What the background tasks need, apart from the inbox (which they must not keep alive).
 #[derive(Debug)]
 struct Keeper {
     files: Arc<dyn MediaStore>,
     store: Arc<dyn MessageStore>,
     downloader: MediaDownloader,
     mount: Option<String>,
+    /// To the recorder task: it ends once every keeper is gone and what they sent is recorded.
+    recorder: mpsc::Sender<Recording>,
 }
 
-/// The inbox's media settings, its queue, and the background task's start.
+/// What starts the background tasks: the download queue's receiving end, the downloads at
+/// once, and the recorder's receiving end.
+type Start = (mpsc::Receiver<MediaJob>, usize, mpsc::Receiver<Recording>);
+
+/// The inbox's media settings, its queue, and the background tasks' start.
 #[derive(Debug)]
 pub(super) struct MediaKeeping {
     keeper: Arc<Keeper>,
     retention: Duration,
     queue: mpsc::Sender<MediaJob>,
-    /// Taken by the first call that runs in a runtime, which starts the task.
-    start: Mutex<Option<(mpsc::Receiver<MediaJob>, usize)>>,
+    /// Taken by the first call that runs in a runtime, which starts the tasks.
+    start: Mutex<Option<Start>>,
 }
 
 impl MediaKeeping {
@@ -199,16 +217,18 @@ impl MediaKeeping {
             None => downloader,
         };
         let (queue, jobs) = mpsc::channel(options.queue);
+        let (recorder, recordings) = mpsc::channel(RECORD_BATCH);
         Ok(Self {
             keeper: Arc::new(Keeper {
                 files: options.files,
                 store,
                 downloader,
                 mount: options.mount,
+                recorder,
             }),
             retention: options.retention,
             queue,
-            start: Mutex::new(Some((jobs, options.concurrency))),
+            start: Mutex::new(Some((jobs, options.concurrency, recordings))),
         })
     }
 
@@ -218,7 +238,8 @@ impl MediaKeeping {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        if let Some((jobs, concurrency)) = taken {
+        if let Some((jobs, concurrency, recordings)) = taken {
+            tokio::spawn(record(Arc::clone(&self.keeper.store), recordings));
             tokio::spawn(run(Arc::clone(&self.keeper), jobs, concurrency));
         }
     }
@@ -311,16 +332,35 @@ async fn run(keeper: Arc<Keeper>, mut jobs: mpsc::Receiver<MediaJob>, concurrenc
         };
         let keeper = Arc::clone(&keeper);
         tokio::spawn(async move {
-            if let Err(err) = keeper.run(&job).await {
+            if let Err(err) = keeper.run(&job, slot).await {
                 tracing::warn!(?job, error = %ErrorChain(&err), "media: a job failed");
             }
-            drop(slot);
         });
     }
 }
 
+/// Records the finished downloads, everything waiting at once (up to [`RECORD_BATCH`]) in one
+/// write, so that pictures arriving together cost one durable commit, not one each. Ends once
+/// every sender is gone and all they sent is recorded.
+async fn record(store: Arc<dyn MessageStore>, mut waiting: mpsc::Receiver<Recording>) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while waiting.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let (items, outcomes): (Vec<_>, Vec<_>) = batch
+            .drain(..)
+            .map(|r| ((r.tenant, r.media), r.outcome))
+            .unzip();
+        let recorded = store.record_media_batch(&items).await;
+        for (outcome, recorded) in outcomes.into_iter().zip(recorded) {
+            // A worker that went away (the runtime is stopping) needs no answer.
+            let _ = outcome.send(recorded);
+        }
+    }
+}
+
 impl Keeper {
-    async fn run(&self, job: &MediaJob) -> Result<(), InboxError> {
+    /// Runs a job in a download `slot`, which a download gives back once its file is written
+    /// and handed to the recorder: waiting for the record is no download.
+    async fn run(&self, job: &MediaJob, slot: OwnedSemaphorePermit) -> Result<(), InboxError> {
         match job {
             MediaJob::Keep {
                 tenant,
@@ -328,7 +368,10 @@ impl Keeper {
                 message_id,
                 index,
                 url,
-            } => self.keep(tenant, *platform, message_id, *index, url).await,
+            } => {
+                self.keep(tenant, *platform, message_id, *index, url, slot)
+                    .await
+            }
             MediaJob::Forget {
                 tenant,
                 platform,
@@ -354,6 +397,7 @@ impl Keeper {
         message_id: &MessageId,
         index: u32,
         url: &str,
+        slot: OwnedSemaphorePermit,
     ) -> Result<(), InboxError> {
         let Some(message) = self
             .store
@@ -389,14 +433,37 @@ impl Keeper {
             .mime
             .unwrap_or_else(|| "application/octet-stream".to_owned());
         let media = NewMedia::new(message.id, index, &sha256, mime, size, media_url, now_ms());
-        telemetry::media_download("kept", size);
-        if self.store.record_media(tenant, &media).await?.is_none() {
+        let recorded = self.record(tenant, media, slot).await?;
+        if recorded.is_some() {
+            telemetry::media_download("kept", size);
+        } else if !self.store.media_in_use(&sha256).await? {
             // The message was unsent meanwhile: its file goes unless another message has it.
-            if !self.store.media_in_use(&sha256).await? {
-                self.files.delete(&sha256).await?;
-            }
+            self.files.delete(&sha256).await?;
         }
         Ok(())
+    }
+
+    /// Hands a finished download to the recorder, gives the download `slot` back, and waits
+    /// for the record.
+    async fn record(
+        &self,
+        tenant: &TenantId,
+        media: NewMedia,
+        slot: OwnedSemaphorePermit,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let (outcome, recorded) = oneshot::channel();
+        let recording = Recording {
+            tenant: tenant.clone(),
+            media,
+            outcome,
+        };
+        // Both fail only when the recorder has ended: the runtime is stopping.
+        self.recorder
+            .send(recording)
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        drop(slot);
+        recorded.await.map_err(|_| StoreError::WriterStopped)?
     }
 
     /// Where the inbox serves the kept attachment `id`.

@@ -581,11 +581,31 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
     /// `mime`, `size`, `sha256`, `stored: true`) and a `message_updated` change. Returns the
     /// message as it is now, or `None` (recording nothing) when the tenant has no such message,
     /// it was deleted, or it has no attachment at that position.
+    ///
+    /// Provided: [`record_media_batch`](Self::record_media_batch) of one.
     async fn record_media(
         &self,
         tenant: &TenantId,
         media: &NewMedia,
-    ) -> Result<Option<StoredMessage>, StoreError>;
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.record_media_batch(&[(tenant.clone(), media.clone())])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(super::media::unanswered()))
+    }
+
+    /// Records downloaded attachments, each as [`record_media`](Self::record_media) does, in
+    /// one write for all of them: one transaction (one durable commit) and one append to the
+    /// change log, with a `message_updated` change for each message recorded. Returns each
+    /// item's outcome, in order: the message as it is now, `None` where `record_media` would
+    /// record nothing (the other items are recorded all the same), or the item's error.
+    ///
+    /// When the write of all of them fails, each item is written alone, so that an item that
+    /// fails fails alone; when the database itself is unavailable, every item gets that error.
+    async fn record_media_batch(
+        &self,
+        items: &[(TenantId, NewMedia)],
+    ) -> Vec<Result<Option<StoredMessage>, StoreError>>;
 
     /// A tenant's kept attachment (`None` for another tenant's).
     async fn get_media(

@@ -6,7 +6,10 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::model::StoredAttachment;
+use super::error::StoreError;
+use super::model::{StoredAttachment, StoredMessage};
+use super::nul::cleaned;
+use crate::error::ErrorChain;
 use crate::ids::{StoredMessageId, TenantId};
 
 /// The id of a kept attachment: what `GET {mount}/media/{id}` names.
@@ -70,7 +73,8 @@ pub struct MediaRecord {
 }
 
 /// A downloaded attachment to record, for
-/// [`MessageStore::record_media`](super::MessageStore::record_media).
+/// [`MessageStore::record_media`](super::MessageStore::record_media) and
+/// [`record_media_batch`](super::MessageStore::record_media_batch).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NewMedia {
@@ -141,5 +145,98 @@ impl NewMedia {
         a.sha256 = Some(self.sha256.clone());
         a.stored = true;
         true
+    }
+}
+
+/// What recording one kept attachment came to: the message as it is now, or `None` when
+/// nothing was recorded.
+pub(crate) type Recorded = Result<Option<StoredMessage>, StoreError>;
+
+/// [`MessageStore::record_media_batch`](super::MessageStore::record_media_batch) on a backend
+/// whose `write` records items (tenant checked by `check_tenant`, cleaned of NUL) in one
+/// transaction, returning each one's outcome or the error that rolled them all back.
+///
+/// When that transaction fails, each item is written alone, so that an item that cannot be
+/// recorded fails alone, unless the database itself is unavailable: each item alone would
+/// wait for it in turn, so each gets that error at once.
+pub(crate) async fn record_together<W, F>(
+    items: &[(TenantId, NewMedia)],
+    check_tenant: fn(&TenantId) -> Result<(), StoreError>,
+    write: W,
+) -> Vec<Recorded>
+where
+    W: Fn(Vec<(TenantId, NewMedia)>) -> F,
+    F: Future<Output = Result<Vec<Recorded>, StoreError>>,
+{
+    let mut outcomes: Vec<Option<Recorded>> = Vec::with_capacity(items.len());
+    let mut valid = Vec::with_capacity(items.len());
+    for (tenant, media) in items {
+        match check_tenant(tenant) {
+            Ok(()) => {
+                valid.push((cleaned(tenant), cleaned(media)));
+                outcomes.push(None);
+            }
+            Err(err) => outcomes.push(Some(Err(err))),
+        }
+    }
+    let written = match valid.len() {
+        0 => Vec::new(),
+        1 => write(valid).await.unwrap_or_else(|err| vec![Err(err)]),
+        _ => match write(valid.clone()).await {
+            Ok(written) => written,
+            Err(err) => alone(valid, err, &write).await,
+        },
+    }
+    .into_iter();
+    fill(outcomes, written)
+}
+
+/// Writes each item in a transaction of its own, after `err` failed the one of them all.
+async fn alone<W, F>(items: Vec<(TenantId, NewMedia)>, err: StoreError, write: &W) -> Vec<Recorded>
+where
+    W: Fn(Vec<(TenantId, NewMedia)>) -> F,
+    F: Future<Output = Result<Vec<Recorded>, StoreError>>,
+{
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    if err.is_unavailable() {
+        let err = std::sync::Arc::new(err);
+        return items
+            .iter()
+            .map(|_| Err(StoreError::Unavailable(std::sync::Arc::clone(&err))))
+            .collect();
+    }
+    tracing::warn!(
+        items = items.len(),
+        error = %ErrorChain(&err),
+        "store: recording kept attachments together failed; recording each alone"
+    );
+    let mut written = Vec::with_capacity(items.len());
+    for item in items {
+        written.extend(write(vec![item]).await.unwrap_or_else(|err| vec![Err(err)]));
+    }
+    written
+}
+
+/// The outcomes in the items' order: those already known (refused before the write), the
+/// written ones in the gaps.
+fn fill(
+    outcomes: Vec<Option<Recorded>>,
+    mut written: impl Iterator<Item = Recorded>,
+) -> Vec<Recorded> {
+    outcomes
+        .into_iter()
+        .map(|known| {
+            known
+                .or_else(|| written.next())
+                .unwrap_or_else(|| Err(unanswered()))
+        })
+        .collect()
+}
+
+/// The outcome of an item that a write of kept attachments left unanswered (a backend bug):
+/// not made up.
+pub(crate) fn unanswered() -> StoreError {
+    StoreError::Invariant {
+        what: "a write of kept attachments answered fewer items than it was given",
     }
 }

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use meta_messaging_core::inbox::{InboxError, InboxEvent, MediaOptions, Tenancy};
-use meta_messaging_core::media::{FsMediaStore, MediaDownloader};
+use meta_messaging_core::media::{FsMediaStore, MediaDownloader, MediaError, MediaStore};
 use meta_messaging_core::platform::Platform;
 use meta_messaging_core::secret::AppSecret;
-use meta_messaging_core::store::{StoreError, StoredMediaId, StoredMessage};
+use meta_messaging_core::store::{MessageStore as _, StoreError, StoredMediaId, StoredMessage};
 use meta_messaging_core::webhook::{self, DeliveryBuilder};
 use serde_json::json;
 use sha2::Digest as _;
@@ -135,6 +135,107 @@ async fn kept_media_is_announced_served_to_its_tenant_only_and_pruned() {
     let left: Vec<_> = walk(dir.path());
     assert!(left.is_empty(), "files left: {left:?}");
     assert_eq!(h.inbox.prune_media().await.unwrap(), 0);
+}
+
+/// A media store that says which files it deleted.
+#[derive(Debug)]
+struct Watched {
+    files: FsMediaStore,
+    deleted: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+#[async_trait::async_trait]
+impl MediaStore for Watched {
+    async fn put(&self, bytes: &[u8]) -> Result<String, MediaError> {
+        self.files.put(bytes).await
+    }
+
+    async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, MediaError> {
+        self.files.get(sha256).await
+    }
+
+    async fn delete(&self, sha256: &str) -> Result<(), MediaError> {
+        self.files.delete(sha256).await?;
+        let _ = self.deleted.send(sha256.to_owned());
+        Ok(())
+    }
+}
+
+/// A message unsent while its picture downloads: the recorder finds it gone, records nothing,
+/// and the file the download wrote is deleted.
+#[tokio::test]
+async fn a_picture_unsent_during_its_download_leaves_no_file() {
+    let cdn = MockServer::start().await;
+    let picture = bytes(1_000, 3);
+    Mock::given(method("GET"))
+        .and(path("/x/late.jpg"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(picture.clone(), "image/jpeg")
+                .set_delay(Duration::from_millis(300)),
+        )
+        .expect(1)
+        .mount(&cdn)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (deleted, mut deletions) = tokio::sync::mpsc::unbounded_channel();
+    let files = Watched {
+        files: FsMediaStore::new(dir.path()).unwrap(),
+        deleted,
+    };
+    let h = harness_with(Tenancy::Single(tenant()), |b| {
+        b.media(MediaOptions::new(files))
+    })
+    .await;
+    connect_accounts(h.store.as_ref(), &tenant()).await;
+    let signature = |body: &[u8]| webhook::sign(&AppSecret::new(APP_SECRET), body);
+    let mid = "aWdfZAG1faXRlbTpsYXRl";
+    let body = DeliveryBuilder::new(Platform::Instagram, IG_ACCOUNT_ID)
+        .messaging_event(json!({
+            "sender": {"id": IGSID}, "recipient": {"id": IG_ACCOUNT_ID}, "timestamp": 1_733_412_999_000_i64,
+            "message": {"mid": mid, "attachments": [
+                {"type": "image", "payload": {"url": format!("{}/x/late.jpg", cdn.uri())}},
+            ]}
+        }))
+        .build();
+    h.inbox
+        .receive(Some(&signature(&body)), &body)
+        .await
+        .unwrap();
+    // The download has started (the message was there when it did) before the unsend lands.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while cdn.received_requests().await.unwrap_or_default().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the download starts within 5 s");
+    let unsend = DeliveryBuilder::new(Platform::Instagram, IG_ACCOUNT_ID)
+        .messaging_event(json!({
+            "sender": {"id": IGSID}, "recipient": {"id": IG_ACCOUNT_ID}, "timestamp": 1_733_413_000_000_i64,
+            "message": {"mid": mid, "is_deleted": true}
+        }))
+        .build();
+    h.inbox
+        .receive(Some(&signature(&unsend)), &unsend)
+        .await
+        .unwrap();
+
+    let gone = tokio::time::timeout(Duration::from_secs(10), deletions.recv())
+        .await
+        .expect("the file is deleted within 10 s")
+        .expect("open");
+    assert_eq!(gone, hex::encode(sha2::Sha256::digest(&picture)));
+    let message = h
+        .store
+        .find_message(&tenant(), Platform::Instagram, &mid.into())
+        .await
+        .unwrap()
+        .expect("the message");
+    assert!(message.deleted);
+    assert!(message.attachments.iter().all(|a| !a.stored), "{message:?}");
+    let left = walk(dir.path());
+    assert!(left.is_empty(), "files left: {left:?}");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -1,13 +1,15 @@
 //! Conformance: media records of kept attachments.
 
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::Harness;
 use super::fixtures::{Scene, fresh, tick};
-use crate::ids::MessageId;
+use crate::ids::{MessageId, TenantId};
 use crate::platform::Platform;
 use crate::store::api::MessageStore;
-use crate::store::changes::ChangeSubject;
+use crate::store::changes::{ChangeNotice, ChangeSubject};
+use crate::store::error::StoreError;
 use crate::store::media::{NewMedia, StoredMediaId};
 use crate::store::model::StoredMessage;
 use crate::store::plan::now_ms;
@@ -182,4 +184,174 @@ pub async fn media_records(h: &Harness) {
     assert_eq!(ours.len(), 1, "{pruned:?}");
     assert_eq!(ours[0].message_id, old.id);
     assert!(!store.media_in_use(&old_sha).await.expect("media_in_use"));
+}
+
+/// The kept attachments of a message, in its tenant, as a download would record them.
+fn kept(s: &Scene, m: &StoredMessage, index: u32) -> (TenantId, NewMedia) {
+    let id = StoredMediaId::of_attachment(&s.tenant, m.id, index);
+    let media = NewMedia::new(
+        m.id,
+        index,
+        fresh_sha256(),
+        "image/jpeg",
+        5,
+        format!("media/{id}"),
+        now_ms(),
+    );
+    (s.tenant.clone(), media)
+}
+
+/// The notices received so far, one per tenant's commit.
+fn received(notices: &mut tokio::sync::broadcast::Receiver<ChangeNotice>) -> Vec<ChangeNotice> {
+    std::iter::from_fn(|| notices.try_recv().ok()).collect()
+}
+
+/// `record_media_batch` records several downloads, of several tenants and of two attachments
+/// of one message, in one write: each item as `record_media` would (`None` for a message unsent
+/// meanwhile, an error for an empty tenant id, the others recorded all the same), with one
+/// `message_updated` change per message recorded and one notice per tenant. When the write of
+/// all of them fails, each item is recorded alone.
+pub async fn media_recorded_together(h: &Harness) {
+    let store = &*h.store;
+    let s = Scene::new(Platform::Instagram);
+    let other = Scene::new(Platform::Messenger);
+    let user = fresh("u");
+    let (two, unsent, one, theirs) = (fresh("m_"), fresh("m_"), fresh("m_"), fresh("m_"));
+    let (later, last) = (fresh("m_"), fresh("m_"));
+    let url = |i: u32| format!("https://cdn.example/{}-{i}.jpg", fresh("i"));
+    let image = |i| json!({"type": "image", "payload": {"url": url(i)}});
+    s.apply(
+        store,
+        vec![
+            json!({"sender": {"id": user}, "recipient": {"id": s.account}, "timestamp": tick(),
+                   "message": {"mid": two, "attachments": [image(0), image(1)]}}),
+            s.image(&user, &unsent, &url(0), tick()),
+            s.image(&user, &one, &url(0), tick()),
+            s.image(&user, &later, &url(0), tick()),
+            s.image(&user, &last, &url(0), tick()),
+        ],
+    )
+    .await
+    .expect("apply images");
+    other
+        .apply(store, vec![other.image(&user, &theirs, &url(0), tick())])
+        .await
+        .expect("apply the other tenant's image");
+    let m_two = message(store, &s, &two).await;
+    let m_unsent = message(store, &s, &unsent).await;
+    let m_one = message(store, &s, &one).await;
+    let m_theirs = message(store, &other, &theirs).await;
+    s.apply(store, vec![s.delete(&user, &unsent, tick())])
+        .await
+        .expect("unsend");
+    let heads = (
+        store.change_head(&s.tenant).await.expect("change_head"),
+        store.change_head(&other.tenant).await.expect("change_head"),
+    );
+    let mut notices = store.change_notices();
+
+    let (_, nobody) = kept(&s, &m_one, 0);
+    let items = vec![
+        kept(&s, &m_two, 0),
+        kept(&s, &m_unsent, 0),
+        kept(&other, &m_theirs, 0),
+        (TenantId::new(""), nobody),
+        kept(&s, &m_two, 1),
+        kept(&s, &m_one, 0),
+    ];
+    let outcomes = store.record_media_batch(&items).await;
+    assert_eq!(outcomes.len(), items.len(), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[1], Ok(None)),
+        "an unsent message keeps no media: {:?}",
+        outcomes[1]
+    );
+    assert!(
+        matches!(outcomes[3], Err(StoreError::InvalidInput { .. })),
+        "an empty tenant id is refused alone: {:?}",
+        outcomes[3]
+    );
+    for i in [0, 2, 4, 5] {
+        let (tenant, media) = &items[i];
+        let recorded = match &outcomes[i] {
+            Ok(Some(m)) => m,
+            other => panic!("item {i} was not recorded: {other:?}"),
+        };
+        assert_eq!(recorded.id, media.message_id);
+        let index = usize::try_from(media.attachment_index).expect("index");
+        assert!(recorded.attachments[index].stored, "{recorded:?}");
+        let id = StoredMediaId::of_attachment(tenant, media.message_id, media.attachment_index);
+        let record = store
+            .get_media(tenant, &id)
+            .await
+            .expect("get_media")
+            .unwrap_or_else(|| panic!("no record of item {i}"));
+        assert_eq!(record.sha256, media.sha256);
+    }
+    let read = message(store, &s, &two).await;
+    assert!(
+        read.attachments.iter().all(|a| a.stored),
+        "both attachments of one message: {:?}",
+        read.attachments
+    );
+    let id = StoredMediaId::of_attachment(&s.tenant, m_unsent.id, 0);
+    assert_eq!(store.get_media(&s.tenant, &id).await.expect("get"), None);
+
+    let page = store
+        .changes_after(&s.tenant, heads.0, 10)
+        .await
+        .expect("changes_after");
+    let mut updated: Vec<_> = page
+        .changes
+        .iter()
+        .map(|c| match &c.subject {
+            ChangeSubject::MessageUpdated(m) => m.id,
+            other => panic!("expected message_updated, got {other:?}"),
+        })
+        .collect();
+    updated.sort_unstable();
+    let mut expected = vec![m_two.id, m_one.id];
+    expected.sort_unstable();
+    assert_eq!(updated, expected, "one change per message recorded");
+    let page = store
+        .changes_after(&other.tenant, heads.1, 10)
+        .await
+        .expect("changes_after");
+    assert_eq!(page.changes.len(), 1, "{page:?}");
+    assert!(
+        matches!(&page.changes[0].subject, ChangeSubject::MessageUpdated(m) if m.id == m_theirs.id),
+        "{page:?}"
+    );
+    let mut told: Vec<_> = received(&mut notices)
+        .into_iter()
+        .map(|n| (n.tenant_id, n.head))
+        .collect();
+    told.sort();
+    let mut expected = vec![
+        (s.tenant.clone(), heads.0 + 2),
+        (other.tenant.clone(), heads.1 + 1),
+    ];
+    expected.sort();
+    assert_eq!(told, expected, "one commit: one notice per tenant");
+
+    // The write of both fails once: each is then recorded alone.
+    let m_later = message(store, &s, &later).await;
+    let m_last = message(store, &s, &last).await;
+    h.fail_point.fail_after(0);
+    let outcomes = store
+        .record_media_batch(&[kept(&s, &m_later, 0), kept(&s, &m_last, 0)])
+        .await;
+    let armed = h.fail_point.is_armed();
+    h.fail_point.disarm();
+    assert!(!armed, "the write of both must have failed");
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Ok(Some(_)))),
+        "recorded alone: {outcomes:?}"
+    );
+    let told = received(&mut notices);
+    assert_eq!(told.len(), 2, "two commits: {told:?}");
+    assert_eq!(
+        store.change_head(&s.tenant).await.expect("change_head"),
+        heads.0 + 4
+    );
 }

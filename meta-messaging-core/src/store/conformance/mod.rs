@@ -72,7 +72,7 @@ pub use self::lists::{
     message_filters, message_filters_combined, message_raw_json_opt_in, message_sort,
     pagination_under_concurrent_inserts,
 };
-pub use self::media::media_records;
+pub use self::media::{media_recorded_together, media_records};
 pub use self::nul::nul_characters_are_replaced;
 pub use self::owner::conversation_owner;
 pub use self::tenancy::{
@@ -146,6 +146,7 @@ pub async fn run_all(h: &Harness) {
         interrupted_backfills,
         history_arrives_read,
         media_records,
+        media_recorded_together,
         pagination_under_concurrent_inserts,
         invalid_cursors_are_refused,
         tenant_isolation_reads,

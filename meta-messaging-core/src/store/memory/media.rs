@@ -4,32 +4,37 @@
 use super::InMemoryStore;
 use crate::ids::{StoredMessageId, TenantId};
 use crate::store::error::StoreError;
-use crate::store::media::{MediaRecord, NewMedia, StoredMediaId};
-use crate::store::model::StoredMessage;
+use crate::store::media::{MediaRecord, NewMedia, Recorded, StoredMediaId};
 
 impl InMemoryStore {
+    /// Records kept attachments (checked and cleaned) in one write, under one lock.
     pub(super) fn record_media_now(
         &self,
-        tenant: &TenantId,
-        media: &NewMedia,
-    ) -> Result<Option<StoredMessage>, StoreError> {
+        items: &[(TenantId, NewMedia)],
+    ) -> Result<Vec<Recorded>, StoreError> {
         self.write(|tx| {
-            let id = media.message_id.get();
-            let Some(mut entry) = tx
-                .state()
-                .messages
-                .get(&id)
-                .filter(|e| e.message.tenant_id == *tenant && !e.message.deleted)
-                .cloned()
-            else {
-                return Ok(None);
-            };
-            if !media.mark(&mut entry.message.attachments) {
-                return Ok(None);
+            let mut outcomes = Vec::with_capacity(items.len());
+            for (tenant, media) in items {
+                let id = media.message_id.get();
+                let found = tx
+                    .state()
+                    .messages
+                    .get(&id)
+                    .filter(|e| e.message.tenant_id == *tenant && !e.message.deleted)
+                    .cloned();
+                let Some(mut entry) = found else {
+                    outcomes.push(Ok(None));
+                    continue;
+                };
+                if !media.mark(&mut entry.message.attachments) {
+                    outcomes.push(Ok(None));
+                    continue;
+                }
+                tx.put_message(id, entry.clone())?;
+                tx.put_media(media.record(tenant))?;
+                outcomes.push(Ok(Some(entry.view(false)?)));
             }
-            tx.put_message(id, entry.clone())?;
-            tx.put_media(media.record(tenant))?;
-            entry.view(false).map(Some)
+            Ok(outcomes)
         })
     }
 

@@ -30,7 +30,7 @@ use super::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use super::idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
 };
-use super::media::{MediaRecord, NewMedia, StoredMediaId};
+use super::media::{MediaRecord, NewMedia, StoredMediaId, record_together};
 use super::model::{Direction, StoredMessage};
 use super::nul::cleaned;
 use super::owner::ThreadOwner;
@@ -712,13 +712,14 @@ impl MessageStore for InMemoryStore {
         Ok(self.handler_queue.cursor(handler, tenant))
     }
 
-    async fn record_media(
+    async fn record_media_batch(
         &self,
-        tenant: &TenantId,
-        media: &NewMedia,
-    ) -> Result<Option<StoredMessage>, StoreError> {
-        tenant_check(tenant)?;
-        self.record_media_now(&cleaned(tenant), &cleaned(media))
+        items: &[(TenantId, NewMedia)],
+    ) -> Vec<Result<Option<StoredMessage>, StoreError>> {
+        record_together(items, tenant_check, |items| {
+            std::future::ready(self.record_media_now(&items))
+        })
+        .await
     }
 
     async fn get_media(

@@ -3,11 +3,11 @@
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::Engine;
+use super::{Engine, Tx};
 use crate::ids::{StoredMessageId, TenantId};
 use crate::store::changes::ChangeSet;
 use crate::store::error::StoreError;
-use crate::store::media::{MediaRecord, NewMedia, StoredMediaId};
+use crate::store::media::{MediaRecord, NewMedia, Recorded, StoredMediaId};
 use crate::store::model::{StoredAttachment, StoredMessage};
 use crate::store::sql::dialect::SqlDialect;
 use crate::store::sql::{json, to_json};
@@ -48,20 +48,55 @@ where
     usize: ColumnIndex<DB::Row>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
+    /// Records kept attachments (checked and cleaned) in one transaction: each one's outcome,
+    /// or the error that rolled them all back.
     pub(super) async fn record_media(
         &self,
+        items: Vec<(TenantId, NewMedia)>,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut changes = ChangeSet::default();
+        let mut kept = Vec::with_capacity(items.len());
+        for (tenant, media) in &items {
+            let conversation = self.mark_kept(&mut tx, tenant, media).await?;
+            if let Some(conversation) = conversation {
+                changes.message_updated(tenant, media.message_id.get(), conversation);
+            }
+            kept.push(conversation.is_some());
+        }
+        self.commit_changes(tx, changes).await?;
+        let mut outcomes = Vec::with_capacity(items.len());
+        for ((tenant, media), kept) in items.iter().zip(kept) {
+            outcomes.push(if kept {
+                self.get_message(tenant, media.message_id).await.map(|m| {
+                    m.map(|m| StoredMessage {
+                        raw_event: None,
+                        ..m
+                    })
+                })
+            } else {
+                Ok(None)
+            });
+        }
+        Ok(outcomes)
+    }
+
+    /// Marks a message's attachment kept and writes its media record, in `tx`; returns the
+    /// message's conversation, or `None` (writing nothing) when there is no such attachment.
+    async fn mark_kept(
+        &self,
+        tx: &mut Tx<DB>,
         tenant: &TenantId,
         media: &NewMedia,
-    ) -> Result<Option<StoredMessage>, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         const OP: &str = "recording a kept attachment";
-        let mut tx = self.begin().await?;
         let row = sqlx::query::<DB>(
             "SELECT attachments, conversation_id FROM messages \
              WHERE tenant_id = $1 AND id = $2 AND NOT deleted",
         )
         .bind(tenant.as_str())
         .bind(media.message_id.get())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(StoreError::db(OP))?;
         let Some(row) = row else {
@@ -83,7 +118,7 @@ where
         .bind(media.message_id.get())
         .bind(to_json(&attachments))
         .bind(before)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(StoreError::db(OP))?;
         if DB::rows_affected(&done) == 0 {
@@ -103,17 +138,10 @@ where
         .bind(r.mime.as_str())
         .bind(i64::try_from(r.size).unwrap_or(i64::MAX))
         .bind(r.created_at_ms)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(StoreError::db(OP))?;
-        let mut changes = ChangeSet::default();
-        changes.message_updated(tenant, media.message_id.get(), conversation);
-        self.commit_changes(tx, changes).await?;
-        let mut message = self.get_message(tenant, media.message_id).await?;
-        if let Some(m) = &mut message {
-            m.raw_event = None;
-        }
-        Ok(message)
+        Ok(Some(conversation))
     }
 
     pub(super) async fn get_media(

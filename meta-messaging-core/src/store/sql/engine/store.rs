@@ -23,7 +23,7 @@ use crate::store::handler_queue::{HandlerLease, LeaseRequest, QueuedEvent};
 use crate::store::idempotency::{
     IdempotencyClaim, IdempotencyClaimRequest, IdempotencyKey, IdempotentAnswer,
 };
-use crate::store::media::{MediaRecord, NewMedia, StoredMediaId};
+use crate::store::media::{MediaRecord, NewMedia, StoredMediaId, record_together};
 use crate::store::model::StoredMessage;
 use crate::store::nul::{Clean, cleaned};
 use crate::store::owner::ThreadOwner;
@@ -426,15 +426,11 @@ where
         self.engine.notices.subscribe()
     }
 
-    async fn record_media(
+    async fn record_media_batch(
         &self,
-        tenant: &TenantId,
-        media: &NewMedia,
-    ) -> Result<Option<StoredMessage>, StoreError> {
-        check_tenant(tenant)?;
-        self.engine
-            .record_media(&cleaned(tenant), &cleaned(media))
-            .await
+        items: &[(TenantId, NewMedia)],
+    ) -> Vec<Result<Option<StoredMessage>, StoreError>> {
+        record_together(items, check_tenant, |items| self.engine.record_media(items)).await
     }
 
     async fn get_media(

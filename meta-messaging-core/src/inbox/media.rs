@@ -425,7 +425,11 @@ impl Keeper {
                 return Err(err.into());
             }
         };
-        let sha256 = self.files.put(&downloaded.bytes).await?;
+        let sha256 = self
+            .files
+            .put(&downloaded.bytes)
+            .await
+            .inspect_err(|_| telemetry::media_download("failed", 0))?;
         let id = StoredMediaId::of_attachment(tenant, message.id, index);
         let media_url = self.media_url(&id);
         let size = downloaded.bytes.len() as u64;
@@ -433,7 +437,10 @@ impl Keeper {
             .mime
             .unwrap_or_else(|| "application/octet-stream".to_owned());
         let media = NewMedia::new(message.id, index, &sha256, mime, size, media_url, now_ms());
-        let recorded = self.record(tenant, media, slot).await?;
+        let recorded = self
+            .record(tenant, media, slot)
+            .await
+            .inspect_err(|_| telemetry::media_download("failed", 0))?;
         if recorded.is_some() {
             telemetry::media_download("kept", size);
         } else if !self.store.media_in_use(&sha256).await? {

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Target (issue #17): with the Prometheus recorder, ingestion stays within 5% of ingestion
-//! without one. The baseline runs before and after the recorder's run: compare with both. Each delivery carries a new message (a redelivery would skip the store), and
+//! without one. Each sample of the recorder's run is paired with a run without it on the
+//! same deliveries, just before; the bench prints the pairs' median ratio. Each delivery carries a new message (a redelivery would skip the store), and
 //! the recorder is the one `metrics-exporter-prometheus` installs, set for the bench's thread
 //! only so that both variants run in one process.
 
@@ -80,20 +81,37 @@ fn bench(c: &mut Criterion) {
     group.bench_function("ingest_without_recorder", |b| {
         b.iter_custom(|iters| ingest(&runtime, iters));
     });
+    // Each sample also ingests the same number of deliveries without the recorder, right
+    // before: the pairs' ratios are immune to the drift of a shared machine between the
+    // two runs above.
+    let mut pairs: Vec<(Duration, Duration)> = Vec::new();
     group.bench_function("ingest_with_prometheus_recorder", |b| {
         b.iter_custom(|iters| {
-            metrics::with_local_recorder(&recorder, || {
+            let without = ingest(&runtime, iters);
+            let with = metrics::with_local_recorder(&recorder, || {
                 meta_messaging_core::telemetry::describe();
                 ingest(&runtime, iters)
-            })
+            });
+            pairs.push((without, with));
+            with
         });
     });
-    // The baseline again: on a shared machine, the drift between the two runs of the baseline
-    // bounds what the comparison can tell.
-    group.bench_function("ingest_without_recorder_again", |b| {
-        b.iter_custom(|iters| ingest(&runtime, iters));
-    });
     group.finish();
+    let mut ratios: Vec<f64> = pairs
+        .iter()
+        .map(|(without, with)| with.as_secs_f64() / without.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let (without, with) = pairs.iter().fold((0.0, 0.0), |(a, b), (w, r)| {
+        (a + w.as_secs_f64(), b + r.as_secs_f64())
+    });
+    if let Some(median) = ratios.get(ratios.len() / 2) {
+        println!(
+            "with / without the recorder, paired samples ({}): median {median:.3}, total {:.3}",
+            ratios.len(),
+            with / without
+        );
+    }
     // The recorder saw the deliveries: the comparison measured real recordings.
     let text = handle.render();
     assert!(

@@ -101,16 +101,11 @@ impl Inbox {
             .store_delivery(remote, signature, sha1_header_present, body)
             .instrument(span.clone())
             .await;
-        let new = result.as_ref().map(Receipt::wrote_anything);
-        self.inner.counters.delivery(new);
-        span.record(
-            "outcome",
-            match new {
-                Ok(true) => "stored",
-                Ok(false) => "duplicate",
-                Err(_) => "refused",
-            },
-        );
+        let outcome = self
+            .inner
+            .counters
+            .delivery(result.as_ref().map(Receipt::wrote_anything));
+        span.record("outcome", outcome);
         result
     }
 

@@ -55,17 +55,23 @@ impl IngestCounters {
         }
     }
 
-    /// A delivery's outcome: refused, failed, or stored (new, or a redelivery).
-    pub(crate) fn delivery(&self, result: Result<bool, &InboxError>) {
-        match result {
-            Ok(true) => &self.stored,
-            Ok(false) => &self.duplicate,
-            Err(InboxError::PayloadTooLarge { .. }) => &self.refused_too_large,
-            Err(InboxError::Webhook(e)) if e.is_signature() => &self.refused_signature,
-            Err(InboxError::Webhook(_)) => &self.refused_body,
-            Err(_) => &self.store_error,
-        }
-        .increment(1);
+    /// Counts a delivery's outcome (refused, failed, or stored: new, or a redelivery) and
+    /// returns its label, which the delivery's span records too.
+    pub(crate) fn delivery(&self, result: Result<bool, &InboxError>) -> &'static str {
+        let (counter, outcome) = match result {
+            Ok(true) => (&self.stored, "stored"),
+            Ok(false) => (&self.duplicate, "duplicate"),
+            Err(InboxError::PayloadTooLarge { .. }) => {
+                (&self.refused_too_large, "refused_too_large")
+            }
+            Err(InboxError::Webhook(e)) if e.is_signature() => {
+                (&self.refused_signature, "refused_signature")
+            }
+            Err(InboxError::Webhook(_)) => (&self.refused_body, "refused_body"),
+            Err(_) => (&self.store_error, "store_error"),
+        };
+        counter.increment(1);
+        outcome
     }
 
     /// A refused signature.

@@ -213,7 +213,7 @@ fn deliveries_graph_calls_and_sends_are_counted_and_traced_without_secrets() {
     let deliveries = spans.named("webhook.delivery");
     assert_eq!(deliveries.len(), 3, "{deliveries:?}");
     let outcomes: Vec<&str> = deliveries.iter().map(|d| d["outcome"].as_str()).collect();
-    assert_eq!(outcomes, ["stored", "duplicate", "refused"]);
+    assert_eq!(outcomes, ["stored", "duplicate", "refused_signature"]);
     assert_eq!(deliveries[0]["account_id"], PAGE_ID);
     assert_eq!(deliveries[0]["tenant_id"], tenant().as_str());
 

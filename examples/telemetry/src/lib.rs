@@ -5,7 +5,7 @@
 //! - [`Telemetry::init`] sends logs to standard output, as text or, with `LOG_FORMAT=json`,
 //!   one JSON object per line (filtered by `RUST_LOG`), and with `OTEL_EXPORTER_OTLP_ENDPOINT`
 //!   set, exports the spans over OTLP (HTTP, protobuf) to that collector.
-//! - [`metrics`] installs a Prometheus recorder and serves it: at `GET /metrics` of the inbox
+//! - [`metrics()`] installs a Prometheus recorder and serves it: at `GET /metrics` of the inbox
 //!   routes, behind the API token, or with `META_METRICS_BIND` on an address of its own.
 
 mod logs;

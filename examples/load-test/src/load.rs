@@ -24,9 +24,9 @@ struct Outcome {
     rss_start_kib: u64,
     rss_end_kib: u64,
     live: Option<LiveReport>,
-    /// With `+media`: the deliveries answered 200 (warm-up included) and the pictures kept
-    /// by the end of the measured period.
-    media: Option<(u64, u64)>,
+    /// With `+media`: the pictures kept by the end of the measured period, and once the
+    /// downloads caught up after the load stopped.
+    media: Option<crate::media::Kept>,
 }
 
 pub(crate) async fn compare(
@@ -73,11 +73,8 @@ pub(crate) async fn compare(
         if let Some(live) = &o.live {
             println!("{:<14} live events: {live}", o.spec.to_string());
         }
-        if let Some((acknowledged, kept)) = o.media {
-            println!(
-                "{:<14} media: {kept} pictures kept of {acknowledged} deliveries answered 200",
-                o.spec.to_string()
-            );
+        if let Some(kept) = &o.media {
+            println!("{:<14} media: {kept}", o.spec.to_string());
         }
     }
     Ok(())
@@ -232,7 +229,7 @@ async fn load(
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(duration)).await;
     let rss_end_kib = server.rss_kib();
-    let kept = server.media.as_deref().map(crate::media::kept_files);
+    let kept_under_load = server.media.as_deref().map(crate::media::kept_files);
     measuring.store(false, Ordering::Relaxed);
     let seconds = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
@@ -240,6 +237,13 @@ async fn load(
     for worker in workers {
         latencies.extend(worker.await?);
     }
+    let media = match (kept_under_load, server.media.as_deref()) {
+        (Some(under_load), Some(dir)) => {
+            let answered = answered.load(Ordering::Relaxed);
+            Some(crate::media::catch_up(dir, answered, under_load).await)
+        }
+        _ => None,
+    };
     latencies.sort_unstable();
     let percentile = |p: f64| {
         latencies
@@ -253,7 +257,7 @@ async fn load(
     Ok(Outcome {
         spec,
         live,
-        media: kept.map(|kept| (answered.load(Ordering::Relaxed), kept)),
+        media,
         requests: latencies.len() as u64,
         errors: errors.load(Ordering::Relaxed),
         seconds,

@@ -2,6 +2,7 @@
 //! that runs them, serving a kept attachment, and deleting kept media (unsend, retention).
 
 use crate::telemetry::record as telemetry;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use super::Inbox;
 use super::error::InboxError;
 use crate::error::ErrorChain;
 use crate::ids::{MessageId, TenantId};
-use crate::media::{MediaDownloader, MediaError, MediaStore};
+use crate::media::{LowPriority, MediaDownloader, MediaError, MediaStore};
 use crate::platform::Platform;
 use crate::store::{
     MediaRecord, MessageStore, NewMedia, StoreError, StoredMediaId, StoredMessage, TenantEvent,
@@ -20,14 +21,28 @@ use crate::store::{
 use crate::webhook::{AttachmentType, EventDetails};
 
 /// Downloads waiting for the background task, unless told otherwise; more are dropped
-/// (logged), and their attachments stay `stored: false`.
-pub const DEFAULT_MEDIA_QUEUE: usize = 1024;
+/// (logged), and their attachments stay `stored: false`. Downloads yield to deliveries, so a
+/// burst of pictures waits here: this holds some 13 s of deliveries at 5,000 a second, in
+/// about 30 MiB at most with Meta's long CDN URLs.
+pub const DEFAULT_MEDIA_QUEUE: usize = 65_536;
 
 /// Downloads at once, unless told otherwise.
 pub const DEFAULT_MEDIA_CONCURRENCY: usize = 4;
 
 /// Most finished downloads recorded in one write.
 const RECORD_BATCH: usize = 256;
+
+/// While deliveries come, the recorder pauses this many times as long as its last write took:
+/// it holds the store's writer (which the deliveries' group commit needs) a twentieth of the
+/// time at most, and less when the writer is busy, since a write that waits behind
+/// deliveries takes longer. An inbox without deliveries records without pausing.
+const RECORD_PAUSE_FACTOR: u32 = 19;
+
+/// How often a paused recorder looks whether deliveries still come.
+const RECORD_PAUSE_STEP: Duration = Duration::from_millis(100);
+
+/// The longest pause of the recorder, should a write be slow for a reason of its own.
+const RECORD_PAUSE_MAX: Duration = Duration::from_secs(30);
 
 /// How long kept media is kept unless told otherwise: 90 days.
 pub const DEFAULT_MEDIA_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -47,7 +62,7 @@ pub struct MediaOptions {
 
 impl MediaOptions {
     /// Keeps attachments in `files` (an [`FsMediaStore`](crate::media::FsMediaStore)), with
-    /// the defaults: 25 MiB at most, 4 downloads at once, 1024 queued, kept 90 days, served
+    /// the defaults: 25 MiB at most, 4 downloads at once, 65,536 queued, kept 90 days, served
     /// at the relative `media/{id}`.
     pub fn new(files: impl MediaStore + 'static) -> Self {
         Self::shared(Arc::new(files))
@@ -168,7 +183,16 @@ impl std::fmt::Debug for MediaJob {
 struct Recording {
     tenant: TenantId,
     media: NewMedia,
-    outcome: oneshot::Sender<Result<Option<StoredMessage>, StoreError>>,
+    outcome: oneshot::Sender<Result<Option<StoredMessage>, NotRecorded>>,
+}
+
+/// Why the recorder did not record a download.
+#[derive(Debug)]
+enum NotRecorded {
+    /// The message store's write failed.
+    Store(StoreError),
+    /// The media store could not flush the batch's files to disk (the recorder logged why).
+    Unsynced,
 }
 
 /// What the background tasks need, apart from the inbox (which they must not keep alive).
@@ -192,6 +216,10 @@ pub(super) struct MediaKeeping {
     keeper: Arc<Keeper>,
     retention: Duration,
     queue: mpsc::Sender<MediaJob>,
+    /// Jobs dropped because the queue was full, since the inbox was built.
+    dropped: AtomicU64,
+    /// Deliveries seen, so that the recorder knows whether to yield to them.
+    deliveries: Arc<AtomicU64>,
     /// Taken by the first call that runs in a runtime, which starts the tasks.
     start: Mutex<Option<Start>>,
 }
@@ -228,6 +256,8 @@ impl MediaKeeping {
             }),
             retention: options.retention,
             queue,
+            dropped: AtomicU64::new(0),
+            deliveries: Arc::default(),
             start: Mutex::new(Some((jobs, options.concurrency, recordings))),
         })
     }
@@ -239,8 +269,18 @@ impl MediaKeeping {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         if let Some((jobs, concurrency, recordings)) = taken {
-            tokio::spawn(record(Arc::clone(&self.keeper.store), recordings));
-            tokio::spawn(run(Arc::clone(&self.keeper), jobs, concurrency));
+            let downloads = LowPriority::start("meta-media")
+                .inspect_err(|err| {
+                    tracing::warn!(%err, "media: downloads run beside the deliveries, at their priority");
+                })
+                .ok();
+            tokio::spawn(record(
+                Arc::clone(&self.keeper.store),
+                Arc::clone(&self.keeper.files),
+                recordings,
+                Arc::clone(&self.deliveries),
+            ));
+            tokio::spawn(run(Arc::clone(&self.keeper), jobs, concurrency, downloads));
         }
     }
 
@@ -268,13 +308,19 @@ impl MediaKeeping {
     /// Queues the downloads and deletions a delivery's events call for. Never waits: a full
     /// queue drops the job (the attachment stays `stored: false`).
     fn queue(&self, events: &[TenantEvent]) {
+        self.deliveries.fetch_add(1, Ordering::Relaxed);
         for job in events.iter().flat_map(jobs_of) {
             if let Err(mpsc::error::TrySendError::Full(job)) = self.queue.try_send(job) {
                 telemetry::media_download("dropped", 0);
-                tracing::warn!(
-                    ?job,
-                    "media: the download queue is full; the job is dropped"
-                );
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                // In a flood a line per job would cost more than the job: 1, 2, 4, 8, ...
+                if dropped.is_power_of_two() {
+                    tracing::warn!(
+                        ?job,
+                        dropped,
+                        "media: the download queue is full; jobs are dropped"
+                    );
+                }
             }
         }
     }
@@ -324,15 +370,24 @@ fn jobs_of(e: &TenantEvent) -> Vec<MediaJob> {
     }
 }
 
-async fn run(keeper: Arc<Keeper>, mut jobs: mpsc::Receiver<MediaJob>, concurrency: usize) {
+/// Runs the jobs, `concurrency` at once. The downloads and file writes run on `downloads`, a
+/// thread at the lowest priority (when it could be started); the store's reads and writes stay
+/// here, on the host's runtime, where the store's connections live.
+async fn run(
+    keeper: Arc<Keeper>,
+    mut jobs: mpsc::Receiver<MediaJob>,
+    concurrency: usize,
+    downloads: Option<LowPriority>,
+) {
     let slots = Arc::new(Semaphore::new(concurrency));
     while let Some(job) = jobs.recv().await {
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
         let keeper = Arc::clone(&keeper);
+        let downloads = downloads.clone();
         tokio::spawn(async move {
-            if let Err(err) = keeper.run(&job, slot).await {
+            if let Err(err) = keeper.run(&job, slot, downloads.as_ref()).await {
                 tracing::warn!(?job, error = %ErrorChain(&err), "media: a job failed");
             }
         });
@@ -340,27 +395,80 @@ async fn run(keeper: Arc<Keeper>, mut jobs: mpsc::Receiver<MediaJob>, concurrenc
 }
 
 /// Records the finished downloads, everything waiting at once (up to [`RECORD_BATCH`]) in one
-/// write, so that pictures arriving together cost one durable commit, not one each. Ends once
-/// every sender is gone and all they sent is recorded.
-async fn record(store: Arc<dyn MessageStore>, mut waiting: mpsc::Receiver<Recording>) {
+/// write, so that pictures arriving together cost one flush of their files and one durable
+/// commit, not one each. Ends once every sender is gone and all they sent is recorded.
+async fn record(
+    store: Arc<dyn MessageStore>,
+    files: Arc<dyn MediaStore>,
+    mut waiting: mpsc::Receiver<Recording>,
+    deliveries: Arc<AtomicU64>,
+) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while waiting.recv_many(&mut batch, RECORD_BATCH).await > 0 {
         let (items, outcomes): (Vec<_>, Vec<_>) = batch
             .drain(..)
             .map(|r| ((r.tenant, r.media), r.outcome))
             .unzip();
-        let recorded = store.record_media_batch(&items).await;
+        let (started, seen) = (
+            std::time::Instant::now(),
+            deliveries.load(Ordering::Relaxed),
+        );
+        // A record must never name a file that a crash could lose.
+        let recorded: Vec<_> = match files.sync().await {
+            Ok(()) => store
+                .record_media_batch(&items)
+                .await
+                .into_iter()
+                .map(|r| r.map_err(NotRecorded::Store))
+                .collect(),
+            Err(err) => {
+                tracing::error!(
+                    error = %ErrorChain(&err),
+                    files = items.len(),
+                    "media: the downloaded files could not be flushed to disk; they are not recorded"
+                );
+                items.iter().map(|_| Err(NotRecorded::Unsynced)).collect()
+            }
+        };
+        let took = started.elapsed();
         for (outcome, recorded) in outcomes.into_iter().zip(recorded) {
             // A worker that went away (the runtime is stopping) needs no answer.
             let _ = outcome.send(recorded);
         }
+        if deliveries.load(Ordering::Relaxed) != seen {
+            yield_to(
+                &deliveries,
+                (took * RECORD_PAUSE_FACTOR).min(RECORD_PAUSE_MAX),
+            )
+            .await;
+        }
+    }
+}
+
+/// Pauses for `pause` at most, and no longer than the deliveries keep coming: a recorder
+/// paused at the end of a flood records what waits soon after the flood ends.
+async fn yield_to(deliveries: &AtomicU64, pause: Duration) {
+    let until = tokio::time::Instant::now() + pause;
+    let mut seen = deliveries.load(Ordering::Relaxed);
+    while tokio::time::Instant::now() < until {
+        tokio::time::sleep(RECORD_PAUSE_STEP.min(pause)).await;
+        let now = deliveries.load(Ordering::Relaxed);
+        if now == seen {
+            return;
+        }
+        seen = now;
     }
 }
 
 impl Keeper {
     /// Runs a job in a download `slot`, which a download gives back once its file is written
     /// and handed to the recorder: waiting for the record is no download.
-    async fn run(&self, job: &MediaJob, slot: OwnedSemaphorePermit) -> Result<(), InboxError> {
+    async fn run(
+        &self,
+        job: &MediaJob,
+        slot: OwnedSemaphorePermit,
+        downloads: Option<&LowPriority>,
+    ) -> Result<(), InboxError> {
         match job {
             MediaJob::Keep {
                 tenant,
@@ -369,8 +477,8 @@ impl Keeper {
                 index,
                 url,
             } => {
-                self.keep(tenant, *platform, message_id, *index, url, slot)
-                    .await
+                let attachment = (tenant, *platform, message_id, *index);
+                self.keep(attachment, url, slot, downloads).await
             }
             MediaJob::Forget {
                 tenant,
@@ -392,12 +500,10 @@ impl Keeper {
 
     async fn keep(
         &self,
-        tenant: &TenantId,
-        platform: Platform,
-        message_id: &MessageId,
-        index: u32,
+        (tenant, platform, message_id, index): (&TenantId, Platform, &MessageId, u32),
         url: &str,
         slot: OwnedSemaphorePermit,
+        downloads: Option<&LowPriority>,
     ) -> Result<(), InboxError> {
         let Some(message) = self
             .store
@@ -413,8 +519,16 @@ impl Keeper {
         if message.deleted || kept {
             return Ok(());
         }
-        let downloaded = match self.downloader.fetch(url).await {
-            Ok(d) => d,
+        let work = download_and_write(self.downloader.clone(), Arc::clone(&self.files), url);
+        let written = match downloads {
+            Some(downloads) => downloads
+                .run(work)
+                .await
+                .unwrap_or(Err(MediaError::Cancelled)),
+            None => work.await,
+        };
+        let Written { sha256, size, mime } = match written {
+            Ok(written) => written,
             Err(err @ (MediaError::TooLarge { .. } | MediaError::Status { .. })) => {
                 telemetry::media_download("refused", 0);
                 tracing::info!(%message_id, index, error = %ErrorChain(&err), "media: attachment not kept");
@@ -425,22 +539,20 @@ impl Keeper {
                 return Err(err.into());
             }
         };
-        let sha256 = self
-            .files
-            .put(&downloaded.bytes)
-            .await
-            .inspect_err(|_| telemetry::media_download("failed", 0))?;
         let id = StoredMediaId::of_attachment(tenant, message.id, index);
         let media_url = self.media_url(&id);
-        let size = downloaded.bytes.len() as u64;
-        let mime = downloaded
-            .mime
-            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        let mime = mime.unwrap_or_else(|| "application/octet-stream".to_owned());
         let media = NewMedia::new(message.id, index, &sha256, mime, size, media_url, now_ms());
-        let recorded = self
-            .record(tenant, media, slot)
-            .await
-            .inspect_err(|_| telemetry::media_download("failed", 0))?;
+        let recorded = match self.record(tenant, media, slot).await {
+            Ok(recorded) => recorded,
+            Err(not_recorded) => {
+                telemetry::media_download("failed", 0);
+                return match not_recorded {
+                    NotRecorded::Store(err) => Err(err.into()),
+                    NotRecorded::Unsynced => Ok(()),
+                };
+            }
+        };
         if recorded.is_some() {
             telemetry::media_download("kept", size);
         } else if !self.store.media_in_use(&sha256).await? {
@@ -457,7 +569,8 @@ impl Keeper {
         tenant: &TenantId,
         media: NewMedia,
         slot: OwnedSemaphorePermit,
-    ) -> Result<Option<StoredMessage>, StoreError> {
+    ) -> Result<Option<StoredMessage>, NotRecorded> {
+        let stopped = || NotRecorded::Store(StoreError::WriterStopped);
         let (outcome, recorded) = oneshot::channel();
         let recording = Recording {
             tenant: tenant.clone(),
@@ -465,12 +578,9 @@ impl Keeper {
             outcome,
         };
         // Both fail only when the recorder has ended: the runtime is stopping.
-        self.recorder
-            .send(recording)
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
+        self.recorder.send(recording).await.map_err(|_| stopped())?;
         drop(slot);
-        recorded.await.map_err(|_| StoreError::WriterStopped)?
+        recorded.await.map_err(|_| stopped())?
     }
 
     /// Where the inbox serves the kept attachment `id`.
@@ -489,6 +599,33 @@ impl Keeper {
             }
         }
         Ok(())
+    }
+}
+
+/// A downloaded attachment, written to the media store.
+struct Written {
+    sha256: String,
+    size: u64,
+    mime: Option<String>,
+}
+
+/// Downloads `url` and writes its file: the part of keeping an attachment that takes CPU
+/// (HTTP, SHA-256, the write), run on the low-priority thread.
+fn download_and_write(
+    downloader: MediaDownloader,
+    files: Arc<dyn MediaStore>,
+    url: &str,
+) -> impl std::future::Future<Output = Result<Written, MediaError>> + Send + 'static {
+    let url = url.to_owned();
+    async move {
+        let downloaded = downloader.fetch(&url).await?;
+        // Made durable by the recorder, once for a batch.
+        let sha256 = files.put_unsynced(&downloaded.bytes).await?;
+        Ok(Written {
+            sha256,
+            size: downloaded.bytes.len() as u64,
+            mime: downloaded.mime,
+        })
     }
 }
 

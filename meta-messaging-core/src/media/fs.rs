@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rand::Rng as _;
@@ -15,10 +15,15 @@ use super::store::{MediaStore, is_sha256};
 /// readable by its owner only (`0600`; directories `0700`).
 ///
 /// A file is written to a temporary file beside it, flushed to disk and renamed into place,
-/// so a crash or a concurrent reader never sees half a file.
+/// so a crash or a concurrent reader never sees half a file. On Unix,
+/// [`put_unsynced`](MediaStore::put_unsynced) leaves the flush to [`sync`](MediaStore::sync),
+/// which flushes the files written since the last one, and their directories, in one go; a
+/// file that a crash left short is written again by the next `put` of its bytes.
 #[derive(Debug, Clone)]
 pub struct FsMediaStore {
     root: Arc<Path>,
+    /// Files written by `put_unsynced` and not flushed yet.
+    unsynced: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl FsMediaStore {
@@ -29,7 +34,10 @@ impl FsMediaStore {
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, MediaError> {
         let root: PathBuf = root.into();
         create_private_dir(&root)?;
-        Ok(Self { root: root.into() })
+        Ok(Self {
+            root: root.into(),
+            unsynced: Arc::default(),
+        })
     }
 
     /// The directory the files are in.
@@ -69,7 +77,9 @@ fn create_private_dir(dir: &Path) -> Result<(), MediaError> {
         .map_err(io("create the media directory", dir))
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), MediaError> {
+/// Writes `bytes` to `path` through a temporary file renamed into place; flushed to disk
+/// first when `durable`.
+fn write_atomically(path: &Path, bytes: &[u8], durable: bool) -> Result<(), MediaError> {
     let dir = path.parent().unwrap_or(path);
     create_private_dir(dir)?;
     let temp = dir.join(format!(".tmp-{:016x}", rand::rng().random::<u64>()));
@@ -82,7 +92,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), MediaError> {
         .map_err(io("create a media file", &temp))
         .and_then(|mut file| {
             file.write_all(bytes)
-                .and_then(|()| file.sync_all())
+                .and_then(|()| if durable { file.sync_all() } else { Ok(()) })
                 .map_err(io("write a media file", &temp))
         })
         .and_then(|()| std::fs::rename(&temp, path).map_err(io("rename a media file", path)));
@@ -93,6 +103,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), MediaError> {
     written
 }
 
+fn lock(files: &Mutex<Vec<PathBuf>>) -> std::sync::MutexGuard<'_, Vec<PathBuf>> {
+    // A list of paths cannot be left half-changed by a panic.
+    files
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, MediaError> + Send + 'static,
 ) -> Result<T, MediaError> {
@@ -101,21 +118,74 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| MediaError::Cancelled)?
 }
 
+impl FsMediaStore {
+    async fn write(&self, bytes: &[u8], durable: bool) -> Result<String, MediaError> {
+        let unsynced = Arc::clone(&self.unsynced);
+        let store = self.clone();
+        let bytes = bytes.to_vec();
+        // Hashing a large file takes tens of milliseconds: it runs beside the write, off the
+        // runtime's threads.
+        blocking(move || {
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            let path = store.path_of(&sha256)?;
+            // Same name, same bytes: a file already there is this one, unless a crash cut it
+            // short before it reached the disk.
+            let whole = std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64);
+            if !whole {
+                write_atomically(&path, &bytes, durable)?;
+                if !durable {
+                    lock(&unsynced).push(path);
+                }
+            }
+            Ok(sha256)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl MediaStore for FsMediaStore {
     async fn put(&self, bytes: &[u8]) -> Result<String, MediaError> {
-        let sha256 = hex::encode(Sha256::digest(bytes));
-        let path = self.path_of(&sha256)?;
-        let bytes = bytes.to_vec();
+        self.write(bytes, true).await
+    }
+
+    #[cfg(unix)]
+    async fn put_unsynced(&self, bytes: &[u8]) -> Result<String, MediaError> {
+        self.write(bytes, false).await
+    }
+
+    #[cfg(unix)]
+    async fn sync(&self) -> Result<(), MediaError> {
+        let files = std::mem::take(&mut *lock(&self.unsynced));
+        if files.is_empty() {
+            return Ok(());
+        }
+        let unsynced = Arc::clone(&self.unsynced);
         blocking(move || {
-            // Same name, same bytes: a file already there is this one.
-            if path.exists() {
-                return Ok(());
+            let mut dirs: Vec<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+            dirs.sort_unstable();
+            dirs.dedup();
+            // The bytes, then the names: a renamed file's directory entry is only durable
+            // once its directory is flushed.
+            let flushed = files
+                .iter()
+                .map(PathBuf::as_path)
+                .chain(dirs)
+                .try_for_each(|path| match std::fs::File::open(path) {
+                    Ok(file) => file
+                        .sync_all()
+                        .map_err(io("flush a media file to disk", path)),
+                    // Deleted meanwhile (its message was unsent): nothing to flush.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(io("flush a media file to disk", path)(e)),
+                });
+            if flushed.is_err() {
+                // Flushed again by the next sync, which then reports its own outcome.
+                lock(&unsynced).extend(files);
             }
-            write_atomically(&path, &bytes)
+            flushed
         })
-        .await?;
-        Ok(sha256)
+        .await
     }
 
     async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, MediaError> {
@@ -172,6 +242,26 @@ mod tests {
         store.delete(&key).await.expect("delete");
         assert_eq!(store.get(&key).await.expect("get"), None);
         store.delete(&key).await.expect("deleting twice is fine");
+    }
+
+    #[tokio::test]
+    async fn unsynced_files_are_whole_and_a_file_cut_short_is_written_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FsMediaStore::new(dir.path().join("media")).expect("store");
+        let key = store.put_unsynced(b"picture").await.expect("put unsynced");
+        store.sync().await.expect("sync");
+        assert_eq!(
+            store.get(&key).await.expect("get"),
+            Some(b"picture".to_vec())
+        );
+        // What a crash between the write and the flush can leave: the name, not all the bytes.
+        let path = store.path_of(&key).expect("path");
+        std::fs::write(&path, b"pic").expect("cut the file short");
+        assert_eq!(store.put(b"picture").await.expect("put again"), key);
+        assert_eq!(
+            store.get(&key).await.expect("get"),
+            Some(b"picture".to_vec())
+        );
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@
 mod download;
 mod error;
 mod fs;
+mod low_priority;
 #[cfg(feature = "s3")]
 mod s3;
 mod store;
@@ -19,6 +20,7 @@ mod store;
 pub use download::{DEFAULT_MAX_MEDIA_BYTES, Downloaded, MediaDownloader};
 pub use error::MediaError;
 pub use fs::FsMediaStore;
+pub(crate) use low_priority::LowPriority;
 #[cfg(feature = "s3")]
 #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
 pub use s3::{S3MediaStore, S3MediaStoreBuilder};

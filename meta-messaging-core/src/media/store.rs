@@ -22,6 +22,23 @@ pub trait MediaStore: Send + Sync + fmt::Debug {
     /// fine; a reader never sees a partly written file.
     async fn put(&self, bytes: &[u8]) -> Result<String, MediaError>;
 
+    /// Keeps `bytes` like [`put`](Self::put), but may leave them to be made durable by the
+    /// next [`sync`](Self::sync). The inbox writes downloads this way and syncs once per batch
+    /// before recording them: a flush to disk per file would compete for the disk with the
+    /// message store's commits.
+    ///
+    /// Provided: [`put`](Self::put).
+    async fn put_unsynced(&self, bytes: &[u8]) -> Result<String, MediaError> {
+        self.put(bytes).await
+    }
+
+    /// Makes durable everything [`put_unsynced`](Self::put_unsynced) kept before this call.
+    ///
+    /// Provided: does nothing, as the provided `put_unsynced` is a `put`.
+    async fn sync(&self) -> Result<(), MediaError> {
+        Ok(())
+    }
+
     /// The bytes kept under `sha256`, or `None` when there are none.
     async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, MediaError>;
 

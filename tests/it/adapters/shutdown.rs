@@ -313,7 +313,13 @@ async fn sigterm_under_load(test: &str) {
     // The listener closes at once...
     let closed = loop {
         match TcpStream::connect(host.addr).await {
-            Err(err) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
+            // A connection caught in the backlog of the listener as it closes is reset.
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
                 break Instant::now();
             }
             Err(err) => panic!("connecting while shutting down: {err}"),

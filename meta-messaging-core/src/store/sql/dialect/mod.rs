@@ -87,6 +87,9 @@ pub(crate) trait SqlDialect: sqlx::Database {
     /// Appended to the SELECT that picks a handler cursor `c` to lease: rows another
     /// instance is leasing right now are passed over rather than waited for.
     const SKIP_LOCKED: &'static str;
+    /// Whether the database lets one writer in at a time: background writes (kept media) then
+    /// take the group commit's connection in turn rather than wait for the database's lock.
+    const ONE_WRITER: bool;
 
     /// Rows a statement changed.
     fn rows_affected(done: &Self::QueryResult) -> u64;

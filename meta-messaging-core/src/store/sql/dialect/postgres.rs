@@ -37,6 +37,8 @@ impl SqlDialect for Postgres {
     // losing each other's change.
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE OF c SKIP LOCKED";
+    // Row locks: a background write runs beside the group commit's writers, not in their turn.
+    const ONE_WRITER: bool = false;
 
     fn rows_affected(done: &PgQueryResult) -> u64 {
         done.rows_affected()

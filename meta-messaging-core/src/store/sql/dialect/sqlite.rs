@@ -18,6 +18,7 @@ impl SqlDialect for Sqlite {
     // Write transactions are serialized by the database lock; there are no row locks.
     const FOR_UPDATE: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
+    const ONE_WRITER: bool = true;
 
     fn rows_affected(done: &SqliteQueryResult) -> u64 {
         done.rows_affected()

@@ -54,7 +54,14 @@ where
         &self,
         items: Vec<(TenantId, NewMedia)>,
     ) -> Result<Vec<Recorded>, StoreError> {
-        let mut tx = self.begin().await?;
+        // With one writer (SQLite), on the group commit's connection: waiting for it in turn
+        // costs less than the database's lock (whose busy handler sleeps), and it keeps that
+        // connection's page cache valid.
+        let mut tx = if DB::ONE_WRITER {
+            self.begin_batch().await?
+        } else {
+            self.begin().await?
+        };
         let mut changes = ChangeSet::default();
         let mut kept = Vec::with_capacity(items.len());
         for (tenant, media) in &items {

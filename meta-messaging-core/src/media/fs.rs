@@ -120,7 +120,6 @@ async fn blocking<T: Send + 'static>(
 
 impl FsMediaStore {
     async fn write(&self, bytes: &[u8], durable: bool) -> Result<String, MediaError> {
-        let unsynced = Arc::clone(&self.unsynced);
         let store = self.clone();
         let bytes = bytes.to_vec();
         // Hashing a large file takes tens of milliseconds: it runs beside the write, off the
@@ -134,7 +133,7 @@ impl FsMediaStore {
             if !whole {
                 write_atomically(&path, &bytes, durable)?;
                 if !durable {
-                    lock(&unsynced).push(path);
+                    lock(&store.unsynced).push(path);
                 }
             }
             Ok(sha256)

@@ -168,6 +168,7 @@ conformance_tests!(
     nul_characters_are_replaced,
     change_log_records_each_write,
     change_log_one_stored_per_message,
+    change_log_notices_carry_what_the_log_reads,
     change_log_concurrent_writers_no_gaps,
     change_log_failed_write_appends_nothing,
     change_log_tenant_isolation,

@@ -31,10 +31,11 @@ pub(crate) struct Listeners {
 
 impl Listeners {
     fn heard(&self, notice: &ChangeNotice) {
-        self.live.wake(&notice.tenant_id);
+        self.live.heard(notice);
         if notice.accounts {
             self.router.forget_routes();
         }
+        self.router.read_notices();
         if let Some(forward) = &self.forward {
             forward.forward(notice);
         }

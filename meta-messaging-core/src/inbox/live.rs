@@ -1,10 +1,13 @@
 //! Live updates: the tenant's change log, followed.
 //!
-//! One follower task per tenant with subscribers in this process reads the store's change log
-//! when woken (by a commit here, or another instance's notice through the fan-out) and
-//! broadcasts what it read, in batches, to the tenant's subscribers. A subscriber that misses
-//! a batch (it fell behind, or joined between two) reads the log itself from where it is, so
-//! it never skips a change and never sees one twice. Ingestion never waits for any of this.
+//! One follower task per tenant with subscribers in this process broadcasts the tenant's
+//! changes, in batches, to its subscribers. A commit here that knew its changes whole (a group
+//! commit of new messages does) hands them over with its notice, and the follower broadcasts
+//! them as they are, with no read; otherwise (another instance's notice through the fan-out,
+//! a notice without its changes or a missed one, a hole between two commits' changes) it reads
+//! the log from where it is. A subscriber that misses a batch (it fell behind, or joined
+//! between two) reads the log itself from where it is, so it never skips a change and never
+//! sees one twice. Ingestion never waits for any of this.
 
 use crate::telemetry::record as telemetry;
 use std::collections::{HashMap, VecDeque};
@@ -18,10 +21,15 @@ use tokio::sync::{Notify, broadcast};
 use crate::error::ErrorChain;
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
-use crate::store::{Change, ChangeSubject, Conversation, MessageStore, StoreError, StoredMessage};
+use crate::store::{
+    Change, ChangeNotice, ChangeSubject, Conversation, MessageStore, StoreError, StoredMessage,
+};
 
 /// How many changes one read of the log takes.
 const READ_PAGE: u32 = 500;
+/// How many commits' changes wait for a follower that is busy before it forgets them and
+/// reads the log instead.
+const MAX_CARRIED: usize = 256;
 /// The wait before reading the log again after a read failed (the database restarting, say):
 /// the changes are still there, so followers and subscribers retry instead of giving up.
 const READ_RETRY: Duration = Duration::from_millis(500);
@@ -45,17 +53,17 @@ pub enum InboxEvent {
     /// A message was stored for the first time (inbound, an echo of a message sent elsewhere,
     /// or sent through the inbox: once, whatever copies of it arrive later).
     MessageStored {
-        /// The message as it is now.
+        /// The message as the change left it (read back from the log: as it is now).
         message: Box<StoredMessage>,
     },
     /// A stored message changed: an echo merged, a reaction, an edit, a deletion, a receipt.
     MessageUpdated {
-        /// The message as it is now.
+        /// The message as the change left it (read back from the log: as it is now).
         message: Box<StoredMessage>,
     },
     /// A conversation's preview, unread count or state changed.
     ConversationUpdated {
-        /// The conversation as it is now.
+        /// The conversation as the change left it (read back from the log: as it is now).
         conversation: Box<Conversation>,
     },
     /// An account was connected or updated, or its status changed.
@@ -140,6 +148,30 @@ struct Batch {
 struct Feed {
     tx: broadcast::Sender<Arc<Batch>>,
     wake: Arc<Notify>,
+    told: Arc<Mutex<Told>>,
+}
+
+impl Feed {
+    /// Tells the follower to read the log, and wakes it.
+    fn read_log(&self) {
+        lock(&self.told).read_log = true;
+        self.wake.notify_one();
+    }
+}
+
+/// What a follower was told since it last looked.
+#[derive(Debug, Default)]
+struct Told {
+    /// Commits' changes, in the order their notices came.
+    carried: VecDeque<Arc<[Change]>>,
+    /// The log holds changes these do not: read it.
+    read_log: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every critical section is one push, take or flag: a panic cannot leave the value
+    // inconsistent.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The followers of this process's subscribed tenants.
@@ -169,17 +201,40 @@ impl LiveHub {
         self
     }
 
-    /// Wakes the tenant's follower, if it has one: its log grew.
+    #[cfg(feature = "postgres")]
+    /// Wakes the tenant's follower, if it has one, to read the log: it grew.
     pub(crate) fn wake(&self, tenant: &TenantId) {
         if let Some(feed) = self.lock().get(tenant) {
-            feed.wake.notify_one();
+            feed.read_log();
         }
     }
 
-    /// Wakes every follower: notices may have been missed.
+    /// Hands a commit's changes to the tenant's follower, if it has one, or wakes it to read
+    /// the log when the notice does not carry them.
+    pub(crate) fn heard(&self, notice: &ChangeNotice) {
+        let feeds = self.lock();
+        let Some(feed) = feeds.get(&notice.tenant_id) else {
+            return;
+        };
+        match &notice.changes {
+            Some(changes) => {
+                let mut told = lock(&feed.told);
+                if told.carried.len() >= MAX_CARRIED {
+                    told.carried.clear();
+                    told.read_log = true;
+                }
+                told.carried.push_back(Arc::clone(changes));
+                drop(told);
+                feed.wake.notify_one();
+            }
+            None => feed.read_log(),
+        }
+    }
+
+    /// Wakes every follower to read its log: notices may have been missed.
     pub(crate) fn wake_all(&self) {
         for feed in self.lock().values() {
-            feed.wake.notify_one();
+            feed.read_log();
         }
     }
 
@@ -195,16 +250,18 @@ impl LiveHub {
         let feed = feeds.entry(tenant.clone()).or_insert_with(|| {
             let (tx, _) = broadcast::channel(self.capacity);
             let wake = Arc::new(Notify::new());
+            let told = Arc::new(Mutex::new(Told::default()));
             let follower = Follower {
                 hub: Arc::downgrade(self),
                 tenant: tenant.clone(),
                 cursor: head,
                 tx: tx.clone(),
                 wake: Arc::clone(&wake),
+                told: Arc::clone(&told),
                 poll: self.poll,
             };
             tokio::spawn(follower.run());
-            Feed { tx, wake }
+            Feed { tx, wake, told }
         });
         if max.is_some_and(|max| feed.tx.receiver_count() >= max) {
             return None;
@@ -223,9 +280,7 @@ impl LiveHub {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Feed>> {
-        // Each operation on the map is one insert, lookup or remove: a panic cannot leave it
-        // inconsistent.
-        self.feeds.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.feeds)
     }
 }
 
@@ -236,6 +291,7 @@ struct Follower {
     cursor: u64,
     tx: broadcast::Sender<Arc<Batch>>,
     wake: Arc<Notify>,
+    told: Arc<Mutex<Told>>,
     poll: Option<Duration>,
 }
 
@@ -243,10 +299,15 @@ impl Follower {
     async fn run(mut self) {
         loop {
             // A permit left by a wake-up during the last read makes this return at once.
-            match self.poll {
-                Some(poll) => drop(tokio::time::timeout(poll, self.wake.notified()).await),
-                None => self.wake.notified().await,
-            }
+            let polled = match self.poll {
+                Some(poll) => tokio::time::timeout(poll, self.wake.notified())
+                    .await
+                    .is_err(),
+                None => {
+                    self.wake.notified().await;
+                    false
+                }
+            };
             let Some(hub) = self.hub.upgrade() else {
                 return;
             };
@@ -260,11 +321,50 @@ impl Follower {
             }
             let store = Arc::clone(&hub.store);
             drop(hub);
-            if !self.read(store.as_ref()).await {
+            if (self.publish_carried() || polled) && !self.read(store.as_ref()).await {
                 tokio::time::sleep(READ_RETRY).await;
+                lock(&self.told).read_log = true;
                 self.wake.notify_one();
             }
         }
+    }
+
+    /// Broadcasts the changes commits handed over that follow on from the cursor; `true` when
+    /// the log must be read: told so, or changes are missing before some handed over.
+    fn publish_carried(&mut self) -> bool {
+        let Told {
+            carried,
+            mut read_log,
+        } = std::mem::take(&mut *lock(&self.told));
+        for changes in carried {
+            match (changes.first(), changes.last()) {
+                (Some(first), Some(last)) if first.seq == self.cursor + 1 => {
+                    let events = changes
+                        .iter()
+                        .map(|c| Arc::new(LiveEvent::of(c.clone())))
+                        .collect();
+                    self.broadcast(last.seq, events);
+                }
+                // Already read from the log, or an empty commit.
+                (_, Some(last)) if last.seq <= self.cursor => {}
+                (None, _) => {}
+                // Another commit's changes come between: the log has them.
+                _ => read_log = true,
+            }
+        }
+        read_log
+    }
+
+    /// Broadcasts the changes after the cursor up to `upto`.
+    fn broadcast(&mut self, upto: u64, events: Vec<Arc<LiveEvent>>) {
+        let batch = Batch {
+            after: self.cursor,
+            upto,
+            events,
+        };
+        // No receiver left: the next turn ends the follower.
+        let _ = self.tx.send(Arc::new(batch));
+        self.cursor = upto;
     }
 
     /// Reads the log after the cursor to its head and broadcasts it; `false` when a read
@@ -294,14 +394,7 @@ impl Follower {
                     .into_iter()
                     .map(|c| Arc::new(LiveEvent::of(c)))
                     .collect();
-                let batch = Batch {
-                    after: self.cursor,
-                    upto,
-                    events,
-                };
-                // No receiver left: the next turn ends the follower.
-                let _ = self.tx.send(Arc::new(batch));
-                self.cursor = upto;
+                self.broadcast(upto, events);
             }
             if !more {
                 return true;
@@ -453,7 +546,92 @@ pub(crate) async fn subscribe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::InMemoryStore;
+    use crate::store::{InMemoryStore, NewAccount};
+
+    /// A notice carrying account changes numbered `seqs`, named `carried-<seq>`.
+    fn carried(tenant: &TenantId, seqs: std::ops::RangeInclusive<u64>) -> ChangeNotice {
+        let changes = seqs
+            .clone()
+            .map(|seq| Change {
+                seq,
+                at_ms: 0,
+                subject: ChangeSubject::AccountChanged {
+                    platform: Platform::Messenger,
+                    account_id: AccountId::new(format!("carried-{seq}")),
+                },
+            })
+            .collect();
+        ChangeNotice {
+            tenant_id: tenant.clone(),
+            head: *seqs.end(),
+            accounts: true,
+            changes: Some(changes),
+        }
+    }
+
+    /// The account an event names, and its place.
+    async fn next_account(subscription: &mut Subscription) -> (u64, String) {
+        let event = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("the stream goes on");
+        match &event.event {
+            InboxEvent::AccountUpdated { account_id, .. } => {
+                (event.seq, account_id.as_str().to_owned())
+            }
+            other => panic!("expected an account event, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn carried_changes_are_published_as_handed_over_and_a_hole_is_read_from_the_log() {
+        let store = Arc::new(InMemoryStore::new());
+        let hub = Arc::new(LiveHub::new(
+            Arc::clone(&store) as Arc<dyn MessageStore>,
+            16,
+        ));
+        let tenant = TenantId::new("t");
+        let mut subscription = subscribe(&hub, &tenant, None, None)
+            .await
+            .expect("store")
+            .expect("subscribed");
+        // The log itself has other changes at 1 and 2: what a follower that read it would send.
+        for name in ["logged-1", "logged-2", "logged-3", "logged-4"] {
+            let account = NewAccount::new(Platform::Messenger, name);
+            store
+                .upsert_account(&tenant, &account)
+                .await
+                .expect("account");
+        }
+
+        hub.heard(&carried(&tenant, 1..=2));
+        assert_eq!(
+            next_account(&mut subscription).await,
+            (1, "carried-1".into())
+        );
+        assert_eq!(
+            next_account(&mut subscription).await,
+            (2, "carried-2".into())
+        );
+
+        // Changes at 3 were never handed over: the follower reads 3 and 4 from the log, and
+        // skips the handed-over 4 it then already sent.
+        hub.heard(&carried(&tenant, 4..=4));
+        assert_eq!(
+            next_account(&mut subscription).await,
+            (3, "logged-3".into())
+        );
+        assert_eq!(
+            next_account(&mut subscription).await,
+            (4, "logged-4".into())
+        );
+        hub.heard(&carried(&tenant, 4..=4));
+        hub.heard(&carried(&tenant, 5..=5));
+        assert_eq!(
+            next_account(&mut subscription).await,
+            (5, "carried-5".into())
+        );
+    }
 
     #[tokio::test]
     async fn subscriptions_within_a_limit_free_their_place_when_dropped() {

@@ -68,8 +68,9 @@ pub(crate) struct Router {
     routes: Mutex<Routes>,
     /// This process's commits, read before each multi-tenant routing: an account changed by a
     /// write that finished before the delivery is routed afresh, with no race against the
-    /// background relay.
-    notices: Mutex<broadcast::Receiver<ChangeNotice>>,
+    /// background relay. The relay drains it too, so notices (which can carry a commit's
+    /// changes) are not kept waiting for the next delivery. None in single-tenant mode.
+    notices: Option<Mutex<broadcast::Receiver<ChangeNotice>>>,
 }
 
 /// The route of each account, as last read from the store.
@@ -83,17 +84,20 @@ struct Routes {
 impl Router {
     pub(crate) fn new(tenancy: Tenancy, notices: broadcast::Receiver<ChangeNotice>) -> Self {
         Self {
+            notices: matches!(tenancy, Tenancy::Multi).then(|| Mutex::new(notices)),
             tenancy,
             recorded: Mutex::new(HashSet::new()),
             routes: Mutex::new(Routes::default()),
-            notices: Mutex::new(notices),
         }
     }
 
     /// Forgets the cached routes if a commit of this process changed an account since the
     /// last look.
-    fn read_notices(&self) {
-        let mut notices = self.notices.lock().unwrap_or_else(|e| e.into_inner());
+    pub(crate) fn read_notices(&self) {
+        let Some(notices) = &self.notices else {
+            return;
+        };
+        let mut notices = notices.lock().unwrap_or_else(|e| e.into_inner());
         let mut accounts_changed = false;
         loop {
             match notices.try_recv() {

@@ -5,6 +5,7 @@
 //! account routing cache all read it, so none of them can miss a change or see one twice.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -135,8 +136,9 @@ impl ChangePage {
 }
 
 /// Told by a store, in this process, after each commit that appended changes: which tenant's
-/// log grew and to what. A wake-up only: the log itself is the record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// log grew and to what, and, when the write knew them, the changes themselves. The log is
+/// the record: a listener that misses a notice, or gets one without its changes, reads it.
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChangeNotice {
     /// The tenant.
@@ -145,6 +147,10 @@ pub struct ChangeNotice {
     pub head: u64,
     /// Whether the commit changed an account (connected, updated, status).
     pub accounts: bool,
+    /// The commit's changes of this tenant, up to `head`, as they were committed, when the
+    /// write knew every one of them (a group commit of new messages does): live events then
+    /// need no read of the log. `None`: read the log for them.
+    pub changes: Option<Arc<[Change]>>,
 }
 
 /// How many notices wait for a slow listener before it misses some (and must read every log
@@ -192,6 +198,35 @@ pub(crate) enum PendingChange {
 }
 
 impl PendingChange {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    /// The message's row id, if a message changed.
+    pub(crate) fn message_id(&self) -> Option<i64> {
+        match self {
+            Self::Message { message, .. } => Some(*message),
+            _ => None,
+        }
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    /// The conversation's row id, if a message or a conversation changed.
+    pub(crate) fn conversation_id(&self) -> Option<i64> {
+        match self {
+            Self::Message { conversation, .. } | Self::Conversation(conversation) => {
+                Some(*conversation)
+            }
+            Self::Account(..) => None,
+        }
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    /// The account, if an account changed.
+    pub(crate) fn account(&self) -> Option<(Platform, &AccountId)> {
+        match self {
+            Self::Account(platform, account_id) => Some((*platform, account_id)),
+            _ => None,
+        }
+    }
+
     pub(crate) fn kind(&self) -> ChangeKind {
         match self {
             Self::Message { kind, .. } => *kind,
@@ -216,10 +251,69 @@ impl PendingChange {
 pub(crate) struct ChangeSet {
     tenants: Vec<(TenantId, Vec<PendingChange>)>,
     index: HashMap<TenantId, usize>,
+    known: Known,
+}
+
+/// What a transaction knows of the things it changed, as they will be committed: the state
+/// a write read back or wrote whole, forgotten when anything changes the thing again.
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    messages: HashMap<i64, StoredMessage>,
+    conversations: HashMap<i64, Conversation>,
+}
+
+impl Known {
+    fn forget(&mut self, change: &PendingChange) {
+        match change {
+            PendingChange::Message { message, .. } => {
+                self.messages.remove(message);
+            }
+            PendingChange::Conversation(id) => {
+                self.conversations.remove(id);
+            }
+            PendingChange::Account(..) => {}
+        }
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    /// A tenant's changes numbered from `first`, if every one is known (an account change
+    /// never is: its subject is read from the accounts). What it returns is taken out: a
+    /// transaction names each thing once.
+    pub(crate) fn resolve(
+        &mut self,
+        changes: &[PendingChange],
+        first: u64,
+        at_ms: i64,
+    ) -> Option<Arc<[Change]>> {
+        (first..)
+            .zip(changes)
+            .map(|(seq, change)| {
+                let subject = match change {
+                    PendingChange::Message { kind, message, .. } => {
+                        let message = Box::new(self.messages.remove(message)?);
+                        match kind {
+                            ChangeKind::MessageStored => ChangeSubject::MessageStored(message),
+                            _ => ChangeSubject::MessageUpdated(message),
+                        }
+                    }
+                    PendingChange::Conversation(id) => {
+                        ChangeSubject::ConversationUpdated(Box::new(self.conversations.remove(id)?))
+                    }
+                    PendingChange::Account(..) => return None,
+                };
+                Some(Change {
+                    seq,
+                    at_ms,
+                    subject,
+                })
+            })
+            .collect()
+    }
 }
 
 impl ChangeSet {
     fn push(&mut self, tenant: &TenantId, change: PendingChange) {
+        self.known.forget(&change);
         let slot = *self.index.entry(tenant.clone()).or_insert_with(|| {
             self.tenants.push((tenant.clone(), Vec::new()));
             self.tenants.len() - 1
@@ -248,6 +342,24 @@ impl ChangeSet {
                 conversation,
             },
         );
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    /// [`message_stored`](Self::message_stored), for a message written whole: `message` is
+    /// what the transaction commits, unless something changes it again.
+    pub(crate) fn message_stored_as(&mut self, message: StoredMessage, conversation: i64) {
+        let id = message.id.get();
+        self.message_stored(&message.tenant_id, id, conversation);
+        self.known.messages.insert(id, message);
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    /// A conversation, as the transaction commits it unless something changes it again (its
+    /// change was already added).
+    pub(crate) fn conversation_as(&mut self, conversation: Conversation) {
+        self.known
+            .conversations
+            .insert(conversation.id.get(), conversation);
     }
 
     pub(crate) fn message_updated(&mut self, tenant: &TenantId, message: i64, conversation: i64) {
@@ -284,7 +396,7 @@ impl ChangeSet {
     /// rows in one order, so concurrent transactions cannot deadlock on them. Within a tenant,
     /// messages come before conversations and accounts (each in the order they changed), so
     /// every backend logs one transaction alike whatever order it wrote its rows in.
-    pub(crate) fn into_sorted(mut self) -> Vec<(TenantId, Vec<PendingChange>)> {
+    pub(crate) fn into_sorted(mut self) -> (Vec<(TenantId, Vec<PendingChange>)>, Known) {
         self.tenants.sort_by(|a, b| a.0.cmp(&b.0));
         for (_, changes) in &mut self.tenants {
             changes.sort_by_key(|c| match c {
@@ -293,6 +405,6 @@ impl ChangeSet {
                 PendingChange::Account(..) => 2,
             });
         }
-        self.tenants
+        (self.tenants, self.known)
     }
 }

@@ -7,10 +7,12 @@ use sha2::{Digest, Sha256};
 
 use super::api::{OutboundMessage, TenantEvent};
 use super::conversation::{Conversation, ConversationKind};
-use super::model::{Direction, StoredAttachment, StoredReplyTo};
+use super::model::{Direction, StoredAttachment, StoredMessage, StoredReplyTo};
 use super::nul::Clean;
 pub(crate) use super::reaction::{ReactionState, apply_reaction, visible_reactions};
-use crate::ids::{AccountId, MessageId, ParticipantId, TenantId, UserId};
+use crate::ids::{
+    AccountId, ConversationId, MessageId, ParticipantId, StoredMessageId, TenantId, UserId,
+};
 use crate::platform::Platform;
 use crate::webhook::{
     Comment, CommentAction, DeliveryReceipt, Event, EventDetails, Message, Reaction,
@@ -59,6 +61,45 @@ impl MessageRow {
     /// imported read.
     pub(crate) fn is_unread(&self) -> bool {
         self.direction == Direction::Inbound && self.read_at_ms.is_none()
+    }
+
+    /// The message as first stored, with its row id, conversation and time of storing (its
+    /// raw event left out, as in the change log).
+    pub(crate) fn stored(
+        &self,
+        id: i64,
+        conversation_id: ConversationId,
+        created_at_ms: i64,
+    ) -> StoredMessage {
+        StoredMessage {
+            id: StoredMessageId::new(id),
+            tenant_id: self.tenant_id.clone(),
+            platform: self.platform,
+            account_id: self.account_id.clone(),
+            conversation_id,
+            direction: self.direction,
+            sender_id: self.sender_id.clone(),
+            recipient_id: self.recipient_id.clone(),
+            message_id: self.message_id.clone(),
+            text: self.text.clone(),
+            attachments: self.attachments.clone(),
+            reply_to: self.reply_to.clone(),
+            quick_reply: self.quick_reply.clone(),
+            app_id: self.app_id.as_deref().map(Into::into),
+            metadata: self.metadata.clone(),
+            timestamp_ms: self.timestamp_ms,
+            created_at_ms,
+            delivered_at_ms: None,
+            read_at_ms: self.read_at_ms,
+            reactions: Vec::new(),
+            edit_count: 0,
+            edited_at_ms: None,
+            deleted: false,
+            hidden: false,
+            unsupported: self.unsupported,
+            sender_name: self.sender_name.clone(),
+            raw_event: None,
+        }
     }
 }
 

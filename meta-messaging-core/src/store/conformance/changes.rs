@@ -211,6 +211,60 @@ pub async fn change_log_one_stored_per_message(h: &Harness) {
     );
 }
 
+/// A notice that carries its commit's changes carries exactly what the log then reads: the
+/// SQL stores' group commits of new messages carry theirs; a commit that changed a message
+/// again after storing it (an edit that waited for it) carries none, or the edited message.
+pub async fn change_log_notices_carry_what_the_log_reads(h: &Harness) {
+    let store = &*h.store;
+    let s = Scene::new(Platform::Instagram);
+    let mut notices = store.change_notices();
+    let mut check = async |items: Vec<serde_json::Value>, label: &str| {
+        let before = store.change_head(&s.tenant).await.expect("head");
+        s.apply(store, items).await.expect(label);
+        if store.change_head(&s.tenant).await.expect("head") == before {
+            // Nothing changed, nothing announced (an edit waiting for its message).
+            return false;
+        }
+        let notice = loop {
+            let notice = notices.recv().await.expect("a notice");
+            if notice.tenant_id == s.tenant {
+                break notice;
+            }
+        };
+        let logged = page(store, &s.tenant, before).await;
+        assert_eq!(notice.head, logged.head, "{label}");
+        if let Some(carried) = &notice.changes {
+            assert_eq!(carried.as_ref(), logged.changes.as_slice(), "{label}");
+        }
+        notice.changes.is_some()
+    };
+    let carried = check(
+        vec![
+            s.text("u1", "cn-1", "hello", tick()),
+            s.text("u2", "cn-2", "hi", tick()),
+        ],
+        "new messages",
+    )
+    .await;
+    let sql = !format!("{:?}", h.store).starts_with("InMemoryStore");
+    assert_eq!(
+        carried, sql,
+        "SQL stores carry a group commit of new messages"
+    );
+    check(
+        vec![s.edit("u1", "cn-3", "edited", 1, tick())],
+        "an early edit",
+    )
+    .await;
+    check(vec![s.text("u1", "cn-3", "first", tick())], "its message").await;
+    let now = page(store, &s.tenant, 0).await;
+    let edited = now.changes.iter().any(|c| {
+        matches!(&c.subject, ChangeSubject::MessageStored(m)
+            if m.message_id.as_str() == "cn-3" && m.text.as_deref() == Some("edited"))
+    });
+    assert!(edited, "the log reads the message as edited: {now:?}");
+}
+
 /// Concurrent writers of one tenant: a reader following the log sees every change once, in
 /// order, with no number skipped, while they write.
 pub async fn change_log_concurrent_writers_no_gaps(h: &Harness) {

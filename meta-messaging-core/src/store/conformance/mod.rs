@@ -44,8 +44,8 @@ pub use self::cases::{
 };
 pub use self::changes::{
     change_log_concurrent_writers_no_gaps, change_log_failed_write_appends_nothing,
-    change_log_one_stored_per_message, change_log_pruning, change_log_records_each_write,
-    change_log_tenant_isolation,
+    change_log_notices_carry_what_the_log_reads, change_log_one_stored_per_message,
+    change_log_pruning, change_log_records_each_write, change_log_tenant_isolation,
 };
 pub use self::comments::comment_threads;
 pub use self::deliveries::{
@@ -176,6 +176,7 @@ pub async fn run_all(h: &Harness) {
         handler_concurrent_leases_one_wins,
         change_log_records_each_write,
         change_log_one_stored_per_message,
+        change_log_notices_carry_what_the_log_reads,
         change_log_concurrent_writers_no_gaps,
         change_log_failed_write_appends_nothing,
         change_log_tenant_isolation,

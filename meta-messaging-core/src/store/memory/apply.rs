@@ -1,7 +1,7 @@
 //! How the in-memory store executes a [`Plan`]: the reference semantics of every event kind.
 
 use super::state::{MessageEntry, Tx};
-use crate::ids::{ConversationId, StoredMessageId};
+use crate::ids::ConversationId;
 use crate::store::api::ApplyReport;
 use crate::store::conversation::{Conversation, ParticipantProfile};
 use crate::store::error::StoreError;
@@ -116,7 +116,7 @@ impl Tx<'_> {
         let conversation = self.ensure_conversation(row)?;
         let id = self.next_row_id();
         let entry = MessageEntry {
-            message: new_message(row, id, conversation.id),
+            message: row.stored(id, conversation.id, now_ms()),
             reactions: Vec::new(),
             raw: row.raw_event.clone(),
         };
@@ -389,39 +389,6 @@ fn change(entry: &mut MessageEntry, op: &Op) -> (bool, Option<Option<String>>) {
             (changed, None)
         }
         Op::Receipt { .. } => (false, None),
-    }
-}
-
-/// A planned message as first stored, with its row id and conversation.
-fn new_message(row: &MessageRow, id: i64, conversation_id: ConversationId) -> StoredMessage {
-    StoredMessage {
-        id: StoredMessageId::new(id),
-        tenant_id: row.tenant_id.clone(),
-        platform: row.platform,
-        account_id: row.account_id.clone(),
-        conversation_id,
-        direction: row.direction,
-        sender_id: row.sender_id.clone(),
-        recipient_id: row.recipient_id.clone(),
-        message_id: row.message_id.clone(),
-        text: row.text.clone(),
-        attachments: row.attachments.clone(),
-        reply_to: row.reply_to.clone(),
-        quick_reply: row.quick_reply.clone(),
-        app_id: row.app_id.as_deref().map(Into::into),
-        metadata: row.metadata.clone(),
-        timestamp_ms: row.timestamp_ms,
-        created_at_ms: now_ms(),
-        delivered_at_ms: None,
-        read_at_ms: row.read_at_ms,
-        reactions: Vec::new(),
-        edit_count: 0,
-        edited_at_ms: None,
-        deleted: false,
-        hidden: false,
-        unsupported: row.unsupported,
-        sender_name: row.sender_name.clone(),
-        raw_event: None,
     }
 }
 

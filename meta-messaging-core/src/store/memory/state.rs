@@ -120,7 +120,9 @@ impl Tx<'_> {
     /// listeners once the lock is released.
     pub fn commit(self, now_ms: i64) -> Vec<ChangeNotice> {
         let mut notices = Vec::new();
-        for (tenant, changes) in self.changes.into_sorted() {
+        // The followers' reads of the in-memory log are as cheap as what a notice could carry.
+        let (tenants, _known) = self.changes.into_sorted();
+        for (tenant, changes) in tenants {
             let accounts = changes
                 .iter()
                 .any(|c| matches!(c, PendingChange::Account(..)));
@@ -133,6 +135,7 @@ impl Tx<'_> {
                 tenant_id: tenant,
                 head: log.head,
                 accounts,
+                changes: None,
             });
         }
         notices

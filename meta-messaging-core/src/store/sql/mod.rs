@@ -34,10 +34,18 @@ pub(crate) const MESSAGE_COLUMNS: &str = "id, tenant_id, platform, account_id, c
     app_id, metadata, timestamp_ms, created_at_ms, delivered_at_ms, read_at_ms, reactions, \
     edit_count, edited_at_ms, deleted, unsupported, hidden, sender_name";
 
-pub(crate) const CONVERSATION_COLUMNS: &str = "id, tenant_id, platform, account_id, \
-    participant_id, participant_name, participant_username, participant_profile_pic_url, \
-    last_message_at_ms, last_message_id, last_message_preview, last_message_direction, \
-    unread_count, archived, created_at_ms, last_inbound_at_ms, owner, kind";
+/// The columns of a [`ConversationRecord`], as a literal for `concat!`.
+macro_rules! conversation_columns {
+    () => {
+        "id, tenant_id, platform, account_id, participant_id, participant_name, \
+         participant_username, participant_profile_pic_url, last_message_at_ms, last_message_id, \
+         last_message_preview, last_message_direction, unread_count, archived, created_at_ms, \
+         last_inbound_at_ms, owner, kind"
+    };
+}
+pub(crate) use conversation_columns;
+
+pub(crate) const CONVERSATION_COLUMNS: &str = conversation_columns!();
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "tenant_id, platform, account_id, name, username, \
     linked_page_id, token_kind, token_scheme, token_sealed, token_expires_at_ms, status, \

@@ -13,6 +13,7 @@ use std::future::Future;
 
 use crate::ids::{AccountId, TenantId};
 use crate::platform::Platform;
+use crate::store::changes::PendingChange;
 use crate::store::conversation::ConversationKind;
 use crate::store::plan::{ConversationKey, MessageRow, Target};
 
@@ -116,11 +117,12 @@ pub(crate) trait SqlDialect: sqlx::Database {
     ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
 
     /// Moves each conversation to its newest message, adds the inbound ones to its unread
-    /// count and unarchives it if any came in.
+    /// count and unarchives it if any came in: rows of the conversations as moved
+    /// ([`CONVERSATION_COLUMNS`](crate::store::sql::CONVERSATION_COLUMNS)).
     fn bump_conversations(
         tx: &mut sqlx::Transaction<'static, Self>,
         bumps: &[Bump<'_>],
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
 
     /// The ops waiting for these messages and not applied yet, with their raw events: rows of
     /// (id, tenant, platform, message id, op, account id, kind, reason, timestamp, received at,
@@ -142,6 +144,15 @@ pub(crate) trait SqlDialect: sqlx::Database {
         tx: &mut sqlx::Transaction<'static, Self>,
         touches: &[Touch<'_>],
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Appends a tenant's changes to the log, numbered after its head, and moves the head past
+    /// them (locking its row until the transaction ends): returns the new head.
+    fn append_changes(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        tenant: &TenantId,
+        changes: &[PendingChange],
+        now: i64,
+    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
 }
 /// The columns a new message row is written with, in the order both dialects bind them.
 macro_rules! message_columns {
@@ -152,6 +163,25 @@ macro_rules! message_columns {
     };
 }
 use message_columns;
+
+/// The statement that moves a tenant's head ($1) by a count of changes ($2), returning the new
+/// head.
+macro_rules! move_change_head {
+    () => {
+        "INSERT INTO change_heads (tenant_id, seq) VALUES ($1, $2) \
+         ON CONFLICT (tenant_id) DO UPDATE SET seq = change_heads.seq + excluded.seq \
+         RETURNING seq"
+    };
+}
+use move_change_head;
+
+/// The columns of a change row, in the order both dialects bind them.
+macro_rules! change_columns {
+    () => {
+        "tenant_id, seq, kind, conversation_id, message_id, account_platform, account_id, at_ms"
+    };
+}
+use change_columns;
 
 /// The columns of a pending op (`p`) and its raw event (`r`) that `find_pending` returns.
 macro_rules! pending_columns {

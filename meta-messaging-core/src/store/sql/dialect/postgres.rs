@@ -8,11 +8,13 @@ use sqlx::query::Query;
 use sqlx::{Postgres, Transaction};
 
 use super::{
-    Bump, LockKey, NewConversation, NewMessage, SqlDialect, Touch, bump_set, message_columns,
-    on_duplicate_message, pending_columns,
+    Bump, LockKey, NewConversation, NewMessage, SqlDialect, Touch, bump_set, change_columns,
+    message_columns, move_change_head, on_duplicate_message, pending_columns,
 };
+use crate::ids::TenantId;
+use crate::store::changes::PendingChange;
 use crate::store::plan::Target;
-use crate::store::sql::to_json;
+use crate::store::sql::{conversation_columns, to_json};
 
 fn column<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
     items.iter().map(f).collect()
@@ -130,14 +132,15 @@ impl SqlDialect for Postgres {
     async fn bump_conversations(
         tx: &mut Transaction<'static, Self>,
         bumps: &[Bump<'_>],
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Vec<Self::Row>, sqlx::Error> {
         sqlx::query(concat!(
             "UPDATE conversations SET ",
             bump_set!(),
             " FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::text[], \
-             $6::text[], $7::int8[]) AS v(id, unread, at, message_id, preview, direction, \
+             $6::text[], $7::int8[]) AS v(cid, unread, at, message_id, preview, direction, \
              inbound_at) \
-             WHERE conversations.id = v.id",
+             WHERE conversations.id = v.cid RETURNING ",
+            conversation_columns!(),
         ))
         .bind(column(bumps, |b| b.conversation_id))
         .bind(column(bumps, |b| b.unread))
@@ -146,9 +149,8 @@ impl SqlDialect for Postgres {
         .bind(column(bumps, |b| b.newest.preview.clone()))
         .bind(column(bumps, |b| b.newest.direction.as_str()))
         .bind(column(bumps, |b| b.inbound_at))
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await
-        .map(drop)
     }
 
     async fn find_pending(
@@ -207,5 +209,38 @@ impl SqlDialect for Postgres {
         .execute(&mut **tx)
         .await
         .map(drop)
+    }
+
+    async fn append_changes(
+        tx: &mut Transaction<'static, Self>,
+        tenant: &TenantId,
+        changes: &[PendingChange],
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
+        // One statement: the tenant's head row is locked from here to the commit, and its
+        // other writers wait for it, so this holds it for one round trip, not two.
+        const APPEND: &str = concat!(
+            "WITH head AS (",
+            move_change_head!(),
+            "), logged AS (INSERT INTO changes (",
+            change_columns!(),
+            ") SELECT $1, head.seq - $2 + v.n, v.kind, v.c, v.m, v.p, v.a, $3 FROM head, \
+             UNNEST($4::text[], $5::int8[], $6::int8[], $7::text[], $8::text[]) \
+             WITH ORDINALITY AS v(kind, c, m, p, a, n)) \
+             SELECT seq FROM head",
+        );
+        sqlx::query_scalar(APPEND)
+            .bind(tenant.as_str())
+            .bind(i64::try_from(changes.len()).unwrap_or(i64::MAX))
+            .bind(now)
+            .bind(column(changes, |c| c.kind().as_str()))
+            .bind(column(changes, PendingChange::conversation_id))
+            .bind(column(changes, PendingChange::message_id))
+            .bind(column(changes, |c| c.account().map(|(p, _)| p.as_str())))
+            .bind(column(changes, |c| {
+                c.account().map(|(_, a)| a.as_str().to_owned())
+            }))
+            .fetch_one(&mut **tx)
+            .await
     }
 }

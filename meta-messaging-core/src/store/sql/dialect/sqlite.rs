@@ -4,11 +4,14 @@ use sqlx::sqlite::SqliteQueryResult;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use super::{
-    Bump, LockKey, NewConversation, NewMessage, SqlDialect, Touch, bump_set, message_columns,
-    on_duplicate_message, pending_columns,
+    Bump, LockKey, NewConversation, NewMessage, SqlDialect, Touch, bump_set, change_columns,
+    message_columns, move_change_head, on_duplicate_message, pending_columns,
 };
+use crate::ids::TenantId;
+use crate::store::changes::PendingChange;
 use crate::store::plan::Target;
-use crate::store::sql::to_json;
+use crate::store::sql::CHUNK_ROWS;
+use crate::store::sql::{conversation_columns, to_json};
 
 impl SqlDialect for Sqlite {
     const STORE_NAME: &'static str = "SqliteStore";
@@ -124,7 +127,7 @@ impl SqlDialect for Sqlite {
     async fn bump_conversations(
         tx: &mut Transaction<'static, Self>,
         bumps: &[Bump<'_>],
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Vec<Self::Row>, sqlx::Error> {
         let mut q = QueryBuilder::<Sqlite>::new(concat!(
             "UPDATE conversations SET ",
             bump_set!(),
@@ -141,8 +144,11 @@ impl SqlDialect for Sqlite {
                 .push_bind(bump.newest.direction.as_str())
                 .push_bind(bump.inbound_at);
         });
-        q.push(")) AS v WHERE conversations.id = v.id");
-        q.build().execute(&mut **tx).await.map(drop)
+        q.push(concat!(
+            ")) AS v WHERE conversations.id = v.id RETURNING ",
+            conversation_columns!()
+        ));
+        q.build().fetch_all(&mut **tx).await
     }
 
     async fn find_pending(
@@ -192,5 +198,41 @@ impl SqlDialect for Sqlite {
              AND (accounts.last_event_at_ms IS NULL OR accounts.last_event_at_ms < v.column4)",
         );
         q.build().execute(&mut **tx).await.map(drop)
+    }
+
+    async fn append_changes(
+        tx: &mut Transaction<'static, Self>,
+        tenant: &TenantId,
+        changes: &[PendingChange],
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
+        let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+        let head: i64 = sqlx::query_scalar(move_change_head!())
+            .bind(tenant.as_str())
+            .bind(count)
+            .fetch_one(&mut **tx)
+            .await?;
+        let mut seq = head - count;
+        for chunk in changes.chunks(CHUNK_ROWS) {
+            let mut q = QueryBuilder::<Sqlite>::new(concat!(
+                "INSERT INTO changes (",
+                change_columns!(),
+                ") "
+            ));
+            q.push_values(chunk, |mut b, change| {
+                seq += 1;
+                let account = change.account();
+                b.push_bind(tenant.as_str())
+                    .push_bind(seq)
+                    .push_bind(change.kind().as_str())
+                    .push_bind(change.conversation_id())
+                    .push_bind(change.message_id())
+                    .push_bind(account.map(|(p, _)| p.as_str()))
+                    .push_bind(account.map(|(_, a)| a.as_str()))
+                    .push_bind(now);
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+        Ok(head)
     }
 }

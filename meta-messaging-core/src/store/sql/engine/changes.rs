@@ -71,69 +71,21 @@ where
     ) -> Result<Vec<ChangeNotice>, StoreError> {
         let now = now_ms();
         let mut notices = Vec::new();
-        for (tenant, changes) in changes.into_sorted() {
+        let (tenants, mut known) = changes.into_sorted();
+        for (tenant, changes) in tenants {
             self.fail.hit()?;
-            let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
-            let head: i64 = sqlx::query_scalar::<DB, i64>(
-                "INSERT INTO change_heads (tenant_id, seq) VALUES ($1, $2) \
-                 ON CONFLICT (tenant_id) DO UPDATE SET seq = change_heads.seq + excluded.seq \
-                 RETURNING seq",
-            )
-            .bind(tenant.as_str())
-            .bind(count)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(StoreError::db(OP))?;
-            let mut seq = head - count;
-            for chunk in changes.chunks(CHUNK_ROWS) {
-                self.fail.hit()?;
-                let mut q = DynamicQuery::<DB>::new(
-                    "INSERT INTO changes (tenant_id, seq, kind, conversation_id, message_id, \
-                     account_platform, account_id, at_ms) VALUES ",
-                );
-                for (i, change) in chunk.iter().enumerate() {
-                    seq += 1;
-                    let (conversation, message, account) = match change {
-                        PendingChange::Message {
-                            message,
-                            conversation,
-                            ..
-                        } => (Some(*conversation), Some(*message), None),
-                        PendingChange::Conversation(id) => (Some(*id), None, None),
-                        PendingChange::Account(platform, account_id) => {
-                            (None, None, Some((platform.as_str(), account_id.as_str())))
-                        }
-                    };
-                    q.push(if i == 0 { "(" } else { ", (" })
-                        .push_bind(tenant.as_str().to_owned())
-                        .push(", ")
-                        .push_bind(seq)
-                        .push(", ")
-                        .push_bind(change.kind().as_str())
-                        .push(", ")
-                        .push_bind(conversation)
-                        .push(", ")
-                        .push_bind(message)
-                        .push(", ")
-                        .push_bind(account.map(|(p, _)| p.to_owned()))
-                        .push(", ")
-                        .push_bind(account.map(|(_, a)| a.to_owned()))
-                        .push(", ")
-                        .push_bind(now)
-                        .push(")");
-                }
-                let (sql, args) = q.into_parts().map_err(StoreError::db(OP))?;
-                sqlx::query_with::<DB, _>(&sql, args)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(StoreError::db(OP))?;
-            }
+            let head = DB::append_changes(tx, &tenant, &changes, now)
+                .await
+                .map_err(StoreError::db(OP))?;
+            let head = u64::try_from(head).unwrap_or(0);
+            let first = (head + 1).saturating_sub(u64::try_from(changes.len()).unwrap_or(u64::MAX));
             notices.push(ChangeNotice {
                 accounts: changes
                     .iter()
                     .any(|c| matches!(c, PendingChange::Account(..))),
+                changes: known.resolve(&changes, first, now),
                 tenant_id: tenant,
-                head: u64::try_from(head).unwrap_or(0),
+                head,
             });
         }
         Ok(notices)

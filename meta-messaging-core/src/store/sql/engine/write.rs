@@ -4,10 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, FromRow, IntoArguments, Row, Type};
 
 use super::{CONVERSATION_CACHE, Engine, Tx};
-use crate::ids::{AccountId, MessageId, TenantId, UserId};
+use crate::ids::{AccountId, ConversationId, MessageId, TenantId, UserId};
 use crate::platform::Platform;
 use crate::store::api::ApplyReport;
 use crate::store::batch::PlanOutcome;
@@ -16,7 +16,7 @@ use crate::store::error::StoreError;
 use crate::store::model::Direction;
 use crate::store::plan::{ConversationKey, MessageRow, Plan, Target, WindowOpening, now_ms};
 use crate::store::sql::dialect::{Bump, NewConversation, NewMessage, SqlDialect, Touch};
-use crate::store::sql::{CHUNK_ROWS, platform, to_json};
+use crate::store::sql::{CHUNK_ROWS, ConversationRecord, platform, to_json};
 
 pub(super) const OP: &str = "applying events";
 
@@ -117,7 +117,7 @@ where
         outcomes: &mut [PlanOutcome],
         changes: &mut ChangeSet,
     ) -> Result<Vec<(usize, Target)>, StoreError> {
-        let mut claimed = self.insert_inbound(tx, rows, conversations).await?;
+        let (mut claimed, stored_at) = self.insert_inbound(tx, rows, conversations).await?;
         let mut inserted = Vec::new();
         let mut arrived = Vec::new();
         for (i, (plan, outcome)) in plans.iter().zip(outcomes).enumerate() {
@@ -129,7 +129,8 @@ where
                     if let Some(id) = claimed.remove(&key) {
                         outcome.report.inserted += 1;
                         inserted.push(Inserted { conversation, row });
-                        changes.message_stored(&row.tenant_id, id, conversation);
+                        let message = row.stored(id, ConversationId::new(conversation), stored_at);
+                        changes.message_stored_as(message, conversation);
                         id
                     } else {
                         outcome.report.duplicates += 1;
@@ -156,7 +157,7 @@ where
         for Inserted { conversation, row } in &inserted {
             changes.conversation_updated(&row.tenant_id, *conversation);
         }
-        self.bump_conversations(tx, &inserted).await?;
+        self.bump_conversations(tx, &inserted, changes).await?;
         Ok(arrived)
     }
 
@@ -201,12 +202,13 @@ where
         Ok(found)
     }
 
+    /// Inserts the inbound messages: the row ids of those new, and the time they were stored at.
     async fn insert_inbound(
         &self,
         tx: &mut Tx<DB>,
         rows: &[&MessageRow],
         conversations: &ConversationIds,
-    ) -> Result<HashMap<Target, i64>, StoreError> {
+    ) -> Result<(HashMap<Target, i64>, i64), StoreError> {
         let mut seen = HashSet::new();
         let mut inbound: Vec<&MessageRow> = rows
             .iter()
@@ -243,7 +245,7 @@ where
                 claimed.insert(key, r.try_get::<i64, _>(0).map_err(db)?);
             }
         }
-        Ok(claimed)
+        Ok((claimed, now))
     }
 
     async fn message_pk(&self, tx: &mut Tx<DB>, key: &Target) -> Result<i64, StoreError> {
@@ -322,11 +324,13 @@ where
         self.message_pk(tx, &message_key(row)).await
     }
 
-    /// Moves each conversation that got messages: newest message, unread count, unarchive.
+    /// Moves each conversation that got messages: newest message, unread count, unarchive;
+    /// `changes` learns them as moved.
     async fn bump_conversations(
         &self,
         tx: &mut Tx<DB>,
         inserted: &[Inserted<'_>],
+        changes: &mut ChangeSet,
     ) -> Result<(), StoreError> {
         let mut bumps: Vec<Bump<'_>> = Vec::new();
         for Inserted { conversation, row } in inserted {
@@ -354,7 +358,10 @@ where
         bumps.sort_by_key(|b| b.conversation_id);
         for chunk in bumps.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
-            DB::bump_conversations(tx, chunk).await.map_err(db)?;
+            for row in DB::bump_conversations(tx, chunk).await.map_err(db)? {
+                changes
+                    .conversation_as(ConversationRecord::from_row(&row).map_err(db)?.into_model());
+            }
         }
         Ok(())
     }

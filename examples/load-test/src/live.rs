@@ -103,17 +103,17 @@ pub(crate) struct LiveClient {
 
 impl LiveClient {
     /// Connects to `{base}/events` and follows it; drops the connection once after
-    /// `reconnect_after`.
+    /// `reconnect_after`, if given.
     pub(crate) async fn start(
         base: &str,
-        reconnect_after: Duration,
+        reconnect_after: Option<Duration>,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let acknowledged = Arc::new(Acknowledged::default());
         let (stop, stopped) = watch::channel(false);
         let follower = Follower {
             url: format!("{base}/events"),
             acknowledged: Arc::clone(&acknowledged),
-            reconnect_at: Instant::now() + reconnect_after,
+            reconnect_at: reconnect_after.map(|after| Instant::now() + after),
             stopped,
         };
         Ok(Self {
@@ -141,7 +141,8 @@ impl LiveClient {
 struct Follower {
     url: String,
     acknowledged: Arc<Acknowledged>,
-    reconnect_at: Instant,
+    /// When to drop the connection and come back; `None`: stay.
+    reconnect_at: Option<Instant>,
     stopped: watch::Receiver<bool>,
 }
 
@@ -189,8 +190,8 @@ impl Follower {
             };
             let mut buffer = String::new();
             loop {
-                let deadline = match phase {
-                    Phase::Before => tokio::time::Instant::from_std(self.reconnect_at),
+                let deadline = match (&phase, self.reconnect_at) {
+                    (Phase::Before, Some(at)) => tokio::time::Instant::from_std(at),
                     _ => tokio::time::Instant::now() + Duration::from_secs(3600),
                 };
                 tokio::select! {

@@ -34,6 +34,7 @@ pub(crate) async fn compare(
     connections: usize,
     warmup: u64,
     duration: u64,
+    sse_stay: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let cdn = match targets.iter().any(|s| s.media) {
         true => Some(crate::media::start_cdn().await?),
@@ -42,7 +43,8 @@ pub(crate) async fn compare(
     let mut outcomes = Vec::new();
     for &spec in targets {
         let mut server = Server::start(spec)?;
-        let outcome = load(&server, spec, cdn.as_deref(), connections, warmup, duration).await;
+        let times = (warmup, duration, sse_stay);
+        let outcome = load(&server, spec, cdn.as_deref(), connections, times).await;
         server.stop();
         outcomes.push(outcome?);
     }
@@ -159,15 +161,16 @@ async fn load(
     spec: Spec,
     cdn: Option<&str>,
     connections: usize,
-    warmup: u64,
-    duration: u64,
+    (warmup, duration, sse_stay): (u64, u64, bool),
 ) -> Result<Outcome, Box<dyn std::error::Error>> {
     eprintln!(
         "loading {spec} with {connections} connections: {warmup} s warm-up, {duration} s measured"
     );
     let live = match spec.sse {
+        // The reconnect in the middle of the measured period, unless the client stays.
         true => {
-            Some(LiveClient::start(&server.base, Duration::from_secs(warmup + duration / 2)).await?)
+            let reconnect = (!sse_stay).then(|| Duration::from_secs(warmup + duration / 2));
+            Some(LiveClient::start(&server.base, reconnect).await?)
         }
         false => None,
     };

@@ -49,6 +49,10 @@ struct Args {
     /// keeps attachments (every delivery then carries a picture).
     #[arg(long, value_delimiter = ',', default_value = "minimal,memory,sqlite")]
     targets: Vec<serve::Spec>,
+    /// Keep the `+sse` client connected for the whole run, with no reconnect (and no resume
+    /// measured): what a connected subscriber alone costs ingestion.
+    #[arg(long)]
+    sse_stay: bool,
 }
 
 #[derive(Subcommand)]
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
             args.connections,
             args.warmup,
             args.duration,
+            args.sse_stay,
         )),
     };
     match result {

@@ -201,8 +201,9 @@ impl LiveHub {
         self
     }
 
+    /// Wakes the tenant's follower, if it has one, to read the log: it grew (on another
+    /// instance).
     #[cfg(feature = "postgres")]
-    /// Wakes the tenant's follower, if it has one, to read the log: it grew.
     pub(crate) fn wake(&self, tenant: &TenantId) {
         if let Some(feed) = self.lock().get(tenant) {
             feed.read_log();
@@ -252,6 +253,7 @@ impl LiveHub {
             let wake = Arc::new(Notify::new());
             let told = Arc::new(Mutex::new(Told::default()));
             let follower = Follower {
+                _following: Following::new(Arc::clone(&self.store)),
                 hub: Arc::downgrade(self),
                 tenant: tenant.clone(),
                 cursor: head,
@@ -284,8 +286,26 @@ impl LiveHub {
     }
 }
 
+/// A follower running, as the store knows it: from its start to its end (whatever ends it)
+/// the store hands its commits' changes over with its notices.
+struct Following(Arc<dyn MessageStore>);
+
+impl Following {
+    fn new(store: Arc<dyn MessageStore>) -> Self {
+        store.follow_changes(true);
+        Self(store)
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.follow_changes(false);
+    }
+}
+
 /// Follows a tenant's log for this process's subscribers, until none is left.
 struct Follower {
+    _following: Following,
     hub: Weak<LiveHub>,
     tenant: TenantId,
     cursor: u64,
@@ -631,6 +651,49 @@ mod tests {
             next_account(&mut subscription).await,
             (5, "carried-5".into())
         );
+    }
+
+    /// While a subscription's follower runs, the store's group commits carry their changes;
+    /// once the last subscription is gone and the follower ends, they no longer do.
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn a_running_follower_has_the_store_carry_its_changes() {
+        use crate::store::SqliteStore;
+        use crate::store::conformance::fixtures::{Scene, tick};
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn MessageStore> = Arc::new(
+            SqliteStore::open(dir.path().join("store.db"))
+                .await
+                .expect("open SQLite"),
+        );
+        let hub = Arc::new(LiveHub::new(Arc::clone(&store), 16));
+        let s = Scene::new(Platform::Instagram);
+        let mut notices = store.change_notices();
+        let mut carries = async |mid: &str| {
+            let text = s.text("u1", mid, "hello", tick());
+            s.apply(store.as_ref(), vec![text]).await.expect("apply");
+            let notice = notices.recv().await.expect("a notice");
+            notice.changes.is_some()
+        };
+        assert!(!carries("lf-1").await, "no follower yet");
+        let subscription = subscribe(&hub, &s.tenant, None, None)
+            .await
+            .expect("store")
+            .expect("subscribed");
+        assert!(carries("lf-2").await, "a follower runs");
+        drop(subscription);
+        // The follower ends on its next turn, which the dropped subscription woke.
+        let mut ended = false;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if hub.lock().is_empty() {
+                ended = true;
+                break;
+            }
+        }
+        assert!(ended, "the follower ended");
+        assert!(!carries("lf-3").await, "the follower is gone");
     }
 
     #[tokio::test]

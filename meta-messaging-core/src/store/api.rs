@@ -457,6 +457,14 @@ pub trait MessageStore: Send + Sync + fmt::Debug {
     /// behind gets `Lagged` and should read every log it follows.
     fn change_notices(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice>;
 
+    /// Told by the inbox when a live follower of this process starts (`true`) and stops
+    /// (`false`), counted. A store that can hand a commit's changes over with its notice
+    /// ([`ChangeNotice::changes`]) does so only while one runs, as knowing them costs its
+    /// writer. The default ignores it.
+    fn follow_changes(&self, following: bool) {
+        let _ = following;
+    }
+
     /// Claims an idempotency key for a request, atomically: creates the tenant's record of
     /// `claim.key` in flight with the request's fingerprint when there is none (or the one
     /// there expired at or before `claim.now_ms`), else reports the live record. Of two

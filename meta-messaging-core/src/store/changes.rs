@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -157,21 +159,46 @@ pub struct ChangeNotice {
 /// it follows).
 const NOTICE_CAPACITY: usize = 4096;
 
-/// The sender side of [`ChangeNotice`]s every backend keeps.
+/// The sender side of [`ChangeNotice`]s every backend keeps, and how many live followers of
+/// this process listen to them.
 #[derive(Debug, Clone)]
 pub(crate) struct ChangeNotices {
     tx: broadcast::Sender<ChangeNotice>,
+    /// Only the SQL stores carry changes in their notices.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    followers: Arc<AtomicUsize>,
 }
 
 impl Default for ChangeNotices {
     fn default() -> Self {
         Self {
             tx: broadcast::channel(NOTICE_CAPACITY).0,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            followers: Arc::default(),
         }
     }
 }
 
 impl ChangeNotices {
+    /// A follower started (`true`) or stopped (`false`).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn follow(&self, following: bool) {
+        if following {
+            self.followers.fetch_add(1, Ordering::Relaxed);
+        } else {
+            // Never below zero, whatever a caller does.
+            let _ = self
+                .followers
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+    }
+
+    /// Whether a follower listens: only then are a commit's changes worth carrying.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn followed(&self) -> bool {
+        self.followers.load(Ordering::Relaxed) > 0
+    }
+
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<ChangeNotice> {
         self.tx.subscribe()
     }
@@ -198,8 +225,8 @@ pub(crate) enum PendingChange {
 }
 
 impl PendingChange {
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     /// The message's row id, if a message changed.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn message_id(&self) -> Option<i64> {
         match self {
             Self::Message { message, .. } => Some(*message),
@@ -207,8 +234,8 @@ impl PendingChange {
         }
     }
 
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     /// The conversation's row id, if a message or a conversation changed.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn conversation_id(&self) -> Option<i64> {
         match self {
             Self::Message { conversation, .. } | Self::Conversation(conversation) => {
@@ -218,8 +245,8 @@ impl PendingChange {
         }
     }
 
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     /// The account, if an account changed.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn account(&self) -> Option<(Platform, &AccountId)> {
         match self {
             Self::Account(platform, account_id) => Some((*platform, account_id)),
@@ -258,6 +285,9 @@ pub(crate) struct ChangeSet {
 /// a write read back or wrote whole, forgotten when anything changes the thing again.
 #[derive(Debug, Default)]
 pub(crate) struct Known {
+    /// Whether the writer learns what it changes at all.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    knowing: bool,
     messages: HashMap<i64, StoredMessage>,
     conversations: HashMap<i64, Conversation>,
 }
@@ -275,16 +305,19 @@ impl Known {
         }
     }
 
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     /// A tenant's changes numbered from `first`, if every one is known (an account change
     /// never is: its subject is read from the accounts). What it returns is taken out: a
     /// transaction names each thing once.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn resolve(
         &mut self,
         changes: &[PendingChange],
         first: u64,
         at_ms: i64,
     ) -> Option<Arc<[Change]>> {
+        if !self.knowing {
+            return None;
+        }
         (first..)
             .zip(changes)
             .map(|(seq, change)| {
@@ -312,6 +345,20 @@ impl Known {
 }
 
 impl ChangeSet {
+    /// A change set that learns (`true`) or not what its writer changes.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn knowing(mut self, knowing: bool) -> Self {
+        self.known.knowing = knowing;
+        self
+    }
+
+    /// Whether the writer should tell it what it changes
+    /// ([`message_stored_as`](Self::message_stored_as), [`conversation_as`](Self::conversation_as)).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn is_knowing(&self) -> bool {
+        self.known.knowing
+    }
+
     fn push(&mut self, tenant: &TenantId, change: PendingChange) {
         self.known.forget(&change);
         let slot = *self.index.entry(tenant.clone()).or_insert_with(|| {
@@ -344,18 +391,18 @@ impl ChangeSet {
         );
     }
 
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     /// [`message_stored`](Self::message_stored), for a message written whole: `message` is
     /// what the transaction commits, unless something changes it again.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn message_stored_as(&mut self, message: StoredMessage, conversation: i64) {
         let id = message.id.get();
         self.message_stored(&message.tenant_id, id, conversation);
         self.known.messages.insert(id, message);
     }
 
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     /// A conversation, as the transaction commits it unless something changes it again (its
     /// change was already added).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn conversation_as(&mut self, conversation: Conversation) {
         self.known
             .conversations

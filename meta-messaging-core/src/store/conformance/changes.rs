@@ -212,8 +212,9 @@ pub async fn change_log_one_stored_per_message(h: &Harness) {
 }
 
 /// A notice that carries its commit's changes carries exactly what the log then reads: the
-/// SQL stores' group commits of new messages carry theirs; a commit that changed a message
-/// again after storing it (an edit that waited for it) carries none, or the edited message.
+/// SQL stores' group commits of new messages carry theirs while a live follower runs
+/// (`follow_changes`), and only then; a commit that changed a message again after storing it
+/// (an edit that waited for it) carries none, or the edited message.
 pub async fn change_log_notices_carry_what_the_log_reads(h: &Harness) {
     let store = &*h.store;
     let s = Scene::new(Platform::Instagram);
@@ -238,6 +239,9 @@ pub async fn change_log_notices_carry_what_the_log_reads(h: &Harness) {
         }
         notice.changes.is_some()
     };
+    let unfollowed = check(vec![s.text("u1", "cn-0", "before", tick())], "unfollowed").await;
+    assert!(!unfollowed, "nothing is carried while no follower runs");
+    store.follow_changes(true);
     let carried = check(
         vec![
             s.text("u1", "cn-1", "hello", tick()),
@@ -257,6 +261,9 @@ pub async fn change_log_notices_carry_what_the_log_reads(h: &Harness) {
     )
     .await;
     check(vec![s.text("u1", "cn-3", "first", tick())], "its message").await;
+    store.follow_changes(false);
+    let stopped = check(vec![s.text("u1", "cn-4", "after", tick())], "stopped").await;
+    assert!(!stopped, "nothing is carried once the follower stopped");
     let now = page(store, &s.tenant, 0).await;
     let edited = now.changes.iter().any(|c| {
         matches!(&c.subject, ChangeSubject::MessageStored(m)

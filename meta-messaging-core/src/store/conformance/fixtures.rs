@@ -16,7 +16,7 @@ use crate::webhook::{self, Event};
 static CLOCK: AtomicI64 = AtomicI64::new(1_700_000_000_000);
 
 /// A fresh, strictly increasing event time.
-pub(super) fn tick() -> i64 {
+pub(crate) fn tick() -> i64 {
     CLOCK.fetch_add(1_000, Ordering::SeqCst)
 }
 
@@ -33,7 +33,7 @@ pub(super) fn long_mid() -> String {
 
 /// One account of one tenant, with helpers to make its events.
 #[derive(Debug, Clone)]
-pub(super) struct Scene {
+pub(crate) struct Scene {
     pub tenant: TenantId,
     pub platform: Platform,
     pub account: String,

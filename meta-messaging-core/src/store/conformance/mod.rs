@@ -24,7 +24,7 @@ mod changes;
 mod comments;
 mod deliveries;
 mod early;
-mod fixtures;
+pub(crate) mod fixtures;
 mod handlers;
 mod idempotency;
 mod lifecycle;

@@ -117,11 +117,12 @@ pub(crate) trait SqlDialect: sqlx::Database {
     ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
 
     /// Moves each conversation to its newest message, adds the inbound ones to its unread
-    /// count and unarchives it if any came in: rows of the conversations as moved
-    /// ([`CONVERSATION_COLUMNS`](crate::store::sql::CONVERSATION_COLUMNS)).
+    /// count and unarchives it if any came in; with `returning`, rows of the conversations as
+    /// moved ([`CONVERSATION_COLUMNS`](crate::store::sql::CONVERSATION_COLUMNS)), else none.
     fn bump_conversations(
         tx: &mut sqlx::Transaction<'static, Self>,
         bumps: &[Bump<'_>],
+        returning: bool,
     ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
 
     /// The ops waiting for these messages and not applied yet, with their raw events: rows of

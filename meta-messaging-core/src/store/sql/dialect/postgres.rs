@@ -132,25 +132,37 @@ impl SqlDialect for Postgres {
     async fn bump_conversations(
         tx: &mut Transaction<'static, Self>,
         bumps: &[Bump<'_>],
+        returning: bool,
     ) -> Result<Vec<Self::Row>, sqlx::Error> {
-        sqlx::query(concat!(
-            "UPDATE conversations SET ",
-            bump_set!(),
-            " FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::text[], \
-             $6::text[], $7::int8[]) AS v(cid, unread, at, message_id, preview, direction, \
-             inbound_at) \
-             WHERE conversations.id = v.cid RETURNING ",
-            conversation_columns!(),
-        ))
-        .bind(column(bumps, |b| b.conversation_id))
-        .bind(column(bumps, |b| b.unread))
-        .bind(column(bumps, |b| b.newest.timestamp_ms))
-        .bind(column(bumps, |b| b.newest.message_id.as_str().to_owned()))
-        .bind(column(bumps, |b| b.newest.preview.clone()))
-        .bind(column(bumps, |b| b.newest.direction.as_str()))
-        .bind(column(bumps, |b| b.inbound_at))
-        .fetch_all(&mut **tx)
-        .await
+        // One text without RETURNING, one with: both prepared once per connection.
+        macro_rules! bump {
+            ($($returning:expr)?) => {
+                concat!(
+                    "UPDATE conversations SET ",
+                    bump_set!(),
+                    " FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::text[], \
+                     $6::text[], $7::int8[]) AS v(cid, unread, at, message_id, preview, \
+                     direction, inbound_at) \
+                     WHERE conversations.id = v.cid"
+                    $(, $returning)?
+                )
+            };
+        }
+        const BUMP: &str = bump!();
+        const BUMP_RETURNING: &str = bump!(concat!(" RETURNING ", conversation_columns!()));
+        let query = sqlx::query(if returning { BUMP_RETURNING } else { BUMP })
+            .bind(column(bumps, |b| b.conversation_id))
+            .bind(column(bumps, |b| b.unread))
+            .bind(column(bumps, |b| b.newest.timestamp_ms))
+            .bind(column(bumps, |b| b.newest.message_id.as_str().to_owned()))
+            .bind(column(bumps, |b| b.newest.preview.clone()))
+            .bind(column(bumps, |b| b.newest.direction.as_str()))
+            .bind(column(bumps, |b| b.inbound_at));
+        if returning {
+            query.fetch_all(&mut **tx).await
+        } else {
+            query.execute(&mut **tx).await.map(|_| Vec::new())
+        }
     }
 
     async fn find_pending(

@@ -127,6 +127,7 @@ impl SqlDialect for Sqlite {
     async fn bump_conversations(
         tx: &mut Transaction<'static, Self>,
         bumps: &[Bump<'_>],
+        returning: bool,
     ) -> Result<Vec<Self::Row>, sqlx::Error> {
         let mut q = QueryBuilder::<Sqlite>::new(concat!(
             "UPDATE conversations SET ",
@@ -144,10 +145,11 @@ impl SqlDialect for Sqlite {
                 .push_bind(bump.newest.direction.as_str())
                 .push_bind(bump.inbound_at);
         });
-        q.push(concat!(
-            ")) AS v WHERE conversations.id = v.id RETURNING ",
-            conversation_columns!()
-        ));
+        q.push(")) AS v WHERE conversations.id = v.id");
+        if !returning {
+            return q.build().execute(&mut **tx).await.map(|_| Vec::new());
+        }
+        q.push(concat!(" RETURNING ", conversation_columns!()));
         q.build().fetch_all(&mut **tx).await
     }
 

@@ -426,6 +426,10 @@ where
         self.engine.notices.subscribe()
     }
 
+    fn follow_changes(&self, following: bool) {
+        self.engine.notices.follow(following);
+    }
+
     async fn record_media_batch(
         &self,
         items: &[(TenantId, NewMedia)],

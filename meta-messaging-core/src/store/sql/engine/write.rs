@@ -71,7 +71,9 @@ where
         let rows: Vec<&MessageRow> = plans.iter().flat_map(|p| &p.messages).collect();
         let conversations = self.ensure_conversations(&mut tx, &rows).await?;
         let mut outcomes: Vec<PlanOutcome> = plans.iter().map(|_| PlanOutcome::default()).collect();
-        let mut changes = ChangeSet::default();
+        // Live followers of this process get the batch's changes as written, with no read of
+        // the log; knowing them costs the writer, so only while one listens.
+        let mut changes = ChangeSet::default().knowing(self.notices.followed());
         let batch = (plans, rows.as_slice(), &conversations);
         let arrived = self
             .write_messages(&mut tx, batch, &mut outcomes, &mut changes)
@@ -129,8 +131,13 @@ where
                     if let Some(id) = claimed.remove(&key) {
                         outcome.report.inserted += 1;
                         inserted.push(Inserted { conversation, row });
-                        let message = row.stored(id, ConversationId::new(conversation), stored_at);
-                        changes.message_stored_as(message, conversation);
+                        if changes.is_knowing() {
+                            let message =
+                                row.stored(id, ConversationId::new(conversation), stored_at);
+                            changes.message_stored_as(message, conversation);
+                        } else {
+                            changes.message_stored(&row.tenant_id, id, conversation);
+                        }
                         id
                     } else {
                         outcome.report.duplicates += 1;
@@ -358,7 +365,11 @@ where
         bumps.sort_by_key(|b| b.conversation_id);
         for chunk in bumps.chunks(CHUNK_ROWS) {
             self.fail.hit()?;
-            for row in DB::bump_conversations(tx, chunk).await.map_err(db)? {
+            let returning = changes.is_knowing();
+            for row in DB::bump_conversations(tx, chunk, returning)
+                .await
+                .map_err(db)?
+            {
                 changes
                     .conversation_as(ConversationRecord::from_row(&row).map_err(db)?.into_model());
             }
